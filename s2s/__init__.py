@@ -1,0 +1,28 @@
+"""s2s: forward-mode automatic differentiation by source transformation.
+
+The public API; see README.md.
+"""
+
+__version__ = "0.1.0"
+
+from .api import defjvp, jvp, source  # noqa: E402
+from .errors import (  # noqa: E402
+    InputError,
+    NoRuleError,
+    NonDifferentiableOutputError,
+    S2SError,
+    SourceUnavailableError,
+    UnsupportedSyntaxError,
+)
+
+__all__ = [
+    "jvp",
+    "source",
+    "defjvp",
+    "S2SError",
+    "InputError",
+    "NoRuleError",
+    "NonDifferentiableOutputError",
+    "SourceUnavailableError",
+    "UnsupportedSyntaxError",
+]

@@ -1,0 +1,367 @@
+"""Activity analysis: which variables carry a tangent.
+
+Expects a function in A-normal form. A variable is *active* when some value
+assigned to it depends on a differentiated input through a differentiable
+operation. The analysis is per variable, not per program point (a variable
+active anywhere is active everywhere; where it holds a constant, its tangent
+is zero), and iterates to a fixed point over loops.
+
+Also here: which variables the function mutates in place, and which names may
+share memory with which (for the copies that keep the caller's arrays intact).
+"""
+
+import builtins
+
+import gast
+import numpy
+
+from .frontend import MISSING
+from .rules import registry
+from .rules.registry import BindError
+
+# methods that keep the receiver's activity: linear in the receiver
+LINEAR_METHODS = {"copy", "item", "tolist", "values", "get", "pop", "conj", "conjugate"}
+# methods whose result never carries a tangent
+INACTIVE_METHODS = {"keys", "index", "count", "nonzero", "argmax", "argmin", "argsort",
+                    "tobytes", "startswith", "endswith", "format", "join", "split", "strip",
+                    "lower", "upper", "replace", "bit_length", "is_integer"}
+# methods that put their arguments into the receiver
+MUTATORS = {"append", "extend", "insert", "update", "setdefault", "__setitem__"}
+INACTIVE_ATTRIBUTES = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides", "flags"}
+# operators -> the primitive their rule is registered under
+import operator  # noqa: E402
+
+BINOPS = {
+    gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
+    gast.Div: operator.truediv, gast.FloorDiv: operator.floordiv, gast.Mod: operator.mod,
+    gast.Pow: operator.pow, gast.MatMult: operator.matmul, gast.BitAnd: operator.and_,
+    gast.BitOr: operator.or_, gast.BitXor: operator.xor, gast.LShift: operator.lshift,
+    gast.RShift: operator.rshift,
+}
+UNARYOPS = {gast.USub: operator.neg, gast.UAdd: operator.pos, gast.Invert: operator.invert}
+
+_INT_DTYPES = (int, bool, numpy.integer, numpy.bool_)
+
+
+def is_int_dtype(obj):
+    """Whether ``obj`` (a dtype, type or string) names an integer or bool dtype."""
+    try:
+        return numpy.issubdtype(numpy.dtype(obj), numpy.integer) or numpy.dtype(obj) == bool
+    except TypeError:
+        return False
+
+
+class Activity:
+    """``active``: the set of active variable names."""
+
+    def __init__(self, fn_node, ctx, active_params, aliases=None):
+        self.ctx = ctx
+        self.aliases = aliases
+        self.active = set(active_params)
+        self._run(fn_node.body)
+
+    def _mark_mutated(self, var):
+        """An active value written into ``var`` in place reaches every name
+        that may share its memory."""
+        self.active.add(var)
+        if self.aliases is not None:
+            self.active.update(
+                n for n in self.aliases.members(var) if self.ctx.is_local(n)
+            )
+
+    # -- queries ------------------------------------------------------------
+
+    def is_active(self, e):
+        """Whether the atom ``e`` carries a tangent."""
+        if isinstance(e, gast.Name):
+            return e.id in self.active
+        if isinstance(e, gast.Starred):
+            return self.is_active(e.value)
+        return False
+
+    def value_active(self, v):
+        if isinstance(v, gast.Name):
+            return v.id in self.active
+        if isinstance(v, gast.BinOp):
+            return self._op_active(BINOPS.get(type(v.op)), [v.left, v.right])
+        if isinstance(v, gast.UnaryOp):
+            if isinstance(v.op, gast.Not):
+                return False
+            return self._op_active(UNARYOPS.get(type(v.op)), [v.operand])
+        if isinstance(v, gast.Call):
+            return self.call_active(v)
+        if isinstance(v, gast.Subscript):
+            return self.is_active(v.value)
+        if isinstance(v, gast.Attribute):
+            if v.attr in INACTIVE_ATTRIBUTES:
+                return False
+            return self.is_active(v.value)
+        if isinstance(v, (gast.Tuple, gast.List)):
+            return any(self.is_active(e) for e in v.elts)
+        if isinstance(v, gast.Dict):
+            return any(self.is_active(e) for e in v.values)
+        return False
+
+    def _op_active(self, prim, operands):
+        if not any(self.is_active(o) for o in operands):
+            return False
+        rule = registry.lookup(prim)
+        if rule is None:
+            return True  # the jvp pass reports the missing rule
+        bound = rule.bind(list(operands), [])
+        return rule.output_active({k: self._any_active(v) for k, v in bound.items()})
+
+    def call_active(self, call):
+        args = list(call.args) + [k.value for k in call.keywords]
+        func = call.func
+        if isinstance(func, gast.Attribute) and not self._is_reference(func):
+            return self._method_active(func.attr, func.value, call)
+        if not any(self.is_active(a) for a in args):
+            return False
+        obj = self.ctx.resolve(func)
+        rule = registry.lookup(obj) if obj is not MISSING else None
+        if rule is None:
+            return True  # a user function, or a missing rule reported later
+        try:
+            bound = rule.bind(call.args, call.keywords)
+        except BindError:
+            return True
+        return rule.output_active({k: self._any_active(v) for k, v in bound.items()})
+
+    def _any_active(self, value):
+        if isinstance(value, tuple):
+            return any(self.is_active(v) for v in value)
+        return self.is_active(value)
+
+    def _method_active(self, method, recv, call):
+        if method in INACTIVE_METHODS or not self.is_active(recv):
+            return False
+        if method == "astype":
+            dtype = call.args[0] if call.args else next(
+                (k.value for k in call.keywords if k.arg == "dtype"), None)
+            return not is_int_dtype(self._static(dtype))
+        return True
+
+    def _static(self, node):
+        if isinstance(node, gast.Constant):
+            return node.value
+        obj = self.ctx.resolve(node) if node is not None else MISSING
+        return None if obj is MISSING else obj
+
+    def _is_reference(self, e):
+        while isinstance(e, gast.Attribute):
+            e = e.value
+        return isinstance(e, gast.Name) and not self.ctx.is_local(e.id)
+
+    # -- the fixed point ------------------------------------------------------
+
+    def _run(self, body):
+        while True:
+            before = len(self.active)
+            self._body(body)
+            if len(self.active) == before:
+                return
+
+    def _body(self, stmts):
+        for s in stmts:
+            self._stmt(s)
+
+    def _mark(self, target):
+        for node in gast.walk(target):
+            if isinstance(node, gast.Name):
+                self.active.add(node.id)
+
+    def _stmt(self, s):
+        if isinstance(s, gast.Assign):
+            target = s.targets[0]
+            if isinstance(target, gast.Subscript):
+                if self.is_active(s.value) and isinstance(target.value, gast.Name):
+                    self._mark_mutated(target.value.id)
+            elif isinstance(target, (gast.Name, gast.Tuple)) and self.value_active(s.value):
+                self._mark(target)
+        elif isinstance(s, gast.AugAssign):
+            if self.is_active(s.value):
+                self._mark_mutated(s.target.id)
+        elif isinstance(s, gast.Expr) and isinstance(s.value, gast.Call):
+            func = s.value.func
+            if (
+                isinstance(func, gast.Attribute)
+                and func.attr in MUTATORS
+                and isinstance(func.value, gast.Name)
+                and self.ctx.is_local(func.value.id)
+                and any(self.is_active(a) for a in s.value.args)
+            ):
+                self._mark_mutated(func.value.id)
+        elif isinstance(s, gast.For):
+            self._for_target(s.iter, s.target)
+        for field in ("body", "orelse", "finalbody"):
+            if isinstance(getattr(s, field, None), list):
+                self._body(getattr(s, field))
+        if isinstance(s, gast.Try):
+            for h in s.handlers:
+                self._body(h.body)
+
+    def _for_target(self, it, target):
+        kind, parts = iteration(it, self.ctx)
+        if kind == "range":
+            return
+        if kind == "atom":
+            if self.is_active(parts):
+                self._mark(target)
+            return
+        if not isinstance(target, (gast.Tuple, gast.List)):
+            if self.iterable_active(it):
+                self._mark(target)
+            return
+        if kind == "enumerate" and len(target.elts) == 2:
+            self._for_target(parts, target.elts[1])
+        elif kind == "zip" and len(target.elts) == len(parts):
+            for sub, elt in zip(parts, target.elts):
+                self._for_target(sub, elt)
+        elif kind == "items" and len(target.elts) == 2:
+            if self.is_active(parts):
+                self._mark(target.elts[1])
+        elif self.iterable_active(it):
+            self._mark(target)
+
+    def iterable_active(self, it):
+        kind, parts = iteration(it, self.ctx)
+        if kind == "range":
+            return False
+        if kind in ("atom", "items"):
+            return self.is_active(parts)
+        if kind == "enumerate":
+            return self.iterable_active(parts)
+        return any(self.iterable_active(p) for p in parts)
+
+
+def iteration(it, ctx):
+    """Classify a ``for`` iterable in A-normal form:
+    ``("range", None)``, ``("enumerate", sub)``, ``("zip", [subs])``,
+    ``("items", dict_atom)`` or ``("atom", atom)``."""
+    if isinstance(it, gast.Call):
+        func = it.func
+        if isinstance(func, gast.Name) and not ctx.is_local(func.id):
+            obj = ctx.resolve(func)
+            if obj is builtins.range:
+                return "range", None
+            if obj is builtins.enumerate:
+                return "enumerate", it.args[0]
+            if obj is builtins.zip:
+                return "zip", list(it.args)
+        if isinstance(func, gast.Attribute) and func.attr == "items":
+            return "items", func.value
+    return "atom", it
+
+
+# -- mutation and aliasing ------------------------------------------------------
+
+VIEW_FUNCTIONS = {"reshape", "ravel", "transpose", "swapaxes", "moveaxis", "squeeze",
+                  "expand_dims", "broadcast_to", "diagonal", "real", "imag", "asarray",
+                  "atleast_1d", "atleast_2d", "atleast_3d", "flip", "fliplr", "flipud",
+                  "rot90", "asanyarray", "split", "array_split", "hsplit", "vsplit"}
+
+
+def mutated_names(fn_node):
+    """Names whose value the function changes in place: ``y[i] = v``,
+    ``y += v``, ``lst.append(v)``."""
+    found = set()
+    for node in gast.walk(fn_node):
+        if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Subscript):
+            base = node.targets[0].value
+            if isinstance(base, gast.Name):
+                found.add(base.id)
+        elif isinstance(node, gast.AugAssign):
+            found.add(node.target.id)
+        elif isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute):
+            if node.func.attr in MUTATORS | {"pop", "remove", "clear", "reverse", "sort"}:
+                if isinstance(node.func.value, gast.Name):
+                    found.add(node.func.value.id)
+    return found
+
+
+class Aliases:
+    """May-alias classes of names (flow-insensitive union-find): ``a = b``,
+    ``a = b[i]``, ``a = b.reshape(...)``, ``for a in b``, ``lst.append(a)``,
+    ``a, c = t`` all put both sides in one class."""
+
+    def __init__(self, fn_node, ctx):
+        self.parent = {}
+        self.ctx = ctx
+        for node in gast.walk(fn_node):
+            if isinstance(node, gast.Assign):
+                self._assign(node.targets[0], node.value)
+            elif isinstance(node, gast.For):
+                for src in _names(node.iter):
+                    for dst in _names(node.target):
+                        if ctx.is_local(src) and ctx.is_local(dst):
+                            self.union(src, dst)
+            elif isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute):
+                if node.func.attr in MUTATORS and isinstance(node.func.value, gast.Name):
+                    for a in node.args:
+                        for n in _names(a):
+                            if ctx.is_local(n):
+                                self.union(node.func.value.id, n)
+
+    def _assign(self, target, value):
+        if isinstance(target, gast.Subscript):
+            targets = _names(target.value)
+        else:
+            targets = _names(target)
+        if isinstance(target, gast.Subscript):
+            # y[i] = v: v's memory is copied into y for arrays, shared for lists
+            sources = _names(value)
+        elif isinstance(value, gast.Subscript):
+            sources = _names(value.value)
+        elif isinstance(value, (gast.Name, gast.Tuple, gast.List, gast.Dict)):
+            sources = _names(value)
+        elif isinstance(value, gast.Attribute):
+            sources = _names(value.value)
+        elif isinstance(value, gast.Call):
+            func = value.func
+            fname = func.attr if isinstance(func, gast.Attribute) else getattr(func, "id", "")
+            if isinstance(func, gast.Attribute) and not _is_ref(func, self.ctx):
+                sources = _names(func.value) if fname in ("get", "pop", "values", "items") else set()
+            elif fname in VIEW_FUNCTIONS or self._user_function(func):
+                sources = set().union(*(_names(a) for a in value.args)) if value.args else set()
+            else:
+                sources = set()
+        else:
+            sources = set()
+        local = self.ctx.is_local
+        for t in targets:
+            for s in sources:
+                if local(t) and local(s):
+                    self.union(t, s)
+
+    def _user_function(self, func):
+        obj = self.ctx.resolve(func)
+        return callable(obj) and registry.lookup(obj) is None and not isinstance(
+            obj, (type, numpy.ufunc)) and getattr(obj, "__module__", "") not in ("builtins",)
+
+    def find(self, x):
+        self.parent.setdefault(x, x)
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a, b):
+        self.parent[self.find(a)] = self.find(b)
+
+    def same(self, a, b):
+        return self.find(a) == self.find(b)
+
+    def members(self, x):
+        root = self.find(x)
+        return [n for n in list(self.parent) if self.find(n) == root]
+
+
+def _names(node):
+    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+
+
+def _is_ref(e, ctx):
+    while isinstance(e, gast.Attribute):
+        e = e.value
+    return isinstance(e, gast.Name) and not ctx.is_local(e.id)

@@ -1,0 +1,172 @@
+"""The public API: ``jvp``, ``source``, ``defjvp`` (torch.func semantics on
+NumPy arrays)."""
+
+import numpy
+
+from . import pytree
+from .errors import InputError, NonDifferentiableOutputError
+from .frontend import _unwrap
+from .rules import registry
+from .transform import jvp_function
+
+_FLOAT_KINDS = "fc"
+
+
+def jvp(func, primals, tangents, *, strict=False, has_aux=False):
+    """``(func(*primals), J(primals) @ tangents)``, like ``torch.func.jvp``.
+
+    ``primals`` and ``tangents`` are tuples of the same structure: arrays,
+    Python floats, or nested tuples/lists/dicts of them. With ``has_aux=True``
+    ``func`` returns ``(output, aux)`` and the result is
+    ``(output, jvp_out, aux)``. With ``strict=True`` an output that does not
+    depend on the inputs is an error.
+    """
+    primals = _as_tuple(primals, "primals")
+    tangents = _as_tuple(tangents, "tangents")
+    fn = _unwrap(func)
+    if len(primals) != len(tangents):
+        raise InputError(
+            f"got {len(primals)} primals but {len(tangents)} tangents",
+            hint="pass one tangent per primal, of the same shape",
+        )
+    active = _active_params(fn, len(primals))
+    for i, (p, t) in enumerate(zip(primals, tangents)):
+        _check_pair(i, active[i], p, t)
+    generated = jvp_function(fn, active)
+    if strict and generated.inactive_returns:
+        lines = ", ".join(str(n) for n in generated.inactive_returns)
+        raise NonDifferentiableOutputError(
+            f"strict=True: the output of {generated.origin} does not depend on the inputs "
+            f"(return on line {lines})",
+            hint="pass strict=False to get a zero tangent",
+        )
+    if generated.positional:
+        out, out_dot = generated.fn(*primals, *tangents)
+    else:
+        kwargs = {generated.tangent_names[p]: t for p, t in zip(active, tangents)}
+        out, out_dot = generated.fn(*primals, **kwargs)
+    if has_aux:
+        if not (isinstance(out, (tuple, list)) and len(out) == 2):
+            raise InputError(
+                f"has_aux=True but {generated.origin} returned {type(out).__name__}, "
+                "not a pair (output, aux)",
+                hint="return (output, aux) from the function, or pass has_aux=False",
+            )
+        return out[0], out_dot[0], out[1]
+    return out, out_dot
+
+
+def source(fn, transform="jvp", *, argnums=None):
+    """The generated source of ``transform(fn)`` as a string.
+
+    ``argnums`` (int or tuple) picks the differentiated parameters; by default
+    every positional parameter without a default value.
+    """
+    if transform != "jvp":
+        raise ValueError(f"unknown transform {transform!r}; use 'jvp'")
+    fn = _unwrap(fn)
+    code = fn.__code__
+    names = code.co_varnames[: code.co_argcount]
+    if argnums is None:
+        ndefaults = len(fn.__defaults__ or ())
+        active = names[: len(names) - ndefaults]
+    else:
+        nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+        active = tuple(names[i] for i in nums)
+    return jvp_function(fn, tuple(active)).source
+
+
+def defjvp(primitive):
+    """Register a forward-mode rule for ``primitive`` (a function s2s cannot
+    or should not look into), written as a template like the built-in ones::
+
+        @s2s.defjvp(my_softplus)
+        def my_softplus_jvp(z, x, x_dot):
+            z_dot = x_dot / (1 + np.exp(-x))
+
+    The first parameter names the output, then the primitive's parameters,
+    then ``<param>_dot`` for each parameter the output is differentiable in.
+    """
+    return registry.jvp_rule(primitive)
+
+
+# -- checking inputs -------------------------------------------------------------
+
+
+def _as_tuple(value, what):
+    if isinstance(value, tuple):
+        return value
+    if isinstance(value, list):
+        return tuple(value)
+    raise InputError(
+        f"{what} must be a tuple, got {type(value).__name__}",
+        hint=f"pass {what} as a tuple, e.g. ({what[:-1]},)",
+    )
+
+
+def _active_params(fn, n):
+    code = fn.__code__
+    names = code.co_varnames[: code.co_argcount]
+    if n > len(names):
+        raise InputError(
+            f"{fn.__qualname__} takes {len(names)} positional parameters but {n} primals "
+            "were given",
+            hint="pass one primal per parameter",
+        )
+    if n == 0:
+        raise InputError("jvp needs at least one primal", hint="pass primals=(x,)")
+    return tuple(names[:n])
+
+
+def _check_pair(i, pname, primal, tangent):
+    pleaves, pdef = pytree.flatten(primal)
+    tleaves, tdef = pytree.flatten(tangent)
+    if pdef != tdef:
+        raise InputError(
+            f"tangent {i} ({pname}) has structure {pytree.describe(tdef)} but the primal has "
+            f"{pytree.describe(pdef)}",
+            hint="give the tangent the same nesting of tuples/lists/dicts as the primal",
+        )
+    for p, t in zip(pleaves, tleaves):
+        pkind = _kind(p)
+        if pkind not in _FLOAT_KINDS:
+            raise InputError(
+                f"primal {i} ({pname}) is {_what(p)}: integer and bool inputs are not "
+                "differentiable",
+                hint=f"pass {pname} as a float array (x.astype(float)), or close over it "
+                "instead of differentiating it",
+            )
+        tkind = _kind(t)
+        if tkind not in _FLOAT_KINDS:
+            raise InputError(
+                f"tangent {i} ({pname}) is {_what(t)}; tangents must be floating point",
+                hint="pass a float array",
+            )
+        if numpy.shape(p) != numpy.shape(t):
+            raise InputError(
+                f"tangent {i} ({pname}) has shape {numpy.shape(t)} but the primal has shape "
+                f"{numpy.shape(p)}",
+                hint="give each tangent the shape of its primal",
+            )
+
+
+def _kind(value):
+    if isinstance(value, bool):
+        return "b"
+    if isinstance(value, int):
+        return "i"
+    if isinstance(value, (float, complex)):
+        return "f"
+    dtype = getattr(value, "dtype", None)
+    if dtype is None:
+        return "O"
+    return dtype.kind
+
+
+def _what(value):
+    if isinstance(value, (bool, int)):
+        return f"a Python {type(value).__name__} ({value!r})"
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None:
+        return f"an array of dtype {dtype}"
+    return f"a {type(value).__name__}"

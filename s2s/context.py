@@ -1,0 +1,184 @@
+"""What every pass of one transformation shares: the parsed function, the
+namer, the resolver, and the names generated code uses for the array
+namespace (``xp``) and the runtime helpers (``_s2s``)."""
+
+import gast
+import numpy
+
+from . import runtime
+from .errors import UnsupportedSyntaxError
+from .frontend import Resolver
+from .names import Namer, names_in
+
+
+_SCOPES = (gast.ListComp, gast.SetComp, gast.DictComp, gast.GeneratorExp, gast.Lambda)
+
+
+def _walk_scope(node):
+    """Like gast.walk, without descending into comprehensions and lambdas
+    (their variables are not the function's)."""
+    todo = [node]
+    while todo:
+        node = todo.pop()
+        yield node
+        for child in gast.iter_child_nodes(node):
+            if not isinstance(child, _SCOPES):
+                todo.append(child)
+
+
+def assigned_names(fn_node):
+    """Parameters and every name the function body binds (its locals)."""
+    local = set()
+    for node in _walk_scope(fn_node):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Param, gast.Del)):
+            local.add(node.id)
+        elif isinstance(node, gast.ExceptHandler) and isinstance(node.name, gast.Name):
+            local.add(node.name.id)
+        elif isinstance(node, gast.alias):
+            local.add((node.asname or node.name).split(".")[0])
+    return local
+
+
+class Context:
+    def __init__(self, parsed):
+        self.parsed = parsed
+        node = parsed.node
+        self.namer = Namer(names_in(node) | set(parsed.cells))
+        self.local_names = assigned_names(node)
+        # ``xp`` may shadow a user's global of the same name only when that
+        # global is numpy itself (array-API style code); otherwise rename.
+        user_xp = Resolver(parsed, self.local_names).resolve_name("xp")
+        if user_xp is numpy and "xp" not in self.local_names:
+            self.xp = "xp"
+        else:
+            self.xp = self.namer.fresh("xp")
+        self.rt = self.namer.fresh("_s2s")
+        self.resolver = Resolver(
+            parsed, self.local_names, extra={self.xp: numpy, self.rt: runtime}
+        )
+        self.bindings = {self.xp: numpy, self.rt: runtime}
+
+    # -- names and objects -------------------------------------------------
+
+    def resolve(self, node):
+        return self.resolver.resolve(node)
+
+    def is_local(self, name):
+        return name in self.local_names
+
+    def add_local(self, name):
+        self.local_names.add(name)
+        self.resolver.local_names.add(name)
+
+    def temp(self):
+        name = self.namer.temp()
+        self.add_local(name)
+        return name
+
+    def bind(self, base, obj):
+        """A name in generated code that refers to ``obj`` (a closure cell)."""
+        for name, value in self.bindings.items():
+            if value is obj:
+                return name
+        name = self.namer.fresh(base)
+        self.bindings[name] = obj
+        self.resolver.extra[name] = obj
+        return name
+
+    def ref(self, obj):
+        """The expression generated code uses to refer to the object ``obj``."""
+        import builtins
+        import sys
+        import types
+
+        from .rules.registry import numpy_path
+
+        if obj is numpy:
+            return name(self.xp)
+        if isinstance(obj, types.ModuleType):
+            mod = obj.__name__
+            if mod.startswith("numpy."):
+                return dotted(self.xp + mod[len("numpy"):])
+            short = mod.rsplit(".", 1)[-1]
+            if self.resolver.resolve_name(short) is obj:
+                return name(short)
+            return name(self.bind(short, obj))
+        path = numpy_path(obj)
+        if path is not None:
+            return dotted(f"{self.xp}.{path}")
+        qual = getattr(obj, "__name__", None)
+        mod = getattr(obj, "__module__", None)
+        if mod == runtime.__name__ and getattr(runtime, qual, None) is obj:
+            return attr(name(self.rt), qual)
+        if qual and getattr(builtins, qual, None) is obj:
+            if self.resolver.resolve_name(qual) is obj:
+                return name(qual)
+            return name(self.bind(qual, obj))
+        module = sys.modules.get(mod or "")
+        if qual and module is not None and getattr(module, qual, None) is obj:
+            return attr(self.ref(module), qual)
+        return name(self.bind(qual or "obj", obj))
+
+    # -- errors ------------------------------------------------------------
+
+    def error(self, cls, node, message, hint=None):
+        lineno = getattr(node, "lineno", None) or self.parsed.node.lineno
+        return cls(
+            message,
+            filename=self.parsed.filename,
+            lineno=lineno,
+            line=self.parsed.line(lineno),
+            hint=hint,
+        )
+
+    def unsupported(self, node, message, hint=None):
+        return self.error(UnsupportedSyntaxError, node, message, hint)
+
+
+def name(id_, ctx=None):
+    return gast.Name(id=id_, ctx=ctx or gast.Load(), annotation=None, type_comment=None)
+
+
+def store(id_):
+    return name(id_, gast.Store())
+
+
+def const(value):
+    return gast.Constant(value=value, kind=None)
+
+
+def attr(value, attr_name):
+    return gast.Attribute(value=value, attr=attr_name, ctx=gast.Load())
+
+
+def dotted(path):
+    """``"xp.linalg.norm"`` -> an Attribute chain."""
+    parts = path.split(".")
+    node = name(parts[0])
+    for part in parts[1:]:
+        node = attr(node, part)
+    return node
+
+
+def call(func, args=(), keywords=()):
+    return gast.Call(func=func, args=list(args), keywords=list(keywords))
+
+
+def assign(target, value, lineno=None):
+    if isinstance(target, str):
+        target = store(target)
+    node = gast.Assign(targets=[target], value=value, type_comment=None)
+    if lineno is not None:
+        node.lineno = lineno
+    return node
+
+
+def located(nodes, lineno):
+    """Give every statement in ``nodes`` (recursively) the line ``lineno``
+    where it has none."""
+    for stmt in nodes:
+        for sub in gast.walk(stmt):
+            if isinstance(sub, gast.stmt) and getattr(sub, "lineno", None) is None:
+                sub.lineno = lineno
+    return nodes
+

@@ -1,0 +1,308 @@
+"""Function -> gast ``FunctionDef`` plus a resolver from names to live objects.
+
+The frontend reads a function's source with :mod:`inspect`, finds the right
+``def`` or ``lambda`` in it, parses it with gast and shifts line numbers so
+every node carries its line in the user's file. Lambdas become ``def``s whose
+body is one ``return``. Names resolve through the function's globals, its
+closure cells and the builtins, at transform time; the generated code reads
+the same globals and cells live.
+"""
+
+import builtins
+import dataclasses
+import inspect
+import linecache
+import textwrap
+import types
+
+import gast
+import numpy
+
+from .errors import SourceUnavailableError, UnsupportedSyntaxError
+
+
+@dataclasses.dataclass
+class Parsed:
+    """A parsed user function."""
+
+    fn: object
+    node: gast.FunctionDef
+    filename: str
+    globals: dict
+    cells: dict  # free variable name -> cell object (live)
+
+    @property
+    def name(self):
+        return self.node.name
+
+    def line(self, lineno):
+        """The text of line ``lineno`` of the user's file, stripped."""
+        return linecache.getline(self.filename, lineno).strip() if lineno else ""
+
+    def where(self, lineno=None):
+        return f"{short_filename(self.filename)}:{lineno or self.node.lineno}"
+
+
+def short_filename(filename):
+    """The file name shown in comments and messages: its last component."""
+    return filename.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+_CACHE = {}
+
+
+def parse(fn):
+    """Parse ``fn`` into a :class:`Parsed`; raises SourceUnavailableError."""
+    fn = _unwrap(fn)
+    code = fn.__code__
+    key = code
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] == _source_stamp(code):
+        node = _copy(hit[1])
+    else:
+        node = _parse_code(fn)
+        _CACHE[key] = (_source_stamp(code), _copy(node))
+    cells = {}
+    if fn.__closure__:
+        cells = dict(zip(code.co_freevars, fn.__closure__))
+    return Parsed(fn, node, code.co_filename, fn.__globals__, cells)
+
+
+def _copy(node):
+    import copy
+
+    return copy.deepcopy(node)
+
+
+def _source_stamp(code):
+    lines = linecache.getlines(code.co_filename)
+    return hash(tuple(lines))
+
+
+def _unwrap(fn):
+    if isinstance(fn, types.MethodType):
+        raise SourceUnavailableError(
+            f"{fn.__qualname__} is a bound method",
+            hint="differentiate a plain function; pass the object's arrays as arguments "
+            "or close over the object (lambda x: obj.method(x))",
+        )
+    if isinstance(fn, types.FunctionType):
+        return fn
+    synth = synthesize_primitive_function(fn)
+    if synth is not None:
+        return synth
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
+    raise SourceUnavailableError(
+        f"cannot read the Python source of {name} ({type(fn).__name__})",
+        hint="s2s transforms Python functions whose source file is available; "
+        "wrap the call in a def in a .py file",
+    )
+
+
+_PRIMITIVE_WRAPPERS = {}
+
+
+def synthesize_primitive_function(obj):
+    """For a registered primitive (``np.sin``) passed directly to the API,
+    return a Python function ``def sin(x): return numpy.sin(x)`` with source."""
+    from .rules import registry
+
+    if obj in _PRIMITIVE_WRAPPERS:
+        return _PRIMITIVE_WRAPPERS[obj]
+    try:
+        rule = registry.lookup(obj)
+    except TypeError:
+        return None
+    if rule is None:
+        return None
+    nin = getattr(obj, "nin", None)
+    if nin is None:
+        try:
+            params = [
+                p.name
+                for p in inspect.signature(obj).parameters.values()
+                if p.default is inspect.Parameter.empty
+                and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+            ]
+        except (TypeError, ValueError):
+            return None
+    else:
+        params = ["x"] if nin == 1 else [f"x{i + 1}" for i in range(nin)]
+    path = registry.numpy_path(obj)
+    if path is None:
+        return None
+    name = path.rsplit(".", 1)[-1]
+    args = ", ".join(params)
+    src = f"def {name}({args}):\n    return numpy.{path}({args})\n"
+    filename = f"<s2s primitive numpy.{path}>"
+    linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
+    namespace = {"numpy": numpy}
+    exec(compile(src, filename, "exec"), namespace)
+    fn = namespace[name]
+    _PRIMITIVE_WRAPPERS[obj] = fn
+    return fn
+
+
+def _parse_code(fn):
+    code = fn.__code__
+    try:
+        lines, start = inspect.getsourcelines(fn)
+    except (OSError, TypeError) as exc:
+        raise SourceUnavailableError(
+            f"cannot read the source of {fn.__qualname__} (defined in {code.co_filename}): {exc}",
+            hint="s2s reads Python source: define the function in a .py file or a "
+            "notebook cell, not with exec/eval or at the bare interactive prompt",
+        ) from None
+    text = textwrap.dedent("".join(lines))
+    tree = _parse_text(text, fn)
+    gast.increment_lineno(tree, max(start, 1) - 1)
+    if fn.__name__ == "<lambda>":
+        node = _find_lambda(tree, fn)
+    else:
+        node = _find_def(tree, fn)
+    node.decorator_list = []
+    return node
+
+
+def _parse_text(text, fn):
+    try:
+        return gast.parse(text)
+    except SyntaxError:
+        pass
+    # A lambda inside a larger expression: inspect gives the lines of the
+    # statement fragment. Try parenthesising it, then trimming trailing lines.
+    for candidate in ("(" + text.strip().rstrip(",") + ")", text.strip().rstrip(",")):
+        try:
+            return gast.parse(candidate)
+        except SyntaxError:
+            continue
+    lines = text.splitlines()
+    for end in range(len(lines), 0, -1):
+        chunk = "\n".join(lines[:end]).strip().rstrip(",")
+        for candidate in (chunk, "(" + chunk + ")"):
+            try:
+                return gast.parse(candidate)
+            except SyntaxError:
+                continue
+    raise SourceUnavailableError(
+        f"cannot parse the source of {fn.__qualname__}",
+        filename=fn.__code__.co_filename,
+        lineno=fn.__code__.co_firstlineno,
+        hint="define the function with def on its own lines",
+    )
+
+
+def _find_def(tree, fn):
+    code = fn.__code__
+    for node in gast.walk(tree):
+        if isinstance(node, (gast.FunctionDef,)) and node.name == code.co_name:
+            return node
+        if isinstance(node, gast.AsyncFunctionDef) and node.name == code.co_name:
+            raise UnsupportedSyntaxError(
+                f"{node.name} is an async function",
+                filename=code.co_filename,
+                lineno=node.lineno,
+                hint="s2s differentiates ordinary functions; make it a plain def",
+            )
+    raise SourceUnavailableError(
+        f"cannot find def {code.co_name} in its source", filename=code.co_filename
+    )
+
+
+def _find_lambda(tree, fn):
+    code = fn.__code__
+    names = list(code.co_varnames[: code.co_argcount])
+    found = [
+        n
+        for n in gast.walk(tree)
+        if isinstance(n, gast.Lambda)
+        and n.lineno == code.co_firstlineno
+        and [a.id for a in n.args.args] == names
+    ]
+    if len(found) > 1:
+        found = [n for n in found if _same_code(n, code)] or found[:1]
+    if not found:
+        raise SourceUnavailableError(
+            "cannot find this lambda in its source line",
+            filename=code.co_filename,
+            lineno=code.co_firstlineno,
+            hint="define the function with def",
+        )
+    lam = found[0]
+    ret = gast.Return(value=lam.body)
+    gast.copy_location(ret, lam.body)
+    node = gast.FunctionDef(
+        name="_lambda",
+        args=lam.args,
+        body=[ret],
+        decorator_list=[],
+        returns=None,
+        type_comment=None,
+        type_params=[],
+    )
+    gast.copy_location(node, lam)
+    return node
+
+
+def _same_code(lam, code):
+    import ast
+
+    expr = gast.gast_to_ast(gast.Expression(body=lam))
+    ast.fix_missing_locations(expr)
+    try:
+        other = compile(expr, code.co_filename, "eval").co_consts[0]
+    except (SyntaxError, IndexError, ValueError):
+        return False
+    return getattr(other, "co_code", None) == code.co_code and other.co_consts == code.co_consts
+
+
+class Resolver:
+    """Names of the user's function -> live objects (at transform time).
+
+    ``local_names`` are the function's parameters and assigned names: those
+    never resolve. Everything else resolves through closure cells, globals
+    and builtins, and attribute chains through ``getattr``.
+    """
+
+    _MISSING = object()
+
+    def __init__(self, parsed, local_names, extra=None):
+        self.parsed = parsed
+        self.local_names = set(local_names)
+        self.extra = dict(extra or {})
+
+    def resolve(self, node):
+        """The object ``node`` (Name or Attribute chain) denotes, or MISSING."""
+        if isinstance(node, gast.Name):
+            return self.resolve_name(node.id)
+        if isinstance(node, gast.Attribute):
+            base = self.resolve(node.value)
+            if base is self._MISSING:
+                return base
+            try:
+                return getattr(base, node.attr)
+            except Exception:
+                return self._MISSING
+        return self._MISSING
+
+    def resolve_name(self, name):
+        if name in self.extra:
+            return self.extra[name]
+        if name in self.local_names:
+            return self._MISSING
+        cell = self.parsed.cells.get(name)
+        if cell is not None:
+            try:
+                return cell.cell_contents
+            except ValueError:
+                return self._MISSING
+        g = self.parsed.globals
+        if name in g:
+            return g[name]
+        return getattr(builtins, name, self._MISSING)
+
+    def found(self, obj):
+        return obj is not self._MISSING
+
+
+MISSING = Resolver._MISSING

@@ -1,0 +1,737 @@
+"""Forward mode: primal and tangent statements side by side.
+
+Expects a function in A-normal form and its activity analysis. Guarantees a
+function ``f_jvp(<params>, <tangents of active params>)`` returning
+``(output, output_tangent)``, in which every statement of the original runs
+as it was, each active assignment is followed (or, when it overwrites one of
+its own operands, preceded) by its tangent, inactive values get no tangent
+code, and each group of statements carries a comment with the original line.
+The tangent of ``x`` is ``x_dot``; the tangent of a container is the same
+container of tangents.
+
+>>> from s2s.normalize._doctest import show
+>>> print(show("def f(x):\\n    y = x * x\\n    return np.sin(y)\\n", "jvp"))
+def f_jvp(x, x_dot):
+    # <doctest>:2  y = x * x
+    y = x * x
+    y_dot = x_dot * x + x * x_dot
+    # <doctest>:3  return np.sin(y)
+    _t0 = xp.sin(y)
+    _t0_dot = xp.cos(y) * y_dot
+    return (_t0, _t0_dot)
+"""
+
+import copy
+import inspect
+import types
+
+import gast
+
+from .analysis import (
+    BINOPS,
+    UNARYOPS,
+    Activity,
+    Aliases,
+    iteration,
+    mutated_names,
+)
+from .codegen import comment
+from .context import assign, call, const, name, store
+from .errors import NoRuleError, UnsupportedSyntaxError
+from .frontend import MISSING, short_filename
+from .rules import registry
+from .rules.registry import BindError, CustomRule, LinearRule, MultilinearRule, TemplateRule, ZeroRule
+from .rules.templates import ZeroNode, expand, is_zero, materialize_zero
+
+_LIST_MUTATORS = {"append", "insert", "extend", "pop", "reverse", "clear", "update", "setdefault",
+                  "remove"}
+
+
+class Emitter:
+    """Writes the jvp of one function. ``callee(fn, active, node)`` transforms
+    a user function called with active arguments and returns
+    ``(binding name, {param: tangent param name}, mutated params)``."""
+
+    def __init__(self, ctx, fn_node, active_params, callee, entry):
+        self.ctx = ctx
+        self.fn = fn_node
+        self.callee = callee
+        self.entry = entry
+        self.aliases = Aliases(fn_node, ctx)
+        self.activity = Activity(fn_node, ctx, active_params, self.aliases)
+        self.active_params = list(active_params)
+        self.mutated = mutated_names(fn_node)
+        self.inactive_returns = []
+        self._last_line = None
+
+    # -- helpers -------------------------------------------------------------
+
+    def is_active(self, atom):
+        return self.activity.is_active(atom)
+
+    def dot_name(self, var):
+        return self.ctx.namer.tangent(var)
+
+    def dot(self, atom):
+        """The tangent of an atom: its ``_dot`` name, or a ZeroNode."""
+        if isinstance(atom, gast.Starred):
+            inner = self.dot(atom.value)
+            return gast.Starred(value=inner if not is_zero(inner) else self.zero(atom.value),
+                                ctx=gast.Load())
+        if isinstance(atom, gast.Name) and atom.id in self.activity.active:
+            return name(self.dot_name(atom.id))
+        return ZeroNode(atom)
+
+    def zero(self, atom):
+        return materialize_zero(atom, self.ctx.ref)
+
+    def dot_or_zero(self, atom):
+        d = self.dot(atom)
+        return self.zero(atom) if is_zero(d) else d
+
+    def may_be_mutated(self, var):
+        return any(self.aliases.same(var, m) for m in self.mutated)
+
+    def error(self, cls, node, message, hint=None):
+        return self.ctx.error(cls, node, message, hint)
+
+    # -- the function ----------------------------------------------------------
+
+    def run(self):
+        fn = self.fn
+        body = []
+        params = [a.id for a in fn.args.args + fn.args.kwonlyargs]
+        if fn.args.vararg is not None:
+            params.append(fn.args.vararg.id)
+        if fn.args.kwarg is not None:
+            params.append(fn.args.kwarg.id)
+        # inputs the function changes in place are copied, so the caller's
+        # primals and tangents stay intact (entry point only: a helper's
+        # in-place update of its argument is the caller's intent)
+        if self.entry:
+            for p in params:
+                if self.may_be_mutated(p):
+                    copy_call = call(self.ctx.ref(_fresh_copy()), [name(p)])
+                    body.append(assign(p, copy_call))
+                    if p in self.activity.active and p in self.active_params:
+                        dp = self.dot_name(p)
+                        body.append(assign(dp, call(self.ctx.ref(_fresh_copy()), [name(dp)])))
+        # parameters active through aliasing but not differentiated: zero tangents
+        for p in params:
+            if p in self.activity.active and p not in self.active_params:
+                if self.entry or p not in self.mutated:
+                    body.append(assign(self.dot_name(p), self.zero(name(p))))
+                else:
+                    raise self.error(
+                        UnsupportedSyntaxError,
+                        fn,
+                        f"{fn.name} writes values that depend on the differentiated inputs into "
+                        f"its argument {p!r}, which carries no tangent in the caller",
+                        f"return the new value of {p} from {fn.name} instead of updating it in place",
+                    )
+        body.extend(self.body(fn.body))
+        tangents = [p for p in self.active_params]
+        args = copy.deepcopy(fn.args)
+        tangent_args = [gast.Name(id=self.dot_name(p), ctx=gast.Param(), annotation=None,
+                                  type_comment=None) for p in tangents]
+        plain = not (args.defaults or args.kwonlyargs or args.vararg or args.kwarg
+                     or args.posonlyargs)
+        if plain:
+            args.args = args.args + tangent_args
+        else:
+            args.kwonlyargs = args.kwonlyargs + tangent_args
+            args.kw_defaults = list(args.kw_defaults) + [None] * len(tangent_args)
+        new = gast.FunctionDef(
+            name=self.ctx.namer.fresh(f"{fn.name}_jvp"),
+            args=args,
+            body=body or [gast.Pass()],
+            decorator_list=[],
+            returns=None,
+            type_comment=None,
+            type_params=[],
+        )
+        new.lineno = fn.lineno
+        return new, {p: self.dot_name(p) for p in tangents}, plain
+
+    # -- statements ----------------------------------------------------------------
+
+    def body(self, stmts):
+        out = []
+        for s in stmts:
+            lineno = getattr(s, "lineno", None)
+            if lineno is not None and lineno != self._last_line:
+                out.append(self._comment(lineno))
+                self._last_line = lineno
+            handler = getattr(self, "stmt_" + type(s).__name__, None)
+            if handler is None:
+                out.append(s)
+            else:
+                out.extend(handler(s))
+        return out
+
+    def _comment(self, lineno):
+        parsed = self.ctx.parsed
+        text = parsed.line(lineno)
+        return comment(f"{short_filename(parsed.filename)}:{lineno}  {text}".rstrip(), lineno)
+
+    def _nested(self, stmts):
+        saved = self._last_line
+        out = self.body(stmts)
+        self._last_line = saved
+        return out or [gast.Pass()]
+
+    def stmt_If(self, s):
+        s.body = self._nested(s.body)
+        s.orelse = self._nested(s.orelse) if s.orelse else []
+        self._last_line = None
+        return [s]
+
+    def stmt_While(self, s):
+        return self.stmt_If(s)
+
+    def stmt_With(self, s):
+        s.body = self._nested(s.body)
+        self._last_line = None
+        return [s]
+
+    def stmt_Try(self, s):
+        s.body = self._nested(s.body)
+        for h in s.handlers:
+            h.body = self._nested(h.body)
+        s.orelse = self._nested(s.orelse) if s.orelse else []
+        s.finalbody = self._nested(s.finalbody) if s.finalbody else []
+        self._last_line = None
+        return [s]
+
+    def stmt_Delete(self, s):
+        extra = [name(self.dot_name(t.id), gast.Del()) for t in s.targets
+                 if isinstance(t, gast.Name) and t.id in self.activity.active]
+        return [s] + ([gast.Delete(targets=extra)] if extra else [])
+
+    def stmt_Return(self, s):
+        if s.value is None:
+            value = const(None)
+        else:
+            value = s.value
+        if not self.is_active(value):
+            self.inactive_returns.append(s.lineno)
+        tangent = self.dot_or_zero(value) if s.value is not None else const(None)
+        s.value = gast.Tuple(elts=[value, tangent], ctx=gast.Load())
+        return [s]
+
+    def stmt_AugAssign(self, s):
+        x = s.target.id
+        if x not in self.activity.active:
+            return [s]
+        a = s.value
+        xd = name(self.dot_name(x))
+        ad = self.dot(a)
+        op = s.op
+        pre = []
+        if isinstance(op, (gast.Add, gast.Sub)):
+            if not is_zero(ad):
+                pre.append(gast.AugAssign(target=store(xd.id), op=type(op)(), value=ad))
+        elif isinstance(op, gast.Mult):
+            # both before the primal update: they read the old x
+            pre.append(gast.AugAssign(target=store(xd.id), op=gast.Mult(), value=copy.deepcopy(a)))
+            if not is_zero(ad):
+                term = gast.BinOp(left=name(x), op=gast.Mult(), right=ad)
+                pre.append(gast.AugAssign(target=store(xd.id), op=gast.Add(), value=term))
+        elif isinstance(op, gast.Div):
+            if not is_zero(ad):
+                term = gast.BinOp(left=gast.BinOp(left=name(x), op=gast.Mult(), right=ad),
+                                  op=gast.Div(), right=copy.deepcopy(a))
+                pre.append(gast.AugAssign(target=store(xd.id), op=gast.Sub(), value=term))
+            pre.append(gast.AugAssign(target=store(xd.id), op=gast.Div(), value=a))
+        else:
+            # x **= a and the like: not in place
+            new = assign(x, gast.BinOp(left=name(x), op=op, right=a))
+            new.lineno = s.lineno
+            return self.stmt_Assign(new)
+        return pre + [s]
+
+    def stmt_Expr(self, s):
+        v = s.value
+        if not isinstance(v, gast.Call):
+            return [s]
+        func = v.func
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
+                and self.ctx.is_local(func.value.id) and func.attr in _LIST_MUTATORS:
+            if func.value.id in self.activity.active:
+                return [s] + self._mutator(func.value, func.attr, v, s)
+            return [s]
+        if any(self.is_active(a) for a in list(v.args) + [k.value for k in v.keywords]):
+            obj = self.ctx.resolve(func)
+            if self._is_user_function(obj):
+                target = self.ctx.temp()
+                return self._user_call(target, v, obj, s, discard=True)
+        return [s]
+
+    def _mutator(self, recv, method, v, s):
+        rd = name(self.dot_name(recv.id))
+        args = v.args
+        meth = gast.Attribute(value=rd, attr=method, ctx=gast.Load())
+        if method in ("append",):
+            return [gast.Expr(value=call(meth, [self.dot_or_zero(args[0])]))]
+        if method == "insert":
+            return [gast.Expr(value=call(meth, [args[0], self.dot_or_zero(args[1])]))]
+        if method == "extend":
+            other = args[0]
+            d = self.dot(other)
+            if is_zero(d):
+                d = call(self.ctx.ref(_zeros_each()), [other])
+            return [gast.Expr(value=call(meth, [d]))]
+        if method in ("pop", "reverse", "clear"):
+            return [gast.Expr(value=call(meth, list(args)))]
+        if method == "update":
+            return [gast.Expr(value=call(meth, [self.dot_or_zero(args[0])]))]
+        if method == "setdefault":
+            return [gast.Expr(value=call(meth, [args[0], self.dot_or_zero(args[1])]))]
+        if method == "remove":
+            index = call(gast.Attribute(value=recv, attr="index", ctx=gast.Load()), list(args))
+            pop = call(gast.Attribute(value=rd, attr="pop", ctx=gast.Load()), [index])
+            return [gast.Expr(value=pop)]
+        raise self.error(NoRuleError, s, f"no rule for the list/dict method .{method}()")
+
+    def stmt_For(self, s):
+        new_iter, new_target, zero_targets = self._iteration(s.iter, s.target, s)
+        s.iter, s.target = new_iter, new_target
+        body = self._nested(s.body)
+        inits = [assign(self.dot_name(t), self.zero(name(t))) for t in zero_targets]
+        s.body = inits + body
+        s.orelse = self._nested(s.orelse) if s.orelse else []
+        self._last_line = None
+        return [s]
+
+    def _target_dot(self, target):
+        if isinstance(target, gast.Name):
+            return store(self.dot_name(target.id))
+        return gast.Tuple(elts=[self._target_dot(e) for e in target.elts], ctx=gast.Store())
+
+    def _target_names(self, target):
+        return [n.id for n in gast.walk(target) if isinstance(n, gast.Name)]
+
+    def _iteration(self, it, target, s):
+        """(iterable, target, [active targets fed no tangent]) of the loop."""
+        active = self.activity.active
+        kind, parts = iteration(it, self.ctx)
+        names = self._target_names(target)
+        if not any(n in active for n in names):
+            return it, target, []
+        if kind == "range":
+            return it, target, [n for n in names if n in active]
+        if kind == "atom":
+            if self.is_active(parts):
+                zipped = call(name("zip"), [it, self.dot(parts)])
+                tgt = gast.Tuple(elts=[target, self._target_dot(target)], ctx=gast.Store())
+                return zipped, tgt, []
+            return it, target, [n for n in names if n in active]
+        if not isinstance(target, (gast.Tuple, gast.List)):
+            raise self.error(
+                UnsupportedSyntaxError, s,
+                f"s2s needs the items of {kind}(...) unpacked in the for target",
+                f"write for a, b in {kind}(...)",
+            )
+        if kind == "enumerate":
+            sub, tsub, zeros = self._iteration(parts, target.elts[1], s)
+            it.args[0] = sub
+            tgt = gast.Tuple(elts=[target.elts[0], tsub], ctx=gast.Store())
+            return it, tgt, zeros + [n for n in self._target_names(target.elts[0]) if n in active]
+        if kind == "zip":
+            new_args, new_elts, zeros = [], [], []
+            for sub, elt in zip(parts, target.elts):
+                a, t, z = self._iteration(sub, elt, s)
+                new_args.append(a)
+                new_elts.append(t)
+                zeros += z
+            it.args = new_args
+            return it, gast.Tuple(elts=new_elts, ctx=gast.Store()), zeros
+        if kind == "items":
+            key, value = target.elts
+            if not self.is_active(parts):
+                return it, target, [n for n in names if n in active]
+            values = call(gast.Attribute(value=self.dot(parts), attr="values", ctx=gast.Load()))
+            zipped = call(name("zip"), [it, values])
+            tgt = gast.Tuple(elts=[target, self._target_dot(value)], ctx=gast.Store())
+            return zipped, tgt, [n for n in self._target_names(key) if n in active]
+        raise AssertionError(kind)
+
+    # -- assignments ---------------------------------------------------------------
+
+    def stmt_Assign(self, s):
+        target = s.targets[0]
+        if isinstance(target, gast.Subscript):
+            return self._store_subscript(s, target)
+        if isinstance(target, gast.Attribute):
+            if self.is_active(s.value):
+                raise self.error(
+                    UnsupportedSyntaxError, s,
+                    "s2s cannot follow a derivative through an attribute assignment",
+                    "keep the value in a local variable and return it",
+                )
+            return [s]
+        if isinstance(target, gast.Tuple):
+            names = [e.id for e in target.elts]
+            if not any(n in self.activity.active for n in names):
+                return [s]
+            dt = gast.Tuple(elts=[store(self.dot_name(n)) for n in names], ctx=gast.Store())
+            value = s.value
+            if self.is_active(value):
+                return [s, assign(dt, self.dot(value))]
+            zeros = [assign(self.dot_name(n), self.zero(name(n))) for n in names]
+            return [s] + zeros
+        z = target.id
+        if z not in self.activity.active:
+            return [s]
+        return self._assign_active(s, z)
+
+    def _store_subscript(self, s, target):
+        base = target.value
+        value = s.value
+        if not isinstance(base, gast.Name) or not self.ctx.is_local(base.id):
+            if self.is_active(value):
+                raise self.error(
+                    UnsupportedSyntaxError, s,
+                    "s2s cannot follow a derivative written into a global array",
+                    "build the array inside the function and return it",
+                )
+            return [s]
+        if base.id not in self.activity.active:
+            return [s]
+        dt = gast.Subscript(value=name(self.dot_name(base.id)), slice=copy.deepcopy(target.slice),
+                            ctx=gast.Store())
+        return [s, assign(dt, self.dot_or_zero(value))]
+
+    def _assign_active(self, s, z):
+        zd = self.dot_name(z)
+        value = s.value
+        if not self.activity.value_active(value):
+            if isinstance(value, gast.Constant) and isinstance(value.value, (int, float, complex)) \
+                    and not isinstance(value.value, bool):
+                return [s, assign(zd, const(0.0))]
+            if isinstance(value, (gast.List, gast.Tuple, gast.Dict)):
+                return [s, assign(zd, self._display_tangent(value))]
+            if isinstance(value, gast.Call) and self._is_user_call(value):
+                return self._user_call(z, value, self.ctx.resolve(value.func), s)
+            return [s, assign(zd, self.zero(name(z)))]
+        if isinstance(value, gast.Call) and self._is_user_call(value):
+            return self._user_call(z, value, self.ctx.resolve(value.func), s)
+        tangent, uses_output = self.tangent_of(value, z, zd, s)
+        if tangent is None:  # zero after all
+            return [s, assign(zd, self.zero(name(z)))]
+        tangent = [t for t in tangent if not _self_assignment(t)]
+        tangent = self._copy_if_aliased(z, value, tangent) if tangent else tangent
+        operands = {n.id for n in gast.walk(value) if isinstance(n, gast.Name)}
+        if z in operands:
+            if uses_output:
+                tmp = self.ctx.temp()
+                primal = assign(tmp, value)
+                tangent, _ = self.tangent_of(value, tmp, zd, s)
+                return [primal] + tangent + [assign(z, name(tmp))]
+            return tangent + [s]
+        return [s] + tangent
+
+    def _copy_if_aliased(self, z, value, tangent):
+        """``z_dot = a_dot`` where ``z = a + 1`` is a fresh array: if ``z`` is
+        later changed in place, ``z_dot`` must not share ``a_dot``'s memory."""
+        last = tangent[-1]
+        if (
+            isinstance(last, gast.Assign)
+            and isinstance(last.value, gast.Name)
+            and not isinstance(value, (gast.Name, gast.Subscript, gast.Attribute))
+            and self.may_be_mutated(z)
+        ):
+            last.value = call(self.ctx.ref(_fresh_copy()), [last.value])
+        return tangent
+
+    def _display_tangent(self, value):
+        if isinstance(value, gast.Dict):
+            return gast.Dict(keys=copy.deepcopy(value.keys),
+                             values=[self.dot_or_zero(v) for v in value.values])
+        return type(value)(elts=[self.dot_or_zero(e) for e in value.elts], ctx=gast.Load())
+
+    # -- tangents of one operation ---------------------------------------------------
+
+    def tangent_of(self, value, z, zd, s):
+        """Statements computing ``zd`` for ``z = value``, and whether they read
+        ``z``. ``(None, False)`` when the tangent is zero."""
+        if isinstance(value, gast.Name):
+            return [assign(zd, self.dot(value))], False
+        if isinstance(value, (gast.Tuple, gast.List, gast.Dict)):
+            return [assign(zd, self._display_tangent(value))], False
+        if isinstance(value, gast.Subscript):
+            new = gast.Subscript(value=self.dot(value.value), slice=copy.deepcopy(value.slice),
+                                 ctx=gast.Load())
+            return [assign(zd, new)], False
+        if isinstance(value, gast.Attribute):
+            raise self.error(
+                NoRuleError, s,
+                f"no rule for the attribute .{value.attr} of a value that carries a derivative",
+            )
+        if isinstance(value, gast.BinOp):
+            prim = BINOPS[type(value.op)]
+            return self._rule(registry.lookup(prim), prim, [value.left, value.right], [],
+                              None, z, zd, s)
+        if isinstance(value, gast.UnaryOp):
+            prim = UNARYOPS[type(value.op)]
+            return self._rule(registry.lookup(prim), prim, [value.operand], [], None, z, zd, s)
+        if isinstance(value, gast.Call):
+            return self._call(value, z, zd, s)
+        raise self.error(NoRuleError, s, f"no rule for {type(value).__name__}")
+
+    def _call(self, value, z, zd, s):
+        func = value.func
+        if isinstance(func, gast.Attribute) and not self._is_reference(func):
+            return self._method(value, z, zd, s)
+        obj = self.ctx.resolve(func)
+        if obj is MISSING:
+            raise self.error(
+                NoRuleError, s,
+                f"cannot tell which function {gast.dump(func) if not isinstance(func, gast.Name) else func.id} "
+                "is, and it is called on a value that carries a derivative",
+                "call a module-level function (s2s transforms it) or a NumPy function",
+            )
+        rule = registry.lookup(obj)
+        if rule is None:
+            raise self.error(
+                NoRuleError, s,
+                f"no forward-mode rule for {_describe(obj)}, called on a value that carries a "
+                "derivative",
+                f"register one with @s2s.defjvp({_describe(obj)}) (see the README), or "
+                "compute this value from functions s2s knows",
+            )
+        return self._rule(rule, obj, value.args, value.keywords, func, z, zd, s)
+
+    def _method(self, value, z, zd, s):
+        func = value.func
+        recv = func.value
+        method = func.attr
+        rd = self.dot(recv)
+        if method in ("copy", "item", "tolist", "values", "conj", "conjugate"):
+            new = call(gast.Attribute(value=rd, attr=method, ctx=gast.Load()),
+                       list(value.args), value.keywords)
+            return [assign(zd, new)], False
+        if method == "astype":
+            return [assign(zd, call(gast.Attribute(value=rd, attr="astype", ctx=gast.Load()),
+                                    list(value.args), value.keywords))], False
+        if method == "get":
+            args = [value.args[0]] + [self.dot_or_zero(a) for a in value.args[1:]]
+            return [assign(zd, call(gast.Attribute(value=rd, attr="get", ctx=gast.Load()),
+                                    args))], False
+        if method == "pop":
+            return [assign(zd, call(gast.Attribute(value=rd, attr="pop", ctx=gast.Load()),
+                                    list(value.args)))], False
+        raise self.error(
+            NoRuleError, s,
+            f"no rule for the method .{method}() of a value that carries a derivative",
+            "call the NumPy function instead (np.<name>(x, ...))",
+        )
+
+    def _rule(self, rule, prim, args, keywords, func, z, zd, s):
+        if rule is None:
+            raise self.error(NoRuleError, s, f"no forward-mode rule for {_describe(prim)}")
+        try:
+            bound = rule.bind(list(args), list(keywords))
+        except BindError as exc:
+            raise self.error(
+                NoRuleError, s,
+                f"the rule for {rule.name} does not cover this call: {exc}",
+                "pass only the arguments the rule lists (see docs/coverage.md)",
+            ) from None
+        if isinstance(rule, ZeroRule):
+            return None, False
+        if isinstance(rule, TemplateRule):
+            stmts, zero = expand(rule, bound, z, zd, self.dot, self.ctx.temp, self.ctx.ref)
+            if zero:
+                return None, False
+            return stmts, rule.uses_output
+        if isinstance(rule, MultilinearRule):
+            return self._multilinear(rule, args, keywords, func, zd), False
+        if isinstance(rule, LinearRule):
+            return self._linear(rule, args, keywords, func, zd), False
+        if isinstance(rule, CustomRule):
+            site = Site(self, rule, bound, args, keywords, func, z, zd, s)
+            stmts = rule.emit(site)
+            if stmts is None:
+                return None, False
+            return stmts, site.uses_output
+        raise AssertionError(rule)
+
+    def _linear_positions(self, rule, args, keywords):
+        """[(kind, index or keyword)] of the arguments ``rule`` is linear in."""
+        positions = []
+        argnums = rule.argnums
+        nargs = len(args)
+        idx = range(nargs)[argnums] if isinstance(argnums, slice) else [i for i in argnums if i < nargs]
+        positions += [("pos", i) for i in idx]
+        sig = rule.signature()
+        if sig is not None and not isinstance(argnums, slice):
+            names = list(sig.parameters)
+            wanted = {names[i] for i in argnums if i < len(names) and i >= nargs}
+            positions += [("kw", k) for k, kw in enumerate(keywords) if kw.arg in wanted]
+        return positions
+
+    def _with_tangent(self, args, keywords, position, active_only):
+        new_args = list(args)
+        new_kw = [gast.keyword(arg=k.arg, value=k.value) for k in keywords]
+        kind, i = position
+        source = new_args[i] if kind == "pos" else new_kw[i].value
+        d = self.dot(source)
+        if is_zero(d):
+            d = self.zero(source)
+        if kind == "pos":
+            new_args[i] = d
+        else:
+            new_kw[i].value = d
+        return new_args, new_kw
+
+    def _linear(self, rule, args, keywords, func, zd):
+        new_args = list(args)
+        new_kw = [gast.keyword(arg=k.arg, value=k.value) for k in keywords]
+        for kind, i in self._linear_positions(rule, args, keywords):
+            if kind == "pos":
+                new_args, _ = self._with_tangent(new_args, [], (kind, i), False)
+            else:
+                _, new_kw = self._with_tangent([], new_kw, (kind, i), False)
+        return [assign(zd, call(copy.deepcopy(func), new_args, new_kw))]
+
+    def _multilinear(self, rule, args, keywords, func, zd):
+        terms = []
+        for kind, i in self._linear_positions(rule, args, keywords):
+            source = args[i] if kind == "pos" else keywords[i].value
+            if not self.is_active(source):
+                continue
+            a, kw = self._with_tangent(args, keywords, (kind, i), True)
+            terms.append(call(copy.deepcopy(func), a, kw))
+        total = terms[0]
+        for term in terms[1:]:
+            total = gast.BinOp(left=total, op=gast.Add(), right=term)
+        return [assign(zd, total)]
+
+    # -- calls of the user's own functions ---------------------------------------------
+
+    def _is_reference(self, e):
+        while isinstance(e, gast.Attribute):
+            e = e.value
+        return isinstance(e, gast.Name) and not self.ctx.is_local(e.id)
+
+    def _is_user_function(self, obj):
+        return isinstance(obj, types.FunctionType) and registry.lookup(obj) is None
+
+    def _is_user_call(self, value):
+        if isinstance(value.func, gast.Attribute) and not self._is_reference(value.func):
+            return False
+        obj = self.ctx.resolve(value.func)
+        return self._is_user_function(obj) and any(
+            self.is_active(a) for a in list(value.args) + [k.value for k in value.keywords]
+        )
+
+    def _user_call(self, z, value, obj, s, discard=False):
+        try:
+            sig = inspect.signature(obj)
+            bound = sig.bind(*[_Marker(a) for a in value.args],
+                             **{k.arg: _Marker(k.value) for k in value.keywords if k.arg})
+        except (TypeError, ValueError) as exc:
+            raise self.error(UnsupportedSyntaxError, s, f"cannot match this call to "
+                             f"{obj.__qualname__}: {exc}") from None
+        active = []
+        for pname, marker in bound.arguments.items():
+            param = sig.parameters[pname]
+            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                items = marker if isinstance(marker, tuple) else tuple(marker.values())
+                if any(self.is_active(m.atom) for m in items):
+                    raise self.error(
+                        UnsupportedSyntaxError, s,
+                        f"a value that carries a derivative is passed to *{pname} of "
+                        f"{obj.__qualname__}",
+                        "give the helper named parameters",
+                    )
+                continue
+            if self.is_active(marker.atom):
+                active.append(pname)
+        binding, tangent_names, _ = self.callee(obj, tuple(active), s)
+        kws = list(value.keywords)
+        for pname in active:
+            marker = bound.arguments[pname]
+            kws.append(gast.keyword(arg=tangent_names[pname], value=self.dot(marker.atom)))
+        new_call = call(name(binding), list(value.args), kws)
+        if discard:
+            return [gast.Expr(value=new_call)]
+        target = gast.Tuple(elts=[store(z), store(self.dot_name(z))], ctx=gast.Store())
+        return [assign(target, new_call)]
+
+
+def _self_assignment(stmt):
+    return (
+        isinstance(stmt, gast.Assign)
+        and isinstance(stmt.targets[0], gast.Name)
+        and isinstance(stmt.value, gast.Name)
+        and stmt.targets[0].id == stmt.value.id
+    )
+
+
+class _Marker:
+    def __init__(self, atom):
+        self.atom = atom
+
+
+class Site:
+    """What a CustomRule's ``emit`` gets: the call and helpers."""
+
+    def __init__(self, em, rule, bound, args, keywords, func, z, zd, stmt):
+        self.em = em
+        self.rule = rule
+        self.bound = bound
+        self.args = args
+        self.keywords = keywords
+        self.func = func
+        self.z = z
+        self.zd = zd
+        self.stmt = stmt
+        self.uses_output = False
+
+    def dot(self, atom):
+        return self.em.dot(atom)
+
+    def dot_or_zero(self, atom):
+        return self.em.dot_or_zero(atom)
+
+    def static(self, atom):
+        """The value of an argument known at transform time (a constant or a
+        global), or MISSING."""
+        if isinstance(atom, gast.Constant):
+            return atom.value
+        if atom is None:
+            return None
+        return self.em.ctx.resolve(atom)
+
+    def ref(self, obj):
+        return self.em.ctx.ref(obj)
+
+    def assign(self, value):
+        return assign(self.zd, value)
+
+
+def _describe(obj):
+    path = registry.numpy_path(obj)
+    if path is not None:
+        return f"numpy.{path}"
+    mod = getattr(obj, "__module__", None)
+    qual = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or repr(obj)
+    if mod in (None, "builtins"):
+        return qual
+    return f"{mod}.{qual}"
+
+
+def _fresh_copy():
+    from . import runtime
+
+    return runtime.fresh_copy
+
+
+def _zeros_each():
+    from . import runtime
+
+    return runtime.zeros_like_each
+
+

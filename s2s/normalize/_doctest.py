@@ -1,0 +1,21 @@
+"""Helper for the passes' doctests: source text in, code after a stage out."""
+
+import linecache
+
+import numpy
+
+
+def show(src, stage):
+    from ..codegen import unparse
+    from ..context import Context
+    from ..frontend import parse
+    from . import normalize
+
+    filename = f"<doctest {abs(hash(src))}>"
+    linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
+    namespace = {"np": numpy}
+    exec(compile(src, filename, "exec"), namespace)
+    fn = next(v for k, v in namespace.items() if k != "np" and callable(v))
+    parsed = parse(fn)
+    ctx = Context(parsed)
+    return unparse(normalize(parsed.node, ctx, stop=stage)).rstrip()

@@ -1,0 +1,71 @@
+"""Augmented assignment to a subscript becomes read, operate, write.
+
+Expects comprehensions and conditional expressions removed. Guarantees that
+every remaining ``AugAssign`` targets a plain name (kept in place: ``x += v``
+updates the array ``x`` refers to, and the jvp pass updates ``x_dot`` the same
+way). ``y[i] += v`` becomes ``y[i] = y[i] + v``, which is what NumPy does;
+an index that is not trivial is evaluated once, into a temporary.
+
+>>> from s2s.normalize._doctest import show
+>>> print(show("def f(y, v, k):\\n    y[1:] += v\\n    y[idx(k)] *= 2\\n    y += v\\n", "augassign"))
+def f(y, v, k):
+    y[1:] = y[1:] + v
+    _t0 = idx(k)
+    y[_t0] = y[_t0] * 2
+    y += v
+"""
+
+import copy
+
+import gast
+
+from ..context import assign, name
+
+
+def trivial(node):
+    """An index that can be evaluated twice at no cost and with no effect."""
+    if node is None or isinstance(node, (gast.Name, gast.Constant)):
+        return True
+    if isinstance(node, gast.Slice):
+        return all(trivial(p) for p in (node.lower, node.upper, node.step))
+    if isinstance(node, gast.Tuple):
+        return all(trivial(e) for e in node.elts)
+    if isinstance(node, gast.UnaryOp):
+        return trivial(node.operand)
+    if isinstance(node, gast.BinOp):
+        return trivial(node.left) and trivial(node.right)
+    if isinstance(node, gast.Attribute):
+        return trivial(node.value)
+    return False
+
+
+class _AugAssign(gast.NodeTransformer):
+    def __init__(self, ctx):
+        self.ctx = ctx
+
+    def visit_AugAssign(self, node):
+        target = node.target
+        if isinstance(target, gast.Name):
+            return node
+        if isinstance(target, gast.Attribute):
+            raise self.ctx.unsupported(
+                node,
+                "s2s cannot differentiate an augmented assignment to an attribute",
+                "keep the value in a local variable and return it",
+            )
+        pre = []
+        index = target.slice
+        if not trivial(index):
+            tmp = self.ctx.temp()
+            pre.append(assign(tmp, index, node.lineno))
+            index = name(tmp)
+        load = gast.Subscript(value=copy.deepcopy(target.value), slice=copy.deepcopy(index), ctx=gast.Load())
+        store = gast.Subscript(value=target.value, slice=index, ctx=gast.Store())
+        value = gast.BinOp(left=load, op=node.op, right=node.value)
+        new = gast.Assign(targets=[store], value=value, type_comment=None)
+        new.lineno = node.lineno
+        return pre + [new]
+
+
+def run(fn_node, ctx):
+    return _AugAssign(ctx).visit(fn_node)

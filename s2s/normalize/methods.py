@@ -1,0 +1,99 @@
+"""Array methods and attributes become calls of namespace functions.
+
+Expects resolved names; guarantees that array methods whose meaning is a
+NumPy function (``x.sum(axis=0)``, ``x.reshape(3, -1)``, ``x.T``, ``x.dot(y)``)
+are calls ``xp.sum(x, axis=0)`` etc. Methods shared with lists and dicts
+(``copy``, ``append``, ``items``...) and ``astype``/``item`` stay methods: the
+jvp pass knows them. A method is rewritten when its receiver is a local
+variable (only arrays have these methods) or a global that is an array.
+
+>>> from s2s.normalize._doctest import show
+>>> print(show("def f(x):\\n    return x.sum(axis=0) + x.T.dot(x).reshape(2, 3)\\n", "methods"))
+def f(x):
+    return xp.sum(x, axis=0) + xp.dot(xp.transpose(x), x).reshape(2, 3)
+"""
+
+import gast
+import numpy
+
+from ..context import call, dotted
+from ..errors import UnsupportedSyntaxError
+
+# method name -> namespace function; the receiver becomes the first argument
+SAME_NAME = {
+    "sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "cumprod",
+    "argmax", "argmin", "argsort", "clip", "round", "trace", "diagonal",
+    "ravel", "squeeze", "swapaxes", "repeat", "take", "conj", "conjugate",
+    "nonzero", "any", "all", "dot", "ptp", "compress", "searchsorted",
+}
+# methods with several positional arguments that the function takes as a tuple
+TUPLE_ARGS = {"reshape", "transpose"}
+ATTRIBUTES = {"T": "transpose", "real": "real", "imag": "imag"}
+IN_PLACE = {
+    "sort": "use x = np.sort(x) (s2s follows values, not in-place sorting)",
+    "fill": "use x = np.full_like(x, value) or x[...] = value",
+    "resize": "use x = np.resize(x, shape)",
+    "put": "use x[indices] = values",
+    "itemset": "use x[index] = value",
+    "partition": "use x = np.partition(x, k)",
+}
+
+
+class _Methods(gast.NodeTransformer):
+    def __init__(self, ctx):
+        self.ctx = ctx
+
+    def _is_array_receiver(self, node):
+        if isinstance(node, gast.Name) and self.ctx.is_local(node.id):
+            return True
+        if isinstance(node, (gast.Name, gast.Attribute)):
+            obj = self.ctx.resolve(node)
+            return isinstance(obj, numpy.ndarray)
+        # an expression (x + y).sum(): its value is an array if the method exists
+        return not isinstance(node, (gast.Constant, gast.List, gast.Tuple, gast.Dict))
+
+    def _xp(self, fname):
+        return dotted(f"{self.ctx.xp}.{fname}")
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        func = node.func
+        if not isinstance(func, gast.Attribute) or not self._is_array_receiver(func.value):
+            return node
+        method, recv = func.attr, func.value
+        if method in SAME_NAME:
+            new = call(self._xp(method), [recv, *node.args], node.keywords)
+        elif method in TUPLE_ARGS:
+            args = node.args
+            if len(args) > 1:
+                args = [gast.Tuple(elts=list(args), ctx=gast.Load())]
+            new = call(self._xp(method), [recv, *args], node.keywords)
+        elif method == "flatten":
+            new = call(self._xp("ravel"), [call(self._xp("copy"), [recv])], node.keywords)
+        elif method in IN_PLACE and isinstance(recv, gast.Name) and self.ctx.is_local(recv.id):
+            raise self.ctx.error(
+                UnsupportedSyntaxError,
+                node,
+                f"s2s cannot differentiate the in-place array method .{method}()",
+                IN_PLACE[method],
+            )
+        else:
+            return node
+        return gast.copy_location(new, node)
+
+    def visit_Attribute(self, node):
+        self.generic_visit(node)
+        if (
+            isinstance(node.ctx, gast.Load)
+            and node.attr in ATTRIBUTES
+            and self._is_array_receiver(node.value)
+        ):
+            new = call(self._xp(ATTRIBUTES[node.attr]), [node.value])
+            return gast.copy_location(new, node)
+        return node
+
+
+def run(fn_node, ctx):
+    return _Methods(ctx).visit(fn_node)
+
+

@@ -1,0 +1,93 @@
+"""Reject what s2s cannot differentiate, each with file:line and what to do.
+
+Expects the user's function as parsed; guarantees that none of these remain:
+generators (``yield``), ``async``/``await``, ``global``/``nonlocal``,
+nested ``class`` or ``def``, ``match``, the walrus operator, starred
+assignment targets, and ``exec``/``eval`` of strings.
+
+>>> import gast
+>>> from s2s.normalize.syntax import offending
+>>> tree = gast.parse("def f(x):\\n    yield x\\n")
+>>> [(line, what) for line, what, _ in offending(tree.body[0])]
+[(2, 'a generator (yield)')]
+"""
+
+import gast
+
+_REJECT = {
+    gast.Yield: ("a generator (yield)", "return a list or an array instead"),
+    gast.YieldFrom: ("a generator (yield from)", "return a list or an array instead"),
+    gast.Await: ("await", "differentiate a plain (non-async) function"),
+    gast.AsyncFor: ("async for", "differentiate a plain (non-async) function"),
+    gast.AsyncWith: ("async with", "differentiate a plain (non-async) function"),
+    gast.AsyncFunctionDef: ("an async function", "differentiate a plain function"),
+    gast.Global: (
+        "a global statement",
+        "pass the value in as an argument and return the new value instead of "
+        "writing a global",
+    ),
+    gast.Nonlocal: (
+        "a nonlocal statement",
+        "return the new value instead of writing to an enclosing function's variable",
+    ),
+    gast.ClassDef: ("a class definition inside the function", "define the class at module level"),
+    gast.FunctionDef: (
+        "a function defined inside the function",
+        "define the helper at module level (s2s transforms it when called)",
+    ),
+    gast.NamedExpr: ("an assignment expression (:=)", "assign on its own line"),
+}
+if hasattr(gast, "Match"):
+    _REJECT[gast.Match] = ("a match statement", "use if/elif/else")
+if hasattr(gast, "TryStar"):
+    _REJECT[gast.TryStar] = ("try/except*", "use try/except")
+
+
+def offending(fn_node):
+    """``(lineno, what, hint)`` for every rejected construct in the body."""
+    found = []
+    for stmt in fn_node.body:
+        for node in gast.walk(stmt):
+            kind = _REJECT.get(type(node))
+            if kind is not None:
+                found.append((node.lineno, kind[0], kind[1]))
+            elif isinstance(node, gast.Call) and isinstance(node.func, gast.Name):
+                if node.func.id in ("exec", "eval"):
+                    found.append(
+                        (
+                            node.lineno,
+                            f"{node.func.id}() of a string",
+                            "write the code out in the function",
+                        )
+                    )
+            elif isinstance(node, (gast.Assign, gast.For)):
+                targets = node.targets if isinstance(node, gast.Assign) else [node.target]
+                for target in targets:
+                    if any(isinstance(t, gast.Starred) for t in gast.walk(target)):
+                        found.append(
+                            (
+                                node.lineno,
+                                "a starred assignment target",
+                                "index the sequence explicitly (a = s[0]; rest = s[1:])",
+                            )
+                        )
+    found.sort(key=lambda item: item[0])
+    return found
+
+
+def run(fn_node, ctx):
+    from ..errors import UnsupportedSyntaxError
+
+    for lineno, what, hint in offending(fn_node):
+        raise ctx.error(
+            UnsupportedSyntaxError,
+            _at(lineno),
+            f"s2s cannot differentiate {what}",
+            hint,
+        )
+    return fn_node
+
+
+class _at:
+    def __init__(self, lineno):
+        self.lineno = lineno

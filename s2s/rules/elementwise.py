@@ -1,0 +1,282 @@
+"""Elementwise rules: operators and ufuncs.
+
+Each template's body is the tangent of ``z = f(x, ...)``; ``z`` is the output.
+Rules that read ``z`` reuse the primal result (exp, tanh, sqrt...).
+Batching: elementwise (broadcasting does the work).
+"""
+
+import operator
+
+import numpy as np
+
+from .. import runtime as rt
+from .registry import A, S, jvp_rule, linear, zero
+
+EW = "elementwise"
+
+# ---------------------------------------------------------------- operators
+
+_BINARY = [S(A(3), A(3)), S(A(2, 3), A(3)), S(A(3), A(2, 3)), S(A(3), 2.5), S(1.5, A(4))]
+_POSITIVE_DIVISOR = [S(A(3), A(3, low=0.5, high=2)), S(A(2, 3), A(3, low=0.5, high=2)),
+                     S(A(3), 2.5), S(1.5, A(4, low=0.5, high=2))]
+
+
+@jvp_rule(operator.add, np.add, samples=_BINARY, batching=EW)
+def add(z, x, y, x_dot, y_dot):
+    z_dot = x_dot + y_dot
+
+
+@jvp_rule(operator.sub, np.subtract, samples=_BINARY, batching=EW)
+def subtract(z, x, y, x_dot, y_dot):
+    z_dot = x_dot - y_dot
+
+
+@jvp_rule(operator.mul, np.multiply, samples=_BINARY, batching=EW)
+def multiply(z, x, y, x_dot, y_dot):
+    z_dot = x_dot * y + x * y_dot
+
+
+@jvp_rule(operator.truediv, np.divide, samples=_POSITIVE_DIVISOR, batching=EW)
+def divide(z, x, y, x_dot, y_dot):
+    z_dot = (x_dot - z * y_dot) / y
+
+
+@jvp_rule(operator.neg, np.negative, samples=[S(A(3))], batching=EW)
+def negative(z, x, x_dot):
+    z_dot = -x_dot
+
+
+@jvp_rule(operator.pos, np.positive, samples=[S(A(3))], batching=EW)
+def positive(z, x, x_dot):
+    z_dot = x_dot
+
+
+@jvp_rule(operator.pow, np.power, samples=[
+    S(A(3, low=0.5, high=2), A(3)),
+    S(A(3, low=0.5, high=2), 3),
+    S(A(3), 2),
+    S(A(2, 3, low=0.5, high=2), A(3, low=-1, high=1)),
+    S(2.0, A(3)),
+], batching=EW)
+def power(z, x, y, x_dot, y_dot):
+    z_dot = y * x ** (y - 1) * x_dot + z * np.log(x) * y_dot
+
+
+@jvp_rule(np.float_power, samples=[S(A(3, low=0.5, high=2), A(3))], batching=EW)
+def float_power(z, x, y, x_dot, y_dot):
+    z_dot = y * np.float_power(x, y - 1) * x_dot + z * np.log(x) * y_dot
+
+
+@jvp_rule(operator.mod, np.mod, np.remainder, samples=[S(A(4, low=0.1, high=5), 1.5),
+                                                      S(A(3, low=0.1, high=5), A(3, low=1, high=2))],
+          batching=EW)
+def mod(z, x, y, x_dot, y_dot):
+    z_dot = x_dot - np.floor_divide(x, y) * y_dot
+
+
+@jvp_rule(np.fmod, samples=[S(A(4, low=0.1, high=5), 1.5)], batching=EW)
+def fmod(z, x, y, x_dot, y_dot):
+    z_dot = x_dot - np.trunc(x / y) * y_dot
+
+
+zero(operator.floordiv, np.floor_divide, operator.and_, operator.or_, operator.xor,
+     operator.invert, operator.lshift, operator.rshift,
+     samples=[S(A(4, low=0.1, high=5), 1.5)], batching=EW)
+
+# ---------------------------------------------------------------- unary functions
+
+
+@jvp_rule(np.sin, samples=[S(A(3)), S(A(2, 3))], batching=EW)
+def sin(z, x, x_dot):
+    z_dot = np.cos(x) * x_dot
+
+
+@jvp_rule(np.cos, samples=[S(A(3))], batching=EW)
+def cos(z, x, x_dot):
+    z_dot = -np.sin(x) * x_dot
+
+
+@jvp_rule(np.tan, samples=[S(A(3, low=-1, high=1))], batching=EW)
+def tan(z, x, x_dot):
+    z_dot = (1 + z * z) * x_dot
+
+
+@jvp_rule(np.arcsin, samples=[S(A(3, low=-0.9, high=0.9))], batching=EW)
+def arcsin(z, x, x_dot):
+    z_dot = x_dot / np.sqrt(1 - x * x)
+
+
+@jvp_rule(np.arccos, samples=[S(A(3, low=-0.9, high=0.9))], batching=EW)
+def arccos(z, x, x_dot):
+    z_dot = -x_dot / np.sqrt(1 - x * x)
+
+
+@jvp_rule(np.arctan, samples=[S(A(3))], batching=EW)
+def arctan(z, x, x_dot):
+    z_dot = x_dot / (1 + x * x)
+
+
+@jvp_rule(np.arctan2, samples=[S(A(3), A(3, low=0.5, high=2)), S(A(2, 3), A(3, low=0.5, high=2))],
+          batching=EW)
+def arctan2(z, x1, x2, x1_dot, x2_dot):
+    z_dot = (x1_dot * x2 - x1 * x2_dot) / (x1 * x1 + x2 * x2)
+
+
+@jvp_rule(np.sinh, samples=[S(A(3))], batching=EW)
+def sinh(z, x, x_dot):
+    z_dot = np.cosh(x) * x_dot
+
+
+@jvp_rule(np.cosh, samples=[S(A(3))], batching=EW)
+def cosh(z, x, x_dot):
+    z_dot = np.sinh(x) * x_dot
+
+
+@jvp_rule(np.tanh, samples=[S(A(3))], batching=EW)
+def tanh(z, x, x_dot):
+    z_dot = (1 - z * z) * x_dot
+
+
+@jvp_rule(np.arcsinh, samples=[S(A(3))], batching=EW)
+def arcsinh(z, x, x_dot):
+    z_dot = x_dot / np.sqrt(x * x + 1)
+
+
+@jvp_rule(np.arccosh, samples=[S(A(3, low=1.5, high=3))], batching=EW)
+def arccosh(z, x, x_dot):
+    z_dot = x_dot / np.sqrt(x * x - 1)
+
+
+@jvp_rule(np.arctanh, samples=[S(A(3, low=-0.9, high=0.9))], batching=EW)
+def arctanh(z, x, x_dot):
+    z_dot = x_dot / (1 - x * x)
+
+
+@jvp_rule(np.exp, samples=[S(A(3))], batching=EW)
+def exp(z, x, x_dot):
+    z_dot = z * x_dot
+
+
+@jvp_rule(np.exp2, samples=[S(A(3))], batching=EW)
+def exp2(z, x, x_dot):
+    z_dot = z * rt.LN2 * x_dot
+
+
+@jvp_rule(np.expm1, samples=[S(A(3))], batching=EW)
+def expm1(z, x, x_dot):
+    z_dot = (z + 1) * x_dot
+
+
+@jvp_rule(np.log, samples=[S(A(3, low=0.5, high=3))], batching=EW)
+def log(z, x, x_dot):
+    z_dot = x_dot / x
+
+
+@jvp_rule(np.log2, samples=[S(A(3, low=0.5, high=3))], batching=EW)
+def log2(z, x, x_dot):
+    z_dot = x_dot / (x * rt.LN2)
+
+
+@jvp_rule(np.log10, samples=[S(A(3, low=0.5, high=3))], batching=EW)
+def log10(z, x, x_dot):
+    z_dot = x_dot / (x * rt.LN10)
+
+
+@jvp_rule(np.log1p, samples=[S(A(3, low=-0.5, high=3))], batching=EW)
+def log1p(z, x, x_dot):
+    z_dot = x_dot / (1 + x)
+
+
+@jvp_rule(np.sqrt, samples=[S(A(3, low=0.5, high=3))], batching=EW)
+def sqrt(z, x, x_dot):
+    z_dot = x_dot / (2 * z)
+
+
+@jvp_rule(np.cbrt, samples=[S(A(3, low=0.5, high=3)), S(A(3, low=-3, high=-0.5))], batching=EW)
+def cbrt(z, x, x_dot):
+    z_dot = x_dot / (3 * z * z)
+
+
+@jvp_rule(np.square, samples=[S(A(3))], batching=EW)
+def square(z, x, x_dot):
+    z_dot = 2 * x * x_dot
+
+
+@jvp_rule(np.reciprocal, samples=[S(A(3, low=0.5, high=2))], batching=EW)
+def reciprocal(z, x, x_dot):
+    z_dot = -(z * z) * x_dot
+
+
+@jvp_rule(np.abs, np.absolute, np.fabs, abs, operator.abs,
+          samples=[S(A(4))], batching=EW)
+def absolute(z, x, x_dot):
+    z_dot = np.sign(x) * x_dot
+
+
+@jvp_rule(np.hypot, samples=[S(A(3), A(3)), S(A(2, 3), A(3))], batching=EW)
+def hypot(z, x1, x2, x1_dot, x2_dot):
+    z_dot = (x1 * x1_dot + x2 * x2_dot) / z
+
+
+@jvp_rule(np.logaddexp, samples=[S(A(3), A(3)), S(A(2, 3), A(3))], batching=EW)
+def logaddexp(z, x1, x2, x1_dot, x2_dot):
+    z_dot = x1_dot * np.exp(x1 - z) + x2_dot * np.exp(x2 - z)
+
+
+@jvp_rule(np.logaddexp2, samples=[S(A(3), A(3))], batching=EW)
+def logaddexp2(z, x1, x2, x1_dot, x2_dot):
+    z_dot = x1_dot * np.exp2(x1 - z) + x2_dot * np.exp2(x2 - z)
+
+
+@jvp_rule(np.deg2rad, np.radians, samples=[S(A(3))], batching=EW)
+def deg2rad(z, x, x_dot):
+    z_dot = x_dot * rt.DEG2RAD
+
+
+@jvp_rule(np.rad2deg, np.degrees, samples=[S(A(3))], batching=EW)
+def rad2deg(z, x, x_dot):
+    z_dot = x_dot * rt.RAD2DEG
+
+
+@jvp_rule(np.sinc, samples=[S(A(3, low=0.1, high=2))], batching=EW)
+def sinc(z, x, x_dot):
+    z_dot = (np.cos(np.pi * x) - z) / x * x_dot
+
+
+# ---------------------------------------------------------------- selection
+
+
+# ties (x == y) take the derivative of the first argument, as NumPy's choice does
+@jvp_rule(np.maximum, np.fmax, samples=[S(A(4), A(4)), S(A(2, 4), A(4)), S(A(4), 0.0)],
+          batching=EW)
+def maximum(z, x1, x2, x1_dot, x2_dot):
+    z_dot = np.where(x1 >= x2, x1_dot, x2_dot)
+
+
+@jvp_rule(np.minimum, np.fmin, samples=[S(A(4), A(4)), S(A(2, 4), A(4)), S(A(4), 0.0)],
+          batching=EW)
+def minimum(z, x1, x2, x1_dot, x2_dot):
+    z_dot = np.where(x1 <= x2, x1_dot, x2_dot)
+
+
+@jvp_rule(np.clip, samples=[S(A(6), -0.5, 0.5), S(A(6), A(6, low=-2, high=-1), A(6, low=1, high=2)),
+                            S(A(6), None, 0.3)], batching=EW)
+def clip(z, a, a_min, a_max, a_dot, a_min_dot, a_max_dot):
+    z_dot = rt.clip_tangent(a, a_min, a_max, a_dot, a_min_dot, a_max_dot)
+
+
+linear(np.where, argnums=(1, 2), samples=[S(A(5, kind="bool"), A(5), A(5)),
+                                          S(A(2, 5, kind="bool"), A(5), 0.0)], batching=EW)
+
+linear(np.real, np.imag, np.conj, np.conjugate, samples=[S(A(3))], batching=EW)
+
+# ---------------------------------------------------------------- not differentiable
+
+zero(np.floor, np.ceil, np.trunc, np.rint, np.round, np.around, np.fix, np.sign,
+     np.isfinite, np.isnan, np.isinf, np.signbit, np.logical_not, operator.not_,
+     np.zeros_like, np.ones_like, np.empty_like,
+     samples=[S(A(4, low=0.1, high=3.9))], batching=EW)
+zero(np.heaviside, np.greater, np.greater_equal, np.less, np.less_equal, np.equal,
+     np.not_equal, np.logical_and, np.logical_or, np.logical_xor, operator.lt, operator.le,
+     operator.gt, operator.ge, operator.eq, operator.ne, np.full_like,
+     samples=[S(A(4), A(4)), S(A(4), 0.5)], batching=EW)

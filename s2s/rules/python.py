@@ -1,0 +1,108 @@
+"""Python builtins and the math module.
+
+Batching: elementwise for the math functions (a batched scalar is an array).
+"""
+
+import builtins
+import math
+
+import numpy as np
+
+from .registry import A, S, jvp_rule, linear, zero
+
+# ---------------------------------------------------------------- builtins
+
+linear(builtins.sum, samples=[S([A(3), A(3), A(3)]), S([1.5, 2.5])], batching="python")
+linear(builtins.float, samples=[S(A()), S(2.5)], batching="elementwise")
+linear(builtins.complex, samples=[S(2.5)], batching="elementwise")
+linear(builtins.list, builtins.tuple, samples=[S([A(2), A(2)])], batching="python")
+linear(builtins.zip, argnums=slice(0, None), samples=[S([A(2), A(2)], [A(2), A(2)])],
+       batching="python")
+linear(builtins.reversed, samples=[S([A(2), A(3)])], batching="python")
+
+
+@jvp_rule(builtins.max, samples=[S(1.5, 2.5), S(A(), A())], batching="elementwise")
+def max_(z, a, b, a_dot, b_dot):
+    z_dot = a_dot if a >= b else b_dot
+
+
+@jvp_rule(builtins.min, samples=[S(1.5, 2.5), S(A(), A())], batching="elementwise")
+def min_(z, a, b, a_dot, b_dot):
+    z_dot = a_dot if a <= b else b_dot
+
+
+zero(builtins.len, builtins.int, builtins.bool, builtins.round, builtins.isinstance,
+     builtins.range, builtins.print, builtins.str, builtins.repr, builtins.type,
+     builtins.id, builtins.hash, builtins.sorted, builtins.any, builtins.all,
+     samples=[S([1.5, 2.5])], batching="python")
+
+# ---------------------------------------------------------------- math
+
+
+@jvp_rule(math.sin, samples=[S(0.7)], batching="elementwise")
+def sin(z, x, x_dot):
+    z_dot = math.cos(x) * x_dot
+
+
+@jvp_rule(math.cos, samples=[S(0.7)], batching="elementwise")
+def cos(z, x, x_dot):
+    z_dot = -math.sin(x) * x_dot
+
+
+@jvp_rule(math.tan, samples=[S(0.7)], batching="elementwise")
+def tan(z, x, x_dot):
+    z_dot = (1 + z * z) * x_dot
+
+
+@jvp_rule(math.exp, samples=[S(0.7)], batching="elementwise")
+def exp(z, x, x_dot):
+    z_dot = z * x_dot
+
+
+@jvp_rule(math.log, samples=[S(0.7)], batching="elementwise")
+def log(z, x, x_dot):
+    z_dot = x_dot / x
+
+
+@jvp_rule(math.log1p, samples=[S(0.7)], batching="elementwise")
+def log1p(z, x, x_dot):
+    z_dot = x_dot / (1 + x)
+
+
+@jvp_rule(math.sqrt, samples=[S(0.7)], batching="elementwise")
+def sqrt(z, x, x_dot):
+    z_dot = x_dot / (2 * z)
+
+
+@jvp_rule(math.tanh, samples=[S(0.7)], batching="elementwise")
+def tanh(z, x, x_dot):
+    z_dot = (1 - z * z) * x_dot
+
+
+@jvp_rule(math.atan, samples=[S(0.7)], batching="elementwise")
+def atan(z, x, x_dot):
+    z_dot = x_dot / (1 + x * x)
+
+
+@jvp_rule(math.atan2, samples=[S(0.7, 1.3)], batching="elementwise")
+def atan2(z, y, x, y_dot, x_dot):
+    z_dot = (y_dot * x - y * x_dot) / (x * x + y * y)
+
+
+@jvp_rule(math.hypot, samples=[S(0.7, 1.3)], batching="elementwise")
+def hypot(z, x, y, x_dot, y_dot):
+    z_dot = (x * x_dot + y * y_dot) / z
+
+
+@jvp_rule(math.pow, samples=[S(0.7, 1.3)], batching="elementwise")
+def pow_(z, x, y, x_dot, y_dot):
+    z_dot = y * math.pow(x, y - 1) * x_dot + z * math.log(x) * y_dot
+
+
+@jvp_rule(math.fabs, samples=[S(-0.7)], batching="elementwise")
+def fabs(z, x, x_dot):
+    z_dot = np.sign(x) * x_dot
+
+
+zero(math.floor, math.ceil, math.trunc, math.isfinite, math.isnan, math.isinf,
+     samples=[S(0.7)], batching="elementwise")

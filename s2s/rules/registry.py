@@ -1,0 +1,418 @@
+"""The jvp rule registry, keyed by the resolved primitive object.
+
+Four kinds of rule, each a small declaration next to its sample inputs:
+
+- ``@jvp_rule(prim)`` on a *template*: a short function whose body becomes the
+  tangent statements. Its first parameter names the primitive's output, then
+  the primitive's parameters (with defaults, in call order), then a ``<p>_dot``
+  parameter for every argument the output is differentiable in::
+
+      @jvp_rule(np.sin, samples=[S(A(3))])
+      def sin(z, x, x_dot):
+          z_dot = np.cos(x) * x_dot
+
+- ``linear(prim, argnums=(0,))``: the tangent is the same call with the
+  tangents in place of the linear arguments (sum, reshape, indexing...).
+- ``multilinear(prim, argnums=(0, 1))``: linear in each argument separately
+  (dot, einsum): the tangent is the sum over active arguments.
+- ``zero(prim)``: not differentiable (its output carries no tangent).
+
+A tangent that is known to be zero is the marker :class:`Zero`; templates are
+simplified around it (``x_dot * y + x * Zero`` is ``x_dot * y``), so an
+inactive argument costs nothing.
+"""
+
+import dataclasses
+import functools
+import inspect
+import types
+
+import numpy
+
+RULES = {}
+
+
+# -- sample inputs -------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ArraySpec:
+    """A random array argument: float64 normal, or uniform in [low, high]."""
+
+    shape: tuple
+    low: float = None
+    high: float = None
+    kind: str = "float"  # float | int | bool | posdef | unit (values in (-1, 1))
+
+    def make(self, rng):
+        if self.kind == "int":
+            return rng.integers(0, 4, size=self.shape)
+        if self.kind == "bool":
+            return rng.random(self.shape) > 0.5
+        if self.kind == "posdef":
+            n = self.shape[-1]
+            m = rng.normal(size=self.shape)
+            return m @ numpy.swapaxes(m, -1, -2) + n * numpy.eye(n)
+        if self.low is not None:
+            return rng.uniform(self.low, self.high, size=self.shape)
+        return rng.normal(size=self.shape)
+
+    @property
+    def differentiable(self):
+        return self.kind not in ("int", "bool")
+
+
+def A(*shape, low=None, high=None, kind="float"):
+    """An array argument of ``shape`` for a sample."""
+    return ArraySpec(tuple(shape), low, high, kind)
+
+
+@dataclasses.dataclass(frozen=True)
+class Sample:
+    """Arguments for one call of a primitive: ArraySpecs or plain values.
+
+    ``argnums`` says which positional arguments are differentiated (default:
+    every float ArraySpec); ``rtol`` loosens the finite-difference check
+    where the function is badly conditioned.
+    """
+
+    args: tuple
+    kwargs: dict
+    argnums: tuple = None
+    rtol: float = 1e-6
+
+    def diff_argnums(self):
+        if self.argnums is not None:
+            return self.argnums
+        return tuple(i for i, a in enumerate(self.args) if _differentiable(a))
+
+    def make(self, rng):
+        args = tuple(_make(a, rng) for a in self.args)
+        kwargs = {k: _make(v, rng) for k, v in self.kwargs.items()}
+        return args, kwargs
+
+    def __repr__(self):
+        parts = [_spec_repr(a) for a in self.args]
+        parts += [f"{k}={_spec_repr(v)}" for k, v in self.kwargs.items()]
+        return f"({', '.join(parts)})"
+
+
+def _differentiable(value):
+    if isinstance(value, ArraySpec):
+        return value.differentiable
+    if isinstance(value, (list, tuple)) and value:
+        return all(isinstance(v, ArraySpec) and v.differentiable for v in value)
+    return False
+
+
+def _make(value, rng):
+    if isinstance(value, ArraySpec):
+        return value.make(rng)
+    if isinstance(value, list):
+        return [_make(v, rng) for v in value]
+    if isinstance(value, tuple) and any(isinstance(v, ArraySpec) for v in value):
+        return tuple(_make(v, rng) for v in value)
+    return value
+
+
+def _spec_repr(value):
+    if isinstance(value, ArraySpec):
+        kind = "" if value.kind == "float" else f":{value.kind}"
+        return f"A{value.shape}{kind}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_spec_repr(v) for v in value) + "]"
+    return repr(value)
+
+
+def S(*args, argnums=None, rtol=1e-6, **kwargs):
+    """A sample: ``S(A(3, 4), axis=0)``."""
+    return Sample(tuple(args), dict(kwargs), argnums, rtol)
+
+
+# -- rule kinds ----------------------------------------------------------
+
+
+class BindError(Exception):
+    """A call whose arguments do not fit the rule's signature."""
+
+
+class Zero:
+    """Marker for a tangent known to be zero; ``of`` is the primal atom whose
+    shape a materialised zero must take (None: a scalar zero will do)."""
+
+    def __init__(self, of=None):
+        self.of = of
+
+    def __repr__(self):
+        return "Zero"
+
+
+class Rule:
+    kind = "rule"
+
+    def __init__(self, primitive, name, samples, batching=None):
+        self.primitive = primitive
+        self.name = name
+        self.samples = list(samples or [])
+        self.batching = batching
+
+    def output_active(self, bound):
+        """Whether the output carries a tangent, given ``bound``: parameter
+        name -> bool (argument active)."""
+        raise NotImplementedError
+
+    def signature(self):
+        """The signature call arguments are bound with (or None: positional)."""
+        return None
+
+    def bind(self, args, keywords):
+        """Call arguments (lists of atoms / ``gast.keyword``) -> dict parameter
+        name -> atom (a tuple of atoms for a ``*args`` parameter). Positional
+        parameters of a primitive without a signature are named ``#0``, ``#1``.
+        Raises BindError when the call does not fit."""
+        import gast
+
+        if any(isinstance(a, gast.Starred) for a in args) or any(k.arg is None for k in keywords):
+            raise BindError("*args or **kwargs in a call to a primitive")
+        sig = self.signature()
+        if sig is None:
+            if keywords:
+                raise BindError(f"keyword argument {keywords[0].arg}=")
+            return {f"#{i}": a for i, a in enumerate(args)}
+        try:
+            bound = sig.bind(*args, **{k.arg: k.value for k in keywords})
+        except TypeError as exc:
+            raise BindError(str(exc)) from None
+        return dict(bound.arguments)
+
+    def __repr__(self):
+        return f"<{self.kind} rule {self.name}>"
+
+
+class TemplateRule(Rule):
+    kind = "template"
+
+    def __init__(self, primitive, name, template, samples, batching=None):
+        super().__init__(primitive, name, samples, batching)
+        self.template = template
+        params = list(inspect.signature(template).parameters.values())
+        self.out_param = params[0].name
+        self.tangent_params = {p.name[: -len("_dot")]: p.name for p in params if p.name.endswith("_dot")}
+        primal = [p for p in params[1:] if not p.name.endswith("_dot")]
+        self._signature = inspect.Signature(
+            [p.replace(kind=inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in primal]
+        )
+
+    def signature(self):
+        return self._signature
+
+    def output_active(self, bound):
+        return any(bound.get(p, False) for p in self.tangent_params)
+
+    @functools.cached_property
+    def parsed(self):
+        """(params, body) of the template as gast; parsed once."""
+        import textwrap
+
+        import gast
+
+        src = textwrap.dedent(inspect.getsource(self.template))
+        fn = gast.parse(src).body[0]
+        return fn
+
+    @property
+    def uses_output(self):
+        import gast
+
+        body = self.parsed.body
+        return any(
+            isinstance(n, gast.Name) and n.id == self.out_param
+            for stmt in body
+            for n in gast.walk(stmt)
+        )
+
+
+class LinearRule(Rule):
+    kind = "linear"
+
+    def __init__(self, primitive, name, argnums, samples, batching=None):
+        super().__init__(primitive, name, samples, batching)
+        self.argnums = argnums if isinstance(argnums, slice) else tuple(argnums)
+
+    def signature(self):
+        return _signature_of(self.primitive)
+
+    def output_active(self, bound):
+        return any(bound.get(p, False) for p in self.linear_params())
+
+    def linear_params(self):
+        sig = self.signature()
+        if isinstance(self.argnums, slice):
+            if sig is None:
+                return [f"#{i}" for i in range(64)[self.argnums]]
+            names = list(sig.parameters)
+            return names[self.argnums]
+        if sig is None:
+            return [f"#{i}" for i in self.argnums]
+        names = list(sig.parameters)
+        return [names[i] for i in self.argnums if i < len(names)]
+
+
+class MultilinearRule(LinearRule):
+    kind = "multilinear"
+
+
+class ZeroRule(Rule):
+    kind = "zero"
+
+    def output_active(self, bound):
+        return False
+
+
+class CustomRule(Rule):
+    """A rule written as Python that builds the tangent statements itself
+    (``emit(site) -> list of statements``), for the few primitives whose
+    tangent depends on a static argument (``astype``)."""
+
+    kind = "custom"
+
+    def __init__(self, primitive, name, emit, active, samples, batching=None):
+        super().__init__(primitive, name, samples, batching)
+        self.emit = emit
+        self._active = active
+
+    def output_active(self, bound):
+        return self._active(bound)
+
+
+def _signature_of(obj):
+    if isinstance(obj, numpy.ufunc):
+        names = ["x"] if obj.nin == 1 else [f"x{i + 1}" for i in range(obj.nin)]
+        return inspect.Signature(
+            [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names]
+        )
+    try:
+        return inspect.signature(obj)
+    except (TypeError, ValueError):
+        return None
+
+
+# -- registration --------------------------------------------------------
+
+
+def _name(obj):
+    path = numpy_path(obj)
+    if path is not None:
+        return f"numpy.{path}"
+    mod = getattr(obj, "__module__", None) or ""
+    qual = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", repr(obj))
+    if mod in ("builtins", "_operator", "operator"):
+        mod = "operator" if mod != "builtins" else ""
+    return f"{mod}.{qual}" if mod else qual
+
+
+def _add(rule):
+    RULES[rule.primitive] = rule
+    return rule
+
+
+def jvp_rule(*primitives, samples=None, batching=None):
+    """Register a template rule for each of ``primitives``."""
+
+    def decorate(template):
+        for prim in primitives:
+            _add(TemplateRule(prim, _name(prim), template, samples, batching))
+        return template
+
+    return decorate
+
+
+def linear(*primitives, argnums=(0,), samples=None, batching=None):
+    for prim in primitives:
+        _add(LinearRule(prim, _name(prim), argnums, samples, batching))
+
+
+def multilinear(*primitives, argnums=(0, 1), samples=None, batching=None):
+    for prim in primitives:
+        _add(MultilinearRule(prim, _name(prim), argnums, samples, batching))
+
+
+def zero(*primitives, samples=None, batching=None):
+    for prim in primitives:
+        _add(ZeroRule(prim, _name(prim), samples, batching))
+
+
+def custom(primitive, *, active, samples=None, batching=None):
+    def decorate(emit):
+        _add(CustomRule(primitive, _name(primitive), emit, active, samples, batching))
+        return emit
+
+    return decorate
+
+
+def lookup(obj):
+    """The rule for ``obj``, or None. Loads the rule modules on first use."""
+    _load()
+    try:
+        return RULES.get(obj)
+    except TypeError:  # unhashable object
+        return None
+
+
+def all_rules():
+    _load()
+    return dict(RULES)
+
+
+@functools.cache
+def _load():
+    from . import (  # noqa: F401  (registration happens on import)
+        elementwise,
+        indexing,
+        linalg,
+        python,
+        reductions,
+        shape,
+    )
+
+
+# -- NumPy paths -----------------------------------------------------------
+
+
+@functools.cache
+def _numpy_paths():
+    paths = {}
+    for prefix, module in (
+        ("", numpy),
+        ("linalg.", numpy.linalg),
+        ("fft.", numpy.fft),
+        ("random.", numpy.random),
+    ):
+        for attr in sorted(dir(module)):
+            if attr.startswith("_"):
+                continue
+            try:
+                obj = getattr(module, attr)
+            except AttributeError:
+                continue
+            if isinstance(obj, types.ModuleType) or not (callable(obj) or isinstance(obj, type)):
+                continue
+            mod = getattr(obj, "__module__", None) or ""
+            if not (isinstance(obj, numpy.ufunc) or mod.startswith("numpy")):
+                continue
+            try:
+                paths.setdefault(obj, prefix + attr)
+            except TypeError:
+                continue
+    # prefer the canonical names where NumPy has aliases
+    for canonical in ("abs", "max", "min", "round", "conj", "power", "transpose"):
+        paths[getattr(numpy, canonical)] = canonical
+    return paths
+
+
+def numpy_path(obj):
+    """``numpy.linalg.norm`` -> ``"linalg.norm"``; None if not a NumPy object."""
+    try:
+        return _numpy_paths().get(obj)
+    except TypeError:
+        return None

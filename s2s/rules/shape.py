@@ -1,0 +1,47 @@
+"""Shape and layout: every one of these is linear in its array argument.
+
+Batching: axis-taking ones shift their axes past the batch axis; reshape,
+transpose, moveaxis, tile, broadcast_to have explicit rules.
+"""
+
+import numpy as np
+
+from .registry import A, S, linear
+
+linear(np.reshape, samples=[S(A(3, 4), (4, 3)), S(A(3, 4), (-1,)), S(A(2, 6), (3, 2, 2))],
+       batching="reshape")
+linear(np.ravel, samples=[S(A(3, 4))], batching="reshape")
+linear(np.transpose, samples=[S(A(3, 4)), S(A(2, 3, 4), (2, 0, 1))], batching="transpose")
+linear(np.swapaxes, samples=[S(A(2, 3, 4), 0, 2)], batching="axes")
+linear(np.moveaxis, samples=[S(A(2, 3, 4), 0, -1), S(A(2, 3, 4), (0, 1), (2, 0))],
+       batching="axes")
+linear(np.expand_dims, samples=[S(A(3, 4), 0), S(A(3, 4), -1), S(A(3, 4), (0, 2))],
+       batching="axes")
+linear(np.squeeze, samples=[S(A(3, 1, 4)), S(A(1, 3, 1), axis=0)], batching="axes")
+linear(np.concatenate, samples=[S([A(2, 3), A(4, 3)]), S([A(2, 3), A(2, 2)], axis=1),
+                                S([A(2, 3), A(2, 3)], axis=None)], batching="axes")
+linear(np.stack, samples=[S([A(2, 3), A(2, 3)]), S([A(2, 3), A(2, 3)], axis=-1)],
+       batching="axes")
+linear(np.hstack, samples=[S([A(2, 3), A(2, 1)]), S([A(3), A(2)])], batching="axes")
+linear(np.vstack, samples=[S([A(2, 3), A(1, 3)]), S([A(3), A(3)])], batching="axes")
+linear(np.column_stack, samples=[S([A(3), A(3, 2)])], batching="axes")
+linear(np.split, samples=[S(A(6, 2), 3), S(A(4, 6), [1, 4], axis=1)], batching="axes")
+linear(np.array_split, samples=[S(A(7), 3)], batching="axes")
+linear(np.broadcast_to, samples=[S(A(3), (2, 3)), S(A(2, 1), (2, 4))], batching="broadcast_to")
+linear(np.tile, samples=[S(A(3), 2), S(A(2, 3), (2, 1))], batching="tile")
+linear(np.repeat, samples=[S(A(3), 2), S(A(2, 3), 2, axis=1), S(A(3), [1, 2, 0])],
+       batching="axes")
+linear(np.flip, samples=[S(A(3, 4)), S(A(3, 4), 0), S(A(3, 4), axis=-1)], batching="axes")
+linear(np.fliplr, np.flipud, samples=[S(A(3, 4))], batching="axes")
+linear(np.rot90, samples=[S(A(3, 4)), S(A(3, 4), 2)], batching="axes")
+linear(np.roll, samples=[S(A(5), 2), S(A(3, 4), -1, axis=1)], batching="axes")
+linear(np.diag, samples=[S(A(3)), S(A(3, 3)), S(A(3, 4), 1), S(A(3), -1)], batching="diag")
+linear(np.diagonal, samples=[S(A(3, 3)), S(A(3, 4), 1), S(A(2, 3, 3), 0, 1, 2)],
+       batching="axes")
+linear(np.triu, np.tril, samples=[S(A(3, 3)), S(A(3, 4), 1), S(A(2, 3, 3), -1)],
+       batching="axes")
+linear(np.atleast_1d, np.atleast_2d, np.atleast_3d, samples=[S(A(3)), S(A(2, 3))],
+       batching="reshape")
+linear(np.copy, np.array, np.asarray, np.ascontiguousarray, np.asanyarray,
+       samples=[S(A(3)), S(A(2, 3))], batching="elementwise")
+linear(np.pad, samples=[S(A(3), 2), S(A(2, 3), ((1, 0), (0, 2)))], batching="axes")

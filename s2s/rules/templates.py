@@ -1,0 +1,333 @@
+"""Expanding rule templates into tangent statements, with symbolic zeros.
+
+A template's body is copied with its parameters replaced by the call's atoms,
+its tangent parameters by the tangents (or :class:`ZeroNode` for an argument
+that carries none), its local variables by fresh temporaries, and its global
+references (``np.cos``) by the names generated code uses (``xp.cos``). Then
+zeros are simplified away: ``x_dot * y + x * 0`` is ``x_dot * y``; a call of a
+linear primitive on zeros is zero; a zero left inside any other expression is
+materialised as ``xp.zeros_like(x)`` (or ``0.0`` for a constant).
+"""
+
+import copy
+
+import gast
+
+from ..frontend import MISSING
+
+_MISSING = MISSING
+
+
+class ZeroNode(gast.expr):
+    """A tangent known to be zero; ``of`` is the primal atom it is the tangent
+    of (gives the shape when the zero must be materialised)."""
+
+    _fields = ()
+
+    def __init__(self, of=None):
+        super().__init__()
+        self.of = of
+
+
+def is_zero(node):
+    return isinstance(node, ZeroNode)
+
+
+def resolve_in(globals_, node):
+    """Resolve a Name/Attribute chain of a template in its module's globals."""
+    import builtins
+
+    if isinstance(node, gast.Name):
+        if node.id in globals_:
+            return globals_[node.id]
+        return getattr(builtins, node.id, _MISSING)
+    if isinstance(node, gast.Attribute):
+        base = resolve_in(globals_, node.value)
+        if base is _MISSING:
+            return base
+        return getattr(base, node.attr, _MISSING)
+    return _MISSING
+
+
+def expand(rule, bound, out_name, out_dot_name, dot, fresh, ref):
+    """The tangent statements of ``rule`` (a TemplateRule) for one call.
+
+    ``bound``: template parameter -> atom (given by the call); ``dot(atom)``
+    -> the tangent AST or a ZeroNode; ``fresh()`` -> a new temporary name;
+    ``ref(obj)`` -> the AST generated code uses for a global object.
+    Returns ``(statements, zero)``: ``zero`` is True when the output tangent
+    is zero (then there are no statements).
+    """
+    fn = rule.parsed
+    template = rule.template
+    params = [a.id for a in fn.args.args]
+    defaults = {
+        p.name: p.default
+        for p in __import__("inspect").signature(template).parameters.values()
+        if p.default is not p.empty
+    }
+    env = {}
+    for p in params[1:]:
+        if p.endswith("_dot"):
+            continue
+        if p in bound:
+            env[p] = bound[p]
+        elif p in defaults:
+            env[p] = _constant(defaults[p])
+    for p in params[1:]:
+        if p.endswith("_dot"):
+            base = p[: -len("_dot")]
+            atom = bound.get(base)
+            env[p] = dot(atom) if atom is not None else ZeroNode(None)
+    out = rule.out_param
+    env[out] = gast.Name(id=out_name, ctx=gast.Load(), annotation=None, type_comment=None)
+    out_dot = out + "_dot"
+
+    local = set(params) | {
+        t.id for stmt in fn.body if isinstance(stmt, gast.Assign) for t in stmt.targets
+        if isinstance(t, gast.Name)
+    }
+    statements = []
+    for stmt in fn.body:
+        if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Constant):
+            continue  # docstring
+        if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
+            raise TypeError(f"rule template {template.__name__}: only 'name = expr' statements")
+        target = stmt.targets[0].id
+        value = _Globals(template.__globals__, local).visit(copy.deepcopy(stmt.value))
+        value = simplify(_Substitute(env).visit(value))
+        if target == out_dot:
+            if is_zero(value):
+                return [], True
+            statements.append(_assign(out_dot_name, value))
+        elif is_zero(value):
+            env[target] = value
+        else:
+            tmp = fresh()
+            env[target] = gast.Name(id=tmp, ctx=gast.Load(), annotation=None, type_comment=None)
+            statements.append(_assign(tmp, value))
+    statements = [_Finish(ref).visit(s) for s in statements]
+    return statements, False
+
+
+def _assign(name, value):
+    target = gast.Name(id=name, ctx=gast.Store(), annotation=None, type_comment=None)
+    return gast.Assign(targets=[target], value=value, type_comment=None)
+
+
+def _constant(value):
+    if isinstance(value, (int, float, bool, str, type(None))) or value is Ellipsis:
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+            return gast.UnaryOp(op=gast.USub(), operand=gast.Constant(value=-value, kind=None))
+        return gast.Constant(value=value, kind=None)
+    if isinstance(value, tuple):
+        return gast.Tuple(elts=[_constant(v) for v in value], ctx=gast.Load())
+    raise TypeError(f"template default {value!r} is not a constant")
+
+
+class _Substitute(gast.NodeTransformer):
+    def __init__(self, env):
+        self.env = env
+
+    def visit_Name(self, node):
+        if node.id in self.env:
+            value = self.env[node.id]
+            return value if is_zero(value) else copy.deepcopy(value)
+        return node
+
+
+def _number(node):
+    if isinstance(node, gast.Constant) and isinstance(node.value, (int, float)) \
+            and not isinstance(node.value, bool):
+        return node.value
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+        inner = _number(node.operand)
+        return None if inner is None else -inner
+    return None
+
+
+def _fold(op, a, b):
+    ops = {gast.Add: lambda: a + b, gast.Sub: lambda: a - b, gast.Mult: lambda: a * b}
+    f = ops.get(type(op))
+    return None if f is None else f()
+
+
+def _survivor(kept, dropped):
+    """``kept + 0`` where the 0 stands for an array: the sum still has the
+    broadcast shape of both, so keep that shape unless the zero is a scalar."""
+    of = dropped.of
+    if of is None or _number(of) is not None:
+        return kept
+    return gast.Call(func=GlobalRef(_broadcast_with()), args=[kept, copy.deepcopy(of)], keywords=[])
+
+
+def _where():
+    import numpy
+
+    return numpy.where
+
+
+def _broadcast_with():
+    from .. import runtime
+
+    return runtime.broadcast_with
+
+
+def simplify(node):
+    """Remove ZeroNodes where the algebra allows and fold constants; returns a
+    node or a ZeroNode."""
+    from .registry import LinearRule, MultilinearRule, lookup
+
+    if isinstance(node, ZeroNode):
+        return node
+    if isinstance(node, gast.BinOp):
+        left = simplify(node.left)
+        right = simplify(node.right)
+        lz, rz = is_zero(left), is_zero(right)
+        op = node.op
+        ln, rn = _number(left), _number(right)
+        if ln is not None and rn is not None:
+            folded = _fold(op, ln, rn)
+            if folded is not None:
+                return _constant(folded)
+        if isinstance(op, gast.Add):
+            if lz and rz:
+                return left
+            if lz:
+                return _survivor(right, left)
+            if rz:
+                return _survivor(left, right)
+        elif isinstance(op, gast.Sub):
+            if lz and rz:
+                return left
+            if rz:
+                return _survivor(left, right)
+            if lz:
+                return _survivor(gast.UnaryOp(op=gast.USub(), operand=right), left)
+        elif isinstance(op, (gast.Mult, gast.MatMult)):
+            if lz:
+                return left
+            if rz:
+                return right
+            if isinstance(op, gast.Mult) and ln == 1:
+                return right
+            if isinstance(op, gast.Mult) and rn == 1:
+                return left
+        elif isinstance(op, (gast.Div, gast.FloorDiv)):
+            if lz:
+                return left
+        elif isinstance(op, gast.Pow) and rn == 1:
+            return left
+        node.left, node.right = left, right
+        return node
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, (gast.USub, gast.UAdd)):
+        operand = simplify(node.operand)
+        if is_zero(operand):
+            return operand
+        node.operand = operand
+        return node
+    if isinstance(node, gast.Call):
+        node.args = [simplify(a) for a in node.args]
+        for kw in node.keywords:
+            kw.value = simplify(kw.value)
+        obj = node.func.obj if isinstance(node.func, GlobalRef) else _MISSING
+        rule = lookup(obj) if obj is not _MISSING else None
+        if isinstance(rule, LinearRule):
+            idx = [i for i in _argnums(rule, len(node.args))]
+            linear_args = [node.args[i] for i in idx]
+            if linear_args:
+                zeros = [is_zero(a) for a in linear_args]
+                if isinstance(rule, MultilinearRule) and any(zeros):
+                    return next(a for a in linear_args if is_zero(a))
+                if all(zeros):
+                    return linear_args[0]
+        if obj is _where():
+            # the condition has the full shape: a scalar zero will do
+            node.args = [ZeroNode(None) if is_zero(a) else a for a in node.args]
+        return node
+    if isinstance(node, gast.Subscript):
+        value = simplify(node.value)
+        if is_zero(value):
+            return value
+        node.value = value
+        return node
+    for field, value in gast.iter_fields(node):
+        if isinstance(value, gast.expr):
+            setattr(node, field, simplify(value))
+        elif isinstance(value, list):
+            setattr(node, field, [simplify(v) if isinstance(v, gast.expr) else v
+                                  for v in value])
+    return node
+
+
+def _argnums(rule, nargs):
+    argnums = rule.argnums
+    if isinstance(argnums, slice):
+        return range(nargs)[argnums]
+    return [i for i in argnums if i < nargs]
+
+
+class GlobalRef(gast.expr):
+    """A template's reference to a global object (``np.cos``)."""
+
+    _fields = ()
+
+    def __init__(self, obj):
+        super().__init__()
+        self.obj = obj
+
+
+class _Globals(gast.NodeTransformer):
+    """Template names that are neither parameters nor locals -> GlobalRef."""
+
+    def __init__(self, globals_, local):
+        self.globals = globals_
+        self.local = local
+
+    def _ref(self, node):
+        root = node
+        while isinstance(root, gast.Attribute):
+            root = root.value
+        if not isinstance(root, gast.Name) or root.id in self.local:
+            return None
+        obj = resolve_in(self.globals, node)
+        if obj is _MISSING:
+            raise NameError(f"rule template refers to unknown name {root.id!r}")
+        return GlobalRef(obj)
+
+    def visit_Name(self, node):
+        return self._ref(node) or node
+
+    def visit_Attribute(self, node):
+        new = self._ref(node)
+        if new is not None:
+            return new
+        self.generic_visit(node)
+        return node
+
+
+class _Finish(gast.NodeTransformer):
+    """Materialise remaining zeros; global references -> generated-code names."""
+
+    def __init__(self, ref):
+        self.ref = ref
+
+    def visit_ZeroNode(self, node):
+        return materialize_zero(node.of, self.ref)
+
+    def visit_GlobalRef(self, node):
+        obj = node.obj
+        if isinstance(obj, (int, float)) and not isinstance(obj, bool):
+            return _constant(obj)
+        return self.ref(obj)
+
+
+def materialize_zero(of, ref):
+    """A zero with the shape of the primal atom ``of``."""
+    import numpy
+
+    if of is None or isinstance(of, gast.Constant) or (
+        isinstance(of, gast.UnaryOp) and isinstance(of.operand, gast.Constant)
+    ):
+        return gast.Constant(value=0.0, kind=None)
+    return gast.Call(func=ref(numpy.zeros_like), args=[copy.deepcopy(of)], keywords=[])
