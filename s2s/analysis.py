@@ -108,6 +108,8 @@ class Activity:
         rule = registry.lookup(prim)
         if rule is None:
             return True  # the jvp pass reports the missing rule
+        if isinstance(rule, registry.LinearRule):
+            return any(self.is_active(operands[i]) for _, i in rule.positions(operands, []))
         bound = rule.bind(list(operands), [])
         return rule.output_active({k: self._any_active(v) for k, v in bound.items()})
 
@@ -122,6 +124,11 @@ class Activity:
         rule = registry.lookup(obj) if obj is not MISSING else None
         if rule is None:
             return True  # a user function, or a missing rule reported later
+        if isinstance(rule, registry.LinearRule):
+            return any(
+                self.is_active(call.args[i] if kind == "pos" else call.keywords[i].value)
+                for kind, i in rule.positions(call.args, call.keywords)
+            )
         try:
             bound = rule.bind(call.args, call.keywords)
         except BindError:
@@ -205,7 +212,7 @@ class Activity:
         kind, parts = iteration(it, self.ctx)
         if kind == "range":
             return
-        if kind == "atom":
+        if kind in ("atom", "reversed"):
             if self.is_active(parts):
                 self._mark(target)
             return
@@ -228,7 +235,7 @@ class Activity:
         kind, parts = iteration(it, self.ctx)
         if kind == "range":
             return False
-        if kind in ("atom", "items"):
+        if kind in ("atom", "items", "reversed"):
             return self.is_active(parts)
         if kind == "enumerate":
             return self.iterable_active(parts)
@@ -249,6 +256,8 @@ def iteration(it, ctx):
                 return "enumerate", it.args[0]
             if obj is builtins.zip:
                 return "zip", list(it.args)
+            if obj is builtins.reversed and len(it.args) == 1:
+                return "reversed", it.args[0]
         if isinstance(func, gast.Attribute) and func.attr == "items":
             return "items", func.value
     return "atom", it

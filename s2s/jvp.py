@@ -320,6 +320,13 @@ class Emitter:
             return it, target, []
         if kind == "range":
             return it, target, [n for n in names if n in active]
+        if kind == "reversed":
+            if self.is_active(parts):
+                rev = call(name("reversed"), [self.dot(parts)])
+                zipped = call(name("zip"), [it, rev])
+                tgt = gast.Tuple(elts=[target, self._target_dot(target)], ctx=gast.Store())
+                return zipped, tgt, []
+            return it, target, [n for n in names if n in active]
         if kind == "atom":
             if self.is_active(parts):
                 zipped = call(name("zip"), [it, self.dot(parts)])
@@ -470,11 +477,21 @@ class Emitter:
             )
         if isinstance(value, gast.BinOp):
             prim = BINOPS[type(value.op)]
+            op = value.op
+
+            def build(a, kw):
+                return gast.BinOp(left=a[0], op=type(op)(), right=a[1])
+
             return self._rule(registry.lookup(prim), prim, [value.left, value.right], [],
-                              None, z, zd, s)
+                              build, z, zd, s)
         if isinstance(value, gast.UnaryOp):
             prim = UNARYOPS[type(value.op)]
-            return self._rule(registry.lookup(prim), prim, [value.operand], [], None, z, zd, s)
+            op = value.op
+
+            def build(a, kw):
+                return gast.UnaryOp(op=type(op)(), operand=a[0])
+
+            return self._rule(registry.lookup(prim), prim, [value.operand], [], build, z, zd, s)
         if isinstance(value, gast.Call):
             return self._call(value, z, zd, s)
         raise self.error(NoRuleError, s, f"no rule for {type(value).__name__}")
@@ -500,7 +517,10 @@ class Emitter:
                 f"register one with @s2s.defjvp({_describe(obj)}) (see the README), or "
                 "compute this value from functions s2s knows",
             )
-        return self._rule(rule, obj, value.args, value.keywords, func, z, zd, s)
+        def build(a, kw):
+            return call(copy.deepcopy(func), a, kw)
+
+        return self._rule(rule, obj, value.args, value.keywords, build, z, zd, s)
 
     def _method(self, value, z, zd, s):
         func = value.func
@@ -557,20 +577,6 @@ class Emitter:
             return stmts, site.uses_output
         raise AssertionError(rule)
 
-    def _linear_positions(self, rule, args, keywords):
-        """[(kind, index or keyword)] of the arguments ``rule`` is linear in."""
-        positions = []
-        argnums = rule.argnums
-        nargs = len(args)
-        idx = range(nargs)[argnums] if isinstance(argnums, slice) else [i for i in argnums if i < nargs]
-        positions += [("pos", i) for i in idx]
-        sig = rule.signature()
-        if sig is not None and not isinstance(argnums, slice):
-            names = list(sig.parameters)
-            wanted = {names[i] for i in argnums if i < len(names) and i >= nargs}
-            positions += [("kw", k) for k, kw in enumerate(keywords) if kw.arg in wanted]
-        return positions
-
     def _with_tangent(self, args, keywords, position, active_only):
         new_args = list(args)
         new_kw = [gast.keyword(arg=k.arg, value=k.value) for k in keywords]
@@ -588,21 +594,21 @@ class Emitter:
     def _linear(self, rule, args, keywords, func, zd):
         new_args = list(args)
         new_kw = [gast.keyword(arg=k.arg, value=k.value) for k in keywords]
-        for kind, i in self._linear_positions(rule, args, keywords):
+        for kind, i in rule.positions(args, keywords):
             if kind == "pos":
                 new_args, _ = self._with_tangent(new_args, [], (kind, i), False)
             else:
                 _, new_kw = self._with_tangent([], new_kw, (kind, i), False)
-        return [assign(zd, call(copy.deepcopy(func), new_args, new_kw))]
+        return [assign(zd, func(new_args, new_kw))]
 
     def _multilinear(self, rule, args, keywords, func, zd):
         terms = []
-        for kind, i in self._linear_positions(rule, args, keywords):
+        for kind, i in rule.positions(args, keywords):
             source = args[i] if kind == "pos" else keywords[i].value
             if not self.is_active(source):
                 continue
             a, kw = self._with_tangent(args, keywords, (kind, i), True)
-            terms.append(call(copy.deepcopy(func), a, kw))
+            terms.append(func(a, kw))
         total = terms[0]
         for term in terms[1:]:
             total = gast.BinOp(left=total, op=gast.Add(), right=term)

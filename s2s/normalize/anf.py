@@ -231,6 +231,9 @@ class _ANF:
     def iterable(self, e, out):
         if isinstance(e, gast.Call) and isinstance(e.func, gast.Name) and not self.ctx.is_local(e.func.id):
             fname = e.func.id
+            if fname == "reversed" and len(e.args) == 1:
+                e.args = [self.atom(e.args[0], out)]
+                return e
             if fname in ("enumerate", "zip"):
                 e.args = [self.iterable(a, out) for a in e.args]
                 for kw in e.keywords:

@@ -79,9 +79,11 @@ def fmod(z, x, y, x_dot, y_dot):
     z_dot = x_dot - np.trunc(x / y) * y_dot
 
 
-zero(operator.floordiv, np.floor_divide, operator.and_, operator.or_, operator.xor,
-     operator.invert, operator.lshift, operator.rshift,
-     samples=[S(A(4, low=0.1, high=5), 1.5)], batching=EW)
+zero(operator.floordiv, np.floor_divide, samples=[S(A(4, low=0.1, high=5), 1.5)], batching=EW)
+zero(operator.and_, operator.or_, operator.xor, samples=[S(A(4, kind="bool"), A(4, kind="bool"))],
+     batching=EW)
+zero(operator.lshift, operator.rshift, samples=[S(A(4, kind="int"), 1)], batching=EW)
+zero(operator.invert, samples=[S(A(4, kind="bool"))], batching=EW)
 
 # ---------------------------------------------------------------- unary functions
 
@@ -273,10 +275,11 @@ linear(np.real, np.imag, np.conj, np.conjugate, samples=[S(A(3))], batching=EW)
 # ---------------------------------------------------------------- not differentiable
 
 zero(np.floor, np.ceil, np.trunc, np.rint, np.round, np.around, np.fix, np.sign,
-     np.isfinite, np.isnan, np.isinf, np.signbit, np.logical_not, operator.not_,
+     np.isfinite, np.isnan, np.isinf, np.signbit, np.logical_not,
      np.zeros_like, np.ones_like, np.empty_like,
      samples=[S(A(4, low=0.1, high=3.9))], batching=EW)
 zero(np.heaviside, np.greater, np.greater_equal, np.less, np.less_equal, np.equal,
      np.not_equal, np.logical_and, np.logical_or, np.logical_xor, operator.lt, operator.le,
      operator.gt, operator.ge, operator.eq, operator.ne, np.full_like,
      samples=[S(A(4), A(4)), S(A(4), 0.5)], batching=EW)
+zero(operator.not_, samples=[S(2.5)], batching=EW)

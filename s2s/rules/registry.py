@@ -258,12 +258,30 @@ class LinearRule(Rule):
         return [names[i] for i in self.argnums if i < len(names)]
 
 
+    def positions(self, args, keywords):
+        """[("pos", i) | ("kw", k)]: where the call passes the arguments this
+        rule is linear in (``k`` indexes ``keywords``)."""
+        nargs = len(args)
+        if isinstance(self.argnums, slice):
+            return [("pos", i) for i in range(nargs)[self.argnums]]
+        positions = [("pos", i) for i in self.argnums if i < nargs]
+        sig = self.signature()
+        if sig is not None:
+            names = list(sig.parameters)
+            wanted = {names[i] for i in self.argnums if nargs <= i < len(names)}
+            positions += [("kw", k) for k, kw in enumerate(keywords) if kw.arg in wanted]
+        return positions
+
+
 class MultilinearRule(LinearRule):
     kind = "multilinear"
 
 
 class ZeroRule(Rule):
     kind = "zero"
+
+    def bind(self, args, keywords):
+        return {}
 
     def output_active(self, bound):
         return False

@@ -205,17 +205,15 @@ def simplify(node):
             if lz:
                 return _survivor(gast.UnaryOp(op=gast.USub(), operand=right), left)
         elif isinstance(op, (gast.Mult, gast.MatMult)):
-            if lz:
-                return left
-            if rz:
-                return right
+            if lz or rz:
+                return ZeroNode(None)  # the other factor's shape is not known here
             if isinstance(op, gast.Mult) and ln == 1:
                 return right
             if isinstance(op, gast.Mult) and rn == 1:
                 return left
         elif isinstance(op, (gast.Div, gast.FloorDiv)):
             if lz:
-                return left
+                return ZeroNode(None)
         elif isinstance(op, gast.Pow) and rn == 1:
             return left
         node.left, node.right = left, right
@@ -237,10 +235,8 @@ def simplify(node):
             linear_args = [node.args[i] for i in idx]
             if linear_args:
                 zeros = [is_zero(a) for a in linear_args]
-                if isinstance(rule, MultilinearRule) and any(zeros):
-                    return next(a for a in linear_args if is_zero(a))
-                if all(zeros):
-                    return linear_args[0]
+                if isinstance(rule, MultilinearRule) and any(zeros) or all(zeros):
+                    return ZeroNode(None)
         if obj is _where():
             # the condition has the full shape: a scalar zero will do
             node.args = [ZeroNode(None) if is_zero(a) else a for a in node.args]
@@ -248,7 +244,7 @@ def simplify(node):
     if isinstance(node, gast.Subscript):
         value = simplify(node.value)
         if is_zero(value):
-            return value
+            return ZeroNode(None)
         node.value = value
         return node
     for field, value in gast.iter_fields(node):

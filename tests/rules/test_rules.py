@@ -1,0 +1,106 @@
+"""Every registered rule, on every one of its samples: the jvp against central
+differences in float64 along a random direction (all differentiable
+arguments together, then each alone), the primal against a direct call, and
+the tangent's dtype. Non-differentiable rules must give a zero tangent."""
+
+import operator
+
+import numpy as np
+import pytest
+from helpers import assert_tree_close, central_difference, leaves, make_function, random_like
+
+import s2s
+from s2s.rules import registry
+from s2s.rules.registry import ArraySpec, ZeroRule
+
+RULES = registry.all_rules()
+
+_OPERATORS = {
+    operator.add: "{0} + {1}", operator.sub: "{0} - {1}", operator.mul: "{0} * {1}",
+    operator.truediv: "{0} / {1}", operator.floordiv: "{0} // {1}", operator.mod: "{0} % {1}",
+    operator.pow: "{0} ** {1}", operator.matmul: "{0} @ {1}", operator.neg: "-{0}",
+    operator.pos: "+{0}", operator.and_: "{0} & {1}", operator.or_: "{0} | {1}",
+    operator.xor: "{0} ^ {1}", operator.invert: "~{0}", operator.lshift: "{0} << {1}",
+    operator.rshift: "{0} >> {1}", operator.lt: "{0} < {1}", operator.le: "{0} <= {1}",
+    operator.gt: "{0} > {1}", operator.ge: "{0} >= {1}", operator.eq: "{0} == {1}",
+    operator.ne: "{0} != {1}", operator.not_: "not {0}",
+}
+# outputs that are not a function of the inputs' values
+_NO_PRIMAL_CHECK = {np.empty_like}
+
+
+def _cases():
+    for prim, rule in sorted(RULES.items(), key=lambda kv: kv[1].name):
+        for k, sample in enumerate(rule.samples):
+            yield pytest.param(prim, rule, sample, id=f"{rule.name}-{k}{sample!r}")
+
+
+def _function(prim, sample, active):
+    """A Python function of the ``active`` positional arguments that calls
+    ``prim`` with the sample's arguments (the others bound as globals)."""
+    names = [f"a{i}" if i in active else f"c{i}" for i in range(len(sample.args))]
+    namespace = {"prim": prim}
+    kwargs_src = []
+    for key in sample.kwargs:
+        namespace[f"k_{key}"] = None
+        kwargs_src.append(f"{key}=k_{key}")
+    if prim in _OPERATORS:
+        expr = _OPERATORS[prim].format(*names)
+    else:
+        expr = f"prim({', '.join(names + kwargs_src)})"
+    params = ", ".join(n for n in names if n.startswith("a"))
+    src = f"def f({params}):\n    return {expr}\n"
+    return src, namespace, names
+
+
+def _run(prim, rule, sample, active, seed):
+    rng = np.random.default_rng(seed)
+    args, kwargs = sample.make(rng)
+    src, namespace, names = _function(prim, sample, active)
+    for name, value in zip(names, args):
+        if name.startswith("c"):
+            namespace[name] = value
+    for key, value in kwargs.items():
+        namespace[f"k_{key}"] = value
+    f = make_function(src, namespace)
+    primals = tuple(args[i] for i in active)
+    direct = prim(*args, **kwargs) if prim not in _OPERATORS else f(*primals)
+    if not primals:
+        return
+    tangents = tuple(random_like(p, rng) for p in primals)
+    out, tangent = s2s.jvp(f, primals, tangents)
+    if prim not in _NO_PRIMAL_CHECK:
+        assert_tree_close(out, direct, rtol=1e-12, atol=1e-12, what="primal")
+    if isinstance(rule, ZeroRule):
+        for o, t in zip(leaves(out), leaves(tangent)):
+            if np.asarray(o).dtype.kind in "biufc":
+                assert not np.any(np.asarray(t)), "a non-differentiable rule gave a non-zero tangent"
+        return
+    fd = central_difference(f, primals, tangents)
+    assert_tree_close(tangent, fd, rtol=sample.rtol, atol=1e-6, what=f"{rule.name} tangent")
+    for o, t in zip(leaves(out), leaves(tangent)):
+        o = np.asarray(o)
+        if o.dtype.kind in "fc":
+            assert np.asarray(t).dtype == o.dtype, f"tangent dtype {np.asarray(t).dtype} != {o.dtype}"
+
+
+@pytest.mark.parametrize("prim, rule, sample", list(_cases()))
+def test_rule_against_finite_differences(prim, rule, sample):
+    diff = sample.diff_argnums()
+    if isinstance(rule, ZeroRule):
+        diff = tuple(i for i, a in enumerate(sample.args) if isinstance(a, ArraySpec)
+                     and a.differentiable) or diff
+    _run(prim, rule, sample, diff, seed=1)
+    if len(diff) > 1:  # each argument alone: exercises the symbolic zeros
+        for k, i in enumerate(diff):
+            _run(prim, rule, sample, (i,), seed=2 + k)
+
+
+def test_every_rule_has_samples():
+    missing = sorted(rule.name for rule in RULES.values() if not rule.samples)
+    assert not missing, f"rules without samples: {missing}"
+
+
+def test_every_rule_says_how_it_batches():
+    missing = sorted(rule.name for rule in RULES.values() if not rule.batching)
+    assert not missing, f"rules without a batching kind: {missing}"
