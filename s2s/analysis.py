@@ -271,9 +271,12 @@ VIEW_FUNCTIONS = {"reshape", "ravel", "transpose", "swapaxes", "moveaxis", "sque
                   "rot90", "asanyarray", "split", "array_split", "hsplit", "vsplit"}
 
 
+CONTAINER_MUTATORS = MUTATORS | {"pop", "remove", "clear", "reverse", "sort"}
+
+
 def mutated_names(fn_node):
-    """Names whose value the function changes in place: ``y[i] = v``,
-    ``y += v``, ``lst.append(v)``."""
+    """Names whose contents the function changes in place: ``y[i] = v``,
+    ``y += v`` (every name that may share memory with them changes too)."""
     found = set()
     for node in gast.walk(fn_node):
         if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Subscript):
@@ -282,10 +285,16 @@ def mutated_names(fn_node):
                 found.add(base.id)
         elif isinstance(node, gast.AugAssign):
             found.add(node.target.id)
-        elif isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute):
-            if node.func.attr in MUTATORS | {"pop", "remove", "clear", "reverse", "sort"}:
-                if isinstance(node.func.value, gast.Name):
-                    found.add(node.func.value.id)
+    return found
+
+
+def container_mutated_names(fn_node):
+    """Lists and dicts the function changes: ``lst.append(v)``, ``d.update(e)``."""
+    found = set()
+    for node in gast.walk(fn_node):
+        if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute):
+            if node.func.attr in CONTAINER_MUTATORS and isinstance(node.func.value, gast.Name):
+                found.add(node.func.value.id)
     return found
 
 
@@ -314,13 +323,9 @@ class Aliases:
 
     def _assign(self, target, value):
         if isinstance(target, gast.Subscript):
-            targets = _names(target.value)
-        else:
-            targets = _names(target)
-        if isinstance(target, gast.Subscript):
-            # y[i] = v: v's memory is copied into y for arrays, shared for lists
-            sources = _names(value)
-        elif isinstance(value, gast.Subscript):
+            return  # y[i] = v copies v's values into the array y
+        targets = _names(target)
+        if isinstance(value, gast.Subscript):
             sources = _names(value.value)
         elif isinstance(value, (gast.Name, gast.Tuple, gast.List, gast.Dict)):
             sources = _names(value)

@@ -32,6 +32,7 @@ from .analysis import (
     UNARYOPS,
     Activity,
     Aliases,
+    container_mutated_names,
     iteration,
     mutated_names,
 )
@@ -61,6 +62,7 @@ class Emitter:
         self.activity = Activity(fn_node, ctx, active_params, self.aliases)
         self.active_params = list(active_params)
         self.mutated = mutated_names(fn_node)
+        self.container_mutated = container_mutated_names(fn_node)
         self.inactive_returns = []
         self._last_line = None
 
@@ -110,7 +112,7 @@ class Emitter:
         # in-place update of its argument is the caller's intent)
         if self.entry:
             for p in params:
-                if self.may_be_mutated(p):
+                if self.may_be_mutated(p) or p in self.container_mutated:
                     copy_call = call(self.ctx.ref(_fresh_copy()), [name(p)])
                     body.append(assign(p, copy_call))
                     if p in self.activity.active and p in self.active_params:

@@ -11,11 +11,17 @@ def show(src, stage):
     from ..frontend import parse
     from . import normalize
 
-    filename = f"<doctest {abs(hash(src))}>"
+    filename = "<doctest>"
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
     namespace = {"np": numpy}
     exec(compile(src, filename, "exec"), namespace)
     fn = next(v for k, v in namespace.items() if k != "np" and callable(v))
+    if stage == "jvp":
+        from ..transform import jvp_function
+
+        code = fn.__code__
+        source = jvp_function(fn, code.co_varnames[: code.co_argcount]).source
+        return source.split("\n", 1)[1].rstrip()
     parsed = parse(fn)
     ctx = Context(parsed)
     return unparse(normalize(parsed.node, ctx, stop=stage)).rstrip()

@@ -35,6 +35,7 @@ from ..context import name, store
 from .augassign import trivial
 from .expressions import boolean_valued
 
+_SHAPE_ATTRIBUTES = {"shape", "ndim", "size", "dtype"}
 _KEEP_WHOLE = (gast.Compare, gast.JoinedStr, gast.Set, gast.SetComp, gast.Lambda)
 
 
@@ -55,6 +56,8 @@ class _ANF:
         return (
             isinstance(e, (gast.Name, gast.Constant, gast.Lambda))
             or (isinstance(e, gast.Attribute) and self.is_reference(e))
+            or (isinstance(e, gast.Attribute) and e.attr in _SHAPE_ATTRIBUTES
+                and isinstance(e.value, gast.Name))
             or (isinstance(e, gast.UnaryOp) and isinstance(e.op, gast.USub)
                 and isinstance(e.operand, gast.Constant))
         )

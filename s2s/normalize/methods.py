@@ -10,7 +10,7 @@ variable (only arrays have these methods) or a global that is an array.
 >>> from s2s.normalize._doctest import show
 >>> print(show("def f(x):\\n    return x.sum(axis=0) + x.T.dot(x).reshape(2, 3)\\n", "methods"))
 def f(x):
-    return xp.sum(x, axis=0) + xp.dot(xp.transpose(x), x).reshape(2, 3)
+    return xp.sum(x, axis=0) + xp.reshape(xp.dot(xp.transpose(x), x), (2, 3))
 """
 
 import gast
@@ -18,6 +18,7 @@ import numpy
 
 from ..context import call, dotted
 from ..errors import UnsupportedSyntaxError
+from ..frontend import MISSING
 
 # method name -> namespace function; the receiver becomes the first argument
 SAME_NAME = {
@@ -48,7 +49,8 @@ class _Methods(gast.NodeTransformer):
             return True
         if isinstance(node, (gast.Name, gast.Attribute)):
             obj = self.ctx.resolve(node)
-            return isinstance(obj, numpy.ndarray)
+            # unresolved: a comprehension variable, whose type is not known
+            return obj is MISSING or isinstance(obj, numpy.ndarray)
         # an expression (x + y).sum(): its value is an array if the method exists
         return not isinstance(node, (gast.Constant, gast.List, gast.Tuple, gast.Dict))
 

@@ -1,0 +1,1 @@
+"""Derivative rules, one module per family; the registry is in registry.py."""
