@@ -1,6 +1,8 @@
 """The public API: ``jvp``, ``source``, ``defjvp`` (torch.func semantics on
 NumPy arrays)."""
 
+import weakref
+
 import numpy
 
 from . import pytree
@@ -10,6 +12,9 @@ from .rules import registry
 from .transform import jvp_function
 
 _FLOAT_KINDS = "fc"
+_ndarray = numpy.ndarray
+# (func, number of primals) -> (active parameter names, Generated); weak in func
+_ENTRIES = weakref.WeakKeyDictionary()
 
 
 def jvp(func, primals, tangents, *, strict=False, has_aux=False):
@@ -23,16 +28,29 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     """
     primals = _as_tuple(primals, "primals")
     tangents = _as_tuple(tangents, "tangents")
-    fn = _unwrap(func)
     if len(primals) != len(tangents):
         raise InputError(
             f"got {len(primals)} primals but {len(tangents)} tangents",
             hint="pass one tangent per primal, of the same shape",
         )
-    active = _active_params(fn, len(primals))
+    try:
+        hit = _ENTRIES.get(func, {}).get(len(primals))
+    except TypeError:
+        hit = None
+    if hit is None:
+        fn = _unwrap(func)
+        active = _active_params(fn, len(primals))
+        generated = jvp_function(fn, active)
+        try:
+            _ENTRIES.setdefault(func, {})[len(primals)] = (active, generated)
+        except TypeError:  # not weak-referenceable (a ufunc): no fast path
+            pass
+    else:
+        active, generated = hit
     for i, (p, t) in enumerate(zip(primals, tangents)):
-        _check_pair(i, active[i], p, t)
-    generated = jvp_function(fn, active)
+        if not (type(p) is _ndarray and type(t) is _ndarray and p.shape == t.shape
+                and p.dtype.kind in _FLOAT_KINDS and t.dtype.kind in _FLOAT_KINDS):
+            _check_pair(i, active[i], p, t)
     if strict and generated.inactive_returns:
         lines = ", ".join(str(n) for n in generated.inactive_returns)
         raise NonDifferentiableOutputError(

@@ -15,6 +15,7 @@ import ast
 import hashlib
 import linecache
 import re
+import sys
 import types
 
 import gast
@@ -44,11 +45,39 @@ def to_ast(node):
     return ast.fix_missing_locations(tree)
 
 
+_PAREN_TARGET = re.compile(r"^(\s*)(for )?\((.*)\)( = | in )(.*)$")
+
+
+def _unparenthesise(line):
+    """Python 3.10's unparse writes ``(a, b) = t`` and ``for (i, v) in ...``;
+    later versions write ``a, b = t``. Emit the later form everywhere."""
+    m = _PAREN_TARGET.match(line)
+    if not m:
+        return line
+    inner = m.group(3)
+    depth = 0
+    top_comma = False
+    for ch in inner:
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+            if depth < 0:
+                return line  # the parentheses do not enclose the whole target
+        elif ch == "," and depth == 0:
+            top_comma = True
+    if depth != 0 or not top_comma or not re.fullmatch(r"[\w\s,()]+", inner):
+        return line
+    return f"{m.group(1)}{m.group(2) or ''}{inner}{m.group(4)}{m.group(5)}"
+
+
 def unparse(node):
     """Source text of a gast node, comments restored."""
     text = ast.unparse(to_ast(node))
     lines = []
     for line in text.splitlines():
+        if sys.version_info < (3, 11):
+            line = _unparenthesise(line)
         m = _STRING_LINE.match(line)
         if m and "s2s-comment:" in line:
             value = ast.literal_eval(m.group(2))

@@ -552,6 +552,12 @@ class Emitter:
     def _rule(self, rule, prim, args, keywords, func, z, zd, s):
         if rule is None:
             raise self.error(NoRuleError, s, f"no forward-mode rule for {_describe(prim)}")
+        if isinstance(rule, ZeroRule):
+            return None, False
+        if isinstance(rule, MultilinearRule):
+            return self._multilinear(rule, args, keywords, func, zd), False
+        if isinstance(rule, LinearRule):
+            return self._linear(rule, args, keywords, func, zd), False
         try:
             bound = rule.bind(list(args), list(keywords))
         except BindError as exc:
@@ -560,17 +566,11 @@ class Emitter:
                 f"the rule for {rule.name} does not cover this call: {exc}",
                 "pass only the arguments the rule lists (see docs/coverage.md)",
             ) from None
-        if isinstance(rule, ZeroRule):
-            return None, False
         if isinstance(rule, TemplateRule):
             stmts, zero = expand(rule, bound, z, zd, self.dot, self.ctx.temp, self.ctx.ref)
             if zero:
                 return None, False
             return stmts, rule.uses_output
-        if isinstance(rule, MultilinearRule):
-            return self._multilinear(rule, args, keywords, func, zd), False
-        if isinstance(rule, LinearRule):
-            return self._linear(rule, args, keywords, func, zd), False
         if isinstance(rule, CustomRule):
             site = Site(self, rule, bound, args, keywords, func, z, zd, s)
             stmts = rule.emit(site)

@@ -423,7 +423,7 @@ def _numpy_paths():
             except TypeError:
                 continue
     # prefer the canonical names where NumPy has aliases
-    for canonical in ("abs", "max", "min", "round", "conj", "power", "transpose"):
+    for canonical in ("abs", "max", "min", "round", "conj", "power", "transpose", "concatenate"):
         paths[getattr(numpy, canonical)] = canonical
     return paths
 
