@@ -36,6 +36,7 @@ from .analysis import (
     iteration,
     mutated_names,
 )
+from . import deadcode
 from .codegen import comment
 from .context import assign, call, const, name, store
 from .errors import NoRuleError, UnsupportedSyntaxError
@@ -64,6 +65,7 @@ class Emitter:
         self.mutated = mutated_names(fn_node)
         self.container_mutated = container_mutated_names(fn_node)
         self.inactive_returns = []
+        self.tangent_temps = set()
         self._last_line = None
 
     # -- helpers -------------------------------------------------------------
@@ -90,6 +92,16 @@ class Emitter:
     def dot_or_zero(self, atom):
         d = self.dot(atom)
         return self.zero(atom) if is_zero(d) else d
+
+    def tangent_temp(self):
+        """A temporary that holds part of a tangent computation."""
+        name_ = self.ctx.temp()
+        self.tangent_temps.add(name_)
+        return name_
+
+    def tangent_vars(self):
+        """Every name this pass created for tangents (for dead-code removal)."""
+        return self.ctx.namer.tangent_names() | self.tangent_temps
 
     def may_be_mutated(self, var):
         return any(self.aliases.same(var, m) for m in self.mutated)
@@ -132,6 +144,9 @@ class Emitter:
                         f"return the new value of {p} from {fn.name} instead of updating it in place",
                     )
         body.extend(self.body(fn.body))
+        holder = gast.FunctionDef(name="_", args=fn.args, body=body, decorator_list=[],
+                                  returns=None, type_comment=None, type_params=[])
+        body = deadcode.run(holder, self.tangent_vars() - set(self.active_params)).body
         tangents = [p for p in self.active_params]
         args = copy.deepcopy(fn.args)
         tangent_args = [gast.Name(id=self.dot_name(p), ctx=gast.Param(), annotation=None,
@@ -567,7 +582,7 @@ class Emitter:
                 "pass only the arguments the rule lists (see docs/coverage.md)",
             ) from None
         if isinstance(rule, TemplateRule):
-            stmts, zero = expand(rule, bound, z, zd, self.dot, self.ctx.temp, self.ctx.ref)
+            stmts, zero = expand(rule, bound, z, zd, self.dot, self.tangent_temp, self.ctx.ref)
             if zero:
                 return None, False
             return stmts, rule.uses_output

@@ -60,3 +60,7 @@ class Namer:
 
     def has_tangent(self, name):
         return name in self._tangents
+
+    def tangent_names(self):
+        """Every tangent name handed out so far."""
+        return set(self._tangents.values())

@@ -1,0 +1,115 @@
+"""Remove tangent statements whose result nothing needs.
+
+Expects the output of the jvp pass and the set of names that pass created
+for tangents (``x_dot`` and rule temporaries). Guarantees that every remaining
+statement that only writes such names writes one that is read somewhere
+else (by another live statement or the ``return``). Primal statements are
+never touched. Flow-insensitive, so loops need no special care: a tangent
+read anywhere stays.
+
+>>> from s2s.normalize._doctest import show
+>>> print(show("def f(x):\\n    k = np.argmax(x * 2.0)\\n    return x[k]\\n", "jvp"))
+def f_jvp(x, x_dot):
+    # <doctest>:2  k = np.argmax(x * 2.0)
+    _t0 = x * 2.0
+    k = xp.argmax(_t0)
+    # <doctest>:3  return x[k]
+    _t1 = x[k]
+    _t1_dot = x_dot[k]
+    return (_t1, _t1_dot)
+"""
+
+import gast
+
+
+def _written(stmt):
+    """Names a removable statement writes, or None if it is not removable."""
+    if isinstance(stmt, gast.Assign):
+        target = stmt.targets[0]
+        if isinstance(target, gast.Subscript):
+            target = target.value  # y_dot[i] = v_dot writes y_dot
+        if isinstance(target, gast.Attribute):
+            return None
+        return {n.id for n in gast.walk(target) if isinstance(n, gast.Name)}
+    if isinstance(stmt, gast.AugAssign) and isinstance(stmt.target, gast.Name):
+        return {stmt.target.id}
+    if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call):
+        func = stmt.value.func
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
+            return {func.value.id}  # lst_dot.append(v_dot)
+    return None
+
+
+def _reads(stmt, own):
+    """Names ``stmt`` reads, not counting the statement's own target."""
+    found = set()
+    for node in gast.walk(stmt):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Load, gast.Del)):
+            found.add(node.id)
+    if own and isinstance(stmt, (gast.AugAssign,)):
+        found.discard(stmt.target.id)
+    if own and isinstance(stmt, gast.Expr):
+        found -= own
+    if own and isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript):
+        found.discard(stmt.targets[0].value.id)
+    return found
+
+
+def _statements(body):
+    for stmt in body:
+        yield stmt
+        for field in ("body", "orelse", "finalbody"):
+            inner = getattr(stmt, field, None)
+            if isinstance(inner, list):
+                yield from _statements(inner)
+        if isinstance(stmt, gast.Try):
+            for handler in stmt.handlers:
+                yield from _statements(handler.body)
+
+
+def run(fn_node, tangent_vars):
+    while True:
+        removable = {}
+        reads = set()
+        for stmt in _statements(fn_node.body):
+            written = _written(stmt)
+            if written and written <= tangent_vars:
+                removable[id(stmt)] = written
+                reads |= _reads(stmt, written)
+            elif not isinstance(stmt, (gast.If, gast.While, gast.For, gast.With, gast.Try)):
+                reads |= _reads(stmt, None)
+            else:
+                reads |= _header_reads(stmt)
+        dead = {k for k, written in removable.items() if not (written & reads)}
+        if not dead:
+            return fn_node
+        _drop(fn_node, dead)
+
+
+def _header_reads(stmt):
+    found = set()
+    for field in ("test", "iter", "items", "target"):
+        value = getattr(stmt, field, None)
+        nodes = value if isinstance(value, list) else [value]
+        for node in nodes:
+            if node is None:
+                continue
+            for sub in gast.walk(node):
+                if isinstance(sub, gast.Name) and isinstance(sub.ctx, gast.Load):
+                    found.add(sub.id)
+    return found
+
+
+def _drop(node, dead):
+    for field in ("body", "orelse", "finalbody"):
+        inner = getattr(node, field, None)
+        if isinstance(inner, list):
+            kept = [s for s in inner if id(s) not in dead]
+            for s in kept:
+                _drop(s, dead)
+            if not kept and inner and field == "body":
+                kept = [gast.Pass()]
+            setattr(node, field, kept)
+    if isinstance(node, gast.Try):
+        for handler in node.handlers:
+            _drop(handler, dead)
