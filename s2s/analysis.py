@@ -11,6 +11,7 @@ share memory with which (for the copies that keep the caller's arrays intact).
 """
 
 import builtins
+import types
 
 import gast
 import numpy
@@ -350,8 +351,7 @@ class Aliases:
 
     def _user_function(self, func):
         obj = self.ctx.resolve(func)
-        return callable(obj) and registry.lookup(obj) is None and not isinstance(
-            obj, (type, numpy.ufunc)) and getattr(obj, "__module__", "") not in ("builtins",)
+        return isinstance(obj, types.FunctionType) and registry.lookup(obj) is None
 
     def find(self, x):
         self.parent.setdefault(x, x)

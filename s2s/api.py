@@ -37,7 +37,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
         hit = _ENTRIES.get(func, {}).get(len(primals))
     except TypeError:
         hit = None
-    if hit is None:
+    if hit is None or not hit[1].is_current():
         fn = _unwrap(func)
         active = _active_params(fn, len(primals))
         generated = jvp_function(fn, active)
@@ -49,7 +49,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
         active, generated = hit
     for i, (p, t) in enumerate(zip(primals, tangents)):
         if not (type(p) is _ndarray and type(t) is _ndarray and p.shape == t.shape
-                and p.dtype.kind in _FLOAT_KINDS and t.dtype.kind in _FLOAT_KINDS):
+                and p.dtype.kind == "f" and t.dtype.kind == "f"):
             _check_pair(i, active[i], p, t)
     if strict and generated.inactive_returns:
         lines = ", ".join(str(n) for n in generated.inactive_returns)
@@ -155,10 +155,11 @@ def _check_pair(i, pname, primal, tangent):
                 "instead of differentiating it",
             )
         tkind = _kind(t)
-        if tkind not in _FLOAT_KINDS:
+        if tkind not in _FLOAT_KINDS or (pkind == "f" and tkind == "c"):
             raise InputError(
-                f"tangent {i} ({pname}) is {_what(t)}; tangents must be floating point",
-                hint="pass a float array",
+                f"tangent {i} ({pname}) is {_what(t)} but the primal is {_what(p)}; "
+                "a tangent must be floating point, and complex only for a complex primal",
+                hint="pass a tangent of the primal's dtype",
             )
         if numpy.shape(p) != numpy.shape(t):
             raise InputError(

@@ -2,8 +2,8 @@
 
 Expects the output of the jvp pass and the set of names that pass created
 for tangents (``x_dot`` and rule temporaries). Guarantees that every remaining
-statement that only writes such names writes one that is read somewhere
-else (by another live statement or the ``return``). Primal statements are
+statement that only assigns such names assigns one that is read somewhere
+else (by another live statement or the ``return``); in-place updates stay. Primal statements are
 never touched. Flow-insensitive, so loops need no special care: a tangent
 read anywhere stays.
 
@@ -23,20 +23,15 @@ import gast
 
 
 def _written(stmt):
-    """Names a removable statement writes, or None if it is not removable."""
+    """Names a removable statement writes, or None if it is not removable.
+    Only plain assignments are: an in-place update (``v_dot *= k``,
+    ``y_dot[i] = t``, ``lst_dot.append(t)``) may write through a view into
+    another tangent, so it always stays."""
     if isinstance(stmt, gast.Assign):
         target = stmt.targets[0]
-        if isinstance(target, gast.Subscript):
-            target = target.value  # y_dot[i] = v_dot writes y_dot
-        if isinstance(target, gast.Attribute):
+        if isinstance(target, (gast.Subscript, gast.Attribute)):
             return None
         return {n.id for n in gast.walk(target) if isinstance(n, gast.Name)}
-    if isinstance(stmt, gast.AugAssign) and isinstance(stmt.target, gast.Name):
-        return {stmt.target.id}
-    if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call):
-        func = stmt.value.func
-        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
-            return {func.value.id}  # lst_dot.append(v_dot)
     return None
 
 
@@ -46,12 +41,12 @@ def _reads(stmt, own):
     for node in gast.walk(stmt):
         if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Load, gast.Del)):
             found.add(node.id)
-    if own and isinstance(stmt, (gast.AugAssign,)):
-        found.discard(stmt.target.id)
-    if own and isinstance(stmt, gast.Expr):
-        found -= own
-    if own and isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript):
-        found.discard(stmt.targets[0].value.id)
+    if isinstance(stmt, gast.AugAssign):
+        found.add(stmt.target.id)
+    if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript):
+        base = stmt.targets[0].value
+        if isinstance(base, gast.Name):
+            found.add(base.id)
     return found
 
 

@@ -256,6 +256,16 @@ def _same_code(lam, code):
     return getattr(other, "co_code", None) == code.co_code and other.co_consts == code.co_consts
 
 
+def dependency_current(name, where, value):
+    """Whether ``name`` in ``where`` (a globals dict or a cell) still holds ``value``."""
+    if isinstance(where, dict):
+        return where.get(name, MISSING) is value
+    try:
+        return where.cell_contents is value
+    except ValueError:
+        return False
+
+
 class Resolver:
     """Names of the user's function -> live objects (at transform time).
 
@@ -270,6 +280,9 @@ class Resolver:
         self.parsed = parsed
         self.local_names = set(local_names)
         self.extra = dict(extra or {})
+        # what the generated code was built from: name -> (where, object)
+        # for every function, class or module a global or cell resolved to
+        self.deps = {}
 
     def resolve(self, node):
         """The object ``node`` (Name or Attribute chain) denotes, or MISSING."""
@@ -293,13 +306,21 @@ class Resolver:
         cell = self.parsed.cells.get(name)
         if cell is not None:
             try:
-                return cell.cell_contents
+                value = cell.cell_contents
             except ValueError:
                 return self._MISSING
+            self._depend(name, cell, value)
+            return value
         g = self.parsed.globals
         if name in g:
-            return g[name]
+            value = g[name]
+            self._depend(name, g, value)
+            return value
         return getattr(builtins, name, self._MISSING)
+
+    def _depend(self, name, where, value):
+        if callable(value) or isinstance(value, types.ModuleType):
+            self.deps[name] = (where, value)
 
     def found(self, obj):
         return obj is not self._MISSING

@@ -249,11 +249,14 @@ class Emitter:
             if not is_zero(ad):
                 pre.append(gast.AugAssign(target=store(xd.id), op=type(op)(), value=ad))
         elif isinstance(op, gast.Mult):
-            # both before the primal update: they read the old x
+            # x *= a: x_dot = x_dot * a + x * a_dot, all before the primal update
+            # (the product term first: a may be x itself)
+            if not is_zero(ad):
+                term = self.tangent_temp()
+                pre.append(assign(term, gast.BinOp(left=name(x), op=gast.Mult(), right=ad)))
             pre.append(gast.AugAssign(target=store(xd.id), op=gast.Mult(), value=copy.deepcopy(a)))
             if not is_zero(ad):
-                term = gast.BinOp(left=name(x), op=gast.Mult(), right=ad)
-                pre.append(gast.AugAssign(target=store(xd.id), op=gast.Add(), value=term))
+                pre.append(gast.AugAssign(target=store(xd.id), op=gast.Add(), value=name(term)))
         elif isinstance(op, gast.Div):
             if not is_zero(ad):
                 term = gast.BinOp(left=gast.BinOp(left=name(x), op=gast.Mult(), right=ad),

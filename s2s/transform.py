@@ -8,13 +8,14 @@ callee's closure cell is filled once it is compiled).
 """
 
 import dataclasses
+import re
 import hashlib
 import weakref
 
 from . import __version__
 from .codegen import compile_function, unparse
 from .context import Context
-from .frontend import parse, short_filename
+from .frontend import dependency_current, parse, short_filename
 from .jvp import Emitter
 from .normalize import normalize
 
@@ -28,6 +29,15 @@ class Generated:
     positional: bool  # tangents follow the primals positionally
     inactive_returns: list  # lines of return statements whose value carries no tangent
     origin: str  # "model.py:f"
+    deps: list = dataclasses.field(default_factory=list)  # [(name, where, object)]
+
+    def is_current(self):
+        """False once a global or cell the code was built from (a helper
+        function, a module, a primitive) has been rebound: then rebuild."""
+        for name, where, value in self.deps:
+            if not dependency_current(name, where, value):
+                return False
+        return True
 
 
 class _Late:
@@ -51,7 +61,7 @@ def jvp_function(fn, active, *, entry=True):
     fn = _unwrap(fn)
     spec = ("jvp", tuple(active), entry)
     per_fn = _MEMO.get(fn)
-    if per_fn is not None and spec in per_fn:
+    if per_fn is not None and spec in per_fn and per_fn[spec].is_current():
         return per_fn[spec]
     generated = _build(fn, tuple(active), entry, spec)
     _MEMO.setdefault(fn, {})[spec] = generated
@@ -63,13 +73,14 @@ def _build(fn, active, entry, spec):
     origin = f"{short_filename(parsed.filename)}:{parsed.node.name}"
     digest = hashlib.sha256(unparse(parsed.node).encode()).hexdigest()[:12]
     ctx = Context(parsed)
+    callee_deps = []
     for p in active:
         ctx.namer.tangent(p)
     late = _Late()
     _IN_PROGRESS[(fn, spec)] = (late, {p: ctx.namer.tangent(p) for p in active})
     try:
         node = normalize(parsed.node, ctx)
-        emitter = Emitter(ctx, node, active, _callee(ctx), entry)
+        emitter = Emitter(ctx, node, active, _callee(ctx, callee_deps), entry)
         new, tangent_names, positional = emitter.run()
         header = f"# s2s {__version__} | {origin} | jvp | source sha256 {digest}"
         compiled, source = compile_function(
@@ -87,8 +98,9 @@ def _build(fn, active, entry, spec):
     _register_late_cells(compiled)
     for cell in late.cells:
         cell.cell_contents = compiled
+    deps = [(n, where, value) for n, (where, value) in ctx.resolver.deps.items()]
     return Generated(compiled, source, new.name, tangent_names, positional,
-                     emitter.inactive_returns, origin)
+                     emitter.inactive_returns, origin, deps + callee_deps)
 
 
 def _register_late_cells(compiled):
@@ -101,18 +113,20 @@ def _register_late_cells(compiled):
             value.cells.append(cell)
 
 
-def _callee(ctx):
+def _callee(ctx, deps):
     def transform(obj, active, stmt):
         from .frontend import _unwrap
 
         target = _unwrap(obj)
         spec = ("jvp", tuple(active), False)
         pending = _IN_PROGRESS.get((target, spec))
-        base = f"{getattr(target, '__name__', 'f')}_jvp"
+        base = re.sub(r"\W", "", getattr(target, "__name__", "")) or "fn"
+        base = f"{base}_jvp"
         if pending is not None:
             late, tangent_names = pending
             return ctx.bind(base, late), tangent_names, set()
         generated = jvp_function(target, active, entry=False)
+        deps.extend(generated.deps)
         return ctx.bind(base, generated.fn), generated.tangent_names, set()
 
     return transform
