@@ -10,7 +10,6 @@ from .errors import UnsupportedSyntaxError
 from .frontend import Resolver
 from .names import Namer, names_in
 
-
 _SCOPES = (gast.ListComp, gast.SetComp, gast.DictComp, gast.GeneratorExp, gast.Lambda)
 
 

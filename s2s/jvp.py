@@ -27,6 +27,7 @@ import types
 
 import gast
 
+from . import deadcode
 from .analysis import (
     BINOPS,
     UNARYOPS,
@@ -36,13 +37,19 @@ from .analysis import (
     iteration,
     mutated_names,
 )
-from . import deadcode
 from .codegen import comment
 from .context import assign, call, const, name, store
 from .errors import NoRuleError, UnsupportedSyntaxError
 from .frontend import MISSING, short_filename
 from .rules import registry
-from .rules.registry import BindError, CustomRule, LinearRule, MultilinearRule, TemplateRule, ZeroRule
+from .rules.registry import (
+    BindError,
+    CustomRule,
+    LinearRule,
+    MultilinearRule,
+    TemplateRule,
+    ZeroRule,
+)
 from .rules.templates import ZeroNode, expand, is_zero, materialize_zero
 
 _LIST_MUTATORS = {"append", "insert", "extend", "pop", "reverse", "clear", "update", "setdefault",

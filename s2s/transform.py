@@ -8,8 +8,8 @@ callee's closure cell is filled once it is compiled).
 """
 
 import dataclasses
-import re
 import hashlib
+import re
 import weakref
 
 from . import __version__
