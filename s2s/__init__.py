@@ -8,8 +8,8 @@ __version__ = "0.1.0"
 from .api import defjvp, jvp, source  # noqa: E402
 from .errors import (  # noqa: E402
     InputError,
-    NoRuleError,
     NonDifferentiableOutputError,
+    NoRuleError,
     S2SError,
     SourceUnavailableError,
     UnsupportedSyntaxError,
