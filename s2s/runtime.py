@@ -11,6 +11,7 @@ LN2 = math.log(2.0)
 LN10 = math.log(10.0)
 DEG2RAD = math.pi / 180.0
 RAD2DEG = 180.0 / math.pi
+TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
 def namespace_of(*values):
@@ -82,115 +83,191 @@ def _expand(value, axis, ndim, keepdims):
     """A reduced value with the reduced axes put back (size 1)."""
     if keepdims or axis is None:
         return value
-    xp = namespace_of(value)
     axes = axis if isinstance(axis, tuple) else (axis,)
-    axes = tuple(sorted(a % ndim for a in axes))
-    return xp.expand_dims(value, axes)
+    return namespace_of(value).expand_dims(value, tuple(sorted(a % ndim for a in axes)))
 
 
 def extremum_tangent(a, z, a_dot, axis, keepdims):
     """Tangent of max/min: the mean of the tangents where ``a`` attains the
     extremum (ties share it equally)."""
-    xp = namespace_of(a)
-    hit = a == _expand(z, axis, xp.ndim(a), keepdims)
+    xp = namespace_of(a, a_dot)
+    a = xp.asarray(a)
+    hit = a == _expand(z, axis, a.ndim, keepdims)
     count = xp.sum(hit, axis=axis, keepdims=keepdims)
     return xp.sum(xp.where(hit, a_dot, 0.0), axis=axis, keepdims=keepdims) / count
 
 
 def var_tangent(a, a_dot, axis, ddof, keepdims):
-    """Tangent of var: 2/(n - ddof) * sum((a - mean) * a_dot)."""
-    xp = namespace_of(a)
+    """Tangent of var: 2 / (n - ddof) * sum((a - mean) * a_dot)."""
+    xp = namespace_of(a, a_dot)
+    a = xp.asarray(a)
     centred = a - xp.mean(a, axis=axis, keepdims=True)
-    n = xp.size(a) if axis is None else _count(xp.shape(a), axis)
+    axes = range(a.ndim) if axis is None else axis if isinstance(axis, tuple) else (axis,)
+    n = math.prod(a.shape[ax] for ax in axes)
     return 2.0 * xp.sum(centred * a_dot, axis=axis, keepdims=keepdims) / (n - ddof)
-
-
-def _count(shape, axis):
-    axes = axis if isinstance(axis, tuple) else (axis,)
-    n = 1
-    for ax in axes:
-        n *= shape[ax]
-    return n
 
 
 def prod_tangent(a, a_dot, axis, keepdims):
     """Tangent of prod: sum_j a_dot_j * prod_{k != j} a_k, exact where ``a``
-    has zeros (products of the other elements, not z / a_j)."""
-    xp = namespace_of(a)
+    has zeros (see :func:`_product_tangent`)."""
+    xp = namespace_of(a, a_dot)
+
+    def total(v):
+        return xp.sum(v, axis=axis, keepdims=keepdims)
+
+    def product(v):
+        return xp.prod(v, axis=axis, keepdims=keepdims)
+
+    return _product_tangent(xp, a, a_dot, product, total)
+
+
+def cumprod_tangent(a, a_dot, axis):
+    """Tangent of cumprod, exact where ``a`` has zeros (see
+    :func:`_product_tangent`)."""
+    xp = namespace_of(a, a_dot)
     if axis is None:
         a, a_dot, axis = xp.reshape(a, (-1,)), xp.reshape(a_dot, (-1,)), 0
-        out = _prod_tangent_axis(xp, a, a_dot, axis)
-        return xp.reshape(out, (1,) * 0) if not keepdims else out
-    axes = axis if isinstance(axis, tuple) else (axis,)
-    ndim = xp.ndim(a)
-    axes = tuple(sorted(ax % ndim for ax in axes))
-    rest = tuple(i for i in range(ndim) if i not in axes)
-    perm = rest + axes
-    shape = xp.shape(a)
-    moved = xp.transpose(a, perm)
-    moved_dot = xp.transpose(a_dot, perm)
-    flat_shape = tuple(shape[i] for i in rest) + (-1,)
-    out = _prod_tangent_axis(xp, xp.reshape(moved, flat_shape), xp.reshape(moved_dot, flat_shape), -1)
-    if keepdims:
-        out = _expand(out, axes, ndim, False)
-    return out
+
+    def total(v):
+        return xp.cumsum(v, axis=axis)
+
+    def product(v):
+        return xp.cumprod(v, axis=axis)
+
+    return _product_tangent(xp, a, a_dot, product, total)
 
 
-def _prod_tangent_axis(xp, a, a_dot, axis):
-    a = xp.moveaxis(a, axis, -1)
-    a_dot = xp.moveaxis(a_dot, axis, -1)
-    ones = xp.ones_like(a[..., :1])
-    left = xp.cumprod(xp.concatenate([ones, a[..., :-1]], axis=-1), axis=-1)
-    right = xp.flip(xp.cumprod(xp.flip(xp.concatenate([a[..., 1:], ones], axis=-1), -1), axis=-1), -1)
-    return xp.sum(left * right * a_dot, axis=-1)
-
-
-def cumprod_tangent(a, z, a_dot, axis):
-    """Tangent of cumprod, exact where ``a`` has zeros."""
-    xp = namespace_of(a)
-    if axis is None:
-        a, a_dot, axis = xp.reshape(a, (-1,)), xp.reshape(a_dot, (-1,)), 0
-    a = xp.moveaxis(a, axis, -1)
-    a_dot = xp.moveaxis(a_dot, axis, -1)
-    n = a.shape[-1]
-    if xp.all(a != 0):
-        out = xp.cumprod(a, axis=-1) * xp.cumsum(a_dot / a, axis=-1)
-    else:
-        out = xp.zeros(xp.broadcast_shapes(a.shape, a_dot.shape), dtype=xp.result_type(a, a_dot))
-        for j in range(n):  # d z_i / d a_j = prod_{k <= i, k != j} a_k  for i >= j
-            b = xp.where(xp.arange(n) == j, a_dot, a)
-            out[..., j:] += xp.cumprod(b, axis=-1)[..., j:]
-    return xp.moveaxis(out, -1, axis)
+def _product_tangent(xp, a, a_dot, product, total):
+    """sum_j a_dot_j * prod_{k != j} a_k, where ``product`` and ``total``
+    reduce (or scan) over the same axis. With no zero among the factors that
+    is prod(a) * sum(a_dot / a); with exactly one zero only its own term
+    survives: the product of the others times its a_dot; with two or more
+    every term has a zero factor. Products skip the zeros, so nothing
+    divides by zero."""
+    a = xp.asarray(a)
+    is_zero = a == 0
+    zeros = total(is_zero)
+    safe = xp.where(is_zero, 1.0, a)
+    others = product(safe)
+    none = others * total(a_dot / safe)
+    one = others * total(xp.where(is_zero, a_dot, 0.0))
+    return xp.where(zeros == 0, none, xp.where(zeros == 1, one, 0.0))
 
 
 def norm_tangent(x, z, x_dot, ord, axis, keepdims):
-    """Tangent of numpy.linalg.norm for vector norms (ord None, 1, 2, inf,
-    -inf, p) and the Frobenius matrix norm."""
-    xp = namespace_of(x)
-    ndim = xp.ndim(x)
+    """Tangent of numpy.linalg.norm, for every ``ord`` it accepts: vector
+    norms (None, p, inf, -inf, 0) along one axis, matrix norms (None,
+    'fro', 'nuc', 1, -1, 2, -2, inf, -inf) over two."""
+    xp = namespace_of(x, x_dot)
+    x = xp.asarray(x)
+    if axis is None and ord is None:  # the 2-norm of all elements, whatever the rank
+        return _vector_norm_tangent(xp, x, z, x_dot, 2, None, keepdims)
     if axis is None:
-        if ord is None or ord == "fro" or (ord == 2 and ndim == 1):
-            return xp.sum(x * x_dot) / z if not keepdims else _keep(
-                xp.sum(x * x_dot) / z, ndim, xp)
-        if ndim != 1:
-            raise NotImplementedError(f"s2s: the derivative of the matrix norm ord={ord!r}")
-        axis = 0
-    if isinstance(axis, tuple) and len(axis) == 2:
-        if ord not in (None, "fro"):
-            raise NotImplementedError(f"s2s: the derivative of the matrix norm ord={ord!r}")
-        return xp.sum(x * x_dot, axis=axis, keepdims=keepdims) / z
-    zk = _expand(z, axis, ndim, keepdims)
-    if ord is None or ord == 2:
-        return xp.sum(x * x_dot, axis=axis, keepdims=keepdims) / z
-    if ord == 1:
-        return xp.sum(xp.sign(x) * x_dot, axis=axis, keepdims=keepdims)
-    if ord in (numpy.inf, -numpy.inf):
+        axis = tuple(range(x.ndim))
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    if len(axes) == 1:
+        return _vector_norm_tangent(xp, x, z, x_dot, ord, axes, keepdims)
+    return _matrix_norm_tangent(xp, x, z, x_dot, ord, axes, keepdims)
+
+
+def _vector_norm_tangent(xp, x, z, x_dot, ord, axis, keepdims):
+    """d ||x||_p = sum(sign(x) |x|^(p-1) x_dot) / ||x||^(p-1); inf and -inf
+    follow the extreme |x| (ties share); ord 0 counts non-zeros."""
+    if ord is None:
+        ord = 2
+    if ord in (math.inf, -math.inf):
         return extremum_tangent(xp.abs(x), z, xp.sign(x) * x_dot, axis, keepdims)
     if ord == 0:
         return xp.zeros_like(z)
-    weights = xp.sign(x) * xp.abs(x) ** (ord - 1) * zk ** (1 - ord)
-    return xp.sum(weights * x_dot, axis=axis, keepdims=keepdims)
+    if ord == 2:
+        return xp.sum(x * x_dot, axis=axis, keepdims=keepdims) / z
+    weights = xp.sign(x) * xp.abs(x) ** (ord - 1)
+    return xp.sum(weights * x_dot, axis=axis, keepdims=keepdims) / z ** (ord - 1)
 
 
-def _keep(value, ndim, xp):
-    return xp.reshape(value, (1,) * ndim)
+def _matrix_norm_tangent(xp, x, z, x_dot, ord, axes, keepdims):
+    """Frobenius: sum(x x_dot) / z. 1, -1 (inf, -inf): the extreme column
+    (row) of absolute sums. 2, -2, 'nuc': u_k' x_dot v_k for the largest,
+    the smallest, the sum over all singular triplets."""
+    row, col = (ax % x.ndim for ax in axes)
+    both = tuple(sorted((row, col)))
+    zk = z if keepdims else xp.expand_dims(z, both)
+    if ord in (None, "fro"):
+        t = xp.sum(x * x_dot, axis=both, keepdims=True) / zk
+    elif ord in (1, -1, math.inf, -math.inf):
+        inner, outer = (row, col) if ord in (1, -1) else (col, row)
+        sums = xp.sum(xp.abs(x), axis=inner, keepdims=True)
+        sums_dot = xp.sum(xp.sign(x) * x_dot, axis=inner, keepdims=True)
+        t = extremum_tangent(sums, zk, sums_dot, outer, True)
+    elif ord in (2, -2, "nuc"):
+        m = xp.moveaxis(x, (row, col), (-2, -1))
+        m_dot = xp.moveaxis(x_dot, (row, col), (-2, -1))
+        u, _, vh = xp.linalg.svd(m, full_matrices=False)
+        d = xp.sum(u * (m_dot @ xp.swapaxes(vh, -1, -2)), axis=-2)  # u_k' m_dot v_k
+        t = d[..., 0] if ord == 2 else d[..., -1] if ord == -2 else xp.sum(d, axis=-1)
+        t = xp.expand_dims(t, both)
+    else:
+        raise ValueError(f"invalid norm order {ord!r} for matrices")
+    return t if keepdims else xp.squeeze(t, axis=both)
+
+
+def average_tangent(a, z, a_dot, axis, weights, weights_dot, returned, keepdims):
+    """Tangent of average: sum(a_dot w + (a - avg) w_dot) / sum(w), and of
+    sum(w) as well when ``returned``. Weights of one dimension lie along
+    ``axis``, as NumPy has them."""
+    xp = namespace_of(a, a_dot)
+    a = xp.asarray(a)
+    avg = z[0] if returned else z
+    if weights is None:
+        t = xp.mean(xp.broadcast_to(a_dot, a.shape), axis=axis, keepdims=keepdims)
+        scale_dot = xp.zeros_like(z[1]) if returned else None
+    else:
+        w = xp.broadcast_to(_along(xp, weights, a, axis), a.shape)
+        w_dot = xp.broadcast_to(_along(xp, weights_dot, a, axis), a.shape)
+        scale = xp.sum(w, axis=axis, keepdims=keepdims)
+        centred = a - _expand(avg, axis, a.ndim, keepdims)
+        t = xp.sum(a_dot * w + centred * w_dot, axis=axis, keepdims=keepdims) / scale
+        scale_dot = xp.broadcast_to(xp.sum(w_dot, axis=axis, keepdims=keepdims), xp.shape(avg))
+    return tuple_like(z, t, scale_dot) if returned else t
+
+
+def _along(xp, w, a, axis):
+    """Weights of one dimension reshaped to lie along ``axis`` of ``a``."""
+    if xp.ndim(w) == a.ndim:
+        return w
+    shape = [1] * a.ndim
+    shape[axis] = -1
+    return xp.reshape(w, tuple(shape))
+
+
+# -- sorting and sets --------------------------------------------------------------
+
+
+def unique_tangent(ar, z, ar_dot, axis):
+    """Tangent of unique: the tangent at the first occurrence of each value;
+    zeros for the indices and counts that ``return_*`` add."""
+    xp = namespace_of(ar, ar_dot)
+    _, first = xp.unique(ar, return_index=True, axis=axis)
+    values_dot = xp.take(ar_dot, first, axis=axis)
+    if not isinstance(z, tuple):
+        return values_dot
+    return tuple_like(z, values_dot, *(xp.zeros(xp.shape(v)) for v in z[1:]))
+
+
+def sorted_tangent(iterable, iterable_dot, key, reverse):
+    """Tangent of the builtin sorted(): the items of ``iterable_dot`` in the
+    order sorted() puts the items of ``iterable`` (both sorts are stable).
+    Sorting a dict sorts its keys, which a dict tangent shares."""
+    items, dots = list(iterable), list(iterable_dot)
+    order = sorted(range(len(items)), key=lambda i: items[i] if key is None else key(items[i]),
+                   reverse=reverse)
+    return [dots[i] for i in order]
+
+
+# -- containers -------------------------------------------------------------------
+
+
+def tuple_like(z, *items):
+    """A tuple of ``items`` of the same type as the tuple ``z``: the tangent
+    of a namedtuple result (``slogdet``) is that namedtuple too."""
+    return type(z)(*items) if hasattr(z, "_fields") else type(z)(items)

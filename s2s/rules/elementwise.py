@@ -5,6 +5,9 @@ Rules that read ``z`` reuse the primal result (exp, tanh, sqrt...).
 Batching: elementwise (broadcasting does the work).
 """
 
+# ruff: noqa: F841  (a template assigns z_dot for the transformer to read, not Python)
+
+import builtins
 import operator
 
 import numpy as np
@@ -51,15 +54,20 @@ def positive(z, x, x_dot):
     z_dot = x_dot
 
 
-@jvp_rule(operator.pow, np.power, samples=[
+@jvp_rule(operator.pow, np.power, builtins.pow, samples=[
     S(A(3, low=0.5, high=2), A(3)),
     S(A(3, low=0.5, high=2), 3),
     S(A(3), 2),
+    S(A(3), 3),
+    S(A(3, low=0.5, high=2), -2),
+    S(A(3, low=0.5, high=2), 0.5),
     S(A(2, 3, low=0.5, high=2), A(3, low=-1, high=1)),
     S(2.0, A(3)),
+    # a zero base: 0 ** y is 0 for every y > 0, so the exponent's tangent is 0
+    S(np.array([0.0, 1.5, 2.0]), A(3, low=1, high=2), argnums=(1,)),
 ], batching=EW)
 def power(z, x, y, x_dot, y_dot):
-    z_dot = y * x ** (y - 1) * x_dot + z * np.log(x) * y_dot
+    z_dot = y * x ** (y - 1) * x_dot + z * np.log(np.where(x == 0, 1.0, x)) * y_dot
 
 
 @jvp_rule(np.float_power, samples=[S(A(3, low=0.5, high=2), A(3))], batching=EW)
@@ -240,29 +248,35 @@ def rad2deg(z, x, x_dot):
     z_dot = x_dot * rt.RAD2DEG
 
 
-@jvp_rule(np.sinc, samples=[S(A(3, low=0.1, high=2))], batching=EW)
+@jvp_rule(np.sinc, samples=[S(A(3, low=0.1, high=2)), S(np.array([0.0, 0.5, -1.3]))],
+          batching=EW)
 def sinc(z, x, x_dot):
-    z_dot = (np.cos(np.pi * x) - z) / x * x_dot
+    # sinc'(0) = 0; elsewhere (cos(pi x) - sinc(x)) / x
+    x_safe = np.where(x == 0, 1.0, x)
+    z_dot = np.where(x == 0, 0.0, (np.cos(np.pi * x) - z) / x_safe) * x_dot
 
 
 # ---------------------------------------------------------------- selection
 
 
-# ties (x == y) take the derivative of the first argument, as NumPy's choice does
-@jvp_rule(np.maximum, np.fmax, samples=[S(A(4), A(4)), S(A(2, 4), A(4)), S(A(4), 0.0)],
-          batching=EW)
+_SELECT = [S(A(4), A(4)), S(A(2, 4), A(4)), S(A(4), 0.0)]
+
+
+# Ties (x1 == x2) share the tangent equally, as the max and min reductions
+# do; otherwise the tangent follows the argument the result came from, which
+# for fmax/fmin is the non-NaN one.
+@jvp_rule(np.fmax, np.fmin, batching=EW, samples=_SELECT + [
+    S(np.array([np.nan, 1.0, 2.0]), np.array([0.5, np.nan, 3.0])),
+])
+@jvp_rule(np.maximum, np.minimum, samples=_SELECT, batching=EW)
 def maximum(z, x1, x2, x1_dot, x2_dot):
-    z_dot = np.where(x1 >= x2, x1_dot, x2_dot)
+    z_dot = np.where(x1 == x2, (x1_dot + x2_dot) / 2, np.where(z == x1, x1_dot, x2_dot))
 
 
-@jvp_rule(np.minimum, np.fmin, samples=[S(A(4), A(4)), S(A(2, 4), A(4)), S(A(4), 0.0)],
-          batching=EW)
-def minimum(z, x1, x2, x1_dot, x2_dot):
-    z_dot = np.where(x1 <= x2, x1_dot, x2_dot)
-
-
-@jvp_rule(np.clip, samples=[S(A(6), -0.5, 0.5), S(A(6), A(6, low=-2, high=-1), A(6, low=1, high=2)),
-                            S(A(6), None, 0.3)], batching=EW)
+@jvp_rule(np.clip, samples=[
+    S(A(6), -0.5, 0.5), S(A(6), A(6, low=-2, high=-1), A(6, low=1, high=2)),
+    S(A(6), None, 0.3), S(A(6), -0.3, None), S(A(2, 6), A(6, low=-1, high=0), 0.5),
+], batching=EW)
 def clip(z, a, a_min, a_max, a_dot, a_min_dot, a_max_dot):
     z_dot = rt.clip_tangent(a, a_min, a_max, a_dot, a_min_dot, a_max_dot)
 
@@ -274,12 +288,12 @@ linear(np.real, np.imag, np.conj, np.conjugate, samples=[S(A(3))], batching=EW)
 
 # ---------------------------------------------------------------- not differentiable
 
-zero(np.floor, np.ceil, np.trunc, np.rint, np.round, np.around, np.fix, np.sign,
-     np.isfinite, np.isnan, np.isinf, np.signbit, np.logical_not,
-     np.zeros_like, np.ones_like, np.empty_like,
-     samples=[S(A(4, low=0.1, high=3.9))], batching=EW)
+zero(np.floor, np.ceil, np.trunc, np.rint, np.fix, np.sign, np.isfinite, np.isnan,
+     np.isinf, np.signbit, np.logical_not, np.zeros_like, np.ones_like, np.empty_like,
+     samples=[S(A(4, low=0.1, high=3.9)), S(A(2, 3))], batching=EW)
+zero(np.round, np.around, samples=[S(A(4)), S(A(4), 2)], batching=EW)
 zero(np.heaviside, np.greater, np.greater_equal, np.less, np.less_equal, np.equal,
      np.not_equal, np.logical_and, np.logical_or, np.logical_xor, operator.lt, operator.le,
-     operator.gt, operator.ge, operator.eq, operator.ne, np.full_like,
-     samples=[S(A(4), A(4)), S(A(4), 0.5)], batching=EW)
+     operator.gt, operator.ge, operator.eq, operator.ne,
+     samples=[S(A(4), A(4)), S(A(2, 4), A(4)), S(A(4), 0.5)], batching=EW)
 zero(operator.not_, samples=[S(2.5)], batching=EW)

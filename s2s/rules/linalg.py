@@ -6,49 +6,65 @@ of the product with that operand replaced by its tangent.
 Batching: explicit rules (batched vector operands of matmul/dot).
 """
 
+# ruff: noqa: F841  (a template assigns z_dot for the transformer to read, not Python)
+
 import operator
 
 import numpy as np
 
+from .. import runtime as rt
 from .registry import A, S, jvp_rule, multilinear
+
+# ---------------------------------------------------------------- products
 
 multilinear(operator.matmul, np.matmul, samples=[
     S(A(3, 4), A(4, 2)), S(A(3, 4), A(4)), S(A(4), A(4, 2)), S(A(2, 3, 4), A(4, 5)),
-    S(A(4), A(4)),
+    S(A(4), A(4)), S(A(2, 3, 4), A(4)), S(A(3), A(2, 3, 4)), S(A(2, 1, 3, 4), A(5, 4, 2)),
 ], batching="matmul")
 multilinear(np.dot, samples=[S(A(3, 4), A(4, 2)), S(A(3, 4), A(4)), S(A(4), A(4)),
-                             S(A(3), 2.0)], batching="matmul")
+                             S(A(3), 2.0), S(A(2, 3, 4), A(4, 5))], batching="matmul")
 multilinear(np.vdot, samples=[S(A(4), A(4)), S(A(2, 3), A(3, 2))], batching="matmul")
 multilinear(np.inner, samples=[S(A(4), A(4)), S(A(2, 4), A(3, 4))], batching="matmul")
-multilinear(np.outer, samples=[S(A(3), A(4))], batching="matmul")
-multilinear(np.kron, samples=[S(A(2, 2), A(3, 2))], batching="kron")
-multilinear(np.tensordot, samples=[S(A(3, 4), A(4, 2), 1), S(A(2, 3, 4), A(3, 4, 5), axes=2),
-                                   S(A(3, 4), A(4, 3), ([1], [0]))], batching="tensordot")
+multilinear(np.outer, samples=[S(A(3), A(4)), S(A(2, 2), A(3))], batching="matmul")
+multilinear(np.kron, samples=[S(A(2, 2), A(3, 2)), S(A(3), A(2))], batching="kron")
+multilinear(np.tensordot, samples=[
+    S(A(3, 4), A(4, 2), 1), S(A(2, 3, 4), A(3, 4, 5)), S(A(2, 3, 4), A(3, 4, 5), axes=2),
+    S(A(3, 4), A(4, 3), ([1], [0])), S(A(3), A(2), 0),
+], batching="tensordot")
 multilinear(np.cross, samples=[S(A(3), A(3)), S(A(2, 3), A(3))], batching="axes")
 multilinear(np.einsum, argnums=slice(1, None), samples=[
     S("ij,jk->ik", A(3, 4), A(4, 2)), S("i,i->", A(4), A(4)), S("ii->i", A(3, 3)),
     S("bij,bjk->bik", A(2, 3, 4), A(2, 4, 5)), S("ij,j,k->ik", A(2, 3), A(3), A(4)),
+    S("ij,jk", A(3, 4), A(4, 2)), S("...ij,...jk->...ik", A(2, 3, 4), A(4, 5)),
+    S("ij->ji", A(3, 4)), S("ij,jk->ik", A(3, 4), A(4, 2), optimize=True),
 ], batching="einsum")
+
+# ---------------------------------------------------------------- linear algebra
+
+_POSDEF = [S(A(3, 3, kind="posdef")), S(A(2, 3, 3, kind="posdef"))]
+_NEGATIVE_DET = S(np.array([[0.2, 1.5, 0.1], [1.2, 0.3, 0.4], [0.1, 0.2, 2.0]]))
 
 
 @jvp_rule(np.linalg.solve, samples=[S(A(3, 3, kind="posdef"), A(3)),
-                                    S(A(3, 3, kind="posdef"), A(3, 2))], batching="linalg")
+                                    S(A(3, 3, kind="posdef"), A(3, 2)),
+                                    S(A(2, 3, 3, kind="posdef"), A(2, 3, 2))], batching="linalg")
 def solve(z, a, b, a_dot, b_dot):
     z_dot = np.linalg.solve(a, b_dot - a_dot @ z)
 
 
-@jvp_rule(np.linalg.inv, samples=[S(A(3, 3, kind="posdef")), S(A(2, 3, 3, kind="posdef"))],
-          batching="linalg")
+@jvp_rule(np.linalg.inv, samples=_POSDEF + [_NEGATIVE_DET], batching="linalg")
 def inv(z, a, a_dot):
     z_dot = -(z @ a_dot @ z)
 
 
-@jvp_rule(np.linalg.det, samples=[S(A(3, 3, kind="posdef")), S(A(2, 3, 3, kind="posdef"))],
-          batching="linalg")
+# d det(a) = det(a) tr(a^-1 a_dot); d log|det(a)| = tr(a^-1 a_dot); the sign
+# of a real determinant is locally constant
+@jvp_rule(np.linalg.det, samples=_POSDEF + [_NEGATIVE_DET], batching="linalg")
 def det(z, a, a_dot):
     z_dot = z * np.trace(np.linalg.solve(a, a_dot), axis1=-2, axis2=-1)
 
 
-@jvp_rule(np.linalg.slogdet, samples=[S(A(3, 3, kind="posdef"))], batching="linalg")
+@jvp_rule(np.linalg.slogdet, samples=_POSDEF + [_NEGATIVE_DET], batching="linalg")
 def slogdet(z, a, a_dot):
-    z_dot = (np.zeros_like(z[0]), np.trace(np.linalg.solve(a, a_dot), axis1=-2, axis2=-1))
+    z_dot = rt.tuple_like(z, np.zeros_like(z[0]),
+                          np.trace(np.linalg.solve(a, a_dot), axis1=-2, axis2=-1))

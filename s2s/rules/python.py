@@ -3,35 +3,46 @@
 Batching: elementwise for the math functions (a batched scalar is an array).
 """
 
+# ruff: noqa: F841  (a template assigns z_dot for the transformer to read, not Python)
+
 import builtins
 import math
 
 import numpy as np
 
+from .. import runtime as rt
 from .registry import A, S, jvp_rule, linear, zero
 
 # ---------------------------------------------------------------- builtins
 
-linear(builtins.sum, samples=[S([A(3), A(3), A(3)]), S([1.5, 2.5])], batching="python")
+# sum(iterable, start): linear in both
+linear(builtins.sum, argnums=(0, 1), samples=[S([A(3), A(3), A(3)]), S([1.5, 2.5]),
+                                              S([A(3), A(3)], A(3))], batching="python")
 linear(builtins.float, samples=[S(A()), S(2.5)], batching="elementwise")
 linear(builtins.complex, samples=[S(2.5)], batching="elementwise")
 linear(builtins.list, builtins.tuple, samples=[S([A(2), A(2)])], batching="python")
 
 
-@jvp_rule(builtins.max, samples=[S(1.5, 2.5), S(A(), A())], batching="elementwise")
+# two arguments only; ties share the tangent, as numpy.maximum does
+@jvp_rule(builtins.max, builtins.min, samples=[S(1.5, 2.5), S(2.5, 1.5), S(A(), A())],
+          batching="elementwise")
 def max_(z, a, b, a_dot, b_dot):
-    z_dot = a_dot if a >= b else b_dot
+    z_dot = (a_dot + b_dot) / 2 if a == b else a_dot if z == a else b_dot
 
 
-@jvp_rule(builtins.min, samples=[S(1.5, 2.5), S(A(), A())], batching="elementwise")
-def min_(z, a, b, a_dot, b_dot):
-    z_dot = a_dot if a <= b else b_dot
+@jvp_rule(builtins.sorted, samples=[S([1.5, 0.5, 2.5]), S([A(), A(), A()]),
+                                    S([1.5, 0.5, 2.5], reverse=True), S([-1.5, 0.5], key=abs)],
+          batching="python")
+def sorted_(z, iterable, iterable_dot, key=None, reverse=False):
+    # the tangents in the order sorted() put their values
+    z_dot = rt.sorted_tangent(iterable, iterable_dot, key, reverse)
 
 
-zero(builtins.int, builtins.bool, builtins.round, samples=[S(2.5), S(A())], batching="python")
+zero(builtins.int, builtins.bool, samples=[S(2.5), S(A())], batching="python")
+zero(builtins.round, samples=[S(2.5), S(2.567, 1), S(np.float64(2.5))], batching="python")
 zero(builtins.str, builtins.repr, samples=[S(2.5)], batching="python")
-zero(builtins.len, builtins.any, builtins.all, samples=[S(A(3)), S([A(2), A(2)])],
-     batching="python")
+zero(builtins.len, samples=[S(A(3)), S([A(2), A(2)])], batching="python")
+zero(builtins.any, builtins.all, samples=[S(A(3)), S([A(), A()])], batching="python")
 zero(builtins.isinstance, samples=[S(A(3), np.ndarray)], batching="python")
 zero(builtins.range, samples=[S(3)], batching="python")
 
@@ -58,9 +69,24 @@ def exp(z, x, x_dot):
     z_dot = z * x_dot
 
 
+@jvp_rule(math.expm1, samples=[S(0.7)], batching="elementwise")
+def expm1(z, x, x_dot):
+    z_dot = (z + 1) * x_dot
+
+
 @jvp_rule(math.log, samples=[S(0.7)], batching="elementwise")
 def log(z, x, x_dot):
     z_dot = x_dot / x
+
+
+@jvp_rule(math.log2, samples=[S(0.7)], batching="elementwise")
+def log2(z, x, x_dot):
+    z_dot = x_dot / (x * rt.LN2)
+
+
+@jvp_rule(math.log10, samples=[S(0.7)], batching="elementwise")
+def log10(z, x, x_dot):
+    z_dot = x_dot / (x * rt.LN10)
 
 
 @jvp_rule(math.log1p, samples=[S(0.7)], batching="elementwise")
@@ -73,9 +99,29 @@ def sqrt(z, x, x_dot):
     z_dot = x_dot / (2 * z)
 
 
+@jvp_rule(math.sinh, samples=[S(0.7)], batching="elementwise")
+def sinh(z, x, x_dot):
+    z_dot = math.cosh(x) * x_dot
+
+
+@jvp_rule(math.cosh, samples=[S(0.7)], batching="elementwise")
+def cosh(z, x, x_dot):
+    z_dot = math.sinh(x) * x_dot
+
+
 @jvp_rule(math.tanh, samples=[S(0.7)], batching="elementwise")
 def tanh(z, x, x_dot):
     z_dot = (1 - z * z) * x_dot
+
+
+@jvp_rule(math.asin, samples=[S(0.7)], batching="elementwise")
+def asin(z, x, x_dot):
+    z_dot = x_dot / math.sqrt(1 - x * x)
+
+
+@jvp_rule(math.acos, samples=[S(0.7)], batching="elementwise")
+def acos(z, x, x_dot):
+    z_dot = -x_dot / math.sqrt(1 - x * x)
 
 
 @jvp_rule(math.atan, samples=[S(0.7)], batching="elementwise")
@@ -93,6 +139,16 @@ def hypot(z, x, y, x_dot, y_dot):
     z_dot = (x * x_dot + y * y_dot) / z
 
 
+@jvp_rule(math.erf, samples=[S(0.7), S(-1.2)], batching="elementwise")
+def erf(z, x, x_dot):
+    z_dot = rt.TWO_OVER_SQRT_PI * math.exp(-x * x) * x_dot
+
+
+@jvp_rule(math.erfc, samples=[S(0.7)], batching="elementwise")
+def erfc(z, x, x_dot):
+    z_dot = -rt.TWO_OVER_SQRT_PI * math.exp(-x * x) * x_dot
+
+
 @jvp_rule(math.pow, samples=[S(0.7, 1.3)], batching="elementwise")
 def pow_(z, x, y, x_dot, y_dot):
     z_dot = y * math.pow(x, y - 1) * x_dot + z * math.log(x) * y_dot
@@ -103,5 +159,7 @@ def fabs(z, x, x_dot):
     z_dot = np.sign(x) * x_dot
 
 
+linear(math.degrees, math.radians, samples=[S(0.7)], batching="elementwise")
+linear(math.fsum, samples=[S([0.7, 1.3, -0.2]), S([A(), A()])], batching="python")
 zero(math.floor, math.ceil, math.trunc, math.isfinite, math.isnan, math.isinf,
      samples=[S(0.7)], batching="elementwise")

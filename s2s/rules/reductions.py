@@ -1,7 +1,12 @@
-"""Reductions: sum, mean, prod, max, min, var, std, cumsum, cumprod, norm.
+"""Reductions and scans: sum, mean, prod, max, min, ptp, var, std, average,
+the NaN-ignoring ones, cumsum, cumprod, diff, norm.
 
+Every sample list covers the ``axis`` variants the rules branch on: None,
+0, -1, a tuple, and ``keepdims=True``.
 Batching: reduction over ``axis`` (the batch axis is never reduced).
 """
+
+# ruff: noqa: F841  (a template assigns z_dot for the transformer to read, not Python)
 
 import numpy as np
 
@@ -11,53 +16,117 @@ from .registry import A, S, jvp_rule, linear, zero
 RED = "reduction"
 
 _AXES = [S(A(3, 4)), S(A(3, 4), axis=0), S(A(3, 4), axis=-1), S(A(2, 3, 4), axis=(0, 2)),
-         S(A(3, 4), axis=1, keepdims=True), S(A(5))]
+         S(A(3, 4), axis=1, keepdims=True), S(A(3, 4), keepdims=True), S(A(5))]
+_MASK = np.array([[True, False, True, True]] * 3)
+_SCAN = [S(A(5)), S(A(3, 4)), S(A(3, 4), axis=0), S(A(3, 4), axis=-1)]
+# one zero, then two zeros in the same slice: the tangent must stay exact
+_ZEROS = [S(np.array([1.5, 0.0, 2.0, -1.0])),
+          S(np.array([[1.5, 0.0, 2.0], [0.0, -1.0, 0.0]]), axis=1)]
 
-linear(np.sum, samples=_AXES, batching=RED)
-linear(np.mean, samples=_AXES, batching=RED)
-linear(np.cumsum, samples=[S(A(5)), S(A(3, 4), axis=0), S(A(3, 4), axis=-1)], batching=RED)
+# ---------------------------------------------------------------- linear
+
+linear(np.mean, samples=_AXES + [S(A(3, 4), axis=1, where=_MASK)], batching=RED)
+# sum(a, initial=c) = c + sum(a): linear in ``a`` and ``initial`` together
+linear(np.sum, argnums=(0, 5), samples=_AXES + [
+    S(A(3, 4), axis=1, where=_MASK), S(A(3, 4), axis=0, initial=1.5),
+    S(A(3, 4), 0, None, None, False, 1.5),
+], batching=RED)
+linear(np.cumsum, samples=_SCAN, batching=RED)
 linear(np.trace, samples=[S(A(3, 3)), S(A(3, 4), 1), S(A(2, 3, 3), axis1=1, axis2=2)],
        batching=RED)
+# diff(a, n, axis, prepend, append): linear in the array and what it is padded with
+linear(np.diff, argnums=(0, 3, 4), samples=[
+    S(A(5)), S(A(3, 4), axis=0), S(A(3, 5), 2), S(A(3, 4), 1, -1, A(3, 1), A(3, 2)),
+    S(A(4), prepend=0.0),
+], batching=RED)
+
+# ---------------------------------------------------------------- products
 
 
-@jvp_rule(np.prod, samples=_AXES + [S(np.array([1.5, 0.0, 2.0, -1.0]))], batching=RED)
+@jvp_rule(np.prod, samples=_AXES + _ZEROS, batching=RED)
 def prod(z, a, a_dot, axis=None, keepdims=False):
     z_dot = rt.prod_tangent(a, a_dot, axis, keepdims)
 
 
-@jvp_rule(np.cumprod, samples=[S(A(5)), S(A(3, 4), axis=0), S(A(3, 4), axis=-1),
-                               S(np.array([1.5, 0.0, 2.0, -1.0]))], batching=RED)
+@jvp_rule(np.cumprod, samples=_SCAN + _ZEROS, batching=RED)
 def cumprod(z, a, a_dot, axis=None):
-    z_dot = rt.cumprod_tangent(a, z, a_dot, axis)
+    z_dot = rt.cumprod_tangent(a, a_dot, axis)
 
 
-@jvp_rule(np.max, np.amax, samples=_AXES, batching=RED)
+# ---------------------------------------------------------------- extrema
+
+
+# nanmax/nanmin: NaNs never equal the extremum, so they get no share of it
+@jvp_rule(np.max, np.amax, np.min, np.amin, np.nanmax, np.nanmin, samples=_AXES, batching=RED)
 def amax(z, a, a_dot, axis=None, keepdims=False):
     z_dot = rt.extremum_tangent(a, z, a_dot, axis, keepdims)
 
 
-@jvp_rule(np.min, np.amin, samples=_AXES, batching=RED)
-def amin(z, a, a_dot, axis=None, keepdims=False):
-    z_dot = rt.extremum_tangent(a, z, a_dot, axis, keepdims)
+@jvp_rule(np.ptp, samples=_AXES, batching=RED)
+def ptp(z, a, a_dot, axis=None, keepdims=False):
+    high = rt.extremum_tangent(a, np.max(a, axis=axis, keepdims=keepdims), a_dot, axis, keepdims)
+    low = rt.extremum_tangent(a, np.min(a, axis=axis, keepdims=keepdims), a_dot, axis, keepdims)
+    z_dot = high - low
 
 
-@jvp_rule(np.var, samples=_AXES + [S(A(3, 4), axis=0, ddof=1)], batching=RED)
+zero(np.argmax, np.argmin, np.argsort, np.count_nonzero, np.any, np.all,
+     samples=[S(A(3, 4)), S(A(3, 4), axis=0), S(A(3, 4), -1)], batching=RED)
+
+# ---------------------------------------------------------------- moments
+
+
+@jvp_rule(np.var, samples=_AXES + [S(A(3, 4), axis=0, ddof=1), S(A(3, 4), ddof=2)],
+          batching=RED)
 def var(z, a, a_dot, axis=None, ddof=0, keepdims=False):
     z_dot = rt.var_tangent(a, a_dot, axis, ddof, keepdims)
 
 
-@jvp_rule(np.std, samples=_AXES + [S(A(3, 4), axis=0, ddof=1)], batching=RED)
+@jvp_rule(np.std, samples=_AXES + [S(A(3, 4), axis=0, ddof=1), S(A(3, 4), ddof=2)],
+          batching=RED)
 def std(z, a, a_dot, axis=None, ddof=0, keepdims=False):
     z_dot = rt.var_tangent(a, a_dot, axis, ddof, keepdims) / (2 * z)
 
 
+@jvp_rule(np.average, samples=_AXES + [
+    S(A(3, 4), None, A(3, 4, low=0.5, high=2)),
+    S(A(3, 4), 1, A(4, low=0.5, high=2)),
+    S(A(3, 4), 0, A(3, low=0.5, high=2), True),
+    S(A(3, 4), -1, None, True),
+    S(A(3, 4), (0, 1), A(3, 4, low=0.5, high=2), keepdims=True),
+], batching=RED)
+def average(z, a, a_dot, weights_dot, axis=None, weights=None, returned=False, keepdims=False):
+    z_dot = rt.average_tangent(a, z, a_dot, axis, weights, weights_dot, returned, keepdims)
+
+
+# ---------------------------------------------------------------- ignoring NaN
+
+_NANS = [S(np.array([1.0, np.nan, 2.0, 3.0])),
+         S(np.array([[1.0, np.nan, 2.0], [0.5, 1.5, np.nan]]), axis=1),
+         S(np.array([[1.0, np.nan, 2.0], [0.5, 1.5, np.nan]]), axis=0, keepdims=True)]
+
+
+@jvp_rule(np.nansum, samples=_AXES + _NANS, batching=RED)
+def nansum(z, a, a_dot, axis=None, keepdims=False):
+    z_dot = np.nansum(np.where(np.isnan(a), a, a_dot), axis=axis, keepdims=keepdims)
+
+
+@jvp_rule(np.nanmean, samples=_AXES + _NANS, batching=RED)
+def nanmean(z, a, a_dot, axis=None, keepdims=False):
+    z_dot = np.nanmean(np.where(np.isnan(a), a, a_dot), axis=axis, keepdims=keepdims)
+
+
+# ---------------------------------------------------------------- norms
+
+
 @jvp_rule(np.linalg.norm, samples=[
-    S(A(5)), S(A(3, 4)), S(A(3, 4), axis=0), S(A(3, 4), axis=-1, keepdims=True),
-    S(A(5), 1), S(A(5), np.inf), S(A(3, 4), "fro"), S(A(2, 3, 4), axis=(1, 2)),
+    S(A(5)), S(A(3, 4)), S(A(2, 3, 4)), S(A(3, 4), keepdims=True),
+    S(A(3, 4), axis=0), S(A(3, 4), axis=-1, keepdims=True), S(A(2, 3, 4), axis=(1, 2)),
+    S(A(5), 1), S(A(5), 2), S(A(5), 3), S(A(5), 0.5, argnums=(0,)), S(A(5), -1.5, argnums=(0,)), S(A(5), 0),
+    S(A(5), np.inf), S(A(5), -np.inf), S(A(3, 4), np.inf, 0), S(A(3, 4), 1, axis=-1),
+    S(A(3, 4), "fro"), S(A(3, 4), "nuc"), S(A(3, 4), 1), S(A(3, 4), -1),
+    S(A(3, 4), 2), S(A(3, 4), -2), S(A(3, 4), np.inf), S(A(3, 4), -np.inf),
+    S(A(2, 3, 4), 1, (2, 0)), S(A(2, 3, 4), "nuc", (0, 2), True), S(A(2, 3, 4), 2, (-1, -2)),
+    S(A(2, 3, 4), np.inf, (1, 2), True), S(A(2, 3, 4), None, (0, 1), True),
 ], batching=RED)
 def norm(z, x, x_dot, ord=None, axis=None, keepdims=False):
     z_dot = rt.norm_tangent(x, z, x_dot, ord, axis, keepdims)
-
-
-zero(np.argmax, np.argmin, np.argsort, np.count_nonzero, np.any, np.all,
-     samples=[S(A(3, 4)), S(A(3, 4), axis=0)], batching=RED)

@@ -419,7 +419,11 @@ def _numpy_paths():
             if not (isinstance(obj, numpy.ufunc) or mod.startswith("numpy")):
                 continue
             try:
-                paths.setdefault(obj, prefix + attr)
+                known = paths.get(obj)
+                # NumPy's own name for it wins over aliases (arccos, not acos)
+                own = getattr(obj, "__name__", None) == attr
+                if known is None or (own and not known.endswith("." + attr) and known != attr):
+                    paths[obj] = prefix + attr
             except TypeError:
                 continue
     # prefer the canonical names where NumPy has aliases

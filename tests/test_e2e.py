@@ -1,0 +1,345 @@
+"""End-to-end tests of ``s2s.jvp`` on realistic functions (tests/e2e_functions.py):
+the jvp against central finite differences, plus the API contract (no mutation,
+has_aux, strict, Python floats, pytrees, deterministic source)."""
+
+import ast
+import re
+
+import e2e_functions as ef
+import numpy as np
+import pytest
+from helpers import central_difference, check_jvp
+
+import s2s
+
+_rng = np.random.default_rng(1234)
+
+
+def _normal(*shape):
+    return _rng.normal(size=shape)
+
+
+def _spd(n):
+    a = _rng.normal(size=(n, n))
+    return a @ a.T + n * np.eye(n)
+
+
+_SYM = _spd(4)
+
+# name -> (function, primals, options for check_jvp)
+CASES = {
+    "softmax": (ef.softmax, (np.array([0.3, -1.2, 2.0, 0.7]),), {}),
+    "logsumexp": (ef.logsumexp, (np.array([0.3, -1.2, 2.0, 0.7]),), {}),
+    "log_softmax_rows": (ef.log_softmax_rows, (_normal(3, 4) + np.arange(4.0),), {}),
+    "cross_entropy": (ef.cross_entropy, (_normal(4, 3) + np.array([0.0, 1.0, 2.0]),), {}),
+    "sigmoid_lambda": (ef.sigmoid, (_normal(5),), {}),
+    "logistic_loss_tuple_params": (
+        ef.logistic_loss,
+        ((_normal(3), 0.2), _normal(6, 3), np.array([0.0, 1.0, 1.0, 0.0, 1.0, 0.0])),
+        {},
+    ),
+    "huber": (ef.huber, (np.array([0.1, -0.4, 2.5, -3.0, 0.7]), 1.0), {}),
+    "mlp_layer": (ef.mlp_layer, (_normal(3, 4), _normal(3), _normal(4)), {}),
+    "mlp_dict_params": (
+        ef.mlp,
+        ({"W1": _normal(5, 3), "b1": _normal(5), "W2": _normal(2, 5), "b2": _normal(2)},
+         _normal(3)),
+        {},
+    ),
+    "rnn": (ef.rnn, (_normal(3), 0.5 * _normal(3, 3), _normal(3, 2), _normal(4, 2)), {}),
+    "rnn_states": (ef.rnn_states, (_normal(3), 0.5 * _normal(3, 3), _normal(5, 3)), {}),
+    "batchnorm": (ef.batchnorm, (_normal(6, 3), _normal(3), _normal(3)), {}),
+    "attention": (ef.attention, (_normal(3, 4), _normal(5, 4), _normal(5, 2)), {}),
+    "rk4_step": (ef.rk4_step, (np.array([1.0, 0.5]), 0.1, 1.1, 0.4), {}),
+    "rk4_integrate": (ef.rk4_integrate, (np.array([1.0, 0.5]), 1.1, 0.4), {}),
+    "pendulum_euler_floats": (ef.pendulum_euler, (0.3, -0.1), {}),
+    "newton_sqrt_while": (ef.newton_sqrt, (np.array([0.5, 2.0, 9.0, 3.3]),), {}),
+    "fixed_point_while_true_break": (ef.fixed_point, (np.array([0.1, -0.5, 1.3]),), {}),
+    "power_iteration_break": (ef.power_iteration, (_SYM,), {"rtol": 1e-5}),
+    "gradient_descent": (ef.gradient_descent, (np.array([1.0, -2.0, 0.5]), 0.1), {}),
+    "heat_equation_slices": (ef.heat_equation, (_normal(7), 0.8), {}),
+    "gaussian_logpdf": (ef.gaussian_logpdf, (_normal(3), _normal(3), _spd(3)), {}),
+    "lennard_jones": (
+        ef.lennard_jones,
+        (np.array([[0.0, 0.0], [1.1, 0.1], [0.2, 1.2], [1.3, 1.1]]),),
+        {},
+    ),
+    "spring_chain_energy": (
+        ef.spring_chain_energy,
+        (np.array([0.0, 1.2, 2.1, 3.4]), _normal(4), 3.0),
+        {},
+    ),
+    "rosenbrock": (ef.rosenbrock, (np.array([0.5, 1.2, -0.3, 0.8]),), {}),
+    "horner": (ef.horner, (np.array([1.0, -2.0, 0.5, 0.25]), _normal(4)), {}),
+    "poly_rec_recursion": (ef.poly_rec, (np.array([1.0, -2.0, 0.5, 0.25]), _normal(4)), {}),
+    "recursive_power": (ef.power7, (np.array([0.5, -1.1, 1.3]),), {}),
+    "nested_sin_recursion": (ef.nested_sin_3, (np.array([0.5, -1.1, 1.3]),), {}),
+    "closure_quadratic_form": (ef.quadratic_form, (np.array([0.5, -1.1, 1.3]),), {}),
+    "closure_activation_call": (
+        ef.net_with_closure_activation, (_normal(3, 4), _normal(4)), {}),
+    "finite_difference_stencil": (ef.finite_difference_stencil, (_normal(6),), {}),
+    "local_copy_update": (ef.local_copy_update, (_normal(5),), {}),
+    "scatter_rows": (ef.scatter_rows, (_normal(4, 4), _normal(4)), {}),
+    "alias_update": (ef.alias_update, (_normal(4),), {}),
+    "view_update": (ef.view_update, (_normal(4),), {}),
+    "polynomial_features": (ef.polynomial_features, (_normal(5),), {}),
+    "stacked_list_append": (ef.stacked_list, (_normal(4),), {}),
+    "moments_dict_output": (ef.moments, (_normal(6),), {}),
+    "split_stats_tuple_output": (ef.split_stats, (_normal(4), _normal(4)), {}),
+    "list_of_arrays_primal": (ef.list_of_arrays, ([_normal(3), _normal(3), _normal(3)],), {}),
+    "dict_params_loop": (ef.dict_params_loop, ({"b": _normal(2), "a": _normal(3, 2)},), {}),
+    "methods_mix": (ef.methods_mix, (_normal(3, 4), _normal(3)), {}),
+    "fibonacci_tuple_unpacking": (ef.fibonacci_arrays, (_normal(3), _normal(3)), {}),
+    "rotate": (ef.rotate, (np.array([1.0, 2.0]), 0.3), {}),
+    "damped_oscillator_math": (ef.damped_oscillator, (0.7,), {}),
+    "polar_math": (ef.polar, (1.5, -0.4), {}),
+    "taylor_exp_math": (ef.taylor_exp, (0.9,), {}),
+    "piecewise_if": (ef.piecewise, (np.array([1.0, 0.9, 0.8]),), {}),
+    "piecewise_elif": (ef.piecewise, (np.array([0.5, 0.3, -0.1]),), {}),
+    "piecewise_else": (ef.piecewise, (np.array([-0.5, 0.3, -0.1]),), {}),
+    "chained_compare_inside": (ef.chained_compare, (np.array([1.0, 2.0, 0.5]),), {}),
+    "chained_compare_outside": (ef.chained_compare, (np.array([10.0, 2.0, 0.5]),), {}),
+    "conditional_expression": (ef.conditional_expression, (np.array([1.0, 0.3, -0.2]),), {}),
+    "conditional_expression_else": (
+        ef.conditional_expression, (np.array([-1.0, 0.3, -0.2]),), {}),
+    "break_continue": (
+        ef.positive_sum_with_break, (np.array([1.0, -0.5, 1.5, 2.0, 0.7, 0.3]),), {}),
+    "early_return_in_loop": (ef.first_large, (np.array([0.1, 0.4, 1.7, 2.5]), 1.0), {}),
+    "early_return_fallthrough": (ef.first_large, (np.array([0.1, 0.4, 0.7, 0.5]), 1.0), {}),
+    "zip_enumerate": (ef.zip_enumerate, (_normal(4), _normal(4)), {}),
+    "generator_into_sum": (ef.comprehension_sum, (_normal(5),), {}),
+    "list_comprehension_filter": (
+        ef.list_comprehension_filter, (np.array([0.5, -1.0, 1.5, -0.2]),), {}),
+    "try_except_finally": (ef.safe_sqrt, (np.array([0.5, -1.0, 1.5]),), {}),
+    "try_no_exception": (ef.safe_sqrt, (np.array([0.5, 1.0, 1.5]),), {}),
+    "with_errstate": (ef.guarded_log, (np.array([0.5, -1.0, 1.5, -0.3]),), {}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_jvp_against_finite_differences(name):
+    fn, primals, options = CASES[name]
+    check_jvp(fn, primals, **options)
+
+
+# -- known values (not only finite differences) -----------------------------------
+
+
+def test_newton_sqrt_tangent_is_half_over_sqrt():
+    a = np.array([0.5, 2.0, 9.0])
+    out, out_dot = s2s.jvp(ef.newton_sqrt, (a,), (np.ones(3),))
+    np.testing.assert_allclose(out, np.sqrt(a), rtol=1e-13)
+    np.testing.assert_allclose(out_dot, 0.5 / np.sqrt(a), rtol=1e-10)
+
+
+def test_recursive_power_tangent_is_n_x_to_n_minus_1():
+    x = np.array([0.5, -1.1, 1.3])
+    out, out_dot = s2s.jvp(ef.power7, (x,), (np.ones(3),))
+    np.testing.assert_allclose(out, x ** 7, rtol=1e-13)
+    np.testing.assert_allclose(out_dot, 7 * x ** 6, rtol=1e-13)
+
+
+def test_softmax_tangents_sum_to_zero():
+    x = np.array([0.3, -1.2, 2.0, 0.7])
+    _, out_dot = s2s.jvp(ef.softmax, (x,), (np.array([1.0, -2.0, 0.5, 3.0]),))
+    assert abs(out_dot.sum()) < 1e-14
+
+
+# -- inputs are never mutated ------------------------------------------------------
+
+
+def test_jvp_does_not_mutate_when_function_mutates_its_argument():
+    x = np.array([0.5, -1.0, 2.0])
+    t = np.array([1.0, 2.0, -1.0])
+    x0, t0 = x.copy(), t.copy()
+    out, out_dot = s2s.jvp(ef.mutate_argument, (x,), (t,))
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(t, t0)
+    expected = ef.mutate_argument(x0.copy())
+    assert out == pytest.approx(expected, rel=1e-14)
+    fd = central_difference(lambda v: ef.mutate_argument(v.copy()), (x0,), (t0,))
+    assert out_dot == pytest.approx(float(fd), rel=1e-6)
+
+
+@pytest.mark.parametrize("fn", [ef.local_copy_update, ef.finite_difference_stencil,
+                                ef.alias_update, ef.rosenbrock], ids=lambda f: f.__name__)
+def test_jvp_does_not_mutate_inputs_of_in_place_code(fn):
+    x = np.array([0.5, -1.0, 2.0, 0.3])
+    t = np.array([1.0, 2.0, -1.0, 0.5])
+    x0, t0 = x.copy(), t.copy()
+    s2s.jvp(fn, (x,), (t,))
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(t, t0)
+
+
+def test_jvp_does_not_mutate_pytree_inputs():
+    params = {"W1": _normal(5, 3), "b1": _normal(5), "W2": _normal(2, 5), "b2": _normal(2)}
+    tangents = {k: np.ones_like(v) for k, v in params.items()}
+    before = {k: v.copy() for k, v in params.items()}
+    x = _normal(3)
+    s2s.jvp(ef.mlp, (params, x), (tangents, np.zeros(3)))
+    for k in params:
+        np.testing.assert_array_equal(params[k], before[k])
+        np.testing.assert_array_equal(tangents[k], np.ones_like(before[k]))
+
+
+def test_identity_function():
+    x = np.array([0.5, -1.0, 2.0])
+    t = np.ones(3)
+    out, out_dot = s2s.jvp(lambda v: v, (x,), (t,))
+    np.testing.assert_array_equal(out, x)
+    np.testing.assert_array_equal(out_dot, t)
+
+
+# -- has_aux, strict, floats, pytrees -----------------------------------------------
+
+
+def loss_with_aux(x):
+    loss = np.sum(x ** 2)
+    return loss, {"norm": np.sqrt(loss), "n": x.shape[0]}
+
+
+def test_has_aux():
+    x = np.array([1.0, 2.0, 2.0])
+    out, out_dot, aux = s2s.jvp(loss_with_aux, (x,), (np.array([1.0, 0.0, 0.5]),),
+                                has_aux=True)
+    assert out == pytest.approx(9.0)
+    assert out_dot == pytest.approx(2 * 1.0 + 2 * 2.0 * 0.5)
+    assert aux["norm"] == pytest.approx(3.0)
+    assert aux["n"] == 3
+
+
+def test_has_aux_check_jvp():
+    check_jvp(loss_with_aux, (np.array([1.0, -2.0, 0.5]),), has_aux=True)
+
+
+def constant_output(x):
+    return np.ones(3) * 2.0
+
+
+def half_constant(x):
+    return x * 2.0, np.zeros(2)
+
+
+def test_strict_raises_for_constant_output():
+    x = np.array([1.0, 2.0, 3.0])
+    with pytest.raises(s2s.NonDifferentiableOutputError) as info:
+        s2s.jvp(constant_output, (x,), (np.ones(3),), strict=True)
+    assert "strict" in str(info.value)
+
+
+def test_strict_false_gives_zero_tangent():
+    x = np.array([1.0, 2.0, 3.0])
+    out, out_dot = s2s.jvp(constant_output, (x,), (np.ones(3),))
+    np.testing.assert_array_equal(out, 2.0 * np.ones(3))
+    np.testing.assert_array_equal(np.broadcast_to(out_dot, (3,)), np.zeros(3))
+
+
+def test_strict_passes_for_dependent_output():
+    x = np.array([1.0, 2.0, 3.0])
+    out, out_dot = s2s.jvp(ef.softmax, (x,), (np.ones(3),), strict=True)
+    np.testing.assert_allclose(out, ef.softmax(x))
+
+
+def test_python_float_primals():
+    out, out_dot = s2s.jvp(ef.damped_oscillator, (0.7,), (1.0,))
+    assert out == pytest.approx(ef.damped_oscillator(0.7), rel=1e-14)
+    h = 1e-6
+    fd = (ef.damped_oscillator(0.7 + h) - ef.damped_oscillator(0.7 - h)) / (2 * h)
+    assert out_dot == pytest.approx(fd, rel=1e-7)
+
+
+def test_python_float_primals_tuple_output():
+    (r, theta), (r_dot, theta_dot) = s2s.jvp(ef.polar, (3.0, 4.0), (1.0, 0.0))
+    assert r == pytest.approx(5.0)
+    assert r_dot == pytest.approx(3.0 / 5.0)
+    assert theta_dot == pytest.approx(-4.0 / 25.0)
+
+
+def test_dict_primal_and_tuple_output():
+    params = {"a": np.array([0.5, 1.0]), "b": np.array([2.0, -1.0])}
+    tangents = {"a": np.array([1.0, 0.0]), "b": np.array([0.0, 1.0])}
+
+    out, out_dot = s2s.jvp(dict_fn, (params,), (tangents,))
+    assert isinstance(out, tuple) and len(out) == 2
+    np.testing.assert_allclose(out[0], params["a"] * params["b"])
+    np.testing.assert_allclose(out_dot[0], np.array([2.0, 1.0]))
+    np.testing.assert_allclose(out_dot[1], np.array([1.0, 1.0]))
+
+
+def dict_fn(p):
+    return p["a"] * p["b"], p["a"] + p["b"]
+
+
+def test_tuple_primal_nested():
+    primal = (np.array([1.0, 2.0]), (np.array([3.0]), 0.5))
+    tangent = (np.array([1.0, 1.0]), (np.array([2.0]), 1.0))
+    out, out_dot = s2s.jvp(nested_tuple_fn, (primal,), (tangent,))
+    assert out == pytest.approx(nested_tuple_fn(primal))
+    fd = central_difference(nested_tuple_fn, (primal,), (tangent,))
+    assert out_dot == pytest.approx(float(fd), rel=1e-7)
+
+
+def nested_tuple_fn(p):
+    a, (b, c) = p
+    return np.sum(a * b) * c
+
+
+def test_dict_output_structure():
+    x = np.array([0.5, -1.0, 2.0, 0.3])
+    out, out_dot = s2s.jvp(ef.moments, (x,), (np.ones(4),))
+    assert isinstance(out, dict) and isinstance(out_dot, dict)
+    assert list(out) == ["mean", "var", "scaled"]
+    assert list(out_dot) == ["mean", "var", "scaled"]
+    assert out_dot["mean"] == pytest.approx(1.0)
+    assert out_dot["var"] == pytest.approx(0.0, abs=1e-14)
+
+
+def test_primals_as_list_are_accepted():
+    x = np.array([0.3, -1.2, 2.0])
+    out, out_dot = s2s.jvp(ef.logsumexp, [x], [np.ones(3)])
+    assert out_dot == pytest.approx(1.0)
+
+
+# -- generated source -----------------------------------------------------------------
+
+
+_SOURCE_FUNCTIONS = [ef.piecewise, ef.rnn, ef.finite_difference_stencil, ef.mlp,
+                     ef.safe_sqrt, ef.power7, ef.quadratic_form, ef.stacked_list]
+
+
+@pytest.mark.parametrize("fn", _SOURCE_FUNCTIONS, ids=lambda f: f.__name__)
+def test_source_is_deterministic(fn):
+    first = s2s.source(fn)
+    second = s2s.source(fn)
+    assert first == second
+
+
+@pytest.mark.parametrize("fn", _SOURCE_FUNCTIONS, ids=lambda f: f.__name__)
+def test_source_reparses_and_is_annotated(fn):
+    text = s2s.source(fn)
+    tree = ast.parse(text)
+    assert any(isinstance(n, ast.FunctionDef) for n in tree.body)
+    # every group of statements carries its origin as `# e2e_functions.py:<line>`
+    lines = [int(m) for m in re.findall(r"# e2e_functions\.py:(\d+)", text)]
+    assert lines, text
+    first_line = fn.__code__.co_firstlineno
+    assert all(first_line <= n < first_line + 40 for n in lines), (lines, first_line)
+    # the tangent of the first parameter is named <param>_dot
+    param = fn.__code__.co_varnames[0]
+    assert re.search(rf"\b{param}_dot\b", text), text
+
+
+def test_source_names_tangent_of_each_parameter():
+    text = s2s.source(ef.mlp_layer)
+    for p in ("W", "b", "x"):
+        assert re.search(rf"\b{p}_dot\b", text), text
+    assert "# e2e_functions.py:" in text
+
+
+def test_source_of_same_function_in_fresh_transform_is_identical():
+    """Same input, byte-identical output, also across argnums selections."""
+    a = s2s.source(ef.mlp_layer, argnums=(0, 2))
+    b = s2s.source(ef.mlp_layer, argnums=(0, 2))
+    assert a == b
+    assert "b_dot" not in a

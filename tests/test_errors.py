@@ -1,0 +1,394 @@
+"""Bad input raises the documented error type; errors about the user's code
+name the user's file and line and say what to do."""
+
+import inspect
+import math
+
+import numpy as np
+import pytest
+
+import s2s
+from s2s.errors import S2SError
+
+
+def _line_of(fn, text):
+    """The line number, in this file, of the first line of ``fn`` containing
+    ``text``."""
+    lines, start = inspect.getsourcelines(fn)
+    for offset, line in enumerate(lines):
+        if text in line:
+            return start + offset
+    raise AssertionError(f"{text!r} not in {fn.__name__}")
+
+
+def _assert_names_user_line(error, fn, text):
+    message = str(error)
+    lineno = _line_of(fn, text)
+    assert f"test_errors.py:{lineno}" in message, message
+    assert "what to do" in message, message
+    assert error.hint, message
+    assert error.lineno == lineno, (error.lineno, lineno)
+
+
+def _jvp(fn, x=None):
+    x = np.array([0.5, 1.5, 2.5]) if x is None else x
+    return s2s.jvp(fn, (x,), (np.ones_like(x),))
+
+
+def square(x):
+    return x * x
+
+
+def add(x, y):
+    return x + y
+
+
+# -- tangents that do not match the primals ------------------------------------------
+
+
+def test_tangent_of_another_shape():
+    with pytest.raises(s2s.InputError) as info:
+        s2s.jvp(square, (np.ones(3),), (np.ones(4),))
+    message = str(info.value)
+    assert "shape" in message and "(4,)" in message and "(3,)" in message
+    assert "what to do" in message
+
+
+def test_tangent_of_another_shape_in_a_pytree():
+    with pytest.raises(s2s.InputError, match="shape"):
+        s2s.jvp(lambda p: p["a"] * 2.0, ({"a": np.ones((2, 3))},), ({"a": np.ones((3, 2))},))
+
+
+def test_scalar_tangent_for_array_primal():
+    with pytest.raises(s2s.InputError, match="shape"):
+        s2s.jvp(square, (np.ones(3),), (1.0,))
+
+
+def test_integer_tangent_for_float_primal():
+    with pytest.raises(s2s.InputError) as info:
+        s2s.jvp(square, (np.ones(3),), (np.ones(3, dtype=int),))
+    assert "float" in str(info.value)
+    assert "what to do" in str(info.value)
+
+
+def test_complex_tangent_for_real_primal():
+    """A tangent of another dtype kind than its primal (complex for real)."""
+    with pytest.raises(s2s.InputError) as info:
+        s2s.jvp(square, (np.ones(3),), (np.ones(3, dtype=complex),))
+    assert "what to do" in str(info.value)
+
+
+def test_tangent_of_another_structure():
+    primal = {"a": np.ones(2), "b": np.ones(2)}
+    with pytest.raises(s2s.InputError) as info:
+        s2s.jvp(lambda p: p["a"] * p["b"], (primal,), ({"a": np.ones(2)},))
+    assert "structure" in str(info.value)
+    assert "what to do" in str(info.value)
+
+
+def test_tuple_tangent_for_list_primal():
+    with pytest.raises(s2s.InputError, match="structure"):
+        s2s.jvp(lambda p: p[0] * p[1], ([np.ones(2), np.ones(2)],),
+                ((np.ones(2), np.ones(2)),))
+
+
+def test_array_tangent_for_tuple_primal():
+    with pytest.raises(s2s.InputError, match="structure"):
+        s2s.jvp(lambda p: p[0] * p[1], ((np.ones(2), np.ones(2)),), (np.ones(2),))
+
+
+def test_more_tangents_than_primals():
+    with pytest.raises(s2s.InputError) as info:
+        s2s.jvp(add, (np.ones(2),), (np.ones(2), np.ones(2)))
+    assert "what to do" in str(info.value)
+
+
+def test_primals_not_a_tuple():
+    with pytest.raises(s2s.InputError) as info:
+        s2s.jvp(square, np.ones(2), np.ones(2))
+    assert "tuple" in str(info.value)
+    assert "what to do" in str(info.value)
+
+
+def test_more_primals_than_parameters():
+    with pytest.raises(s2s.InputError) as info:
+        s2s.jvp(square, (np.ones(2), np.ones(2)), (np.ones(2), np.ones(2)))
+    assert "what to do" in str(info.value)
+
+
+# -- integer primals -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "primal, tangent",
+    [
+        (np.array([1, 2, 3]), np.ones(3)),
+        (3, 1.0),
+        (np.array([True, False]), np.ones(2)),
+        (True, 1.0),
+    ],
+    ids=["int-array", "python-int", "bool-array", "python-bool"],
+)
+def test_integer_or_bool_primal(primal, tangent):
+    with pytest.raises(s2s.InputError) as info:
+        s2s.jvp(square, (primal,), (tangent,))
+    message = str(info.value)
+    assert "not differentiable" in message, message
+    assert "what to do" in message
+
+
+def test_integer_leaf_in_pytree_primal():
+    with pytest.raises(s2s.InputError, match="not differentiable"):
+        s2s.jvp(lambda p: p["a"] * 2.0, ({"a": np.arange(3)},), ({"a": np.ones(3)},))
+
+
+# -- has_aux -----------------------------------------------------------------------------
+
+
+def no_pair(x):
+    return x * 2.0
+
+
+def triple(x):
+    return x * 2.0, x, x
+
+
+def test_has_aux_without_a_pair():
+    with pytest.raises(s2s.InputError) as info:
+        s2s.jvp(no_pair, (np.ones(2),), (np.ones(2),), has_aux=True)
+    message = str(info.value)
+    assert "has_aux" in message and "what to do" in message
+
+
+def test_has_aux_with_a_triple():
+    with pytest.raises(s2s.InputError, match="has_aux"):
+        s2s.jvp(triple, (np.ones(2),), (np.ones(2),), has_aux=True)
+
+
+# -- strict ---------------------------------------------------------------------------------
+
+
+def constant(x):
+    n = x.shape[0]
+    return np.ones(n)
+
+
+def test_strict_error_names_return_line():
+    with pytest.raises(s2s.NonDifferentiableOutputError) as info:
+        s2s.jvp(constant, (np.ones(2),), (np.ones(2),), strict=True)
+    message = str(info.value)
+    assert str(_line_of(constant, "return np.ones(n)")) in message, message
+    assert "what to do" in message
+
+
+# -- primitives without a rule ---------------------------------------------------------
+
+
+def uses_fft(x):
+    y = x * 2.0
+    z = np.fft.rfft(y)
+    return np.abs(z)
+
+
+def uses_gamma(t):
+    u = t + 1.0
+    return math.gamma(u)
+
+
+def helper_without_rule(v):
+    return np.linalg.eigvalsh(v)
+
+
+def calls_helper_without_rule(x):
+    m = np.outer(x, x) + np.eye(3)
+    return helper_without_rule(m)
+
+
+def test_no_rule_names_primitive_and_line():
+    with pytest.raises(s2s.NoRuleError) as info:
+        _jvp(uses_fft)
+    assert "rfft" in str(info.value)
+    _assert_names_user_line(info.value, uses_fft, "np.fft.rfft(y)")
+
+
+def test_no_rule_for_math_function():
+    with pytest.raises(s2s.NoRuleError) as info:
+        s2s.jvp(uses_gamma, (1.5,), (1.0,))
+    assert "gamma" in str(info.value)
+    _assert_names_user_line(info.value, uses_gamma, "math.gamma(u)")
+
+
+def test_no_rule_in_callee_names_the_callee_line():
+    with pytest.raises(s2s.NoRuleError) as info:
+        _jvp(calls_helper_without_rule)
+    assert "eigvalsh" in str(info.value)
+    _assert_names_user_line(info.value, helper_without_rule, "np.linalg.eigvalsh(v)")
+
+
+def test_no_rule_not_raised_for_inactive_call():
+    """A call whose arguments are all inactive needs no rule."""
+
+    out, out_dot = _jvp(inactive_fft)
+    np.testing.assert_allclose(out_dot, np.ones(3) * 3.0)
+
+
+def inactive_fft(x):
+    k = np.abs(np.fft.rfft(np.arange(4.0)))[0]
+    return x * k / 2.0
+
+
+# -- unsupported syntax ---------------------------------------------------------------
+
+
+def gen(x):
+    for i in range(3):
+        yield x * i
+
+
+def gen_from(x):
+    yield from [x, x]
+
+
+async def coroutine(x):
+    return x * 2.0
+
+
+COUNTER = 0.0
+
+
+def writes_global(x):
+    global COUNTER
+    COUNTER = 1.0
+    return x * 2.0
+
+
+def make_nonlocal():
+    total = 0.0
+
+    def accumulate(x):
+        nonlocal total
+        total = 1.0
+        return x * total
+
+    return accumulate
+
+
+writes_nonlocal = make_nonlocal()
+
+
+def class_body(x):
+    class Point:
+        scale = 2.0
+    return x * Point.scale
+
+
+def uses_exec(x):
+    exec("y = 1")
+    return x * 2.0
+
+
+def uses_eval(x):
+    k = eval("2.0")
+    return x * k
+
+
+def uses_match(x):
+    match x.ndim:
+        case 1:
+            return x * 2.0
+        case _:
+            return x
+
+
+def uses_walrus(x):
+    if (n := x.shape[0]) > 1:
+        return x * n
+    return x
+
+
+def defines_inner_function(x):
+    def inner(v):
+        return v * 2.0
+    return inner(x)
+
+
+_UNSUPPORTED = [
+    (gen, "yield x * i", ("generator", "yield")),
+    (gen_from, "yield from", ("generator", "yield")),
+    (writes_global, "global COUNTER", ("global",)),
+    (writes_nonlocal, "nonlocal total", ("nonlocal",)),
+    (class_body, "class Point", ("class",)),
+    (uses_exec, 'exec("y = 1")', ("exec",)),
+    (uses_eval, 'eval("2.0")', ("eval",)),
+    (uses_match, "match x.ndim", ("match",)),
+    (uses_walrus, ":=", (":=",)),
+    (defines_inner_function, "def inner", ("function",)),
+]
+
+
+@pytest.mark.parametrize("fn, text, words", _UNSUPPORTED,
+                         ids=[case[0].__name__ for case in _UNSUPPORTED])
+def test_unsupported_syntax(fn, text, words):
+    with pytest.raises(s2s.UnsupportedSyntaxError) as info:
+        _jvp(fn)
+    message = str(info.value)
+    assert any(w in message for w in words), message
+    _assert_names_user_line(info.value, fn, text)
+
+
+def test_async_function():
+    with pytest.raises(s2s.UnsupportedSyntaxError) as info:
+        _jvp(coroutine)
+    message = str(info.value)
+    assert "async" in message
+    assert f"test_errors.py:{coroutine.__code__.co_firstlineno}" in message
+    assert "what to do" in message
+
+
+def calls_generator(x):
+    total = x * 0.0
+    for v in gen(x):
+        total = total + v
+    return total
+
+
+def test_unsupported_syntax_in_callee():
+    """A generator called with an active argument: the error names the
+    generator's own line."""
+    with pytest.raises(s2s.UnsupportedSyntaxError) as info:
+        _jvp(calls_generator)
+    _assert_names_user_line(info.value, gen, "yield x * i")
+
+
+# -- source unavailable ----------------------------------------------------------------
+
+
+def test_exec_made_function():
+    namespace = {"np": np}
+    exec("def made(x):\n    return x * 2.0\n", namespace)
+    with pytest.raises(s2s.SourceUnavailableError) as info:
+        _jvp(namespace["made"])
+    assert "what to do" in str(info.value)
+
+
+def test_builtin_without_rule():
+    with pytest.raises(s2s.SourceUnavailableError) as info:
+        s2s.jvp(math.gamma, (1.5,), (1.0,))
+    assert "gamma" in str(info.value)
+    assert "what to do" in str(info.value)
+
+
+def test_bound_method():
+    class Model:
+        def forward(self, x):
+            return x * 2.0
+
+    with pytest.raises(s2s.SourceUnavailableError) as info:
+        _jvp(Model().forward)
+    assert "what to do" in str(info.value)
+
+
+def test_every_error_is_an_s2s_error():
+    for cls in (s2s.InputError, s2s.NoRuleError, s2s.NonDifferentiableOutputError,
+                s2s.SourceUnavailableError, s2s.UnsupportedSyntaxError):
+        assert issubclass(cls, S2SError)

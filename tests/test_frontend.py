@@ -1,0 +1,309 @@
+"""The frontend end to end: lambdas, closures with live cells, ``__main__``
+scripts, NumPy import styles, live globals, and source that is unavailable."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from helpers import check_jvp, make_function
+
+import s2s
+
+SCRIPTS = os.path.join(os.path.dirname(__file__), "scripts")
+sys.path.insert(0, SCRIPTS)
+
+import import_styles  # noqa: E402
+
+X = np.array([0.5, -1.0, 2.0])
+T = np.array([1.0, 0.5, -2.0])
+
+
+# -- lambdas ---------------------------------------------------------------------------
+
+
+def test_lambda():
+    f = lambda x, y: x * y  # noqa: E731
+    out, out_dot = s2s.jvp(f, (X, 2.0 * X), (T, np.ones(3)))
+    np.testing.assert_allclose(out, 2.0 * X * X)
+    np.testing.assert_allclose(out_dot, T * 2.0 * X + X * np.ones(3))
+
+
+def test_two_lambdas_on_one_line_different_arguments():
+    f, g = (lambda x: np.sin(x) * 2.0), (lambda y: np.cos(y) * 3.0)
+    _, f_dot = s2s.jvp(f, (X,), (T,))
+    _, g_dot = s2s.jvp(g, (X,), (T,))
+    np.testing.assert_allclose(f_dot, 2.0 * np.cos(X) * T)
+    np.testing.assert_allclose(g_dot, -3.0 * np.sin(X) * T)
+
+
+def test_two_lambdas_on_one_line_same_arguments():
+    f, g = (lambda x: np.sin(x) * 2.0), (lambda x: x ** 3)
+    _, f_dot = s2s.jvp(f, (X,), (T,))
+    _, g_dot = s2s.jvp(g, (X,), (T,))
+    np.testing.assert_allclose(f_dot, 2.0 * np.cos(X) * T)
+    np.testing.assert_allclose(g_dot, 3.0 * X ** 2 * T)
+
+
+def test_lambda_passed_inline():
+    out, out_dot = s2s.jvp(lambda v: np.exp(v).sum(), (X,), (T,))
+    assert out_dot == pytest.approx(np.sum(np.exp(X) * T))
+
+
+def test_lambda_in_a_call_spanning_lines():
+    results = [
+        s2s.jvp(
+            lambda v: v ** 2,
+            (X,),
+            (T,),
+        )[1],
+        s2s.jvp(lambda w: w * 5.0, (X,), (T,))[1],
+    ]
+    np.testing.assert_allclose(results[0], 2.0 * X * T)
+    np.testing.assert_allclose(results[1], 5.0 * T)
+
+
+def test_lambda_with_default_argument():
+    f = lambda x, scale=3.0: scale * np.sin(x)  # noqa: E731
+    _, out_dot = s2s.jvp(f, (X,), (T,))
+    np.testing.assert_allclose(out_dot, 3.0 * np.cos(X) * T)
+
+
+# -- nested functions and closures ------------------------------------------------------
+
+
+def make_model(weights):
+    def model(x):
+        return np.tanh(weights @ x)
+
+    return model
+
+
+def make_settable(scale):
+    def scaled(x):
+        return scale * np.sin(x)
+
+    def set_scale(value):
+        nonlocal scale
+        scale = value
+
+    return scaled, set_scale
+
+
+def test_closure_over_array():
+    W = np.array([[1.0, 2.0, 0.0], [0.5, -1.0, 0.3]])
+    check_jvp(make_model(W), (X,))
+
+
+def test_two_closures_from_one_factory_use_their_own_cells():
+    a = make_model(np.eye(3))
+    b = make_model(2.0 * np.eye(3))
+    _, a_dot = s2s.jvp(a, (X,), (T,))
+    _, b_dot = s2s.jvp(b, (X,), (T,))
+    np.testing.assert_allclose(a_dot, (1 - np.tanh(X) ** 2) * T)
+    np.testing.assert_allclose(b_dot, 2.0 * (1 - np.tanh(2.0 * X) ** 2) * T)
+
+
+def test_closure_cell_changed_after_first_transform():
+    scaled, set_scale = make_settable(2.0)
+    _, first = s2s.jvp(scaled, (X,), (T,))
+    np.testing.assert_allclose(first, 2.0 * np.cos(X) * T)
+    set_scale(5.0)
+    out, second = s2s.jvp(scaled, (X,), (T,))
+    np.testing.assert_allclose(out, 5.0 * np.sin(X))
+    np.testing.assert_allclose(second, 5.0 * np.cos(X) * T)
+
+
+def test_closure_cell_array_mutated_in_place():
+    W = np.eye(3)
+    model = make_model(W)
+    s2s.jvp(model, (X,), (T,))
+    W *= 3.0
+    _, out_dot = s2s.jvp(model, (X,), (T,))
+    np.testing.assert_allclose(out_dot, 3.0 * (1 - np.tanh(3.0 * X) ** 2) * T)
+
+
+def make_caller(helper):
+    def caller(x):
+        return helper(x) * 2.0
+
+    return caller
+
+
+def test_closure_over_a_user_function():
+    caller = make_caller(lambda v: v ** 3)
+    _, out_dot = s2s.jvp(caller, (X,), (T,))
+    np.testing.assert_allclose(out_dot, 6.0 * X ** 2 * T)
+
+
+def test_nested_function_defined_in_test():
+    offset = np.array([1.0, 2.0, 3.0])
+
+    def shifted_square(x):
+        return (x + offset) ** 2
+
+    _, out_dot = s2s.jvp(shifted_square, (X,), (T,))
+    np.testing.assert_allclose(out_dot, 2.0 * (X + offset) * T)
+
+
+# -- __main__ scripts -----------------------------------------------------------------------
+
+
+def _expected_script_output():
+    x = np.array([0.5, -1.0, 2.0])
+    t = np.array([1.0, 0.0, -1.0])
+    dx = np.diff(x)
+    energy = float(np.sum(dx ** 2) + np.sum(np.sin(x)))
+    energy_dot = float(np.sum(2.0 * dx * np.diff(t)) + np.sum(np.cos(x) * t))
+    scaled = 2.0 * np.tanh(0.3)
+    scaled_dot = 0.5 * np.tanh(0.3) + 2.0 * (1 - np.tanh(0.3) ** 2) * 1.0
+    return energy, energy_dot, scaled, scaled_dot
+
+
+def test_function_in_main_script():
+    script = os.path.join(SCRIPTS, "main_script.py")
+    result = subprocess.run([sys.executable, script], capture_output=True, text=True,
+                            cwd=SCRIPTS, timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = dict(line.split(" ", 1) for line in result.stdout.splitlines())
+    assert lines["module"] == "__main__"
+    energy, energy_dot = (float(v) for v in lines["energy"].split())
+    scaled, scaled_dot = (float(v) for v in lines["scaled"].split())
+    expected = _expected_script_output()
+    assert (energy, energy_dot, scaled, scaled_dot) == pytest.approx(expected, rel=1e-12)
+
+
+def test_interactive_code_raises_source_unavailable():
+    """Code typed at the prompt (here: python -c) has no source file."""
+    code = (
+        "import numpy as np, s2s\n"
+        "f = lambda x: x * 2.0\n"
+        "try:\n"
+        "    s2s.jvp(f, (np.ones(2),), (np.ones(2),))\n"
+        "except s2s.SourceUnavailableError as e:\n"
+        "    print('SourceUnavailableError', 'what to do' in str(e))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.stdout.strip() == "SourceUnavailableError True", result.stderr
+
+
+# -- import styles --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fn, derivative",
+    [
+        (import_styles.plain_numpy, lambda x: np.cos(x) * x + np.sin(x)),
+        (import_styles.from_import, lambda x: np.cos(x) ** 2 - np.sin(x) ** 2),
+        (import_styles.renamed_from_import, lambda x: np.exp(-x) * (1.0 - x)),
+        (import_styles.mixed, lambda x: (1 - np.tanh(x) ** 2) + 2.0 * (1 - np.tanh(2.0 * x) ** 2)
+         + np.cos(x)),
+    ],
+    ids=["import numpy", "from numpy import sin", "from numpy import exp as e", "mixed"],
+)
+def test_numpy_import_styles(fn, derivative):
+    out, out_dot = s2s.jvp(fn, (X,), (T,))
+    np.testing.assert_allclose(out, fn(X))
+    expected = derivative(X) * T
+    if np.ndim(out) == 0:
+        expected = np.sum(expected)
+    np.testing.assert_allclose(out_dot, expected, rtol=1e-12)
+
+
+def test_from_numpy_linalg_import():
+    check_jvp(import_styles.submodule_from_import, (X,))
+
+
+def test_math_module_alias():
+    out, out_dot = s2s.jvp(import_styles.math_alias, (0.4,), (1.0,))
+    assert out_dot == pytest.approx(np.cos(0.4) + 0.5 * np.exp(0.2), rel=1e-12)
+
+
+def test_from_numpy_import_in_made_function():
+    f = make_function("from numpy import sin\n\ndef f(x):\n    return sin(x) * x\n",
+                      name="f")
+    _, out_dot = s2s.jvp(f, (X,), (T,))
+    np.testing.assert_allclose(out_dot, (np.cos(X) * X + np.sin(X)) * T)
+
+
+def test_import_numpy_without_alias_in_made_function():
+    f = make_function("import numpy\n\ndef f(x):\n    return numpy.exp(x).sum()\n",
+                      name="f")
+    _, out_dot = s2s.jvp(f, (X,), (T,))
+    assert out_dot == pytest.approx(np.sum(np.exp(X) * T))
+
+
+# -- live globals -------------------------------------------------------------------------
+
+
+def test_global_constant_changed_after_first_call():
+    f = make_function("def f(x):\n    return SCALE * np.sin(x)\n", {"SCALE": 2.0})
+    _, first = s2s.jvp(f, (X,), (T,))
+    np.testing.assert_allclose(first, 2.0 * np.cos(X) * T)
+    f.__globals__["SCALE"] = 7.0
+    out, second = s2s.jvp(f, (X,), (T,))
+    np.testing.assert_allclose(out, 7.0 * np.sin(X))
+    np.testing.assert_allclose(second, 7.0 * np.cos(X) * T)
+
+
+def test_global_array_changed_after_first_call():
+    f = make_function("def f(x):\n    return W @ x\n", {"W": np.eye(3)})
+    s2s.jvp(f, (X,), (T,))
+    f.__globals__["W"] = 2.0 * np.eye(3)
+    _, out_dot = s2s.jvp(f, (X,), (T,))
+    np.testing.assert_allclose(out_dot, 2.0 * T)
+
+
+def test_global_helper_function_rebound_after_first_call():
+    src = ("def helper(v):\n    return v * 2.0\n\n"
+           "def other(v):\n    return v ** 2\n\n"
+           "def f(x):\n    return helper(x)\n")
+    f = make_function(src, name="f")
+    _, first = s2s.jvp(f, (X,), (T,))
+    np.testing.assert_allclose(first, 2.0 * T)
+    f.__globals__["helper"] = f.__globals__["other"]
+    out, second = s2s.jvp(f, (X,), (T,))
+    np.testing.assert_allclose(out, X ** 2)
+    np.testing.assert_allclose(second, 2.0 * X * T)
+
+
+# -- source unavailable ---------------------------------------------------------------
+
+
+def test_exec_made_function():
+    namespace = {"np": np}
+    exec("def made(x):\n    return np.sin(x)\n", namespace)
+    with pytest.raises(s2s.SourceUnavailableError) as info:
+        s2s.jvp(namespace["made"], (X,), (T,))
+    assert "made" in str(info.value)
+    assert "what to do" in str(info.value)
+
+
+def test_exec_made_lambda():
+    made = eval("lambda x: x * 2.0")
+    with pytest.raises(s2s.SourceUnavailableError):
+        s2s.jvp(made, (X,), (T,))
+
+
+def test_builtin_without_rule():
+    import math
+
+    with pytest.raises(s2s.SourceUnavailableError) as info:
+        s2s.jvp(math.lgamma, (1.5,), (1.0,))
+    assert "lgamma" in str(info.value)
+    assert "what to do" in str(info.value)
+
+
+def test_ufunc_without_rule():
+    with pytest.raises(s2s.SourceUnavailableError) as info:
+        s2s.jvp(np.spacing, (X,), (T,))
+    assert "spacing" in str(info.value)
+
+
+def test_primitive_with_rule_passed_directly():
+    """A registered primitive has no Python source but has a rule: it works."""
+    out, out_dot = s2s.jvp(np.sin, (X,), (T,))
+    np.testing.assert_allclose(out, np.sin(X))
+    np.testing.assert_allclose(out_dot, np.cos(X) * T)
