@@ -498,10 +498,9 @@ class Emitter:
                                  ctx=gast.Load())
             return [assign(zd, new)], False
         if isinstance(value, gast.Attribute):
-            raise self.error(
-                NoRuleError, s,
-                f"no rule for the attribute .{value.attr} of a value that carries a derivative",
-            )
+            # a field of a named tuple (slogdet(a).logabsdet): the tangent's field
+            new = gast.Attribute(value=self.dot(value.value), attr=value.attr, ctx=gast.Load())
+            return [assign(zd, new)], False
         if isinstance(value, gast.BinOp):
             prim = BINOPS[type(value.op)]
             op = value.op

@@ -343,3 +343,11 @@ def test_source_of_same_function_in_fresh_transform_is_identical():
     b = s2s.source(ef.mlp_layer, argnums=(0, 2))
     assert a == b
     assert "b_dot" not in a
+
+
+def test_field_of_a_named_tuple_result():
+    from helpers import make_function
+
+    f = make_function("def f(a):\n    r = np.linalg.slogdet(a)\n    return r.logabsdet * r.sign\n")
+    a = np.eye(3) * 2.0 + 0.1
+    check_jvp(f, (a,))
