@@ -271,3 +271,248 @@ def tuple_like(z, *items):
     """A tuple of ``items`` of the same type as the tuple ``z``: the tangent
     of a namedtuple result (``slogdet``) is that namedtuple too."""
     return type(z)(*items) if hasattr(z, "_fields") else type(z)(items)
+
+
+# -- batching: helpers the batching transform emits ---------------------------------
+# A batched value has the batch axis first in every leaf.
+
+
+def _leaves(tree):
+    if isinstance(tree, (list, tuple)):
+        for t in tree:
+            yield from _leaves(t)
+    elif isinstance(tree, dict):
+        for t in tree.values():
+            yield from _leaves(t)
+    else:
+        yield tree
+
+
+def batch_size(value):
+    """The batch size of a batched argument (its first leaf's first axis)."""
+    for leaf in _leaves(value):
+        return numpy.shape(leaf)[0]
+    raise ValueError("s2s: a batched argument with no arrays in it")
+
+
+def batched(value, size):
+    """``value`` with a leading batch axis of ``size`` (a broadcast view)."""
+    if isinstance(value, (list, tuple)):
+        return type(value)(batched(v, size) for v in value)
+    if isinstance(value, dict):
+        return {k: batched(v, size) for k, v in value.items()}
+    xp = namespace_of(value)
+    value = xp.asarray(value)
+    return xp.broadcast_to(value, (size,) + value.shape)
+
+
+def batched_copy(value, size):
+    """Like :func:`batched`, but writable (the variable is updated in place)."""
+    if isinstance(value, (list, tuple)):
+        return type(value)(batched_copy(v, size) for v in value)
+    if isinstance(value, dict):
+        return {k: batched_copy(v, size) for k, v in value.items()}
+    xp = namespace_of(value)
+    return xp.array(batched(value, size))
+
+
+def concatenate_flat_batched(values):
+    """``concatenate(values, axis=None)`` per example."""
+    xp = namespace_of(*values)
+    return xp.concatenate([flatten_batched(v) for v in values], axis=1)
+
+
+def lift(value, rank):
+    """A batched array with axes inserted after the batch axis up to ``rank``
+    per-example axes."""
+    missing = rank - (numpy.ndim(value) - 1)
+    if missing <= 0:
+        return value
+    xp = namespace_of(value)
+    return xp.reshape(value, value.shape[:1] + (1,) * missing + value.shape[1:])
+
+
+def align_batched(value, operands, flags):
+    """``value`` (batched) aligned for an elementwise operation with ``operands``
+    (``flags``: which of them are batched)."""
+    rank = max(numpy.ndim(o) - (1 if f else 0) for o, f in zip(operands, flags))
+    return lift(value, rank)
+
+
+def tail_axes(value):
+    """Every axis but the batch axis."""
+    return tuple(range(1, numpy.ndim(value)))
+
+
+def shift_axis(axis):
+    """A per-example axis (or tuple of axes) as an axis of the batched array."""
+    if axis is None:
+        return None
+    if isinstance(axis, tuple):
+        return tuple(shift_axis(a) for a in axis)
+    return axis + 1 if axis >= 0 else axis
+
+
+def flatten_batched(value):
+    xp = namespace_of(value)
+    return xp.reshape(value, (numpy.shape(value)[0], -1))
+
+
+def squeeze_batched(value):
+    axes = tuple(i for i, n in enumerate(numpy.shape(value)) if i > 0 and n == 1)
+    return namespace_of(value).squeeze(value, axis=axes)
+
+
+def batch_shape(size, shape):
+    if isinstance(shape, (int, numpy.integer)):
+        return (size, int(shape))
+    return (size, *shape)
+
+
+def transpose_batched(value, axes=None):
+    ndim = numpy.ndim(value) - 1
+    if axes is None:
+        axes = tuple(range(ndim - 1, -1, -1))
+    return namespace_of(value).transpose(value, (0,) + tuple(a % ndim + 1 for a in axes))
+
+
+def iter_batched(value):
+    """Iterate a batched array over its first per-example axis."""
+    if isinstance(value, (list, tuple)):
+        return value
+    return namespace_of(value).moveaxis(value, 1, 0)
+
+
+def len_batched(value):
+    if isinstance(value, (list, tuple, dict)):
+        return len(value)
+    return numpy.shape(value)[1]
+
+
+def scalar_batched(value, kind):
+    """``float(x)`` of a batched x: one number per example."""
+    xp = namespace_of(value)
+    return xp.asarray(value).astype(kind)
+
+
+def getitem_batched(value, index):
+    """``value[index]`` per example, ``value`` batched, ``index`` not."""
+    if isinstance(value, (list, tuple, dict)):
+        return value[index]
+    if not isinstance(index, tuple):
+        index = (index,)
+    if index and index[0] is Ellipsis:
+        return value[index]
+    advanced = [i for i, p in enumerate(index) if not isinstance(p, (slice, type(None)))
+                and numpy.ndim(p) > 0]
+    result = value[(slice(None),) + index]
+    if len(advanced) > 1 and advanced[-1] - advanced[0] + 1 != len(advanced):
+        # NumPy puts the broadcast advanced axes first when they are apart:
+        # the batch axis then follows them; move it back to the front
+        bdims = numpy.broadcast_shapes(*[numpy.shape(index[i]) for i in advanced])
+        return namespace_of(result).moveaxis(result, len(bdims), 0)
+    return result
+
+
+def gather_batched(value, value_batched, index, index_batched):
+    """``value[index]`` where the index differs per example: one lookup per
+    example (a loop over the batch)."""
+    size = batch_size(value) if value_batched else batch_size(index)
+    items = []
+    for b in range(size):
+        v = value[b] if value_batched else value
+        i = _take_example(index, b) if index_batched else index
+        items.append(v[i])
+    return namespace_of(items[0]).stack(items)
+
+
+def _take_example(index, b):
+    if isinstance(index, tuple):
+        return tuple(_take_example(i, b) for i in index)
+    if isinstance(index, slice):
+        return index
+    if numpy.ndim(index) == 0:
+        return index
+    return index[b]
+
+
+def setitem_batched(target, index, value, value_batched):
+    """``target[index] = value`` per example, where the index differs per example."""
+    size = numpy.shape(target)[0]
+    for b in range(size):
+        target[b][_take_example(index, b)] = value[b] if value_batched else value
+
+
+def map_batched(fn, flags, size, *operands):
+    """``fn`` once per batch element (no batching rule): stacked results."""
+    results = [fn(*[o[b] if f else o for o, f in zip(operands, flags)]) for b in range(size)]
+    return _stack_tree(results)
+
+
+def _stack_tree(results):
+    first = results[0]
+    if isinstance(first, (list, tuple)):
+        return type(first)(_stack_tree([r[i] for r in results]) for i in range(len(first)))
+    if isinstance(first, dict):
+        return {k: _stack_tree([r[k] for r in results]) for k in first}
+    return namespace_of(first).stack([namespace_of(r).asarray(r) for r in results])
+
+
+def repeat_batched(draw, size):
+    """``randomness='different'``: one draw per batch element."""
+    return _stack_tree([draw() for _ in range(size)])
+
+
+def matmul_batched(a, b, a_batched, b_batched):
+    """``a @ b`` per example, whatever the ranks."""
+    xp = namespace_of(a, b)
+    ra = numpy.ndim(a) - (1 if a_batched else 0)
+    rb = numpy.ndim(b) - (1 if b_batched else 0)
+    if a_batched and ra == 1:
+        a = a[:, None, :]
+    elif not a_batched and ra == 1:
+        a = a[None, :]
+    if b_batched and rb == 1:
+        b = b[:, :, None]
+    elif not b_batched and rb == 1:
+        b = b[:, None]
+    if a_batched and not b_batched:
+        a_stack = numpy.ndim(a) - 3
+        b_stack = numpy.ndim(b) - 2
+        if b_stack > a_stack:
+            a = xp.reshape(a, a.shape[:1] + (1,) * (b_stack - a_stack) + a.shape[1:])
+    if b_batched and not a_batched:
+        a_stack = numpy.ndim(a) - 2
+        b_stack = numpy.ndim(b) - 3
+        if a_stack > b_stack:
+            b = xp.reshape(b, b.shape[:1] + (1,) * (a_stack - b_stack) + b.shape[1:])
+        a = a[None]
+    if a_batched and b_batched:
+        a_stack, b_stack = numpy.ndim(a) - 3, numpy.ndim(b) - 3
+        if b_stack > a_stack:
+            a = xp.reshape(a, a.shape[:1] + (1,) * (b_stack - a_stack) + a.shape[1:])
+        elif a_stack > b_stack:
+            b = xp.reshape(b, b.shape[:1] + (1,) * (a_stack - b_stack) + b.shape[1:])
+    out = a @ b
+    if rb == 1:
+        out = out[..., 0]
+    if ra == 1:
+        out = out[..., 0, :] if rb != 1 else out[..., 0]
+    return out
+
+
+def loop_batched(fn, args, flags):
+    """The whole function once per batch element (its control flow depends on
+    batched values): stacked results."""
+    size = next(batch_size(a) for a, f in zip(args, flags) if f)
+    results = [fn(*[_example(a, b) if f else a for a, f in zip(args, flags)])
+               for b in range(size)]
+    return _stack_tree(results)
+
+
+def _example(tree, b):
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(_example(t, b) for t in tree)
+    if isinstance(tree, dict):
+        return {k: _example(v, b) for k, v in tree.items()}
+    return tree[b]

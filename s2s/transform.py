@@ -130,3 +130,89 @@ def _callee(ctx, deps):
         return ctx.bind(base, generated.fn), generated.tangent_names, set()
 
     return transform
+
+
+# -- batching ------------------------------------------------------------------------
+
+
+def batch_function(fn, batched, ranks, *, randomness="error", suffix="vmap"):
+    """``fn`` over a leading batch axis on the parameters named in ``batched``.
+
+    ``ranks``: parameter -> per-example rank of an array argument (None for
+    anything else); the generated code is specialised on them.
+    """
+    from .frontend import _unwrap
+
+    fn = _unwrap(fn)
+    spec = ("batch", tuple(sorted(batched)), tuple(sorted(ranks.items())), randomness, suffix)
+    per_fn = _MEMO.get(fn)
+    if per_fn is not None and spec in per_fn and per_fn[spec].is_current():
+        return per_fn[spec]
+    generated = _build_batch(fn, tuple(batched), dict(ranks), randomness, suffix, spec)
+    _MEMO.setdefault(fn, {})[spec] = generated
+    return generated
+
+
+def _build_batch(fn, batched, ranks, randomness, suffix, spec):
+    from .batching import Batcher
+
+    parsed = parse(fn)
+    origin = f"{short_filename(parsed.filename)}:{parsed.node.name}"
+    digest = hashlib.sha256(unparse(parsed.node).encode()).hexdigest()[:12]
+    ctx = Context(parsed)
+    callee_deps = []
+    late = _Late()
+    _IN_PROGRESS[(fn, spec)] = (late, {})
+    try:
+        node = normalize(parsed.node, ctx)
+        batcher = Batcher(ctx, node, batched, ranks, name_suffix=suffix,
+                          callee=_batch_callee(ctx, callee_deps, randomness, suffix),
+                          randomness=randomness)
+        new = batcher.run()
+        header = f"# s2s {__version__} | {origin} | {suffix} over {', '.join(batched)} | " \
+                 f"source sha256 {digest}"
+        compiled, source = compile_function(
+            new, header=header, label=f"{origin} {suffix}", globals_=fn.__globals__,
+            cells=parsed.cells, bindings=ctx.bindings, defaults=fn.__defaults__,
+            kwdefaults=fn.__kwdefaults__)
+    finally:
+        del _IN_PROGRESS[(fn, spec)]
+    _register_late_cells(compiled)
+    for cell in late.cells:
+        cell.cell_contents = compiled
+    deps = [(n, where, value) for n, (where, value) in ctx.resolver.deps.items()]
+    result = Generated(compiled, source, new.name, {}, True, [], origin, deps + callee_deps)
+    result.fallback = batcher.fallback
+    return result
+
+
+def _batch_callee(ctx, deps, randomness, suffix):
+    def transform(obj, call_node, batcher):
+        import inspect
+
+        from .frontend import _unwrap
+
+        target = _unwrap(obj)
+        sig = inspect.signature(target)
+        args = {}
+        try:
+            bound = sig.bind(*call_node.args, **{k.arg: k.value for k in call_node.keywords})
+        except TypeError:
+            bound = None
+        batched, ranks = [], {}
+        if bound is not None:
+            for pname, atom in bound.arguments.items():
+                args[pname] = atom
+                if batcher.is_batched(atom):
+                    batched.append(pname)
+                ranks[pname] = batcher.atom_rank(atom)
+        spec = ("batch", tuple(sorted(batched)), tuple(sorted(ranks.items())), randomness, suffix)
+        base = re.sub(r"\W", "", getattr(target, "__name__", "")) or "fn"
+        pending = _IN_PROGRESS.get((target, spec))
+        if pending is not None:
+            return ctx.bind(f"{base}_{suffix}", pending[0])
+        generated = batch_function(target, batched, ranks, randomness=randomness, suffix=suffix)
+        deps.extend(generated.deps)
+        return ctx.bind(f"{base}_{suffix}", generated.fn)
+
+    return transform

@@ -16,6 +16,13 @@ def show(src, stage):
     namespace = {"np": numpy}
     exec(compile(src, filename, "exec"), namespace)
     fn = next(v for k, v in namespace.items() if k != "np" and callable(v))
+    if stage == "vmap":
+        from ..transform import batch_function
+
+        code = fn.__code__
+        params = code.co_varnames[: code.co_argcount]
+        generated = batch_function(fn, params[:1], {p: 1 for p in params})
+        return generated.source.split("\n", 1)[1].rstrip()
     if stage == "jvp":
         from ..transform import jvp_function
 

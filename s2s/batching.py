@@ -1,0 +1,1010 @@
+"""Batching: the same function over a leading batch axis on chosen inputs.
+
+Expects a function in A-normal form, the names of its batched parameters and
+the per-example rank of every array parameter (the transform specialises on
+ranks; they are part of the cache key). Guarantees a function with the same
+signature in which every batched value carries the batch axis first, and
+
+- statements that touch no batched value are unchanged;
+- elementwise operations get axes inserted after the batch axis of a batched
+  operand of lower rank than the result (``x_dot[:, None] * w``);
+- axis arguments skip the batch axis (``axis=0`` -> ``axis=1``, ``axis=None``
+  -> every axis but the batch axis), subscripts get a leading ``:``;
+- matmul/dot/einsum/reshape/transpose have their own rules;
+- a batched value is batched in every leaf: an unbatched value assigned to a
+  batched variable is broadcast (``_s2s.batched(v, _B)``);
+- control flow whose test depends on batched values makes the whole function
+  fall back to a loop over the batch (said in a comment);
+- a primitive with no batching rule runs once per batch element
+  (``_s2s.map_batched``), correct and visible in the source.
+
+>>> from s2s.normalize._doctest import show
+>>> print(show("def f(x, w):\\n    return np.sum(np.sin(x) * w, axis=0)\\n", "vmap"))
+def f_vmap(x, w):
+    _B = _s2s.batch_size(x)
+    # <doctest>:2  return np.sum(np.sin(x) * w, axis=0)
+    _t0 = xp.sin(x)
+    _t1 = _t0 * w
+    _t2 = xp.sum(_t1, axis=1)
+    return _t2
+"""
+
+import copy
+
+import gast
+
+from .analysis import BINOPS, UNARYOPS, iteration, mutated_names
+from .codegen import comment
+from .context import assign, call, const, name
+from .errors import UnsupportedSyntaxError
+from .frontend import MISSING, short_filename
+from .rules import registry
+
+_SHAPE_ATTRIBUTES = {"shape", "ndim", "size", "dtype"}
+_UNBATCHED_CALLS = {"len", "shape", "ndim", "size", "isinstance", "range", "type"}
+_BOTTOM = object()  # rank not yet known (fixed point start)
+
+# axis parameters of axis-taking primitives: name -> (position, meaning of None)
+# meaning of None: "all" (every per-example axis), "flat" (flattened), "keep"
+AXES = {
+    "sum": ("axis", 1, "all"), "mean": ("axis", 1, "all"), "prod": ("axis", 1, "all"),
+    "max": ("axis", 1, "all"), "min": ("axis", 1, "all"), "amax": ("axis", 1, "all"),
+    "amin": ("axis", 1, "all"), "var": ("axis", 1, "all"), "std": ("axis", 1, "all"),
+    "any": ("axis", 1, "all"), "all": ("axis", 1, "all"), "nansum": ("axis", 1, "all"),
+    "nanmean": ("axis", 1, "all"), "nanmax": ("axis", 1, "all"), "nanmin": ("axis", 1, "all"),
+    "count_nonzero": ("axis", 1, "all"), "ptp": ("axis", 1, "all"),
+    "cumsum": ("axis", 1, "flat"), "cumprod": ("axis", 1, "flat"),
+    "argmax": ("axis", 1, "flat"), "argmin": ("axis", 1, "flat"),
+    "argsort": ("axis", 1, "flat_or_last"), "sort": ("axis", 1, "flat_or_last"),
+    "flip": ("axis", 1, "all"), "expand_dims": ("axis", 1, None),
+    "squeeze": ("axis", 1, "squeeze"), "concatenate": ("axis", 1, "concat_flat"),
+    "stack": ("axis", 1, None), "split": ("axis", 2, None), "array_split": ("axis", 2, None),
+    "repeat": ("axis", 2, "flat"), "roll": ("axis", 2, "flat"), "take": ("axis", 2, "flat"),
+    "take_along_axis": ("axis", 2, None), "diff": ("axis", 3, None),
+    "average": ("axis", 1, "all"), "linalg.norm": ("axis", 2, "norm"),
+}
+AXIS_PAIRS = {
+    "swapaxes": (("axis1", 1), ("axis2", 2)), "moveaxis": (("source", 1), ("destination", 2)),
+    "trace": (("axis1", 2), ("axis2", 3)), "diagonal": (("axis1", 2), ("axis2", 3)),
+}
+AXIS_DEFAULTS = {"trace": (0, 1), "diagonal": (0, 1), "diff": -1, "take_along_axis": None}
+
+
+class Batcher:
+    def __init__(self, ctx, fn_node, batched_params, ranks, *, name_suffix="vmap",
+                 callee=None, randomness="error"):
+        self.ctx = ctx
+        self.fn = fn_node
+        self.batched = set(batched_params)
+        self.params = [a.id for a in fn_node.args.args + fn_node.args.kwonlyargs]
+        self.rank = {p: ranks.get(p) for p in self.params}
+        self.kind = {p: ("array" if ranks.get(p) is not None else None) for p in self.params}
+        self.mutated = mutated_names(fn_node)
+        self.suffix = name_suffix
+        self.callee = callee
+        self.randomness = randomness
+        self.fallback = None
+        self._analyse()
+        self._last_line = None
+
+    # -- analysis --------------------------------------------------------------
+
+    def is_batched(self, atom):
+        if isinstance(atom, gast.Name):
+            return atom.id in self.batched
+        if isinstance(atom, gast.Starred):
+            return self.is_batched(atom.value)
+        return False
+
+    def names_batched(self, node):
+        return any(isinstance(n, gast.Name) and n.id in self.batched for n in gast.walk(node))
+
+    def _analyse(self):
+        while True:
+            before = (len(self.batched), dict(self.rank))
+            self._body(self.fn.body)
+            if (len(self.batched), self.rank) == before:
+                break
+
+    def _body(self, stmts):
+        for s in stmts:
+            self._stmt(s)
+
+    def _set_rank(self, var, rank):
+        old = self.rank.get(var, _BOTTOM)
+        if old is _BOTTOM:
+            self.rank[var] = rank
+        elif old != rank:
+            self.rank[var] = None
+
+    def _stmt(self, s):
+        if isinstance(s, gast.Assign):
+            target = s.targets[0]
+            if isinstance(target, gast.Name):
+                if self.value_batched(s.value):
+                    self.batched.add(target.id)
+                self._set_rank(target.id, self.rank_of(s.value))
+                if isinstance(s.value, (gast.List, gast.Tuple, gast.Dict)):
+                    self.kind[target.id] = "container"
+                elif self.kind.get(target.id) != "container" and self.rank.get(target.id) is not None:
+                    self.kind[target.id] = "array"
+            elif isinstance(target, gast.Tuple):
+                if self.value_batched(s.value):
+                    self.batched.update(e.id for e in target.elts)
+                for e in target.elts:
+                    self._set_rank(e.id, None)
+            elif isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
+                if self.names_batched(s.value) or self.names_batched(target.slice):
+                    self.batched.add(target.value.id)
+        elif isinstance(s, gast.AugAssign):
+            if self.is_batched(s.value):
+                self.batched.add(s.target.id)
+        elif isinstance(s, gast.Expr) and isinstance(s.value, gast.Call):
+            func = s.value.func
+            if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
+                    and func.attr in ("append", "extend", "insert", "update", "setdefault"):
+                self.kind[func.value.id] = "container"
+                if any(self.is_batched(a) for a in s.value.args):
+                    self.batched.add(func.value.id)
+        elif isinstance(s, gast.For):
+            if self.iterable_batched(s.iter):
+                for n in gast.walk(s.target):
+                    if isinstance(n, gast.Name):
+                        self.batched.add(n.id)
+                        self._set_rank(n.id, None)
+            else:
+                for n in gast.walk(s.target):
+                    if isinstance(n, gast.Name):
+                        self._set_rank(n.id, self._loop_rank(s.iter))
+        for field in ("body", "orelse", "finalbody"):
+            if isinstance(getattr(s, field, None), list):
+                self._body(getattr(s, field))
+        if isinstance(s, gast.Try):
+            for h in s.handlers:
+                self._body(h.body)
+
+    def _loop_rank(self, it):
+        kind, _ = iteration(it, self.ctx)
+        return 0 if kind == "range" else None
+
+    def iterable_batched(self, it):
+        kind, parts = iteration(it, self.ctx)
+        if kind == "range":
+            return False
+        if kind in ("atom", "items", "reversed"):
+            return self.is_batched(parts)
+        if kind == "enumerate":
+            return self.iterable_batched(parts)
+        return any(self.iterable_batched(p) for p in parts)
+
+    def value_batched(self, v):
+        if isinstance(v, gast.Attribute) and v.attr in _SHAPE_ATTRIBUTES:
+            return False
+        if isinstance(v, gast.Call):
+            obj = self._resolve(v.func)
+            fname = getattr(obj, "__name__", None)
+            if fname in _UNBATCHED_CALLS and getattr(obj, "__module__", "") in (
+                    "builtins", "numpy", "numpy._core.fromnumeric"):
+                return False
+            if self._is_random(v):
+                return self.randomness == "different"
+        return self.names_batched(v)
+
+    def _resolve(self, func):
+        if isinstance(func, gast.Attribute) and not self._is_reference(func):
+            return MISSING
+        return self.ctx.resolve(func)
+
+    def _is_reference(self, e):
+        while isinstance(e, gast.Attribute):
+            e = e.value
+        return isinstance(e, gast.Name) and not self.ctx.is_local(e.id)
+
+    def _is_random(self, call_):
+        obj = self._resolve(call_.func)
+        mod = getattr(obj, "__module__", "") or ""
+        if mod.startswith("numpy.random"):
+            return True
+        func = call_.func
+        if isinstance(func, gast.Attribute):
+            recv = self.ctx.resolve(func.value) if self._is_reference(func.value) else MISSING
+            import numpy
+
+            return isinstance(recv, (numpy.random.Generator, numpy.random.RandomState))
+        return False
+
+    # -- ranks -------------------------------------------------------------------
+
+    def atom_rank(self, a):
+        if isinstance(a, gast.Constant):
+            return 0 if isinstance(a.value, (int, float, complex)) else None
+        if isinstance(a, gast.UnaryOp) and isinstance(a.operand, gast.Constant):
+            return 0
+        if isinstance(a, gast.Name):
+            r = self.rank.get(a.id, None)
+            if r is _BOTTOM:
+                return None
+            if r is None and not self.ctx.is_local(a.id):
+                obj = self.ctx.resolve(a)
+                return _static_rank(obj)
+            return r
+        if isinstance(a, gast.Attribute) and self._is_reference(a):
+            return _static_rank(self.ctx.resolve(a))
+        return None
+
+    def rank_of(self, v):
+        if isinstance(v, (gast.Name, gast.Constant)) or (
+                isinstance(v, gast.Attribute) and self._is_reference(v)):
+            return self.atom_rank(v)
+        if isinstance(v, gast.BinOp):
+            ra, rb = self.atom_rank(v.left), self.atom_rank(v.right)
+            if isinstance(v.op, gast.MatMult):
+                return _matmul_rank(ra, rb)
+            return _max_rank(ra, rb)
+        if isinstance(v, gast.UnaryOp):
+            return self.atom_rank(v.operand)
+        if isinstance(v, gast.Subscript):
+            return _index_rank(self.atom_rank(v.value), v.slice, self)
+        if isinstance(v, gast.Call):
+            return self._call_rank(v)
+        if isinstance(v, gast.Compare):
+            ranks = [self.atom_rank(o) if isinstance(o, (gast.Name, gast.Constant)) else None
+                     for o in [v.left, *v.comparators]]
+            return _max_rank(*ranks)
+        return None
+
+    def _call_rank(self, v):
+        obj = self._resolve(v.func)
+        if obj is MISSING:
+            return None
+        rule = registry.lookup(obj)
+        path = registry.numpy_path(obj)
+        args = v.args
+        kw = {k.arg: k.value for k in v.keywords}
+        ranks = [self.atom_rank(a) for a in args]
+        if rule is not None and rule.batching == "elementwise":
+            return _max_rank(*[r for a, r in zip(args, ranks) if _arrayish(a)]) if args else None
+        if path in ("zeros", "ones", "empty", "full"):
+            return _shape_rank(args[0] if args else kw.get("shape"), self)
+        if path in ("zeros_like", "ones_like", "empty_like", "full_like", "copy", "array",
+                    "asarray", "ascontiguousarray", "negative", "positive", "sort", "flip",
+                    "roll", "triu", "tril", "transpose", "swapaxes", "moveaxis", "cumsum",
+                    "cumprod", "clip", "where", "real", "imag", "conj", "sign", "abs"):
+            if path in ("cumsum", "cumprod") and _axis_arg(v, 1) is None:
+                return 1
+            return ranks[0] if ranks else None
+        if path in ("arange", "linspace"):
+            return 1
+        if path in ("eye", "identity", "outer"):
+            return 2
+        if path in ("ravel",):
+            return 1
+        if path == "reshape" and len(args) >= 2:
+            return _shape_rank(args[1], self)
+        if path == "expand_dims" and len(args) >= 2:
+            ax = args[1]
+            if isinstance(ax, gast.Tuple):
+                return None if ranks[0] is None else ranks[0] + len(ax.elts)
+            return None if ranks[0] is None else ranks[0] + 1
+        if path in AXES and AXES[path][2] == "all" and ranks and ranks[0] is not None:
+            axis = _axis_arg(v, AXES[path][1])
+            keep = kw.get("keepdims")
+            if isinstance(keep, gast.Constant) and keep.value:
+                return ranks[0]
+            if axis is None:
+                return 0
+            if isinstance(axis, gast.Tuple):
+                return ranks[0] - len(axis.elts)
+            return ranks[0] - 1
+        if path in ("argmax", "argmin") and ranks:
+            axis = _axis_arg(v, 1)
+            if axis is None:
+                return 0
+            return None if ranks[0] is None else ranks[0] - 1
+        if path in ("dot", "matmul"):
+            return _matmul_rank(*ranks[:2]) if len(ranks) >= 2 else None
+        if path == "stack" and args:
+            return None
+        if path == "einsum" and args and isinstance(args[0], gast.Constant):
+            spec = args[0].value
+            if "->" in spec and "..." not in spec:
+                return len(spec.split("->")[1].strip())
+            return None
+        if path in ("linalg.inv",):
+            return ranks[0]
+        if path in ("linalg.det",):
+            return None if ranks[0] is None else ranks[0] - 2
+        if path == "linalg.solve" and len(ranks) >= 2:
+            return ranks[1]
+        if obj in (float, int, len):
+            return 0
+        return None
+
+    # -- emission -------------------------------------------------------------------
+
+    def run(self):
+        fn = self.fn
+        name_ = self.ctx.namer.fresh(f"{fn.name}_{self.suffix}")
+        self.B = self.ctx.namer.fresh("_B")
+        first = next((p for p in self.params if p in self.batched), None)
+        body = []
+        if first is not None:
+            body.append(assign(self.B, call(self.rt("batch_size"), [name(first)])))
+        reason = self._fallback_reason(fn.body)
+        if reason is not None:
+            body = [comment(reason)]
+            flags = gast.Tuple(elts=[const(p in self.batched) for p in self.params],
+                               ctx=gast.Load())
+            looped = call(self.rt("loop_batched"), [
+                name(self.ctx.bind(f"{fn.name}_each", self.ctx.parsed.fn)),
+                gast.Tuple(elts=[name(p) for p in self.params], ctx=gast.Load()), flags])
+            body.append(gast.Return(value=looped))
+            self.fallback = reason
+        else:
+            body.extend(self.body(fn.body))
+        new = gast.FunctionDef(name=name_, args=copy.deepcopy(fn.args), body=body,
+                               decorator_list=[], returns=None, type_comment=None,
+                               type_params=[])
+        new.lineno = fn.lineno
+        return new
+
+    def rt(self, helper):
+        from . import runtime
+
+        return self.ctx.ref(getattr(runtime, helper))
+
+    def _fallback_reason(self, stmts):
+        for s in _walk_statements(stmts):
+            test = getattr(s, "test", None)
+            if isinstance(s, (gast.If, gast.While)) and self.names_batched(test):
+                where = f"{short_filename(self.ctx.parsed.filename)}:{s.lineno}"
+                return (f"loops over the batch: the test on {where} depends on batched values")
+        return None
+
+    def body(self, stmts):
+        out = []
+        for s in stmts:
+            lineno = getattr(s, "lineno", None)
+            if lineno is not None and lineno != self._last_line:
+                parsed = self.ctx.parsed
+                text = parsed.line(lineno)
+                out.append(comment(f"{short_filename(parsed.filename)}:{lineno}  {text}".rstrip()))
+                self._last_line = lineno
+            handler = getattr(self, "stmt_" + type(s).__name__, None)
+            out.extend(handler(s) if handler else [s])
+        return out
+
+    def _nested(self, stmts):
+        saved = self._last_line
+        out = self.body(stmts)
+        self._last_line = saved
+        return out or [gast.Pass()]
+
+    def stmt_If(self, s):
+        s.body = self._nested(s.body)
+        s.orelse = self._nested(s.orelse) if s.orelse else []
+        self._last_line = None
+        return [s]
+
+    stmt_While = stmt_If
+
+    def stmt_With(self, s):
+        s.body = self._nested(s.body)
+        self._last_line = None
+        return [s]
+
+    def stmt_Try(self, s):
+        s.body = self._nested(s.body)
+        for h in s.handlers:
+            h.body = self._nested(h.body)
+        s.orelse = self._nested(s.orelse) if s.orelse else []
+        s.finalbody = self._nested(s.finalbody) if s.finalbody else []
+        self._last_line = None
+        return [s]
+
+    def stmt_For(self, s):
+        if self.iterable_batched(s.iter):
+            s.iter = self._batched_iterable(s.iter)
+        s.body = self._nested(s.body)
+        s.orelse = self._nested(s.orelse) if s.orelse else []
+        self._last_line = None
+        return [s]
+
+    def _batched_iterable(self, it):
+        kind, parts = iteration(it, self.ctx)
+        if kind in ("atom", "reversed"):
+            atom = parts
+            if self.is_batched(atom) and self.kind.get(getattr(atom, "id", None)) != "container":
+                new = call(self.rt("iter_batched"), [atom])
+                if kind == "reversed":
+                    return call(name("reversed"), [call(name("list"), [new])])
+                return new
+            return it
+        if kind == "enumerate":
+            it.args[0] = self._batched_iterable(parts)
+            return it
+        if kind == "zip":
+            it.args = [self._batched_iterable(p) for p in parts]
+            return it
+        return it
+
+    def stmt_Return(self, s):
+        if s.value is not None and not self.is_batched(s.value) and not isinstance(
+                s.value, gast.Constant):
+            s.value = call(self.rt("batched"), [s.value, name(self.B)])
+        return [s]
+
+    def stmt_AugAssign(self, s):
+        x = s.target.id
+        if x not in self.batched:
+            return [s]
+        if self.is_batched(s.value):
+            s.value = self._lift(s.value, self.rank.get(x))
+        return [s]
+
+    def stmt_Expr(self, s):
+        v = s.value
+        if isinstance(v, gast.Call) and isinstance(v.func, gast.Attribute) \
+                and isinstance(v.func.value, gast.Name) and v.func.value.id in self.batched \
+                and v.func.attr in ("append", "insert", "extend", "setdefault"):
+            v.args = [self._ensure(a) if i == len(v.args) - 1 else a
+                      for i, a in enumerate(v.args)]
+            return [s]
+        if isinstance(v, gast.Call) and self.names_batched(v):
+            value, pre = self.batch_value(v, None, s)
+            return pre + [gast.Expr(value=value)]
+        return [s]
+
+    def _ensure(self, atom):
+        """``atom`` with the batch axis (broadcast if it has none)."""
+        if self.is_batched(atom):
+            return atom
+        return call(self.rt("batched"), [atom, name(self.B)])
+
+    def stmt_Assign(self, s):
+        target = s.targets[0]
+        if isinstance(target, gast.Subscript):
+            return self._store(s, target)
+        if isinstance(target, gast.Tuple):
+            if any(e.id in self.batched for e in target.elts) and not self.is_batched(s.value):
+                s.value = self._ensure(s.value)
+            return [s]
+        if isinstance(target, gast.Attribute):
+            if self.names_batched(s.value):
+                raise self.ctx.unsupported(s, "s2s cannot batch an attribute assignment")
+            return [s]
+        z = target.id
+        if z not in self.batched:
+            return [s]
+        if not self.value_batched(s.value):
+            mutable = z in self.mutated
+            helper = "batched_copy" if mutable else "batched"
+            if isinstance(s.value, (gast.Name, gast.Constant)) or (
+                    isinstance(s.value, gast.Attribute)):
+                s.value = call(self.rt(helper), [s.value, name(self.B)])
+                return [s]
+            tmp = self.ctx.temp()
+            return [assign(tmp, s.value), assign(z, call(self.rt(helper), [name(tmp), name(self.B)]))]
+        value, pre = self.batch_value(s.value, z, s)
+        s.value = value
+        return pre + [s]
+
+    def _store(self, s, target):
+        base = target.value
+        if not isinstance(base, gast.Name) or base.id not in self.batched:
+            return [s]
+        value = s.value
+        if self.kind.get(base.id) == "container":
+            s.value = self._ensure(value)
+            return [s]
+        if self.names_batched(target.slice):
+            s2 = gast.Expr(value=call(self.rt("setitem_batched"), [
+                base, _index_value(target.slice), value, const(self.is_batched(value))]))
+            return [s2]
+        target.slice = _prepend_slice(target.slice)
+        if self.is_batched(value):
+            r_target = _index_rank(self.rank.get(base.id), _strip_first(target.slice), self)
+            s.value = self._lift(value, r_target)
+        return [s]
+
+    # -- values ------------------------------------------------------------------------
+
+    def _lift(self, atom, target_rank):
+        """A batched operand with axes inserted up to ``target_rank``."""
+        r = self.atom_rank(atom)
+        if r is None or target_rank is None:
+            if target_rank is None:
+                return atom
+            return call(self.rt("lift"), [atom, const(target_rank)])
+        if r >= target_rank:
+            return atom
+        index = [gast.Slice(lower=None, upper=None, step=None)] + [const(None)] * (target_rank - r)
+        return gast.Subscript(value=atom, slice=gast.Tuple(elts=index, ctx=gast.Load()),
+                              ctx=gast.Load())
+
+    def batch_value(self, v, z, s):
+        """(new value, statements before it) for ``z = v`` with batched operands."""
+        if isinstance(v, gast.Name):
+            return v, []
+        if isinstance(v, (gast.Tuple, gast.List)):
+            v.elts = [self._ensure(e) if not isinstance(e, gast.Starred) else e for e in v.elts]
+            return v, []
+        if isinstance(v, gast.Dict):
+            v.values = [self._ensure(e) for e in v.values]
+            return v, []
+        if isinstance(v, gast.Attribute):
+            return self._attribute(v), []
+        if isinstance(v, gast.Subscript):
+            return self._subscript(v), []
+        if isinstance(v, gast.BinOp):
+            if isinstance(v.op, gast.MatMult):
+                return self._matmul(v.left, v.right, lambda a, b: gast.BinOp(
+                    left=a, op=gast.MatMult(), right=b)), []
+            rule = registry.lookup(BINOPS[type(v.op)])
+            if rule is not None and rule.batching in ("elementwise", "python"):
+                v.left, v.right = self._align([v.left, v.right])
+                return v, []
+            return self._map(v, [v.left, v.right], lambda a: gast.BinOp(
+                left=a[0], op=type(v.op)(), right=a[1])), []
+        if isinstance(v, gast.UnaryOp):
+            prim = UNARYOPS.get(type(v.op))
+            if prim is not None or isinstance(v.op, gast.Not):
+                return v, []
+        if isinstance(v, gast.Compare):
+            return self._compare(v), []
+        if isinstance(v, gast.Call):
+            return self._call(v, z, s)
+        return v, []
+
+    def _compare(self, v):
+        operands = [v.left, *v.comparators]
+        if all(isinstance(o, (gast.Name, gast.Constant)) for o in operands):
+            aligned = self._align(operands)
+            v.left, v.comparators = aligned[0], aligned[1:]
+        return v
+
+    def _align(self, operands):
+        """Elementwise operands: batched ones get axes up to the result's rank."""
+        ranks = [self.atom_rank(o) for o in operands]
+        batched = [self.is_batched(o) for o in operands]
+        if not any(batched):
+            return operands
+        if any(r is None for r, o in zip(ranks, operands) if _arrayish(o)):
+            return [call(self.rt("align_batched"), [o, gast.Tuple(
+                elts=[p for p in operands if _arrayish(p)], ctx=gast.Load()),
+                gast.Tuple(elts=[const(self.is_batched(p)) for p in operands if _arrayish(p)],
+                           ctx=gast.Load())]) if b else o
+                    for o, b in zip(operands, batched)]
+        target = max(r for r, o in zip(ranks, operands) if _arrayish(o))
+        return [self._lift(o, target) if b else o for o, b in zip(operands, batched)]
+
+    def _attribute(self, v):
+        if v.attr == "shape":
+            return gast.Subscript(value=v, slice=gast.Slice(lower=const(1), upper=None, step=None),
+                                  ctx=gast.Load())
+        if v.attr == "ndim":
+            return gast.BinOp(left=v, op=gast.Sub(), right=const(1))
+        if v.attr == "size":
+            return gast.BinOp(left=v, op=gast.FloorDiv(), right=name(self.B))
+        return v
+
+    def _subscript(self, v):
+        base = v.value
+        if self.is_batched(base) and not self.names_batched(v.slice):
+            if self.kind.get(getattr(base, "id", None)) == "container":
+                return v
+            if self.kind.get(getattr(base, "id", None)) != "array":
+                return call(self.rt("getitem_batched"), [base, _index_value(v.slice)])
+            if _advanced_count(v.slice) >= 2:
+                return call(self.rt("getitem_batched"), [base, _index_value(v.slice)])
+            v.slice = _prepend_slice(v.slice)
+            return v
+        return call(self.rt("gather_batched"), [
+            base, const(self.is_batched(base)), _index_value(v.slice),
+            const(self.names_batched(v.slice))])
+
+    def _call(self, v, z, s):
+        func = v.func
+        if isinstance(func, gast.Attribute) and not self._is_reference(func):
+            return self._method(v), []
+        obj = self.ctx.resolve(func)
+        if self._is_random(v):
+            return self._random(v, s), []
+        if obj is MISSING:
+            raise self.ctx.unsupported(s, "s2s cannot tell which function is called here")
+        rule = registry.lookup(obj)
+        path = registry.numpy_path(obj)
+        if rule is None:
+            import types
+
+            if isinstance(obj, types.FunctionType) and self.callee is not None:
+                binding = self.callee(obj, v, self)
+                return call(name(binding), v.args, v.keywords), []
+            if obj in (len,):
+                return call(self.rt("len_batched"), v.args), []
+            return self._map(v, v.args, None), []
+        kind = rule.batching
+        if obj in (float, int, complex):
+            return call(self.rt("scalar_batched"), [v.args[0], func]), []
+        if obj is len:
+            return call(self.rt("len_batched"), v.args), []
+        if kind == "elementwise" and path not in ("copy", "array", "asarray") or obj is abs:
+            v.args = self._align(list(v.args))
+            return v, []
+        if path in ("copy", "array", "asarray", "ascontiguousarray"):
+            return v, []
+        if path in ("dot", "matmul") and len(v.args) == 2 and not v.keywords:
+            return self._matmul(v.args[0], v.args[1], lambda a, b: call(func, [a, b])), []
+        if path == "einsum":
+            return self._einsum(v), []
+        if path in ("reshape", "ravel"):
+            return self._reshape(v, path), []
+        if path == "transpose":
+            return self._transpose(v), []
+        if path in AXES or path in AXIS_PAIRS:
+            done = self._axes(v, path)
+            if done is not None:
+                return done, []
+        if path in ("zeros_like", "ones_like", "empty_like", "full_like"):
+            return v, []
+        if path in ("linalg.inv", "linalg.det", "linalg.slogdet") and self.is_batched(v.args[0]):
+            return v, []
+        if obj is sum:
+            return v, []
+        return self._map(v, v.args, None), []
+
+    def _method(self, v):
+        method = v.func.attr
+        if method in ("copy", "astype", "conj", "conjugate", "get", "pop", "values"):
+            return v
+        if method in ("item", "tolist"):
+            return call(gast.Attribute(value=v.func.value, attr="copy", ctx=gast.Load()), [])
+        return self._map(v, [v.func.value] + list(v.args), None)
+
+    def _map(self, v, operands, build):
+        """Fallback: run ``v`` once per batch element (``_s2s.map_batched``)."""
+        fn = gast.Lambda(args=gast.arguments(
+            args=[gast.Name(id=f"_a{i}", ctx=gast.Param(), annotation=None, type_comment=None)
+                  for i in range(len(operands))],
+            posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]),
+            body=_replace_operands(v, operands))
+        flags = gast.Tuple(elts=[const(self.is_batched(o)) for o in operands], ctx=gast.Load())
+        return call(self.rt("map_batched"), [fn, flags, name(self.B), *operands])
+
+    def _random(self, v, s):
+        if self.randomness == "error":
+            raise self.ctx.error(
+                UnsupportedSyntaxError, s,
+                "a random draw inside vmap/jacfwd with randomness='error'",
+                "pass randomness='same' (one draw shared by the batch) or 'different' "
+                "(a draw per batch element)",
+            )
+        if self.randomness == "same":
+            return v
+        return call(self.rt("repeat_batched"), [gast.Lambda(args=gast.arguments(
+            args=[], posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
+            defaults=[]), body=v), name(self.B)])
+
+    def _matmul(self, a, b, build):
+        ba, bb = self.is_batched(a), self.is_batched(b)
+        ra, rb = self.atom_rank(a), self.atom_rank(b)
+        if ra is None or rb is None:
+            return call(self.rt("matmul_batched"), [a, b, const(ba), const(bb)])
+        if ba and not bb:
+            if ra >= 2 and rb <= 2:
+                return build(a, b)
+            if ra == 1:
+                return build(a, b)  # (B, n) @ (n,) or (n, k): rows are the examples
+        if bb and not ba:
+            if rb >= 2 and ra <= 2:
+                if ra == 2 or ra == 1:
+                    return build(a, b)
+            if rb == 1 and ra == 2:  # a @ v_b for every example: v_b @ a.T
+                return build(b, gast.Attribute(value=a, attr="T", ctx=gast.Load()))
+            if rb == 1 and ra == 1:
+                return build(b, a)
+        if ba and bb:
+            if ra >= 2 and rb >= 2 and ra == rb:
+                return build(a, b)
+        return call(self.rt("matmul_batched"), [a, b, const(ba), const(bb)])
+
+    def _einsum(self, v):
+        spec = v.args[0]
+        if not isinstance(spec, gast.Constant) or not isinstance(spec.value, str):
+            return self._map(v, v.args, None)
+        operands = v.args[1:]
+        flags = [self.is_batched(o) for o in operands]
+        new_spec = batched_einsum_spec(spec.value, flags)
+        v.args = [const(new_spec)] + list(operands)
+        return v
+
+    def _reshape(self, v, path):
+        a = v.args[0]
+        if not self.is_batched(a):
+            return self._map(v, v.args, None)
+        if path == "ravel":
+            return call(self._xp("reshape"), [a, gast.Tuple(
+                elts=[name(self.B), const(-1)], ctx=gast.Load())])
+        shape = v.args[1] if len(v.args) > 1 else next(
+            (k.value for k in v.keywords if k.arg in ("shape", "newshape")), None)
+        if isinstance(shape, gast.Tuple):
+            new_shape = gast.Tuple(elts=[name(self.B)] + list(shape.elts), ctx=gast.Load())
+        elif isinstance(shape, gast.Constant) or (
+                isinstance(shape, gast.UnaryOp) and isinstance(shape.operand, gast.Constant)):
+            new_shape = gast.Tuple(elts=[name(self.B), shape], ctx=gast.Load())
+        else:
+            new_shape = call(self.rt("batch_shape"), [name(self.B), shape])
+        return call(v.func, [a, new_shape])
+
+    def _xp(self, attr_):
+        return gast.Attribute(value=name(self.ctx.xp), attr=attr_, ctx=gast.Load())
+
+    def _transpose(self, v):
+        a = v.args[0]
+        axes = v.args[1] if len(v.args) > 1 else next(
+            (k.value for k in v.keywords if k.arg == "axes"), None)
+        r = self.atom_rank(a)
+        if axes is None or (isinstance(axes, gast.Constant) and axes.value is None):
+            if r is None:
+                return call(self.rt("transpose_batched"), [a])
+            perm = [0] + list(range(r, 0, -1))
+        elif isinstance(axes, gast.Tuple) and all(_int_const(e) is not None for e in axes.elts):
+            perm = [0] + [_int_const(e) % r + 1 if r else _int_const(e) + 1 for e in axes.elts]
+        else:
+            return call(self.rt("transpose_batched"), [a, axes])
+        return call(v.func, [a, gast.Tuple(elts=[const(p) for p in perm], ctx=gast.Load())])
+
+    def _axes(self, v, path):
+        """Shift axis arguments past the batch axis."""
+        if path in AXIS_PAIRS:
+            if not self.is_batched(v.args[0]):
+                return None
+            for pname, pos in AXIS_PAIRS[path]:
+                default = AXIS_DEFAULTS.get(path)
+                self._shift_arg(v, pname, pos, default[AXIS_PAIRS[path].index((pname, pos))]
+                                if default else None, required=path in ("swapaxes", "moveaxis"))
+            return v
+        pname, pos, none_means = AXES[path]
+        first = v.args[0] if v.args else None
+        if not self.is_batched(first):
+            return None
+        axis, where = _find_arg(v, pname, pos)
+        if axis is None:
+            default = AXIS_DEFAULTS.get(path, _MISSING_DEFAULT)
+            if default is not _MISSING_DEFAULT and default is not None:
+                axis = const(default)
+            else:
+                axis = const(None) if path not in ("stack",) else const(0)
+            where = None
+        if isinstance(axis, gast.Constant) and axis.value is None:
+            if none_means == "all":
+                r = self.atom_rank(first)
+                new = (gast.Tuple(elts=[const(i) for i in range(1, r + 1)], ctx=gast.Load())
+                       if r is not None else call(self.rt("tail_axes"), [first]))
+            elif none_means == "concat_flat":
+                return call(self.rt("concatenate_flat_batched"), [first])
+            elif none_means in ("flat", "flat_or_last"):
+                if none_means == "flat_or_last" and where is None:
+                    new = const(-1)
+                else:
+                    flat = call(self.rt("flatten_batched"), [first])
+                    v.args[0] = flat
+                    new = const(1)
+            elif none_means == "norm":
+                r = self.atom_rank(first)
+                if r == 1:
+                    new = const(1)
+                elif r == 2:
+                    new = gast.Tuple(elts=[const(1), const(2)], ctx=gast.Load())
+                else:
+                    return None
+            elif none_means == "squeeze":
+                return call(self.rt("squeeze_batched"), [first])
+            else:
+                new = axis
+        else:
+            new = _shift(axis, self)
+        _set_arg(v, pname, pos, where, new)
+        return v
+
+    def _shift_arg(self, v, pname, pos, default, required):
+        axis, where = _find_arg(v, pname, pos)
+        if axis is None:
+            if default is None:
+                return
+            axis = const(default)
+        _set_arg(v, pname, pos, where, _shift(axis, self))
+
+
+_MISSING_DEFAULT = object()
+
+
+def _shift(axis, batcher):
+    value = _int_const(axis)
+    if value is not None:
+        return const(value + 1) if value >= 0 else axis
+    if isinstance(axis, gast.Tuple) and all(_int_const(e) is not None for e in axis.elts):
+        return gast.Tuple(elts=[_shift(e, batcher) for e in axis.elts], ctx=gast.Load())
+    return call(batcher.rt("shift_axis"), [axis])
+
+
+def _find_arg(v, pname, pos):
+    if len(v.args) > pos:
+        return v.args[pos], ("pos", pos)
+    for k, kw in enumerate(v.keywords):
+        if kw.arg == pname:
+            return kw.value, ("kw", k)
+    return None, None
+
+
+def _set_arg(v, pname, pos, where, value):
+    if where is None:
+        v.keywords.append(gast.keyword(arg=pname, value=value))
+    elif where[0] == "pos":
+        v.args[where[1]] = value
+    else:
+        v.keywords[where[1]].value = value
+
+
+def _int_const(node):
+    if isinstance(node, gast.Constant) and isinstance(node.value, int) \
+            and not isinstance(node.value, bool):
+        return node.value
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+        inner = _int_const(node.operand)
+        return None if inner is None else -inner
+    return None
+
+
+def _arrayish(atom):
+    return not (isinstance(atom, gast.Constant) and not isinstance(atom.value, (int, float, complex)))
+
+
+def _max_rank(*ranks):
+    if any(r is None for r in ranks):
+        return None
+    return max(ranks) if ranks else None
+
+
+def _matmul_rank(ra, rb):
+    if ra is None or rb is None:
+        return None
+    if ra == 1 and rb == 1:
+        return 0
+    if ra == 1:
+        return rb - 1
+    if rb == 1:
+        return ra - 1
+    return max(ra, rb)
+
+
+def _shape_rank(shape, batcher):
+    if shape is None:
+        return None
+    if isinstance(shape, gast.Tuple):
+        return len(shape.elts)
+    if _int_const(shape) is not None:
+        return 1
+    if isinstance(shape, gast.Attribute) and shape.attr == "shape" \
+            and isinstance(shape.value, gast.Name):
+        return batcher.rank.get(shape.value.id)
+    r = batcher.atom_rank(shape) if isinstance(shape, gast.Name) else None
+    return 1 if r == 0 else None
+
+
+def _axis_arg(v, pos):
+    axis, _ = _find_arg(v, "axis", pos)
+    if isinstance(axis, gast.Constant) and axis.value is None:
+        return None
+    return axis
+
+
+def _static_rank(obj):
+    import numpy
+
+    if isinstance(obj, (int, float, complex)) and not isinstance(obj, bool):
+        return 0
+    if isinstance(obj, numpy.ndarray):
+        return obj.ndim
+    return None
+
+
+def _index_rank(base_rank, index, batcher):
+    if base_rank is None:
+        return None
+    parts = index.elts if isinstance(index, gast.Tuple) else [index]
+    rank = base_rank
+    for p in parts:
+        if isinstance(p, gast.Slice):
+            continue
+        if isinstance(p, gast.Constant) and p.value is None:
+            rank += 1
+        elif isinstance(p, gast.Constant) and p.value is Ellipsis:
+            continue
+        elif _int_const(p) is not None:
+            rank -= 1
+        elif isinstance(p, (gast.Name, gast.BinOp, gast.UnaryOp)):
+            names = [n for n in gast.walk(p) if isinstance(n, gast.Name)]
+            if all(batcher.atom_rank(n) == 0 for n in names):
+                rank -= 1
+            else:
+                return None
+        else:
+            return None
+    return rank
+
+
+def _advanced_count(index):
+    parts = index.elts if isinstance(index, gast.Tuple) else [index]
+    return sum(1 for p in parts if isinstance(p, gast.Name))
+
+
+def _prepend_slice(index):
+    full = gast.Slice(lower=None, upper=None, step=None)
+    parts = index.elts if isinstance(index, gast.Tuple) else [index]
+    if parts and isinstance(parts[0], gast.Constant) and parts[0].value is Ellipsis:
+        return index
+    return gast.Tuple(elts=[full] + list(parts), ctx=gast.Load())
+
+
+def _strip_first(index):
+    return gast.Tuple(elts=list(index.elts[1:]), ctx=gast.Load())
+
+
+def _index_value(index):
+    """A subscript's index as an ordinary expression (slices as slice(...))."""
+    if isinstance(index, gast.Slice):
+        return call(name("slice"), [p if p is not None else const(None)
+                                    for p in (index.lower, index.upper, index.step)])
+    if isinstance(index, gast.Tuple):
+        return gast.Tuple(elts=[_index_value(e) for e in index.elts], ctx=gast.Load())
+    return index
+
+
+def _replace_operands(v, operands):
+    mapping = {id(o): i for i, o in enumerate(operands)}
+    v = copy.deepcopy(v)
+    ops = [copy.deepcopy(o) for o in operands]
+    del mapping
+
+    class R(gast.NodeTransformer):
+        def visit_Name(self, node):
+            for i, o in enumerate(ops):
+                if isinstance(o, gast.Name) and o.id == node.id:
+                    return gast.Name(id=f"_a{i}", ctx=gast.Load(), annotation=None,
+                                     type_comment=None)
+            return node
+
+    return R().visit(v)
+
+
+def batched_einsum_spec(spec, flags):
+    """``"ij,jk->ik"`` with the first operand batched -> ``"Zij,jk->Zik"``."""
+    letters = set(spec)
+    batch = next(c for c in "ZYXWVUTSRQPONMLKzyxwvutsrqponmlk" if c not in letters)
+    if "->" in spec:
+        inputs, output = spec.split("->")
+    else:
+        inputs = spec
+        counts = {}
+        for c in inputs.replace(",", "").replace(".", ""):
+            counts[c] = counts.get(c, 0) + 1
+        output = ("..." if "..." in inputs else "") + "".join(
+            sorted(c for c, n in counts.items() if n == 1))
+    terms = inputs.split(",")
+    terms = [batch + t.strip() if f else t.strip() for t, f in zip(terms, flags)]
+    return ",".join(terms) + "->" + batch + output.strip()
+
+
+def _walk_statements(stmts):
+    for s in stmts:
+        yield s
+        for field in ("body", "orelse", "finalbody"):
+            inner = getattr(s, field, None)
+            if isinstance(inner, list):
+                yield from _walk_statements(inner)
+        if isinstance(s, gast.Try):
+            for h in s.handlers:
+                yield from _walk_statements(h.body)
+
+
