@@ -37,7 +37,7 @@ from .analysis import BINOPS, UNARYOPS, iteration, mutated_names
 from .codegen import comment
 from .context import assign, call, const, name
 from .errors import UnsupportedSyntaxError
-from .frontend import MISSING, short_filename
+from .frontend import MISSING
 from .rules import registry
 
 _SHAPE_ATTRIBUTES = {"shape", "ndim", "size", "dtype"}
@@ -86,6 +86,7 @@ class Batcher:
         self.fallback = None
         self._analyse()
         self._last_line = None
+        self._last_comment = None
 
     # -- analysis --------------------------------------------------------------
 
@@ -357,7 +358,7 @@ class Batcher:
         for s in _walk_statements(stmts):
             test = getattr(s, "test", None)
             if isinstance(s, (gast.If, gast.While)) and self.names_batched(test):
-                where = f"{short_filename(self.ctx.parsed.filename)}:{s.lineno}"
+                where = self.ctx.parsed.where(s.lineno)
                 return (f"loops over the batch: the test on {where} depends on batched values")
         return None
 
@@ -367,8 +368,11 @@ class Batcher:
             lineno = getattr(s, "lineno", None)
             if lineno is not None and lineno != self._last_line:
                 parsed = self.ctx.parsed
-                text = parsed.line(lineno)
-                out.append(comment(f"{short_filename(parsed.filename)}:{lineno}  {text}".rstrip()))
+                filename, line = parsed.origin(lineno)
+                text = parsed.comment_text(lineno)
+                if text != self._last_comment:
+                    out.append(comment(text, line, filename))
+                    self._last_comment = text
                 self._last_line = lineno
             handler = getattr(self, "stmt_" + type(s).__name__, None)
             out.extend(handler(s) if handler else [s])
@@ -378,12 +382,14 @@ class Batcher:
         saved = self._last_line
         out = self.body(stmts)
         self._last_line = saved
+        self._last_comment = None
         return out or [gast.Pass()]
 
     def stmt_If(self, s):
         s.body = self._nested(s.body)
         s.orelse = self._nested(s.orelse) if s.orelse else []
         self._last_line = None
+        self._last_comment = None
         return [s]
 
     stmt_While = stmt_If
@@ -391,6 +397,7 @@ class Batcher:
     def stmt_With(self, s):
         s.body = self._nested(s.body)
         self._last_line = None
+        self._last_comment = None
         return [s]
 
     def stmt_Try(self, s):
@@ -400,6 +407,7 @@ class Batcher:
         s.orelse = self._nested(s.orelse) if s.orelse else []
         s.finalbody = self._nested(s.finalbody) if s.finalbody else []
         self._last_line = None
+        self._last_comment = None
         return [s]
 
     def stmt_For(self, s):
@@ -408,6 +416,7 @@ class Batcher:
         s.body = self._nested(s.body)
         s.orelse = self._nested(s.orelse) if s.orelse else []
         self._last_line = None
+        self._last_comment = None
         return [s]
 
     def _batched_iterable(self, it):

@@ -24,9 +24,12 @@ _MARK = "\x00s2s-comment:"
 _STRING_LINE = re.compile(r"^(\s*)('.*'|\".*\")$")
 
 
-def comment(text, lineno=None):
-    """A statement that becomes the line ``# text`` in the emitted source."""
-    node = gast.Expr(value=gast.Constant(value=_MARK + text, kind=None))
+def comment(text, lineno=None, filename=None):
+    """A statement that becomes the line ``# text`` in the emitted source;
+    ``filename``/``lineno`` say which user line the statements after it
+    come from (kept for tracebacks and for transforming the code again)."""
+    origin = f"{filename}\x01{lineno}\x01" if filename is not None and lineno else "\x01\x01"
+    node = gast.Expr(value=gast.Constant(value=_MARK + origin + text, kind=None))
     node.lineno = lineno
     return node
 
@@ -73,8 +76,15 @@ def _unparenthesise(line):
 
 def unparse(node):
     """Source text of a gast node, comments restored."""
+    return unparse_with_origins(node)[0]
+
+
+def unparse_with_origins(node):
+    """``(text, origins)``: ``origins[i]`` is the user's ``(filename, lineno)``
+    behind line ``i + 1`` of ``text`` (from the comment above it), or None."""
     text = ast.unparse(to_ast(node))
-    lines = []
+    lines, origins = [], []
+    origin = None
     for line in text.splitlines():
         if sys.version_info < (3, 11):
             line = _unparenthesise(line)
@@ -82,10 +92,14 @@ def unparse(node):
         if m and "s2s-comment:" in line:
             value = ast.literal_eval(m.group(2))
             if value.startswith(_MARK):
-                lines.append(f"{m.group(1)}# {value[len(_MARK):]}")
+                filename, lineno, body = value[len(_MARK):].split("\x01", 2)
+                origin = (filename, int(lineno)) if filename else origin
+                lines.append(f"{m.group(1)}# {body}")
+                origins.append(origin)
                 continue
         lines.append(line)
-    return "\n".join(lines) + "\n"
+        origins.append(origin)
+    return "\n".join(lines) + "\n", origins
 
 
 _counter = 0
@@ -101,7 +115,7 @@ def compile_function(fn_node, *, header, label, globals_, cells, bindings, defau
     cached and registered for tracebacks.
     """
     global _counter
-    body = unparse(fn_node)
+    body, origins = unparse_with_origins(fn_node)
     source = header + "\n" + body
     used = _free_names(fn_node)
     free = [n for n in sorted(used) if n in cells or n in bindings]
@@ -127,6 +141,8 @@ def compile_function(fn_node, *, header, label, globals_, cells, bindings, defau
         fn.__kwdefaults__ = dict(kwdefaults)
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     fn.__s2s_source__ = source
+    # line of ``source`` (1-based; line 1 is the header) -> the user's line
+    fn.__s2s_origins__ = {i + 2: o for i, o in enumerate(origins) if o is not None}
     return fn, source
 
 

@@ -122,10 +122,11 @@ class Context:
 
     def error(self, cls, node, message, hint=None):
         lineno = getattr(node, "lineno", None) or self.parsed.node.lineno
+        filename, user_line = self.parsed.origin(lineno)
         return cls(
             message,
-            filename=self.parsed.filename,
-            lineno=lineno,
+            filename=filename,
+            lineno=user_line,
             line=self.parsed.line(lineno),
             hint=hint,
         )

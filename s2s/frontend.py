@@ -35,12 +35,30 @@ class Parsed:
     def name(self):
         return self.node.name
 
+    def origin(self, lineno):
+        """``(filename, lineno)`` in the user's code of line ``lineno`` of this
+        function's file: for generated code (transformed again), the user's
+        line it came from."""
+        origins = getattr(self.fn, "__s2s_origins__", None)
+        if origins and lineno in origins:
+            return origins[lineno]
+        return self.filename, lineno
+
     def line(self, lineno):
-        """The text of line ``lineno`` of the user's file, stripped."""
-        return linecache.getline(self.filename, lineno).strip() if lineno else ""
+        """The text of the user's line behind line ``lineno``, stripped."""
+        if not lineno:
+            return ""
+        filename, lineno = self.origin(lineno)
+        return linecache.getline(filename, lineno).strip()
 
     def where(self, lineno=None):
-        return f"{short_filename(self.filename)}:{lineno or self.node.lineno}"
+        filename, lineno = self.origin(lineno or self.node.lineno)
+        return f"{short_filename(filename)}:{lineno}"
+
+    def comment_text(self, lineno):
+        """``model.py:12  y = np.sin(x) * w``: the comment above a group of
+        generated statements."""
+        return f"{self.where(lineno)}  {self.line(lineno)}".rstrip()
 
 
 def short_filename(filename):

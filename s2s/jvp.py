@@ -40,7 +40,7 @@ from .analysis import (
 from .codegen import comment
 from .context import assign, call, const, name, store
 from .errors import NoRuleError, UnsupportedSyntaxError
-from .frontend import MISSING, short_filename
+from .frontend import MISSING
 from .rules import registry
 from .rules.registry import (
     BindError,
@@ -74,6 +74,7 @@ class Emitter:
         self.inactive_returns = []
         self.tangent_temps = set()
         self._last_line = None
+        self._last_comment = None
 
     # -- helpers -------------------------------------------------------------
 
@@ -184,7 +185,10 @@ class Emitter:
         for s in stmts:
             lineno = getattr(s, "lineno", None)
             if lineno is not None and lineno != self._last_line:
-                out.append(self._comment(lineno))
+                note = self._comment(lineno)
+                if note.value.value != self._last_comment:
+                    out.append(note)
+                    self._last_comment = note.value.value
                 self._last_line = lineno
             handler = getattr(self, "stmt_" + type(s).__name__, None)
             if handler is None:
@@ -195,19 +199,21 @@ class Emitter:
 
     def _comment(self, lineno):
         parsed = self.ctx.parsed
-        text = parsed.line(lineno)
-        return comment(f"{short_filename(parsed.filename)}:{lineno}  {text}".rstrip(), lineno)
+        filename, line = parsed.origin(lineno)
+        return comment(parsed.comment_text(lineno), line, filename)
 
     def _nested(self, stmts):
         saved = self._last_line
         out = self.body(stmts)
         self._last_line = saved
+        self._last_comment = None
         return out or [gast.Pass()]
 
     def stmt_If(self, s):
         s.body = self._nested(s.body)
         s.orelse = self._nested(s.orelse) if s.orelse else []
         self._last_line = None
+        self._last_comment = None
         return [s]
 
     def stmt_While(self, s):
@@ -216,6 +222,7 @@ class Emitter:
     def stmt_With(self, s):
         s.body = self._nested(s.body)
         self._last_line = None
+        self._last_comment = None
         return [s]
 
     def stmt_Try(self, s):
@@ -225,6 +232,7 @@ class Emitter:
         s.orelse = self._nested(s.orelse) if s.orelse else []
         s.finalbody = self._nested(s.finalbody) if s.finalbody else []
         self._last_line = None
+        self._last_comment = None
         return [s]
 
     def stmt_Delete(self, s):
@@ -328,6 +336,7 @@ class Emitter:
         s.body = inits + body
         s.orelse = self._nested(s.orelse) if s.orelse else []
         self._last_line = None
+        self._last_comment = None
         return [s]
 
     def _target_dot(self, target):

@@ -70,7 +70,7 @@ def jvp_function(fn, active, *, entry=True):
 
 def _build(fn, active, entry, spec):
     parsed = parse(fn)
-    origin = f"{short_filename(parsed.filename)}:{parsed.node.name}"
+    origin = getattr(fn, "__s2s_origin__", None) or f"{short_filename(parsed.filename)}:{parsed.node.name}"
     digest = hashlib.sha256(unparse(parsed.node).encode()).hexdigest()[:12]
     ctx = Context(parsed)
     callee_deps = []
@@ -95,6 +95,7 @@ def _build(fn, active, entry, spec):
         )
     finally:
         del _IN_PROGRESS[(fn, spec)]
+    compiled.__s2s_origin__ = origin
     _register_late_cells(compiled)
     for cell in late.cells:
         cell.cell_contents = compiled
@@ -157,7 +158,7 @@ def _build_batch(fn, batched, ranks, randomness, suffix, spec):
     from .batching import Batcher
 
     parsed = parse(fn)
-    origin = f"{short_filename(parsed.filename)}:{parsed.node.name}"
+    origin = getattr(fn, "__s2s_origin__", None) or f"{short_filename(parsed.filename)}:{parsed.node.name}"
     digest = hashlib.sha256(unparse(parsed.node).encode()).hexdigest()[:12]
     ctx = Context(parsed)
     callee_deps = []
@@ -177,6 +178,7 @@ def _build_batch(fn, batched, ranks, randomness, suffix, spec):
             kwdefaults=fn.__kwdefaults__)
     finally:
         del _IN_PROGRESS[(fn, spec)]
+    compiled.__s2s_origin__ = origin
     _register_late_cells(compiled)
     for cell in late.cells:
         cell.cell_contents = compiled
