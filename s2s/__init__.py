@@ -6,7 +6,7 @@ The public API; see README.md.
 __version__ = "0.1.0"
 
 from .api import defjvp, jvp, source  # noqa: E402
-from .batch_api import jacfwd, vmap  # noqa: E402
+from .batch_api import hessian, jacfwd, vmap  # noqa: E402
 from .errors import (  # noqa: E402
     InputError,
     NonDifferentiableOutputError,
@@ -19,6 +19,7 @@ from .errors import (  # noqa: E402
 __all__ = [
     "jvp",
     "jacfwd",
+    "hessian",
     "vmap",
     "source",
     "defjvp",

@@ -5,7 +5,6 @@ basis: one call of the generated batched derivative computes every column
 (``chunk_size`` splits the directions into passes of at most that many).
 """
 
-import math
 
 import numpy
 
@@ -325,4 +324,69 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error", chunk_size=Non
     return JacFwd(func, argnums, has_aux, randomness, chunk_size)
 
 
-__all__ = ["vmap", "jacfwd", "math"]
+class Hessian(_Transformed):
+    """``jacfwd(jacfwd(f))``: the generated batched jvp of ``f`` is itself
+    differentiated and batched again (so loops and branches work)."""
+
+    def __init__(self, func, argnums):
+        if not isinstance(argnums, int):
+            raise InputError("hessian takes one argnums (an int)",
+                             hint="for several inputs, call hessian once per input")
+        self.func = func
+        self.argnums = argnums
+        self.__wrapped__ = func
+        self.calls = 0
+        self._last = None
+
+    def __call__(self, *args):
+        k = self.argnums
+        if not -len(args) <= k < len(args):
+            raise InputError(f"argnums {k!r} is out of range for {len(args)} arguments")
+        k %= len(args)
+        fn = _unwrap(self.func)
+        params = _params(fn, len(args))
+        x = args[k]
+        if numpy.asarray(x).dtype.kind not in "fc":
+            raise InputError(f"argument {k} ({params[k]}) is not floating point: integer and "
+                             "bool inputs are not differentiable")
+        inner_jvp = jvp_function(fn, (params[k],))
+        t1 = inner_jvp.tangent_names[params[k]]
+        ranks = _ranks(params, args)
+        ranks[t1] = ranks[params[k]]
+        inner = batch_function(inner_jvp.fn, [t1], ranks)
+        # differentiate the batched code with respect to x, then batch that
+        outer_jvp = jvp_function(inner.fn, (params[k],))
+        t2 = outer_jvp.tangent_names[params[k]]
+        n = int(numpy.size(x))
+        basis = _basis(x, 0, n, 0, n)
+        outer_ranks = dict(ranks)
+        outer_ranks[t1] = ranks[params[k]] + 1
+        outer_ranks[t2] = ranks[params[k]]
+        outer = batch_function(outer_jvp.fn, [t2], outer_ranks)
+        self._last = outer
+        call_args = list(args) + [basis]
+        self.calls += 1
+        if outer_jvp.positional:
+            (out_b, _), (_, h) = outer.fn(*call_args, basis)
+        else:
+            (out_b, _), (_, h) = outer.fn(*call_args, **{t2: basis})
+        if isinstance(out_b, (tuple, list, dict)):
+            raise InputError("hessian needs a function with one array output",
+                             hint="use jacfwd(jacfwd(f)) on each output")
+        oshape = numpy.shape(out_b)[2:]  # outer and inner batch axes first
+        xp = namespace_of(h)
+        xshape = numpy.shape(x)
+        h = xp.reshape(h, (n, n) + oshape)  # (outer direction, inner direction, *out)
+        h = xp.moveaxis(xp.moveaxis(h, 0, -1), 0, -2)
+        return xp.reshape(h, oshape + xshape + xshape)
+
+    def source(self):
+        if self._last is None:
+            raise InputError("call the hessian function once first")
+        return self._last.source
+
+
+def hessian(func, argnums=0):
+    """The Hessian of ``func`` (``jacfwd(jacfwd(func))``), shape
+    ``output.shape + input.shape + input.shape``."""
+    return Hessian(func, argnums)

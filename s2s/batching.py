@@ -370,7 +370,7 @@ class Batcher:
                 parsed = self.ctx.parsed
                 filename, line = parsed.origin(lineno)
                 text = parsed.comment_text(lineno)
-                if text != self._last_comment:
+                if text != self._last_comment and not filename.startswith("<s2s "):
                     out.append(comment(text, line, filename))
                     self._last_comment = text
                 self._last_line = lineno

@@ -51,7 +51,11 @@ class Context:
             self.xp = "xp"
         else:
             self.xp = self.namer.fresh("xp")
-        self.rt = self.namer.fresh("_s2s")
+        user_rt = Resolver(parsed, self.local_names).resolve_name("_s2s")
+        if user_rt is runtime and "_s2s" not in self.local_names:
+            self.rt = "_s2s"  # code s2s generated, transformed again
+        else:
+            self.rt = self.namer.fresh("_s2s")
         self.resolver = Resolver(
             parsed, self.local_names, extra={self.xp: numpy, self.rt: runtime}
         )

@@ -186,7 +186,7 @@ class Emitter:
             lineno = getattr(s, "lineno", None)
             if lineno is not None and lineno != self._last_line:
                 note = self._comment(lineno)
-                if note.value.value != self._last_comment:
+                if note is not None and note.value.value != self._last_comment:
                     out.append(note)
                     self._last_comment = note.value.value
                 self._last_line = lineno
@@ -200,6 +200,8 @@ class Emitter:
     def _comment(self, lineno):
         parsed = self.ctx.parsed
         filename, line = parsed.origin(lineno)
+        if filename.startswith("<s2s "):
+            return None  # a line s2s added (no user line behind it)
         return comment(parsed.comment_text(lineno), line, filename)
 
     def _nested(self, stmts):

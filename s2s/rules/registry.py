@@ -385,6 +385,7 @@ def all_rules():
 @functools.cache
 def _load():
     from . import (  # noqa: F401  (registration happens on import)
+        batching_helpers,
         elementwise,
         indexing,
         linalg,
