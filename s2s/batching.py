@@ -67,6 +67,15 @@ AXIS_PAIRS = {
     "swapaxes": (("axis1", 1), ("axis2", 2)), "moveaxis": (("source", 1), ("destination", 2)),
     "trace": (("axis1", 2), ("axis2", 3)), "diagonal": (("axis1", 2), ("axis2", 3)),
 }
+# jvp-rule helpers, linear in their tangent arguments: with only tangents
+# batched, the helper runs as it is once its axis counts from the end.
+# helper name -> (tangent positions, axis position, position of the primal
+# whose rank the axis refers to)
+TANGENT_HELPERS = {
+    "extremum_tangent": ((2,), 3, 0), "var_tangent": ((1,), 2, 0),
+    "prod_tangent": ((1,), 2, 0), "cumprod_tangent": ((1,), None, 0),
+    "norm_tangent": ((2,), 4, 0), "clip_tangent": ((3, 4, 5), None, 0),
+}
 AXIS_DEFAULTS = {"trace": (0, 1), "diagonal": (0, 1), "diff": -1, "take_along_axis": None}
 
 
@@ -623,6 +632,11 @@ class Batcher:
             raise self.ctx.unsupported(s, "s2s cannot tell which function is called here")
         rule = registry.lookup(obj)
         path = registry.numpy_path(obj)
+        helper = _runtime_name(obj)
+        if helper in TANGENT_HELPERS:
+            done = self._tangent_helper(v, helper)
+            if done is not None:
+                return done, []
         if rule is None:
             import types
 
@@ -661,6 +675,26 @@ class Batcher:
         if obj is sum:
             return v, []
         return self._map(v, v.args, None), []
+
+    def _tangent_helper(self, v, helper):
+        tangents, axis_pos, primal_pos = TANGENT_HELPERS[helper]
+        if any(self.is_batched(a) for i, a in enumerate(v.args) if i not in tangents):
+            return None
+        if helper == "clip_tangent":
+            v.args = self._align(list(v.args))
+            return v
+        if axis_pos is not None and len(v.args) > axis_pos:
+            axis = v.args[axis_pos]
+            r = self.atom_rank(v.args[primal_pos])
+            value = _int_const(axis)
+            if r is not None and value is not None:
+                new = const(value % r - r) if r else axis
+            elif r is not None and isinstance(axis, gast.Constant) and axis.value is None:
+                new = gast.Tuple(elts=[const(-k) for k in range(r, 0, -1)], ctx=gast.Load())
+            else:
+                new = call(self.rt("negative_axis"), [axis, v.args[primal_pos]])
+            v.args[axis_pos] = new
+        return v
 
     def _method(self, v):
         method = v.func.attr
@@ -853,6 +887,13 @@ def _set_arg(v, pname, pos, where, value):
         v.args[where[1]] = value
     else:
         v.keywords[where[1]].value = value
+
+
+def _runtime_name(obj):
+    from . import runtime
+
+    name_ = getattr(obj, "__name__", None)
+    return name_ if name_ and getattr(runtime, name_, None) is obj else None
 
 
 def _int_const(node):

@@ -126,7 +126,9 @@ def cumprod_tangent(a, a_dot, axis):
     :func:`_product_tangent`)."""
     xp = namespace_of(a, a_dot)
     if axis is None:
-        a, a_dot, axis = xp.reshape(a, (-1,)), xp.reshape(a_dot, (-1,)), 0
+        # flatten the per-example axes (a_dot may carry leading batch axes)
+        lead = xp.shape(a_dot)[: xp.ndim(a_dot) - xp.ndim(a)]
+        a, a_dot, axis = xp.reshape(a, (-1,)), xp.reshape(a_dot, lead + (-1,)), -1
 
     def total(v):
         return xp.cumsum(v, axis=axis)
@@ -160,10 +162,15 @@ def norm_tangent(x, z, x_dot, ord, axis, keepdims):
     'fro', 'nuc', 1, -1, 2, -2, inf, -inf) over two."""
     xp = namespace_of(x, x_dot)
     x = xp.asarray(x)
-    if axis is None and ord is None:  # the 2-norm of all elements, whatever the rank
-        return _vector_norm_tangent(xp, x, z, x_dot, 2, None, keepdims)
+    # axes count from the end, so tangents may carry leading batch axes
     if axis is None:
-        axis = tuple(range(x.ndim))
+        axis = tuple(range(-x.ndim, 0))
+    elif isinstance(axis, tuple):
+        axis = tuple(ax % x.ndim - x.ndim for ax in axis)
+    else:
+        axis = axis % x.ndim - x.ndim
+    if ord is None:  # the 2-norm of all the elements along the axes, whatever their number
+        return _vector_norm_tangent(xp, x, z, x_dot, 2, axis, keepdims)
     axes = axis if isinstance(axis, tuple) else (axis,)
     if len(axes) == 1:
         return _vector_norm_tangent(xp, x, z, x_dot, ord, axes, keepdims)
@@ -189,7 +196,7 @@ def _matrix_norm_tangent(xp, x, z, x_dot, ord, axes, keepdims):
     """Frobenius: sum(x x_dot) / z. 1, -1 (inf, -inf): the extreme column
     (row) of absolute sums. 2, -2, 'nuc': u_k' x_dot v_k for the largest,
     the smallest, the sum over all singular triplets."""
-    row, col = (ax % x.ndim for ax in axes)
+    row, col = (ax % x.ndim - x.ndim for ax in axes)
     both = tuple(sorted((row, col)))
     zk = z if keepdims else xp.expand_dims(z, both)
     if ord in (None, "fro"):
@@ -286,6 +293,17 @@ def _leaves(tree):
             yield from _leaves(t)
     else:
         yield tree
+
+
+def negative_axis(axis, value):
+    """A per-example axis of ``value`` counted from the end (None: all of
+    them), so that leading batch axes do not move it."""
+    ndim = numpy.ndim(value)
+    if axis is None:
+        return tuple(range(-ndim, 0))
+    if isinstance(axis, tuple):
+        return tuple(a % ndim - ndim for a in axis)
+    return axis % ndim - ndim
 
 
 def batch_size(value):
