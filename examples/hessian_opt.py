@@ -37,7 +37,8 @@ def main():
     # positive definite or the full step goes uphill
     lam = 1e-3
     steps = 0
-    for steps in range(1, 101):
+    while steps < 100:
+        steps += 1
         g = grad(x)
         if np.linalg.norm(g) < 1e-10:
             break
