@@ -157,15 +157,7 @@ class Batcher:
                 if any(self.is_batched(a) for a in s.value.args):
                     self.batched.add(func.value.id)
         elif isinstance(s, gast.For):
-            if self.iterable_batched(s.iter):
-                for n in gast.walk(s.target):
-                    if isinstance(n, gast.Name):
-                        self.batched.add(n.id)
-                        self._set_rank(n.id, None)
-            else:
-                for n in gast.walk(s.target):
-                    if isinstance(n, gast.Name):
-                        self._set_rank(n.id, self._loop_rank(s.iter))
+            self._for_target(s.iter, s.target)
         for field in ("body", "orelse", "finalbody"):
             if isinstance(getattr(s, field, None), list):
                 self._body(getattr(s, field))
@@ -173,9 +165,49 @@ class Batcher:
             for h in s.handlers:
                 self._body(h.body)
 
-    def _loop_rank(self, it):
-        kind, _ = iteration(it, self.ctx)
-        return 0 if kind == "range" else None
+    def _for_target(self, it, target):
+        """Batchedness and rank of loop targets, item by item of
+        ``enumerate``/``zip``/``.items()``."""
+        kind, parts = iteration(it, self.ctx)
+        names = [n.id for n in gast.walk(target) if isinstance(n, gast.Name)]
+        if kind == "range":
+            for n in names:
+                self._set_rank(n, 0)
+            return
+        if kind in ("atom", "reversed"):
+            batched = self.is_batched(parts)
+            r = self.atom_rank(parts)
+            item_rank = r - 1 if r is not None and r > 0 and isinstance(target, gast.Name) \
+                and self.kind.get(getattr(parts, "id", None)) != "container" else None
+            for n in names:
+                if batched:
+                    self.batched.add(n)
+                self._set_rank(n, item_rank)
+            return
+        if kind == "enumerate" and isinstance(target, (gast.Tuple, gast.List)) \
+                and len(target.elts) == 2:
+            for n in gast.walk(target.elts[0]):
+                if isinstance(n, gast.Name):
+                    self._set_rank(n.id, 0)
+            self._for_target(parts, target.elts[1])
+            return
+        if kind == "zip" and isinstance(target, (gast.Tuple, gast.List)) \
+                and len(target.elts) == len(parts):
+            for sub, elt in zip(parts, target.elts):
+                self._for_target(sub, elt)
+            return
+        if kind == "items" and isinstance(target, (gast.Tuple, gast.List)) \
+                and len(target.elts) == 2:
+            for n in gast.walk(target.elts[1]):
+                if isinstance(n, gast.Name):
+                    if self.is_batched(parts):
+                        self.batched.add(n.id)
+                    self._set_rank(n.id, None)
+            return
+        for n in names:
+            if self.iterable_batched(it):
+                self.batched.add(n)
+            self._set_rank(n, None)
 
     def iterable_batched(self, it):
         kind, parts = iteration(it, self.ctx)
@@ -193,6 +225,8 @@ class Batcher:
         if isinstance(v, gast.Call):
             obj = self._resolve(v.func)
             fname = getattr(obj, "__name__", None)
+            if _runtime_name(obj) == "namespace_of":
+                return False
             if fname in _UNBATCHED_CALLS and getattr(obj, "__module__", "") in (
                     "builtins", "numpy", "numpy._core.fromnumeric"):
                 return False
@@ -637,6 +671,11 @@ class Batcher:
             done = self._tangent_helper(v, helper)
             if done is not None:
                 return done, []
+        if helper == "tuple_like":
+            v.args = v.args[:1] + [self._ensure(a) for a in v.args[1:]]
+            return v, []
+        if helper is not None and rule is None:
+            return self._map(v, v.args, None), []  # never transform s2s's own helpers
         if rule is None:
             import types
 
@@ -654,6 +693,8 @@ class Batcher:
         if kind == "elementwise" and path not in ("copy", "array", "asarray") or obj is abs:
             v.args = self._align(list(v.args))
             return v, []
+        if path in ("array", "asarray") and self.kind.get(getattr(v.args[0], "id", None)) != "array":
+            return call(self.rt("array_batched"), [v.args[0]]), []
         if path in ("copy", "array", "asarray", "ascontiguousarray"):
             return v, []
         if path in ("dot", "matmul") and len(v.args) == 2 and not v.keywords:

@@ -463,7 +463,8 @@ def setitem_batched(target, index, value, value_batched):
 
 def map_batched(fn, flags, size, *operands):
     """``fn`` once per batch element (no batching rule): stacked results."""
-    results = [fn(*[o[b] if f else o for o, f in zip(operands, flags)]) for b in range(size)]
+    results = [fn(*[_example(o, b) if f else o for o, f in zip(operands, flags)])
+               for b in range(size)]
     return _stack_tree(results)
 
 
@@ -517,6 +518,15 @@ def matmul_batched(a, b, a_batched, b_batched):
     if ra == 1:
         out = out[..., 0, :] if rb != 1 else out[..., 0]
     return out
+
+
+def array_batched(value):
+    """``np.array(value)`` per example, ``value`` batched: a (nested) list of
+    batched items stacks them after the batch axis."""
+    if isinstance(value, (list, tuple)):
+        items = [array_batched(v) for v in value]
+        return namespace_of(*items).stack(items, axis=1)
+    return namespace_of(value).asarray(value)
 
 
 def loop_batched(fn, args, flags):
