@@ -16,15 +16,32 @@ from .transform import batch_function, jvp_function
 
 
 def _ranks(params, args):
+    """What the batched code is specialised on: the rank of each array
+    argument, or the kind of container ("dict", "list", "tuple")."""
     ranks = {}
     for pname, value in zip(params, args):
         if isinstance(value, (float, int, complex)) and not isinstance(value, bool):
             ranks[pname] = 0
         elif hasattr(value, "ndim") and hasattr(value, "shape"):
             ranks[pname] = value.ndim
+        elif isinstance(value, dict):
+            ranks[pname] = "dict"
+        elif isinstance(value, (list, tuple)):
+            ranks[pname] = "list"
         else:
             ranks[pname] = None
     return ranks
+
+
+def _check_randomness(randomness):
+    if randomness not in ("error", "same", "different"):
+        raise InputError(f"randomness must be 'error', 'same' or 'different', not {randomness!r}")
+
+
+def _check_chunk_size(chunk_size):
+    if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int)
+                                   or chunk_size < 1):
+        raise InputError(f"chunk_size must be a positive int or None, not {chunk_size!r}")
 
 
 def _params(fn, nargs):
@@ -45,10 +62,10 @@ class _Transformed:
 
 class VMapped(_Transformed):
     def __init__(self, func, in_dims, out_dims, randomness, chunk_size):
-        if randomness not in ("error", "same", "different"):
-            raise InputError(f"randomness must be 'error', 'same' or 'different', not {randomness!r}")
-        if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
-            raise InputError(f"chunk_size must be a positive int or None, not {chunk_size!r}")
+        _check_randomness(randomness)
+        _check_chunk_size(chunk_size)
+        _check_dims(in_dims, "in_dims")
+        _check_dims(out_dims, "out_dims")
         self.func = func
         self.in_dims = in_dims
         self.out_dims = out_dims
@@ -58,7 +75,7 @@ class VMapped(_Transformed):
         self.calls = 0  # calls of the generated batched function (for tests)
         self._last = None
 
-    def __call__(self, *args):
+    def __call__(self, *args, **kwargs):
         in_dims = self.in_dims
         if not isinstance(in_dims, (tuple, list)):
             in_dims = (in_dims,) * len(args)
@@ -95,28 +112,32 @@ class VMapped(_Transformed):
         if size is None:
             raise InputError("vmap needs at least one batched input",
                              hint="set in_dims to an axis for at least one argument")
-        if isinstance(self.func, _Transformed):
-            out = _loop(self.func, moved, flags, size)
+        if isinstance(self.func, JacFwd) and not kwargs:
+            self.calls += 1
+            out = self.func._vmapped(moved, flags, size, self.randomness)
+        elif isinstance(self.func, _Transformed):
+            out = _loop(self.func, moved, flags, size, kwargs)
         else:
             fn = _unwrap(self.func)
             params = _params(fn, len(args))
             ranks = _ranks(params, [_example_rank(a, f) for a, f in zip(moved, flags)])
+            ranks.update(_ranks(list(kwargs), list(kwargs.values())))
             batched = [p for p, f in zip(params, flags) if f]
             generated = batch_function(fn, batched, ranks, randomness=self.randomness)
             self._last = generated
-            out = self._run(generated.fn, moved, flags, size)
+            out = self._run(generated.fn, moved, flags, size, kwargs)
         return _move_out(out, self.out_dims)
 
-    def _run(self, fn, args, flags, size):
+    def _run(self, fn, args, flags, size, kwargs):
         chunk = self.chunk_size or size
         if chunk >= size:
             self.calls += 1
-            return fn(*args)
+            return fn(*args, **kwargs)
         parts = []
         for start in range(0, size, chunk):
             piece = [_slice_tree(a, start, start + chunk) if f else a for a, f in zip(args, flags)]
             self.calls += 1
-            parts.append(fn(*piece))
+            parts.append(fn(*piece, **kwargs))
         return _concat_trees(parts)
 
     def source(self):
@@ -124,6 +145,15 @@ class VMapped(_Transformed):
             raise InputError("call the vmapped function once first: its code is specialised "
                              "on the ranks of its inputs")
         return self._last.source
+
+
+def _check_dims(dims, what):
+    leaves = pytree.flatten(dims)[0] if isinstance(dims, (tuple, list, dict)) else [dims]
+    for d in leaves:
+        if d is not None and (isinstance(d, bool) or not isinstance(d, int)):
+            raise InputError(f"{what} entries must be ints or None, not {d!r}",
+                             hint=f"{what}=0 batches over the first axis; None leaves an "
+                             "argument unbatched")
 
 
 def _example_rank(arg, batched):
@@ -155,11 +185,14 @@ def _broadcast(leaf, size):
     return xp.broadcast_to(leaf, (size,) + leaf.shape)
 
 
-def _loop(fn, args, flags, size):
+def _loop(fn, args, flags, size, kwargs):
     """vmap of an already transformed function: one call per batch element."""
     from .runtime import loop_batched
 
-    return loop_batched(fn, args, flags) if size else None
+    def each(*a):
+        return fn(*a, **kwargs)
+
+    return loop_batched(each, args, flags)
 
 
 def _slice_tree(tree, start, stop):
@@ -167,11 +200,12 @@ def _slice_tree(tree, start, stop):
     return pytree.unflatten(treedef, [leaf[start:stop] for leaf in leaves])
 
 
-def _concat_trees(parts):
+def _concat_trees(parts, axis=0):
     flat = [pytree.flatten(p) for p in parts]
     treedef = flat[0][1]
     columns = zip(*[leaves for leaves, _ in flat])
-    return pytree.unflatten(treedef, [namespace_of(c[0]).concatenate(c, axis=0) for c in columns])
+    return pytree.unflatten(treedef, [namespace_of(c[0]).concatenate(c, axis=axis)
+                                      for c in columns])
 
 
 def _move_out(out, out_dims):
@@ -197,8 +231,11 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
 
 class JacFwd(_Transformed):
     def __init__(self, func, argnums, has_aux, randomness, chunk_size):
-        if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
-            raise InputError(f"chunk_size must be a positive int or None, not {chunk_size!r}")
+        _check_randomness(randomness)
+        _check_chunk_size(chunk_size)
+        nums = (argnums,) if not isinstance(argnums, (tuple, list)) else argnums
+        if not nums or any(isinstance(k, bool) or not isinstance(k, int) for k in nums):
+            raise InputError(f"argnums must be an int or a tuple of ints, not {argnums!r}")
         self.func = func
         self.argnums = argnums
         self.has_aux = has_aux
@@ -209,16 +246,25 @@ class JacFwd(_Transformed):
         self._last = None
 
     def __call__(self, *args):
+        return self._compute(args, None, None)
+
+    def _vmapped(self, args, flags, size, randomness):
+        """``vmap(jacfwd(f))``: the generated batched jvp batched once more,
+        over the vmapped inputs (one call, no loop over examples)."""
+        return self._compute(args, flags, size)
+
+    def _compute(self, args, outer_flags, outer_size):
+        lead = 0 if outer_flags is None else 1
+        examples = args if outer_flags is None else [
+            _first_example(a) if f else a for a, f in zip(args, outer_flags)]
         nums = (self.argnums,) if isinstance(self.argnums, int) else tuple(self.argnums)
-        if not nums:
-            raise InputError("argnums is empty", hint="pass argnums=0 or a tuple of positions")
         for k in nums:
-            if not isinstance(k, int) or not -len(args) <= k < len(args):
+            if not -len(args) <= k < len(args):
                 raise InputError(f"argnums {k!r} is out of range for {len(args)} arguments")
         nums = tuple(k % len(args) for k in nums)
         if isinstance(self.func, _Transformed):
             raise InputError("jacfwd of a vmap/jacfwd result is not supported yet",
-                             hint="use jacfwd(f) on the plain function")
+                             hint="use jacfwd(f) on the plain function, or s2s.hessian")
         fn = _unwrap(self.func)
         params = _params(fn, len(args))
         active = tuple(params[k] for k in nums)
@@ -231,14 +277,22 @@ class JacFwd(_Transformed):
                                      hint="pass float arrays for the differentiated arguments")
         jvp = jvp_function(fn, active)
         tangent_names = [jvp.tangent_names[p] for p in active]
-        ranks = _ranks(params, args)
+        ranks = _ranks(params, examples)
         for p, t in zip(active, tangent_names):
             ranks[t] = ranks[p]
         batched = batch_function(jvp.fn, tangent_names, ranks, randomness=self.randomness,
                                  suffix="vmap")
+        if outer_flags is not None:
+            outer_ranks = dict(ranks)
+            for t, p in zip(tangent_names, active):
+                if isinstance(ranks[p], int):
+                    outer_ranks[t] = ranks[p] + 1
+            outer = [p for p, f in zip(params, outer_flags) if f]
+            batched = batch_function(batched.fn, outer, outer_ranks,
+                                     randomness=self.randomness, suffix="vmap")
         self._last = batched
         # the identity basis, split over the differentiated inputs' leaves
-        in_leaves = [pytree.flatten(args[k]) for k in nums]
+        in_leaves = [pytree.flatten(examples[k]) for k in nums]
         sizes = [[int(numpy.size(leaf)) for leaf in leaves] for leaves, _ in in_leaves]
         total = sum(sum(s) for s in sizes)
         chunk = self.chunk_size or total
@@ -259,8 +313,8 @@ class JacFwd(_Transformed):
             else:
                 out, out_dot = batched.fn(*args, **dict(zip(tangent_names, tangents)))
             pieces.append(out_dot)
-        out = _first_example(out)
-        out_dot = pieces[0] if len(pieces) == 1 else _concat_trees(pieces)
+        out = _first_example(out, axis=lead)
+        out_dot = pieces[0] if len(pieces) == 1 else _concat_trees(pieces, axis=lead)
         aux = None
         if self.has_aux:
             if not (isinstance(out, tuple) and len(out) == 2):
@@ -268,7 +322,7 @@ class JacFwd(_Transformed):
                                  "(output, aux)", hint="return (output, aux)")
             out, aux = out
             out_dot = out_dot[0]
-        jac = _assemble(out, out_dot, in_leaves, sizes, isinstance(self.argnums, int))
+        jac = _assemble(out, out_dot, in_leaves, sizes, isinstance(self.argnums, int), lead)
         return (jac, aux) if self.has_aux else jac
 
     def source(self):
@@ -292,27 +346,33 @@ def _basis(leaf, offset, n, start, stop):
     return xp.reshape(basis, (rows,) + leaf.shape)
 
 
-def _first_example(tree):
+def _first_example(tree, axis=0):
+    """Each leaf at index 0 along ``axis`` (the batch axis)."""
     leaves, treedef = pytree.flatten(tree)
-    return pytree.unflatten(treedef, [leaf[0] for leaf in leaves])
+    index = (slice(None),) * axis + (0,)
+    return pytree.unflatten(treedef, [leaf[index] for leaf in leaves])
 
 
-def _assemble(out, out_dot, in_leaves, sizes, single):
+def _assemble(out, out_dot, in_leaves, sizes, single, lead=0):
+    """Jacobians ``output.shape + input.shape`` from tangents with the
+    direction axis at ``lead`` (after ``lead`` leading batch axes)."""
     out_flat, out_def = pytree.flatten(out)
     dot_flat, _ = pytree.flatten(out_dot)
     jacobians = []
     for o, d in zip(out_flat, dot_flat):
-        oshape = numpy.shape(o)
         xp = namespace_of(d)
+        oshape = numpy.shape(o)[lead:]
+        batch = numpy.shape(d)[:lead]
         per_arg = []
         offset = 0
         for (leaves, treedef), leaf_sizes in zip(in_leaves, sizes):
             blocks = []
             for leaf, n in zip(leaves, leaf_sizes):
-                block = d[offset:offset + n]
+                index = (slice(None),) * lead + (slice(offset, offset + n),)
+                block = xp.reshape(d[index], batch + (n,) + oshape)
                 offset += n
-                block = xp.moveaxis(xp.reshape(block, (n,) + oshape), 0, -1)
-                blocks.append(xp.reshape(block, oshape + numpy.shape(leaf)))
+                block = xp.moveaxis(block, lead, -1)
+                blocks.append(xp.reshape(block, batch + oshape + numpy.shape(leaf)))
             per_arg.append(pytree.unflatten(treedef, blocks))
         jacobians.append(per_arg[0] if single else tuple(per_arg))
     return pytree.unflatten(out_def, jacobians)

@@ -86,8 +86,12 @@ class Batcher:
         self.fn = fn_node
         self.batched = set(batched_params)
         self.params = [a.id for a in fn_node.args.args + fn_node.args.kwonlyargs]
-        self.rank = {p: ranks.get(p) for p in self.params}
-        self.kind = {p: ("array" if ranks.get(p) is not None else None) for p in self.params}
+        # ranks[p]: per-example rank of an array argument, or "container"
+        # (a list/tuple/dict argument), or None (unknown)
+        self.rank = {p: (r if isinstance(r, int) else None) for p, r in
+                     ((p, ranks.get(p)) for p in self.params)}
+        self.kind = {p: ("array" if isinstance(ranks.get(p), int) else ranks.get(p))
+                     for p in self.params}
         self.mutated = mutated_names(fn_node)
         self.suffix = name_suffix
         self.callee = callee
@@ -107,7 +111,33 @@ class Batcher:
         return False
 
     def names_batched(self, node):
-        return any(isinstance(n, gast.Name) and n.id in self.batched for n in gast.walk(node))
+        """Whether ``node`` reads a batched name (its shape does not count:
+        every example has the same)."""
+        todo = [node]
+        while todo:
+            n = todo.pop()
+            if isinstance(n, gast.Attribute) and n.attr in _SHAPE_ATTRIBUTES:
+                continue
+            if isinstance(n, gast.Name) and n.id in self.batched:
+                return True
+            todo.extend(gast.iter_child_nodes(n))
+        return False
+
+    def fix_shapes(self, node):
+        """``x.shape`` of a batched ``x`` -> the per-example shape, everywhere
+        in ``node``."""
+        batcher = self
+
+        class Fix(gast.NodeTransformer):
+            def visit_Attribute(self, n):
+                if n.attr in _SHAPE_ATTRIBUTES and isinstance(n.value, gast.Name) \
+                        and n.value.id in batcher.batched \
+                        and batcher.kind.get(n.value.id) != "container":
+                    return batcher._attribute(n)
+                self.generic_visit(n)
+                return n
+
+        return Fix().visit(node)
 
     def _analyse(self):
         while True:
@@ -232,6 +262,8 @@ class Batcher:
                 return False
             if self._is_random(v):
                 return self.randomness == "different"
+            if obj is sorted and v.args and self.kind.get(getattr(v.args[0], "id", None)) == "dict":
+                return False  # the keys of a dict: the same for every example
         return self.names_batched(v)
 
     def _resolve(self, func):
@@ -374,6 +406,17 @@ class Batcher:
         body = []
         if first is not None:
             body.append(assign(self.B, call(self.rt("batch_size"), [name(first)])))
+        if self.randomness == "error":
+            for node in gast.walk(fn):
+                if isinstance(node, gast.Call) and self._is_random(node):
+                    stmt = next(st for st in _walk_statements(fn.body)
+                                if any(n is node for n in gast.walk(st)))
+                    raise self.ctx.error(
+                        UnsupportedSyntaxError, stmt,
+                        "a random draw inside vmap/jacfwd with randomness='error'",
+                        "pass randomness='same' (one draw shared by the batch) or "
+                        "'different' (a draw per batch element)",
+                    )
         reason = self._fallback_reason(fn.body)
         if reason is not None:
             body = [comment(reason)]
@@ -417,6 +460,12 @@ class Batcher:
                     out.append(comment(text, line, filename))
                     self._last_comment = text
                 self._last_line = lineno
+            for field in ("value", "test", "iter", "slice"):
+                if isinstance(getattr(s, field, None), gast.AST):
+                    setattr(s, field, self.fix_shapes(getattr(s, field)))
+            if isinstance(s, gast.Assign):
+                s.targets = [self.fix_shapes(t) if isinstance(t, gast.Subscript) else t
+                             for t in s.targets]
             handler = getattr(self, "stmt_" + type(s).__name__, None)
             out.extend(handler(s) if handler else [s])
         return out
@@ -527,6 +576,8 @@ class Batcher:
             return [s]
         z = target.id
         if z not in self.batched:
+            if isinstance(s.value, gast.Call) and self.names_batched(s.value):
+                s.value = self._shape_query(s.value)
             return [s]
         if not self.value_batched(s.value):
             mutable = z in self.mutated
@@ -630,6 +681,17 @@ class Batcher:
         target = max(r for r, o in zip(ranks, operands) if _arrayish(o))
         return [self._lift(o, target) if b else o for o, b in zip(operands, batched)]
 
+    def _shape_query(self, v):
+        """``len(x)``, ``np.shape(x)``... of a batched x: per example."""
+        obj = self._resolve(v.func)
+        path = registry.numpy_path(obj)
+        if obj is len:
+            return call(self.rt("len_batched"), v.args)
+        if path in ("shape", "ndim", "size") and v.args:
+            attr_ = gast.Attribute(value=v.args[0], attr=path, ctx=gast.Load())
+            return self._attribute(attr_)
+        return v
+
     def _attribute(self, v):
         if v.attr == "shape":
             return gast.Subscript(value=v, slice=gast.Slice(lower=const(1), upper=None, step=None),
@@ -686,6 +748,13 @@ class Batcher:
                 return call(self.rt("len_batched"), v.args), []
             return self._map(v, v.args, None), []
         kind = rule.batching
+        swap = _NAMESPACE_TWINS.get(obj)
+        if swap is not None and any(self.is_batched(a) for a in v.args):
+            v.func = self._xp(swap)
+            v.args = self._align(list(v.args))
+            return v, []
+        if getattr(obj, "__module__", None) == "math" or obj in (max, min):
+            return self._map(v, v.args, None), []
         if obj in (float, int, complex):
             return call(self.rt("scalar_batched"), [v.args[0], func]), []
         if obj is len:
@@ -901,6 +970,26 @@ class Batcher:
 
 
 _MISSING_DEFAULT = object()
+
+
+def _twins():
+    """math-module and builtin functions of scalars -> the namespace function
+    that does the same elementwise (what they become on batched values)."""
+    import math
+
+    names = {"sin": "sin", "cos": "cos", "tan": "tan", "exp": "exp", "log": "log",
+             "sqrt": "sqrt", "tanh": "tanh", "sinh": "sinh", "cosh": "cosh", "atan": "arctan",
+             "asin": "arcsin", "acos": "arccos", "atan2": "arctan2", "hypot": "hypot",
+             "fabs": "abs", "log1p": "log1p", "expm1": "expm1", "log10": "log10",
+             "log2": "log2", "floor": "floor", "ceil": "ceil", "pow": "power",
+             "asinh": "arcsinh", "acosh": "arccosh", "atanh": "arctanh", "trunc": "trunc"}
+    twins = {getattr(math, k): v for k, v in names.items() if hasattr(math, k)}
+    twins[max] = "maximum"
+    twins[min] = "minimum"
+    return twins
+
+
+_NAMESPACE_TWINS = _twins()
 
 
 def _shift(axis, batcher):

@@ -395,8 +395,9 @@ def transpose_batched(value, axes=None):
 
 
 def iter_batched(value):
-    """Iterate a batched array over its first per-example axis."""
-    if isinstance(value, (list, tuple)):
+    """Iterate a batched array over its first per-example axis (any other
+    iterable holds batched items already)."""
+    if not hasattr(value, "shape"):
         return value
     return namespace_of(value).moveaxis(value, 1, 0)
 

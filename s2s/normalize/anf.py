@@ -71,6 +71,12 @@ class _ANF:
         return name(tmp)
 
     def value(self, e, out):
+        if isinstance(e, gast.Compare) and len(e.ops) == 1:
+            # an assigned comparison is one operation on atoms (a mask); tests
+            # of if/while are never values and stay whole
+            e.left = self.atom(e.left, out)
+            e.comparators = [self.atom(c, out) for c in e.comparators]
+            return e
         if self.is_atom(e) or isinstance(e, _KEEP_WHOLE) or boolean_valued(e):
             return e
         if isinstance(e, gast.BinOp):
