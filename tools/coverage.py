@@ -16,7 +16,7 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "docs" / "coverage.md"
-FAMILIES = ("elementwise", "reductions", "shape", "indexing", "linalg", "python")
+FAMILIES = ("elementwise", "reductions", "shape", "indexing", "linalg", "python", "batching_helpers")
 
 sys.path.insert(0, str(ROOT))
 
