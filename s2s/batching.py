@@ -46,22 +46,26 @@ _BOTTOM = object()  # rank not yet known (fixed point start)
 
 # axis parameters of axis-taking primitives: name -> (position, meaning of None)
 # meaning of None: "all" (every per-example axis), "flat" (flattened), "keep"
+# axis parameters of axis-taking primitives:
+# path -> (parameter, position, default when not passed, meaning of None)
+# meaning of None: "all" (every per-example axis), "flat" (the flattened
+# array), "squeeze", "concat_flat", "norm"; REQUIRED: must be passed
+REQUIRED = object()
+_RED = ("axis", 1, None, "all")
 AXES = {
-    "sum": ("axis", 1, "all"), "mean": ("axis", 1, "all"), "prod": ("axis", 1, "all"),
-    "max": ("axis", 1, "all"), "min": ("axis", 1, "all"), "amax": ("axis", 1, "all"),
-    "amin": ("axis", 1, "all"), "var": ("axis", 1, "all"), "std": ("axis", 1, "all"),
-    "any": ("axis", 1, "all"), "all": ("axis", 1, "all"), "nansum": ("axis", 1, "all"),
-    "nanmean": ("axis", 1, "all"), "nanmax": ("axis", 1, "all"), "nanmin": ("axis", 1, "all"),
-    "count_nonzero": ("axis", 1, "all"), "ptp": ("axis", 1, "all"),
-    "cumsum": ("axis", 1, "flat"), "cumprod": ("axis", 1, "flat"),
-    "argmax": ("axis", 1, "flat"), "argmin": ("axis", 1, "flat"),
-    "argsort": ("axis", 1, "flat_or_last"), "sort": ("axis", 1, "flat_or_last"),
-    "flip": ("axis", 1, "all"), "expand_dims": ("axis", 1, None),
-    "squeeze": ("axis", 1, "squeeze"), "concatenate": ("axis", 1, "concat_flat"),
-    "stack": ("axis", 1, None), "split": ("axis", 2, None), "array_split": ("axis", 2, None),
-    "repeat": ("axis", 2, "flat"), "roll": ("axis", 2, "flat"), "take": ("axis", 2, "flat"),
-    "take_along_axis": ("axis", 2, None), "diff": ("axis", 3, None),
-    "average": ("axis", 1, "all"), "linalg.norm": ("axis", 2, "norm"),
+    **{name_: _RED for name_ in (
+        "sum", "mean", "prod", "max", "min", "amax", "amin", "var", "std", "any", "all",
+        "nansum", "nanmean", "nanmax", "nanmin", "count_nonzero", "ptp", "average")},
+    "cumsum": ("axis", 1, None, "flat"), "cumprod": ("axis", 1, None, "flat"),
+    "argmax": ("axis", 1, None, "flat"), "argmin": ("axis", 1, None, "flat"),
+    "argsort": ("axis", 1, -1, "flat"), "sort": ("axis", 1, -1, "flat"),
+    "flip": ("axis", 1, None, "all"), "expand_dims": ("axis", 1, REQUIRED, None),
+    "squeeze": ("axis", 1, None, "squeeze"), "concatenate": ("axis", 1, 0, "concat_flat"),
+    "stack": ("axis", 1, 0, None), "split": ("axis", 2, 0, None),
+    "array_split": ("axis", 2, 0, None), "repeat": ("axis", 2, None, "flat"),
+    "take": ("axis", 2, None, "flat"), "diff": ("axis", 2, -1, None),
+    "roll": ("axis", 2, None, None),
+    "linalg.norm": ("axis", 2, None, "norm"),
 }
 AXIS_PAIRS = {
     "swapaxes": (("axis1", 1), ("axis2", 2)), "moveaxis": (("source", 1), ("destination", 2)),
@@ -73,10 +77,11 @@ AXIS_PAIRS = {
 # whose rank the axis refers to)
 TANGENT_HELPERS = {
     "extremum_tangent": ((2,), 3, 0), "var_tangent": ((1,), 2, 0),
-    "prod_tangent": ((1,), 2, 0), "cumprod_tangent": ((1,), None, 0),
+    "prod_tangent": ((1,), 2, 0),
     "norm_tangent": ((2,), 4, 0), "clip_tangent": ((3, 4, 5), None, 0),
+    "cumprod_tangent": ((1,), 2, 0),
 }
-AXIS_DEFAULTS = {"trace": (0, 1), "diagonal": (0, 1), "diff": -1, "take_along_axis": None}
+AXIS_DEFAULTS = {"trace": (0, 1), "diagonal": (0, 1)}
 
 
 class Batcher:
@@ -129,6 +134,13 @@ class Batcher:
         batcher = self
 
         class Fix(gast.NodeTransformer):
+            def visit_Call(self, n):
+                self.generic_visit(n)
+                if n.args and isinstance(n.args[0], gast.Name) and n.args[0].id in batcher.batched \
+                        and batcher.kind.get(n.args[0].id) not in ("container", "dict", "list"):
+                    return batcher._shape_query(n)
+                return n
+
             def visit_Attribute(self, n):
                 if n.attr in _SHAPE_ATTRIBUTES and isinstance(n.value, gast.Name) \
                         and n.value.id in batcher.batched \
@@ -579,6 +591,9 @@ class Batcher:
             if isinstance(s.value, gast.Call) and self.names_batched(s.value):
                 s.value = self._shape_query(s.value)
             return [s]
+        if isinstance(s.value, (gast.List, gast.Dict)) and not (
+                getattr(s.value, "elts", None) or getattr(s.value, "keys", None)):
+            return [s]  # an empty list or dict holds no unbatched leaf
         if not self.value_batched(s.value):
             mutable = z in self.mutated
             helper = "batched_copy" if mutable else "batched"
@@ -641,8 +656,9 @@ class Batcher:
             return self._subscript(v), []
         if isinstance(v, gast.BinOp):
             if isinstance(v.op, gast.MatMult):
-                return self._matmul(v.left, v.right, lambda a, b: gast.BinOp(
-                    left=a, op=gast.MatMult(), right=b)), []
+                done = self._matmul(v.left, v.right, lambda a, b: gast.BinOp(
+                    left=a, op=gast.MatMult(), right=b))
+                return (done if done is not None else self._map(v, [v.left, v.right], None)), []
             rule = registry.lookup(BINOPS[type(v.op)])
             if rule is not None and rule.batching in ("elementwise", "python"):
                 v.left, v.right = self._align([v.left, v.right])
@@ -650,9 +666,9 @@ class Batcher:
             return self._map(v, [v.left, v.right], lambda a: gast.BinOp(
                 left=a[0], op=type(v.op)(), right=a[1])), []
         if isinstance(v, gast.UnaryOp):
-            prim = UNARYOPS.get(type(v.op))
-            if prim is not None or isinstance(v.op, gast.Not):
-                return v, []
+            if isinstance(v.op, gast.Not):
+                return call(self._xp("logical_not"), [v.operand]), []
+            return v, []
         if isinstance(v, gast.Compare):
             return self._compare(v), []
         if isinstance(v, gast.Call):
@@ -687,9 +703,13 @@ class Batcher:
         path = registry.numpy_path(obj)
         if obj is len:
             return call(self.rt("len_batched"), v.args)
-        if path in ("shape", "ndim", "size") and v.args:
+        if path in ("shape", "ndim", "size") and len(v.args) == 1 and not v.keywords:
             attr_ = gast.Attribute(value=v.args[0], attr=path, ctx=gast.Load())
             return self._attribute(attr_)
+        if path == "size" and len(v.args) == 2 and _int_const(v.args[1]) is not None:
+            return call(v.func, [v.args[0], _shift(v.args[1], self)])
+        if path in ("shape", "ndim", "size"):
+            return self._map(v, v.args, None)
         return v
 
     def _attribute(self, v):
@@ -759,6 +779,10 @@ class Batcher:
             return call(self.rt("scalar_batched"), [v.args[0], func]), []
         if obj is len:
             return call(self.rt("len_batched"), v.args), []
+        if kind == "elementwise" and any(isinstance(a, (gast.List, gast.Tuple)) or
+                                         self.kind.get(getattr(a, "id", None)) in ("list", "container")
+                                         for a in v.args):
+            return self._map(v, v.args, None), []
         if kind == "elementwise" and path not in ("copy", "array", "asarray") or obj is abs:
             v.args = self._align(list(v.args))
             return v, []
@@ -767,7 +791,23 @@ class Batcher:
         if path in ("copy", "array", "asarray", "ascontiguousarray"):
             return v, []
         if path in ("dot", "matmul") and len(v.args) == 2 and not v.keywords:
-            return self._matmul(v.args[0], v.args[1], lambda a, b: call(func, [a, b])), []
+            ranks = (self.atom_rank(v.args[0]), self.atom_rank(v.args[1]))
+            if path == "matmul" or all(r in (1, 2) for r in ranks):
+                # dot and matmul agree for ranks 1 and 2; matmul batches
+                done = self._matmul(v.args[0], v.args[1], lambda a, b: gast.BinOp(
+                    left=a, op=gast.MatMult(), right=b))
+                if done is not None:
+                    return done, []
+            return self._map(v, v.args, None), []
+        if path == "take_along_axis" and len(v.args) == 3 and not v.keywords \
+                and self.is_batched(v.args[0]) and not self.is_batched(v.args[1]):
+            idx = gast.Subscript(value=v.args[1], slice=gast.Tuple(
+                elts=[const(None), const(Ellipsis)], ctx=gast.Load()), ctx=gast.Load())
+            return call(func, [v.args[0], idx, _shift(v.args[2], self)]), []
+        if path in ("full_like",) and any(self.is_batched(a) for a in v.args[1:]):
+            return self._map(v, v.args, None), []
+        if path in ("reshape", "ravel") and v.keywords:
+            return self._map(v, v.args, None), []
         if path == "einsum":
             return self._einsum(v), []
         if path in ("reshape", "ravel"):
@@ -797,6 +837,9 @@ class Batcher:
             axis = v.args[axis_pos]
             r = self.atom_rank(v.args[primal_pos])
             value = _int_const(axis)
+            if helper == "cumprod_tangent" and isinstance(axis, gast.Constant) \
+                    and axis.value is None:
+                return v  # None flattens: the helper keeps leading batch axes itself
             if r is not None and value is not None:
                 new = const(value % r - r) if r else axis
             elif r is not None and isinstance(axis, gast.Constant) and axis.value is None:
@@ -839,27 +882,34 @@ class Batcher:
             defaults=[]), body=v), name(self.B)])
 
     def _matmul(self, a, b, build):
+        """``a @ b`` per example, by per-example ranks; None when no rule fits
+        (the caller falls back to a loop)."""
         ba, bb = self.is_batched(a), self.is_batched(b)
         ra, rb = self.atom_rank(a), self.atom_rank(b)
-        if ra is None or rb is None:
-            return call(self.rt("matmul_batched"), [a, b, const(ba), const(bb)])
+        if ra is None or rb is None or ra < 1 or rb < 1:
+            return None
         if ba and not bb:
-            if ra >= 2 and rb <= 2:
-                return build(a, b)
-            if ra == 1:
-                return build(a, b)  # (B, n) @ (n,) or (n, k): rows are the examples
+            if rb <= 2:
+                return build(a, b)  # rows of a (or its stack) are the examples
+            if ra >= 2:
+                return build(self._lift(a, rb), b)
+            return None
         if bb and not ba:
-            if rb >= 2 and ra <= 2:
-                if ra == 2 or ra == 1:
-                    return build(a, b)
-            if rb == 1 and ra == 2:  # a @ v_b for every example: v_b @ a.T
-                return build(b, gast.Attribute(value=a, attr="T", ctx=gast.Load()))
-            if rb == 1 and ra == 1:
-                return build(b, a)
-        if ba and bb:
-            if ra >= 2 and rb >= 2 and ra == rb:
+            if ra <= 2 and rb >= 2:
                 return build(a, b)
-        return call(self.rt("matmul_batched"), [a, b, const(ba), const(bb)])
+            if ra == 2 and rb == 1:  # a @ v for every example: v @ a.T
+                return build(b, gast.Attribute(value=a, attr="T", ctx=gast.Load()))
+            if ra == 1 and rb == 1:
+                return build(b, a)
+            return None
+        # both batched
+        if ra >= 2 and rb >= 2:
+            r = max(ra, rb)
+            return build(self._lift(a, r), self._lift(b, r))
+        spec = {(1, 1): "Zi,Zi->Z", (1, 2): "Zj,Zjk->Zk", (2, 1): "Zij,Zj->Zi"}.get((ra, rb))
+        if spec is None:
+            return None
+        return call(self._xp("einsum"), [const(spec), a, b])
 
     def _einsum(self, v):
         spec = v.args[0]
@@ -917,32 +967,32 @@ class Batcher:
                 self._shift_arg(v, pname, pos, default[AXIS_PAIRS[path].index((pname, pos))]
                                 if default else None, required=path in ("swapaxes", "moveaxis"))
             return v
-        pname, pos, none_means = AXES[path]
+        pname, pos, default, none_means = AXES[path]
         first = v.args[0] if v.args else None
-        if not self.is_batched(first):
+        if not self.is_batched(first) or any(self.is_batched(a) for a in v.args[1:]):
             return None
+        if path == "diff" and len(v.args) + len(v.keywords) > 3 or \
+                path == "average" and (len(v.args) > 2 or any(k.arg == "weights" for k in v.keywords)):
+            return None  # prepend/append, weights: arrays to align with the batch
         axis, where = _find_arg(v, pname, pos)
         if axis is None:
-            default = AXIS_DEFAULTS.get(path, _MISSING_DEFAULT)
-            if default is not _MISSING_DEFAULT and default is not None:
-                axis = const(default)
-            else:
-                axis = const(None) if path not in ("stack",) else const(0)
-            where = None
+            if default is REQUIRED:
+                return None
+            axis, where = const(default), None
+        if not _static_axis(axis):
+            return None  # an axis known only at run time: the loop fallback is exact
         if isinstance(axis, gast.Constant) and axis.value is None:
             if none_means == "all":
                 r = self.atom_rank(first)
                 new = (gast.Tuple(elts=[const(i) for i in range(1, r + 1)], ctx=gast.Load())
                        if r is not None else call(self.rt("tail_axes"), [first]))
+            elif none_means == "flat":
+                v.args[0] = call(self.rt("flatten_batched"), [first])
+                new = const(1)
             elif none_means == "concat_flat":
                 return call(self.rt("concatenate_flat_batched"), [first])
-            elif none_means in ("flat", "flat_or_last"):
-                if none_means == "flat_or_last" and where is None:
-                    new = const(-1)
-                else:
-                    flat = call(self.rt("flatten_batched"), [first])
-                    v.args[0] = flat
-                    new = const(1)
+            elif none_means == "squeeze":
+                return call(self.rt("squeeze_batched"), [first])
             elif none_means == "norm":
                 r = self.atom_rank(first)
                 if r == 1:
@@ -951,10 +1001,8 @@ class Batcher:
                     new = gast.Tuple(elts=[const(1), const(2)], ctx=gast.Load())
                 else:
                     return None
-            elif none_means == "squeeze":
-                return call(self.rt("squeeze_batched"), [first])
             else:
-                new = axis
+                return None
         else:
             new = _shift(axis, self)
         _set_arg(v, pname, pos, where, new)
@@ -981,8 +1029,8 @@ def _twins():
              "sqrt": "sqrt", "tanh": "tanh", "sinh": "sinh", "cosh": "cosh", "atan": "arctan",
              "asin": "arcsin", "acos": "arccos", "atan2": "arctan2", "hypot": "hypot",
              "fabs": "abs", "log1p": "log1p", "expm1": "expm1", "log10": "log10",
-             "log2": "log2", "floor": "floor", "ceil": "ceil", "pow": "power",
-             "asinh": "arcsinh", "acosh": "arccosh", "atanh": "arctanh", "trunc": "trunc"}
+             "log2": "log2", "pow": "power", "asinh": "arcsinh", "acosh": "arccosh",
+             "atanh": "arctanh"}
     twins = {getattr(math, k): v for k, v in names.items() if hasattr(math, k)}
     twins[max] = "maximum"
     twins[min] = "minimum"
@@ -1017,6 +1065,15 @@ def _set_arg(v, pname, pos, where, value):
         v.args[where[1]] = value
     else:
         v.keywords[where[1]].value = value
+
+
+def _static_axis(axis):
+    """An axis given as a literal (int, None or a tuple of ints)."""
+    if isinstance(axis, gast.Constant) and axis.value is None:
+        return True
+    if isinstance(axis, gast.Tuple):
+        return all(_int_const(e) is not None for e in axis.elts)
+    return _int_const(axis) is not None
 
 
 def _runtime_name(obj):

@@ -184,8 +184,8 @@ def _vector_norm_tangent(xp, x, z, x_dot, ord, axis, keepdims):
         ord = 2
     if ord in (math.inf, -math.inf):
         return extremum_tangent(xp.abs(x), z, xp.sign(x) * x_dot, axis, keepdims)
-    if ord == 0:
-        return xp.zeros_like(z)
+    if ord == 0:  # a count: zero tangent, shaped like the tangents (with any batch axes)
+        return 0.0 * xp.sum(x_dot, axis=axis, keepdims=keepdims)
     if ord == 2:
         return xp.sum(x * x_dot, axis=axis, keepdims=keepdims) / z
     weights = xp.sign(x) * xp.abs(x) ** (ord - 1)
