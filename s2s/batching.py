@@ -41,6 +41,7 @@ from .frontend import MISSING
 from .rules import registry
 
 _SHAPE_ATTRIBUTES = {"shape", "ndim", "size", "dtype"}
+_CONTAINERS = ("container", "list", "dict")
 _UNBATCHED_CALLS = {"len", "shape", "ndim", "size", "isinstance", "range", "type"}
 _BOTTOM = object()  # rank not yet known (fixed point start)
 
@@ -136,15 +137,14 @@ class Batcher:
         class Fix(gast.NodeTransformer):
             def visit_Call(self, n):
                 self.generic_visit(n)
-                if n.args and isinstance(n.args[0], gast.Name) and n.args[0].id in batcher.batched \
-                        and batcher.kind.get(n.args[0].id) not in ("container", "dict", "list"):
+                if n.args and isinstance(n.args[0], gast.Name) and n.args[0].id in batcher.batched:
                     return batcher._shape_query(n)
                 return n
 
             def visit_Attribute(self, n):
                 if n.attr in _SHAPE_ATTRIBUTES and isinstance(n.value, gast.Name) \
                         and n.value.id in batcher.batched \
-                        and batcher.kind.get(n.value.id) != "container":
+                        and batcher.kind.get(n.value.id) not in _CONTAINERS:
                     return batcher._attribute(n)
                 self.generic_visit(n)
                 return n
@@ -527,7 +527,7 @@ class Batcher:
         kind, parts = iteration(it, self.ctx)
         if kind in ("atom", "reversed"):
             atom = parts
-            if self.is_batched(atom) and self.kind.get(getattr(atom, "id", None)) != "container":
+            if self.is_batched(atom) and self.kind.get(getattr(atom, "id", None)) not in _CONTAINERS:
                 new = call(self.rt("iter_batched"), [atom])
                 if kind == "reversed":
                     return call(name("reversed"), [call(name("list"), [new])])
@@ -588,8 +588,6 @@ class Batcher:
             return [s]
         z = target.id
         if z not in self.batched:
-            if isinstance(s.value, gast.Call) and self.names_batched(s.value):
-                s.value = self._shape_query(s.value)
             return [s]
         if isinstance(s.value, (gast.List, gast.Dict)) and not (
                 getattr(s.value, "elts", None) or getattr(s.value, "keys", None)):
@@ -612,7 +610,7 @@ class Batcher:
         if not isinstance(base, gast.Name) or base.id not in self.batched:
             return [s]
         value = s.value
-        if self.kind.get(base.id) == "container":
+        if self.kind.get(base.id) in _CONTAINERS:
             s.value = self._ensure(value)
             return [s]
         if self.names_batched(target.slice):
@@ -701,15 +699,19 @@ class Batcher:
         """``len(x)``, ``np.shape(x)``... of a batched x: per example."""
         obj = self._resolve(v.func)
         path = registry.numpy_path(obj)
-        if obj is len:
+        container = v.args and self.kind.get(getattr(v.args[0], "id", None)) in _CONTAINERS
+        if obj is len and not container:
             return call(self.rt("len_batched"), v.args)
-        if path in ("shape", "ndim", "size") and len(v.args) == 1 and not v.keywords:
+        if path in ("shape", "ndim", "size") and len(v.args) == 1 and not v.keywords \
+                and not container:
             attr_ = gast.Attribute(value=v.args[0], attr=path, ctx=gast.Load())
             return self._attribute(attr_)
-        if path == "size" and len(v.args) == 2 and _int_const(v.args[1]) is not None:
+        if path == "size" and len(v.args) == 2:
             return call(v.func, [v.args[0], _shift(v.args[1], self)])
-        if path in ("shape", "ndim", "size"):
-            return self._map(v, v.args, None)
+        if path in ("shape", "ndim", "size") or obj is len:
+            # every example has the same shape: ask the first one
+            flags = gast.Tuple(elts=[const(self.is_batched(a)) for a in v.args], ctx=gast.Load())
+            return call(self.rt("call_first_example"), [v.func, flags, *v.args])
         return v
 
     def _attribute(self, v):
@@ -725,7 +727,7 @@ class Batcher:
     def _subscript(self, v):
         base = v.value
         if self.is_batched(base) and not self.names_batched(v.slice):
-            if self.kind.get(getattr(base, "id", None)) == "container":
+            if self.kind.get(getattr(base, "id", None)) in _CONTAINERS:
                 return v
             if self.kind.get(getattr(base, "id", None)) != "array":
                 return call(self.rt("getitem_batched"), [base, _index_value(v.slice)])

@@ -313,10 +313,16 @@ def batch_size(value):
     raise ValueError("s2s: a batched argument with no arrays in it")
 
 
+def _rebuild(like, items):
+    """A list/tuple/namedtuple of the type of ``like`` holding ``items``."""
+    items = list(items)
+    return type(like)(*items) if hasattr(like, "_fields") else type(like)(items)
+
+
 def batched(value, size):
     """``value`` with a leading batch axis of ``size`` (a broadcast view)."""
     if isinstance(value, (list, tuple)):
-        return type(value)(batched(v, size) for v in value)
+        return _rebuild(value, (batched(v, size) for v in value))
     if isinstance(value, dict):
         return {k: batched(v, size) for k, v in value.items()}
     xp = namespace_of(value)
@@ -327,7 +333,7 @@ def batched(value, size):
 def batched_copy(value, size):
     """Like :func:`batched`, but writable (the variable is updated in place)."""
     if isinstance(value, (list, tuple)):
-        return type(value)(batched_copy(v, size) for v in value)
+        return _rebuild(value, (batched_copy(v, size) for v in value))
     if isinstance(value, dict):
         return {k: batched_copy(v, size) for k, v in value.items()}
     xp = namespace_of(value)
@@ -462,6 +468,12 @@ def setitem_batched(target, index, value, value_batched):
         target[b][_take_example(index, b)] = value[b] if value_batched else value
 
 
+def call_first_example(fn, flags, *operands):
+    """``fn`` on the first batch element only (a shape query: every example
+    has the same answer)."""
+    return fn(*[_example(o, 0) if f else o for o, f in zip(operands, flags)])
+
+
 def map_batched(fn, flags, size, *operands):
     """``fn`` once per batch element (no batching rule): stacked results."""
     results = [fn(*[_example(o, b) if f else o for o, f in zip(operands, flags)])
@@ -472,7 +484,7 @@ def map_batched(fn, flags, size, *operands):
 def _stack_tree(results):
     first = results[0]
     if isinstance(first, (list, tuple)):
-        return type(first)(_stack_tree([r[i] for r in results]) for i in range(len(first)))
+        return _rebuild(first, (_stack_tree([r[i] for r in results]) for i in range(len(first))))
     if isinstance(first, dict):
         return {k: _stack_tree([r[k] for r in results]) for k in first}
     return namespace_of(first).stack([namespace_of(r).asarray(r) for r in results])
@@ -541,7 +553,7 @@ def loop_batched(fn, args, flags):
 
 def _example(tree, b):
     if isinstance(tree, (list, tuple)):
-        return type(tree)(_example(t, b) for t in tree)
+        return _rebuild(tree, (_example(t, b) for t in tree))
     if isinstance(tree, dict):
         return {k: _example(v, b) for k, v in tree.items()}
     return tree[b]
