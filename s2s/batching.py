@@ -981,7 +981,8 @@ class Batcher:
             if default is REQUIRED:
                 return None
             axis, where = const(default), None
-        if not _static_axis(axis):
+        axis = self.static_axis(axis)
+        if axis is None:
             return None  # an axis known only at run time: the loop fallback is exact
         if isinstance(axis, gast.Constant) and axis.value is None:
             if none_means == "all":
@@ -1009,6 +1010,23 @@ class Batcher:
             new = _shift(axis, self)
         _set_arg(v, pname, pos, where, new)
         return v
+
+    def static_axis(self, axis):
+        """``axis`` as a literal when it is known at transform time (a
+        literal, or a global holding an int, None or a tuple of ints: its
+        value becomes a dependency of the generated code), else None."""
+        if _static_axis(axis):
+            return axis
+        if isinstance(axis, gast.Name) and not self.ctx.is_local(axis.id):
+            value = self.ctx.resolve(axis)
+            ok = value is None or (isinstance(value, int) and not isinstance(value, bool)) or (
+                isinstance(value, tuple) and all(isinstance(a, int) for a in value))
+            if ok:
+                self.ctx.resolver.depend_on_value(axis.id, value)
+                from .rules.templates import _constant
+
+                return _constant(value)
+        return None
 
     def _shift_arg(self, v, pname, pos, default, required):
         axis, where = _find_arg(v, pname, pos)

@@ -336,6 +336,12 @@ class Resolver:
             return value
         return getattr(builtins, name, self._MISSING)
 
+    def depend_on_value(self, name, value):
+        """The generated code was built from the current value of the global
+        (or closure variable) ``name``: rebuild it when that changes."""
+        cell = self.parsed.cells.get(name)
+        self.deps[name] = (cell if cell is not None else self.parsed.globals, value)
+
     def _depend(self, name, where, value):
         if callable(value) or isinstance(value, types.ModuleType):
             self.deps[name] = (where, value)
