@@ -33,6 +33,42 @@ def _ranks(params, args):
     return ranks
 
 
+class _SameDraws:
+    """``randomness="same"`` over several chunks: every chunk must see the
+    same draws, so the random generators the function can reach (NumPy's
+    global one, and Generator/RandomState objects among its globals and
+    closure) are put back to their state before each chunk."""
+
+    def __init__(self, fn, randomness):
+        self.saved = []
+        if randomness != "same":
+            return
+        fn = _unwrap(fn)
+        names = set(fn.__code__.co_names)
+        values = [fn.__globals__[n] for n in names if n in fn.__globals__]
+        values += [c.cell_contents for c in (fn.__closure__ or ()) if _cell_full(c)]
+        gens = [v for v in values
+                if isinstance(v, (numpy.random.Generator, numpy.random.RandomState))]
+        self.saved = [(numpy.random.mtrand._rand, numpy.random.get_state())]
+        self.saved += [(g, g.bit_generator.state if isinstance(g, numpy.random.Generator)
+                        else g.get_state()) for g in gens]
+
+    def restore(self):
+        for gen, state in self.saved:
+            if isinstance(gen, numpy.random.Generator):
+                gen.bit_generator.state = state
+            else:
+                gen.set_state(state)
+
+
+def _cell_full(cell):
+    try:
+        cell.cell_contents
+    except ValueError:
+        return False
+    return True
+
+
 def _check_randomness(randomness):
     if randomness not in ("error", "same", "different"):
         raise InputError(f"randomness must be 'error', 'same' or 'different', not {randomness!r}")
@@ -134,7 +170,10 @@ class VMapped(_Transformed):
             self.calls += 1
             return fn(*args, **kwargs)
         parts = []
+        same = _SameDraws(self.func, self.randomness)
         for start in range(0, size, chunk):
+            if start:
+                same.restore()
             piece = [_slice_tree(a, start, start + chunk) if f else a for a, f in zip(args, flags)]
             self.calls += 1
             parts.append(fn(*piece, **kwargs))
@@ -297,7 +336,10 @@ class JacFwd(_Transformed):
         total = sum(sum(s) for s in sizes)
         chunk = self.chunk_size or total
         pieces = []
+        same = _SameDraws(fn, self.randomness)
         for start in range(0, total, chunk):
+            if start:
+                same.restore()
             stop = min(total, start + chunk)
             tangents = []
             offset = 0

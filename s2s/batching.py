@@ -92,6 +92,10 @@ class Batcher:
         self.fn = fn_node
         self.batched = set(batched_params)
         self.params = [a.id for a in fn_node.args.args + fn_node.args.kwonlyargs]
+        self.kwonly = [a.id for a in fn_node.args.kwonlyargs]
+        for extra in (fn_node.args.vararg, fn_node.args.kwarg):
+            if extra is not None:
+                self.params.append(extra.id)
         # ranks[p]: per-example rank of an array argument, or "container"
         # (a list/tuple/dict argument), or None (unknown)
         self.rank = {p: (r if isinstance(r, int) else None) for p, r in
@@ -432,11 +436,14 @@ class Batcher:
         reason = self._fallback_reason(fn.body)
         if reason is not None:
             body = [comment(reason)]
-            flags = gast.Tuple(elts=[const(p in self.batched) for p in self.params],
+            positional = [a.id for a in fn.args.args]
+            keyword = self.kwonly
+            flags = gast.Tuple(elts=[const(p in self.batched) for p in positional + keyword],
                                ctx=gast.Load())
             looped = call(self.rt("loop_batched"), [
                 name(self.ctx.bind(f"{fn.name}_each", self.ctx.parsed.fn)),
-                gast.Tuple(elts=[name(p) for p in self.params], ctx=gast.Load()), flags])
+                gast.Tuple(elts=[name(p) for p in positional + keyword], ctx=gast.Load()), flags,
+                gast.Tuple(elts=[const(k) for k in keyword], ctx=gast.Load())])
             body.append(gast.Return(value=looped))
             self.fallback = reason
         else:

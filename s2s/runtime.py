@@ -542,12 +542,16 @@ def array_batched(value):
     return namespace_of(value).asarray(value)
 
 
-def loop_batched(fn, args, flags):
+def loop_batched(fn, args, flags, keywords=()):
     """The whole function once per batch element (its control flow depends on
-    batched values): stacked results."""
+    batched values): stacked results. The last ``len(keywords)`` arguments
+    are passed by those keyword names."""
     size = next(batch_size(a) for a, f in zip(args, flags) if f)
-    results = [fn(*[_example(a, b) if f else a for a, f in zip(args, flags)])
-               for b in range(size)]
+    npos = len(args) - len(keywords)
+    results = []
+    for b in range(size):
+        values = [_example(a, b) if f else a for a, f in zip(args, flags)]
+        results.append(fn(*values[:npos], **dict(zip(keywords, values[npos:]))))
     return _stack_tree(results)
 
 
