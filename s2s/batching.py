@@ -771,6 +771,9 @@ class Batcher:
             import types
 
             if isinstance(obj, types.FunctionType) and self.callee is not None:
+                if _has_varargs(obj) and any(self.is_batched(a) for a in v.args):
+                    # the callee's *args tuple is batched as a whole: every item
+                    v.args = [self._ensure(a) for a in v.args]
                 binding = self.callee(obj, v, self)
                 return call(name(binding), v.args, v.keywords), []
             if obj in (len,):
@@ -1092,6 +1095,12 @@ def _set_arg(v, pname, pos, where, value):
         v.args[where[1]] = value
     else:
         v.keywords[where[1]].value = value
+
+
+def _has_varargs(fn):
+    import inspect
+
+    return bool(fn.__code__.co_flags & inspect.CO_VARARGS)
 
 
 def _static_axis(axis):

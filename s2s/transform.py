@@ -205,6 +205,16 @@ def _batch_callee(ctx, deps, randomness, suffix):
         if bound is not None:
             for pname, atom in bound.arguments.items():
                 args[pname] = atom
+                if isinstance(atom, tuple):  # *args: a tuple, batched as a whole
+                    if any(batcher.is_batched(a) for a in atom):
+                        batched.append(pname)
+                    ranks[pname] = "list"
+                    continue
+                if isinstance(atom, dict):  # **kwargs
+                    if any(batcher.is_batched(a) for a in atom.values()):
+                        batched.append(pname)
+                    ranks[pname] = "dict"
+                    continue
                 if batcher.is_batched(atom):
                     batched.append(pname)
                 ranks[pname] = batcher.atom_rank(atom)
