@@ -33,7 +33,7 @@ import copy
 
 import gast
 
-from .analysis import BINOPS, UNARYOPS, iteration, mutated_names
+from .analysis import BINOPS, iteration, mutated_names
 from .codegen import comment
 from .context import assign, call, const, name
 from .errors import UnsupportedSyntaxError
@@ -816,6 +816,9 @@ class Batcher:
             idx = gast.Subscript(value=v.args[1], slice=gast.Tuple(
                 elts=[const(None), const(Ellipsis)], ctx=gast.Load()), ctx=gast.Load())
             return call(func, [v.args[0], idx, _shift(v.args[2], self)]), []
+        done = self._helper_rule(v, path, func)
+        if done is not None:
+            return done, []
         if path in ("full_like",) and any(self.is_batched(a) for a in v.args[1:]):
             return self._map(v, v.args, None), []
         if path in ("reshape", "ravel") and v.keywords:
@@ -837,6 +840,72 @@ class Batcher:
         if obj is sum:
             return v, []
         return self._map(v, v.args, None), []
+
+    def _helper_rule(self, v, path, func):
+        """Primitives batched by one call of a helper, or as they are."""
+        args, kws = v.args, v.keywords
+        flags = [self.is_batched(a) for a in args]
+        if not args:
+            return None
+        first_only = flags[0] and not any(flags[1:]) and not any(
+            self.is_batched(k.value) for k in kws)
+        if first_only and path in ("triu", "tril", "linalg.inv", "linalg.det", "linalg.slogdet",
+                                   "linalg.eigvalsh", "linalg.cholesky", "matrix_transpose"):
+            return v  # they act on the last two axes and broadcast over the rest
+        if path in ("linalg.inv", "linalg.det", "linalg.slogdet") and flags[0]:
+            return v
+        if path == "linalg.solve" and len(args) == 2 and not kws:
+            a, b = args
+            rb = self.atom_rank(b)
+            if rb == 2 or (flags[0] and not flags[1] and rb == 1):
+                return call(func, [self._lift(a, 2) if flags[0] else a,
+                                   self._lift(b, 2) if flags[1] else b]) if rb == 2 else v
+            if rb == 1 and flags[1]:
+                col = gast.Subscript(value=b, slice=gast.Tuple(
+                    elts=[const(Ellipsis), const(None)], ctx=gast.Load()), ctx=gast.Load())
+                solved = call(func, [a, col])
+                return gast.Subscript(value=solved, slice=gast.Tuple(
+                    elts=[const(Ellipsis), const(0)], ctx=gast.Load()), ctx=gast.Load())
+            return None
+        if path in ("flipud", "fliplr") and first_only and not kws and len(args) == 1:
+            return call(self._xp("flip"), [args[0], const(1 if path == "flipud" else 2)])
+        if path == "rot90" and first_only:
+            k = args[1] if len(args) > 1 else next((kw.value for kw in kws if kw.arg == "k"),
+                                                   const(1))
+            axes = args[2] if len(args) > 2 else next(
+                (kw.value for kw in kws if kw.arg == "axes"), None)
+            axes = self.static_axis(axes) if axes is not None else gast.Tuple(
+                elts=[const(0), const(1)], ctx=gast.Load())
+            if axes is None:
+                return None
+            return call(func, [args[0], k], [gast.keyword(arg="axes", value=_shift(axes, self))])
+        if path == "diag" and first_only:
+            return call(self.rt("diag_batched"), args, kws)
+        if path == "pad" and first_only:
+            return call(self.rt("pad_batched"), args, kws)
+        if path == "tile" and first_only and len(args) == 2 and not kws:
+            return call(self.rt("tile_batched"), args)
+        if path == "broadcast_to" and first_only and len(args) == 2 and not kws:
+            return call(self.rt("broadcast_to_batched"), args)
+        if path in ("atleast_1d", "atleast_2d", "atleast_3d") and first_only and len(args) == 1:
+            return call(self.rt("atleast_batched"), [args[0], const(int(path[-2]))])
+        if path in ("hstack", "vstack", "column_stack") and flags[0] and len(args) == 1 \
+                and not kws:
+            return call(self.rt("stack_like_batched"), [const(path), args[0]])
+        if path in ("outer", "vdot", "inner") and len(args) == 2 and not kws:
+            return call(self.rt(f"{path}_batched"), [*args, const(flags[0]), const(flags[1])])
+        if path == "tensordot" and len(args) >= 2:
+            axes = args[2] if len(args) > 2 else next(
+                (kw.value for kw in kws if kw.arg == "axes"), const(2))
+            if self.is_batched(axes):
+                return None
+            return call(self.rt("tensordot_batched"), [args[0], args[1], axes,
+                                                       const(flags[0]), const(flags[1])])
+        if path == "cross" and not kws and len(args) == 2:
+            return call(func, self._align(list(args)))
+        if path == "full" and len(args) >= 2 and flags[1] and not flags[0]:
+            return call(self.rt("full_batched"), [args[0], args[1], name(self.B)], kws)
+        return None
 
     def _tangent_helper(self, v, helper):
         tangents, axis_pos, primal_pos = TANGENT_HELPERS[helper]
@@ -925,6 +994,11 @@ class Batcher:
 
     def _einsum(self, v):
         spec = v.args[0]
+        if isinstance(spec, gast.Name) and not self.ctx.is_local(spec.id):
+            value = self.ctx.resolve(spec)
+            if isinstance(value, str):
+                self.ctx.resolver.depend_on_value(spec.id, value)
+                spec = const(value)
         if not isinstance(spec, gast.Constant) or not isinstance(spec.value, str):
             return self._map(v, v.args, None)
         operands = v.args[1:]
@@ -1060,7 +1134,8 @@ def _twins():
              "asin": "arcsin", "acos": "arccos", "atan2": "arctan2", "hypot": "hypot",
              "fabs": "abs", "log1p": "log1p", "expm1": "expm1", "log10": "log10",
              "log2": "log2", "pow": "power", "asinh": "arcsinh", "acosh": "arccosh",
-             "atanh": "arctanh"}
+             "atanh": "arctanh", "radians": "deg2rad", "degrees": "rad2deg",
+             "isnan": "isnan", "isinf": "isinf", "isfinite": "isfinite"}
     twins = {getattr(math, k): v for k, v in names.items() if hasattr(math, k)}
     twins[max] = "maximum"
     twins[min] = "minimum"

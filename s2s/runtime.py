@@ -561,3 +561,140 @@ def _example(tree, b):
     if isinstance(tree, dict):
         return {k: _example(v, b) for k, v in tree.items()}
     return tree[b]
+
+
+# -- batching rules written as helpers (one vectorised call, no loop) ---------------
+
+
+def diag_batched(v, k=0):
+    """``diag(v, k)`` per example: builds the matrices of batched vectors,
+    takes the diagonals of batched matrices."""
+    xp = namespace_of(v)
+    if numpy.ndim(v) == 2:
+        size, n = numpy.shape(v)
+        m = n + abs(k)
+        out = xp.zeros((size, m, m), dtype=v.dtype)
+        i = xp.arange(n)
+        rows, cols = (i, i + k) if k >= 0 else (i - k, i)
+        out[:, rows, cols] = v
+        return out
+    return xp.diagonal(v, k, axis1=1, axis2=2)
+
+
+def pad_batched(x, pad_width, **kwargs):
+    """``pad(x, pad_width)`` per example: no padding along the batch axis."""
+    ndim = numpy.ndim(x) - 1
+    width = numpy.broadcast_to(numpy.asarray(pad_width), (ndim, 2))
+    width = ((0, 0),) + tuple(tuple(int(w) for w in row) for row in width)
+    return namespace_of(x).pad(x, width, **kwargs)
+
+
+def tile_batched(x, reps):
+    """``tile(x, reps)`` per example."""
+    reps = (reps,) if isinstance(reps, (int, numpy.integer)) else tuple(reps)
+    ndim = numpy.ndim(x) - 1
+    if len(reps) > ndim:
+        x = lift(x, len(reps))
+    reps = (1,) * (max(ndim, len(reps)) - len(reps)) + reps
+    return namespace_of(x).tile(x, (1,) + reps)
+
+
+def broadcast_to_batched(x, shape):
+    """``broadcast_to(x, shape)`` per example."""
+    shape = (shape,) if isinstance(shape, (int, numpy.integer)) else tuple(shape)
+    x = lift(x, len(shape))
+    return namespace_of(x).broadcast_to(x, (numpy.shape(x)[0],) + shape)
+
+
+def atleast_batched(x, k):
+    """``atleast_{k}d(x)`` per example (k in 1, 2, 3), as NumPy places the
+    new axes."""
+    xp = namespace_of(x)
+    shape = numpy.shape(x)
+    size, rest = shape[0], shape[1:]
+    if len(rest) >= k:
+        return x
+    if k == 1:
+        new = (1,)
+    elif k == 2:
+        new = (1, 1) if not rest else (1,) + rest
+    else:
+        new = {0: (1, 1, 1), 1: (1,) + rest + (1,), 2: rest + (1,)}[len(rest)]
+    return xp.reshape(x, (size,) + new)
+
+
+def stack_like_batched(kind, values):
+    """``hstack``/``vstack``/``column_stack`` per example of batched arrays."""
+    xp = namespace_of(*values)
+    if kind == "vstack":
+        return xp.concatenate([atleast_batched(v, 2) for v in values], axis=1)
+    if kind == "hstack":
+        values = [atleast_batched(v, 1) for v in values]
+        return xp.concatenate(values, axis=1 if numpy.ndim(values[0]) == 2 else 2)
+    cols = [v[:, :, None] if numpy.ndim(v) == 2 else v for v in values]
+    return xp.concatenate(cols, axis=2)
+
+
+def outer_batched(a, b, a_batched, b_batched):
+    """``outer(a, b)`` per example (the operands are flattened)."""
+    xp = namespace_of(a, b)
+    a = flatten_batched(a) if a_batched else xp.reshape(a, (1, -1))
+    b = flatten_batched(b) if b_batched else xp.reshape(b, (1, -1))
+    return a[:, :, None] * b[:, None, :]
+
+
+def vdot_batched(a, b, a_batched, b_batched):
+    """``vdot(a, b)`` per example (flattened, the first conjugated)."""
+    xp = namespace_of(a, b)
+    a = flatten_batched(a) if a_batched else xp.reshape(a, (1, -1))
+    b = flatten_batched(b) if b_batched else xp.reshape(b, (1, -1))
+    return xp.sum(xp.conj(a) * b, axis=-1)
+
+
+def inner_batched(a, b, a_batched, b_batched):
+    """``inner(a, b)`` per example: a sum over the last axes."""
+    xp = namespace_of(a, b)
+    ra = numpy.ndim(a) - (1 if a_batched else 0)
+    rb = numpy.ndim(b) - (1 if b_batched else 0)
+    letters = "abcdefghijklmnopqrstuvw"
+    sa, sb = letters[:ra - 1] if ra else "", letters[ra:ra + rb - 1] if rb else ""
+    last = "y" if ra and rb else ""
+    spec_a = ("Z" if a_batched else "") + sa + last
+    spec_b = ("Z" if b_batched else "") + sb + last
+    return xp.einsum(f"{spec_a},{spec_b}->Z{sa}{sb}", a, b)
+
+
+def tensordot_batched(a, b, axes, a_batched, b_batched):
+    """``tensordot(a, b, axes)`` per example, as one einsum."""
+    xp = namespace_of(a, b)
+    ra = numpy.ndim(a) - (1 if a_batched else 0)
+    rb = numpy.ndim(b) - (1 if b_batched else 0)
+    if isinstance(axes, (int, numpy.integer)):
+        axes_a, axes_b = list(range(ra - axes, ra)), list(range(axes))
+    else:
+        axes_a, axes_b = axes
+        axes_a = [axes_a] if isinstance(axes_a, (int, numpy.integer)) else list(axes_a)
+        axes_b = [axes_b] if isinstance(axes_b, (int, numpy.integer)) else list(axes_b)
+    axes_a = [x % ra for x in axes_a]
+    axes_b = [x % rb for x in axes_b]
+    letters = iter("abcdefghijklmnopqrstuvwxy")
+    la = [next(letters) for _ in range(ra)]
+    lb = [next(letters) for _ in range(rb)]
+    for i, j in zip(axes_a, axes_b):
+        lb[j] = la[i]
+    out = [c for i, c in enumerate(la) if i not in axes_a] + \
+          [c for j, c in enumerate(lb) if j not in axes_b]
+    spec = ("Z" if a_batched else "") + "".join(la) + "," + \
+           ("Z" if b_batched else "") + "".join(lb) + "->Z" + "".join(out)
+    return xp.einsum(spec, a, b)
+
+
+def full_batched(shape, fill_value, size, **kwargs):
+    """``full(shape, fill)`` per example, the fill batched."""
+    shape = (shape,) if isinstance(shape, (int, numpy.integer)) else tuple(shape)
+    xp = namespace_of(fill_value)
+    fill = lift(xp.asarray(fill_value), len(shape))
+    out = xp.empty((size,) + shape, **({"dtype": kwargs["dtype"]} if "dtype" in kwargs
+                                       else {"dtype": fill.dtype}))
+    out[...] = fill
+    return out
