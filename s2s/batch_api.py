@@ -63,10 +63,12 @@ class _SameDraws:
 
 def _cell_full(cell):
     try:
-        cell.cell_contents
+        return cell.cell_contents is not _EMPTY
     except ValueError:
         return False
-    return True
+
+
+_EMPTY = object()
 
 
 def _check_randomness(randomness):
