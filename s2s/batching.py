@@ -802,6 +802,10 @@ class Batcher:
             return call(self.rt("array_batched"), [v.args[0]]), []
         if path in ("copy", "array", "asarray", "ascontiguousarray"):
             return v, []
+        if path == "dot" and len(v.args) == 2 and not v.keywords and 0 in (
+                self.atom_rank(v.args[0]), self.atom_rank(v.args[1])):
+            a, b = self._align(list(v.args))  # dot with a scalar multiplies
+            return gast.BinOp(left=a, op=gast.Mult(), right=b), []
         if path in ("dot", "matmul") and len(v.args) == 2 and not v.keywords:
             ranks = (self.atom_rank(v.args[0]), self.atom_rank(v.args[1]))
             if path == "matmul" or all(r in (1, 2) for r in ranks):
@@ -963,34 +967,46 @@ class Batcher:
             defaults=[]), body=v), name(self.B)])
 
     def _matmul(self, a, b, build):
-        """``a @ b`` per example, by per-example ranks; None when no rule fits
-        (the caller falls back to a loop)."""
+        """``a @ b`` per example, by per-example ranks: vectors become
+        matrices, the batched operand gets axes up to the other's rank (so
+        stack axes broadcast after the batch axis), vectors are dropped again.
+        None when a rank is unknown (the caller falls back to a loop)."""
         ba, bb = self.is_batched(a), self.is_batched(b)
         ra, rb = self.atom_rank(a), self.atom_rank(b)
         if ra is None or rb is None or ra < 1 or rb < 1:
             return None
-        if ba and not bb:
-            if rb <= 2:
-                return build(a, b)  # rows of a (or its stack) are the examples
-            if ra >= 2:
-                return build(self._lift(a, rb), b)
-            return None
-        if bb and not ba:
-            if ra <= 2 and rb >= 2:
+        if ra == 1 and rb == 1 and ba and bb:
+            return call(self._xp("einsum"), [const("Zi,Zi->Z"), a, b])
+        if ra <= 2 and rb <= 2 and not (ba and bb):
+            # rows of a batched left operand are the examples; a batched
+            # right vector multiplies from the left
+            if ba or rb == 2:
                 return build(a, b)
-            if ra == 2 and rb == 1:  # a @ v for every example: v @ a.T
+            if rb == 1 and ra == 2:
                 return build(b, gast.Attribute(value=a, attr="T", ctx=gast.Load()))
-            if ra == 1 and rb == 1:
-                return build(b, a)
-            return None
-        # both batched
-        if ra >= 2 and rb >= 2:
-            r = max(ra, rb)
-            return build(self._lift(a, r), self._lift(b, r))
-        spec = {(1, 1): "Zi,Zi->Z", (1, 2): "Zj,Zjk->Zk", (2, 1): "Zij,Zj->Zi"}.get((ra, rb))
-        if spec is None:
-            return None
-        return call(self._xp("einsum"), [const(spec), a, b])
+            return build(b, a)
+        a2 = _index(a, [const(Ellipsis), const(None), _full()]) if ra == 1 else a
+        b2 = _index(b, [const(Ellipsis), const(None)]) if rb == 1 else b
+        r = max(ra, rb, 2)
+        if ba:
+            a2 = self._lift_node(a2, max(ra, 2), r)
+        if bb:
+            b2 = self._lift_node(b2, max(rb, 2), r)
+        out = build(a2, b2)
+        if ra == 1 and rb == 1:
+            return _index(out, [const(Ellipsis), const(0), const(0)])
+        if ra == 1:
+            return _index(out, [const(Ellipsis), const(0), _full()])
+        if rb == 1:
+            return _index(out, [const(Ellipsis), const(0)])
+        return out
+
+    def _lift_node(self, node, rank, target):
+        """A batched expression of per-example rank ``rank`` with axes
+        inserted after the batch axis up to ``target``."""
+        if rank >= target:
+            return node
+        return _index(node, [_full()] + [const(None)] * (target - rank))
 
     def _einsum(self, v):
         spec = v.args[0]
@@ -1170,6 +1186,15 @@ def _set_arg(v, pname, pos, where, value):
         v.args[where[1]] = value
     else:
         v.keywords[where[1]].value = value
+
+
+def _full():
+    return gast.Slice(lower=None, upper=None, step=None)
+
+
+def _index(node, parts):
+    return gast.Subscript(value=node, slice=gast.Tuple(elts=parts, ctx=gast.Load()),
+                          ctx=gast.Load())
 
 
 def _has_varargs(fn):

@@ -53,6 +53,10 @@ class _ANF:
         return isinstance(e, gast.Name) and not self.ctx.is_local(e.id)
 
     def is_atom(self, e):
+        if isinstance(e, gast.Tuple) and e.elts and all(
+                self.is_atom(x) and not isinstance(x, (gast.Name, gast.Attribute))
+                for x in e.elts):
+            return True  # a literal tuple of constants: (0, 2), (3, -1)
         return (
             isinstance(e, (gast.Name, gast.Constant, gast.Lambda))
             or (isinstance(e, gast.Attribute) and self.is_reference(e))
