@@ -77,11 +77,21 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
 def source(fn, transform="jvp", *, argnums=None):
     """The generated source of ``transform(fn)`` as a string.
 
-    ``argnums`` (int or tuple) picks the differentiated parameters; by default
-    every positional parameter without a default value.
+    For ``jvp``, ``argnums`` (int or tuple) picks the differentiated
+    parameters; by default every positional parameter without a default
+    value. For what ``vmap``/``jacfwd``/``hessian`` returned, the code they
+    generated at their last call.
     """
+    from .batch_api import _Transformed
+
+    if isinstance(fn, _Transformed):
+        return fn.source()  # what vmap/jacfwd/hessian generated (after a first call)
     if transform != "jvp":
-        raise ValueError(f"unknown transform {transform!r}; use 'jvp'")
+        raise InputError(
+            f"s2s.source(f, transform={transform!r}) needs the inputs' ranks",
+            hint=f"call s2s.{transform}(f) once on your inputs, then s2s.source() of what it "
+            "returned (the batched code is specialised on the ranks of its inputs)",
+        )
     fn = _unwrap(fn)
     code = fn.__code__
     names = code.co_varnames[: code.co_argcount]
