@@ -153,6 +153,7 @@ class VMapped(_Transformed):
         if isinstance(self.func, JacFwd) and not kwargs:
             self.calls += 1
             out = self.func._vmapped(moved, flags, size, self.randomness)
+            self._last = self.func._last
         elif isinstance(self.func, _Transformed):
             out = _loop(self.func, moved, flags, size, kwargs)
         else:

@@ -762,6 +762,10 @@ class Batcher:
             done = self._tangent_helper(v, helper)
             if done is not None:
                 return done, []
+        if helper in ("batched", "batched_copy") and self.is_batched(v.args[0]) \
+                and not self.is_batched(v.args[1]):
+            # an inner batch axis put after this (outer) batch axis
+            return call(self.rt(f"{helper}_under"), v.args), []
         if helper == "tuple_like":
             v.args = v.args[:1] + [self._ensure(a) for a in v.args[1:]]
             return v, []

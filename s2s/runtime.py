@@ -346,6 +346,27 @@ def concatenate_flat_batched(values):
     return xp.concatenate([flatten_batched(v) for v in values], axis=1)
 
 
+def batched_under(value, size):
+    """:func:`batched` of a value that already has an (outer) batch axis:
+    the new axis goes second."""
+    if isinstance(value, (list, tuple)):
+        return _rebuild(value, (batched_under(v, size) for v in value))
+    if isinstance(value, dict):
+        return {k: batched_under(v, size) for k, v in value.items()}
+    xp = namespace_of(value)
+    value = xp.asarray(value)
+    return xp.broadcast_to(value[:, None], value.shape[:1] + (size,) + value.shape[1:])
+
+
+def batched_copy_under(value, size):
+    """Like :func:`batched_under`, but writable."""
+    if isinstance(value, (list, tuple)):
+        return _rebuild(value, (batched_copy_under(v, size) for v in value))
+    if isinstance(value, dict):
+        return {k: batched_copy_under(v, size) for k, v in value.items()}
+    return namespace_of(value).array(batched_under(value, size))
+
+
 def lift(value, rank):
     """A batched array with axes inserted after the batch axis up to ``rank``
     per-example axes."""

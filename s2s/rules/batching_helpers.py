@@ -17,6 +17,7 @@ zero(rt.batch_size, rt.tail_axes, rt.len_batched, samples=[S(A(3, 2))], batching
 zero(rt.shift_axis, samples=[S(1), S((0, -1))], batching=HELPER)
 zero(rt.batch_shape, samples=[S(3, (2, 2))], batching=HELPER)
 linear(rt.batched, rt.batched_copy, samples=[S(A(2), 3), S(A(2, 2), 5)], batching=HELPER)
+linear(rt.batched_under, rt.batched_copy_under, samples=[S(A(2, 3), 4)], batching=HELPER)
 linear(rt.broadcast_with, samples=[S(A(3), np.ones((2, 3))), S(A(2, 3), 1.0)],
        batching="elementwise")
 linear(rt.lift, samples=[S(A(3, 2), 3)], batching=HELPER)
