@@ -757,6 +757,8 @@ class Batcher:
             raise self.ctx.unsupported(s, "s2s cannot tell which function is called here")
         rule = registry.lookup(obj)
         path = registry.numpy_path(obj)
+        if rule is not None and any(self.is_batched(k.value) for k in v.keywords):
+            return self._map(v, v.args, None), []  # a batched keyword argument: per element
         helper = _runtime_name(obj)
         if helper in TANGENT_HELPERS:
             done = self._tangent_helper(v, helper)
@@ -948,6 +950,10 @@ class Batcher:
 
     def _map(self, v, operands, build):
         """Fallback: run ``v`` once per batch element (``_s2s.map_batched``)."""
+        if isinstance(v, gast.Call):
+            seen = {id(o) for o in operands}
+            operands = list(operands) + [k.value for k in v.keywords
+                                         if isinstance(k.value, gast.Name) and id(k.value) not in seen]
         fn = gast.Lambda(args=gast.arguments(
             args=[gast.Name(id=f"_a{i}", ctx=gast.Param(), annotation=None, type_comment=None)
                   for i in range(len(operands))],
