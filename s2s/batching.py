@@ -802,7 +802,13 @@ class Batcher:
                                          for a in v.args):
             return self._map(v, v.args, None), []
         if kind == "elementwise" and path not in ("copy", "array", "asarray") or obj is abs:
-            v.args = self._align(list(v.args))
+            # keyword operands (clip's a_min=, where=) align like positional ones
+            kws = [k for k in v.keywords if self.is_batched(k.value)
+                   or self.atom_rank(k.value) is not None]
+            aligned = self._align(list(v.args) + [k.value for k in kws])
+            v.args = aligned[:len(v.args)]
+            for k, a in zip(kws, aligned[len(v.args):]):
+                k.value = a
             return v, []
         if path in ("array", "asarray") and self.kind.get(getattr(v.args[0], "id", None)) != "array":
             return call(self.rt("array_batched"), [v.args[0]]), []

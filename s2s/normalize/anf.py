@@ -81,8 +81,9 @@ class _ANF:
             e.left = self.atom(e.left, out)
             e.comparators = [self.atom(c, out) for c in e.comparators]
             return e
-        if self.is_atom(e) or isinstance(e, _KEEP_WHOLE) or boolean_valued(e):
-            return e
+        if self.is_atom(e) or isinstance(e, _KEEP_WHOLE) or (
+                boolean_valued(e) and not isinstance(e, gast.Call)):
+            return e  # any(...), all(...), isinstance(...): their arguments become atoms
         if isinstance(e, gast.BinOp):
             e.left = self.atom(e.left, out)
             e.right = self.atom(e.right, out)
