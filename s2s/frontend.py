@@ -143,7 +143,9 @@ def synthesize_primitive_function(obj):
                 and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
             ]
         except (TypeError, ValueError):
-            return None
+            params = _params_from_doc(obj)
+            if params is None:
+                return None
     else:
         params = ["x"] if nin == 1 else [f"x{i + 1}" for i in range(nin)]
     path = registry.numpy_path(obj)
@@ -159,6 +161,26 @@ def synthesize_primitive_function(obj):
     fn = namespace[name]
     _PRIMITIVE_WRAPPERS[obj] = fn
     return fn
+
+
+def _params_from_doc(obj):
+    """Required positional parameters from a C function's docstring, whose
+    first line is its signature (``dot(a, b, out=None)``)."""
+    import re
+
+    doc = (getattr(obj, "__doc__", None) or "").strip().splitlines()
+    m = re.match(r"^\w+\((.*)\)", doc[0]) if doc else None
+    if m is None:
+        return None
+    params = []
+    for part in m.group(1).split(","):
+        part = part.strip()
+        if not part or "=" in part or part.startswith("*") or part == "/":
+            break
+        if not part.isidentifier():
+            return None
+        params.append(part)
+    return params or None
 
 
 def _parse_code(fn):
