@@ -87,10 +87,11 @@ AXIS_DEFAULTS = {"trace": (0, 1), "diagonal": (0, 1)}
 
 class Batcher:
     def __init__(self, ctx, fn_node, batched_params, ranks, *, name_suffix="vmap",
-                 callee=None, randomness="error"):
+                 callee=None, randomness="error", callee_ranks=None):
         self.ctx = ctx
         self.fn = fn_node
         self.batched = set(batched_params)
+        self.given = set(batched_params)
         self.params = [a.id for a in fn_node.args.args + fn_node.args.kwonlyargs]
         self.kwonly = [a.id for a in fn_node.args.kwonlyargs]
         for extra in (fn_node.args.vararg, fn_node.args.kwarg):
@@ -107,6 +108,12 @@ class Batcher:
         self.callee = callee
         self.randomness = randomness
         self.fallback = None
+        self.callee_ranks = callee_ranks
+        # tuple displays assigned once: name -> the display (for item ranks)
+        self.displays = _single_displays(fn_node)
+        self.displays_free = _assigned_once(fn_node)
+        self.item_ranks = {}  # name -> ranks of the items of the tuple it holds
+        self._analysing = False
         self._analyse()
         self._last_line = None
         self._last_comment = None
@@ -156,17 +163,24 @@ class Batcher:
         return Fix().visit(node)
 
     def _analyse(self):
+        self._analysing = True
         while True:
-            before = (len(self.batched), dict(self.rank))
+            before = (len(self.batched), dict(self.rank), dict(self.item_ranks))
             self._body(self.fn.body)
-            if (len(self.batched), self.rank) == before:
+            if (len(self.batched), self.rank, self.item_ranks) == before:
                 break
+        self._analysing = False
+        for var, r in list(self.rank.items()):
+            if r is _BOTTOM:
+                self.rank[var] = None
 
     def _body(self, stmts):
         for s in stmts:
             self._stmt(s)
 
     def _set_rank(self, var, rank):
+        if rank is _BOTTOM:
+            return
         old = self.rank.get(var, _BOTTOM)
         if old is _BOTTOM:
             self.rank[var] = rank
@@ -180,6 +194,10 @@ class Batcher:
                 if self.value_batched(s.value):
                     self.batched.add(target.id)
                 self._set_rank(target.id, self.rank_of(s.value))
+                if isinstance(s.value, gast.Call) and target.id in self.displays_free:
+                    ranks = self._tuple_ranks(s.value, -1)
+                    if ranks is not None:
+                        self.item_ranks[target.id] = ranks
                 if isinstance(s.value, (gast.List, gast.Tuple, gast.Dict)):
                     self.kind[target.id] = "container"
                 elif self.kind.get(target.id) != "container" and self.rank.get(target.id) is not None:
@@ -187,8 +205,9 @@ class Batcher:
             elif isinstance(target, gast.Tuple):
                 if self.value_batched(s.value):
                     self.batched.update(e.id for e in target.elts)
-                for e in target.elts:
-                    self._set_rank(e.id, None)
+                ranks = self._tuple_ranks(s.value, len(target.elts))
+                for e, r in zip(target.elts, ranks):
+                    self._set_rank(e.id, r)
             elif isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
                 if self.names_batched(s.value) or self.names_batched(target.slice):
                     self.batched.add(target.value.id)
@@ -210,6 +229,46 @@ class Batcher:
         if isinstance(s, gast.Try):
             for h in s.handlers:
                 self._body(h.body)
+
+    def _tuple_ranks(self, value, n):
+        """Per-example ranks of the items of a tuple value: from a tuple
+        display, or from what a transformed callee returns."""
+        if isinstance(value, gast.Name):
+            display = self.displays.get(value.id)
+            if display is not None and len(display.elts) == n:
+                return [self.atom_rank(e) for e in display.elts]
+            items = self.item_ranks.get(value.id)
+            if items is not None and len(items) == n:
+                return list(items)
+        if isinstance(value, gast.Call) and self.callee_ranks is not None \
+                and self.names_batched(value):
+            import types
+
+            obj = self._resolve(value.func)
+            if isinstance(obj, types.FunctionType) and registry.lookup(obj) is None \
+                    and _runtime_name(obj) is None:
+                args = list(value.args) + [k.value for k in value.keywords]
+                if any(isinstance(a, gast.Name) and self.atom_rank(a) is _BOTTOM for a in args):
+                    return None if n < 0 else [_BOTTOM] * n
+                ranks = self.callee_ranks(obj, value, self)
+                if ranks is not None and (n < 0 or len(ranks) == n):
+                    return list(ranks)
+        return None if n < 0 else [None] * n
+
+    def return_ranks(self):
+        """Per-example ranks of the items of the tuple this function returns
+        (the same display at every return), or None."""
+        found = None
+        for s in _walk_statements(self.fn.body):
+            if not isinstance(s, gast.Return):
+                continue
+            if not isinstance(s.value, gast.Name) or s.value.id not in self.displays:
+                return None
+            ranks = [self.atom_rank(e) for e in self.displays[s.value.id].elts]
+            if found is not None and found != ranks:
+                return None
+            found = ranks
+        return found
 
     def _for_target(self, it, target):
         """Batchedness and rank of loop targets, item by item of
@@ -313,9 +372,9 @@ class Batcher:
         if isinstance(a, gast.UnaryOp) and isinstance(a.operand, gast.Constant):
             return 0
         if isinstance(a, gast.Name):
-            r = self.rank.get(a.id, None)
+            r = self.rank.get(a.id, _BOTTOM if self.ctx.is_local(a.id) else None)
             if r is _BOTTOM:
-                return None
+                return _BOTTOM if self._analysing else None
             if r is None and not self.ctx.is_local(a.id):
                 obj = self.ctx.resolve(a)
                 return _static_rank(obj)
@@ -325,6 +384,9 @@ class Batcher:
         return None
 
     def rank_of(self, v):
+        if self._analysing and any(
+                isinstance(n, gast.Name) and self.atom_rank(n) is _BOTTOM for n in gast.walk(v)):
+            return _BOTTOM  # an operand not reached yet: decide on a later pass
         if isinstance(v, (gast.Name, gast.Constant)) or (
                 isinstance(v, gast.Attribute) and self._is_reference(v)):
             return self.atom_rank(v)
@@ -354,6 +416,11 @@ class Batcher:
         args = v.args
         kw = {k.arg: k.value for k in v.keywords}
         ranks = [self.atom_rank(a) for a in args]
+        if path in ("array", "asarray", "stack") and args and isinstance(args[0], gast.Name) \
+                and args[0].id in self.displays and not v.keywords:
+            items = [self.atom_rank(e) for e in self.displays[args[0].id].elts]
+            if items and all(r == items[0] for r in items) and isinstance(items[0], int):
+                return items[0] + 1
         if rule is not None and rule.batching == "elementwise":
             return _max_rank(*[r for a, r in zip(args, ranks) if _arrayish(a)]) if args else None
         if path in ("zeros", "ones", "empty", "full"):
@@ -418,10 +485,16 @@ class Batcher:
         fn = self.fn
         name_ = self.ctx.namer.fresh(f"{fn.name}_{self.suffix}")
         self.B = self.ctx.namer.fresh("_B")
-        first = next((p for p in self.params if p in self.batched), None)
+        first = next((p for p in self.params if p in self.given), None)
         body = []
         if first is not None:
             body.append(assign(self.B, call(self.rt("batch_size"), [name(first)])))
+            # a parameter given unbatched but later assigned batched values
+            # holds a batched value from the start
+            for p in self.params:
+                if p in self.batched and p not in self.given:
+                    helper = "batched_copy" if p in self.mutated else "batched"
+                    body.append(assign(p, call(self.rt(helper), [name(p), name(self.B)])))
         if self.randomness == "error":
             for node in gast.walk(fn):
                 if isinstance(node, gast.Call) and self._is_random(node):
@@ -797,6 +870,9 @@ class Batcher:
             return call(self.rt("scalar_batched"), [v.args[0], func]), []
         if obj is len:
             return call(self.rt("len_batched"), v.args), []
+        if path in ("array", "asarray") and v.args and not v.keywords \
+                and self.kind.get(getattr(v.args[0], "id", None)) != "array":
+            return call(self.rt("array_batched"), [v.args[0]]), []
         if kind == "elementwise" and any(isinstance(a, (gast.List, gast.Tuple)) or
                                          self.kind.get(getattr(a, "id", None)) in ("list", "container")
                                          for a in v.args):
@@ -810,8 +886,7 @@ class Batcher:
             for k, a in zip(kws, aligned[len(v.args):]):
                 k.value = a
             return v, []
-        if path in ("array", "asarray") and self.kind.get(getattr(v.args[0], "id", None)) != "array":
-            return call(self.rt("array_batched"), [v.args[0]]), []
+
         if path in ("copy", "array", "asarray", "ascontiguousarray"):
             return v, []
         if path == "dot" and len(v.args) == 2 and not v.keywords and 0 in (
@@ -1217,6 +1292,37 @@ def _has_varargs(fn):
     import inspect
 
     return bool(fn.__code__.co_flags & inspect.CO_VARARGS)
+
+
+def _assigned_once(fn_node):
+    counts = {}
+    for node in gast.walk(fn_node):
+        targets = []
+        if isinstance(node, gast.Assign):
+            targets = [node.targets[0]]
+        elif isinstance(node, (gast.AugAssign, gast.For)):
+            targets = [node.target, node.target]
+        for t in targets:
+            for n in gast.walk(t):
+                if isinstance(n, gast.Name):
+                    counts[n.id] = counts.get(n.id, 0) + 1
+    return {n for n, c in counts.items() if c == 1}
+
+
+def _single_displays(fn_node):
+    """Names assigned exactly once, from a tuple display."""
+    counts, displays = {}, {}
+    for node in gast.walk(fn_node):
+        if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name):
+            n = node.targets[0].id
+            counts[n] = counts.get(n, 0) + 1
+            if isinstance(node.value, (gast.Tuple, gast.List)):
+                displays[n] = node.value
+        elif isinstance(node, (gast.AugAssign, gast.For)):
+            for t in gast.walk(node.target):
+                if isinstance(t, gast.Name):
+                    counts[t.id] = counts.get(t.id, 0) + 2
+    return {n: d for n, d in displays.items() if counts.get(n) == 1}
 
 
 def _static_axis(axis):

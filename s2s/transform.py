@@ -166,9 +166,10 @@ def _build_batch(fn, batched, ranks, randomness, suffix, spec):
     _IN_PROGRESS[(fn, spec)] = (late, {})
     try:
         node = normalize(parsed.node, ctx)
-        batcher = Batcher(ctx, node, batched, ranks, name_suffix=suffix,
-                          callee=_batch_callee(ctx, callee_deps, randomness, suffix),
-                          randomness=randomness)
+        callee = _batch_callee(ctx, callee_deps, randomness, suffix)
+        batcher = Batcher(ctx, node, batched, ranks, name_suffix=suffix, callee=callee,
+                          randomness=randomness, callee_ranks=callee.ranks)
+        return_ranks = batcher.return_ranks()
         new = batcher.run()
         header = f"# s2s {__version__} | {origin} | {suffix} over {', '.join(batched)} | " \
                  f"source sha256 {digest}"
@@ -185,11 +186,12 @@ def _build_batch(fn, batched, ranks, randomness, suffix, spec):
     deps = [(n, where, value) for n, (where, value) in ctx.resolver.deps.items()]
     result = Generated(compiled, source, new.name, {}, True, [], origin, deps + callee_deps)
     result.fallback = batcher.fallback
+    result.return_ranks = return_ranks
     return result
 
 
 def _batch_callee(ctx, deps, randomness, suffix):
-    def transform(obj, call_node, batcher):
+    def generated_for(obj, call_node, batcher):
         import inspect
 
         from .frontend import _unwrap
@@ -218,13 +220,28 @@ def _batch_callee(ctx, deps, randomness, suffix):
                 if batcher.is_batched(atom):
                     batched.append(pname)
                 ranks[pname] = batcher.atom_rank(atom)
+        for pname, param in sig.parameters.items():
+            if pname not in ranks and param.default is not param.empty:
+                value = param.default  # a default: its rank is known now
+                if isinstance(value, (int, float, complex)) and not isinstance(value, bool):
+                    ranks[pname] = 0
+                elif hasattr(value, "ndim"):
+                    ranks[pname] = value.ndim
         spec = ("batch", tuple(sorted(batched)), tuple(sorted(ranks.items())), randomness, suffix)
         base = re.sub(r"\W", "", getattr(target, "__name__", "")) or "fn"
         pending = _IN_PROGRESS.get((target, spec))
         if pending is not None:
-            return ctx.bind(f"{base}_{suffix}", pending[0])
+            return f"{base}_{suffix}", pending[0], None
         generated = batch_function(target, batched, ranks, randomness=randomness, suffix=suffix)
         deps.extend(generated.deps)
-        return ctx.bind(f"{base}_{suffix}", generated.fn)
+        return f"{base}_{suffix}", generated.fn, getattr(generated, "return_ranks", None)
 
+    def transform(obj, call_node, batcher):
+        base, fn, _ = generated_for(obj, call_node, batcher)
+        return ctx.bind(base, fn)
+
+    def ranks(obj, call_node, batcher):
+        return generated_for(obj, call_node, batcher)[2]
+
+    transform.ranks = ranks
     return transform
