@@ -35,7 +35,7 @@ import gast
 
 from .analysis import BINOPS, iteration, mutated_names
 from .codegen import comment
-from .context import assign, call, const, name
+from .context import assign, call, const, name, walk_statements
 from .errors import UnsupportedSyntaxError
 from .frontend import MISSING
 from .rules import registry
@@ -259,7 +259,7 @@ class Batcher:
         """Per-example ranks of the items of the tuple this function returns
         (the same display at every return), or None."""
         found = None
-        for s in _walk_statements(self.fn.body):
+        for s in walk_statements(self.fn.body):
             if not isinstance(s, gast.Return):
                 continue
             if not isinstance(s.value, gast.Name) or s.value.id not in self.displays:
@@ -498,7 +498,7 @@ class Batcher:
         if self.randomness == "error":
             for node in gast.walk(fn):
                 if isinstance(node, gast.Call) and self._is_random(node):
-                    stmt = next(st for st in _walk_statements(fn.body)
+                    stmt = next(st for st in walk_statements(fn.body)
                                 if any(n is node for n in gast.walk(st)))
                     raise self.ctx.error(
                         UnsupportedSyntaxError, stmt,
@@ -533,7 +533,7 @@ class Batcher:
         return self.ctx.ref(getattr(runtime, helper))
 
     def _fallback_reason(self, stmts):
-        for s in _walk_statements(stmts):
+        for s in walk_statements(stmts):
             test = getattr(s, "test", None)
             if isinstance(s, (gast.If, gast.While)) and self.names_batched(test):
                 where = self.ctx.parsed.where(s.lineno)
@@ -1489,17 +1489,5 @@ def batched_einsum_spec(spec, flags):
     terms = inputs.split(",")
     terms = [batch + t.strip() if f else t.strip() for t, f in zip(terms, flags)]
     return ",".join(terms) + "->" + batch + output.strip()
-
-
-def _walk_statements(stmts):
-    for s in stmts:
-        yield s
-        for field in ("body", "orelse", "finalbody"):
-            inner = getattr(s, field, None)
-            if isinstance(inner, list):
-                yield from _walk_statements(inner)
-        if isinstance(s, gast.Try):
-            for h in s.handlers:
-                yield from _walk_statements(h.body)
 
 

@@ -25,6 +25,20 @@ def _walk_scope(node):
                 todo.append(child)
 
 
+def walk_statements(body):
+    """Every statement of ``body``, nested ones included (if/for/while/with/
+    try bodies and handlers), in order."""
+    for stmt in body:
+        yield stmt
+        for field in ("body", "orelse", "finalbody"):
+            inner = getattr(stmt, field, None)
+            if isinstance(inner, list):
+                yield from walk_statements(inner)
+        if isinstance(stmt, gast.Try):
+            for handler in stmt.handlers:
+                yield from walk_statements(handler.body)
+
+
 def assigned_names(fn_node):
     """Parameters and every name the function body binds (its locals)."""
     local = set()

@@ -21,6 +21,8 @@ def f_jvp(x, x_dot):
 
 import gast
 
+from .context import walk_statements
+
 
 def _written(stmt):
     """Names a removable statement writes, or None if it is not removable.
@@ -50,23 +52,11 @@ def _reads(stmt, own):
     return found
 
 
-def _statements(body):
-    for stmt in body:
-        yield stmt
-        for field in ("body", "orelse", "finalbody"):
-            inner = getattr(stmt, field, None)
-            if isinstance(inner, list):
-                yield from _statements(inner)
-        if isinstance(stmt, gast.Try):
-            for handler in stmt.handlers:
-                yield from _statements(handler.body)
-
-
 def run(fn_node, tangent_vars):
     while True:
         removable = {}
         reads = set()
-        for stmt in _statements(fn_node.body):
+        for stmt in walk_statements(fn_node.body):
             written = _written(stmt)
             if written and written <= tangent_vars:
                 removable[id(stmt)] = written
