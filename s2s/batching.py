@@ -39,6 +39,7 @@ from .context import assign, call, const, name, walk_statements
 from .errors import UnsupportedSyntaxError
 from .frontend import MISSING
 from .rules import registry
+from .statements import StatementPass
 
 _SHAPE_ATTRIBUTES = {"shape", "ndim", "size", "dtype"}
 _CONTAINERS = ("container", "list", "dict")
@@ -85,7 +86,7 @@ TANGENT_HELPERS = {
 AXIS_DEFAULTS = {"trace": (0, 1), "diagonal": (0, 1)}
 
 
-class Batcher:
+class Batcher(StatementPass):
     def __init__(self, ctx, fn_node, batched_params, ranks, *, name_suffix="vmap",
                  callee=None, randomness="error", callee_ranks=None):
         self.ctx = ctx
@@ -115,8 +116,6 @@ class Batcher:
         self.item_ranks = {}  # name -> ranks of the items of the tuple it holds
         self._analysing = False
         self._analyse()
-        self._last_line = None
-        self._last_comment = None
 
     # -- analysis --------------------------------------------------------------
 
@@ -540,68 +539,22 @@ class Batcher:
                 return (f"loops over the batch: the test on {where} depends on batched values")
         return None
 
-    def body(self, stmts):
-        out = []
-        for s in stmts:
-            lineno = getattr(s, "lineno", None)
-            if lineno is not None and lineno != self._last_line:
-                parsed = self.ctx.parsed
-                filename, line = parsed.origin(lineno)
-                text = parsed.comment_text(lineno)
-                if text != self._last_comment and not filename.startswith("<s2s "):
-                    out.append(comment(text, line, filename))
-                    self._last_comment = text
-                self._last_line = lineno
-            for field in ("value", "test", "iter", "slice"):
-                if isinstance(getattr(s, field, None), gast.AST):
-                    setattr(s, field, self.fix_shapes(getattr(s, field)))
-            if isinstance(s, gast.Assign):
-                s.targets = [self.fix_shapes(t) if isinstance(t, gast.Subscript) else t
-                             for t in s.targets]
-            handler = getattr(self, "stmt_" + type(s).__name__, None)
-            out.extend(handler(s) if handler else [s])
-        return out
-
-    def _nested(self, stmts):
-        saved = self._last_line
-        out = self.body(stmts)
-        self._last_line = saved
-        self._last_comment = None
-        return out or [gast.Pass()]
-
-    def stmt_If(self, s):
-        s.body = self._nested(s.body)
-        s.orelse = self._nested(s.orelse) if s.orelse else []
-        self._last_line = None
-        self._last_comment = None
-        return [s]
-
-    stmt_While = stmt_If
-
-    def stmt_With(self, s):
-        s.body = self._nested(s.body)
-        self._last_line = None
-        self._last_comment = None
-        return [s]
-
-    def stmt_Try(self, s):
-        s.body = self._nested(s.body)
-        for h in s.handlers:
-            h.body = self._nested(h.body)
-        s.orelse = self._nested(s.orelse) if s.orelse else []
-        s.finalbody = self._nested(s.finalbody) if s.finalbody else []
-        self._last_line = None
-        self._last_comment = None
-        return [s]
+    def prepare(self, s):
+        """``x.shape`` and ``len(x)`` of batched values, per example."""
+        for field in ("value", "test", "iter", "slice"):
+            if isinstance(getattr(s, field, None), gast.AST):
+                setattr(s, field, self.fix_shapes(getattr(s, field)))
+        if isinstance(s, gast.Assign):
+            s.targets = [self.fix_shapes(t) if isinstance(t, gast.Subscript) else t
+                         for t in s.targets]
+        return s
 
     def stmt_For(self, s):
         if self.iterable_batched(s.iter):
             s.iter = self._batched_iterable(s.iter)
-        s.body = self._nested(s.body)
-        s.orelse = self._nested(s.orelse) if s.orelse else []
-        self._last_line = None
-        self._last_comment = None
-        return [s]
+        s.body = self.nested(s.body)
+        s.orelse = self.nested(s.orelse) if s.orelse else []
+        return self._after_compound(s)
 
     def _batched_iterable(self, it):
         kind, parts = iteration(it, self.ctx)

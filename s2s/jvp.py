@@ -37,7 +37,6 @@ from .analysis import (
     iteration,
     mutated_names,
 )
-from .codegen import comment
 from .context import assign, call, const, name, store
 from .errors import NoRuleError, UnsupportedSyntaxError
 from .frontend import MISSING
@@ -51,12 +50,13 @@ from .rules.registry import (
     ZeroRule,
 )
 from .rules.templates import ZeroNode, expand, is_zero, materialize_zero
+from .statements import StatementPass
 
 _LIST_MUTATORS = {"append", "insert", "extend", "pop", "reverse", "clear", "update", "setdefault",
                   "remove"}
 
 
-class Emitter:
+class Emitter(StatementPass):
     """Writes the jvp of one function. ``callee(fn, active, node)`` transforms
     a user function called with active arguments and returns
     ``(binding name, {param: tangent param name}, mutated params)``."""
@@ -73,8 +73,6 @@ class Emitter:
         self.container_mutated = container_mutated_names(fn_node)
         self.inactive_returns = []
         self.tangent_temps = set()
-        self._last_line = None
-        self._last_comment = None
 
     # -- helpers -------------------------------------------------------------
 
@@ -180,63 +178,6 @@ class Emitter:
 
     # -- statements ----------------------------------------------------------------
 
-    def body(self, stmts):
-        out = []
-        for s in stmts:
-            lineno = getattr(s, "lineno", None)
-            if lineno is not None and lineno != self._last_line:
-                note = self._comment(lineno)
-                if note is not None and note.value.value != self._last_comment:
-                    out.append(note)
-                    self._last_comment = note.value.value
-                self._last_line = lineno
-            handler = getattr(self, "stmt_" + type(s).__name__, None)
-            if handler is None:
-                out.append(s)
-            else:
-                out.extend(handler(s))
-        return out
-
-    def _comment(self, lineno):
-        parsed = self.ctx.parsed
-        filename, line = parsed.origin(lineno)
-        if filename.startswith("<s2s "):
-            return None  # a line s2s added (no user line behind it)
-        return comment(parsed.comment_text(lineno), line, filename)
-
-    def _nested(self, stmts):
-        saved = self._last_line
-        out = self.body(stmts)
-        self._last_line = saved
-        self._last_comment = None
-        return out or [gast.Pass()]
-
-    def stmt_If(self, s):
-        s.body = self._nested(s.body)
-        s.orelse = self._nested(s.orelse) if s.orelse else []
-        self._last_line = None
-        self._last_comment = None
-        return [s]
-
-    def stmt_While(self, s):
-        return self.stmt_If(s)
-
-    def stmt_With(self, s):
-        s.body = self._nested(s.body)
-        self._last_line = None
-        self._last_comment = None
-        return [s]
-
-    def stmt_Try(self, s):
-        s.body = self._nested(s.body)
-        for h in s.handlers:
-            h.body = self._nested(h.body)
-        s.orelse = self._nested(s.orelse) if s.orelse else []
-        s.finalbody = self._nested(s.finalbody) if s.finalbody else []
-        self._last_line = None
-        self._last_comment = None
-        return [s]
-
     def stmt_Delete(self, s):
         extra = [name(self.dot_name(t.id), gast.Del()) for t in s.targets
                  if isinstance(t, gast.Name) and t.id in self.activity.active]
@@ -333,13 +274,11 @@ class Emitter:
     def stmt_For(self, s):
         new_iter, new_target, zero_targets = self._iteration(s.iter, s.target, s)
         s.iter, s.target = new_iter, new_target
-        body = self._nested(s.body)
+        body = self.nested(s.body)
         inits = [assign(self.dot_name(t), self.zero(name(t))) for t in zero_targets]
         s.body = inits + body
-        s.orelse = self._nested(s.orelse) if s.orelse else []
-        self._last_line = None
-        self._last_comment = None
-        return [s]
+        s.orelse = self.nested(s.orelse) if s.orelse else []
+        return self._after_compound(s)
 
     def _target_dot(self, target):
         if isinstance(target, gast.Name):
