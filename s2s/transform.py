@@ -95,13 +95,19 @@ def _build(fn, active, entry, spec):
         )
     finally:
         del _IN_PROGRESS[(fn, spec)]
+    deps = _finish(compiled, origin, late, ctx)
+    return Generated(compiled, source, new.name, tangent_names, positional,
+                     emitter.inactive_returns, origin, deps + callee_deps)
+
+
+def _finish(compiled, origin, late, ctx):
+    """Fill the closure cells that waited for ``compiled`` (recursion);
+    return what the code was built from (its dependencies)."""
     compiled.__s2s_origin__ = origin
     _register_late_cells(compiled)
     for cell in late.cells:
         cell.cell_contents = compiled
-    deps = [(n, where, value) for n, (where, value) in ctx.resolver.deps.items()]
-    return Generated(compiled, source, new.name, tangent_names, positional,
-                     emitter.inactive_returns, origin, deps + callee_deps)
+    return [(n, where, value) for n, (where, value) in ctx.resolver.deps.items()]
 
 
 def _register_late_cells(compiled):
@@ -179,11 +185,7 @@ def _build_batch(fn, batched, ranks, randomness, suffix, spec):
             kwdefaults=fn.__kwdefaults__)
     finally:
         del _IN_PROGRESS[(fn, spec)]
-    compiled.__s2s_origin__ = origin
-    _register_late_cells(compiled)
-    for cell in late.cells:
-        cell.cell_contents = compiled
-    deps = [(n, where, value) for n, (where, value) in ctx.resolver.deps.items()]
+    deps = _finish(compiled, origin, late, ctx)
     result = Generated(compiled, source, new.name, {}, True, [], origin, deps + callee_deps)
     result.fallback = batcher.fallback
     result.return_ranks = return_ranks
