@@ -13,7 +13,7 @@ import operator
 import numpy as np
 
 from .. import runtime as rt
-from .registry import A, S, jvp_rule, multilinear
+from .registry import A, S, jvp_rule, linear, multilinear
 
 # ---------------------------------------------------------------- products
 
@@ -68,3 +68,13 @@ def det(z, a, a_dot):
 def slogdet(z, a, a_dot):
     z_dot = rt.tuple_like(z, np.zeros_like(z[0]),
                           np.trace(np.linalg.solve(a, a_dot), axis1=-2, axis2=-1))
+
+# ---------------------------------------------------------------- Fourier transforms
+# Linear: the tangent is the same transform of the tangent. Batching: they
+# act along their last axes (axis=-1 by default), which a leading batch axis
+# leaves alone.
+
+linear(np.fft.fft, np.fft.ifft, samples=[S(A(8)), S(A(3, 8)), S(A(3, 8), 4)], batching="fft")
+linear(np.fft.rfft, samples=[S(A(8)), S(A(2, 6))], batching="fft")
+linear(np.fft.irfft, samples=[S(A(5)), S(A(2, 4))], batching="fft")
+linear(np.fft.fft2, np.fft.ifft2, samples=[S(A(4, 6)), S(A(2, 4, 6))], batching="fft")
