@@ -911,7 +911,7 @@ class Batcher(StatementPass):
                 return gast.Subscript(value=solved, slice=gast.Tuple(
                     elts=[const(Ellipsis), const(0)], ctx=gast.Load()), ctx=gast.Load())
             return None
-        if path.startswith("fft.") and first_only and not kws and len(args) <= 2:
+        if path and path.startswith("fft.") and first_only and not kws and len(args) <= 2:
             return v  # along the last axes: the batch axis is left alone
         if path in ("flipud", "fliplr") and first_only and not kws and len(args) == 1:
             return call(self._xp("flip"), [args[0], const(1 if path == "flipud" else 2)])
