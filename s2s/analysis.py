@@ -11,6 +11,7 @@ share memory with which (for the copies that keep the caller's arrays intact).
 """
 
 import builtins
+import operator
 import types
 
 import gast
@@ -30,8 +31,6 @@ INACTIVE_METHODS = {"keys", "index", "count", "nonzero", "argmax", "argmin", "ar
 MUTATORS = {"append", "extend", "insert", "update", "setdefault", "__setitem__"}
 INACTIVE_ATTRIBUTES = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides", "flags"}
 # operators -> the primitive their rule is registered under
-import operator  # noqa: E402
-
 BINOPS = {
     gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
     gast.Div: operator.truediv, gast.FloorDiv: operator.floordiv, gast.Mod: operator.mod,
