@@ -88,7 +88,8 @@ AXIS_DEFAULTS = {"trace": (0, 1), "diagonal": (0, 1)}
 
 class Batcher(StatementPass):
     def __init__(self, ctx, fn_node, batched_params, ranks, *, name_suffix="vmap",
-                 callee=None, randomness="error", callee_ranks=None):
+                 callee=None, randomness="error", callee_ranks=None, callee_items=None,
+                 entry=True):
         self.ctx = ctx
         self.fn = fn_node
         self.batched = set(batched_params)
@@ -114,8 +115,14 @@ class Batcher(StatementPass):
         self.displays = _single_displays(fn_node)
         self.displays_free = _assigned_once(fn_node)
         self.item_ranks = {}  # name -> ranks of the items of the tuple it holds
+        # a callee's tuple result unpacked right away may mix batched and
+        # unbatched items (the primal stays unbatched): name -> item flags
+        self.callee_items = callee_items
+        self.item_batched = {}
+        self.unpacked_once = _unpacked_once(fn_node)
         self._analysing = False
         self._analyse()
+        self.return_displays, self.return_batched = ({}, None) if entry else self._return_items()
 
     # -- analysis --------------------------------------------------------------
 
@@ -197,12 +204,19 @@ class Batcher(StatementPass):
                     ranks = self._tuple_ranks(s.value, -1)
                     if ranks is not None:
                         self.item_ranks[target.id] = ranks
+                    if target.id in self.unpacked_once:
+                        flags = self._callee_flags(s.value)
+                        if flags is not None:
+                            self.item_batched[target.id] = flags
                 if isinstance(s.value, (gast.List, gast.Tuple, gast.Dict)):
                     self.kind[target.id] = "container"
                 elif self.kind.get(target.id) != "container" and self.rank.get(target.id) is not None:
                     self.kind[target.id] = "array"
             elif isinstance(target, gast.Tuple):
-                if self.value_batched(s.value):
+                flags = self.item_batched.get(getattr(s.value, "id", None))
+                if flags is not None and len(flags) == len(target.elts):
+                    self.batched.update(e.id for e, f in zip(target.elts, flags) if f)
+                elif self.value_batched(s.value):
                     self.batched.update(e.id for e in target.elts)
                 ranks = self._tuple_ranks(s.value, len(target.elts))
                 for e, r in zip(target.elts, ranks):
@@ -253,6 +267,46 @@ class Batcher(StatementPass):
                 if ranks is not None and (n < 0 or len(ranks) == n):
                     return list(ranks)
         return None if n < 0 else [None] * n
+
+    def _callee_flags(self, value):
+        """Item flags of what a transformed user function returns, or None."""
+        import types
+
+        if self.callee_items is None or not self.names_batched(value):
+            return None
+        obj = self._resolve(value.func)
+        if not isinstance(obj, types.FunctionType) or registry.lookup(obj) is not None \
+                or _runtime_name(obj) is not None:
+            return None
+        args = list(value.args) + [k.value for k in value.keywords]
+        if any(isinstance(a, gast.Name) and self.atom_rank(a) is _BOTTOM for a in args):
+            return None
+        return self.callee_items(obj, value, self)
+
+    def _return_items(self):
+        """For a callee: ({display name: flags}, flags) when every return
+        returns a tuple display that nothing else reads, so its items keep
+        their own batchedness (no broadcast of the primal); else ({}, None)."""
+        names = []
+        for s in walk_statements(self.fn.body):
+            if isinstance(s, gast.Return):
+                if not isinstance(s.value, gast.Name) or s.value.id not in self.displays:
+                    return {}, None
+                names.append(s.value.id)
+        if not names:
+            return {}, None
+        loads = {}
+        for node in gast.walk(self.fn):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+                loads[node.id] = loads.get(node.id, 0) + 1
+        if any(loads.get(n, 0) != names.count(n) for n in set(names)):
+            return {}, None
+        lengths = {len(self.displays[n].elts) for n in names}
+        if len(lengths) != 1:
+            return {}, None
+        flags = [any(self.is_batched(self.displays[n].elts[i]) for n in names)
+                 for i in range(lengths.pop())]
+        return {n: flags for n in names}, flags
 
     def return_ranks(self):
         """Per-example ranks of the items of the tuple this function returns
@@ -575,6 +629,8 @@ class Batcher(StatementPass):
         return it
 
     def stmt_Return(self, s):
+        if isinstance(s.value, gast.Name) and s.value.id in self.return_displays:
+            return [s]  # items keep their own batchedness (return_batched says which)
         if s.value is not None and not self.is_batched(s.value) and not isinstance(
                 s.value, gast.Constant):
             s.value = call(self.rt("batched"), [s.value, name(self.B)])
@@ -676,7 +732,9 @@ class Batcher(StatementPass):
         if isinstance(v, gast.Name):
             return v, []
         if isinstance(v, (gast.Tuple, gast.List)):
-            v.elts = [self._ensure(e) if not isinstance(e, gast.Starred) else e for e in v.elts]
+            flags = self.return_displays.get(z)
+            v.elts = [e if isinstance(e, gast.Starred) or (flags is not None and not flags[i])
+                      else self._ensure(e) for i, e in enumerate(v.elts)]
             return v, []
         if isinstance(v, gast.Dict):
             v.values = [self._ensure(e) for e in v.values]
@@ -807,7 +865,14 @@ class Batcher(StatementPass):
                     # the callee's *args tuple is batched as a whole: every item
                     v.args = [self._ensure(a) for a in v.args]
                 binding = self.callee(obj, v, self)
-                return call(name(binding), v.args, v.keywords), []
+                result = call(name(binding), v.args, v.keywords)
+                flags = self.callee_items(obj, v, self) if self.callee_items else None
+                if flags is not None and not all(flags) and z not in self.item_batched:
+                    # used as a whole: every item batched, as a batched value must be
+                    result = call(self.rt("batched_items"), [
+                        result, gast.Tuple(elts=[const(f) for f in flags], ctx=gast.Load()),
+                        name(self.B)])
+                return result, []
             if obj in (len,):
                 return call(self.rt("len_batched"), v.args), []
             return self._map(v, v.args, None), []
@@ -1247,6 +1312,18 @@ def _has_varargs(fn):
     import inspect
 
     return bool(fn.__code__.co_flags & inspect.CO_VARARGS)
+
+
+def _unpacked_once(fn_node):
+    """Names read exactly once, as the value of a tuple unpacking."""
+    loads, unpacked = {}, set()
+    for node in gast.walk(fn_node):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+            loads[node.id] = loads.get(node.id, 0) + 1
+        if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Tuple) \
+                and isinstance(node.value, gast.Name):
+            unpacked.add(node.value.id)
+    return {n for n in unpacked if loads.get(n) == 1}
 
 
 def _assigned_once(fn_node):

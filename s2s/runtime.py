@@ -346,6 +346,12 @@ def concatenate_flat_batched(values):
     return xp.concatenate([flatten_batched(v) for v in values], axis=1)
 
 
+def batched_items(value, flags, size):
+    """A tuple some of whose items carry the batch axis (``flags``): all of
+    them do (the unbatched ones broadcast)."""
+    return _rebuild(value, (v if f else batched(v, size) for v, f in zip(value, flags)))
+
+
 def batched_under(value, size):
     """:func:`batched` of a value that already has an (outer) batch axis:
     the new axis goes second."""

@@ -142,7 +142,7 @@ def _callee(ctx, deps):
 # -- batching ------------------------------------------------------------------------
 
 
-def batch_function(fn, batched, ranks, *, randomness="error", suffix="vmap"):
+def batch_function(fn, batched, ranks, *, randomness="error", suffix="vmap", entry=True):
     """``fn`` over a leading batch axis on the parameters named in ``batched``.
 
     ``ranks``: parameter -> per-example rank of an array argument (None for
@@ -151,16 +151,17 @@ def batch_function(fn, batched, ranks, *, randomness="error", suffix="vmap"):
     from .frontend import _unwrap
 
     fn = _unwrap(fn)
-    spec = ("batch", tuple(sorted(batched)), tuple(sorted(ranks.items())), randomness, suffix)
+    spec = ("batch", tuple(sorted(batched)), tuple(sorted(ranks.items())), randomness, suffix,
+            entry)
     per_fn = _MEMO.get(fn)
     if per_fn is not None and spec in per_fn and per_fn[spec].is_current():
         return per_fn[spec]
-    generated = _build_batch(fn, tuple(batched), dict(ranks), randomness, suffix, spec)
+    generated = _build_batch(fn, tuple(batched), dict(ranks), randomness, suffix, spec, entry)
     _MEMO.setdefault(fn, {})[spec] = generated
     return generated
 
 
-def _build_batch(fn, batched, ranks, randomness, suffix, spec):
+def _build_batch(fn, batched, ranks, randomness, suffix, spec, entry=True):
     from .batching import Batcher
 
     parsed = parse(fn)
@@ -174,7 +175,8 @@ def _build_batch(fn, batched, ranks, randomness, suffix, spec):
         node = normalize(parsed.node, ctx)
         callee = _batch_callee(ctx, callee_deps, randomness, suffix)
         batcher = Batcher(ctx, node, batched, ranks, name_suffix=suffix, callee=callee,
-                          randomness=randomness, callee_ranks=callee.ranks)
+                          randomness=randomness, callee_ranks=callee.ranks,
+                          callee_items=callee.items, entry=entry)
         return_ranks = batcher.return_ranks()
         new = batcher.run()
         header = f"# s2s {__version__} | {origin} | {suffix} over {', '.join(batched)} | " \
@@ -189,6 +191,7 @@ def _build_batch(fn, batched, ranks, randomness, suffix, spec):
     result = Generated(compiled, source, new.name, {}, True, [], origin, deps + callee_deps)
     result.fallback = batcher.fallback
     result.return_ranks = return_ranks
+    result.return_batched = batcher.return_batched
     return result
 
 
@@ -229,21 +232,28 @@ def _batch_callee(ctx, deps, randomness, suffix):
                     ranks[pname] = 0
                 elif hasattr(value, "ndim"):
                     ranks[pname] = value.ndim
-        spec = ("batch", tuple(sorted(batched)), tuple(sorted(ranks.items())), randomness, suffix)
+        spec = ("batch", tuple(sorted(batched)), tuple(sorted(ranks.items())), randomness, suffix,
+                False)
         base = re.sub(r"\W", "", getattr(target, "__name__", "")) or "fn"
         pending = _IN_PROGRESS.get((target, spec))
         if pending is not None:
-            return f"{base}_{suffix}", pending[0], None
-        generated = batch_function(target, batched, ranks, randomness=randomness, suffix=suffix)
+            return f"{base}_{suffix}", pending[0], None, None
+        generated = batch_function(target, batched, ranks, randomness=randomness, suffix=suffix,
+                                   entry=False)
         deps.extend(generated.deps)
-        return f"{base}_{suffix}", generated.fn, getattr(generated, "return_ranks", None)
+        return (f"{base}_{suffix}", generated.fn, getattr(generated, "return_ranks", None),
+                getattr(generated, "return_batched", None))
 
     def transform(obj, call_node, batcher):
-        base, fn, _ = generated_for(obj, call_node, batcher)
+        base, fn, _, _ = generated_for(obj, call_node, batcher)
         return ctx.bind(base, fn)
 
     def ranks(obj, call_node, batcher):
         return generated_for(obj, call_node, batcher)[2]
 
+    def items(obj, call_node, batcher):
+        return generated_for(obj, call_node, batcher)[3]
+
     transform.ranks = ranks
+    transform.items = items
     return transform

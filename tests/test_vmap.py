@@ -654,3 +654,26 @@ def test_math_module_function_under_vmap():
     expected = [ef.damped_oscillator(float(t)) for t in np.linspace(0.1, 2.0, 7)]
     np.testing.assert_allclose(out, expected, rtol=1e-13)
     assert math.isfinite(out.sum())
+
+
+def pair_helper(x):
+    return x * 2.0, 3.0
+
+
+def uses_pair_whole(x):
+    r = pair_helper(x)
+    return r[0] + r[1]
+
+
+def uses_pair_unpacked(x):
+    a, b = pair_helper(x)
+    return a * b
+
+
+@pytest.mark.parametrize("fn", [uses_pair_whole, uses_pair_unpacked])
+def test_callee_returning_a_batched_and_an_unbatched_item(fn):
+    x = _normal(7, 3)
+    vm = s2s.vmap(fn)
+    np.testing.assert_allclose(vm(x), np.stack([fn(x[i]) for i in range(7)]), rtol=1e-14)
+    jac = s2s.jacfwd(fn)(x[0])
+    np.testing.assert_allclose(jac, np.diag(np.full(3, 2.0 if fn is uses_pair_whole else 6.0)))
