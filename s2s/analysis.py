@@ -232,14 +232,20 @@ class Activity:
             self._mark(target)
 
     def iterable_active(self, it):
-        kind, parts = iteration(it, self.ctx)
-        if kind == "range":
-            return False
-        if kind in ("atom", "items", "reversed"):
-            return self.is_active(parts)
-        if kind == "enumerate":
-            return self.iterable_active(parts)
-        return any(self.iterable_active(p) for p in parts)
+        return any(self.is_active(a) for a in iterated_atoms(it, self.ctx))
+
+
+def iterated_atoms(it, ctx):
+    """The atoms a ``for`` iterable takes its items from (through
+    ``enumerate``, ``zip``, ``reversed``, ``.items()``; none for ``range``)."""
+    kind, parts = iteration(it, ctx)
+    if kind == "range":
+        return []
+    if kind in ("atom", "items", "reversed"):
+        return [parts]
+    if kind == "enumerate":
+        return iterated_atoms(parts, ctx)
+    return [a for p in parts for a in iterated_atoms(p, ctx)]
 
 
 def iteration(it, ctx):

@@ -33,7 +33,7 @@ import copy
 
 import gast
 
-from .analysis import BINOPS, iteration, mutated_names
+from .analysis import BINOPS, iterated_atoms, iteration, mutated_names
 from .codegen import comment
 from .context import assign, call, const, name, walk_statements
 from .errors import UnsupportedSyntaxError
@@ -368,14 +368,7 @@ class Batcher(StatementPass):
             self._set_rank(n, None)
 
     def iterable_batched(self, it):
-        kind, parts = iteration(it, self.ctx)
-        if kind == "range":
-            return False
-        if kind in ("atom", "items", "reversed"):
-            return self.is_batched(parts)
-        if kind == "enumerate":
-            return self.iterable_batched(parts)
-        return any(self.iterable_batched(p) for p in parts)
+        return any(self.is_batched(a) for a in iterated_atoms(it, self.ctx))
 
     def value_batched(self, v):
         if isinstance(v, gast.Attribute) and v.attr in _SHAPE_ATTRIBUTES:
