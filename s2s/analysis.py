@@ -17,6 +17,7 @@ import types
 import gast
 import numpy
 
+from .context import walk_statements
 from .frontend import MISSING
 from .rules import registry
 from .rules.registry import BindError
@@ -170,7 +171,7 @@ class Activity:
                 return
 
     def _body(self, stmts):
-        for s in stmts:
+        for s in walk_statements(stmts):  # nested statements included
             self._stmt(s)
 
     def _mark(self, target):
@@ -201,12 +202,6 @@ class Activity:
                 self._mark_mutated(func.value.id)
         elif isinstance(s, gast.For):
             self._for_target(s.iter, s.target)
-        for field in ("body", "orelse", "finalbody"):
-            if isinstance(getattr(s, field, None), list):
-                self._body(getattr(s, field))
-        if isinstance(s, gast.Try):
-            for h in s.handlers:
-                self._body(h.body)
 
     def _for_target(self, it, target):
         kind, parts = iteration(it, self.ctx)

@@ -181,7 +181,7 @@ class Batcher(StatementPass):
                 self.rank[var] = None
 
     def _body(self, stmts):
-        for s in stmts:
+        for s in walk_statements(stmts):  # nested statements included
             self._stmt(s)
 
     def _set_rank(self, var, rank):
@@ -236,12 +236,6 @@ class Batcher(StatementPass):
                     self.batched.add(func.value.id)
         elif isinstance(s, gast.For):
             self._for_target(s.iter, s.target)
-        for field in ("body", "orelse", "finalbody"):
-            if isinstance(getattr(s, field, None), list):
-                self._body(getattr(s, field))
-        if isinstance(s, gast.Try):
-            for h in s.handlers:
-                self._body(h.body)
 
     def _tuple_ranks(self, value, n):
         """Per-example ranks of the items of a tuple value: from a tuple
