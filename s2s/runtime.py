@@ -65,15 +65,31 @@ def zeros_like_each(values):
     return [zeros_like_tree(v) for v in values]
 
 
+def tree_map(fn, value):
+    """``fn`` on every leaf of nested lists, tuples (named ones too) and
+    dicts, keeping the structure."""
+    if isinstance(value, (list, tuple)):
+        return _rebuild(value, (tree_map(fn, v) for v in value))
+    if isinstance(value, dict):
+        return {k: tree_map(fn, v) for k, v in value.items()}
+    return fn(value)
+
+
+def _rebuild(like, items):
+    """A list/tuple/namedtuple of the type of ``like`` holding ``items``."""
+    items = list(items)
+    return type(like)(*items) if hasattr(like, "_fields") else type(like)(items)
+
+
 def zeros_like_tree(value):
     """A zero tangent of the same structure as ``value``."""
-    if isinstance(value, (list, tuple)):
-        return type(value)(zeros_like_tree(v) for v in value)
-    if isinstance(value, dict):
-        return {k: zeros_like_tree(v) for k, v in value.items()}
-    if isinstance(value, (int, float, complex)):
+    return tree_map(_zero, value)
+
+
+def _zero(leaf):
+    if isinstance(leaf, (int, float, complex)):
         return 0.0
-    return namespace_of(value).zeros_like(value)
+    return namespace_of(leaf).zeros_like(leaf)
 
 
 # -- reductions ------------------------------------------------------------------
@@ -313,31 +329,20 @@ def batch_size(value):
     raise ValueError("s2s: a batched argument with no arrays in it")
 
 
-def _rebuild(like, items):
-    """A list/tuple/namedtuple of the type of ``like`` holding ``items``."""
-    items = list(items)
-    return type(like)(*items) if hasattr(like, "_fields") else type(like)(items)
-
-
 def batched(value, size):
     """``value`` with a leading batch axis of ``size`` (a broadcast view)."""
-    if isinstance(value, (list, tuple)):
-        return _rebuild(value, (batched(v, size) for v in value))
-    if isinstance(value, dict):
-        return {k: batched(v, size) for k, v in value.items()}
-    xp = namespace_of(value)
-    value = xp.asarray(value)
-    return xp.broadcast_to(value, (size,) + value.shape)
+
+    def leaf(v):
+        xp = namespace_of(v)
+        v = xp.asarray(v)
+        return xp.broadcast_to(v, (size,) + v.shape)
+
+    return tree_map(leaf, value)
 
 
 def batched_copy(value, size):
     """Like :func:`batched`, but writable (the variable is updated in place)."""
-    if isinstance(value, (list, tuple)):
-        return _rebuild(value, (batched_copy(v, size) for v in value))
-    if isinstance(value, dict):
-        return {k: batched_copy(v, size) for k, v in value.items()}
-    xp = namespace_of(value)
-    return xp.array(batched(value, size))
+    return tree_map(lambda v: namespace_of(v).array(batched(v, size)), value)
 
 
 def concatenate_flat_batched(values):
@@ -355,22 +360,18 @@ def batched_items(value, flags, size):
 def batched_under(value, size):
     """:func:`batched` of a value that already has an (outer) batch axis:
     the new axis goes second."""
-    if isinstance(value, (list, tuple)):
-        return _rebuild(value, (batched_under(v, size) for v in value))
-    if isinstance(value, dict):
-        return {k: batched_under(v, size) for k, v in value.items()}
-    xp = namespace_of(value)
-    value = xp.asarray(value)
-    return xp.broadcast_to(value[:, None], value.shape[:1] + (size,) + value.shape[1:])
+
+    def leaf(v):
+        xp = namespace_of(v)
+        v = xp.asarray(v)
+        return xp.broadcast_to(v[:, None], v.shape[:1] + (size,) + v.shape[1:])
+
+    return tree_map(leaf, value)
 
 
 def batched_copy_under(value, size):
     """Like :func:`batched_under`, but writable."""
-    if isinstance(value, (list, tuple)):
-        return _rebuild(value, (batched_copy_under(v, size) for v in value))
-    if isinstance(value, dict):
-        return {k: batched_copy_under(v, size) for k, v in value.items()}
-    return namespace_of(value).array(batched_under(value, size))
+    return tree_map(lambda v: namespace_of(v).array(batched_under(v, size)), value)
 
 
 def lift(value, rank):
@@ -583,11 +584,7 @@ def loop_batched(fn, args, flags, keywords=()):
 
 
 def _example(tree, b):
-    if isinstance(tree, (list, tuple)):
-        return _rebuild(tree, (_example(t, b) for t in tree))
-    if isinstance(tree, dict):
-        return {k: _example(v, b) for k, v in tree.items()}
-    return tree[b]
+    return tree_map(lambda leaf: leaf[b], tree)
 
 
 # -- batching rules written as helpers (one vectorised call, no loop) ---------------
