@@ -11,7 +11,7 @@ import numpy
 from . import pytree
 from .errors import InputError
 from .frontend import _unwrap
-from .runtime import namespace_of
+from .runtime import namespace_of, tree_map
 from .transform import batch_function, jvp_function
 
 
@@ -238,8 +238,7 @@ def _loop(fn, args, flags, size, kwargs):
 
 
 def _slice_tree(tree, start, stop):
-    leaves, treedef = pytree.flatten(tree)
-    return pytree.unflatten(treedef, [leaf[start:stop] for leaf in leaves])
+    return tree_map(lambda leaf: leaf[start:stop], tree)
 
 
 def _concat_trees(parts, axis=0):
@@ -393,9 +392,8 @@ def _basis(leaf, offset, n, start, stop):
 
 def _first_example(tree, axis=0):
     """Each leaf at index 0 along ``axis`` (the batch axis)."""
-    leaves, treedef = pytree.flatten(tree)
     index = (slice(None),) * axis + (0,)
-    return pytree.unflatten(treedef, [leaf[index] for leaf in leaves])
+    return tree_map(lambda leaf: leaf[index], tree)
 
 
 def _assemble(out, out_dot, in_leaves, sizes, single, lead=0):
