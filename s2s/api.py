@@ -33,6 +33,12 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
             f"got {len(primals)} primals but {len(tangents)} tangents",
             hint="pass one tangent per primal, of the same shape",
         )
+    from .batch_api import _Transformed, transformed_jvp
+
+    if isinstance(func, _Transformed):
+        for i, (p, t) in enumerate(zip(primals, tangents)):
+            _check_pair(i, f"argument {i}", p, t)
+        return _with_aux(transformed_jvp(func, primals, tangents), has_aux, repr(func))
     try:
         hit = _ENTRIES.get(func, {}).get(len(primals))
     except TypeError:
@@ -63,15 +69,19 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     else:
         kwargs = {generated.tangent_names[p]: t for p, t in zip(active, tangents)}
         out, out_dot = generated.fn(*primals, **kwargs)
-    if has_aux:
-        if not (isinstance(out, (tuple, list)) and len(out) == 2):
-            raise InputError(
-                f"has_aux=True but {generated.origin} returned {type(out).__name__}, "
-                "not a pair (output, aux)",
-                hint="return (output, aux) from the function, or pass has_aux=False",
-            )
-        return out[0], out_dot[0], out[1]
-    return out, out_dot
+    return _with_aux((out, out_dot), has_aux, generated.origin)
+
+
+def _with_aux(result, has_aux, origin):
+    if not has_aux:
+        return result
+    out, out_dot = result
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        raise InputError(
+            f"has_aux=True but {origin} returned {type(out).__name__}, not a pair (output, aux)",
+            hint="return (output, aux) from the function, or pass has_aux=False",
+        )
+    return out[0], out_dot[0], out[1]
 
 
 def source(fn, transform="jvp", *, argnums=None):

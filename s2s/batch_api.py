@@ -1,10 +1,25 @@
-"""``vmap`` and ``jacfwd``: the batching transform behind torch.func's API.
+"""``vmap``, ``jacfwd`` and ``hessian``: the batching transform behind torch.func's API.
 
 ``jacfwd(f)`` is ``vmap`` of ``f``'s jvp over the tangents, on an identity
 basis: one call of the generated batched derivative computes every column
 (``chunk_size`` splits the directions into passes of at most that many).
+
+Every transformed function is a *program*: a core (the user's function after
+zero or more jvp transforms: generated code with source) with data movement
+before it (``prepare``: batch axes moved to the front, the identity basis
+added) and after it (``finish``: axes moved out, Jacobians assembled).
+``vmap`` adds a batch *level*; ``jacfwd`` adds a jvp to the core and a level
+over its basis directions. At call time the core is batched once per level,
+innermost first, and called once, so compositions (``vmap(jacfwd(f))``,
+``jacfwd(jacfwd(f))``, ``jacfwd(vmap(f))``, ``vmap(vmap(f))``) are each one
+call of generated code, without a Python loop over batch elements.
+
+A level's flags say which of the program's inputs carry its axis; an input
+carries the axes of its levels in front, outermost level first. Every output
+of the batched core carries every level's axis.
 """
 
+import dataclasses
 
 import numpy
 
@@ -91,11 +106,263 @@ def _params(fn, nargs):
     return names[:nargs]
 
 
+def _argnums(argnums, nargs):
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    for k in nums:
+        if not -nargs <= k < nargs:
+            raise InputError(f"argnums {k!r} is out of range for {nargs} arguments")
+    return tuple(k % nargs for k in nums)
+
+
+def _check_argnums(argnums):
+    nums = (argnums,) if not isinstance(argnums, (tuple, list)) else argnums
+    if not nums or any(isinstance(k, bool) or not isinstance(k, int) for k in nums):
+        raise InputError(f"argnums must be an int or a tuple of ints, not {argnums!r}")
+
+
+# -- programs ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class _Level:
+    flags: tuple  # per input: carries this level's axis
+    randomness: str
+
+
+@dataclasses.dataclass
+class _Core:
+    """Generated (or user) code and how to call it: the first ``npos``
+    parameters positionally, the rest by name."""
+
+    fn: object
+    params: list
+    npos: int
+    root: object  # the user's function
+
+    def call(self, fn, values, kwargs):
+        named = dict(zip(self.params[self.npos:], values[self.npos:]))
+        return fn(*values[: self.npos], **named, **kwargs)
+
+
+@dataclasses.dataclass
+class _Prepared:
+    core: _Core
+    values: list  # one per core parameter
+    origins: list  # per core parameter: the program input it comes from, or None
+    levels: list  # of _Level over the core parameters, outermost first
+
+
+def _lead(levels, i):
+    """How many level axes input ``i`` carries in front."""
+    return sum(1 for level in levels if level.flags[i])
+
+
+class _Plain:
+    """The user's function: the core itself."""
+
+    def __init__(self, fn):
+        self.fn = _unwrap(fn)
+
+    def prepare(self, inputs, levels):
+        params = list(_params(self.fn, len(inputs)))
+        core = _Core(self.fn, params, len(params), self.fn)
+        return _Prepared(core, list(inputs), list(range(len(inputs))), levels)
+
+    def finish(self, raw, lead):
+        return raw
+
+
+class _Jvp:
+    """``(f(primals), J @ tangents)`` of the inner program, with tangents for
+    the inputs ``argnums``: inputs are the primals, then those tangents."""
+
+    def __init__(self, inner, argnums, nprimals):
+        self.inner, self.argnums, self.n = inner, argnums, nprimals
+
+    def prepare(self, inputs, levels):
+        n, nums = self.n, self.argnums
+        primal_levels = [_Level(lv.flags[:n], lv.randomness) for lv in levels]
+        done = self.inner.prepare(inputs[:n], primal_levels)
+        # tangents take the same way through the inner data movement as their primals
+        full = list(inputs[:n])
+        tangent_levels = []
+        for lv in levels:
+            flags = list(lv.flags[:n])
+            for j, k in enumerate(nums):
+                flags[k] = lv.flags[n + j]
+            tangent_levels.append(_Level(tuple(flags), lv.randomness))
+        for j, k in enumerate(nums):
+            full[k] = inputs[n + j]
+        moved = self.inner.prepare(full, tangent_levels)
+        active = [i for i, o in enumerate(done.origins) if o in nums]
+        core = done.core
+        names = [core.params[i] for i in active]
+        generated = jvp_function(core.fn, tuple(names))
+        params = core.params + [generated.tangent_names[p] for p in names]
+        npos = len(params) if generated.positional and core.npos == len(core.params) else core.npos
+        new_core = _Core(generated.fn, params, npos, core.root)
+        values = done.values + [moved.values[i] for i in active]
+        origins = done.origins + [n + nums.index(done.origins[i]) for i in active]
+        new_levels = [_Level(a.flags + tuple(b.flags[i] for i in active), a.randomness)
+                      for a, b in zip(done.levels, moved.levels)]
+        self.generated = generated
+        return _Prepared(new_core, values, origins, new_levels)
+
+    def finish(self, raw, lead):
+        out, out_dot = raw
+        return self.inner.finish(out, lead), self.inner.finish(out_dot, lead)
+
+
+class _VMap:
+    """The inner program over one more batch level: ``in_dims`` moved to the front."""
+
+    def __init__(self, inner, in_dims, out_dims, randomness):
+        self.inner, self.in_dims, self.out_dims = inner, in_dims, out_dims
+        self.randomness = randomness
+
+    def prepare(self, inputs, levels):
+        in_dims = self.in_dims
+        if not isinstance(in_dims, (tuple, list)):
+            in_dims = (in_dims,) * len(inputs)
+        if len(in_dims) != len(inputs):
+            raise InputError(f"in_dims has {len(in_dims)} entries but vmap got {len(inputs)} "
+                             "arguments", hint="give one in_dims entry per positional argument")
+        moved, flags, size = [], [], None
+        for i, (arg, dim) in enumerate(zip(inputs, in_dims)):
+            lead = _lead(levels, i)
+            leaves, treedef = pytree.flatten(arg)
+            new_leaves, batched_any = [], False
+            for leaf, d in zip(leaves, _dims_for(dim, arg, i)):
+                if d is None:
+                    new_leaves.append(leaf)
+                    continue
+                ndim = numpy.ndim(leaf) - lead
+                if not -ndim <= d < ndim:
+                    raise InputError(f"in_dims={d} is out of range for argument {i} with "
+                                     f"{ndim} dimensions", hint="pick an existing axis, or None")
+                axis = lead + d % ndim
+                n = numpy.shape(leaf)[axis]
+                if size is None:
+                    size = n
+                elif n != size:
+                    raise InputError(f"inconsistent batch sizes: argument {i} has {n} along "
+                                     f"dimension {d}, an earlier one has {size}",
+                                     hint="every batched input needs the same batch size")
+                new_leaves.append(namespace_of(leaf).moveaxis(leaf, axis, lead)
+                                  if axis != lead else leaf)
+                batched_any = True
+            if batched_any:
+                new_leaves = [leaf if d is not None else _broadcast(leaf, size, lead)
+                              for leaf, d in zip(new_leaves, _dims_for(dim, arg, i))]
+            moved.append(pytree.unflatten(treedef, new_leaves))
+            flags.append(batched_any)
+        if size is None:
+            raise InputError("vmap needs at least one batched input",
+                             hint="set in_dims to an axis for at least one argument")
+        self.size = size
+        return self.inner.prepare(moved, levels + [_Level(tuple(flags), self.randomness)])
+
+    def finish(self, raw, lead):
+        return _move_out(self.inner.finish(raw, lead + 1), self.out_dims, lead)
+
+
+class _JacFwd:
+    """The Jacobian of the inner program: its jvp over one more level, the
+    identity basis of the ``argnums`` inputs (rows ``chunk`` of it)."""
+
+    def __init__(self, inner, argnums, has_aux, randomness):
+        self.inner, self.argnums, self.has_aux = inner, argnums, has_aux
+        self.randomness = randomness
+        self.chunk = None  # (start, stop) of the directions, None for all
+
+    def prepare(self, inputs, levels):
+        nums = _argnums(self.argnums, len(inputs))
+        self.single = isinstance(self.argnums, int)
+        root = self.inner
+        while not isinstance(root, _Plain):
+            root = root.inner
+        params = _params(root.fn, len(inputs))
+        shapes = []  # per differentiated input: (leaf example shapes, treedef)
+        for k in nums:
+            leaves, treedef = pytree.flatten(inputs[k])
+            lead = _lead(levels, k)
+            for leaf in leaves:
+                kind = numpy.asarray(leaf).dtype.kind
+                if kind not in "fc":
+                    raise InputError(f"argument {k} ({params[k] if k < len(params) else k}) has "
+                                     f"dtype kind {kind!r}: integer and bool inputs are not "
+                                     "differentiable",
+                                     hint="pass float arrays for the differentiated arguments")
+            shapes.append(([numpy.shape(leaf)[lead:] for leaf in leaves], treedef))
+        self.shapes = shapes
+        self.total = sum(int(numpy.prod(s)) for leaf_shapes, _ in shapes for s in leaf_shapes)
+        start, stop = self.chunk or (0, self.total)
+        stop = min(stop, self.total)
+        tangents, offset = [], 0
+        for k, (leaf_shapes, treedef) in zip(nums, shapes):
+            leaves = pytree.flatten(inputs[k])[0]
+            tleaves = []
+            for leaf, shape in zip(leaves, leaf_shapes):
+                n = int(numpy.prod(shape))
+                tleaves.append(_basis(leaf, shape, offset, n, start, stop))
+                offset += n
+            tangents.append(pytree.unflatten(treedef, tleaves))
+        self.jvp = _Jvp(self.inner, nums, len(inputs))
+        extra = (False,) * len(nums)
+        new_levels = [_Level(lv.flags + extra, lv.randomness) for lv in levels]
+        new_levels.append(_Level((False,) * len(inputs) + (True,) * len(nums), self.randomness))
+        return self.jvp.prepare(list(inputs) + tangents, new_levels)
+
+    def finish(self, raw, lead):
+        out, out_dot = self.jvp.finish(raw, lead + 1)
+        out = _first_example(out, axis=lead)
+        if self.has_aux:
+            if not (isinstance(out, tuple) and len(out) == 2):
+                raise InputError("has_aux=True but the function did not return a pair "
+                                 "(output, aux)", hint="return (output, aux)")
+            out, aux = out
+            jac = _assemble(out, out_dot[0], self.shapes, self.single, lead)
+            return jac, aux
+        return _assemble(out, out_dot, self.shapes, self.single, lead)
+
+
+def _program(func):
+    return func._program() if isinstance(func, _Transformed) else _Plain(func)
+
+
+def _batched_core(prepared, kwargs):
+    """The core batched over every level (innermost first); None if there
+    are none. Returns the Generated code."""
+    core, levels = prepared.core, prepared.levels
+    examples = []
+    for i, value in enumerate(prepared.values):
+        lead = _lead(levels, i)
+        examples.append(_Rank(value.ndim - lead) if lead and hasattr(value, "ndim") else value)
+    ranks = _ranks(core.params, examples)
+    ranks.update(_ranks(list(kwargs), list(kwargs.values())))
+    fn, generated = core.fn, None
+    for level in reversed(levels):
+        batched = [p for p, flag in zip(core.params, level.flags) if flag]
+        generated = batch_function(fn, batched, ranks, randomness=level.randomness)
+        fn = generated.fn
+        ranks = {p: r + 1 if isinstance(r, int) and p in batched else r for p, r in ranks.items()}
+    return generated
+
+
 class _Transformed:
-    """What vmap/jacfwd return: a callable that also shows its generated code."""
+    """What vmap/jacfwd/hessian return: a callable that also shows its generated code."""
+
+    def _start(self, func):
+        self.func = func
+        self.__wrapped__ = func
+        self.calls = 0  # calls of the generated batched function (for tests)
+        self._last = None
 
     def source(self):
-        raise NotImplementedError
+        if self._last is None:
+            raise InputError(f"call the {type(self).__name__.lower()} function once first: its "
+                             "code is specialised on the ranks of its inputs")
+        return self._last.source
 
 
 class VMapped(_Transformed):
@@ -104,89 +371,47 @@ class VMapped(_Transformed):
         _check_chunk_size(chunk_size)
         _check_dims(in_dims, "in_dims")
         _check_dims(out_dims, "out_dims")
-        self.func = func
+        self._start(func)
         self.in_dims = in_dims
         self.out_dims = out_dims
         self.randomness = randomness
         self.chunk_size = chunk_size
-        self.__wrapped__ = func
-        self.calls = 0  # calls of the generated batched function (for tests)
-        self._last = None
+
+    def _program(self):
+        return _VMap(_program(self.func), self.in_dims, self.out_dims, self.randomness)
 
     def __call__(self, *args, **kwargs):
-        in_dims = self.in_dims
-        if not isinstance(in_dims, (tuple, list)):
-            in_dims = (in_dims,) * len(args)
-        if len(in_dims) != len(args):
-            raise InputError(f"in_dims has {len(in_dims)} entries but vmap got {len(args)} "
-                             "arguments", hint="give one in_dims entry per positional argument")
-        moved, flags, size = [], [], None
-        for i, (arg, dim) in enumerate(zip(args, in_dims)):
-            leaves, treedef = pytree.flatten(arg)
-            dims = _dims_for(dim, arg, i)
-            new_leaves, batched_any = [], False
-            for leaf, d in zip(leaves, dims):
-                if d is None:
-                    new_leaves.append(leaf)
-                    continue
-                ndim = numpy.ndim(leaf)
-                if not -ndim <= d < ndim:
-                    raise InputError(f"in_dims={d} is out of range for argument {i} with "
-                                     f"{ndim} dimensions", hint="pick an existing axis, or None")
-                n = numpy.shape(leaf)[d]
-                if size is None:
-                    size = n
-                elif n != size:
-                    raise InputError(f"inconsistent batch sizes: argument {i} has {n} along "
-                                     f"dimension {d}, an earlier one has {size}",
-                                     hint="every batched input needs the same batch size")
-                new_leaves.append(namespace_of(leaf).moveaxis(leaf, d, 0) if d != 0 else leaf)
-                batched_any = True
-            if batched_any:
-                new_leaves = [leaf if d is not None else _broadcast(leaf, size)
-                              for leaf, d in zip(new_leaves, dims)]
-            moved.append(pytree.unflatten(treedef, new_leaves))
-            flags.append(batched_any)
-        if size is None:
-            raise InputError("vmap needs at least one batched input",
-                             hint="set in_dims to an axis for at least one argument")
-        if isinstance(self.func, JacFwd) and not kwargs:
-            self.calls += 1
-            out = self.func._vmapped(moved, flags, size, self.randomness)
-            self._last = self.func._last
-        elif isinstance(self.func, _Transformed):
-            out = _loop(self.func, moved, flags, size, kwargs)
-        else:
-            fn = _unwrap(self.func)
-            params = _params(fn, len(args))
-            ranks = _ranks(params, [_example_rank(a, f) for a, f in zip(moved, flags)])
-            ranks.update(_ranks(list(kwargs), list(kwargs.values())))
-            batched = [p for p, f in zip(params, flags) if f]
-            generated = batch_function(fn, batched, ranks, randomness=self.randomness)
-            self._last = generated
-            out = self._run(generated.fn, moved, flags, size, kwargs)
-        return _move_out(out, self.out_dims)
-
-    def _run(self, fn, args, flags, size, kwargs):
+        program = self._program()
+        prepared = program.prepare(list(args), [])  # checks the inputs, finds the size
+        size = program.size
         chunk = self.chunk_size or size
         if chunk >= size:
+            generated = _batched_core(prepared, kwargs)
+            self._last = generated
             self.calls += 1
-            return fn(*args, **kwargs)
+            raw = prepared.core.call(generated.fn, prepared.values, kwargs)
+            return program.finish(raw, 0)
+        # chunks: slices of the batched inputs (after moving their axis to the front)
         parts = []
-        same = _SameDraws(self.func, self.randomness)
+        same = _SameDraws(_root(program), self.randomness)
+        flags = prepared.levels[0].flags
         for start in range(0, size, chunk):
             if start:
                 same.restore()
-            piece = [_slice_tree(a, start, start + chunk) if f else a for a, f in zip(args, flags)]
+            values = [_slice_tree(v, start, start + chunk) if f else v
+                      for v, f in zip(prepared.values, flags)]
+            piece = dataclasses.replace(prepared, values=values)
+            generated = _batched_core(piece, kwargs)
+            self._last = generated
             self.calls += 1
-            parts.append(fn(*piece, **kwargs))
-        return _concat_trees(parts)
+            parts.append(piece.core.call(generated.fn, values, kwargs))
+        return program.finish(_concat_trees(parts), 0)
 
-    def source(self):
-        if self._last is None:
-            raise InputError("call the vmapped function once first: its code is specialised "
-                             "on the ranks of its inputs")
-        return self._last.source
+
+def _root(program):
+    while not isinstance(program, _Plain):
+        program = program.inner
+    return program.fn
 
 
 def _check_dims(dims, what):
@@ -196,12 +421,6 @@ def _check_dims(dims, what):
             raise InputError(f"{what} entries must be ints or None, not {d!r}",
                              hint=f"{what}=0 batches over the first axis; None leaves an "
                              "argument unbatched")
-
-
-def _example_rank(arg, batched):
-    if batched and hasattr(arg, "ndim"):
-        return _Rank(arg.ndim - 1)
-    return arg
 
 
 class _Rank:
@@ -221,20 +440,12 @@ def _dims_for(dim, arg, i):
     return dim_leaves
 
 
-def _broadcast(leaf, size):
+def _broadcast(leaf, size, lead=0):
+    """``leaf`` with a batch axis of ``size`` after its ``lead`` level axes."""
     xp = namespace_of(leaf)
     leaf = xp.asarray(leaf)
-    return xp.broadcast_to(leaf, (size,) + leaf.shape)
-
-
-def _loop(fn, args, flags, size, kwargs):
-    """vmap of an already transformed function: one call per batch element."""
-    from .runtime import loop_batched
-
-    def each(*a):
-        return fn(*a, **kwargs)
-
-    return loop_batched(each, args, flags)
+    shape = leaf.shape[:lead] + (size,) + leaf.shape[lead:]
+    return xp.broadcast_to(xp.expand_dims(leaf, lead), shape)
 
 
 def _slice_tree(tree, start, stop):
@@ -249,7 +460,9 @@ def _concat_trees(parts, axis=0):
                                       for c in columns])
 
 
-def _move_out(out, out_dims):
+def _move_out(out, out_dims, lead=0):
+    """Each output's batch axis (at ``lead``, after outer levels' axes) to
+    its ``out_dims`` position."""
     leaves, treedef = pytree.flatten(out)
     if isinstance(out_dims, int):
         dims = [out_dims] * len(leaves)
@@ -259,8 +472,13 @@ def _move_out(out, out_dims):
             raise InputError("out_dims must be an int or a tuple with one entry per output")
         for o, d in zip(out, out_dims):
             dims += [d] * len(pytree.flatten(o)[0])
-    moved = [namespace_of(leaf).moveaxis(leaf, 0, d) if d else leaf
-             for leaf, d in zip(leaves, dims)]
+    moved = []
+    for leaf, d in zip(leaves, dims):
+        ndim = numpy.ndim(leaf) - lead
+        if d and not -ndim <= d < ndim:
+            raise InputError(f"out_dims={d} is out of range for an output with {ndim} "
+                             "dimensions (batch axis included)")
+        moved.append(namespace_of(leaf).moveaxis(leaf, lead, lead + d % ndim) if d else leaf)
     return pytree.unflatten(treedef, moved)
 
 
@@ -274,120 +492,50 @@ class JacFwd(_Transformed):
     def __init__(self, func, argnums, has_aux, randomness, chunk_size):
         _check_randomness(randomness)
         _check_chunk_size(chunk_size)
-        nums = (argnums,) if not isinstance(argnums, (tuple, list)) else argnums
-        if not nums or any(isinstance(k, bool) or not isinstance(k, int) for k in nums):
-            raise InputError(f"argnums must be an int or a tuple of ints, not {argnums!r}")
-        self.func = func
+        _check_argnums(argnums)
+        self._start(func)
         self.argnums = argnums
         self.has_aux = has_aux
         self.randomness = randomness
         self.chunk_size = chunk_size
-        self.__wrapped__ = func
-        self.calls = 0
-        self._last = None
+
+    def _program(self):
+        return _JacFwd(_program(self.func), self.argnums, self.has_aux, self.randomness)
 
     def __call__(self, *args):
-        return self._compute(args, None, None)
-
-    def _vmapped(self, args, flags, size, randomness):
-        """``vmap(jacfwd(f))``: the generated batched jvp batched once more,
-        over the vmapped inputs (one call, no loop over examples)."""
-        return self._compute(args, flags, size)
-
-    def _compute(self, args, outer_flags, outer_size):
-        lead = 0 if outer_flags is None else 1
-        examples = args if outer_flags is None else [
-            _first_example(a) if f else a for a, f in zip(args, outer_flags)]
-        nums = (self.argnums,) if isinstance(self.argnums, int) else tuple(self.argnums)
-        for k in nums:
-            if not -len(args) <= k < len(args):
-                raise InputError(f"argnums {k!r} is out of range for {len(args)} arguments")
-        nums = tuple(k % len(args) for k in nums)
-        if isinstance(self.func, _Transformed):
-            raise InputError("jacfwd of a vmap/jacfwd result is not supported yet",
-                             hint="use jacfwd(f) on the plain function, or s2s.hessian")
-        fn = _unwrap(self.func)
-        params = _params(fn, len(args))
-        active = tuple(params[k] for k in nums)
-        for k in nums:
-            for leaf in pytree.flatten(args[k])[0]:
-                kind = numpy.asarray(leaf).dtype.kind
-                if kind not in "fc":
-                    raise InputError(f"argument {k} ({params[k]}) has dtype kind {kind!r}: "
-                                     "integer and bool inputs are not differentiable",
-                                     hint="pass float arrays for the differentiated arguments")
-        jvp = jvp_function(fn, active)
-        tangent_names = [jvp.tangent_names[p] for p in active]
-        ranks = _ranks(params, examples)
-        for p, t in zip(active, tangent_names):
-            ranks[t] = ranks[p]
-        batched = batch_function(jvp.fn, tangent_names, ranks, randomness=self.randomness,
-                                 suffix="vmap")
-        if outer_flags is not None:
-            outer_ranks = dict(ranks)
-            for t, p in zip(tangent_names, active):
-                if isinstance(ranks[p], int):
-                    outer_ranks[t] = ranks[p] + 1
-            outer = [p for p, f in zip(params, outer_flags) if f]
-            batched = batch_function(batched.fn, outer, outer_ranks,
-                                     randomness=self.randomness, suffix="vmap")
-        self._last = batched
-        # the identity basis, split over the differentiated inputs' leaves
-        in_leaves = [pytree.flatten(examples[k]) for k in nums]
-        sizes = [[int(numpy.size(leaf)) for leaf in leaves] for leaves, _ in in_leaves]
-        total = sum(sum(s) for s in sizes)
-        chunk = self.chunk_size or total
-        pieces = []
-        same = _SameDraws(fn, self.randomness)
-        for start in range(0, total, chunk):
-            if start:
-                same.restore()
-            stop = min(total, start + chunk)
-            tangents = []
-            offset = 0
-            for (leaves, treedef), leaf_sizes in zip(in_leaves, sizes):
-                tleaves = []
-                for leaf, n in zip(leaves, leaf_sizes):
-                    tleaves.append(_basis(leaf, offset, n, start, stop))
-                    offset += n
-                tangents.append(pytree.unflatten(treedef, tleaves))
+        program = self._program()
+        program.chunk = (0, self.chunk_size) if self.chunk_size else None
+        prepared = program.prepare(list(args), [])
+        generated = _batched_core(prepared, {})
+        self._last = generated
+        same = _SameDraws(_root(program), self.randomness) if self.chunk_size else None
+        self.calls += 1
+        raw = prepared.core.call(generated.fn, prepared.values, {})
+        if not self.chunk_size or self.chunk_size >= program.total:
+            return program.finish(raw, 0)
+        # the other chunks of directions; the primal output comes from the first
+        pieces = [raw[1]]
+        for start in range(self.chunk_size, program.total, self.chunk_size):
+            same.restore()
+            program.chunk = (start, start + self.chunk_size)
+            prepared = program.prepare(list(args), [])
             self.calls += 1
-            if jvp.positional:
-                out, out_dot = batched.fn(*args, *tangents)
-            else:
-                out, out_dot = batched.fn(*args, **dict(zip(tangent_names, tangents)))
-            pieces.append(out_dot)
-        out = _first_example(out, axis=lead)
-        out_dot = pieces[0] if len(pieces) == 1 else _concat_trees(pieces, axis=lead)
-        aux = None
-        if self.has_aux:
-            if not (isinstance(out, tuple) and len(out) == 2):
-                raise InputError("has_aux=True but the function did not return a pair "
-                                 "(output, aux)", hint="return (output, aux)")
-            out, aux = out
-            out_dot = out_dot[0]
-        jac = _assemble(out, out_dot, in_leaves, sizes, isinstance(self.argnums, int), lead)
-        return (jac, aux) if self.has_aux else jac
-
-    def source(self):
-        if self._last is None:
-            raise InputError("call the jacfwd function once first: its code is specialised on "
-                             "the ranks of its inputs")
-        return self._last.source
+            pieces.append(prepared.core.call(generated.fn, prepared.values, {})[1])
+        return program.finish((raw[0], _concat_trees(pieces)), 0)
 
 
-def _basis(leaf, offset, n, start, stop):
+def _basis(leaf, shape, offset, n, start, stop):
     """Rows ``start:stop`` of the identity basis, restricted to this leaf
-    (which holds directions ``offset:offset + n``)."""
+    (example shape ``shape``, directions ``offset:offset + n``)."""
     xp = namespace_of(leaf)
-    leaf = xp.asarray(leaf)
+    dtype = numpy.asarray(leaf).dtype if not hasattr(leaf, "dtype") else leaf.dtype
     rows = stop - start
-    basis = xp.zeros((rows, n), dtype=leaf.dtype if leaf.dtype.kind in "fc" else float)
+    basis = xp.zeros((rows, n), dtype=dtype if dtype.kind in "fc" else float)
     lo, hi = max(start, offset), min(stop, offset + n)
     if lo < hi:
         idx = xp.arange(lo, hi)
         basis[idx - start, idx - offset] = 1
-    return xp.reshape(basis, (rows,) + leaf.shape)
+    return xp.reshape(basis, (rows,) + tuple(shape))
 
 
 def _first_example(tree, axis=0):
@@ -396,7 +544,7 @@ def _first_example(tree, axis=0):
     return tree_map(lambda leaf: leaf[index], tree)
 
 
-def _assemble(out, out_dot, in_leaves, sizes, single, lead=0):
+def _assemble(out, out_dot, shapes, single, lead=0):
     """Jacobians ``output.shape + input.shape`` from tangents with the
     direction axis at ``lead`` (after ``lead`` leading batch axes)."""
     out_flat, out_def = pytree.flatten(out)
@@ -408,14 +556,15 @@ def _assemble(out, out_dot, in_leaves, sizes, single, lead=0):
         batch = numpy.shape(d)[:lead]
         per_arg = []
         offset = 0
-        for (leaves, treedef), leaf_sizes in zip(in_leaves, sizes):
+        for leaf_shapes, treedef in shapes:
             blocks = []
-            for leaf, n in zip(leaves, leaf_sizes):
+            for shape in leaf_shapes:
+                n = int(numpy.prod(shape))
                 index = (slice(None),) * lead + (slice(offset, offset + n),)
                 block = xp.reshape(d[index], batch + (n,) + oshape)
                 offset += n
                 block = xp.moveaxis(block, lead, -1)
-                blocks.append(xp.reshape(block, batch + oshape + numpy.shape(leaf)))
+                blocks.append(xp.reshape(block, batch + oshape + tuple(shape)))
             per_arg.append(pytree.unflatten(treedef, blocks))
         jacobians.append(per_arg[0] if single else tuple(per_arg))
     return pytree.unflatten(out_def, jacobians)
@@ -427,69 +576,29 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error", chunk_size=Non
     return JacFwd(func, argnums, has_aux, randomness, chunk_size)
 
 
-class Hessian(_Transformed):
-    """``jacfwd(jacfwd(f))``: the generated batched jvp of ``f`` is itself
-    differentiated and batched again (so loops and branches work)."""
+class Hessian(JacFwd):
+    """``jacfwd(jacfwd(f))``: the generated jvp of ``f`` is differentiated
+    again and batched over both bases (so loops and branches work)."""
 
     def __init__(self, func, argnums):
-        if not isinstance(argnums, int):
-            raise InputError("hessian takes one argnums (an int)",
-                             hint="for several inputs, call hessian once per input")
-        self.func = func
-        self.argnums = argnums
+        _check_argnums(argnums)
+        super().__init__(JacFwd(func, argnums, False, "error", None), argnums, False,
+                         "error", None)
         self.__wrapped__ = func
-        self.calls = 0
-        self._last = None
-
-    def __call__(self, *args):
-        k = self.argnums
-        if not -len(args) <= k < len(args):
-            raise InputError(f"argnums {k!r} is out of range for {len(args)} arguments")
-        k %= len(args)
-        fn = _unwrap(self.func)
-        params = _params(fn, len(args))
-        x = args[k]
-        if numpy.asarray(x).dtype.kind not in "fc":
-            raise InputError(f"argument {k} ({params[k]}) is not floating point: integer and "
-                             "bool inputs are not differentiable")
-        inner_jvp = jvp_function(fn, (params[k],))
-        t1 = inner_jvp.tangent_names[params[k]]
-        ranks = _ranks(params, args)
-        ranks[t1] = ranks[params[k]]
-        inner = batch_function(inner_jvp.fn, [t1], ranks)
-        # differentiate the batched code with respect to x, then batch that
-        outer_jvp = jvp_function(inner.fn, (params[k],))
-        t2 = outer_jvp.tangent_names[params[k]]
-        n = int(numpy.size(x))
-        basis = _basis(x, 0, n, 0, n)
-        outer_ranks = dict(ranks)
-        outer_ranks[t1] = ranks[params[k]] + 1
-        outer_ranks[t2] = ranks[params[k]]
-        outer = batch_function(outer_jvp.fn, [t2], outer_ranks)
-        self._last = outer
-        call_args = list(args) + [basis]
-        self.calls += 1
-        if outer_jvp.positional:
-            (out_b, _), (_, h) = outer.fn(*call_args, basis)
-        else:
-            (out_b, _), (_, h) = outer.fn(*call_args, **{t2: basis})
-        if isinstance(out_b, (tuple, list, dict)):
-            raise InputError("hessian needs a function with one array output",
-                             hint="use jacfwd(jacfwd(f)) on each output")
-        oshape = numpy.shape(out_b)[2:]  # outer and inner batch axes first
-        xp = namespace_of(h)
-        xshape = numpy.shape(x)
-        h = xp.reshape(h, (n, n) + oshape)  # (outer direction, inner direction, *out)
-        h = xp.moveaxis(xp.moveaxis(h, 0, -1), 0, -2)
-        return xp.reshape(h, oshape + xshape + xshape)
-
-    def source(self):
-        if self._last is None:
-            raise InputError("call the hessian function once first")
-        return self._last.source
 
 
 def hessian(func, argnums=0):
     """The Hessian of ``func`` (``jacfwd(jacfwd(func))``), shape
     ``output.shape + input.shape + input.shape``."""
     return Hessian(func, argnums)
+
+
+def transformed_jvp(func, primals, tangents):
+    """``s2s.jvp`` of what vmap/jacfwd/hessian returned: its program's jvp,
+    batched over the program's own levels, in one call."""
+    program = _Jvp(_program(func), tuple(range(len(primals))), len(primals))
+    prepared = program.prepare(list(primals) + list(tangents), [])
+    generated = _batched_core(prepared, {})
+    fn = prepared.core.fn if generated is None else generated.fn
+    func._last = generated or program.generated
+    return program.finish(prepared.core.call(fn, prepared.values, {}), 0)

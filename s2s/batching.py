@@ -105,7 +105,11 @@ class Batcher(StatementPass):
                      ((p, ranks.get(p)) for p in self.params)}
         self.kind = {p: ("array" if isinstance(ranks.get(p), int) else ranks.get(p))
                      for p in self.params}
-        self.mutated = mutated_names(fn_node)
+        # names updated in place, directly or through a view (``v = z[1:]``):
+        # a batched update makes the view and its base batched (and writable)
+        direct = mutated_names(fn_node)
+        self.alias_class = _view_classes(fn_node, direct)
+        self.mutated = set(direct) | {n for c in self.alias_class.values() for n in c}
         self.suffix = name_suffix
         self.callee = callee
         self.randomness = randomness
@@ -173,6 +177,8 @@ class Batcher(StatementPass):
         while True:
             before = (len(self.batched), dict(self.rank), dict(self.item_ranks))
             self._body(self.fn.body)
+            for n in list(self.batched):  # views of a batched array and their bases
+                self.batched.update(self.alias_class.get(n, ()))
             if (len(self.batched), self.rank, self.item_ranks) == before:
                 break
         self._analysing = False
@@ -370,8 +376,8 @@ class Batcher(StatementPass):
         if isinstance(v, gast.Call):
             obj = self._resolve(v.func)
             fname = getattr(obj, "__name__", None)
-            if _runtime_name(obj) == "namespace_of":
-                return False
+            if _runtime_name(obj) in ("namespace_of", "batch_size"):
+                return False  # the same for every example of an outer batch
             if fname in _UNBATCHED_CALLS and getattr(obj, "__module__", "") in (
                     "builtins", "numpy", "numpy._core.fromnumeric"):
                 return False
@@ -485,7 +491,7 @@ class Batcher(StatementPass):
             if isinstance(ax, gast.Tuple):
                 return None if ranks[0] is None else ranks[0] + len(ax.elts)
             return None if ranks[0] is None else ranks[0] + 1
-        if path in AXES and AXES[path][2] == "all" and ranks and ranks[0] is not None:
+        if path in AXES and AXES[path][3] == "all" and ranks and ranks[0] is not None:
             axis = _axis_arg(v, AXES[path][1])
             keep = kw.get("keepdims")
             if isinstance(keep, gast.Constant) and keep.value:
@@ -664,6 +670,8 @@ class Batcher(StatementPass):
             return [s]
         z = target.id
         if z not in self.batched:
+            if _is_batch_size(s.value, self):  # an inner batch's size: its axis is second now
+                s.value.args.append(const(1))
             return [s]
         if isinstance(s.value, (gast.List, gast.Dict)) and not (
                 getattr(s.value, "elts", None) or getattr(s.value, "keys", None)):
@@ -839,6 +847,14 @@ class Batcher(StatementPass):
                 and not self.is_batched(v.args[1]):
             # an inner batch axis put after this (outer) batch axis
             return call(self.rt(f"{helper}_under"), v.args), []
+        if helper in ("batched_under", "batched_copy_under", "getitem_batched") \
+                and len(v.args) >= 2 and self.is_batched(v.args[0]) \
+                and not any(self.is_batched(a) for a in v.args[1:]):
+            depth = v.args[2].value if len(v.args) > 2 else 1  # a constant the batcher wrote
+            v.args = v.args[:2] + [const(depth + 1)]
+            return v, []  # one more outer batch axis in front
+        if helper in ("fresh_copy", "zeros_like_tree"):
+            return v, []  # batched the same way as their argument
         if helper == "tuple_like":
             v.args = v.args[:1] + [self._ensure(a) for a in v.args[1:]]
             return v, []
@@ -1311,6 +1327,37 @@ def _unpacked_once(fn_node):
                 and isinstance(node.value, gast.Name):
             unpacked.add(node.value.id)
     return {n for n in unpacked if loads.get(n) == 1}
+
+
+def _view_classes(fn_node, mutated):
+    """For each name updated in place: the names it may share memory with
+    through views and plain copies of the reference (``v = z[1:]``, ``w = v``,
+    and ``v = _s2s.getitem_batched(z, ...)`` in code batched once already)."""
+    parent = {}
+
+    def find(x):
+        while parent.setdefault(x, x) != x:
+            x = parent[x]
+        return x
+
+    for node in gast.walk(fn_node):
+        if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name):
+            value = node.value
+            if isinstance(value, gast.Subscript):
+                value = value.value
+            elif isinstance(value, gast.Call) and value.args and getattr(
+                    value.func, "attr", None) == "getitem_batched":  # batched code's view
+                value = value.args[0]
+            if isinstance(value, gast.Name):
+                parent[find(node.targets[0].id)] = find(value.id)
+    return {m: [n for n in parent if find(n) == find(m)] for m in mutated if m in parent}
+
+
+def _is_batch_size(v, batcher):
+    """``_s2s.batch_size(x)`` of an x that this (outer) batch also batches."""
+    return (isinstance(v, gast.Call) and len(v.args) == 1
+            and _runtime_name(batcher._resolve(v.func)) == "batch_size"
+            and batcher.is_batched(v.args[0]))
 
 
 def _assigned_once(fn_node):

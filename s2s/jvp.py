@@ -27,7 +27,7 @@ import types
 
 import gast
 
-from . import deadcode
+from . import deadcode, runtime
 from .analysis import (
     BINOPS,
     UNARYOPS,
@@ -73,6 +73,10 @@ class Emitter(StatementPass):
         self.container_mutated = container_mutated_names(fn_node)
         self.inactive_returns = []
         self.tangent_temps = set()
+        self.displays = {  # names bound to a tuple, list or dict display
+            n.targets[0].id for n in gast.walk(fn_node)
+            if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name)
+            and isinstance(n.value, (gast.Tuple, gast.List, gast.Dict))}
 
     # -- helpers -------------------------------------------------------------
 
@@ -93,6 +97,8 @@ class Emitter(StatementPass):
         return ZeroNode(atom)
 
     def zero(self, atom):
+        if isinstance(atom, gast.Name) and atom.id in self.displays:
+            return call(self.ctx.ref(runtime.zeros_like_tree), [name(atom.id)])
         return materialize_zero(atom, self.ctx.ref)
 
     def dot_or_zero(self, atom):
@@ -131,11 +137,11 @@ class Emitter(StatementPass):
         if self.entry:
             for p in params:
                 if self.may_be_mutated(p) or p in self.container_mutated:
-                    copy_call = call(self.ctx.ref(_fresh_copy()), [name(p)])
+                    copy_call = call(self.ctx.ref(runtime.fresh_copy), [name(p)])
                     body.append(assign(p, copy_call))
                     if p in self.activity.active and p in self.active_params:
                         dp = self.dot_name(p)
-                        body.append(assign(dp, call(self.ctx.ref(_fresh_copy()), [name(dp)])))
+                        body.append(assign(dp, call(self.ctx.ref(runtime.fresh_copy), [name(dp)])))
         # parameters active through aliasing but not differentiated: zero tangents
         for p in params:
             if p in self.activity.active and p not in self.active_params:
@@ -425,7 +431,7 @@ class Emitter(StatementPass):
             and not isinstance(value, (gast.Name, gast.Subscript, gast.Attribute))
             and self.may_be_mutated(z)
         ):
-            last.value = call(self.ctx.ref(_fresh_copy()), [last.value])
+            last.value = call(self.ctx.ref(runtime.fresh_copy), [last.value])
         return tangent
 
     def _display_tangent(self, value):
@@ -598,7 +604,8 @@ class Emitter(StatementPass):
         return isinstance(e, gast.Name) and not self.ctx.is_local(e.id)
 
     def _is_user_function(self, obj):
-        return isinstance(obj, types.FunctionType) and registry.lookup(obj) is None
+        return (isinstance(obj, types.FunctionType) and registry.lookup(obj) is None
+                and not (getattr(obj, "__module__", None) or "").startswith("s2s."))  # s2s's own: rules
 
     def _is_user_call(self, value):
         if isinstance(value.func, gast.Attribute) and not self._is_reference(value.func):
@@ -703,12 +710,6 @@ def _describe(obj):
     if mod in (None, "builtins"):
         return qual
     return f"{mod}.{qual}"
-
-
-def _fresh_copy():
-    from . import runtime
-
-    return runtime.fresh_copy
 
 
 def _zeros_each():

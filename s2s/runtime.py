@@ -322,10 +322,11 @@ def negative_axis(axis, value):
     return axis % ndim - ndim
 
 
-def batch_size(value):
-    """The batch size of a batched argument (its first leaf's first axis)."""
+def batch_size(value, axis=0):
+    """The batch size of a batched argument (its first leaf's first axis;
+    ``axis=1`` for an inner batch under an outer one)."""
     for leaf in _leaves(value):
-        return numpy.shape(leaf)[0]
+        return numpy.shape(leaf)[axis]
     raise ValueError("s2s: a batched argument with no arrays in it")
 
 
@@ -357,21 +358,22 @@ def batched_items(value, flags, size):
     return _rebuild(value, (v if f else batched(v, size) for v, f in zip(value, flags)))
 
 
-def batched_under(value, size):
-    """:func:`batched` of a value that already has an (outer) batch axis:
-    the new axis goes second."""
+def batched_under(value, size, depth=1):
+    """:func:`batched` of a value that already has ``depth`` (outer) batch
+    axes: the new axis goes after them."""
 
     def leaf(v):
         xp = namespace_of(v)
         v = xp.asarray(v)
-        return xp.broadcast_to(v[:, None], v.shape[:1] + (size,) + v.shape[1:])
+        shape = v.shape[:depth] + (size,) + v.shape[depth:]
+        return xp.broadcast_to(xp.expand_dims(v, depth), shape)
 
     return tree_map(leaf, value)
 
 
-def batched_copy_under(value, size):
+def batched_copy_under(value, size, depth=1):
     """Like :func:`batched_under`, but writable."""
-    return tree_map(lambda v: namespace_of(v).array(batched_under(v, size)), value)
+    return tree_map(lambda v: namespace_of(v).array(batched_under(v, size, depth)), value)
 
 
 def lift(value, rank):
@@ -448,8 +450,9 @@ def scalar_batched(value, kind):
     return xp.asarray(value).astype(kind)
 
 
-def getitem_batched(value, index):
-    """``value[index]`` per example, ``value`` batched, ``index`` not."""
+def getitem_batched(value, index, depth=1):
+    """``value[index]`` per example, ``value`` batched (``depth`` batch axes
+    in front), ``index`` not."""
     if isinstance(value, (list, tuple, dict)):
         return value[index]
     if not isinstance(index, tuple):
@@ -458,12 +461,13 @@ def getitem_batched(value, index):
         return value[index]
     advanced = [i for i, p in enumerate(index) if not isinstance(p, (slice, type(None)))
                 and numpy.ndim(p) > 0]
-    result = value[(slice(None),) + index]
+    result = value[(slice(None),) * depth + index]
     if len(advanced) > 1 and advanced[-1] - advanced[0] + 1 != len(advanced):
         # NumPy puts the broadcast advanced axes first when they are apart:
-        # the batch axis then follows them; move it back to the front
-        bdims = numpy.broadcast_shapes(*[numpy.shape(index[i]) for i in advanced])
-        return namespace_of(result).moveaxis(result, len(bdims), 0)
+        # the batch axes then follow them; move them back to the front
+        bdims = len(numpy.broadcast_shapes(*[numpy.shape(index[i]) for i in advanced]))
+        return namespace_of(result).moveaxis(result, tuple(range(bdims, bdims + depth)),
+                                             tuple(range(depth)))
     return result
 
 

@@ -632,10 +632,7 @@ def jvp_column(v):
 
 
 def test_vmap_of_a_function_calling_jvp():
-    try:
-        jac = s2s.vmap(jvp_column)(np.eye(5))
-    except s2s.S2SError as error:  # logged in notes/batching-bugs.md
-        pytest.skip(f"vmap of a function calling s2s.jvp is unsupported: {error}")
+    jac = s2s.vmap(jvp_column)(np.eye(5))
     np.testing.assert_allclose(jac, np.diag(2.0 * X0), rtol=1e-14)
 
 

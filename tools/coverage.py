@@ -16,7 +16,8 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "docs" / "coverage.md"
-FAMILIES = ("elementwise", "reductions", "shape", "indexing", "linalg", "python", "batching_helpers")
+FAMILIES = ("elementwise", "reductions", "shape", "indexing", "linalg", "python", "batching_helpers",
+            "second_order")
 
 sys.path.insert(0, str(ROOT))
 

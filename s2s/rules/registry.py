@@ -391,6 +391,7 @@ def _load():
         linalg,
         python,
         reductions,
+        second_order,
         shape,
     )
 

@@ -1,0 +1,38 @@
+"""Rules for the runtime helpers that jvp rules emit (``_s2s.extremum_tangent``...),
+so derivative code can be differentiated again: ``hessian`` and
+``jacfwd(jacfwd(f))`` transform generated jvp code once more.
+
+Each helper is linear in its tangent arguments. Its primal arguments only
+choose *where* a tangent goes (the entries that attain the maximum, those
+inside the clip bounds, the sort order, a parameter's copy), a choice that
+is locally constant, so their derivative is zero almost everywhere and the
+rule is linear in the tangents alone. ``var_tangent`` is bilinear in the
+centred primal and the tangent. Helpers not listed here (prod, cumprod,
+norm and average tangents) have no second-order rule yet: differentiating
+them again is refused with an error naming the helper.
+"""
+
+import numpy as np
+
+from .. import runtime as rt
+from .registry import A, S, linear, multilinear
+
+_A = np.array([[0.3, 2.0, -1.0], [1.5, 0.2, 0.9]])
+
+linear(rt.fresh_copy, samples=[S(A(3, 2))], batching="helper")
+linear(rt.extremum_tangent, argnums=(2,),
+       samples=[S(_A, _A.max(axis=1), A(2, 3), 1, False, argnums=(2,)),
+                S(_A, _A.min(), A(2, 3), None, False, argnums=(2,))],
+       batching="helper")
+linear(rt.clip_tangent, argnums=(3, 4, 5),
+       samples=[S(_A, -0.5, 1.0, A(2, 3), 0.0, 0.0, argnums=(3, 4, 5))], batching="helper")
+multilinear(rt.var_tangent, argnums=(0, 1),
+            samples=[S(A(2, 3), A(2, 3), 1, 0, False), S(A(4), A(4), None, 1, True)],
+            batching="helper")
+linear(rt.sorted_tangent, argnums=(1,),
+       samples=[S(np.array([0.3, -1.0, 2.0]), A(3), None, False, argnums=(1,))],
+       batching="helper")
+linear(rt.tuple_like, argnums=slice(1, None),
+       samples=[S((1.0, 2.0), A(3), A(2), argnums=(1, 2))], batching="helper")
+# zeros of any structure: linear (constant zero), which keeps the structure
+linear(rt.zeros_like_tree, samples=[S((A(2), A(3)))], batching="helper")

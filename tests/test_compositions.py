@@ -1,0 +1,181 @@
+"""Compositions of transforms, with torch.func semantics: ``vmap(vmap(f))``,
+``jacfwd(vmap(f))``, ``jacfwd(jacfwd(f))``, ``hessian`` with several
+arguments and structured outputs, ``vmap(hessian(f))``, and ``s2s.jvp`` of
+what vmap/jacfwd return. Each is one call of generated code (no Python loop
+over batch elements or directions), checked against loops of the plain
+function and against finite differences.
+
+Hessians are compared with central differences of the (exact) jacfwd
+Jacobian, step 1e-6: the truncation error is about 1e-12 times the third
+derivative and the rounding error about 1e-16 / 1e-6 = 1e-10 times the
+Jacobian's size, so rtol = atol = 1e-5 leaves room for the scaled cases.
+"""
+
+import numpy as np
+import pytest
+from helpers import assert_tree_close
+from test_e2e import CASES
+from test_jacfwd import fd_jacobian
+
+import s2s
+
+_rng = np.random.default_rng(2024)
+
+
+def _normal(*shape):
+    return _rng.normal(size=shape)
+
+
+def _no_loop(transformed):
+    src = transformed.source()
+    assert "map_batched" not in src and "loop_batched" not in src, src
+    assert transformed.calls == 1
+
+
+def g(x):
+    return np.sin(x) * x + np.tanh(x).sum()
+
+
+def two(x, w):
+    return np.tanh(w @ x).sum() + (x ** 3).sum()
+
+
+def with_loop(x):
+    y = x
+    for _ in range(3):
+        y = np.tanh(y) * x
+    return y
+
+
+# -- vmap(vmap(f)) ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("outer, inner", [(0, 0), (1, 0), (0, 1), (-1, -1), (2, 1)])
+def test_nested_vmap_matches_a_double_loop(outer, inner):
+    x = _normal(3, 4, 5)
+    vv = s2s.vmap(s2s.vmap(g, in_dims=inner), in_dims=outer)
+    expected = np.stack([np.stack([g(xi) for xi in np.moveaxis(xo, inner, 0)])
+                         for xo in np.moveaxis(x, outer, 0)])
+    np.testing.assert_allclose(vv(x), expected, rtol=1e-13)
+    _no_loop(vv)
+
+
+def test_nested_vmap_with_arguments_batched_at_one_level_each():
+    x, w = _normal(6, 3), _normal(5, 4, 3)  # x batched by the inner vmap, w by the outer
+    vv = s2s.vmap(s2s.vmap(two, in_dims=(0, None)), in_dims=(None, 0))
+    expected = np.array([[two(xi, wo) for xi in x] for wo in w])
+    np.testing.assert_allclose(vv(x, w), expected, rtol=1e-13)
+    _no_loop(vv)
+
+
+def test_nested_vmap_out_dims():
+    x = _normal(3, 4, 2)
+    vv = s2s.vmap(s2s.vmap(g, out_dims=1), out_dims=0)
+    expected = np.stack([np.stack([g(xi) for xi in xo], axis=1) for xo in x])
+    np.testing.assert_allclose(vv(x), expected, rtol=1e-13)
+
+
+def test_triple_vmap():
+    x = _normal(2, 3, 4, 5)
+    vvv = s2s.vmap(s2s.vmap(s2s.vmap(with_loop)))
+    expected = np.array([[[with_loop(c) for c in b] for b in a] for a in x])
+    np.testing.assert_allclose(vvv(x), expected, rtol=1e-13)
+    _no_loop(vvv)
+
+
+# -- jacfwd(vmap(f)) and jvp of transformed functions -------------------------------------
+
+
+def test_jacfwd_of_vmap_is_block_diagonal():
+    x = _normal(3, 4)
+    jac = s2s.jacfwd(s2s.vmap(g))
+    result = jac(x)
+    assert result.shape == (3, 4, 3, 4)
+    for b in range(3):
+        for c in range(3):
+            block = s2s.jacfwd(g)(x[b]) if b == c else np.zeros((4, 4))
+            np.testing.assert_allclose(result[b, :, c, :], block, rtol=1e-12, atol=1e-14)
+    _no_loop(jac)
+
+
+def test_jvp_of_vmap_equals_vmap_of_jvp():
+    x, t = _normal(5, 3), _normal(5, 3)
+    out, out_dot = s2s.jvp(s2s.vmap(g), (x,), (t,))
+    pairs = [s2s.jvp(g, (x[i],), (t[i],)) for i in range(5)]
+    np.testing.assert_allclose(out, np.stack([p[0] for p in pairs]), rtol=1e-13)
+    np.testing.assert_allclose(out_dot, np.stack([p[1] for p in pairs]), rtol=1e-13)
+
+
+def test_jvp_of_jacfwd_against_finite_differences():
+    x, t = _normal(4), _normal(4)
+    jac = s2s.jacfwd(with_loop)
+    out, out_dot = s2s.jvp(jac, (x,), (t,))
+    np.testing.assert_allclose(out, jac(x), rtol=1e-13)
+    h = 1e-6
+    expected = (jac(x + h * t) - jac(x - h * t)) / (2 * h)
+    np.testing.assert_allclose(out_dot, expected, rtol=1e-6, atol=1e-8)
+
+
+def test_jvp_of_transformed_checks_its_inputs():
+    with pytest.raises(s2s.InputError, match="shape|tangent"):
+        s2s.jvp(s2s.vmap(g), (np.ones((2, 3)),), (np.ones((3, 2)),))
+
+
+# -- jacfwd(jacfwd(f)) and hessian ---------------------------------------------------------
+
+
+def test_jacfwd_of_jacfwd_equals_hessian():
+    x = _normal(5)
+    jj = s2s.jacfwd(s2s.jacfwd(with_loop))
+    h = s2s.hessian(with_loop)
+    np.testing.assert_allclose(jj(x), h(x), rtol=1e-13, atol=1e-15)
+    _no_loop(jj)
+    _no_loop(h)
+
+
+def test_jacfwd_of_jacfwd_with_different_argnums():
+    x, w = _normal(3), _normal(4, 3)
+    mixed = s2s.jacfwd(s2s.jacfwd(two, argnums=1), argnums=0)(x, w)  # d/dx (d/dw two)
+    assert mixed.shape == (4, 3, 3)
+    expected = fd_jacobian(lambda x_, w_: s2s.jacfwd(two, argnums=1)(x_, w_), (x, w), 0)
+    np.testing.assert_allclose(mixed, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_hessian_of_several_arguments_is_a_nested_tuple():
+    x, w = _normal(3), _normal(4, 3)
+    hess = s2s.hessian(two, argnums=(0, 1))(x, w)
+    assert [[block.shape for block in row] for row in hess] == [
+        [(3, 3), (3, 4, 3)], [(4, 3, 3), (4, 3, 4, 3)]]
+    expected = fd_jacobian(s2s.jacfwd(two, argnums=(0, 1)), (x, w), (0, 1))
+    assert_tree_close(hess, expected, rtol=1e-5, atol=1e-5, what="hessian of two")
+
+
+def test_vmap_of_hessian_matches_a_loop():
+    x, w = _normal(6, 3), _normal(4, 3)
+    vh = s2s.vmap(s2s.hessian(two), in_dims=(0, None))
+    expected = np.stack([s2s.hessian(two)(xi, w) for xi in x])
+    np.testing.assert_allclose(vh(x, w), expected, rtol=1e-12, atol=1e-14)
+    _no_loop(vh)
+
+
+def test_hessian_of_a_norm_is_refused_clearly():
+    def norm_of(x):
+        return np.linalg.norm(x)
+
+    with pytest.raises(s2s.NoRuleError, match="norm_tangent") as info:
+        s2s.hessian(norm_of)(_normal(3))
+    assert "test_compositions.py" in str(info.value)
+
+
+_NO_SECOND_ORDER = {"power_iteration_break"}  # np.linalg.norm: no second-order rule yet
+
+
+@pytest.mark.parametrize("name", sorted(set(CASES) - _NO_SECOND_ORDER))
+def test_hessian_e2e_against_finite_differences_of_jacfwd(name):
+    fn, primals, _ = CASES[name]
+    argnums = tuple(range(len(primals)))
+    hess = s2s.hessian(fn, argnums=argnums)
+    result = hess(*primals)
+    assert hess.calls == 1
+    expected = fd_jacobian(s2s.jacfwd(fn, argnums=argnums), primals, argnums)
+    assert_tree_close(result, expected, rtol=1e-5, atol=1e-5, what=name)
