@@ -593,12 +593,41 @@ def hessian(func, argnums=0):
     return Hessian(func, argnums)
 
 
+def _run(program, inputs, kwargs=None):
+    """``program`` on ``inputs``: its core batched over its levels, called once."""
+    kwargs = kwargs or {}
+    prepared = program.prepare(list(inputs), [])
+    generated = _batched_core(prepared, kwargs)
+    fn = prepared.core.fn if generated is None else generated.fn
+    return program.finish(prepared.core.call(fn, prepared.values, kwargs), 0), generated
+
+
 def transformed_jvp(func, primals, tangents):
     """``s2s.jvp`` of what vmap/jacfwd/hessian returned: its program's jvp,
     batched over the program's own levels, in one call."""
     program = _Jvp(_program(func), tuple(range(len(primals))), len(primals))
-    prepared = program.prepare(list(primals) + list(tangents), [])
-    generated = _batched_core(prepared, {})
-    fn = prepared.core.fn if generated is None else generated.fn
+    result, generated = _run(program, list(primals) + list(tangents))
     func._last = generated or program.generated
-    return program.finish(prepared.core.call(fn, prepared.values, {}), 0)
+    return result
+
+
+def run_jvp(func, args, tangents, flags=None, randomness="error"):
+    """``(func(*args), tangent)`` for a callable the generated code meets at
+    run time (what vmap/jacfwd returned, a function passed as an argument).
+    A tangent of None: that argument is not differentiated. ``flags``
+    (for args, for tangents): batched over their leading axis."""
+    nums = tuple(i for i, t in enumerate(tangents) if t is not None)
+    program = _Jvp(_program(func), nums, len(args))
+    if flags is not None:
+        arg_flags, tangent_flags = flags
+        dims = [0 if f else None for f in arg_flags] + [0 if tangent_flags[i] else None
+                                                       for i in nums]
+        program = _VMap(program, tuple(dims), 0, randomness)
+    return _run(program, list(args) + [tangents[i] for i in nums])[0]
+
+
+def run_vmap(func, args, flags, randomness="error"):
+    """``func`` over the leading axis of the flagged ``args``, for a callable
+    the batched code meets at run time."""
+    program = _VMap(_program(func), tuple(0 if f else None for f in flags), 0, randomness)
+    return _run(program, list(args))[0]

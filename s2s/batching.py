@@ -832,8 +832,9 @@ class Batcher(StatementPass):
         obj = self.ctx.resolve(func)
         if self._is_random(v):
             return self._random(v, s), []
-        if obj is MISSING:
-            raise self.ctx.unsupported(s, "s2s cannot tell which function is called here")
+        done = self._dynamic_call(v, obj, s)
+        if done is not None:
+            return done, []
         rule = registry.lookup(obj)
         path = registry.numpy_path(obj)
         if rule is not None and any(self.is_batched(k.value) for k in v.keywords):
@@ -1051,6 +1052,39 @@ class Batcher(StatementPass):
         if method in ("item", "tolist"):
             return call(gast.Attribute(value=v.func.value, attr="copy", ctx=gast.Load()), [])
         return self._map(v, [v.func.value] + list(v.args), None)
+
+    def _dynamic_call(self, v, obj, s):
+        """Calls whose code is known only at run time: of what vmap/jacfwd
+        returned, of a function in a local variable, and ``_s2s.call_jvp`` of
+        them. Batched by the same transform when they run (``call_batched``)."""
+        from .batch_api import _Transformed
+
+        if _runtime_name(obj) == "call_jvp" and len(v.args) == 3 and not v.keywords:
+            func, args, tangents = v.args
+            arg_flags, tangent_flags = self._item_flags(args), self._item_flags(tangents)
+            if self.is_batched(func) or arg_flags is None or tangent_flags is None:
+                return self._map(v, v.args, None)
+            return call(self.rt("call_jvp_batched"), [
+                func, args, tangents, _flags(arg_flags), _flags(tangent_flags),
+                const(self.randomness)])
+        if obj is not MISSING and not isinstance(obj, _Transformed):
+            return None
+        if obj is MISSING and not (isinstance(v.func, gast.Name) and self.ctx.is_local(v.func.id)):
+            raise self.ctx.unsupported(s, "s2s cannot tell which function is called here")
+        if self.is_batched(v.func) or v.keywords or any(
+                isinstance(a, gast.Starred) for a in v.args):
+            return self._map(v, v.args, None)
+        return call(self.rt("call_batched"), [
+            v.func, gast.Tuple(elts=list(v.args), ctx=gast.Load()),
+            _flags([self.is_batched(a) for a in v.args]), const(self.randomness)])
+
+    def _item_flags(self, atom):
+        """Which items of a tuple display (inline or in a variable) are batched."""
+        if isinstance(atom, gast.Name) and atom.id in self.displays:
+            atom = self.displays[atom.id]
+        if isinstance(atom, gast.Tuple) and not any(isinstance(e, gast.Starred) for e in atom.elts):
+            return [self.is_batched(e) for e in atom.elts]
+        return None
 
     def _map(self, v, operands, build):
         """Fallback: run ``v`` once per batch element (``_s2s.map_batched``)."""
@@ -1327,6 +1361,10 @@ def _unpacked_once(fn_node):
                 and isinstance(node.value, gast.Name):
             unpacked.add(node.value.id)
     return {n for n in unpacked if loads.get(n) == 1}
+
+
+def _flags(values):
+    return gast.Tuple(elts=[const(f) for f in values], ctx=gast.Load())
 
 
 def _view_classes(fn_node, mutated):

@@ -404,6 +404,8 @@ class Emitter(StatementPass):
             if isinstance(value, gast.Call) and self._is_user_call(value):
                 return self._user_call(z, value, self.ctx.resolve(value.func), s)
             return [s, assign(zd, self.zero(name(z)))]
+        if isinstance(value, gast.Call) and self._is_dynamic_call(value):
+            return self._dynamic_call(z, value, s)
         if isinstance(value, gast.Call) and self._is_user_call(value):
             return self._user_call(z, value, self.ctx.resolve(value.func), s)
         tangent, uses_output = self.tangent_of(value, z, zd, s)
@@ -491,6 +493,14 @@ class Emitter(StatementPass):
                 "call a module-level function (s2s transforms it) or a NumPy function",
             )
         rule = registry.lookup(obj)
+        if rule is None and (getattr(obj, "__module__", None) or "").startswith("s2s."):
+            raise self.error(
+                NoRuleError, s,
+                f"no second-order rule for {_describe(obj)}: the derivative code of this line "
+                "cannot be differentiated again (hessian, jacfwd of jacfwd)",
+                "take the second derivative of a function that avoids this operation here, "
+                "or use jacfwd of a first derivative written by hand",
+            )
         if rule is None:
             raise self.error(
                 NoRuleError, s,
@@ -614,6 +624,39 @@ class Emitter(StatementPass):
         return self._is_user_function(obj) and any(
             self.is_active(a) for a in list(value.args) + [k.value for k in value.keywords]
         )
+
+    def _is_dynamic_call(self, value):
+        """A call of what vmap/jacfwd returned, or of a function held in a
+        local variable: which code runs is known only at run time."""
+        from .batch_api import _Transformed
+
+        func = value.func
+        if isinstance(func, gast.Name) and self.ctx.is_local(func.id):
+            return func.id not in self.activity.active
+        if isinstance(func, gast.Attribute) and not self._is_reference(func):
+            return False
+        return isinstance(self.ctx.resolve(func), _Transformed)
+
+    def _dynamic_call(self, z, value, s):
+        """``z, z_dot = _s2s.call_jvp(f, (args...), (tangents or None...))``."""
+        if any(self.is_active(k.value) for k in value.keywords) or any(
+                isinstance(a, gast.Starred) for a in value.args):
+            raise self.error(
+                UnsupportedSyntaxError, s,
+                "a function known only at run time is called with *args or a keyword "
+                "argument that carries a derivative",
+                "pass the differentiated values as plain positional arguments")
+        if value.keywords:
+            raise self.error(
+                UnsupportedSyntaxError, s,
+                "a function known only at run time is called with keyword arguments",
+                "pass its arguments positionally")
+        tangents = [self.dot(a) if self.is_active(a) else const(None) for a in value.args]
+        new_call = call(self.ctx.ref(runtime.call_jvp), [
+            value.func, gast.Tuple(elts=list(value.args), ctx=gast.Load()),
+            gast.Tuple(elts=tangents, ctx=gast.Load())])
+        target = gast.Tuple(elts=[store(z), store(self.dot_name(z))], ctx=gast.Store())
+        return [assign(target, new_call)]
 
     def _user_call(self, z, value, obj, s, discard=False):
         try:

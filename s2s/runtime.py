@@ -296,6 +296,15 @@ def tuple_like(z, *items):
     return type(z)(*items) if hasattr(z, "_fields") else type(z)(items)
 
 
+def call_jvp(func, args, tangents):
+    """``func(*args)`` and its tangent, for a callable known only at run time
+    (what ``s2s.vmap``/``s2s.jacfwd`` returned, a function passed in); a
+    tangent of None: that argument is not differentiated."""
+    from .batch_api import run_jvp
+
+    return run_jvp(func, args, tangents)
+
+
 # -- batching: helpers the batching transform emits ---------------------------------
 # A batched value has the batch axis first in every leaf.
 
@@ -726,3 +735,18 @@ def full_batched(shape, fill_value, size, **kwargs):
                                        else {"dtype": fill.dtype}))
     out[...] = fill
     return out
+
+
+def call_batched(func, args, flags, randomness):
+    """``func`` over the batch, for a callable known only at run time:
+    vectorised by the batching transform (``flags``: which args are batched)."""
+    from .batch_api import run_vmap
+
+    return run_vmap(func, args, flags, randomness)
+
+
+def call_jvp_batched(func, args, tangents, arg_flags, tangent_flags, randomness):
+    """:func:`call_jvp` over the batch (``*_flags``: which items are batched)."""
+    from .batch_api import run_jvp
+
+    return run_jvp(func, args, tangents, (arg_flags, tangent_flags), randomness)

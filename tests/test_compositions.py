@@ -179,3 +179,61 @@ def test_hessian_e2e_against_finite_differences_of_jacfwd(name):
     assert hess.calls == 1
     expected = fd_jacobian(s2s.jacfwd(fn, argnums=argnums), primals, argnums)
     assert_tree_close(result, expected, rtol=1e-5, atol=1e-5, what=name)
+
+
+# -- functions that call vmap/jacfwd, or a function held in a variable -------------------
+
+G_VMAPPED = s2s.vmap(g)
+
+
+def sum_of_vmapped(x):
+    return s2s.vmap(g)(x).sum(axis=0)
+
+
+def sum_of_global_vmapped(x):
+    return np.tanh(G_VMAPPED(x)).sum(axis=0)
+
+
+def apply(fn, x):
+    return fn(x) * x
+
+
+def uses_a_function_argument(x):
+    return apply(g, x) + apply(np.sin, x)
+
+
+def _fd(f, x, h=1e-6):
+    cols = []
+    for j in range(x.size):
+        e = np.zeros(x.size)
+        e[j] = h
+        e = e.reshape(x.shape)
+        cols.append((f(x + e) - f(x - e)) / (2 * h))
+    return np.moveaxis(np.array(cols), 0, -1).reshape(np.shape(f(x)) + x.shape)
+
+
+@pytest.mark.parametrize("fn", [sum_of_vmapped, sum_of_global_vmapped, uses_a_function_argument])
+def test_jacfwd_of_a_function_calling_a_transformed_function(fn):
+    x = _normal(3, 4)
+    jac = s2s.jacfwd(fn)
+    np.testing.assert_allclose(jac(x), _fd(fn, x), rtol=1e-6, atol=1e-8)
+    _no_loop(jac)
+    x_dot = _normal(3, 4)
+    out, out_dot = s2s.jvp(fn, (x,), (x_dot,))
+    np.testing.assert_allclose(out, fn(x), rtol=1e-13)
+    np.testing.assert_allclose(out_dot, np.tensordot(jac(x), x_dot, axes=2), rtol=1e-10,
+                               atol=1e-12)
+
+
+@pytest.mark.parametrize("fn", [sum_of_vmapped, uses_a_function_argument])
+def test_vmap_of_a_function_calling_a_transformed_function(fn):
+    x = _normal(5, 3, 4)
+    vm = s2s.vmap(fn)
+    np.testing.assert_allclose(vm(x), np.stack([fn(xi) for xi in x]), rtol=1e-13)
+    _no_loop(vm)
+
+
+def test_the_generated_code_shows_the_run_time_call():
+    jac = s2s.jacfwd(sum_of_vmapped)
+    jac(_normal(2, 3))
+    assert "_s2s.call_jvp_batched(" in jac.source()
