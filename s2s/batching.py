@@ -1057,9 +1057,11 @@ class Batcher(StatementPass):
         """Calls whose code is known only at run time: of what vmap/jacfwd
         returned, of a function in a local variable, and ``_s2s.call_jvp`` of
         them. Batched by the same transform when they run (``call_batched``)."""
+        from .api import jvp as api_jvp
         from .batch_api import _Transformed
 
-        if _runtime_name(obj) == "call_jvp" and len(v.args) == 3 and not v.keywords:
+        if (_runtime_name(obj) == "call_jvp" or obj is api_jvp) and len(v.args) == 3 \
+                and not v.keywords:
             func, args, tangents = v.args
             arg_flags, tangent_flags = self._item_flags(args), self._item_flags(tangents)
             if self.is_batched(func) or arg_flags is None or tangent_flags is None:
