@@ -111,6 +111,18 @@ def test_doc_has_aux():
     np.testing.assert_allclose(jacobian_f, np.diag(np.cos(x)), rtol=1e-14, atol=1e-15)
 
 
+def sin_sum(x):
+    return np.sum(np.sin(x))
+
+
+def test_doc_hessian_by_composition():
+    # the docs compose jacfwd with jacrev; forward over forward gives the same
+    x = _normal(5)
+    hessian = s2s.jacfwd(s2s.jacfwd(sin_sum))(x)
+    np.testing.assert_allclose(hessian, np.diag(-np.sin(x)), rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(s2s.hessian(sin_sum)(x), hessian, rtol=1e-15, atol=1e-15)
+
+
 def x_plus_y_squared(x, y):
     return x + y ** 2
 
