@@ -631,3 +631,21 @@ def run_vmap(func, args, flags, randomness="error"):
     the batched code meets at run time."""
     program = _VMap(_program(func), tuple(0 if f else None for f in flags), 0, randomness)
     return _run(program, list(args))[0]
+
+
+class JvpOf(_Transformed):
+    """``lambda *primals_and_tangents: s2s.jvp(func, primals, tangents)`` as
+    a transformed function, so it composes with jvp and vmap like the others."""
+
+    def __init__(self, func, nprimals):
+        self._start(func)
+        self.n = nprimals
+
+    def _program(self):
+        return _Jvp(_program(self.func), tuple(range(self.n)), self.n)
+
+    def __call__(self, *inputs):
+        if len(inputs) != 2 * self.n:
+            raise InputError(f"the jvp of {getattr(self.func, '__name__', self.func)} takes "
+                             f"{self.n} primals and {self.n} tangents, got {len(inputs)} values")
+        return _run(self._program(), inputs)[0]

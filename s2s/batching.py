@@ -651,8 +651,9 @@ class Batcher(StatementPass):
         return [s]
 
     def _ensure(self, atom):
-        """``atom`` with the batch axis (broadcast if it has none)."""
-        if self.is_batched(atom):
+        """``atom`` with the batch axis (broadcast if it has none; None stays:
+        it is no value, e.g. a missing tangent)."""
+        if self.is_batched(atom) or (isinstance(atom, gast.Constant) and atom.value is None):
             return atom
         return call(self.rt("batched"), [atom, name(self.B)])
 

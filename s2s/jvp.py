@@ -74,7 +74,7 @@ class Emitter(StatementPass):
         self.inactive_returns = []
         self.tangent_temps = set()
         self.displays = {  # names bound to a tuple, list or dict display
-            n.targets[0].id for n in gast.walk(fn_node)
+            n.targets[0].id: n.value for n in gast.walk(fn_node)
             if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name)
             and isinstance(n.value, (gast.Tuple, gast.List, gast.Dict))}
 
@@ -628,6 +628,7 @@ class Emitter(StatementPass):
     def _is_dynamic_call(self, value):
         """A call of what vmap/jacfwd returned, or of a function held in a
         local variable: which code runs is known only at run time."""
+        from .api import jvp as api_jvp
         from .batch_api import _Transformed
 
         func = value.func
@@ -635,10 +636,17 @@ class Emitter(StatementPass):
             return func.id not in self.activity.active
         if isinstance(func, gast.Attribute) and not self._is_reference(func):
             return False
-        return isinstance(self.ctx.resolve(func), _Transformed)
+        obj = self.ctx.resolve(func)
+        return isinstance(obj, _Transformed) or obj is api_jvp
 
     def _dynamic_call(self, z, value, s):
-        """``z, z_dot = _s2s.call_jvp(f, (args...), (tangents or None...))``."""
+        """``z, z_dot = _s2s.call_jvp(f, (args...), (tangents or None...))``;
+        ``s2s.jvp(f, (x,), (v,))`` is the call of ``_s2s.jvp_of(f, 1)`` on
+        ``(x, v)``."""
+        from .api import jvp as api_jvp
+
+        if self.ctx.resolve(value.func) is api_jvp:
+            value = self._jvp_as_call(value, s)
         if any(self.is_active(k.value) for k in value.keywords) or any(
                 isinstance(a, gast.Starred) for a in value.args):
             raise self.error(
@@ -657,6 +665,21 @@ class Emitter(StatementPass):
             gast.Tuple(elts=tangents, ctx=gast.Load())])
         target = gast.Tuple(elts=[store(z), store(self.dot_name(z))], ctx=gast.Store())
         return [assign(target, new_call)]
+
+    def _jvp_as_call(self, value, s):
+        items = []
+        for atom in value.args[1:]:
+            display = self.displays.get(getattr(atom, "id", None))
+            if not isinstance(display, gast.Tuple) or value.keywords or len(value.args) != 3:
+                raise self.error(
+                    UnsupportedSyntaxError, s,
+                    "s2s.jvp inside a differentiated function needs its primals and tangents "
+                    "written as tuples in the call, and no keywords",
+                    "write s2s.jvp(f, (x, y), (dx, dy)) in the function")
+            items.append(list(display.elts))
+        primals, tangents = items
+        func = call(self.ctx.ref(runtime.jvp_of), [value.args[0], const(len(primals))])
+        return gast.Call(func=func, args=primals + tangents, keywords=[])
 
     def _user_call(self, z, value, obj, s, discard=False):
         try:

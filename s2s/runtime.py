@@ -305,6 +305,14 @@ def call_jvp(func, args, tangents):
     return run_jvp(func, args, tangents)
 
 
+def jvp_of(func, nprimals):
+    """``func``'s jvp as a function of (primals..., tangents...) returning
+    ``(output, tangent)``: ``s2s.jvp`` inside code that is differentiated again."""
+    from .batch_api import JvpOf
+
+    return JvpOf(func, nprimals)
+
+
 # -- batching: helpers the batching transform emits ---------------------------------
 # A batched value has the batch axis first in every leaf.
 

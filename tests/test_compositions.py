@@ -237,3 +237,25 @@ def test_the_generated_code_shows_the_run_time_call():
     jac = s2s.jacfwd(sum_of_vmapped)
     jac(_normal(2, 3))
     assert "_s2s.call_jvp_batched(" in jac.source()
+
+
+V_DIRECTION = np.array([1.0, -2.0, 0.5])
+
+
+def sin_x_squared(x):
+    return np.sum(np.sin(x) * x ** 2)
+
+
+def directional_derivative(x):
+    return s2s.jvp(sin_x_squared, (x,), (V_DIRECTION,))[1]
+
+
+def test_jacfwd_of_a_jvp_based_function_is_a_hessian_vector_product():
+    x = np.array([0.3, 0.7, -1.1])
+    jac = s2s.jacfwd(directional_derivative)
+    np.testing.assert_allclose(jac(x), s2s.hessian(sin_x_squared)(x) @ V_DIRECTION,
+                               rtol=1e-13, atol=1e-14)
+    _no_loop(jac)
+    vm = s2s.vmap(directional_derivative)
+    xs = _normal(4, 3)
+    np.testing.assert_allclose(vm(xs), [directional_derivative(r) for r in xs], rtol=1e-13)
