@@ -316,13 +316,10 @@ class JacFwd(_Transformed):
                     raise InputError(f"argument {k} ({params[k]}) has dtype kind {kind!r}: "
                                      "integer and bool inputs are not differentiable",
                                      hint="pass float arrays for the differentiated arguments")
-        jvp = jvp_function(fn, active)
-        tangent_names = [jvp.tangent_names[p] for p in active]
         ranks = _ranks(params, examples)
-        for p, t in zip(active, tangent_names):
-            ranks[t] = ranks[p]
-        batched = batch_function(jvp.fn, tangent_names, ranks, randomness=self.randomness,
-                                 suffix="vmap")
+        jvp, batched = jacfwd_code(fn, active, ranks, self.randomness)
+        tangent_names = [jvp.tangent_names[p] for p in active]
+        ranks.update(zip(tangent_names, (ranks[p] for p in active)))
         if outer_flags is not None:
             outer_ranks = dict(ranks)
             for t, p in zip(tangent_names, active):
@@ -374,6 +371,102 @@ class JacFwd(_Transformed):
             raise InputError("call the jacfwd function once first: its code is specialised on "
                              "the ranks of its inputs")
         return self._last.source
+
+
+def jacfwd_code(fn, active, ranks, randomness="error"):
+    """``(jvp, batched)``: the generated jvp of ``fn`` with respect to the
+    parameters ``active``, and that code batched over the tangents (one row
+    per direction), specialised on ``ranks`` (parameter -> rank, None where
+    not known: then the code decides at run time)."""
+    jvp = jvp_function(fn, active)
+    tangent_names = [jvp.tangent_names[p] for p in active]
+    ranks = dict(ranks)
+    for p, t in zip(active, tangent_names):
+        ranks[t] = ranks[p]
+    batched = batch_function(jvp.fn, tangent_names, ranks, randomness=randomness, suffix="vmap")
+    return jvp, batched
+
+
+def transform_source(fn, transform, *, argnums=None, in_dims=0, ranks=None, randomness="error"):
+    """The generated source of ``jacfwd``/``hessian``/``vmap`` of the plain
+    function ``fn``, without calling it: what a call on arguments of these
+    ``ranks`` (the number of dimensions of each positional argument, as
+    ``fn`` itself receives it; a tuple or a dict by parameter name) would
+    generate. Without ranks, every positional parameter without a default
+    value is there, of a rank not known statically."""
+    _check_randomness(randomness)
+    names = _params(fn, fn.__code__.co_argcount)
+    rank_of = _given_ranks(fn, names, ranks)
+    if transform == "vmap":
+        if in_dims is None or isinstance(in_dims, int):
+            batched = [p for p in rank_of] if in_dims is not None else []
+        else:
+            if not isinstance(in_dims, (tuple, list)) or len(in_dims) > len(names):
+                raise InputError(f"in_dims={in_dims!r} does not match the {len(names)} "
+                                 f"positional parameters of {fn.__qualname__}",
+                                 hint="give one entry (an int or None) per argument")
+            _check_dims(in_dims, "in_dims")
+            batched = []
+            for pname, dim in zip(names, in_dims):
+                rank_of.setdefault(pname, None)
+                if any(d is not None for d in pytree.flatten(dim)[0]):
+                    batched.append(pname)
+        if not batched:
+            raise InputError("vmap needs at least one batched input",
+                             hint="set in_dims to an axis for at least one argument")
+        return batch_function(fn, batched, rank_of, randomness=randomness).source
+    nums = _argnums(argnums if argnums is not None else 0, len(names))
+    if transform == "hessian":
+        if not isinstance(argnums if argnums is not None else 0, int):
+            raise InputError("hessian takes one argnums (an int)",
+                             hint="for several inputs, call hessian once per input")
+        rank_of.setdefault(names[nums[0]], None)
+        return hessian_code(fn, names[nums[0]], rank_of)[2].source
+    if transform == "jacfwd":
+        active = tuple(names[k] for k in nums)
+        for p in active:
+            rank_of.setdefault(p, None)
+        return jacfwd_code(fn, active, rank_of, randomness)[1].source
+    raise InputError(f"unknown transform {transform!r}",
+                     hint="use 'jvp', 'jacfwd', 'vmap' or 'hessian'")
+
+
+def _given_ranks(fn, names, ranks):
+    """parameter -> rank (int, or None when not known), from ``ranks`` as
+    :func:`transform_source` takes it."""
+    if ranks is None:
+        required = len(names) - len(fn.__defaults__ or ())
+        return dict.fromkeys(names[:required])
+    if isinstance(ranks, dict):
+        unknown = [p for p in ranks if p not in names]
+        if unknown:
+            raise InputError(f"ranks names {unknown[0]!r}, which is not a positional parameter "
+                             f"of {fn.__qualname__}", hint=f"its parameters: {', '.join(names)}")
+        items = list(ranks.items())
+    else:
+        ranks = tuple(ranks)
+        if len(ranks) > len(names):
+            raise InputError(f"{len(ranks)} ranks given but {fn.__qualname__} takes "
+                             f"{len(names)} positional parameters",
+                             hint="give one rank per positional argument")
+        items = list(zip(names, ranks))
+    for pname, rank in items:
+        if rank is not None and (isinstance(rank, bool) or not isinstance(rank, int) or rank < 0):
+            raise InputError(f"the rank of {pname} must be a non-negative int or None, "
+                             f"not {rank!r}", hint="a rank is the number of dimensions: "
+                             "0 for a scalar, 1 for a vector, 2 for a matrix")
+    return dict(items)
+
+
+def _argnums(argnums, n):
+    """``argnums`` (an int or a tuple of ints) as a tuple of indices in ``range(n)``."""
+    nums = (argnums,) if not isinstance(argnums, (tuple, list)) else tuple(argnums)
+    if not nums or any(isinstance(k, bool) or not isinstance(k, int) for k in nums):
+        raise InputError(f"argnums must be an int or a tuple of ints, not {argnums!r}")
+    for k in nums:
+        if not -n <= k < n:
+            raise InputError(f"argnums {k!r} is out of range for {n} positional parameters")
+    return tuple(k % n for k in nums)
 
 
 def _basis(leaf, offset, n, start, stop):
@@ -452,27 +545,16 @@ class Hessian(_Transformed):
         if numpy.asarray(x).dtype.kind not in "fc":
             raise InputError(f"argument {k} ({params[k]}) is not floating point: integer and "
                              "bool inputs are not differentiable")
-        inner_jvp = jvp_function(fn, (params[k],))
-        t1 = inner_jvp.tangent_names[params[k]]
-        ranks = _ranks(params, args)
-        ranks[t1] = ranks[params[k]]
-        inner = batch_function(inner_jvp.fn, [t1], ranks)
-        # differentiate the batched code with respect to x, then batch that
-        outer_jvp = jvp_function(inner.fn, (params[k],))
+        t1, outer_jvp, outer = hessian_code(fn, params[k], _ranks(params, args))
         t2 = outer_jvp.tangent_names[params[k]]
         n = int(numpy.size(x))
         basis = _basis(x, 0, n, 0, n)
-        outer_ranks = dict(ranks)
-        outer_ranks[t1] = ranks[params[k]] + 1
-        outer_ranks[t2] = ranks[params[k]]
-        outer = batch_function(outer_jvp.fn, [t2], outer_ranks)
         self._last = outer
-        call_args = list(args) + [basis]
         self.calls += 1
         if outer_jvp.positional:
-            (out_b, _), (_, h) = outer.fn(*call_args, basis)
-        else:
-            (out_b, _), (_, h) = outer.fn(*call_args, **{t2: basis})
+            (out_b, _), (_, h) = outer.fn(*args, basis, basis)
+        else:  # tangents are keyword-only when the function has defaults
+            (out_b, _), (_, h) = outer.fn(*args, **{t1: basis, t2: basis})
         if isinstance(out_b, (tuple, list, dict)):
             raise InputError("hessian needs a function with one array output",
                              hint="use jacfwd(jacfwd(f)) on each output")
@@ -487,6 +569,25 @@ class Hessian(_Transformed):
         if self._last is None:
             raise InputError("call the hessian function once first")
         return self._last.source
+
+
+def hessian_code(fn, pname, ranks):
+    """``(inner tangent name, outer jvp, outer batched)``: the generated
+    Hessian code of ``fn``
+    with respect to its parameter ``pname``, specialised on ``ranks``. The
+    batched jvp of ``fn`` is differentiated with respect to ``pname`` again,
+    and that is batched over the second direction."""
+    inner_jvp = jvp_function(fn, (pname,))
+    t1 = inner_jvp.tangent_names[pname]
+    ranks = dict(ranks)
+    ranks[t1] = ranks[pname]
+    inner = batch_function(inner_jvp.fn, [t1], ranks)
+    outer_jvp = jvp_function(inner.fn, (pname,))
+    t2 = outer_jvp.tangent_names[pname]
+    outer_ranks = dict(ranks)
+    outer_ranks[t1] = None if ranks[pname] is None else ranks[pname] + 1
+    outer_ranks[t2] = ranks[pname]
+    return t1, outer_jvp, batch_function(outer_jvp.fn, [t2], outer_ranks)
 
 
 def hessian(func, argnums=0):
