@@ -465,7 +465,8 @@ def _argnums(argnums, n):
         raise InputError(f"argnums must be an int or a tuple of ints, not {argnums!r}")
     for k in nums:
         if not -n <= k < n:
-            raise InputError(f"argnums {k!r} is out of range for {n} positional parameters")
+            raise InputError(f"argnums {k!r} is out of range for a function of {n} positional "
+                             f"parameter{'s' if n != 1 else ''}")
     return tuple(k % n for k in nums)
 
 

@@ -27,6 +27,7 @@ meets it (passed to the API, or called from a function s2s transforms) it
 transforms the function itself.
 """
 
+import contextlib
 import functools
 import types
 
@@ -46,6 +47,8 @@ class Differentiable:
         functools.update_wrapper(self, plain)
         self.__wrapped__ = plain
         self.params = _differentiated(plain, argnums)
+        if not _at_decoration[-1]:
+            return
         found = check.problems(plain, self.params)
         errors = [e for e in found if not isinstance(e, UndefinedNameError)]
         if errors:
@@ -89,6 +92,21 @@ class Differentiable:
             argnums = tuple(names.index(p) for p in self.params)
         return api.source(self.__wrapped__, transform, argnums=argnums, in_dims=in_dims,
                           ranks=ranks, randomness=randomness)
+
+
+_at_decoration = [True]
+
+
+@contextlib.contextmanager
+def deferred():
+    """Inside this block ``@differentiable`` neither checks nor transforms at
+    decoration: ``s2s check`` and ``s2s dump`` import the user's module so,
+    and report every problem themselves."""
+    _at_decoration.append(False)
+    try:
+        yield
+    finally:
+        _at_decoration.pop()
 
 
 def _differentiated(fn, argnums):
