@@ -35,6 +35,7 @@ from . import __version__
 from .errors import InputError, S2SError
 
 TRANSFORMS = ("jvp", "jacfwd", "vmap", "hessian")
+_UNSET = object()
 _PROBLEMS, _UNUSABLE, _INTERNAL = 1, 2, 3
 
 
@@ -82,7 +83,7 @@ def load_module(where):
         try:
             return importlib.import_module(where)
         except ModuleNotFoundError as exc:
-            if exc.name and where.startswith(exc.name):
+            if exc.name and (where == exc.name or where.startswith(exc.name + ".")):
                 raise CommandError(f"{where}: no module named {exc.name!r}") from None
             raise CommandError(_import_failure(where, None, exc)) from None
         except (Exception, SystemExit) as exc:
@@ -93,7 +94,8 @@ def _import_file(path):
     if not os.path.isfile(path):
         raise CommandError(f"{path}: no such file")
     abspath = os.path.abspath(path)
-    sys.path.insert(0, os.path.dirname(abspath))
+    if os.path.dirname(abspath) not in sys.path:
+        sys.path.insert(0, os.path.dirname(abspath))
     stem = os.path.splitext(os.path.basename(abspath))[0]
     name = stem
     if not stem.isidentifier() or stem in sys.modules:
@@ -141,7 +143,7 @@ def load_function(target):
     obj = module
     for part in name.split("."):
         if not hasattr(obj, part):
-            names = ", ".join(f.__name__ for f in module_functions(module)) or "none"
+            names = ", ".join(n for n, _ in module_functions(module)) or "none"
             raise CommandError(f"{where}: no function {name!r} in it (its functions: {names})")
         obj = getattr(obj, part)
     if not callable(obj):
@@ -154,18 +156,19 @@ def _a(noun):
 
 
 def module_functions(module):
-    """The functions defined in ``module``'s own file, decorated ones
-    included, in the order of their lines."""
-    from .decorator import Differentiable
-
+    """``(name, function)`` for the functions defined in ``module``'s own
+    file (decorated ones and module-level lambdas included), in the order of
+    their lines."""
     filename = getattr(module, "__file__", None)
+    if filename is None:
+        return []
     found = {}
-    for value in vars(module).values():
-        fn = value.__wrapped__ if isinstance(value, Differentiable) else value
-        if isinstance(fn, types.FunctionType) and filename is not None \
+    for name, value in vars(module).items():
+        fn = _plain(value)
+        if isinstance(fn, types.FunctionType) \
                 and os.path.abspath(fn.__code__.co_filename) == os.path.abspath(filename):
-            found.setdefault(fn, value)
-    return sorted(found.values(), key=lambda v: _plain(v).__code__.co_firstlineno)
+            found.setdefault(fn, (name, value))
+    return sorted(found.values(), key=lambda item: _plain(item[1]).__code__.co_firstlineno)
 
 
 def _plain(value):
@@ -283,15 +286,16 @@ def _dump_arguments(parser):
                         help="the function: PATH.py:FUNC or package.module:FUNC")
     parser.add_argument("--transform", "-t", choices=TRANSFORMS, default=None,
                         help="the transform to show (default: jvp)")
-    parser.add_argument("--argnums", type=_argnums, default=None, metavar="0,1",
+    # the transforms' options: default _UNSET, to tell given from not given
+    parser.add_argument("--argnums", type=_argnums, default=_UNSET, metavar="0,1",
                         help="the differentiated parameters, by position (jvp, jacfwd, "
                         "hessian)")
-    parser.add_argument("--in-dims", type=_in_dims, default=None, metavar="0,None",
+    parser.add_argument("--in-dims", type=_in_dims, default=_UNSET, metavar="0,None",
                         help="vmap: the batched axis of each argument, or None (default 0)")
-    parser.add_argument("--ranks", type=_ranks, default=None, metavar="1,2",
+    parser.add_argument("--ranks", type=_ranks, default=_UNSET, metavar="1,2",
                         help="jacfwd, vmap, hessian: the rank of each argument (or x=1,w=2)")
     parser.add_argument("--randomness", choices=("error", "same", "different"),
-                        default="error", help="jacfwd, vmap: as in s2s.vmap (default: error)")
+                        default=_UNSET, help="jacfwd, vmap: as in s2s.vmap (default: error)")
     parser.add_argument("--stage", metavar="STAGE", choices=_stage_names(),
                         help="show the code after this stage: "
                         f"{', '.join(_stage_names())}")
@@ -312,15 +316,18 @@ def _dump(args, parser):
     if normalising and args.transform is not None:
         parser.error(f"--stage {args.stage} is a normalisation stage: the code before any "
                      "transform; leave out --transform")
-    used = {"argnums": transform != "vmap", "in_dims": transform == "vmap",
-            "ranks": transform != "jvp", "randomness": transform in ("jacfwd", "vmap")}
-    for option, applies in used.items():
+    applies = {"argnums": transform != "vmap", "in_dims": transform == "vmap",
+               "ranks": transform != "jvp", "randomness": transform in ("jacfwd", "vmap")}
+    options = {"argnums": None, "in_dims": 0, "ranks": None, "randomness": "error"}
+    for option in list(options):  # the defaults, replaced by what was given
         value = getattr(args, option)
-        if value is not None and value != parser.get_default(option) \
-                and (normalising or not applies):
+        if value is _UNSET:
+            continue
+        if normalising or not applies[option]:
             flag = "--" + option.replace("_", "-")
             what = f"--stage {args.stage}" if normalising else f"--transform {transform}"
             parser.error(f"{flag} does not apply to {what}")
+        options[option] = value
     _, obj = load_function(args.target)
     if normalising:
         from .normalize import stage_source
@@ -330,9 +337,7 @@ def _dump(args, parser):
         from .api import source
 
         try:
-            text = source(obj, transform, argnums=args.argnums,
-                          in_dims=0 if args.in_dims is None else args.in_dims,
-                          ranks=args.ranks, randomness=args.randomness)
+            text = source(obj, transform, **options)
         except InputError as exc:  # options that do not fit the function
             raise CommandError(f"{args.target}: {one_line(exc)}") from None
     if args.output:
@@ -390,27 +395,28 @@ def _check(args, parser):
             found = module_functions(load_module(where))
             if not found:
                 raise CommandError(f"{where}: no functions defined in it")
-            functions += found
+            functions += [fn for _, fn in found]
         else:
             functions.append(load_function(target)[1])
     lines, seen = [], set()
     for obj in functions:
         fn = _plain(obj)
-        default = None
-        try:
-            if isinstance(fn, types.FunctionType):
-                default = f"{display_path(fn.__code__.co_filename)}:{fn.__code__.co_firstlineno}"
-            active = None
+        default = None  # where a problem that names no file is shown: the def
+        active = None  # every positional parameter
+        if isinstance(fn, types.FunctionType):
+            code = fn.__code__
+            default = f"{display_path(code.co_filename)}:{code.co_firstlineno}"
             if args.argnums is not None:
-                from .batch_api import _argnums as argnums_of
+                from .batch_api import _argnums as argnums_in
 
-                code = fn.__code__
                 names = code.co_varnames[: code.co_argcount]
-                active = tuple(names[k] for k in argnums_of(args.argnums, len(names)))
+                try:
+                    active = tuple(names[k] for k in argnums_in(args.argnums, len(names)))
+                except InputError as exc:
+                    raise CommandError(one_line(exc, default)) from None
+        try:
             found = problems(obj, active)
-        except InputError as exc:  # --argnums that does not fit the function
-            raise CommandError(f"{display_path(default or '')}: {one_line(exc)}") from None
-        except S2SError as error:
+        except S2SError as error:  # no source to read
             found = [error]
         for error in found:
             key = (error.filename, error.lineno, error.message)
@@ -477,9 +483,11 @@ def main(argv=None):
     except S2SError as exc:
         print(f"{prog}: {one_line(exc)}", file=sys.stderr)
         return _PROBLEMS
-    except BrokenPipeError:  # s2s dump ... | head
-        sys.stderr.close()
-        return 0
+    except BrokenPipeError:  # s2s check ... | head: the reader stopped reading
+        # no second error when Python flushes stdout on exit; the status a
+        # command killed by SIGPIPE has (not 0: the output was cut short)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + 13
     except Exception as exc:  # a bug in s2s: still one line, traceback on request
         if os.environ.get("S2S_TRACEBACK"):
             raise

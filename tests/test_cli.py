@@ -100,6 +100,8 @@ CASES = [
     ("dump_bad_option", ["dump", "model.py:ok", "-t", "vmap", "--argnums", "0"]),
     ("dump_argnums_out_of_range", ["dump", "model.py:ok", "--argnums", "3"]),
     ("dump_bad_argnums", ["dump", "model.py:ok", "--argnums", "x"]),
+    ("dump_stage_disagrees", ["dump", "model.py:ok", "--stage", "jvp", "-t", "vmap"]),
+    ("dump_nothing_batched", ["dump", "model.py:ok", "-t", "vmap", "--in-dims", "None"]),
     ("dump_unwritable", ["dump", "model.py:ok", "-o", "no/such/dir/out.py"]),
     ("dump_help", ["dump", "--help"]),
     ("check", ["check", "model.py:f"]),
@@ -111,6 +113,7 @@ CASES = [
     ("check_all_with_function", ["check", "model.py:f", "--all"]),
     ("check_missing_file", ["check", "nothere.py:f"]),
     ("check_import_error", ["check", "bad.py", "--all"]),
+    ("check_argnums_out_of_range", ["check", "model.py:ok", "--argnums", "3"]),
     ("check_help", ["check", "--help"]),
     ("no_command", []),
 ]
@@ -246,6 +249,7 @@ def test_dump_error_in_the_users_code(runs, case, file, fragment):
     ("dump_syntax_error", "s2s dump: syn.py:1: cannot import syn.py: SyntaxError: "),
     ("dump_missing_module", "s2s dump: pkg.nomod: no module named 'pkg.nomod'"),
     ("dump_argnums_out_of_range", "s2s dump: model.py:ok: argnums 3 is out of range"),
+    ("dump_nothing_batched", "s2s dump: model.py:ok: vmap needs at least one batched input"),
     ("dump_unwritable", "s2s dump: no/such/dir/out.py: cannot write: "),
 ])
 def test_dump_cannot_start(runs, case, expected):
@@ -257,6 +261,7 @@ def test_dump_cannot_start(runs, case, expected):
 @pytest.mark.parametrize("case, expected", [
     ("dump_bad_option", "--argnums does not apply to --transform vmap"),
     ("dump_bad_argnums", "--argnums takes ints"),
+    ("dump_stage_disagrees", "--stage jvp and --transform vmap disagree"),
     ("check_all_with_function", "with --all, name the file or module alone"),
     ("no_command", "the following arguments are required: COMMAND"),
 ])
@@ -334,7 +339,10 @@ def test_check_decorated_function_with_a_problem(runs):
 def test_check_cannot_start(runs):
     for case, expected in (("check_missing_file", "s2s check: nothere.py: no such file"),
                            ("check_import_error", "s2s check: bad.py:3: cannot import bad.py: "
-                                                  "ValueError: boom")):
+                                                  "ValueError: boom"),
+                           ("check_argnums_out_of_range",
+                            f"s2s check: model.py:{_line(MODEL, 'def ok')}: argnums 3 is out "
+                            "of range for a function of 1 positional parameter")):
         status, out, err = runs[case]
         assert (status, out) == (2, "")
         assert _one_error_line(err) == expected
