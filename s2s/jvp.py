@@ -476,7 +476,8 @@ class Emitter(StatementPass):
             return self._rule(registry.lookup(prim), prim, [value.operand], [], build, z, zd, s)
         if isinstance(value, gast.Call):
             return self._call(value, z, zd, s)
-        self.problem(NoRuleError, s, f"no rule for {type(value).__name__}")
+        self.problem(NoRuleError, s, f"no rule for {type(value).__name__}",
+                     "compute this value from operations s2s knows (docs/coverage.md)")
         return None, False
 
     def _call(self, value, z, zd, s):
@@ -543,7 +544,8 @@ class Emitter(StatementPass):
 
     def _rule(self, rule, prim, args, keywords, func, z, zd, s):
         if rule is None:
-            self.problem(NoRuleError, s, f"no forward-mode rule for {_describe(prim)}")
+            self.problem(NoRuleError, s, f"no forward-mode rule for {_describe(prim)}",
+                         "compute this value from operations s2s knows (docs/coverage.md)")
             return None, False
         if isinstance(rule, ZeroRule):
             return None, False
