@@ -7,6 +7,7 @@ __version__ = "0.1.0"
 
 from .api import defjvp, jvp, source  # noqa: E402
 from .batch_api import hessian, jacfwd, vmap  # noqa: E402
+from .decorator import differentiable  # noqa: E402
 from .errors import (  # noqa: E402
     InputError,
     NonDifferentiableOutputError,
@@ -23,6 +24,7 @@ __all__ = [
     "vmap",
     "source",
     "defjvp",
+    "differentiable",
     "S2SError",
     "InputError",
     "NoRuleError",

@@ -1,5 +1,6 @@
 """The public API: ``jvp``, ``source``, ``defjvp`` (torch.func semantics on
-NumPy arrays)."""
+NumPy arrays); ``jacfwd``, ``vmap``, ``hessian`` are in batch_api.py, the
+``@differentiable`` decorator in decorator.py."""
 
 import weakref
 
@@ -7,7 +8,7 @@ import numpy
 
 from . import pytree
 from .errors import InputError, NonDifferentiableOutputError
-from .frontend import _unwrap
+from .frontend import _unwrap, see_through
 from .rules import registry
 from .transform import jvp_function
 
@@ -84,33 +85,43 @@ def _with_aux(result, has_aux, origin):
     return out[0], out_dot[0], out[1]
 
 
-def source(fn, transform="jvp", *, argnums=None):
-    """The generated source of ``transform(fn)`` as a string.
+def source(fn, transform="jvp", *, argnums=None, in_dims=0, ranks=None, randomness="error"):
+    """The generated source of ``transform(fn)`` as a string (what ``s2s
+    dump`` prints).
 
+    ``transform`` is ``"jvp"``, ``"jacfwd"``, ``"hessian"`` or ``"vmap"``.
     For ``jvp``, ``argnums`` (int or tuple) picks the differentiated
     parameters; by default every positional parameter without a default
-    value. For what ``vmap``/``jacfwd``/``hessian`` returned, the code they
-    generated at their last call.
+    value. ``jacfwd`` and ``hessian`` take ``argnums`` as they do (default
+    0), ``vmap`` takes ``in_dims``. The batched code of these three is
+    specialised on the ranks of the arguments: ``ranks`` (one int per
+    positional argument, or a dict by parameter name) gives them, and
+    without it the code decides at run time. For what ``vmap``/``jacfwd``/
+    ``hessian`` returned, the code they generated at their last call; for an
+    ``@s2s.differentiable`` function, its own differentiated parameters are
+    the default.
     """
-    from .batch_api import _Transformed
+    from .batch_api import _Transformed, transform_source
+    from .decorator import Differentiable
 
     if isinstance(fn, _Transformed):
         return fn.source()  # what vmap/jacfwd/hessian generated (after a first call)
-    if transform != "jvp":
-        raise InputError(
-            f"s2s.source(f, transform={transform!r}) needs the inputs' ranks",
-            hint=f"call s2s.{transform}(f) once on your inputs, then s2s.source() of what it "
-            "returned (the batched code is specialised on the ranks of its inputs)",
-        )
+    if isinstance(fn, Differentiable):
+        return fn.source(transform, argnums=argnums, in_dims=in_dims, ranks=ranks,
+                         randomness=randomness)
     fn = _unwrap(fn)
+    if transform != "jvp":
+        return transform_source(fn, transform, argnums=argnums, in_dims=in_dims, ranks=ranks,
+                                randomness=randomness)
     code = fn.__code__
     names = code.co_varnames[: code.co_argcount]
     if argnums is None:
         ndefaults = len(fn.__defaults__ or ())
         active = names[: len(names) - ndefaults]
     else:
-        nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-        active = tuple(names[i] for i in nums)
+        from .batch_api import _argnums
+
+        active = tuple(names[i] for i in _argnums(argnums, len(names)))
     return jvp_function(fn, tuple(active)).source
 
 
@@ -125,7 +136,7 @@ def defjvp(primitive):
     The first parameter names the output, then the primitive's parameters,
     then ``<param>_dot`` for each parameter the output is differentiable in.
     """
-    return registry.jvp_rule(primitive)
+    return registry.jvp_rule(see_through(primitive))
 
 
 # -- checking inputs -------------------------------------------------------------

@@ -107,10 +107,13 @@ def _params(fn, nargs):
 
 
 def _argnums(argnums, nargs):
+    """``argnums`` (an int or a tuple of ints) as a tuple of indices in ``range(nargs)``."""
+    _check_argnums(argnums)
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     for k in nums:
         if not -nargs <= k < nargs:
-            raise InputError(f"argnums {k!r} is out of range for {nargs} arguments")
+            raise InputError(f"argnums {k!r} is out of range for a function of {nargs} "
+                             f"positional parameter{'s' if nargs != 1 else ''}")
     return tuple(k % nargs for k in nums)
 
 
@@ -649,3 +652,88 @@ class JvpOf(_Transformed):
             raise InputError(f"the jvp of {getattr(self.func, '__name__', self.func)} takes "
                              f"{self.n} primals and {self.n} tangents, got {len(inputs)} values")
         return _run(self._program(), inputs)[0]
+
+
+# -- source without a call ---------------------------------------------------------------
+
+
+def transform_source(fn, transform, *, argnums=None, in_dims=0, ranks=None, randomness="error"):
+    """The generated source of ``jacfwd``/``hessian``/``vmap`` of the plain
+    function ``fn``, without calling it: what a call on arguments of these
+    ``ranks`` (the number of dimensions of each positional argument, as
+    ``fn`` itself receives it; a tuple or a dict by parameter name) would
+    generate. Without ranks, every positional parameter without a default
+    value is there, of a rank not known statically (the code then decides
+    at run time)."""
+    _check_randomness(randomness)
+    names = _params(fn, fn.__code__.co_argcount)
+    rank_of = _given_ranks(fn, names, ranks)
+    if transform == "vmap":
+        if in_dims is None or isinstance(in_dims, int):
+            batched = list(rank_of) if in_dims is not None else []
+        else:
+            if not isinstance(in_dims, (tuple, list)) or len(in_dims) > len(names):
+                raise InputError(f"in_dims={in_dims!r} does not match the {len(names)} "
+                                 f"positional parameters of {fn.__qualname__}",
+                                 hint="give one entry (an int or None) per argument")
+            _check_dims(in_dims, "in_dims")
+            batched = []
+            for pname, dim in zip(names, in_dims):
+                rank_of.setdefault(pname, None)
+                if any(d is not None for d in pytree.flatten(dim)[0]):
+                    batched.append(pname)
+        if not batched:
+            raise InputError("vmap needs at least one batched input",
+                             hint="set in_dims to an axis for at least one argument")
+        return batch_function(fn, batched, rank_of, randomness=randomness).source
+    if transform not in ("jacfwd", "hessian"):
+        raise InputError(f"unknown transform {transform!r}",
+                         hint="use 'jvp', 'jacfwd', 'vmap' or 'hessian'")
+    nums = _argnums(argnums if argnums is not None else 0, len(names))
+    # the core: the function after one jvp (jacfwd) or two (hessian), each
+    # batched over its basis directions (the first jvp's innermost)
+    params = list(rank_of)
+    for k in nums:
+        rank_of.setdefault(names[k], None)
+        if names[k] not in params:
+            params.append(names[k])
+    core, core_ranks, levels = fn, dict(rank_of), []
+    for _ in range(2 if transform == "hessian" else 1):
+        generated = jvp_function(core, tuple(names[k] for k in nums))
+        tangents = [generated.tangent_names[names[k]] for k in nums]
+        core_ranks.update({t: rank_of[names[k]] for t, k in zip(tangents, nums)})
+        core = generated.fn
+        levels.append(tangents)
+    for batched in levels:  # innermost first
+        generated = batch_function(core, batched, core_ranks, randomness=randomness)
+        core = generated.fn
+        core_ranks = {p: r + 1 if isinstance(r, int) and p in batched else r
+                      for p, r in core_ranks.items()}
+    return generated.source
+
+
+def _given_ranks(fn, names, ranks):
+    """parameter -> rank (int, or None when not known), from ``ranks`` as
+    :func:`transform_source` takes it."""
+    if ranks is None:
+        required = len(names) - len(fn.__defaults__ or ())
+        return dict.fromkeys(names[:required])
+    if isinstance(ranks, dict):
+        unknown = [p for p in ranks if p not in names]
+        if unknown:
+            raise InputError(f"ranks names {unknown[0]!r}, which is not a positional parameter "
+                             f"of {fn.__qualname__}", hint=f"its parameters: {', '.join(names)}")
+        items = list(ranks.items())
+    else:
+        ranks = tuple(ranks)
+        if len(ranks) > len(names):
+            raise InputError(f"{len(ranks)} ranks given but {fn.__qualname__} takes "
+                             f"{len(names)} positional parameters",
+                             hint="give one rank per positional argument")
+        items = list(zip(names, ranks))
+    for pname, rank in items:
+        if rank is not None and (isinstance(rank, bool) or not isinstance(rank, int) or rank < 0):
+            raise InputError(f"the rank of {pname} must be a non-negative int or None, "
+                             f"not {rank!r}", hint="a rank is the number of dimensions: "
+                             "0 for a scalar, 1 for a vector, 2 for a matrix")
+    return dict(items)

@@ -49,6 +49,8 @@ def assigned_names(fn_node):
             local.add(node.name.id)
         elif isinstance(node, gast.alias):
             local.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, (gast.FunctionDef, gast.ClassDef)) and node is not fn_node:
+            local.add(node.name)  # rejected by the syntax pass, but a local name
     return local
 
 
@@ -74,6 +76,9 @@ class Context:
             parsed, self.local_names, extra={self.xp: numpy, self.rt: runtime}
         )
         self.bindings = {self.xp: numpy, self.rt: runtime}
+        # None: the first problem is raised; a list: problems are collected
+        # there and the passes go on (``s2s check``, see s2s/check.py)
+        self.problems = None
 
     # -- names and objects -------------------------------------------------
 
@@ -151,6 +156,13 @@ class Context:
 
     def unsupported(self, node, message, hint=None):
         return self.error(UnsupportedSyntaxError, node, message, hint)
+
+    def report(self, error):
+        """Raise ``error``; when collecting problems, record it instead, and
+        the pass that found it goes on as if the construct were not there."""
+        if self.problems is None:
+            raise error
+        self.problems.append(error)
 
 
 def name(id_, ctx=None):

@@ -45,6 +45,12 @@ class NoRuleError(S2SError, NotImplementedError):
     """A call on a value that carries a tangent, to something with no rule."""
 
 
+class UndefinedNameError(NoRuleError):
+    """The function called on a value that carries a tangent is a global name
+    that is not defined (yet: ``@s2s.differentiable`` runs before the rest of
+    the module has been executed, so it lets this one pass)."""
+
+
 class InputError(S2SError, ValueError):
     """Bad arguments to the API: tangents that do not match primals, integer
     primals, a malformed ``has_aux`` output, and so on."""

@@ -97,7 +97,19 @@ def _source_stamp(code):
     return hash(tuple(lines))
 
 
+def see_through(obj):
+    """The plain function behind an ``@s2s.differentiable`` object (it calls
+    exactly like that function, so transforms read that function's source);
+    any other object as it is."""
+    from .decorator import Differentiable
+
+    if isinstance(obj, Differentiable):
+        return obj.__wrapped__
+    return obj
+
+
 def _unwrap(fn):
+    fn = see_through(fn)
     if isinstance(fn, types.MethodType):
         raise SourceUnavailableError(
             f"{fn.__qualname__} is a bound method",
@@ -333,7 +345,7 @@ class Resolver:
             if base is self._MISSING:
                 return base
             try:
-                return getattr(base, node.attr)
+                return see_through(getattr(base, node.attr))
             except Exception:
                 return self._MISSING
         return self._MISSING
@@ -350,12 +362,12 @@ class Resolver:
             except ValueError:
                 return self._MISSING
             self._depend(name, cell, value)
-            return value
+            return see_through(value)
         g = self.parsed.globals
         if name in g:
             value = g[name]
             self._depend(name, g, value)
-            return value
+            return see_through(value)
         return getattr(builtins, name, self._MISSING)
 
     def depend_on_value(self, name, value):

@@ -38,7 +38,7 @@ from .analysis import (
     mutated_names,
 )
 from .context import assign, call, const, name, store
-from .errors import NoRuleError, UnsupportedSyntaxError
+from .errors import NoRuleError, UndefinedNameError, UnsupportedSyntaxError
 from .frontend import MISSING
 from .rules import registry
 from .rules.registry import (
@@ -121,6 +121,11 @@ class Emitter(StatementPass):
     def error(self, cls, node, message, hint=None):
         return self.ctx.error(cls, node, message, hint)
 
+    def problem(self, cls, node, message, hint=None):
+        """Raise the error; when collecting problems (``s2s check``), record
+        it and go on (the caller then treats the value's tangent as zero)."""
+        self.ctx.report(self.error(cls, node, message, hint))
+
     # -- the function ----------------------------------------------------------
 
     def run(self):
@@ -148,7 +153,7 @@ class Emitter(StatementPass):
                 if self.entry or p not in self.mutated:
                     body.append(assign(self.dot_name(p), self.zero(name(p))))
                 else:
-                    raise self.error(
+                    self.problem(
                         UnsupportedSyntaxError,
                         fn,
                         f"{fn.name} writes values that depend on the differentiated inputs into "
@@ -317,11 +322,12 @@ class Emitter(StatementPass):
                 return zipped, tgt, []
             return it, target, [n for n in names if n in active]
         if not isinstance(target, (gast.Tuple, gast.List)):
-            raise self.error(
+            self.problem(
                 UnsupportedSyntaxError, s,
                 f"s2s needs the items of {kind}(...) unpacked in the for target",
                 f"write for a, b in {kind}(...)",
             )
+            return it, target, [n for n in names if n in active]
         if kind == "enumerate":
             sub, tsub, zeros = self._iteration(parts, target.elts[1], s)
             it.args[0] = sub
@@ -354,7 +360,7 @@ class Emitter(StatementPass):
             return self._store_subscript(s, target)
         if isinstance(target, gast.Attribute):
             if self.is_active(s.value):
-                raise self.error(
+                self.problem(
                     UnsupportedSyntaxError, s,
                     "s2s cannot follow a derivative through an attribute assignment",
                     "keep the value in a local variable and return it",
@@ -380,7 +386,7 @@ class Emitter(StatementPass):
         value = s.value
         if not isinstance(base, gast.Name) or not self.ctx.is_local(base.id):
             if self.is_active(value):
-                raise self.error(
+                self.problem(
                     UnsupportedSyntaxError, s,
                     "s2s cannot follow a derivative written into a global array",
                     "build the array inside the function and return it",
@@ -478,20 +484,31 @@ class Emitter(StatementPass):
             return self._rule(registry.lookup(prim), prim, [value.operand], [], build, z, zd, s)
         if isinstance(value, gast.Call):
             return self._call(value, z, zd, s)
-        raise self.error(NoRuleError, s, f"no rule for {type(value).__name__}")
+        self.problem(NoRuleError, s, f"no rule for {type(value).__name__}",
+                     "compute this value from operations s2s knows (docs/coverage.md)")
+        return None, False
 
     def _call(self, value, z, zd, s):
         func = value.func
         if isinstance(func, gast.Attribute) and not self._is_reference(func):
             return self._method(value, z, zd, s)
         obj = self.ctx.resolve(func)
+        if obj is MISSING and isinstance(func, gast.Name) and not self.ctx.is_local(func.id):
+            self.problem(
+                UndefinedNameError, s,
+                f"{func.id} is not defined, and it is called on a value that carries a "
+                "derivative",
+                f"define {func.id} at module level before the function that calls it runs",
+            )
+            return None, False
         if obj is MISSING:
-            raise self.error(
+            self.problem(
                 NoRuleError, s,
                 f"cannot tell which function {gast.dump(func) if not isinstance(func, gast.Name) else func.id} "
                 "is, and it is called on a value that carries a derivative",
                 "call a module-level function (s2s transforms it) or a NumPy function",
             )
+            return None, False
         rule = registry.lookup(obj)
         if rule is None and (getattr(obj, "__module__", None) or "").startswith("s2s."):
             raise self.error(
@@ -502,13 +519,14 @@ class Emitter(StatementPass):
                 "or use jacfwd of a first derivative written by hand",
             )
         if rule is None:
-            raise self.error(
+            self.problem(
                 NoRuleError, s,
                 f"no forward-mode rule for {_describe(obj)}, called on a value that carries a "
                 "derivative",
                 f"register one with @s2s.defjvp({_describe(obj)}) (see the README), or "
                 "compute this value from functions s2s knows",
             )
+            return None, False
         def build(a, kw):
             return call(copy.deepcopy(func), a, kw)
 
@@ -533,15 +551,18 @@ class Emitter(StatementPass):
         if method == "pop":
             return [assign(zd, call(gast.Attribute(value=rd, attr="pop", ctx=gast.Load()),
                                     list(value.args)))], False
-        raise self.error(
+        self.problem(
             NoRuleError, s,
             f"no rule for the method .{method}() of a value that carries a derivative",
             "call the NumPy function instead (np.<name>(x, ...))",
         )
+        return None, False
 
     def _rule(self, rule, prim, args, keywords, func, z, zd, s):
         if rule is None:
-            raise self.error(NoRuleError, s, f"no forward-mode rule for {_describe(prim)}")
+            self.problem(NoRuleError, s, f"no forward-mode rule for {_describe(prim)}",
+                         "compute this value from operations s2s knows (docs/coverage.md)")
+            return None, False
         if isinstance(rule, ZeroRule):
             return None, False
         if isinstance(rule, MultilinearRule):
@@ -551,11 +572,14 @@ class Emitter(StatementPass):
         try:
             bound = rule.bind(list(args), list(keywords))
         except BindError as exc:
-            raise self.error(
+            bound, why = None, str(exc)
+        if bound is None:
+            self.problem(
                 NoRuleError, s,
-                f"the rule for {rule.name} does not cover this call: {exc}",
+                f"the rule for {rule.name} does not cover this call: {why}",
                 "pass only the arguments the rule lists (see docs/coverage.md)",
-            ) from None
+            )
+            return None, False
         if isinstance(rule, TemplateRule):
             stmts, zero = expand(rule, bound, z, zd, self.dot, self.tangent_temp, self.ctx.ref)
             if zero:
@@ -687,20 +711,25 @@ class Emitter(StatementPass):
             bound = sig.bind(*[_Marker(a) for a in value.args],
                              **{k.arg: _Marker(k.value) for k in value.keywords if k.arg})
         except (TypeError, ValueError) as exc:
-            raise self.error(UnsupportedSyntaxError, s, f"cannot match this call to "
-                             f"{obj.__qualname__}: {exc}") from None
+            bound, why = None, str(exc)
+        if bound is None:
+            self.problem(UnsupportedSyntaxError, s, f"cannot match this call to "
+                         f"{obj.__qualname__}: {why}",
+                         f"call {obj.__qualname__} with the arguments its signature takes")
+            return [s]
         active = []
         for pname, marker in bound.arguments.items():
             param = sig.parameters[pname]
             if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
                 items = marker if isinstance(marker, tuple) else tuple(marker.values())
                 if any(self.is_active(m.atom) for m in items):
-                    raise self.error(
+                    self.problem(
                         UnsupportedSyntaxError, s,
                         f"a value that carries a derivative is passed to *{pname} of "
                         f"{obj.__qualname__}",
                         "give the helper named parameters",
                     )
+                    return [s]
                 continue
             if self.is_active(marker.atom):
                 active.append(pname)

@@ -595,3 +595,26 @@ def test_vmap_of_jacfwd_with_two_arguments():
     for b in range(7):
         np.testing.assert_allclose(jx[b], np.eye(5), rtol=1e-15)
         np.testing.assert_allclose(jy[b], np.diag(2.0 * y[b]), rtol=1e-14)
+
+
+def _with_default(x, w, scale=2.0):
+    return np.sum(np.sin(x) * w) * scale
+
+
+def test_hessian_of_a_function_with_a_default_parameter():
+    """Its tangents are keyword-only in the generated code; both directions
+    must be passed by name."""
+    x, w = np.array([0.3, -0.4, 1.2]), np.array([1.0, 2.0, 0.5])
+    H = s2s.hessian(_with_default)(x, w)
+    np.testing.assert_allclose(H, np.diag(-2.0 * np.sin(x) * w), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("transform", ["jacfwd", "hessian", "vmap"])
+def test_source_without_a_call_is_what_a_call_generates(transform):
+    x, w = np.array([0.3, -0.4, 1.2]), np.array([1.0, 2.0, 0.5])
+    made = {"jacfwd": s2s.jacfwd, "hessian": s2s.hessian, "vmap": s2s.vmap}[transform]
+    transformed = made(_with_default)
+    transformed(x, w) if transform != "vmap" else transformed(np.ones((4, 3)), np.ones((4, 3)))
+    assert s2s.source(_with_default, transform, ranks=(1, 1)) == s2s.source(transformed)
+    # without ranks: code not specialised on them
+    assert s2s.source(_with_default, transform) != s2s.source(transformed)

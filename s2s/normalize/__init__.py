@@ -25,3 +25,20 @@ def normalize(fn_node, ctx, stop=None):
         if stage == stop:
             break
     return fn_node
+
+
+def stage_source(fn, stage):
+    """The source of ``fn`` after the normalisation stage ``stage``, under a
+    header naming both (``s2s dump --stage``)."""
+    from .. import __version__
+    from ..codegen import unparse
+    from ..context import Context
+    from ..frontend import parse, short_filename
+
+    if stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}; stages are {', '.join(STAGES)}")
+    parsed = parse(fn)
+    header = (f"# s2s {__version__} | {short_filename(parsed.filename)}:{parsed.name} | "
+              f"after stage {stage}")
+    node = normalize(parsed.node, Context(parsed), stop=stage)
+    return header + "\n" + unparse(node)

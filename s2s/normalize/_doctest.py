@@ -6,10 +6,7 @@ import numpy
 
 
 def show(src, stage):
-    from ..codegen import unparse
-    from ..context import Context
-    from ..frontend import parse
-    from . import normalize
+    from . import stage_source
 
     filename = "<doctest>"
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
@@ -29,6 +26,4 @@ def show(src, stage):
         code = fn.__code__
         source = jvp_function(fn, code.co_varnames[: code.co_argcount]).source
         return source.split("\n", 1)[1].rstrip()
-    parsed = parse(fn)
-    ctx = Context(parsed)
-    return unparse(normalize(parsed.node, ctx, stop=stage)).rstrip()
+    return stage_source(fn, stage).split("\n", 1)[1].rstrip()

@@ -34,6 +34,7 @@ import gast
 from ..context import name, store
 from .augassign import trivial
 from .expressions import boolean_valued
+from .syntax import rejected
 
 _SHAPE_ATTRIBUTES = {"shape", "ndim", "size", "dtype"}
 _KEEP_WHOLE = (gast.Compare, gast.JoinedStr, gast.Set, gast.SetComp, gast.Lambda)
@@ -103,10 +104,10 @@ class _ANF:
             e.values = [self.atom(v, out) for v in e.values]
         elif isinstance(e, gast.Starred):
             e.value = self.atom(e.value, out)
-        else:
-            raise self.ctx.unsupported(
+        elif not rejected(e):  # the syntax pass reported those already
+            self.ctx.report(self.ctx.unsupported(
                 e, f"s2s cannot differentiate the expression {type(e).__name__}"
-            )
+            ))
         return e
 
     def _elt(self, e, out):
@@ -205,8 +206,9 @@ class _ANF:
         elif isinstance(target, gast.Attribute):
             target.value = self.atom(target.value, out)
             out.append(self._assign(target, value))
-        else:
-            raise self.ctx.unsupported(target, f"s2s cannot assign to {type(target).__name__}")
+        elif not rejected(target) and not isinstance(target, gast.Starred):
+            self.ctx.report(
+                self.ctx.unsupported(target, f"s2s cannot assign to {type(target).__name__}"))
 
     def stmt_AugAssign(self, s, out):
         s.value = self.atom(s.value, out)
@@ -233,10 +235,12 @@ class _ANF:
     def stmt_For(self, s, out):
         for node in gast.walk(s.target):
             if isinstance(node, (gast.Subscript, gast.Attribute)):
-                raise self.ctx.unsupported(
+                self.ctx.report(self.ctx.unsupported(
                     s, "s2s needs plain names as for-loop targets",
                     "loop over a name and assign inside the loop",
-                )
+                ))
+                s.target = store(self.ctx.temp())  # collecting problems: go on
+                break
         s.iter = self.iterable(s.iter, out)
         s.body = self.body(s.body)
         s.orelse = self.body(s.orelse)
@@ -269,7 +273,10 @@ class _ANF:
     def stmt_With(self, s, out):
         for item in s.items:
             if item.optional_vars is not None and not isinstance(item.optional_vars, gast.Name):
-                raise self.ctx.unsupported(s, "s2s needs a plain name after 'with ... as'")
+                self.ctx.report(self.ctx.unsupported(
+                    s, "s2s needs a plain name after 'with ... as'",
+                    "write 'with ... as v:' and unpack v inside the block"))
+                item.optional_vars = store(self.ctx.temp())  # collecting problems: go on
         s.body = self.body(s.body)
         return s
 

@@ -48,11 +48,12 @@ class _AugAssign(gast.NodeTransformer):
         if isinstance(target, gast.Name):
             return node
         if isinstance(target, gast.Attribute):
-            raise self.ctx.unsupported(
+            self.ctx.report(self.ctx.unsupported(
                 node,
                 "s2s cannot differentiate an augmented assignment to an attribute",
                 "keep the value in a local variable and return it",
-            )
+            ))
+            return None  # collecting problems: go on without the statement
         pre = []
         index = target.slice
         if not trivial(index):

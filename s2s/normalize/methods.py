@@ -73,12 +73,13 @@ class _Methods(gast.NodeTransformer):
         elif method == "flatten":
             new = call(self._xp("ravel"), [call(self._xp("copy"), [recv])], node.keywords)
         elif method in IN_PLACE and isinstance(recv, gast.Name) and self.ctx.is_local(recv.id):
-            raise self.ctx.error(
+            self.ctx.report(self.ctx.error(
                 UnsupportedSyntaxError,
                 node,
                 f"s2s cannot differentiate the in-place array method .{method}()",
                 IN_PLACE[method],
-            )
+            ))
+            new = gast.Constant(value=None, kind=None)  # collecting problems: go on
         else:
             return node
         return gast.copy_location(new, node)

@@ -79,13 +79,19 @@ def run(fn_node, ctx):
     from ..errors import UnsupportedSyntaxError
 
     for lineno, what, hint in offending(fn_node):
-        raise ctx.error(
+        ctx.report(ctx.error(
             UnsupportedSyntaxError,
             _at(lineno),
             f"s2s cannot differentiate {what}",
             hint,
-        )
+        ))
     return fn_node
+
+
+def rejected(node):
+    """Whether ``node`` is one of the constructs this pass rejects (later
+    passes, collecting problems, do not report it a second time)."""
+    return type(node) in _REJECT
 
 
 class _at:
