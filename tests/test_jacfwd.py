@@ -618,3 +618,28 @@ def test_source_without_a_call_is_what_a_call_generates(transform):
     assert s2s.source(_with_default, transform, ranks=(1, 1)) == s2s.source(transformed)
     # without ranks: code not specialised on them
     assert s2s.source(_with_default, transform) != s2s.source(transformed)
+
+
+def _scale_helper(v):
+    return 2.0 * v
+
+
+def uses_scale_helper(x):
+    return _scale_helper(x) * x
+
+
+def test_repeated_calls_reuse_the_code_until_a_global_is_rebound():
+    global _scale_helper
+    jac = s2s.jacfwd(uses_scale_helper)
+    vm = s2s.vmap(uses_scale_helper)
+    x = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(jac(x), np.diag(4.0 * x))
+    np.testing.assert_allclose(jac(x), np.diag(4.0 * x))  # the cached code and basis
+    np.testing.assert_allclose(vm(x), 2.0 * x * x)
+    saved = _scale_helper
+    try:
+        _scale_helper = lambda v: 3.0 * v  # noqa: E731
+        np.testing.assert_allclose(jac(x), np.diag(6.0 * x))
+        np.testing.assert_allclose(vm(x), 3.0 * x * x)
+    finally:
+        _scale_helper = saved
