@@ -44,6 +44,9 @@ from .statements import StatementPass
 _SHAPE_ATTRIBUTES = {"shape", "ndim", "size", "dtype"}
 _CONTAINERS = ("container", "list", "dict")
 _UNBATCHED_CALLS = {"len", "shape", "ndim", "size", "isinstance", "range", "type"}
+# helpers of batched code that query shapes: the same for every example when
+# the code is batched again
+_SHAPE_HELPERS = {"batch_size", "tail_axes", "len_batched"}
 _BOTTOM = object()  # rank not yet known (fixed point start)
 
 # axis parameters of axis-taking primitives: name -> (position, meaning of None)
@@ -373,7 +376,7 @@ class Batcher(StatementPass):
         if isinstance(v, gast.Call):
             obj = self._resolve(v.func)
             fname = getattr(obj, "__name__", None)
-            if _runtime_name(obj) == "namespace_of":
+            if _runtime_name(obj) == "namespace_of" or _runtime_name(obj) in _SHAPE_HELPERS:
                 return False
             if fname in _UNBATCHED_CALLS and getattr(obj, "__module__", "") in (
                     "builtins", "numpy", "numpy._core.fromnumeric"):
@@ -789,7 +792,7 @@ class Batcher(StatementPass):
             return self._attribute(attr_)
         if path == "size" and len(v.args) == 2:
             return call(v.func, [v.args[0], _shift(v.args[1], self)])
-        if path in ("shape", "ndim", "size") or obj is len:
+        if path in ("shape", "ndim", "size") or obj is len or _runtime_name(obj) in _SHAPE_HELPERS:
             # every example has the same shape: ask the first one
             flags = gast.Tuple(elts=[const(self.is_batched(a)) for a in v.args], ctx=gast.Load())
             return call(self.rt("call_first_example"), [v.func, flags, *v.args])

@@ -341,7 +341,10 @@ def tuple_like(z, *items):
 
 
 # -- batching: helpers the batching transform emits ---------------------------------
-# A batched value has the batch axis first in every leaf.
+# A batched value has the batch axis first in every leaf. Code that is batched
+# again (vmap of vmap, hessian) has several batch axes in front, the newest
+# first: helpers that act after the batch axis take ``lead``, the number of
+# leading batch axes (the one they were written for and those put before it).
 
 
 def _leaves(tree):
@@ -389,10 +392,10 @@ def batched_copy(value, size):
     return tree_map(lambda v: namespace_of(v).array(batched(v, size)), value)
 
 
-def concatenate_flat_batched(values):
+def concatenate_flat_batched(values, lead=1):
     """``concatenate(values, axis=None)`` per example."""
     xp = namespace_of(*values)
-    return xp.concatenate([flatten_batched(v) for v in values], axis=1)
+    return xp.concatenate([flatten_batched(v, lead) for v in values], axis=lead)
 
 
 def batched_items(value, flags, size):
@@ -401,38 +404,38 @@ def batched_items(value, flags, size):
     return _rebuild(value, (v if f else batched(v, size) for v, f in zip(value, flags)))
 
 
-def batched_under(value, size):
-    """:func:`batched` of a value that already has an (outer) batch axis:
-    the new axis goes second."""
+def batched_under(value, size, lead=1):
+    """:func:`batched` of a value that already has (outer) batch axes: the
+    new axis goes after them."""
 
     def leaf(v):
         xp = namespace_of(v)
         v = xp.asarray(v)
-        return xp.broadcast_to(v[:, None], v.shape[:1] + (size,) + v.shape[1:])
+        return xp.broadcast_to(xp.expand_dims(v, lead), v.shape[:lead] + (size,) + v.shape[lead:])
 
     return tree_map(leaf, value)
 
 
-def batched_copy_under(value, size):
+def batched_copy_under(value, size, lead=1):
     """Like :func:`batched_under`, but writable."""
-    return tree_map(lambda v: namespace_of(v).array(batched_under(v, size)), value)
+    return tree_map(lambda v: namespace_of(v).array(batched_under(v, size, lead)), value)
 
 
-def lift(value, rank):
+def lift(value, rank, lead=1):
     """A batched array with axes inserted after the batch axis up to ``rank``
     per-example axes."""
-    missing = rank - (numpy.ndim(value) - 1)
+    missing = rank - (numpy.ndim(value) - lead)
     if missing <= 0:
         return value
     xp = namespace_of(value)
-    return xp.reshape(value, value.shape[:1] + (1,) * missing + value.shape[1:])
+    return xp.reshape(value, value.shape[:lead] + (1,) * missing + value.shape[lead:])
 
 
-def align_batched(value, operands, flags):
+def align_batched(value, operands, flags, lead=1):
     """``value`` (batched) aligned for an elementwise operation with ``operands``
-    (``flags``: which of them are batched)."""
-    rank = max(numpy.ndim(o) - (1 if f else 0) for o, f in zip(operands, flags))
-    return lift(value, rank)
+    (``flags``: which of them are batched, or how many batch axes they have)."""
+    rank = max(numpy.ndim(o) - int(f) for o, f in zip(operands, flags))
+    return lift(value, rank, lead)
 
 
 def tail_axes(value):
@@ -449,13 +452,13 @@ def shift_axis(axis):
     return axis + 1 if axis >= 0 else axis
 
 
-def flatten_batched(value):
+def flatten_batched(value, lead=1):
     xp = namespace_of(value)
-    return xp.reshape(value, (numpy.shape(value)[0], -1))
+    return xp.reshape(value, tuple(numpy.shape(value)[:lead]) + (-1,))
 
 
-def squeeze_batched(value):
-    axes = tuple(i for i, n in enumerate(numpy.shape(value)) if i > 0 and n == 1)
+def squeeze_batched(value, lead=1):
+    axes = tuple(i for i, n in enumerate(numpy.shape(value)) if i >= lead and n == 1)
     return namespace_of(value).squeeze(value, axis=axes)
 
 
@@ -465,19 +468,20 @@ def batch_shape(size, shape):
     return (size, *shape)
 
 
-def transpose_batched(value, axes=None):
-    ndim = numpy.ndim(value) - 1
+def transpose_batched(value, axes=None, lead=1):
+    ndim = numpy.ndim(value) - lead
     if axes is None:
         axes = tuple(range(ndim - 1, -1, -1))
-    return namespace_of(value).transpose(value, (0,) + tuple(a % ndim + 1 for a in axes))
+    return namespace_of(value).transpose(
+        value, tuple(range(lead)) + tuple(a % ndim + lead for a in axes))
 
 
-def iter_batched(value):
+def iter_batched(value, lead=1):
     """Iterate a batched array over its first per-example axis (any other
-    iterable holds batched items already)."""
+    iterable holds batched items already); outer batch axes stay first."""
     if not hasattr(value, "shape"):
         return value
-    return namespace_of(value).moveaxis(value, 1, 0)
+    return namespace_of(value).moveaxis(value, lead, lead - 1)
 
 
 def len_batched(value):
@@ -492,7 +496,7 @@ def scalar_batched(value, kind):
     return xp.asarray(value).astype(kind)
 
 
-def getitem_batched(value, index):
+def getitem_batched(value, index, lead=1):
     """``value[index]`` per example, ``value`` batched, ``index`` not."""
     if isinstance(value, (list, tuple, dict)):
         return value[index]
@@ -502,12 +506,13 @@ def getitem_batched(value, index):
         return value[index]
     advanced = [i for i, p in enumerate(index) if not isinstance(p, (slice, type(None)))
                 and numpy.ndim(p) > 0]
-    result = value[(slice(None),) + index]
+    result = value[(slice(None),) * lead + index]
     if len(advanced) > 1 and advanced[-1] - advanced[0] + 1 != len(advanced):
         # NumPy puts the broadcast advanced axes first when they are apart:
-        # the batch axis then follows them; move it back to the front
+        # the batch axes then follow them; move them back to the front
         bdims = numpy.broadcast_shapes(*[numpy.shape(index[i]) for i in advanced])
-        return namespace_of(result).moveaxis(result, len(bdims), 0)
+        return namespace_of(result).moveaxis(
+            result, tuple(range(len(bdims), len(bdims) + lead)), tuple(range(lead)))
     return result
 
 
@@ -991,3 +996,27 @@ def reshape_batched(a, shape, order):
     if order != "F":
         return xp.reshape(a, (size,) + shape, order=order)
     return xp.moveaxis(xp.reshape(xp.moveaxis(a, 0, -1), shape + (size,), order="F"), -1, 0)
+
+
+def truth_batched(kind, values, size):
+    """Python's ``any(values)`` or ``all(values)`` (``kind``) per example, of
+    a batched list (or array: its items along the second axis). Items of one
+    element count as their bool. An item of another size (the same in every
+    example) raises as bool() of it does, unless every example is decided by
+    the items before it, as Python stops there."""
+    items = list(iter_batched(values))
+    xp = namespace_of(*items) if items else numpy
+    deciding = kind == "any"  # the truth value that ends the search
+    truths = []
+    for item in items:
+        if math.prod(numpy.shape(item)[1:]) != 1:
+            decided = xp.any(xp.stack(truths, axis=1) == deciding, axis=1) if truths \
+                else xp.zeros(size, dtype=bool)
+            if not bool(xp.all(decided)):
+                bool(item[int(xp.argmin(decided))])  # raises NumPy's error
+            break
+        truths.append(xp.reshape(xp.asarray(item), (size,)).astype(bool))
+    if not truths:
+        return xp.full(size, not deciding)
+    stacked = xp.stack(truths, axis=1)
+    return xp.any(stacked, axis=1) if deciding else xp.all(stacked, axis=1)

@@ -31,6 +31,7 @@ import math
 import gast
 import numpy
 
+from .. import runtime as rt
 from ..context import call, const, name
 from . import registry
 
@@ -115,6 +116,11 @@ def _holds_none(b, node):
     return _is_none(node) or (isinstance(node, gast.Name) and _is_none(b.static_axis(node)))
 
 
+def _no_out(b, args):
+    """Whether the call writes to no ``out=`` array (a per-example shape)."""
+    return "out" not in args or _holds_none(b, args["out"])
+
+
 def _subscript(node, *parts):
     index = parts[0] if len(parts) == 1 else gast.Tuple(elts=list(parts), ctx=gast.Load())
     return gast.Subscript(value=node, slice=index, ctx=gast.Load())
@@ -177,7 +183,7 @@ def _reduction(b, v, args, key):
     unbatched array is broadcast to the batch); a batched ``initial=`` of a
     sum or product is combined with the reduction after it."""
     where, initial = args.get("where"), args.get("initial")
-    if not (b.is_batched(where) or b.is_batched(initial)) or "out" in args:
+    if not (b.is_batched(where) or b.is_batched(initial)) or not _no_out(b, args):
         return None
     if b.is_batched(initial) and key not in _WITH_INITIAL:
         return None
@@ -351,7 +357,7 @@ def _compress(b, v, args, key):
     """compress by an unbatched condition (a batched one selects a different
     number of elements per example: the loop)."""
     a = args["a"]
-    if not b.is_batched(a) or "out" in args or _any_batched(b, args, ("condition", "axis")):
+    if not b.is_batched(a) or not _no_out(b, args) or _any_batched(b, args, ("condition", "axis")):
         return None
     axis = _axis(b, args, "axis")
     if axis is _UNKNOWN:
@@ -456,9 +462,109 @@ def _to_int(b, v, args, key):
     return call(b.rt("scalar_batched"), [call(b._xp(_TO_INT[key]), [x]), b.ctx.ref(int)])
 
 
+@batching_rule(any, all, lists=True)
+def _truth(b, v, args, key):
+    """any/all of a batched 1-d array: the NumPy reduction over its items;
+    of a batched list (or other array): ``_s2s.truth_batched``."""
+    if list(args) != ["iterable"]:
+        return None
+    x = args["iterable"]
+    if b.kind.get(getattr(x, "id", None)) not in _CONTAINERS and b.atom_rank(x) == 1:
+        return call(b._xp(key.__name__), [x], [gast.keyword(arg="axis", value=const(1))])
+    return call(b.rt("truth_batched"), [const(key.__name__), x, name(b.B)])
+
+
 @batching_rule(bool)
 def _bool(b, v, args, key):
     """bool(x) of a batched number: one bool per example."""
     if list(args) != ["#0"] or b.atom_rank(args["#0"]) != 0:
         return None
     return call(b.rt("scalar_batched"), [args["#0"], b.ctx.ref(bool)])
+
+
+# -- s2s's own helpers, batched again ------------------------------------------------
+
+
+@batching_rule(rt.lift, rt.flatten_batched, rt.squeeze_batched, rt.transpose_batched,
+               rt.iter_batched, rt.concatenate_flat_batched, rt.getitem_batched,
+               rt.batched_under, rt.batched_copy_under, lists=True)
+def _deeper(b, v, args, key):
+    """A helper of batched code, batched again: the new batch axis goes in
+    front, and the helper skips one more leading axis (``lead``)."""
+    params = list(inspect.signature(key).parameters)
+    lead = _lead(args)
+    if lead is None or not b.is_batched(args[params[0]]) \
+            or _any_batched(b, args, params[1:]):
+        return None
+    return _with_lead(v, lead + 1)
+
+
+@batching_rule(rt.align_batched, lists=True)
+def _align_again(b, v, args, key):
+    """align_batched batched again: ``value`` skips one more leading axis, and
+    each operand's flag counts the batch axes it has (one more for an
+    operand batched again)."""
+    value, operands, flags = args["value"], args["operands"], args["flags"]
+    lead = _lead(args)
+    if lead is None or not b.is_batched(value) or b.is_batched(flags):
+        return None
+    items = _display(b, operands)
+    if items is None:  # a global: not batched again
+        if b.is_batched(operands):
+            return None
+        return _with_lead(v, lead + 1)
+    # a batched tuple variable is batched in every item (unbatched ones are
+    # broadcast when it is built); a display written in the call is not
+    again = [b.is_batched(item) for item in items] if isinstance(operands, gast.Tuple) \
+        else [b.is_batched(operands)] * len(items)
+    counts = _static_value(b, flags)
+    if counts is _UNKNOWN or len(counts) != len(items):
+        return None
+    new = gast.Tuple(elts=[const(int(c) + a) for c, a in zip(counts, again)], ctx=gast.Load())
+    return _with_lead(call(v.func, [value, operands, new]), lead + 1)
+
+
+@batching_rule(rt.scalar_batched)
+def _elementwise_helper(b, v, args, key):
+    """scalar_batched converts elementwise: any leading axes pass."""
+    return None if b.is_batched(args.get("kind")) else v
+
+
+def _lead(args):
+    """The literal ``lead=`` of a helper call (1 when not passed), or None."""
+    node = args.get("lead", const(1))
+    value = node.value if isinstance(node, gast.Constant) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _with_lead(v, lead):
+    keywords = [k for k in v.keywords if k.arg != "lead"]
+    return call(v.func, list(v.args), keywords + [gast.keyword(arg="lead", value=const(lead))])
+
+
+def _display(b, node):
+    """The items of a tuple display ``node`` is (or a local holds), or None."""
+    if isinstance(node, (gast.Tuple, gast.List)):
+        return list(node.elts)
+    if isinstance(node, gast.Name) and node.id in b.displays:
+        return list(b.displays[node.id].elts)
+    return None
+
+
+def _static_value(b, node):
+    """The constant (or tuple of constants) ``node`` holds at transform time:
+    a literal, a local tuple display of literals, or a global (the generated
+    code then depends on its value); else _UNKNOWN."""
+    items = _display(b, node)
+    if items is not None:
+        values = [item.value if isinstance(item, gast.Constant) else _UNKNOWN for item in items]
+        return _UNKNOWN if _UNKNOWN in values else tuple(values)
+    if isinstance(node, gast.Constant):
+        return node.value
+    if isinstance(node, gast.Name) and not b.ctx.is_local(node.id):
+        value = b.ctx.resolve(node)
+        if isinstance(value, (bool, int, str, tuple)):
+            b.ctx.resolver.depend_on_value(node.id, value)
+            return value
+    return _UNKNOWN
+
