@@ -572,36 +572,24 @@ def repeat_batched(draw, size):
     return _stack_tree([draw() for _ in range(size)])
 
 
-def matmul_batched(a, b, a_batched, b_batched):
-    """``a @ b`` per example, whatever the ranks."""
+def matmul_batched(a, b, a_batched, b_batched, lead=1):
+    """``a @ b`` per example, whatever the ranks: vectors become a row and a
+    column, an unbatched operand gets leading axes of size 1, the shorter
+    stack gets axes after the batch axes (``lead`` of them), and NumPy's
+    matmul broadcasts the rest."""
     xp = namespace_of(a, b)
-    ra = numpy.ndim(a) - (1 if a_batched else 0)
-    rb = numpy.ndim(b) - (1 if b_batched else 0)
-    if a_batched and ra == 1:
-        a = a[:, None, :]
-    elif not a_batched and ra == 1:
-        a = a[None, :]
-    if b_batched and rb == 1:
-        b = b[:, :, None]
-    elif not b_batched and rb == 1:
-        b = b[:, None]
-    if a_batched and not b_batched:
-        a_stack = numpy.ndim(a) - 3
-        b_stack = numpy.ndim(b) - 2
-        if b_stack > a_stack:
-            a = xp.reshape(a, a.shape[:1] + (1,) * (b_stack - a_stack) + a.shape[1:])
-    if b_batched and not a_batched:
-        a_stack = numpy.ndim(a) - 2
-        b_stack = numpy.ndim(b) - 3
-        if a_stack > b_stack:
-            b = xp.reshape(b, b.shape[:1] + (1,) * (a_stack - b_stack) + b.shape[1:])
-        a = a[None]
-    if a_batched and b_batched:
-        a_stack, b_stack = numpy.ndim(a) - 3, numpy.ndim(b) - 3
-        if b_stack > a_stack:
-            a = xp.reshape(a, a.shape[:1] + (1,) * (b_stack - a_stack) + a.shape[1:])
-        elif a_stack > b_stack:
-            b = xp.reshape(b, b.shape[:1] + (1,) * (a_stack - b_stack) + b.shape[1:])
+    a = a if a_batched else xp.asarray(a)[(None,) * lead]
+    b = b if b_batched else xp.asarray(b)[(None,) * lead]
+    ra, rb = numpy.ndim(a) - lead, numpy.ndim(b) - lead
+    if ra == 1:
+        a = xp.expand_dims(a, lead)
+    if rb == 1:
+        b = xp.expand_dims(b, -1)
+    stack_a, stack_b = numpy.ndim(a) - lead - 2, numpy.ndim(b) - lead - 2
+    if stack_a < stack_b:
+        a = xp.reshape(a, a.shape[:lead] + (1,) * (stack_b - stack_a) + a.shape[lead:])
+    elif stack_b < stack_a:
+        b = xp.reshape(b, b.shape[:lead] + (1,) * (stack_a - stack_b) + b.shape[lead:])
     out = a @ b
     if rb == 1:
         out = out[..., 0]

@@ -503,25 +503,50 @@ def _deeper(b, v, args, key):
 def _align_again(b, v, args, key):
     """align_batched batched again: ``value`` skips one more leading axis, and
     each operand's flag counts the batch axes it has (one more for an
-    operand batched again)."""
+    operand batched again). An unbatched value is aligned alike in every
+    example: the result is broadcast."""
     value, operands, flags = args["value"], args["operands"], args["flags"]
     lead = _lead(args)
-    if lead is None or not b.is_batched(value) or b.is_batched(flags):
+    counts = _static_value(b, flags)
+    if lead is None or not isinstance(counts, tuple) or b.is_batched(flags):
         return None
-    items = _display(b, operands)
-    if items is None:  # a global: not batched again
-        if b.is_batched(operands):
-            return None
-        return _with_lead(v, lead + 1)
     # a batched tuple variable is batched in every item (unbatched ones are
     # broadcast when it is built); a display written in the call is not
-    again = [b.is_batched(item) for item in items] if isinstance(operands, gast.Tuple) \
-        else [b.is_batched(operands)] * len(items)
-    counts = _static_value(b, flags)
-    if counts is _UNKNOWN or len(counts) != len(items):
+    again = [b.is_batched(item) for item in operands.elts] if isinstance(operands, gast.Tuple) \
+        else [b.is_batched(operands)] * len(counts)
+    if len(again) != len(counts):
         return None
     new = gast.Tuple(elts=[const(int(c) + a) for c, a in zip(counts, again)], ctx=gast.Load())
-    return _with_lead(call(v.func, [value, operands, new]), lead + 1)
+    if b.is_batched(value):
+        return _with_lead(call(v.func, [value, operands, new]), lead + 1)
+    aligned = call(v.func, [value, operands, new], _keywords(args, ("lead",)))
+    return call(b.rt("batched"), [aligned, name(b.B)])
+
+
+@batching_rule(rt.matmul_batched)
+def _matmul_again(b, v, args, key):
+    """matmul_batched batched again: each operand gets an axis for every
+    batch level (size 1 where it has none), and both count as batched."""
+    lead = _lead(args)
+    flags = [_static_value(b, args[k]) for k in ("a_batched", "b_batched")]
+    if lead is None or any(f not in (True, False) for f in flags) \
+            or _any_batched(b, args, ("a_batched", "b_batched")):
+        return None
+    operands = [_levels(b, args[k], f, lead) for k, f in zip(("a", "b"), flags)]
+    return call(v.func, operands + [const(True), const(True)],
+                [gast.keyword(arg="lead", value=const(lead + 1))])
+
+
+def _levels(b, x, batched_before, lead):
+    """``x`` with the new batch axis in front and the ``lead`` older ones
+    after it, each of size 1 where ``x`` does not have it."""
+    again = b.is_batched(x)
+    if batched_before:
+        return x if again else _front(x, 1)
+    if again:
+        return _subscript(x, gast.Slice(lower=None, upper=None, step=None),
+                          *[const(None)] * lead, const(Ellipsis))
+    return _front(x, lead + 1)
 
 
 @batching_rule(rt.scalar_batched)
