@@ -477,9 +477,9 @@ def _truth(b, v, args, key):
 @batching_rule(bool)
 def _bool(b, v, args, key):
     """bool(x) of a batched number: one bool per example."""
-    if list(args) != ["#0"] or b.atom_rank(args["#0"]) != 0:
+    if len(v.args) != 1 or v.keywords or b.atom_rank(v.args[0]) != 0:
         return None
-    return call(b.rt("scalar_batched"), [args["#0"], b.ctx.ref(bool)])
+    return call(b.rt("scalar_batched"), [v.args[0], b.ctx.ref(bool)])
 
 
 # -- s2s's own helpers, batched again ------------------------------------------------
