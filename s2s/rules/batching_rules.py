@@ -2,7 +2,8 @@
 (elementwise, reduction over ``axis``, matmul...) would leave to the loop over
 the batch, at least for some mixes of batched and unbatched arguments.
 
-A rule gets the Batcher, the call (its arguments atoms, one of them at least
+A rule gets the Batcher (and uses its building blocks: ``_lift``, ``_axes``,
+``_reshape``...), the call (its arguments atoms, one of them at least
 batched) and the call's arguments bound by parameter name, and returns the
 expression to use instead, the same per example as the call, or None: then
 the generic kinds, and last the loop (``_s2s.map_batched``), take over. The
@@ -166,6 +167,17 @@ def _static_str(b, node):
     return _UNKNOWN
 
 
+def _batched_array(b, atom):
+    """``atom`` as a batched array: an unbatched one broadcast to the batch,
+    as the array it stands for (a list of numbers is one array, not a list
+    of batched leaves)."""
+    if b.is_batched(atom):
+        return atom
+    if not isinstance(atom, gast.Constant) and b.kind.get(getattr(atom, "id", None)) != "array":
+        atom = call(b._xp("asarray"), [atom])
+    return call(b.rt("batched"), [atom, name(b.B)])
+
+
 def _flat(b, atom):
     """A batched array flattened per example: ``(B, -1)``."""
     return call(b.rt("flatten_batched"), [atom])
@@ -205,7 +217,7 @@ def _reduction(b, v, args, key):
         if where is not None:
             mask = b._lift(where, r) if b.is_batched(where) else where
             keywords.append(gast.keyword(arg="where", value=mask))
-        a = b._ensure(a)  # every example has its own mask
+        a = _batched_array(b, a)  # every example has its own mask
     elif where is not None:
         keywords.append(gast.keyword(arg="where", value=where))
     reduced = call(v.func, [a], keywords)
@@ -283,7 +295,8 @@ def _append(b, v, args, key):
     axis = _axis(b, args, "axis")
     if axis is _UNKNOWN:
         return None
-    parts = gast.List(elts=[b._ensure(args["arr"]), b._ensure(args["values"])], ctx=gast.Load())
+    parts = gast.List(elts=[_batched_array(b, args["arr"]), _batched_array(b, args["values"])],
+                      ctx=gast.Load())
     if _is_none(axis):
         return call(b.rt("concatenate_flat_batched"), [parts])
     return call(b._xp("concatenate"), [parts], [gast.keyword(arg="axis", value=_shift(b, axis))])
@@ -422,9 +435,9 @@ def _sorted(b, v, args, key):
     iterable = args["iterable"]
     if not b.is_batched(iterable) or _any_batched(b, args, ("key", "reverse")):
         return None
-    key = args.get("key")
-    if key is not None and not _holds_none(b, key):
-        fn = b.ctx.resolve(key) if isinstance(key, (gast.Name, gast.Attribute)) else None
+    by = args.get("key")
+    if by is not None and not _holds_none(b, by):
+        fn = b.ctx.resolve(by) if isinstance(by, (gast.Name, gast.Attribute)) else None
         if not (fn is abs or isinstance(fn, numpy.ufunc)):
             return None
     return call(b.rt("sorted_batched"), [iterable], _keywords(args, ("key", "reverse")))

@@ -156,6 +156,13 @@ def test_mean_with_batched_mask_of_lower_rank():
            in_dims=(None, 0))
 
 
+def test_unbatched_lists_are_arrays():
+    x = np.random.default_rng(12).normal(size=(5, 3))
+    _check("def f(x):\n    return np.append(x, [1.0, 2.0])\n", x)
+    _check("def f(x):\n    return np.append([[1.0], [2.0]], x[:2, None], axis=1)\n", x)
+    _check("def f(x):\n    return np.append(EDGE, x)\n", x, namespace={"EDGE": [0.5, 1.5]})
+
+
 def test_diff_with_batched_edges():
     x = np.random.default_rng(5).normal(size=(2, 3, 4))
     pre = np.array([1.0, -1.0])
