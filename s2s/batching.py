@@ -38,12 +38,15 @@ from .codegen import comment
 from .context import assign, call, const, name, walk_statements
 from .errors import UnsupportedSyntaxError
 from .frontend import MISSING
-from .rules import registry
+from .rules import batching_rules, registry
 from .statements import StatementPass
 
 _SHAPE_ATTRIBUTES = {"shape", "ndim", "size", "dtype"}
 _CONTAINERS = ("container", "list", "dict")
 _UNBATCHED_CALLS = {"len", "shape", "ndim", "size", "isinstance", "range", "type"}
+# helpers of batched code that query shapes: the same for every example when
+# the code is batched again
+_SHAPE_HELPERS = {"batch_size", "tail_axes", "len_batched"}
 _BOTTOM = object()  # rank not yet known (fixed point start)
 
 # axis parameters of axis-taking primitives: name -> (position, meaning of None)
@@ -76,12 +79,15 @@ AXIS_PAIRS = {
 # jvp-rule helpers, linear in their tangent arguments: with only tangents
 # batched, the helper runs as it is once its axis counts from the end.
 # helper name -> (tangent positions, axis position, position of the primal
-# whose rank the axis refers to)
+# whose rank the axis refers to); axis position None: no axis, or the helper
+# counts it from the end itself
 TANGENT_HELPERS = {
     "extremum_tangent": ((2,), 3, 0), "var_tangent": ((1,), 2, 0),
     "prod_tangent": ((1,), 2, 0),
     "norm_tangent": ((2,), 4, 0), "clip_tangent": ((3, 4, 5), None, 0),
     "cumprod_tangent": ((1,), 2, 0),
+    "average_tangent": ((2, 5), None, 0), "unique_tangent": ((2,), None, 0),
+    "sorted_tangent": ((1,), None, 0),
 }
 AXIS_DEFAULTS = {"trace": (0, 1), "diagonal": (0, 1)}
 
@@ -376,8 +382,8 @@ class Batcher(StatementPass):
         if isinstance(v, gast.Call):
             obj = self._resolve(v.func)
             fname = getattr(obj, "__name__", None)
-            if _runtime_name(obj) in ("namespace_of", "batch_size"):
-                return False  # the same for every example of an outer batch
+            if _runtime_name(obj) == "namespace_of" or _runtime_name(obj) in _SHAPE_HELPERS:
+                return False  # the same for every example (of an outer batch too)
             if fname in _UNBATCHED_CALLS and getattr(obj, "__module__", "") in (
                     "builtins", "numpy", "numpy._core.fromnumeric"):
                 return False
@@ -671,8 +677,6 @@ class Batcher(StatementPass):
             return [s]
         z = target.id
         if z not in self.batched:
-            if _is_batch_size(s.value, self):  # an inner batch's size: its axis is second now
-                s.value.args.append(const(1))
             return [s]
         if isinstance(s.value, (gast.List, gast.Dict)) and not (
                 getattr(s.value, "elts", None) or getattr(s.value, "keys", None)):
@@ -795,7 +799,11 @@ class Batcher(StatementPass):
             return self._attribute(attr_)
         if path == "size" and len(v.args) == 2:
             return call(v.func, [v.args[0], _shift(v.args[1], self)])
-        if path in ("shape", "ndim", "size") or obj is len:
+        if _runtime_name(obj) == "batch_size" and v.args and not v.keywords:
+            # an inner batch's size: its axis is one further in now
+            axis = v.args[1].value if len(v.args) > 1 else 0  # a constant the batcher wrote
+            return call(v.func, [v.args[0], const(axis + 1)])
+        if path in ("shape", "ndim", "size") or obj is len or _runtime_name(obj) in _SHAPE_HELPERS:
             # every example has the same shape: ask the first one
             flags = gast.Tuple(elts=[const(self.is_batched(a)) for a in v.args], ctx=gast.Load())
             return call(self.rt("call_first_example"), [v.func, flags, *v.args])
@@ -834,6 +842,8 @@ class Batcher(StatementPass):
         if self._is_random(v):
             return self._random(v, s), []
         done = self._dynamic_call(v, obj, s)
+        if done is None:
+            done = batching_rules.batch_call(self, v, obj)
         if done is not None:
             return done, []
         rule = registry.lookup(obj)
@@ -917,19 +927,22 @@ class Batcher(StatementPass):
             a, b = self._align(list(v.args))  # dot with a scalar multiplies
             return gast.BinOp(left=a, op=gast.Mult(), right=b), []
         if path in ("dot", "matmul") and len(v.args) == 2 and not v.keywords:
-            ranks = (self.atom_rank(v.args[0]), self.atom_rank(v.args[1]))
-            if path == "matmul" or all(r in (1, 2) for r in ranks):
-                # dot and matmul agree for ranks 1 and 2; matmul batches
+            ra, rb = (self.atom_rank(v.args[0]), self.atom_rank(v.args[1]))
+            if path == "matmul" or ra == 1 or rb in (1, 2):
+                # dot and matmul agree unless both have more than two axes
+                # (dot pairs every stack of one with every stack of the other)
                 done = self._matmul(v.args[0], v.args[1], lambda a, b: gast.BinOp(
                     left=a, op=gast.MatMult(), right=b))
                 if done is not None:
                     return done, []
+            elif ra is not None and rb is not None:
+                # dot sums the last axis of a with the second-to-last of b
+                axes = gast.Tuple(elts=[gast.List(elts=[const(ra - 1)], ctx=gast.Load()),
+                                        gast.List(elts=[const(rb - 2)], ctx=gast.Load())],
+                                  ctx=gast.Load())
+                flags = [const(self.is_batched(a)) for a in v.args]
+                return call(self.rt("tensordot_batched"), [*v.args, axes, *flags]), []
             return self._map(v, v.args, None), []
-        if path == "take_along_axis" and len(v.args) == 3 and not v.keywords \
-                and self.is_batched(v.args[0]) and not self.is_batched(v.args[1]):
-            idx = gast.Subscript(value=v.args[1], slice=gast.Tuple(
-                elts=[const(None), const(Ellipsis)], ctx=gast.Load()), ctx=gast.Load())
-            return call(func, [v.args[0], idx, _shift(v.args[2], self)]), []
         done = self._helper_rule(v, path, func)
         if done is not None:
             return done, []
@@ -969,18 +982,7 @@ class Batcher(StatementPass):
         if path in ("linalg.inv", "linalg.det", "linalg.slogdet") and flags[0]:
             return v
         if path == "linalg.solve" and len(args) == 2 and not kws:
-            a, b = args
-            rb = self.atom_rank(b)
-            if rb == 2 or (flags[0] and not flags[1] and rb == 1):
-                return call(func, [self._lift(a, 2) if flags[0] else a,
-                                   self._lift(b, 2) if flags[1] else b]) if rb == 2 else v
-            if rb == 1 and flags[1]:
-                col = gast.Subscript(value=b, slice=gast.Tuple(
-                    elts=[const(Ellipsis), const(None)], ctx=gast.Load()), ctx=gast.Load())
-                solved = call(func, [a, col])
-                return gast.Subscript(value=solved, slice=gast.Tuple(
-                    elts=[const(Ellipsis), const(0)], ctx=gast.Load()), ctx=gast.Load())
-            return None
+            return self._solve(func, *args)
         if path and path.startswith("fft.") and first_only and not kws and len(args) <= 2:
             return v  # along the last axes: the batch axis is left alone
         if path in ("flipud", "fliplr") and first_only and not kws and len(args) == 1:
@@ -1022,6 +1024,27 @@ class Batcher(StatementPass):
         if path == "full" and len(args) >= 2 and flags[1] and not flags[0]:
             return call(self.rt("full_batched"), [args[0], args[1], name(self.B)], kws)
         return None
+
+    def _solve(self, func, a, b):
+        """``solve(a, b)`` per example: ``b`` a stack of matrices, or of one
+        vector (made a column, solved, taken out again). Operands get axes
+        after the batch axis up to the larger rank (unbatched ones leading
+        axes), so stacks broadcast as in one example and both have as many
+        axes (which NumPy 1 needs to read ``b`` as matrices)."""
+        ra, rb = self.atom_rank(a), self.atom_rank(b)
+        if ra is None or rb is None or ra < 2 or rb < 1:
+            return None
+        r = max(ra, rb, 2)
+        batched_a, batched_b = self.is_batched(a), self.is_batched(b)
+        if rb == 1:
+            b = _index(b, [const(Ellipsis), const(None)])
+        rank_b = max(rb, 2)
+        a = self._lift_node(a, ra, r) if batched_a else _index(
+            a, [const(None)] * (r + 1 - ra) + [const(Ellipsis)])
+        b = self._lift_node(b, rank_b, r) if batched_b else _index(
+            b, [const(None)] * (r + 1 - rank_b) + [const(Ellipsis)])
+        solved = call(func, [a, b])
+        return _index(solved, [const(Ellipsis), const(0)]) if rb == 1 else solved
 
     def _tangent_helper(self, v, helper):
         tangents, axis_pos, primal_pos = TANGENT_HELPERS[helper]
@@ -1249,10 +1272,17 @@ class Batcher(StatementPass):
                 return call(self.rt("squeeze_batched"), [first])
             elif none_means == "norm":
                 r = self.atom_rank(first)
+                ord_, _ = _find_arg(v, "ord", 1)
+                keepdims, _ = _find_arg(v, "keepdims", 3)
                 if r == 1:
                     new = const(1)
                 elif r == 2:
                     new = gast.Tuple(elts=[const(1), const(2)], ctx=gast.Load())
+                elif r is not None and r > 2 and (ord_ is None or _is_none(
+                        self.static_axis(ord_))) and (keepdims is None or _is_false(keepdims)):
+                    # the 2-norm of every element of the example
+                    v.args[0] = call(self.rt("flatten_batched"), [first])
+                    new = const(1)
                 else:
                     return None
             else:
@@ -1394,13 +1424,6 @@ def _view_classes(fn_node, mutated):
     return {m: [n for n in parent if find(n) == find(m)] for m in mutated if m in parent}
 
 
-def _is_batch_size(v, batcher):
-    """``_s2s.batch_size(x)`` of an x that this (outer) batch also batches."""
-    return (isinstance(v, gast.Call) and len(v.args) == 1
-            and _runtime_name(batcher._resolve(v.func)) == "batch_size"
-            and batcher.is_batched(v.args[0]))
-
-
 def _assigned_once(fn_node):
     counts = {}
     for node in gast.walk(fn_node):
@@ -1446,6 +1469,14 @@ def _runtime_name(obj):
 
     name_ = getattr(obj, "__name__", None)
     return name_ if name_ and getattr(runtime, name_, None) is obj else None
+
+
+def _is_none(node):
+    return isinstance(node, gast.Constant) and node.value is None
+
+
+def _is_false(node):
+    return isinstance(node, gast.Constant) and node.value is False
 
 
 def _int_const(node):

@@ -4,6 +4,7 @@ backend-neutral: it works on whatever array type it is handed."""
 
 import copy as _copy
 import math
+import operator
 
 import numpy
 
@@ -12,6 +13,7 @@ LN10 = math.log(10.0)
 DEG2RAD = math.pi / 180.0
 RAD2DEG = 180.0 / math.pi
 TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+_AXIS_ERROR = getattr(numpy, "exceptions", numpy).AxisError
 
 
 def namespace_of(*values):
@@ -236,31 +238,61 @@ def _matrix_norm_tangent(xp, x, z, x_dot, ord, axes, keepdims):
 
 def average_tangent(a, z, a_dot, axis, weights, weights_dot, returned, keepdims):
     """Tangent of average: sum(a_dot w + (a - avg) w_dot) / sum(w), and of
-    sum(w) as well when ``returned``. Weights of one dimension lie along
-    ``axis``, as NumPy has them."""
+    sum(w) as well when ``returned``. Weights shaped like ``a`` along the
+    averaged axes only are put in place as NumPy does. The tangents may
+    carry leading batch axes: the axes are counted from the end."""
     xp = namespace_of(a, a_dot)
     a = xp.asarray(a)
     avg = z[0] if returned else z
+    axes = tuple(range(a.ndim)) if axis is None else _axis_tuple(axis, a.ndim)
+    back = tuple(ax - a.ndim for ax in axes)
+    lead = _lead(a_dot, a.ndim)
     if weights is None:
-        t = xp.mean(xp.broadcast_to(a_dot, a.shape), axis=axis, keepdims=keepdims)
-        scale_dot = xp.zeros_like(z[1]) if returned else None
+        t = xp.mean(xp.broadcast_to(a_dot, lead + a.shape), axis=back, keepdims=keepdims)
+        scale_dot = xp.zeros(lead + xp.shape(z[1])) if returned else None
     else:
-        w = xp.broadcast_to(_along(xp, weights, a, axis), a.shape)
-        w_dot = xp.broadcast_to(_along(xp, weights_dot, a, axis), a.shape)
-        scale = xp.sum(w, axis=axis, keepdims=keepdims)
-        centred = a - _expand(avg, axis, a.ndim, keepdims)
-        t = xp.sum(a_dot * w + centred * w_dot, axis=axis, keepdims=keepdims) / scale
-        scale_dot = xp.broadcast_to(xp.sum(w_dot, axis=axis, keepdims=keepdims), xp.shape(avg))
+        w = _weights_in_place(xp, xp.asarray(weights), a.shape, axes, 0)
+        w_lead = _lead(weights_dot, xp.ndim(weights))
+        lead = max(lead, w_lead, key=len)
+        w_dot = _weights_in_place(xp, weights_dot, a.shape, axes, len(w_lead))
+        scale = xp.sum(xp.broadcast_to(w, a.shape), axis=axes, keepdims=keepdims)
+        centred = a - _expand(avg, axes, a.ndim, keepdims)
+        t = xp.sum(a_dot * w + centred * w_dot, axis=back, keepdims=keepdims) / scale
+        scale_dot = xp.broadcast_to(
+            xp.sum(xp.broadcast_to(w_dot, w_lead + a.shape), axis=back, keepdims=keepdims),
+            lead + xp.shape(avg))
     return tuple_like(z, t, scale_dot) if returned else t
 
 
-def _along(xp, w, a, axis):
-    """Weights of one dimension reshaped to lie along ``axis`` of ``a``."""
-    if xp.ndim(w) == a.ndim:
+def _lead(value, ndim):
+    """The leading (batch) axes of ``value`` before its last ``ndim`` axes."""
+    return tuple(numpy.shape(value)[:max(numpy.ndim(value) - ndim, 0)])
+
+
+def _axis_tuple(axis, ndim):
+    """``axis`` (an int or a tuple of them) as a tuple of non-negative axes,
+    checked as NumPy checks them."""
+    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+    for ax in axes:
+        if not -ndim <= ax < ndim:
+            raise _AXIS_ERROR(ax, ndim)
+    axes = tuple(int(ax) % ndim for ax in axes)
+    if len(set(axes)) != len(axes):
+        raise ValueError("repeated axis")
+    return axes
+
+
+def _weights_in_place(xp, w, shape, axes, lead):
+    """Weights of average for an array of ``shape`` (after ``lead`` batch
+    axes): as they are when shaped like it, else (shaped like it along
+    ``axes`` only) transposed and given ones elsewhere, as NumPy does."""
+    own = tuple(numpy.shape(w)[lead:])
+    if own == tuple(shape):
         return w
-    shape = [1] * a.ndim
-    shape[axis] = -1
-    return xp.reshape(w, tuple(shape))
+    order = sorted(range(len(axes)), key=lambda k: axes[k])
+    w = xp.transpose(w, tuple(range(lead)) + tuple(lead + k for k in order))
+    return xp.reshape(w, numpy.shape(w)[:lead] + tuple(
+        s if ax in axes else 1 for ax, s in enumerate(shape)))
 
 
 # -- sorting and sets --------------------------------------------------------------
@@ -268,20 +300,32 @@ def _along(xp, w, a, axis):
 
 def unique_tangent(ar, z, ar_dot, axis):
     """Tangent of unique: the tangent at the first occurrence of each value;
-    zeros for the indices and counts that ``return_*`` add."""
+    zeros for the indices and counts that ``return_*`` add. The tangent may
+    carry leading batch axes."""
     xp = namespace_of(ar, ar_dot)
+    ar = xp.asarray(ar)
     _, first = xp.unique(ar, return_index=True, axis=axis)
-    values_dot = xp.take(ar_dot, first, axis=axis)
+    lead = _lead(ar_dot, ar.ndim)
+    if axis is None:
+        values_dot = xp.take(xp.reshape(ar_dot, lead + (-1,)), first, axis=-1)
+    else:
+        values_dot = xp.take(ar_dot, first, axis=axis % ar.ndim - ar.ndim)
     if not isinstance(z, tuple):
         return values_dot
-    return tuple_like(z, values_dot, *(xp.zeros(xp.shape(v)) for v in z[1:]))
+    return tuple_like(z, values_dot, *(xp.zeros(lead + xp.shape(v)) for v in z[1:]))
 
 
 def sorted_tangent(iterable, iterable_dot, key, reverse):
     """Tangent of the builtin sorted(): the items of ``iterable_dot`` in the
     order sorted() puts the items of ``iterable`` (both sorts are stable).
-    Sorting a dict sorts its keys, which a dict tangent shares."""
-    items, dots = list(iterable), list(iterable_dot)
+    Sorting a dict sorts its keys, which a dict tangent shares. The items of
+    an array tangent lie along its first axis after any leading batch axes."""
+    items = list(iterable)
+    if hasattr(iterable_dot, "shape"):
+        lead = len(_lead(iterable_dot, numpy.ndim(iterable)))
+        dots = list(namespace_of(iterable_dot).moveaxis(iterable_dot, lead, 0))
+    else:
+        dots = list(iterable_dot)
     order = sorted(range(len(items)), key=lambda i: items[i] if key is None else key(items[i]),
                    reverse=reverse)
     return [dots[i] for i in order]
@@ -314,7 +358,10 @@ def jvp_of(func, nprimals):
 
 
 # -- batching: helpers the batching transform emits ---------------------------------
-# A batched value has the batch axis first in every leaf.
+# A batched value has the batch axis first in every leaf. Code that is batched
+# again (vmap of vmap, hessian) has several batch axes in front, the newest
+# first: helpers that act after the batch axis take ``lead``, the number of
+# leading batch axes (the one they were written for and those put before it).
 
 
 def _leaves(tree):
@@ -363,10 +410,10 @@ def batched_copy(value, size):
     return tree_map(lambda v: namespace_of(v).array(batched(v, size)), value)
 
 
-def concatenate_flat_batched(values):
+def concatenate_flat_batched(values, lead=1):
     """``concatenate(values, axis=None)`` per example."""
     xp = namespace_of(*values)
-    return xp.concatenate([flatten_batched(v) for v in values], axis=1)
+    return xp.concatenate([flatten_batched(v, lead) for v in values], axis=lead)
 
 
 def batched_items(value, flags, size):
@@ -375,39 +422,38 @@ def batched_items(value, flags, size):
     return _rebuild(value, (v if f else batched(v, size) for v, f in zip(value, flags)))
 
 
-def batched_under(value, size, depth=1):
-    """:func:`batched` of a value that already has ``depth`` (outer) batch
-    axes: the new axis goes after them."""
+def batched_under(value, size, lead=1):
+    """:func:`batched` of a value that already has (outer) batch axes: the
+    new axis goes after them."""
 
     def leaf(v):
         xp = namespace_of(v)
         v = xp.asarray(v)
-        shape = v.shape[:depth] + (size,) + v.shape[depth:]
-        return xp.broadcast_to(xp.expand_dims(v, depth), shape)
+        return xp.broadcast_to(xp.expand_dims(v, lead), v.shape[:lead] + (size,) + v.shape[lead:])
 
     return tree_map(leaf, value)
 
 
-def batched_copy_under(value, size, depth=1):
+def batched_copy_under(value, size, lead=1):
     """Like :func:`batched_under`, but writable."""
-    return tree_map(lambda v: namespace_of(v).array(batched_under(v, size, depth)), value)
+    return tree_map(lambda v: namespace_of(v).array(batched_under(v, size, lead)), value)
 
 
-def lift(value, rank):
+def lift(value, rank, lead=1):
     """A batched array with axes inserted after the batch axis up to ``rank``
     per-example axes."""
-    missing = rank - (numpy.ndim(value) - 1)
+    missing = rank - (numpy.ndim(value) - lead)
     if missing <= 0:
         return value
     xp = namespace_of(value)
-    return xp.reshape(value, value.shape[:1] + (1,) * missing + value.shape[1:])
+    return xp.reshape(value, value.shape[:lead] + (1,) * missing + value.shape[lead:])
 
 
-def align_batched(value, operands, flags):
+def align_batched(value, operands, flags, lead=1):
     """``value`` (batched) aligned for an elementwise operation with ``operands``
-    (``flags``: which of them are batched)."""
-    rank = max(numpy.ndim(o) - (1 if f else 0) for o, f in zip(operands, flags))
-    return lift(value, rank)
+    (``flags``: which of them are batched, or how many batch axes they have)."""
+    rank = max(numpy.ndim(o) - int(f) for o, f in zip(operands, flags))
+    return lift(value, rank, lead)
 
 
 def tail_axes(value):
@@ -424,13 +470,13 @@ def shift_axis(axis):
     return axis + 1 if axis >= 0 else axis
 
 
-def flatten_batched(value):
+def flatten_batched(value, lead=1):
     xp = namespace_of(value)
-    return xp.reshape(value, (numpy.shape(value)[0], -1))
+    return xp.reshape(value, tuple(numpy.shape(value)[:lead]) + (-1,))
 
 
-def squeeze_batched(value):
-    axes = tuple(i for i, n in enumerate(numpy.shape(value)) if i > 0 and n == 1)
+def squeeze_batched(value, lead=1):
+    axes = tuple(i for i, n in enumerate(numpy.shape(value)) if i >= lead and n == 1)
     return namespace_of(value).squeeze(value, axis=axes)
 
 
@@ -440,19 +486,20 @@ def batch_shape(size, shape):
     return (size, *shape)
 
 
-def transpose_batched(value, axes=None):
-    ndim = numpy.ndim(value) - 1
+def transpose_batched(value, axes=None, lead=1):
+    ndim = numpy.ndim(value) - lead
     if axes is None:
         axes = tuple(range(ndim - 1, -1, -1))
-    return namespace_of(value).transpose(value, (0,) + tuple(a % ndim + 1 for a in axes))
+    return namespace_of(value).transpose(
+        value, tuple(range(lead)) + tuple(a % ndim + lead for a in axes))
 
 
-def iter_batched(value):
+def iter_batched(value, lead=1):
     """Iterate a batched array over its first per-example axis (any other
-    iterable holds batched items already)."""
+    iterable holds batched items already); outer batch axes stay first."""
     if not hasattr(value, "shape"):
         return value
-    return namespace_of(value).moveaxis(value, 1, 0)
+    return namespace_of(value).moveaxis(value, lead, lead - 1)
 
 
 def len_batched(value):
@@ -467,9 +514,8 @@ def scalar_batched(value, kind):
     return xp.asarray(value).astype(kind)
 
 
-def getitem_batched(value, index, depth=1):
-    """``value[index]`` per example, ``value`` batched (``depth`` batch axes
-    in front), ``index`` not."""
+def getitem_batched(value, index, lead=1):
+    """``value[index]`` per example, ``value`` batched, ``index`` not."""
     if isinstance(value, (list, tuple, dict)):
         return value[index]
     if not isinstance(index, tuple):
@@ -478,13 +524,13 @@ def getitem_batched(value, index, depth=1):
         return value[index]
     advanced = [i for i, p in enumerate(index) if not isinstance(p, (slice, type(None)))
                 and numpy.ndim(p) > 0]
-    result = value[(slice(None),) * depth + index]
+    result = value[(slice(None),) * lead + index]
     if len(advanced) > 1 and advanced[-1] - advanced[0] + 1 != len(advanced):
         # NumPy puts the broadcast advanced axes first when they are apart:
         # the batch axes then follow them; move them back to the front
-        bdims = len(numpy.broadcast_shapes(*[numpy.shape(index[i]) for i in advanced]))
-        return namespace_of(result).moveaxis(result, tuple(range(bdims, bdims + depth)),
-                                             tuple(range(depth)))
+        bdims = numpy.broadcast_shapes(*[numpy.shape(index[i]) for i in advanced])
+        return namespace_of(result).moveaxis(
+            result, tuple(range(len(bdims), len(bdims) + lead)), tuple(range(lead)))
     return result
 
 
@@ -544,36 +590,24 @@ def repeat_batched(draw, size):
     return _stack_tree([draw() for _ in range(size)])
 
 
-def matmul_batched(a, b, a_batched, b_batched):
-    """``a @ b`` per example, whatever the ranks."""
+def matmul_batched(a, b, a_batched, b_batched, lead=1):
+    """``a @ b`` per example, whatever the ranks: vectors become a row and a
+    column, an unbatched operand gets leading axes of size 1, the shorter
+    stack gets axes after the batch axes (``lead`` of them), and NumPy's
+    matmul broadcasts the rest."""
     xp = namespace_of(a, b)
-    ra = numpy.ndim(a) - (1 if a_batched else 0)
-    rb = numpy.ndim(b) - (1 if b_batched else 0)
-    if a_batched and ra == 1:
-        a = a[:, None, :]
-    elif not a_batched and ra == 1:
-        a = a[None, :]
-    if b_batched and rb == 1:
-        b = b[:, :, None]
-    elif not b_batched and rb == 1:
-        b = b[:, None]
-    if a_batched and not b_batched:
-        a_stack = numpy.ndim(a) - 3
-        b_stack = numpy.ndim(b) - 2
-        if b_stack > a_stack:
-            a = xp.reshape(a, a.shape[:1] + (1,) * (b_stack - a_stack) + a.shape[1:])
-    if b_batched and not a_batched:
-        a_stack = numpy.ndim(a) - 2
-        b_stack = numpy.ndim(b) - 3
-        if a_stack > b_stack:
-            b = xp.reshape(b, b.shape[:1] + (1,) * (a_stack - b_stack) + b.shape[1:])
-        a = a[None]
-    if a_batched and b_batched:
-        a_stack, b_stack = numpy.ndim(a) - 3, numpy.ndim(b) - 3
-        if b_stack > a_stack:
-            a = xp.reshape(a, a.shape[:1] + (1,) * (b_stack - a_stack) + a.shape[1:])
-        elif a_stack > b_stack:
-            b = xp.reshape(b, b.shape[:1] + (1,) * (a_stack - b_stack) + b.shape[1:])
+    a = a if a_batched else xp.asarray(a)[(None,) * lead]
+    b = b if b_batched else xp.asarray(b)[(None,) * lead]
+    ra, rb = numpy.ndim(a) - lead, numpy.ndim(b) - lead
+    if ra == 1:
+        a = xp.expand_dims(a, lead)
+    if rb == 1:
+        b = xp.expand_dims(b, -1)
+    stack_a, stack_b = numpy.ndim(a) - lead - 2, numpy.ndim(b) - lead - 2
+    if stack_a < stack_b:
+        a = xp.reshape(a, a.shape[:lead] + (1,) * (stack_b - stack_a) + a.shape[lead:])
+    elif stack_b < stack_a:
+        b = xp.reshape(b, b.shape[:lead] + (1,) * (stack_a - stack_b) + b.shape[lead:])
     out = a @ b
     if rb == 1:
         out = out[..., 0]
@@ -758,3 +792,252 @@ def call_jvp_batched(func, args, tangents, arg_flags, tangent_flags, randomness)
     from .batch_api import run_jvp
 
     return run_jvp(func, args, tangents, (arg_flags, tangent_flags), randomness)
+
+
+def full_like_batched(a, fill_value, a_batched, size, dtype=None, shape=None):
+    """``full_like(a, fill_value)`` per example, the fill batched: the
+    per-example shape and dtype of ``a`` (or ``shape``, ``dtype``)."""
+    a = namespace_of(a).asarray(a)
+    if shape is None:
+        shape = a.shape[1:] if a_batched else a.shape
+    return full_batched(shape, fill_value, size, dtype=a.dtype if dtype is None else dtype)
+
+
+def average_batched(a, weights, flags, axis=None, returned=False, **keepdims):
+    """``average(a, axis, weights, returned)`` per example, ``a`` and/or the
+    weights batched (``flags``). Weights shaped like ``a`` along the averaged
+    axes only are put in place as NumPy does; then both are broadcast to
+    the batch and averaged over the per-example axes."""
+    xp = namespace_of(a, weights)
+    a_batched, w_batched = flags
+    a = xp.asarray(a)
+    shape = a.shape[1:] if a_batched else a.shape
+    axes = None if axis is None else _axis_tuple(axis, len(shape))
+    if weights is None:
+        axes = tuple(range(1, a.ndim)) if axes is None else tuple(ax + 1 for ax in axes)
+        return xp.average(a, axis=axes, returned=returned, **keepdims)
+    w = xp.asarray(weights)
+    size = a.shape[0] if a_batched else w.shape[0]
+    own = w.shape[1:] if w_batched else w.shape
+    if own != shape:
+        if axes is None:
+            raise TypeError("Axis must be specified when shapes of a and weights differ.")
+        if own != tuple(shape[ax] for ax in axes):
+            raise ValueError("Shape of weights must be consistent with shape of a along "
+                             "specified axis.")
+        w = _weights_in_place(xp, w, shape, axes, int(w_batched))
+    full = (size,) + shape
+    a = xp.broadcast_to(a, full)
+    w = xp.broadcast_to(w, full)
+    axes = tuple(range(1, len(full))) if axes is None else tuple(ax + 1 for ax in axes)
+    return xp.average(a, axis=axes, weights=w, returned=returned, **keepdims)
+
+
+def select_batched(condlist, choicelist, default, flags):
+    """``select(condlist, choicelist, default)`` per example; ``flags`` say
+    which of the three are batched (a batched list is batched in every
+    item, a batched array holds its items along its second axis). Batched
+    items get axes after the batch axis up to the largest per-example rank,
+    so that all broadcast as within one example."""
+    groups = [(list(iter_batched(condlist) if flags[0] else condlist), flags[0]),
+              (list(iter_batched(choicelist) if flags[1] else choicelist), flags[1]),
+              ([default], flags[2])]
+    xp = namespace_of(*[v for items, _ in groups for v in items])
+    rank = max(numpy.ndim(v) - flag for items, flag in groups for v in items)
+    conds, choices, (default,) = [[lift(xp.asarray(v), rank) if flag else v for v in items]
+                                  for items, flag in groups]
+    return xp.select(conds, choices, default)
+
+
+def sorted_batched(iterable, key=None, reverse=False):
+    """``sorted(iterable)`` per example: the items (of a batched list, or
+    along the second axis of a batched array) stacked, ordered by a stable
+    sort of their keys (``key`` acts elementwise), and listed again. As in
+    Python, ``reverse`` keeps equal items in their original order. NaNs sort
+    last (Python leaves their order to the comparisons' accidents)."""
+    if hasattr(iterable, "shape"):
+        stacked = iterable
+        xp = namespace_of(stacked)
+    else:
+        items = list(iterable)
+        if not items:
+            return []
+        xp = namespace_of(*items)
+        stacked = xp.stack([xp.asarray(v) for v in items], axis=1)
+    keys = stacked if key is None else key(stacked)
+    if reverse:
+        # Python reverses, sorts stably and reverses again
+        n = stacked.shape[1]
+        order = n - 1 - xp.flip(xp.argsort(xp.flip(keys, axis=1), axis=1, kind="stable"), axis=1)
+    else:
+        order = xp.argsort(keys, axis=1, kind="stable")
+    ordered = xp.take_along_axis(stacked, order, axis=1)
+    return [ordered[:, i] for i in range(ordered.shape[1])]
+
+
+def reduced_with_initial(total, initial, combine, total_batched):
+    """A reduction computed without ``initial`` (batched or not), combined
+    with the batched per-example ``initial`` (``"add"`` for sums,
+    ``"multiply"`` for products), the initial cast to the reduction's dtype
+    first, as NumPy casts it."""
+    xp = namespace_of(total, initial)
+    total = xp.asarray(total)
+    start = xp.asarray(initial).astype(total.dtype)
+    return getattr(xp, combine)(total, lift(start, total.ndim - total_batched))
+
+
+def diff_batched(a, flags, n=1, axis=-1, **edges):
+    """``diff(a, n, axis, prepend=..., append=...)`` per example; ``flags``
+    say which of ``a``, prepend, append are batched. As NumPy does: an edge
+    of one value becomes a slab of ``a`` (size 1 along ``axis``), the pieces
+    are joined along ``axis`` and differenced."""
+    values = {"prepend": edges.get("prepend"), "a": a, "append": edges.get("append")}
+    batched_ = dict(zip(("a", "prepend", "append"), flags))
+    present = [k for k in ("prepend", "a", "append") if k == "a" or k in edges]
+    xp = namespace_of(*[values[k] for k in present])
+    size = next(numpy.shape(values[k])[0] for k in present if batched_[k])
+    a = xp.asarray(a)
+    if n == 0:
+        return a if batched_["a"] else batched(a, size)
+    shape = a.shape[1:] if batched_["a"] else a.shape
+    if not shape:
+        raise ValueError("diff requires input that is at least one dimensional")
+    (axis,) = _axis_tuple(operator.index(axis), len(shape))
+    parts = []
+    for k in present:
+        value = xp.asarray(values[k])
+        if k != "a" and value.ndim == batched_[k]:  # one value per example
+            slab = shape[:axis] + (1,) + shape[axis + 1:]
+            value = xp.broadcast_to(lift(value, len(shape)) if batched_[k] else value,
+                                    ((size,) if batched_[k] else ()) + slab)
+        parts.append(value if batched_[k] else batched(value, size))
+    joined = xp.concatenate(parts, axis=axis + 1) if len(parts) > 1 else parts[0]
+    return xp.diff(joined, n, axis=axis + 1)
+
+
+def searchsorted_batched(a, v, flags, side="left", sorter=None):
+    """``searchsorted(a, v, side, sorter)`` per example, ``a`` (or the
+    sorter) batched; ``flags`` say which of ``a``, ``v``, ``sorter`` are.
+    Each example's values and sorted array are sorted together (stably, in
+    NumPy's order, NaNs last): a value's position there, less its position
+    among the values, counts the elements before it, the values placed
+    before equal elements for side 'left' and after them for 'right'."""
+    if side not in ("left", "right"):
+        raise ValueError("search side must be one of 'left' or 'right'")
+    xp = namespace_of(a, v)
+    a, v = xp.asarray(a), xp.asarray(v)
+    a_batched, v_batched, sorter_batched = flags
+    size = a.shape[0] if a_batched else v.shape[0] if v_batched else numpy.shape(sorter)[0]
+    if not a_batched:
+        a = batched(a, size)
+    if sorter is not None:
+        sorter = xp.asarray(sorter)
+        a = xp.take_along_axis(a, sorter if sorter_batched else batched(sorter, size), axis=1)
+    if a.ndim != 2:
+        raise ValueError("object too deep for desired array")
+    shape = v.shape[1:] if v_batched else v.shape
+    values = xp.reshape(v if v_batched else batched(v, size), (size, -1))
+    m, n = values.shape[1], a.shape[1]
+    both = xp.concatenate([values, a] if side == "left" else [a, values], axis=1)
+    place = _ranks(xp, both)
+    place = place[:, :m] if side == "left" else place[:, n:]
+    return xp.reshape(place - _ranks(xp, values), (size,) + shape)
+
+
+def _ranks(xp, values):
+    """Each element's position in its row's stable sort."""
+    return xp.argsort(xp.argsort(values, axis=1, kind="stable"), axis=1, kind="stable")
+
+
+def digitize_batched(x, bins, x_batched, right=False):
+    """``digitize(x, bins, right)`` per example, the bins batched: each
+    example's bins are checked for monotonicity as NumPy checks them,
+    decreasing ones searched reversed."""
+    xp = namespace_of(x, bins)
+    x, bins = xp.asarray(x), xp.asarray(bins)
+    if x.dtype.kind == "c":
+        raise TypeError("x may not be complex")
+    if bins.ndim != 2:
+        raise ValueError("object too deep for desired array")
+    n = bins.shape[1]
+    direction = _monotonicity(xp, bins)
+    if bool(xp.any(direction == 0)):
+        raise ValueError("bins must be monotonically increasing or decreasing")
+    decreasing = direction == -1
+    ordered = xp.where(decreasing[:, None], xp.flip(bins, axis=1), bins)
+    found = searchsorted_batched(ordered, x, (True, x_batched, False),
+                                 side="left" if right else "right")
+    return xp.where(lift(decreasing, found.ndim - 1), n - found, found)
+
+
+def _monotonicity(xp, bins):
+    """Per row of ``bins``: 1 (non-decreasing), -1 (non-increasing) or 0, as
+    NumPy's check decides: equal leading values are skipped, the first
+    different one sets the direction, and no later step may go against it."""
+    if bins.shape[1] < 2:
+        return xp.ones(bins.shape[:1], dtype=int)
+    bins = bins.astype(float)
+    first = bins[:, 0]
+    differ = bins != first[:, None]
+    other = xp.take_along_axis(bins, xp.argmax(differ, axis=1)[:, None], axis=1)[:, 0]
+    rising = first < other
+    up_ok = ~xp.any(bins[:, :-1] > bins[:, 1:], axis=1)
+    down_ok = ~xp.any(bins[:, :-1] < bins[:, 1:], axis=1)
+    direction = xp.where(rising, xp.where(up_ok, 1, 0), xp.where(down_ok, -1, 0))
+    return xp.where(xp.any(differ, axis=1), direction, 1)
+
+
+def kron_batched(a, b, a_batched, b_batched):
+    """``kron(a, b)`` per example, as NumPy computes it: ones prepended to
+    the lower rank, the axes of ``a`` and ``b`` interleaved, multiplied, and
+    each pair of axes merged."""
+    xp = namespace_of(a, b)
+    a, b = xp.asarray(a), xp.asarray(b)
+    sa = a.shape[1:] if a_batched else a.shape
+    sb = b.shape[1:] if b_batched else b.shape
+    if not sb:
+        return xp.multiply(a, lift(b, len(sa)) if b_batched else b)
+    nd = max(len(sa), len(sb))
+    sa, sb = (1,) * (nd - len(sa)) + sa, (1,) * (nd - len(sb)) + sb
+    pa = tuple(k for s in sa for k in (s, 1))
+    pb = tuple(k for s in sb for k in (1, s))
+    a = xp.reshape(a, (a.shape[0],) + pa if a_batched else (1,) + pa)
+    b = xp.reshape(b, (b.shape[0],) + pb if b_batched else (1,) + pb)
+    out = xp.multiply(a, b)
+    return xp.reshape(out, out.shape[:1] + tuple(p * q for p, q in zip(sa, sb)))
+
+
+def reshape_batched(a, shape, order):
+    """``reshape(a, shape, order)`` per example. Fortran order reads each
+    example first axis fastest: with the batch axis moved last (the slowest
+    in that order) one reshape does every example."""
+    xp = namespace_of(a)
+    shape = (shape,) if isinstance(shape, (int, numpy.integer)) else tuple(shape)
+    size = numpy.shape(a)[0]
+    if order != "F":
+        return xp.reshape(a, (size,) + shape, order=order)
+    return xp.moveaxis(xp.reshape(xp.moveaxis(a, 0, -1), shape + (size,), order="F"), -1, 0)
+
+
+def truth_batched(kind, values, size):
+    """Python's ``any(values)`` or ``all(values)`` (``kind``) per example, of
+    a batched list (or array: its items along the second axis). Items of one
+    element count as their bool. An item of another size (the same in every
+    example) raises as bool() of it does, unless every example is decided by
+    the items before it, as Python stops there."""
+    items = list(iter_batched(values))
+    xp = namespace_of(*items) if items else numpy
+    deciding = kind == "any"  # the truth value that ends the search
+    truths = []
+    for item in items:
+        if math.prod(numpy.shape(item)[1:]) != 1:
+            decided = xp.any(xp.stack(truths, axis=1) == deciding, axis=1) if truths \
+                else xp.zeros(size, dtype=bool)
+            if not bool(xp.all(decided)):
+                bool(item[int(xp.argmin(decided))])  # raises NumPy's error
+            break
+        truths.append(xp.reshape(xp.asarray(item), (size,)).astype(bool))
+    if not truths:
+        return xp.full(size, not deciding)
+    stacked = xp.stack(truths, axis=1)
+    return xp.any(stacked, axis=1) if deciding else xp.all(stacked, axis=1)

@@ -17,8 +17,10 @@ from .registry import A, S, jvp_rule, linear, zero
 # ---------------------------------------------------------------- gathers
 
 linear(np.take, samples=[S(A(5), [0, 3, 3]), S(A(3, 4), [2, 0], axis=1)], batching="axes")
-linear(np.take_along_axis, samples=[S(A(3, 4), np.array([[0], [2], [1]]), 1)], batching="axes")
-linear(np.compress, samples=[S([True, False, True], A(3, 2), axis=0)], argnums=(1,),
+linear(np.take_along_axis, samples=[S(A(3, 4), np.array([[0], [2], [1]]), 1),
+                                    S(A(3, 4), np.array([0, 5, 11]), None)], batching="axes")
+linear(np.compress, samples=[S([True, False, True], A(3, 2), axis=0),
+                             S([True, False, True, True], A(2, 2))], argnums=(1,),
        batching="axes")
 linear(np.extract, samples=[S(np.array([True, False, True, True]), A(4))], argnums=(1,),
        batching="axes")
@@ -57,5 +59,6 @@ zero(np.searchsorted, samples=[S(np.array([0.5, 1.5, 2.5]), A(4, low=0, high=3))
                                S(np.array([0.5, 1.5, 2.5]), 1.0, side="right")],
      batching="axes")
 zero(np.digitize, samples=[S(A(4, low=0, high=3), np.array([0.5, 1.5, 2.5])),
-                           S(A(2, 3, low=0, high=3), np.array([0.5, 1.5, 2.5]), True)],
+                           S(A(2, 3, low=0, high=3), np.array([0.5, 1.5, 2.5]), True),
+                           S(A(4, low=0, high=3), np.array([2.5, 1.5, 0.5]))],
      batching="axes")

@@ -22,11 +22,13 @@ multilinear(operator.matmul, np.matmul, samples=[
     S(A(4), A(4)), S(A(2, 3, 4), A(4)), S(A(3), A(2, 3, 4)), S(A(2, 1, 3, 4), A(5, 4, 2)),
 ], batching="matmul")
 multilinear(np.dot, samples=[S(A(3, 4), A(4, 2)), S(A(3, 4), A(4)), S(A(4), A(4)),
-                             S(A(3), 2.0), S(A(2, 3, 4), A(4, 5))], batching="matmul")
+                             S(A(3), 2.0), S(A(2, 3, 4), A(4, 5)), S(A(2, 3, 4), A(5, 4, 2))],
+            batching="matmul")
 multilinear(np.vdot, samples=[S(A(4), A(4)), S(A(2, 3), A(3, 2))], batching="matmul")
 multilinear(np.inner, samples=[S(A(4), A(4)), S(A(2, 4), A(3, 4))], batching="matmul")
 multilinear(np.outer, samples=[S(A(3), A(4)), S(A(2, 2), A(3))], batching="matmul")
-multilinear(np.kron, samples=[S(A(2, 2), A(3, 2)), S(A(3), A(2))], batching="kron")
+multilinear(np.kron, samples=[S(A(2, 2), A(3, 2)), S(A(3), A(2)), S(A(3), A(2, 2))],
+            batching="kron")
 multilinear(np.tensordot, samples=[
     S(A(3, 4), A(4, 2), 1), S(A(2, 3, 4), A(3, 4, 5)), S(A(2, 3, 4), A(3, 4, 5), axes=2),
     S(A(3, 4), A(4, 3), ([1], [0])), S(A(3), A(2), 0),

@@ -20,7 +20,7 @@ linear(builtins.sum, argnums=(0, 1), samples=[S([A(3), A(3), A(3)]), S([1.5, 2.5
                                               S([A(3), A(3)], A(3))], batching="python")
 linear(builtins.float, samples=[S(A()), S(2.5)], batching="elementwise")
 linear(builtins.complex, samples=[S(2.5)], batching="elementwise")
-linear(builtins.list, builtins.tuple, samples=[S([A(2), A(2)])], batching="python")
+linear(builtins.list, builtins.tuple, samples=[S([A(2), A(2)]), S(A(3, 2))], batching="python")
 
 
 # two arguments only; ties share the tangent, as numpy.maximum does
@@ -31,7 +31,8 @@ def max_(z, a, b, a_dot, b_dot):
 
 
 @jvp_rule(builtins.sorted, samples=[S([1.5, 0.5, 2.5]), S([A(), A(), A()]),
-                                    S([1.5, 0.5, 2.5], reverse=True), S([-1.5, 0.5], key=abs)],
+                                    S([1.5, 0.5, 2.5], reverse=True), S([-1.5, 0.5], key=abs),
+                                    S(A(4))],
           batching="python")
 def sorted_(z, iterable, iterable_dot, key=None, reverse=False):
     # the tangents in the order sorted() put their values

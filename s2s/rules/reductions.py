@@ -93,6 +93,7 @@ def std(z, a, a_dot, axis=None, ddof=0, keepdims=False):
     S(A(3, 4), 0, A(3, low=0.5, high=2), True),
     S(A(3, 4), -1, None, True),
     S(A(3, 4), (0, 1), A(3, 4, low=0.5, high=2), keepdims=True),
+    S(A(2, 3, 4), (2, 0), A(4, 2, low=0.5, high=2), True),  # weights along two axes
 ], batching=RED)
 def average(z, a, a_dot, weights_dot, axis=None, weights=None, returned=False, keepdims=False):
     z_dot = rt.average_tangent(a, z, a_dot, axis, weights, weights_dot, returned, keepdims)

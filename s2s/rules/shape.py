@@ -34,8 +34,8 @@ linear(np.flip, samples=[S(A(3, 4)), S(A(3, 4), 0), S(A(3, 4), axis=-1), S(A(2, 
        batching="axes")
 linear(np.fliplr, np.flipud, samples=[S(A(3, 4))], batching="axes")
 linear(np.rot90, samples=[S(A(3, 4)), S(A(3, 4), 2), S(A(2, 3, 4), 1, (1, 2))], batching="axes")
-linear(np.roll, samples=[S(A(5), 2), S(A(3, 4), -1, axis=1), S(A(3, 4), (1, 2), axis=(0, 1))],
-       batching="axes")
+linear(np.roll, samples=[S(A(5), 2), S(A(3, 4), -1, axis=1), S(A(3, 4), (1, 2), axis=(0, 1)),
+                         S(A(3, 4), 5)], batching="axes")
 
 # ---------------------------------------------------------------- joining and splitting
 
@@ -48,8 +48,8 @@ linear(np.hstack, samples=[S([A(2, 3), A(2, 1)]), S([A(3), A(2)])], batching="ax
 linear(np.vstack, samples=[S([A(2, 3), A(1, 3)]), S([A(3), A(3)])], batching="axes")
 linear(np.column_stack, samples=[S([A(3), A(3, 2)])], batching="axes")
 # append(arr, values, axis): linear in both arrays
-linear(np.append, argnums=(0, 1), samples=[S(A(3), A(2)), S(A(2, 3), A(1, 3), axis=0)],
-       batching="axes")
+linear(np.append, argnums=(0, 1), samples=[S(A(3), A(2)), S(A(2, 3), A(1, 3), axis=0),
+                                          S(A(2, 3), A(4))], batching="axes")
 linear(np.split, samples=[S(A(6, 2), 3), S(A(4, 6), [1, 4], axis=1)], batching="axes")
 linear(np.array_split, samples=[S(A(7), 3), S(A(2, 7), 2, axis=-1)], batching="axes")
 linear(np.delete, samples=[S(A(5), 1), S(A(3, 4), [0, 2], axis=1)], batching="axes")

@@ -1,0 +1,608 @@
+"""Batching rules for the primitives the generic kinds of :mod:`s2s.batching`
+(elementwise, reduction over ``axis``, matmul...) would leave to the loop over
+the batch, at least for some mixes of batched and unbatched arguments.
+
+A rule gets the Batcher (and uses its building blocks: ``_lift``, ``_axes``,
+``_reshape``...), the call (its arguments atoms, one of them at least
+batched) and the call's arguments bound by parameter name, and returns the
+expression to use instead, the same per example as the call, or None: then
+the generic kinds, and last the loop (``_s2s.map_batched``), take over. The
+arguments that shape the result (axes, orders, keys, sides) must be
+unbatched, and known at transform time where the rule depends on them (a
+literal or a global). Batched operands get their axes inserted after the
+batch axis, unbatched ones broadcast from the left: no rule relies on a
+coincidence of sizes. Where inline code would be unreadable a rule calls a
+helper of :mod:`s2s.runtime` (``_s2s.<name>_batched``).
+
+>>> from s2s.normalize._doctest import show
+>>> print(show("def f(x, w):\\n    y = np.roll(x, 2)\\n    return np.average(w, weights=y)\\n",
+...            "vmap"))
+def f_vmap(x, w):
+    _B = _s2s.batch_size(x)
+    # <doctest>:2  y = np.roll(x, 2)
+    y = xp.reshape(xp.roll(_s2s.flatten_batched(x), 2, axis=1), xp.shape(x))
+    # <doctest>:3  return np.average(w, weights=y)
+    _t0 = _s2s.average_batched(w, y, (False, True))
+    return _t0
+"""
+
+import inspect
+import math
+
+import gast
+import numpy
+
+from .. import runtime as rt
+from ..context import call, const, name
+from . import registry
+
+_CONTAINERS = ("container", "list", "dict")
+_UNKNOWN = object()
+
+RULES = {}  # numpy path (a str) or the object itself -> (rule, takes lists)
+
+
+def batching_rule(*keys, lists=False):
+    """Register a rule for the primitives ``keys``. Unless ``lists``, the rule
+    steps aside when a batched argument is a list or tuple (whose items, not
+    the sequence, carry the batch axis)."""
+
+    def register(rule):
+        for key in keys:
+            RULES[key] = (rule, lists)
+        return rule
+
+    return register
+
+
+def batch_call(b, v, obj):
+    """The batched expression for the call ``v`` of ``obj`` by a rule here, or
+    None."""
+    path = registry.numpy_path(obj)
+    try:
+        found = RULES.get(path if path is not None else obj)
+    except TypeError:  # an unhashable callable
+        return None
+    if found is None:
+        return None
+    rule, lists = found
+    atoms = list(v.args) + [k.value for k in v.keywords]
+    if not lists and any(b.is_batched(a) and b.kind.get(getattr(a, "id", None)) in _CONTAINERS
+                         for a in atoms):
+        return None
+    args = _bind(obj, v)
+    if args is None:
+        return None
+    return rule(b, v, args, path if path is not None else obj)
+
+
+def _bind(obj, v):
+    """Parameter name -> argument atom, for the arguments the call passes; a
+    builtin without a signature binds its positional arguments as ``#0``...;
+    None when the call does not bind."""
+    if any(isinstance(a, gast.Starred) for a in v.args) or any(k.arg is None for k in v.keywords):
+        return None
+    try:
+        sig = inspect.signature(obj)
+    except (TypeError, ValueError):
+        return None if v.keywords else {f"#{i}": a for i, a in enumerate(v.args)}
+    try:
+        return dict(sig.bind(*v.args, **{k.arg: k.value for k in v.keywords}).arguments)
+    except TypeError:
+        return None
+
+
+# -- building blocks -----------------------------------------------------------------
+
+
+def _flags(b, *atoms):
+    return gast.Tuple(elts=[const(b.is_batched(a)) for a in atoms], ctx=gast.Load())
+
+
+def _keywords(args, names):
+    return [gast.keyword(arg=k, value=args[k]) for k in names if k in args]
+
+
+def _any_batched(b, args, names):
+    return any(b.is_batched(args.get(k)) for k in names)
+
+
+def _is_none(node):
+    return isinstance(node, gast.Constant) and node.value is None
+
+
+def _holds_none(b, node):
+    """Whether ``node`` is None at transform time: a literal, or a global
+    holding None (the generated code then depends on its value)."""
+    return _is_none(node) or (isinstance(node, gast.Name) and _is_none(b.static_axis(node)))
+
+
+def _no_out(b, args):
+    """Whether the call writes to no ``out=`` array (a per-example shape)."""
+    return "out" not in args or _holds_none(b, args["out"])
+
+
+def _subscript(node, *parts):
+    index = parts[0] if len(parts) == 1 else gast.Tuple(elts=list(parts), ctx=gast.Load())
+    return gast.Subscript(value=node, slice=index, ctx=gast.Load())
+
+
+def _front(node, count):
+    """``node`` with ``count`` new leading axes (an unbatched operand made to
+    have as many axes as a batched one)."""
+    if count <= 0:
+        return node
+    return _subscript(node, *[const(None)] * count, const(Ellipsis))
+
+
+def _axis(b, args, key, default=None):
+    """The axis argument ``key`` as a literal (None when not passed and the
+    default is None), or _UNKNOWN when it is known only at run time."""
+    node = args.get(key)
+    if node is None:
+        return const(default) if not isinstance(default, tuple) else gast.Tuple(
+            elts=[const(d) for d in default], ctx=gast.Load())
+    literal = b.static_axis(node)
+    return _UNKNOWN if literal is None else literal
+
+
+def _shift(b, axis):
+    """A literal per-example axis (int or tuple) as an axis of the batched
+    array: non-negative ones move past the batch axis."""
+    from ..batching import _shift as shift
+
+    return shift(axis, b)
+
+
+def _static_str(b, node):
+    """The string ``node`` holds at transform time (a literal, or a global
+    whose value the generated code then depends on), or _UNKNOWN."""
+    if isinstance(node, gast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, gast.Name) and not b.ctx.is_local(node.id):
+        value = b.ctx.resolve(node)
+        if isinstance(value, str):
+            b.ctx.resolver.depend_on_value(node.id, value)
+            return value
+    return _UNKNOWN
+
+
+def _batched_array(b, atom):
+    """``atom`` as a batched array: an unbatched one broadcast to the batch,
+    as the array it stands for (a list of numbers is one array, not a list
+    of batched leaves)."""
+    if b.is_batched(atom):
+        return atom
+    if not isinstance(atom, gast.Constant) and b.kind.get(getattr(atom, "id", None)) != "array":
+        atom = call(b._xp("asarray"), [atom])
+    return call(b.rt("batched"), [atom, name(b.B)])
+
+
+def _flat(b, atom):
+    """A batched array flattened per example: ``(B, -1)``."""
+    return call(b.rt("flatten_batched"), [atom])
+
+
+# -- reductions ----------------------------------------------------------------------
+
+_WITH_INITIAL = {"sum": "add", "nansum": "add", "prod": "multiply"}
+
+
+@batching_rule("sum", "nansum", "prod", "mean", "nanmean", "max", "min", "amax", "amin",
+               "nanmax", "nanmin", "any", "all", "var", "std", "nanvar", "nanstd")
+def _reduction(b, v, args, key):
+    """A batched ``where=`` mask gets axes up to the array's rank (and an
+    unbatched array is broadcast to the batch); a batched ``initial=`` of a
+    sum or product is combined with the reduction after it."""
+    where, initial = args.get("where"), args.get("initial")
+    if not (b.is_batched(where) or b.is_batched(initial)) or not _no_out(b, args):
+        return None
+    if b.is_batched(initial) and key not in _WITH_INITIAL:
+        return None
+    if _any_batched(b, args, [k for k in args if k not in ("a", "where", "initial")]):
+        return None
+    a = args["a"]
+    keywords = _keywords(args, [k for k in args if k not in ("a", "where", "initial")])
+    if initial is not None and not b.is_batched(initial):
+        keywords.append(gast.keyword(arg="initial", value=initial))
+    if b.is_batched(a) or b.is_batched(where):
+        r = b.atom_rank(a)
+        axis = _axis(b, args, "axis")
+        if axis is _UNKNOWN or r is None:
+            return None
+        axis = gast.Tuple(elts=[const(k) for k in range(1, r + 1)], ctx=gast.Load()) \
+            if _is_none(axis) else _shift(b, axis)
+        keywords = [k for k in keywords if k.arg != "axis"]
+        keywords.insert(0, gast.keyword(arg="axis", value=axis))
+        if where is not None:
+            mask = b._lift(where, r) if b.is_batched(where) else where
+            keywords.append(gast.keyword(arg="where", value=mask))
+        a = _batched_array(b, a)  # every example has its own mask
+    elif where is not None:
+        keywords.append(gast.keyword(arg="where", value=where))
+    reduced = call(v.func, [a], keywords)
+    if b.is_batched(initial):
+        return call(b.rt("reduced_with_initial"), [
+            reduced, initial, const(_WITH_INITIAL[key]), const(b.is_batched(a))])
+    return reduced
+
+
+@batching_rule("average")
+def _average(b, v, args, key):
+    """Without weights: a reduction over ``axis``; with weights (either
+    batched): ``_s2s.average_batched``."""
+    a, weights = args["a"], args.get("weights")
+    if _any_batched(b, args, ("axis", "returned", "keepdims")):
+        return None
+    options = _keywords(args, ("axis", "returned", "keepdims"))
+    if weights is None or _holds_none(b, weights):
+        return b._axes(call(v.func, [a], options), key) if b.is_batched(a) else None
+    return call(b.rt("average_batched"), [a, weights, _flags(b, a, weights)], options)
+
+
+@batching_rule("diff")
+def _diff(b, v, args, key):
+    """diff with ``prepend=``/``append=`` (an edge or the array batched):
+    ``_s2s.diff_batched``; without them the reduction kind does it."""
+    if "prepend" not in args and "append" not in args or _any_batched(b, args, ("n", "axis")):
+        return None
+    flags = _flags(b, args["a"], args.get("prepend"), args.get("append"))
+    return call(b.rt("diff_batched"), [args["a"], flags],
+                _keywords(args, ("n", "axis", "prepend", "append")))
+
+
+# -- shapes --------------------------------------------------------------------------
+
+
+@batching_rule("reshape", "ravel")
+def _reshape_order(b, v, args, key):
+    """reshape/ravel with ``order=``: 'C' as without it, 'F' by
+    ``_s2s.reshape_batched`` (the batch axis read last)."""
+    if "order" not in args or set(args) - {"a", "shape", "order"}:
+        return None
+    a = args["a"]
+    if not b.is_batched(a) or _any_batched(b, args, ("shape", "order")):
+        return None
+    order = _static_str(b, args["order"])
+    shape = args.get("shape", const(-1))
+    if order == "C":
+        return b._reshape(call(v.func, [a] + ([shape] if key == "reshape" else [])), key)
+    if order == "F":
+        return call(b.rt("reshape_batched"), [a, shape, args["order"]])
+    return None  # 'A' and 'K' follow each example's memory layout
+
+
+@batching_rule("roll")
+def _roll(b, v, args, key):
+    """roll without an axis rolls the flattened example and restores its
+    shape; with axes the axis kind shifts them."""
+    a = args["a"]
+    if not b.is_batched(a) or _any_batched(b, args, ("shift", "axis")):
+        return None
+    axis = _axis(b, args, "axis")
+    if axis is _UNKNOWN or not _is_none(axis):
+        return None
+    rolled = call(v.func, [_flat(b, a), args["shift"]], [gast.keyword(arg="axis", value=const(1))])
+    return call(b._xp("reshape"), [rolled, call(b._xp("shape"), [a])])
+
+
+@batching_rule("append")
+def _append(b, v, args, key):
+    """append is a concatenation (of the flattened examples without an
+    axis); the unbatched operand is broadcast to the batch."""
+    if b.is_batched(args.get("axis")):
+        return None
+    axis = _axis(b, args, "axis")
+    if axis is _UNKNOWN:
+        return None
+    parts = gast.List(elts=[_batched_array(b, args["arr"]), _batched_array(b, args["values"])],
+                      ctx=gast.Load())
+    if _is_none(axis):
+        return call(b.rt("concatenate_flat_batched"), [parts])
+    return call(b._xp("concatenate"), [parts], [gast.keyword(arg="axis", value=_shift(b, axis))])
+
+
+@batching_rule("delete")
+def _delete(b, v, args, key):
+    """delete of unbatched indices from a batched array, along a shifted axis
+    (without one, from the flattened examples)."""
+    arr = args["arr"]
+    if not b.is_batched(arr) or _any_batched(b, args, ("obj", "axis")):
+        return None
+    axis = _axis(b, args, "axis")
+    if axis is _UNKNOWN:
+        return None
+    if _is_none(axis):
+        arr, axis = _flat(b, arr), const(1)
+    else:
+        axis = _shift(b, axis)
+    return call(v.func, [arr, args["obj"]], [gast.keyword(arg="axis", value=axis)])
+
+
+@batching_rule("full_like")
+def _full_like(b, v, args, key):
+    """full_like with a batched fill: ``_s2s.full_like_batched`` (the layout
+    keywords ``order``/``subok`` do not change the values)."""
+    fill = args["fill_value"]
+    if not b.is_batched(fill) or set(args) - {"a", "fill_value", "dtype", "shape", "order", "subok"} \
+            or _any_batched(b, args, ("dtype", "shape")):
+        return None
+    a = args["a"]
+    return call(b.rt("full_like_batched"), [a, fill, const(b.is_batched(a)), name(b.B)],
+                _keywords(args, ("dtype", "shape")))
+
+
+# -- products and linear algebra -----------------------------------------------------
+
+
+@batching_rule("kron")
+def _kron(b, v, args, key):
+    a, c = args["a"], args["b"]
+    return call(b.rt("kron_batched"), [a, c, const(b.is_batched(a)), const(b.is_batched(c))])
+
+
+# -- indexing, sorting, searching ------------------------------------------------------
+
+
+@batching_rule("take_along_axis")
+def _take_along_axis(b, v, args, key):
+    """Both operands get the batch axis (an unbatched one a leading axis of
+    size 1, which take_along_axis broadcasts); axis None takes from the
+    flattened examples."""
+    arr, indices = args["arr"], args["indices"]
+    if b.is_batched(args.get("axis")):
+        return None
+    axis = _axis(b, args, "axis", -1)
+    if axis is _UNKNOWN:
+        return None
+    if _is_none(axis):
+        arr = _flat(b, arr) if b.is_batched(arr) else _front(call(b._xp("ravel"), [arr]), 1)
+        axis = const(1)
+    else:
+        arr = arr if b.is_batched(arr) else _front(arr, 1)
+        axis = _shift(b, axis)
+    indices = indices if b.is_batched(indices) else _front(indices, 1)
+    return call(v.func, [arr, indices], [gast.keyword(arg="axis", value=axis)])
+
+
+@batching_rule("compress")
+def _compress(b, v, args, key):
+    """compress by an unbatched condition (a batched one selects a different
+    number of elements per example: the loop)."""
+    a = args["a"]
+    if not b.is_batched(a) or not _no_out(b, args) or _any_batched(b, args, ("condition", "axis")):
+        return None
+    axis = _axis(b, args, "axis")
+    if axis is _UNKNOWN:
+        return None
+    if _is_none(axis):
+        a, axis = _flat(b, a), const(1)
+    else:
+        axis = _shift(b, axis)
+    return call(v.func, [args["condition"], a], [gast.keyword(arg="axis", value=axis)])
+
+
+@batching_rule("extract")
+def _extract(b, v, args, key):
+    """extract by an unbatched condition: NumPy's own definition,
+    ``take(ravel(arr), nonzero(ravel(condition))[0])``, per example."""
+    arr, condition = args["arr"], args["condition"]
+    if not b.is_batched(arr) or b.is_batched(condition):
+        return None
+    where = _subscript(call(b._xp("nonzero"), [call(b._xp("ravel"), [condition])]), const(0))
+    return call(b._xp("take"), [_flat(b, arr), where], [gast.keyword(arg="axis", value=const(1))])
+
+
+@batching_rule("select", lists=True)
+def _select(b, v, args, key):
+    condlist, choicelist = args["condlist"], args["choicelist"]
+    default = args.get("default", const(0))
+    return call(b.rt("select_batched"), [condlist, choicelist, default,
+                                         _flags(b, condlist, choicelist, default)])
+
+
+@batching_rule("searchsorted")
+def _searchsorted(b, v, args, key):
+    """Batched values alone: searchsorted takes values of any shape; a
+    batched sorted array (or sorter): ``_s2s.searchsorted_batched``."""
+    if b.is_batched(args.get("side")):
+        return None
+    a, values, sorter = args["a"], args["v"], args.get("sorter")
+    if not (b.is_batched(a) or b.is_batched(sorter)):
+        return v
+    return call(b.rt("searchsorted_batched"), [a, values, _flags(b, a, values, sorter)],
+                _keywords(args, ("side", "sorter")))
+
+
+@batching_rule("digitize")
+def _digitize(b, v, args, key):
+    """Batched values alone: digitize takes values of any shape; batched
+    bins: ``_s2s.digitize_batched``."""
+    x, bins = args["x"], args["bins"]
+    if b.is_batched(args.get("right")):
+        return None
+    if not b.is_batched(bins):
+        return v
+    return call(b.rt("digitize_batched"), [x, bins, const(b.is_batched(x))],
+                _keywords(args, ("right",)))
+
+
+@batching_rule(sorted, lists=True)
+def _sorted(b, v, args, key):
+    """sorted of a batched list (or 1-d array): ``_s2s.sorted_batched``, a
+    stable sort of the stacked items; a key must act elementwise (a NumPy
+    ufunc, abs)."""
+    iterable = args["iterable"]
+    if not b.is_batched(iterable) or _any_batched(b, args, ("key", "reverse")):
+        return None
+    by = args.get("key")
+    if by is not None and not _holds_none(b, by):
+        fn = b.ctx.resolve(by) if isinstance(by, (gast.Name, gast.Attribute)) else None
+        if not (fn is abs or isinstance(fn, numpy.ufunc)):
+            return None
+    return call(b.rt("sorted_batched"), [iterable], _keywords(args, ("key", "reverse")))
+
+
+# -- Python builtins and the math module ---------------------------------------------
+
+
+@batching_rule(list, tuple, lists=True)
+def _sequence(b, v, args, key):
+    """list(x)/tuple(x): of a batched array, its rows (iterated along the
+    first per-example axis); a list or tuple already holds batched items."""
+    if list(args) != ["iterable"]:
+        return None
+    x = args["iterable"]
+    if b.kind.get(getattr(x, "id", None)) in _CONTAINERS:
+        return v
+    return call(v.func, [call(b.rt("iter_batched"), [x])])
+
+
+_TO_INT = {math.floor: "floor", math.ceil: "ceil", math.trunc: "trunc", round: "round"}
+
+
+@batching_rule(math.floor, math.ceil, math.trunc, round)
+def _to_int(b, v, args, key):
+    """math.floor/ceil/trunc and round(x) of batched numbers: the NumPy twin
+    (round: half to even, as Python rounds), then ints, as Python returns.
+    round(x, ndigits) stays a loop: NumPy scales by 10**ndigits, Python
+    rounds the decimal value exactly, and they differ now and then."""
+    x = v.args[0] if len(v.args) == 1 and not v.keywords else None
+    if x is None and list(args) == ["number", "ndigits"] and _holds_none(b, args["ndigits"]):
+        x = args["number"]
+    if x is None or b.atom_rank(x) != 0:
+        return None
+    return call(b.rt("scalar_batched"), [call(b._xp(_TO_INT[key]), [x]), b.ctx.ref(int)])
+
+
+@batching_rule(any, all, lists=True)
+def _truth(b, v, args, key):
+    """any/all of a batched 1-d array: the NumPy reduction over its items;
+    of a batched list (or other array): ``_s2s.truth_batched``."""
+    if list(args) != ["iterable"]:
+        return None
+    x = args["iterable"]
+    if b.kind.get(getattr(x, "id", None)) not in _CONTAINERS and b.atom_rank(x) == 1:
+        return call(b._xp(key.__name__), [x], [gast.keyword(arg="axis", value=const(1))])
+    return call(b.rt("truth_batched"), [const(key.__name__), x, name(b.B)])
+
+
+@batching_rule(bool)
+def _bool(b, v, args, key):
+    """bool(x) of a batched number: one bool per example."""
+    if len(v.args) != 1 or v.keywords or b.atom_rank(v.args[0]) != 0:
+        return None
+    return call(b.rt("scalar_batched"), [v.args[0], b.ctx.ref(bool)])
+
+
+# -- s2s's own helpers, batched again ------------------------------------------------
+
+
+@batching_rule(rt.lift, rt.flatten_batched, rt.squeeze_batched, rt.transpose_batched,
+               rt.iter_batched, rt.concatenate_flat_batched, rt.getitem_batched,
+               rt.batched_under, rt.batched_copy_under, lists=True)
+def _deeper(b, v, args, key):
+    """A helper of batched code, batched again: the new batch axis goes in
+    front, and the helper skips one more leading axis (``lead``)."""
+    params = list(inspect.signature(key).parameters)
+    lead = _lead(args)
+    if lead is None or not b.is_batched(args[params[0]]) \
+            or _any_batched(b, args, params[1:]):
+        return None
+    return _with_lead(v, lead + 1)
+
+
+@batching_rule(rt.align_batched, lists=True)
+def _align_again(b, v, args, key):
+    """align_batched batched again: ``value`` skips one more leading axis, and
+    each operand's flag counts the batch axes it has (one more for an
+    operand batched again). An unbatched value is aligned alike in every
+    example: the result is broadcast."""
+    value, operands, flags = args["value"], args["operands"], args["flags"]
+    lead = _lead(args)
+    counts = _static_value(b, flags)
+    if lead is None or not isinstance(counts, tuple) or b.is_batched(flags):
+        return None
+    # a batched tuple variable is batched in every item (unbatched ones are
+    # broadcast when it is built); a display written in the call is not
+    again = [b.is_batched(item) for item in operands.elts] if isinstance(operands, gast.Tuple) \
+        else [b.is_batched(operands)] * len(counts)
+    if len(again) != len(counts):
+        return None
+    new = gast.Tuple(elts=[const(int(c) + a) for c, a in zip(counts, again)], ctx=gast.Load())
+    if b.is_batched(value):
+        return _with_lead(call(v.func, [value, operands, new]), lead + 1)
+    aligned = call(v.func, [value, operands, new], _keywords(args, ("lead",)))
+    return call(b.rt("batched"), [aligned, name(b.B)])
+
+
+@batching_rule(rt.matmul_batched)
+def _matmul_again(b, v, args, key):
+    """matmul_batched batched again: each operand gets an axis for every
+    batch level (size 1 where it has none), and both count as batched."""
+    lead = _lead(args)
+    flags = [_static_value(b, args[k]) for k in ("a_batched", "b_batched")]
+    if lead is None or any(f not in (True, False) for f in flags) \
+            or _any_batched(b, args, ("a_batched", "b_batched")):
+        return None
+    operands = [_levels(b, args[k], f, lead) for k, f in zip(("a", "b"), flags)]
+    return call(v.func, operands + [const(True), const(True)],
+                [gast.keyword(arg="lead", value=const(lead + 1))])
+
+
+def _levels(b, x, batched_before, lead):
+    """``x`` with the new batch axis in front and the ``lead`` older ones
+    after it, each of size 1 where ``x`` does not have it."""
+    again = b.is_batched(x)
+    if batched_before:
+        return x if again else _front(x, 1)
+    if again:
+        return _subscript(x, gast.Slice(lower=None, upper=None, step=None),
+                          *[const(None)] * lead, const(Ellipsis))
+    return _front(x, lead + 1)
+
+
+@batching_rule(rt.scalar_batched)
+def _elementwise_helper(b, v, args, key):
+    """scalar_batched converts elementwise: any leading axes pass."""
+    return None if b.is_batched(args.get("kind")) else v
+
+
+def _lead(args):
+    """The literal ``lead=`` of a helper call (1 when not passed), or None."""
+    node = args.get("lead", const(1))
+    value = node.value if isinstance(node, gast.Constant) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _with_lead(v, lead):
+    keywords = [k for k in v.keywords if k.arg != "lead"]
+    return call(v.func, list(v.args), keywords + [gast.keyword(arg="lead", value=const(lead))])
+
+
+def _display(b, node):
+    """The items of a tuple display ``node`` is (or a local holds), or None."""
+    if isinstance(node, (gast.Tuple, gast.List)):
+        return list(node.elts)
+    if isinstance(node, gast.Name) and node.id in b.displays:
+        return list(b.displays[node.id].elts)
+    return None
+
+
+def _static_value(b, node):
+    """The constant (or tuple of constants) ``node`` holds at transform time:
+    a literal, a local tuple display of literals, or a global (the generated
+    code then depends on its value); else _UNKNOWN."""
+    items = _display(b, node)
+    if items is not None:
+        values = [item.value if isinstance(item, gast.Constant) else _UNKNOWN for item in items]
+        return _UNKNOWN if _UNKNOWN in values else tuple(values)
+    if isinstance(node, gast.Constant):
+        return node.value
+    if isinstance(node, gast.Name) and not b.ctx.is_local(node.id):
+        value = b.ctx.resolve(node)
+        if isinstance(value, (bool, int, str, tuple)):
+            b.ctx.resolver.depend_on_value(node.id, value)
+            return value
+    return _UNKNOWN
+
