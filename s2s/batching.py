@@ -500,13 +500,26 @@ class Batcher(StatementPass):
         if path in AXES and AXES[path][3] == "all" and ranks and ranks[0] is not None:
             axis = _axis_arg(v, AXES[path][1])
             keep = kw.get("keepdims")
-            if isinstance(keep, gast.Constant) and keep.value:
+            if path == "average" and ("returned" in kw or len(args) > 3):
+                return None  # (average, sum of weights)
+            if keep is not None and not isinstance(keep, gast.Constant):
+                return None  # keepdims known only at run time
+            if keep is not None and keep.value:
                 return ranks[0]
             if axis is None:
                 return 0
             if isinstance(axis, gast.Tuple):
                 return ranks[0] - len(axis.elts)
-            return ranks[0] - 1
+            if isinstance(axis, gast.UnaryOp):
+                axis = axis.operand  # -1
+            if isinstance(axis, gast.Constant) and isinstance(axis.value, int):
+                return ranks[0] - 1
+            value = self.ctx.resolve(axis) if self._is_reference(axis) else MISSING
+            if isinstance(value, int):
+                return ranks[0] - 1
+            if isinstance(value, tuple):
+                return ranks[0] - len(value)
+            return None  # an axis known only at run time
         if path in ("argmax", "argmin") and ranks:
             axis = _axis_arg(v, 1)
             if axis is None:
