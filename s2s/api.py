@@ -6,6 +6,7 @@ import weakref
 import numpy
 
 from . import pytree
+from .codegen import ANNOTATING
 from .errors import InputError, NonDifferentiableOutputError
 from .frontend import _unwrap
 from .rules import registry
@@ -58,11 +59,12 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
             f"(return on line {lines})",
             hint="pass strict=False to get a zero tangent",
         )
-    if generated.positional:
-        out, out_dot = generated.fn(*primals, *tangents)
-    else:
-        kwargs = {generated.tangent_names[p]: t for p, t in zip(active, tangents)}
-        out, out_dot = generated.fn(*primals, **kwargs)
+    with ANNOTATING:
+        if generated.positional:
+            out, out_dot = generated.fn(*primals, *tangents)
+        else:
+            kwargs = {generated.tangent_names[p]: t for p, t in zip(active, tangents)}
+            out, out_dot = generated.fn(*primals, **kwargs)
     if has_aux:
         if not (isinstance(out, (tuple, list)) and len(out) == 2):
             raise InputError(

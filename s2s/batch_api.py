@@ -9,6 +9,7 @@ basis: one call of the generated batched derivative computes every column
 import numpy
 
 from . import pytree
+from .codegen import ANNOTATING
 from .errors import InputError
 from .frontend import _unwrap
 from .runtime import namespace_of, tree_map
@@ -114,6 +115,10 @@ class VMapped(_Transformed):
         self._last = None
 
     def __call__(self, *args, **kwargs):
+        with ANNOTATING:
+            return self._call(args, kwargs)
+
+    def _call(self, args, kwargs):
         in_dims = self.in_dims
         if not isinstance(in_dims, (tuple, list)):
             in_dims = (in_dims,) * len(args)
@@ -287,7 +292,8 @@ class JacFwd(_Transformed):
         self._last = None
 
     def __call__(self, *args):
-        return self._compute(args, None, None)
+        with ANNOTATING:
+            return self._compute(args, None, None)
 
     def _vmapped(self, args, flags, size, randomness):
         """``vmap(jacfwd(f))``: the generated batched jvp batched once more,
@@ -442,6 +448,10 @@ class Hessian(_Transformed):
         self._last = None
 
     def __call__(self, *args):
+        with ANNOTATING:
+            return self._call(args)
+
+    def _call(self, args):
         k = self.argnums
         if not -len(args) <= k < len(args):
             raise InputError(f"argnums {k!r} is out of range for {len(args)} arguments")

@@ -74,6 +74,9 @@ class Context:
             parsed, self.local_names, extra={self.xp: numpy, self.rt: runtime}
         )
         self.bindings = {self.xp: numpy, self.rt: runtime}
+        # binding name -> (callee function, transform spec, its generated
+        # function or None while that is still being built): for the disk cache
+        self.callees = {}
 
     # -- names and objects -------------------------------------------------
 
