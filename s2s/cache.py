@@ -36,6 +36,7 @@ import hashlib
 import json
 import linecache
 import logging
+import marshal
 import os
 import re
 import stat
@@ -165,12 +166,6 @@ def key(fn, spec):
     parts = (str(FORMAT), __version__, _package_stamp(), rules, sys.implementation.name,
              ".".join(map(str, sys.version_info[:3])), numpy.__version__, repr(spec), source)
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
-
-
-def content_key(key, source, manifest):
-    """The identity of a generated function: a hash of its key, text and manifest."""
-    data = "\x00".join((key, source, _dumps(manifest)))
-    return hashlib.sha256(data.encode()).hexdigest()
 
 
 _STAMP = []
@@ -415,8 +410,19 @@ def entry_path(key, label):
     return None if directory is None else _path(directory, key, label)
 
 
+def pack(key, source, manifest):
+    """``(data, checksum)``: the bytes of the entry for ``key`` and their
+    checksum, which is also the identity (content key) of the generated
+    function."""
+    meta = _dumps({"format": FORMAT, "key": key, "s2s": __version__, "manifest": manifest})
+    body = source + _META + meta + "\n"
+    checksum = hashlib.sha256(body.encode()).hexdigest()
+    return (body + _CHECKSUM + checksum + "\n").encode(), checksum
+
+
 def read(key, label):
-    """``(source, manifest, path)`` of the valid entry for ``key``, or None."""
+    """``(source, manifest, path, checksum)`` of the valid entry for
+    ``key``, or None."""
     path = entry_path(key, label)
     if path is None:
         return None
@@ -431,21 +437,20 @@ def read(key, label):
         return None
     try:
         text = data.decode("utf-8")
-        lines = text.split("\n")
-        meta_line, check_line = lines[-3], lines[-2]
-        body = "\n".join(lines[:-2]) + "\n"
-        if lines[-1] or not check_line.startswith(_CHECKSUM):
+        head, meta_line, check_line, end = text.rsplit("\n", 3)
+        checksum = check_line[len(_CHECKSUM):]
+        if end or not check_line.startswith(_CHECKSUM):
             raise ValueError("no checksum line (truncated?)")
-        if check_line[len(_CHECKSUM):] != hashlib.sha256(body.encode()).hexdigest():
+        body = text[:len(text) - len(check_line) - 1]
+        if checksum != hashlib.sha256(body.encode()).hexdigest():
             raise ValueError("checksum mismatch")
         if not meta_line.startswith(_META):
             raise ValueError("no manifest line")
         meta = json.loads(meta_line[len(_META):])
         if meta.get("format") != FORMAT or meta.get("key") != key:
             raise ValueError("an entry for another key or format")
-        source = "\n".join(lines[:-3]) + "\n"
-        return source, meta["manifest"], path
-    except (ValueError, IndexError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        return head + "\n", meta["manifest"], path, checksum
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
         discard(path, str(exc))
         return None
 
@@ -478,29 +483,29 @@ def discard(path, reason):
     log.debug("ignoring cache entry %s: %s", path, reason)
 
 
-def write(key, label, source, manifest):
-    """Store an entry, atomically; False if the directory turned out unusable."""
-    meta = _dumps({"format": FORMAT, "key": key, "s2s": __version__, "manifest": manifest})
-    body = source + _META + meta + "\n"
-    data = (body + _CHECKSUM + hashlib.sha256(body.encode()).hexdigest() + "\n").encode()
+def write(key, label, data):
+    """Store an entry (bytes from :func:`pack`) atomically; its path, or
+    None if the directory turned out unusable."""
     for attempt in (1, 2):
         directory = _directory()
         if directory is None:
-            return False
+            return None
+        path = _path(directory, key, label)
         try:
-            _write_atomic(_path(directory, key, label), data, directory)
+            _write_atomic(path, data, directory)
         except FileNotFoundError:
             if attempt == 1 and not os.path.isdir(directory):
                 _ready.discard(directory)  # removed meanwhile: create it again
                 continue
-            raise
+            _give_up(directory, OSError("it was removed"))
+            return None
         except OSError as exc:
             _give_up(directory, exc)
-            return False
+            return None
         stats["writes"] += 1
-        log.debug("wrote cache entry %s", _path(directory, key, label))
-        return True
-    return False
+        log.debug("wrote cache entry %s", path)
+        return path
+    return None
 
 
 def _write_atomic(path, data, directory):
@@ -517,6 +522,38 @@ def _write_atomic(path, data, directory):
         except OSError:
             pass
         raise
+
+
+# Next to an entry ``X.py``, ``X.code`` keeps the generated function's
+# compiled code (marshal), tagged with the checksum of the ``X.py`` it was
+# compiled from: loading it skips the compile, the costliest step of a hit.
+# Python's version is part of every key, so marshal's format always matches.
+_CODE_MAGIC = b"s2s-code 1\n"
+
+
+def read_code(path, checksum):
+    """The code object stored next to the entry ``path`` for the entry with
+    ``checksum``, or None (missing, stale, damaged: then compile the text)."""
+    try:
+        data = _read_own_file(path[:-3] + ".code")
+        head = _CODE_MAGIC + checksum.encode() + b"\n"
+        if not data.startswith(head):
+            return None
+        code = marshal.loads(data[len(head):])
+    except (OSError, ValueError, EOFError, TypeError):
+        return None
+    if not isinstance(code, types.CodeType) or code.co_filename != path:
+        return None
+    return code
+
+
+def write_code(path, checksum, code):
+    """Store ``code`` (compiled from the entry ``path``) next to it."""
+    try:
+        data = _CODE_MAGIC + checksum.encode() + b"\n" + marshal.dumps(code)
+        _write_atomic(path[:-3] + ".code", data, os.path.dirname(path))
+    except (OSError, ValueError) as exc:
+        log.debug("cannot store the compiled code of %s: %s", path, exc)
 
 
 def encode(value):
@@ -551,23 +588,26 @@ def _dumps(value):
 # -- management ------------------------------------------------------------------------
 
 
-def _entries(directory):
+def _files(directory):
+    """``(entries, compiled code files)`` in ``directory``."""
     try:
-        names = os.listdir(directory)
+        names = sorted(os.listdir(directory))
     except OSError:
-        return []
-    return [os.path.join(directory, n) for n in sorted(names)
-            if n.endswith(".py") and not n.startswith(".")]
+        return [], []
+    names = [n for n in names if not n.startswith(".")]
+    return ([os.path.join(directory, n) for n in names if n.endswith(".py")],
+            [os.path.join(directory, n) for n in names if n.endswith(".code")])
 
 
 def info():
-    """``dict(location, entries, size_bytes, enabled)`` of the disk cache."""
+    """``dict(location, entries, size_bytes, enabled)`` of the disk cache
+    (the size counts the entries and their compiled code)."""
     path = location()
-    entries = _entries(path)
+    entries, codes = _files(path)
     size = 0
-    for entry in entries:
+    for name in entries + codes:
         try:
-            size += os.lstat(entry).st_size
+            size += os.lstat(name).st_size
         except OSError:
             pass
     return {"location": path, "entries": len(entries), "size_bytes": size,
@@ -575,20 +615,20 @@ def info():
 
 
 def clear():
-    """Remove every entry (and leftover temporary file); the number of entries removed."""
+    """Remove every entry, with its compiled code and any temporary file
+    left by a crashed writer; returns the number of entries removed."""
     path = location()
-    removed = 0
     try:
         names = os.listdir(path)
     except OSError:
         return 0
+    removed = 0
     for name in names:
-        if not name.endswith(".py"):
+        if not name.endswith((".py", ".code")):
             continue
         try:
             os.unlink(os.path.join(path, name))
         except OSError:
             continue
-        if not name.startswith("."):
-            removed += 1
+        removed += name.endswith(".py") and not name.startswith(".")
     return removed

@@ -136,11 +136,12 @@ def compile_function(fn_node, *, header, label, globals_, cells, bindings, defau
 
 
 def compile_source(source, name, free, origins, *, label, globals_, cells, bindings,
-                   defaults=None, kwdefaults=None, filename=None):
+                   defaults=None, kwdefaults=None, filename=None, code=None):
     """Compile ``source`` (a header line, then ``def name(...)``) into a
     function whose free names ``free`` are the user's ``cells`` or fresh
     cells holding ``bindings``; ``origins``: line of ``source`` -> the
-    user's ``(filename, lineno)``."""
+    user's ``(filename, lineno)``. ``code``: the function's code object,
+    compiled earlier from this source under ``filename`` (then no compile)."""
     global _counter
     lines = source.splitlines(True)
     registered = linecache.cache.get(filename) if filename is not None else None
@@ -150,22 +151,12 @@ def compile_source(source, name, free, origins, *, label, globals_, cells, bindi
         _counter += 1
         digest = hashlib.sha256(source.encode()).hexdigest()[:8]
         filename = f"<s2s {label} {digest}#{_counter}>"
-    # Line 1 holds the outer factory (replacing the header comment), so the
-    # generated function sits on the same lines as in ``source``.
-    body = source.split("\n", 1)[1]
-    outer = f"def __s2s_factory__({', '.join(free)}):\n"
-    outer += "".join("    " + line + "\n" if line.strip() else "\n" for line in body.splitlines())
-    outer += f"    return {name}\n"
-    code = compile(outer, filename, "exec")
-    factory_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
-    inner = next(
-        c for c in factory_code.co_consts
-        if isinstance(c, types.CodeType) and c.co_name == name
-    )
+    if code is None or code.co_filename != filename:
+        code = _compile_inner(source, name, free, filename)
     closure = tuple(
-        cells[n] if n in cells else types.CellType(bindings[n]) for n in inner.co_freevars
+        cells[n] if n in cells else types.CellType(bindings[n]) for n in code.co_freevars
     )
-    fn = types.FunctionType(inner, globals_, name, defaults, closure)
+    fn = types.FunctionType(code, globals_, name, defaults, closure)
     if kwdefaults:
         fn.__kwdefaults__ = dict(kwdefaults)
     linecache.cache[filename] = (len(source), None, lines, filename)
@@ -174,6 +165,22 @@ def compile_source(source, name, free, origins, *, label, globals_, cells, bindi
     # line of ``source`` (1-based; line 1 is the header) -> the user's line
     fn.__s2s_origins__ = origins
     return fn
+
+
+def _compile_inner(source, name, free, filename):
+    """The code object of the function ``name`` defined in ``source``, with
+    the names ``free`` as closure variables: compiled inside an outer
+    factory taking them as parameters. Line 1 holds the factory (replacing
+    the header comment), so the function sits on the same lines as in
+    ``source``."""
+    body = source.split("\n", 1)[1]
+    outer = f"def __s2s_factory__({', '.join(free)}):\n"
+    outer += "".join("    " + line + "\n" if line.strip() else "\n" for line in body.splitlines())
+    outer += f"    return {name}\n"
+    module = compile(outer, filename, "exec")
+    factory = next(c for c in module.co_consts if isinstance(c, types.CodeType))
+    return next(c for c in factory.co_consts
+                if isinstance(c, types.CodeType) and c.co_name == name)
 
 
 def annotate(exc):

@@ -303,8 +303,10 @@ def _compile(fn, spec, key, new, header, label, ctx):
             cache.log.debug("%s: kept in memory only (it refers to objects that cannot be "
                             "found again in another process)", label)
             return
-        compiled.__s2s_key__ = cache.content_key(key, source, manifest)
-        cache.write(key, _label(fn, spec), source, manifest)
+        data, compiled.__s2s_key__ = cache.pack(key, source, manifest)
+        written = cache.write(key, _label(fn, spec), data)
+        if written is not None and written == compiled.__code__.co_filename:
+            cache.write_code(written, compiled.__s2s_key__, compiled.__code__)
 
     return compiled, source, store
 
@@ -363,13 +365,35 @@ def _manifest(fn, cells, ctx, compiled, bindings, names, generated):
         "name": generated.name,
         "origin": generated.origin,
         "free": list(compiled.__code__.co_freevars),
-        "origins": [[line, f, n] for line, (f, n) in sorted(compiled.__s2s_origins__.items())],
+        "origins": _compact_origins(compiled.__s2s_origins__, generated.source.count("\n")),
         "bindings": bindings,
         "names": names,
         "consts": {n: repr(lookup(fn, n, cells)) for n in sorted(ctx.resolver.consts)},
         "deps": sorted(ctx.resolver.deps),
         "result": result,
     }
+
+
+def _compact_origins(origins, nlines):
+    """``{line: (file, lineno)}`` for lines 1..``nlines`` as runs
+    ``[[first line, file, lineno], ...]`` (``[line, None, None]`` where
+    lines have no origin); each run lasts until the next."""
+    runs, last = [], None
+    for line in range(1, nlines + 1):
+        origin = origins.get(line)
+        if line == 1 or origin != last:
+            runs.append([line, *(origin or (None, None))])
+            last = origin
+    return runs
+
+
+def _expand_origins(runs, nlines):
+    origins = {}
+    for (line, f, n), nxt in zip(runs, [r[0] for r in runs[1:]] + [nlines + 1]):
+        if f is not None:
+            for i in range(line, nxt):
+                origins[i] = (f, n)
+    return origins
 
 
 def _load(fn, spec, key):
@@ -380,7 +404,7 @@ def _load(fn, spec, key):
     entry = cache.read(key, _label(fn, spec))
     if entry is None:
         return None
-    source, manifest, path = entry
+    source, manifest, path, checksum = entry
     cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
     try:
         stale = _stale(fn, cells, manifest)
@@ -389,7 +413,8 @@ def _load(fn, spec, key):
             late = _Late()
             _IN_PROGRESS[(fn, spec)] = (late, dict(fields["tangent_names"]))
             try:
-                compiled, callee_deps, stale = _compile_entry(fn, cells, source, manifest, path)
+                compiled, callee_deps, stale = _compile_entry(fn, cells, source, manifest, path,
+                                                              checksum)
             finally:
                 del _IN_PROGRESS[(fn, spec)]
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -397,7 +422,7 @@ def _load(fn, spec, key):
     if stale is not None:
         cache.discard(path, stale)
         return None
-    compiled.__s2s_key__ = cache.content_key(key, source, manifest)
+    compiled.__s2s_key__ = checksum
     origin = manifest["origin"]
     _finish(compiled, origin, late)
     deps = []
@@ -427,7 +452,7 @@ def _stale(fn, cells, manifest):
     return None
 
 
-def _compile_entry(fn, cells, source, manifest, path):
+def _compile_entry(fn, cells, source, manifest, path, checksum):
     """``(function, callee dependencies, None)`` from an entry's text, or
     ``(None, None, why not)``."""
     bindings, callee_deps = {}, []
@@ -439,11 +464,14 @@ def _compile_entry(fn, cells, source, manifest, path):
         if obj is MISSING:
             return None, None, f"{name} ({where}) is gone or has changed"
         bindings[name] = obj
-    origins = {line: (f, n) for line, f, n in manifest["origins"]}
+    origins = _expand_origins(manifest["origins"], source.count("\n"))
+    code = cache.read_code(path, checksum)
     compiled = compile_source(source, manifest["name"], manifest["free"], origins,
                               label=manifest["origin"], globals_=fn.__globals__, cells=cells,
                               bindings=bindings, defaults=fn.__defaults__,
-                              kwdefaults=fn.__kwdefaults__, filename=path)
+                              kwdefaults=fn.__kwdefaults__, filename=path, code=code)
+    if code is None and compiled.__code__.co_filename == path:
+        cache.write_code(path, checksum, compiled.__code__)
     return compiled, callee_deps, None
 
 

@@ -432,7 +432,9 @@ def test_info_and_clear(cache_dir):
     info = cache.info()
     assert info["location"] == str(cache_dir) and info["enabled"] is True
     assert info["entries"] == len(entries(cache_dir)) == 2
-    assert info["size_bytes"] == sum(p.stat().st_size for p in entries(cache_dir))
+    # the entries and their compiled code
+    assert info["size_bytes"] == sum(p.stat().st_size for p in cache_dir.iterdir())
+    assert sorted(p.suffix for p in cache_dir.iterdir()) == [".code", ".code", ".py", ".py"]
     assert cache.clear() == 2
     assert cache.info()["entries"] == 0 and entries(cache_dir) == []
 
@@ -501,7 +503,7 @@ SCRIPT = """
 import json, sys
 import numpy as np
 import s2s
-from s2s import cache
+from s2s import cache, frontend
 
 SCALE = float(sys.argv[1])
 
@@ -524,7 +526,8 @@ x = np.array([0.5, 1.0, 1.5])
 w = np.array([1.0, -2.0, 0.5])
 out, dot = s2s.jvp(f, (x, w), (np.ones(3), np.zeros(3)))
 jac = s2s.jacfwd(f)(x, w)
-print(json.dumps({"dot": float(dot), "jac": jac.tolist(), "stats": cache.stats}))
+print(json.dumps({"dot": float(dot), "jac": jac.tolist(), "stats": cache.stats,
+                  "parsed": len(frontend._CACHE)}))
 """
 
 
@@ -546,6 +549,7 @@ def test_second_process_hits_the_cache(tmp_path, cache_dir):
     # another process, another value of the global SCALE: all hits, new value used
     second = _run(script, "3.0", env=env)
     assert second["stats"]["transforms"] == 0 and second["stats"]["hits"] == 5
+    assert first["parsed"] > 0 and second["parsed"] == 0  # no function was even parsed
     assert second["dot"] == pytest.approx(first["dot"] * 9 / 4)
     assert np.allclose(second["jac"], np.array(first["jac"]) * 9 / 4)
 
@@ -579,8 +583,8 @@ def test_eight_processes_race_to_one_valid_entry(cache_dir):
     assert len({tuple(dot) for dot, _ in got}) == 1
     assert all(stats["discarded"] == 0 for _, stats in got), got
     assert sum(stats["writes"] for _, stats in got) >= 1  # usually all 8 miss and write
-    names = [p.name for p in cache_dir.iterdir()]
-    assert len(names) == 1 and not names[0].startswith(".")  # one entry, no temporary files
+    (entry,) = entries(cache_dir)  # one entry (and its compiled code), no temporary files
+    assert sorted(p.name for p in cache_dir.iterdir()) == [entry.stem + ".code", entry.name]
     before = dict(cache.stats)
     dot = s2s.jvp(define(SIMPLE, "f", "<race>"), (X,), (DX,))[1]
     assert delta(before)["hits"] == 1
