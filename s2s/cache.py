@@ -24,6 +24,9 @@ comment lines::
     # s2s-cache {"format": 1, "key": "...", "manifest": {...}}
     # s2s-cache-checksum <sha256 of everything above>
 
+The checksum is also the generated function's *content key*. Next to
+``X.py``, ``X.code`` holds its compiled code (see :func:`read_code`).
+
 Location: ``$S2S_CACHE_DIR``, else the platform's user cache directory;
 ``S2S_CACHE=0`` turns the disk cache off. Writes are atomic (a private
 temporary file renamed over the entry), directories are created ``0700``
@@ -44,6 +47,8 @@ import sys
 import tempfile
 import types
 import warnings
+
+import numpy
 
 from . import __version__
 from .frontend import MISSING
@@ -161,8 +166,6 @@ def key(fn, spec):
     rules = _user_rules()
     if source is None or rules is None:
         return None
-    import numpy
-
     parts = (str(FORMAT), __version__, _package_stamp(), rules, sys.implementation.name,
              ".".join(map(str, sys.version_info[:3])), numpy.__version__, repr(spec), source)
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
@@ -276,8 +279,9 @@ def _block(lines, first, last):
 
 
 def _hash_code(code, h):
-    """Hash what a code object computes (bytecode, names, constants, lines),
-    without anything that varies between processes."""
+    """Hash what a code object computes (bytecode, names, constants, nested
+    code), without anything that varies between processes (addresses, the
+    order of a frozenset)."""
     h.update(code.co_code)
     h.update(repr((code.co_names, code.co_varnames, code.co_freevars, code.co_cellvars,
                    code.co_argcount, code.co_kwonlyargcount, code.co_flags)).encode())

@@ -407,18 +407,19 @@ def _load(fn, spec, key):
     source, manifest, path, checksum = entry
     cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
     try:
-        stale = _stale(fn, cells, manifest)
-        fields = cache.decode(manifest["result"])
-        if stale is None:
-            late = _Late()
-            _IN_PROGRESS[(fn, spec)] = (late, dict(fields["tangent_names"]))
-            try:
-                compiled, callee_deps, stale = _compile_entry(fn, cells, source, manifest, path,
-                                                              checksum)
-            finally:
-                del _IN_PROGRESS[(fn, spec)]
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        stale = f"unreadable manifest ({exc!r})"
+        fields = _check_manifest(manifest)
+    except (KeyError, TypeError, ValueError) as exc:
+        cache.discard(path, f"unreadable manifest ({exc!r})")
+        return None
+    stale = _stale(fn, cells, manifest)
+    if stale is None:
+        late = _Late()
+        _IN_PROGRESS[(fn, spec)] = (late, dict(fields["tangent_names"]))
+        try:
+            compiled, callee_deps, stale = _compile_entry(fn, cells, source, manifest, path,
+                                                          checksum)
+        finally:
+            del _IN_PROGRESS[(fn, spec)]
     if stale is not None:
         cache.discard(path, stale)
         return None
@@ -437,6 +438,23 @@ def _load(fn, spec, key):
             setattr(result, attr, fields[attr])
     cache.stats["hits"] += 1
     return result
+
+
+_MANIFEST = {"name": str, "origin": str, "free": list, "origins": list, "bindings": dict,
+             "names": dict, "consts": dict, "deps": list, "result": dict}
+
+
+def _check_manifest(manifest):
+    """The decoded result fields of a manifest whose every part has the
+    expected type; raises KeyError, TypeError or ValueError otherwise."""
+    for field, kind in _MANIFEST.items():
+        if not isinstance(manifest[field], kind):
+            raise TypeError(f"{field} is a {type(manifest[field]).__name__}")
+    fields = cache.decode(manifest["result"])
+    missing = {"tangent_names", "positional", "inactive_returns"} - set(fields)
+    if missing:
+        raise KeyError(", ".join(sorted(missing)))
+    return fields
 
 
 def _stale(fn, cells, manifest):

@@ -294,7 +294,8 @@ def _reload(filename, caplog):
     return dot, delta(before)
 
 
-@pytest.mark.parametrize("damage", ["flip", "truncate", "garbage", "foreign", "empty"])
+@pytest.mark.parametrize("damage", ["flip", "truncate", "garbage", "foreign", "empty",
+                                    "manifest"])
 def test_damaged_entry_is_rebuilt(cache_dir, caplog, damage):
     expected = _fill("<damaged>")
     (entry,) = entries(cache_dir)
@@ -308,6 +309,11 @@ def test_damaged_entry_is_rebuilt(cache_dir, caplog, damage):
         data = b"\xff\xfe\x00garbage" * 10
     elif damage == "empty":
         data = b""
+    elif damage == "manifest":  # right key and checksum, a manifest s2s cannot use
+        text = data.decode()
+        meta = json.loads(text.split("\n# s2s-cache ", 1)[1].split("\n", 1)[0])
+        source = text.split("# s2s-cache ", 1)[0]
+        data, _ = cache.pack(meta["key"], source, {**meta["manifest"], "bindings": []})
     else:  # a valid entry of another function, under this one's name
         other = define(SIMPLE.replace("* x", "* 2.0"), "f", "<other>")
         s2s.jvp(other, (X,), (DX,))
