@@ -7,6 +7,7 @@ import weakref
 import numpy
 
 from . import pytree
+from .codegen import annotate
 from .errors import InputError, NonDifferentiableOutputError
 from .frontend import _unwrap, see_through
 from .rules import registry
@@ -65,11 +66,15 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
             f"(return on line {lines})",
             hint="pass strict=False to get a zero tangent",
         )
-    if generated.positional:
-        out, out_dot = generated.fn(*primals, *tangents)
-    else:
-        kwargs = {generated.tangent_names[p]: t for p, t in zip(active, tangents)}
-        out, out_dot = generated.fn(*primals, **kwargs)
+    try:
+        if generated.positional:
+            out, out_dot = generated.fn(*primals, *tangents)
+        else:
+            kwargs = {generated.tangent_names[p]: t for p, t in zip(active, tangents)}
+            out, out_dot = generated.fn(*primals, **kwargs)
+    except Exception as exc:  # the user's file and line under a generated line
+        annotate(exc)
+        raise
     return _with_aux((out, out_dot), has_aux, generated.origin)
 
 

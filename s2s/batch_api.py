@@ -24,6 +24,7 @@ import dataclasses
 import numpy
 
 from . import pytree
+from .codegen import annotate
 from .errors import InputError
 from .frontend import _unwrap
 from .runtime import namespace_of, tree_map
@@ -385,6 +386,13 @@ class VMapped(_Transformed):
         return _VMap(_program(self.func), self.in_dims, self.out_dims, self.randomness)
 
     def __call__(self, *args, **kwargs):
+        try:
+            return self._call(args, kwargs)
+        except Exception as exc:  # the user's file and line under a generated line
+            annotate(exc)
+            raise
+
+    def _call(self, args, kwargs):
         program = self._program()
         prepared = program.prepare(list(args), [])  # checks the inputs, finds the size
         size = program.size
@@ -513,6 +521,13 @@ class JacFwd(_Transformed):
         return _JacFwd(_program(self.func), self.argnums, self.has_aux, self.randomness)
 
     def __call__(self, *args):
+        try:
+            return self._call(args)
+        except Exception as exc:  # the user's file and line under a generated line
+            annotate(exc)
+            raise
+
+    def _call(self, args):
         key = None if self.chunk_size or isinstance(self.func, _Transformed) else _fast_key(args)
         hit = self._fast.get(key) if key is not None else None
         if hit is not None and hit[1].is_current() and hit[0].jvp.generated.is_current():

@@ -103,47 +103,110 @@ def unparse_with_origins(node):
 
 
 _counter = 0
+# generated file name -> {line: (user's filename, lineno)}, for tracebacks (see annotate)
+ORIGINS = {}
+
+
+def free_names(fn_node, cells, bindings):
+    """The names of ``cells`` and ``bindings`` the function uses: the
+    parameters of the factory it is compiled in."""
+    used = _free_names(fn_node)
+    return [n for n in sorted(used) if n in cells or n in bindings]
 
 
 def compile_function(fn_node, *, header, label, globals_, cells, bindings, defaults=None,
-                     kwdefaults=None):
+                     kwdefaults=None, filename=None):
     """Compile the gast ``FunctionDef`` into a function.
 
     ``cells``: free-variable name -> the user's cell objects (shared, live);
-    ``bindings``: name -> object for names s2s adds (fresh cells). Returns
-    ``(function, source)`` where ``source`` is exactly what is displayed,
-    cached and registered for tracebacks.
+    ``bindings``: name -> object for names s2s adds (fresh cells);
+    ``filename``: the file the code claims to come from (a disk-cache entry),
+    else a unique pseudo file name. Returns ``(function, source)`` where
+    ``source`` is exactly what is displayed, cached and registered for
+    tracebacks.
     """
-    global _counter
     body, origins = unparse_with_origins(fn_node)
     source = header + "\n" + body
-    used = _free_names(fn_node)
-    free = [n for n in sorted(used) if n in cells or n in bindings]
-    _counter += 1
-    digest = hashlib.sha256(source.encode()).hexdigest()[:8]
-    filename = f"<s2s {label} {digest}#{_counter}>"
-    # Line 1 holds the outer factory (replacing the header comment), so the
-    # generated function sits on the same lines as in ``source``.
-    outer = f"def __s2s_factory__({', '.join(free)}):\n"
-    outer += "".join("    " + line + "\n" if line.strip() else "\n" for line in body.splitlines())
-    outer += f"    return {fn_node.name}\n"
-    code = compile(outer, filename, "exec")
-    factory_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
-    inner = next(
-        c for c in factory_code.co_consts
-        if isinstance(c, types.CodeType) and c.co_name == fn_node.name
-    )
+    line_origins = {i + 2: o for i, o in enumerate(origins) if o is not None}
+    fn = compile_source(source, fn_node.name, free_names(fn_node, cells, bindings),
+                        line_origins, label=label, filename=filename, globals_=globals_,
+                        cells=cells, bindings=bindings, defaults=defaults,
+                        kwdefaults=kwdefaults)
+    return fn, source
+
+
+def compile_source(source, name, free, origins, *, label, globals_, cells, bindings,
+                   defaults=None, kwdefaults=None, filename=None, code=None):
+    """Compile ``source`` (a header line, then ``def name(...)``) into a
+    function whose free names ``free`` are the user's ``cells`` or fresh
+    cells holding ``bindings``; ``origins``: line of ``source`` -> the
+    user's ``(filename, lineno)``. ``code``: the function's code object,
+    compiled earlier from this source under ``filename`` (then no compile)."""
+    global _counter
+    lines = source.splitlines(True)
+    registered = linecache.cache.get(filename) if filename is not None else None
+    if filename is None or (registered is not None and len(registered) == 4
+                            and registered[2] != lines):
+        # no disk-cache entry, or one whose name this process already shows other text under
+        _counter += 1
+        digest = hashlib.sha256(source.encode()).hexdigest()[:8]
+        filename = f"<s2s {label} {digest}#{_counter}>"
+    if code is None or code.co_filename != filename:
+        code = _compile_inner(source, name, free, filename)
     closure = tuple(
-        cells[n] if n in cells else types.CellType(bindings[n]) for n in inner.co_freevars
+        cells[n] if n in cells else types.CellType(bindings[n]) for n in code.co_freevars
     )
-    fn = types.FunctionType(inner, globals_, fn_node.name, defaults, closure)
+    fn = types.FunctionType(code, globals_, name, defaults, closure)
     if kwdefaults:
         fn.__kwdefaults__ = dict(kwdefaults)
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    linecache.cache[filename] = (len(source), None, lines, filename)
+    ORIGINS[filename] = origins
     fn.__s2s_source__ = source
     # line of ``source`` (1-based; line 1 is the header) -> the user's line
-    fn.__s2s_origins__ = {i + 2: o for i, o in enumerate(origins) if o is not None}
-    return fn, source
+    fn.__s2s_origins__ = origins
+    return fn
+
+
+def _compile_inner(source, name, free, filename):
+    """The code object of the function ``name`` defined in ``source``, with
+    the names ``free`` as closure variables: compiled inside an outer
+    factory taking them as parameters. Line 1 holds the factory (replacing
+    the header comment), so the function sits on the same lines as in
+    ``source``."""
+    body = source.split("\n", 1)[1]
+    outer = f"def __s2s_factory__({', '.join(free)}):\n"
+    outer += "".join("    " + line + "\n" if line.strip() else "\n" for line in body.splitlines())
+    outer += f"    return {name}\n"
+    module = compile(outer, filename, "exec")
+    factory = next(c for c in module.co_consts if isinstance(c, types.CodeType))
+    return next(c for c in factory.co_consts
+                if isinstance(c, types.CodeType) and c.co_name == name)
+
+
+def annotate(exc):
+    """Add a note to ``exc`` for each frame of generated code in its
+    traceback, naming the user's file and line that generated line comes
+    from (Python 3.11+ prints notes under the traceback; 3.10 keeps them in
+    ``exc.__notes__``)."""
+    notes = list(getattr(exc, "__notes__", None) or ())
+    tb = exc.__traceback__
+    while tb is not None:
+        code, generated_line = tb.tb_frame.f_code, tb.tb_lineno
+        tb = tb.tb_next
+        origin = ORIGINS.get(code.co_filename, {}).get(generated_line)
+        if origin is None:
+            continue
+        filename, lineno = origin
+        text = linecache.getline(filename, lineno).strip()
+        note = (f"s2s: line {generated_line} of the generated {code.co_name} comes from "
+                f'File "{filename}", line {lineno}: {text}')
+        if note in notes:
+            continue  # already added by an outer s2s call
+        notes.append(note)
+        if hasattr(exc, "add_note"):
+            exc.add_note(note)
+        else:
+            exc.__notes__ = list(notes)
 
 
 def _free_names(fn_node):

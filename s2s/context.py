@@ -79,6 +79,9 @@ class Context:
         # None: the first problem is raised; a list: problems are collected
         # there and the passes go on (``s2s check``, see s2s/check.py)
         self.problems = None
+        # binding name -> (callee function, transform spec, its generated
+        # function or None while that is still being built): for the disk cache
+        self.callees = {}
 
     # -- names and objects -------------------------------------------------
 

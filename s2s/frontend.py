@@ -335,6 +335,10 @@ class Resolver:
         # what the generated code was built from: name -> (where, object)
         # for every function, class or module a global or cell resolved to
         self.deps = {}
+        # every name and attribute chain of the user's scope resolved (dotted
+        # path -> object, MISSING included): the disk cache re-checks them
+        self.seen = {}
+        self.consts = set()  # names whose value (not only identity) the code depends on
 
     def resolve(self, node):
         """The object ``node`` (Name or Attribute chain) denotes, or MISSING."""
@@ -345,9 +349,13 @@ class Resolver:
             if base is self._MISSING:
                 return base
             try:
-                return see_through(getattr(base, node.attr))
+                value = see_through(getattr(base, node.attr))
             except Exception:
-                return self._MISSING
+                value = self._MISSING
+            path = _dotted(node)
+            if path is not None and self._in_scope(path.split(".", 1)[0]):
+                self.seen[path] = value
+            return value
         return self._MISSING
 
     def resolve_name(self, name):
@@ -355,26 +363,25 @@ class Resolver:
             return self.extra[name]
         if name in self.local_names:
             return self._MISSING
+        value = lookup(self.parsed.fn, name, self.parsed.cells)
+        self.seen[name] = value
         cell = self.parsed.cells.get(name)
         if cell is not None:
-            try:
-                value = cell.cell_contents
-            except ValueError:
-                return self._MISSING
-            self._depend(name, cell, value)
-            return see_through(value)
-        g = self.parsed.globals
-        if name in g:
-            value = g[name]
-            self._depend(name, g, value)
-            return see_through(value)
-        return getattr(builtins, name, self._MISSING)
+            if value is not self._MISSING:
+                self._depend(name, cell, value)
+        elif name in self.parsed.globals:
+            self._depend(name, self.parsed.globals, value)
+        return see_through(value)
+
+    def _in_scope(self, name):
+        return name not in self.extra and name not in self.local_names
 
     def depend_on_value(self, name, value):
         """The generated code was built from the current value of the global
         (or closure variable) ``name``: rebuild it when that changes."""
         cell = self.parsed.cells.get(name)
         self.deps[name] = (cell if cell is not None else self.parsed.globals, value)
+        self.consts.add(name)
 
     def _depend(self, name, where, value):
         if callable(value) or isinstance(value, types.ModuleType):
@@ -385,3 +392,46 @@ class Resolver:
 
 
 MISSING = Resolver._MISSING
+
+
+def lookup(fn, name, cells=None):
+    """What the free name ``name`` of ``fn`` denotes now: its closure cell,
+    else its global, else the builtin (MISSING if none, or the cell is empty)."""
+    if cells is None:
+        cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
+    cell = cells.get(name)
+    if cell is not None:
+        try:
+            return cell.cell_contents
+        except ValueError:
+            return MISSING
+    g = fn.__globals__
+    if name in g:
+        return g[name]
+    return getattr(builtins, name, MISSING)
+
+
+def lookup_path(fn, path, cells=None):
+    """``lookup`` of a dotted path (``np.linalg.norm``): attributes by getattr."""
+    parts = path.split(".")
+    value = lookup(fn, parts[0], cells)
+    for part in parts[1:]:
+        if value is MISSING:
+            break
+        try:
+            value = getattr(value, part)
+        except Exception:
+            value = MISSING
+    return value
+
+
+def _dotted(node):
+    """``np.linalg.norm`` for a Name/Attribute chain, else None."""
+    parts = []
+    while isinstance(node, gast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, gast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))

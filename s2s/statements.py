@@ -37,6 +37,9 @@ class StatementPass:
         """``# model.py:12  y = np.sin(x) * w`` for the user's line behind
         ``lineno``; None for a line s2s itself added to generated code."""
         parsed = self.ctx.parsed
+        origins = getattr(parsed.fn, "__s2s_origins__", None)
+        if origins is not None and lineno not in origins:
+            return None  # a line of generated code that s2s added (no user line behind it)
         filename, line = parsed.origin(lineno)
         if filename.startswith("<s2s "):
             return None

@@ -2,9 +2,11 @@
 
 ``jvp_function(fn, active)`` returns the generated jvp of ``fn`` with respect
 to the parameters named in ``active`` (a :class:`Generated`). Results are kept
-in memory per function object; user functions called with active arguments
-are transformed the same way (recursion, direct or mutual, is allowed: the
-callee's closure cell is filled once it is compiled).
+in memory per function object, and on disk (``cache.py``): a disk hit skips
+parsing and transforming, and only compiles the stored text against the
+function's live globals and cells. User functions called with active
+arguments are transformed the same way (recursion, direct or mutual, is
+allowed: the callee's closure cell is filled once it is compiled).
 """
 
 import dataclasses
@@ -12,10 +14,10 @@ import hashlib
 import re
 import weakref
 
-from . import __version__
-from .codegen import compile_function, unparse
+from . import __version__, cache
+from .codegen import compile_function, compile_source, free_names, unparse
 from .context import Context
-from .frontend import dependency_current, parse, short_filename
+from .frontend import MISSING, dependency_current, lookup, lookup_path, parse, short_filename
 from .jvp import Emitter
 from .normalize import normalize
 
@@ -63,12 +65,14 @@ def jvp_function(fn, active, *, entry=True):
     per_fn = _MEMO.get(fn)
     if per_fn is not None and spec in per_fn and per_fn[spec].is_current():
         return per_fn[spec]
-    generated = _build(fn, tuple(active), entry, spec)
+    key = cache.key(fn, spec)
+    generated = _load(fn, spec, key) or _build(fn, tuple(active), entry, spec, key)
     _MEMO.setdefault(fn, {})[spec] = generated
     return generated
 
 
-def _build(fn, active, entry, spec):
+def _build(fn, active, entry, spec, key):
+    cache.stats["transforms"] += 1
     parsed = parse(fn)
     origin = getattr(fn, "__s2s_origin__", None) or f"{short_filename(parsed.filename)}:{parsed.node.name}"
     digest = hashlib.sha256(unparse(parsed.node).encode()).hexdigest()[:12]
@@ -83,30 +87,25 @@ def _build(fn, active, entry, spec):
         emitter = Emitter(ctx, node, active, _callee(ctx, callee_deps), entry)
         new, tangent_names, positional = emitter.run()
         header = f"# s2s {__version__} | {origin} | jvp | source sha256 {digest}"
-        compiled, source = compile_function(
-            new,
-            header=header,
-            label=f"{origin} jvp",
-            globals_=fn.__globals__,
-            cells=parsed.cells,
-            bindings=ctx.bindings,
-            defaults=fn.__defaults__,
-            kwdefaults=fn.__kwdefaults__,
-        )
+        compiled, source, store = _compile(fn, spec, key, new, header, f"{origin} jvp", ctx)
     finally:
         del _IN_PROGRESS[(fn, spec)]
     deps = _finish(compiled, origin, late, ctx)
-    return Generated(compiled, source, new.name, tangent_names, positional,
-                     emitter.inactive_returns, origin, deps + callee_deps)
+    result = Generated(compiled, source, new.name, tangent_names, positional,
+                       emitter.inactive_returns, origin, deps + callee_deps)
+    store(result)
+    return result
 
 
-def _finish(compiled, origin, late, ctx):
+def _finish(compiled, origin, late, ctx=None):
     """Fill the closure cells that waited for ``compiled`` (recursion);
     return what the code was built from (its dependencies)."""
     compiled.__s2s_origin__ = origin
     _register_late_cells(compiled)
     for cell in late.cells:
         cell.cell_contents = compiled
+    if ctx is None:
+        return []
     return [(n, where, value) for n, (where, value) in ctx.resolver.deps.items()]
 
 
@@ -120,6 +119,14 @@ def _register_late_cells(compiled):
             value.cells.append(cell)
 
 
+def _bind_callee(ctx, base, obj, target, spec, generated_fn):
+    """Bind the derivative ``obj`` of the callee ``target`` (None for
+    ``generated_fn`` while it is being built), recording how to get it back."""
+    binding = ctx.bind(base, obj)
+    ctx.callees[binding] = (target, spec, generated_fn)
+    return binding
+
+
 def _callee(ctx, deps):
     def transform(obj, active, stmt):
         from .frontend import _unwrap
@@ -131,10 +138,11 @@ def _callee(ctx, deps):
         base = f"{base}_jvp"
         if pending is not None:
             late, tangent_names = pending
-            return ctx.bind(base, late), tangent_names, set()
+            return _bind_callee(ctx, base, late, target, spec, None), tangent_names, set()
         generated = jvp_function(target, active, entry=False)
         deps.extend(generated.deps)
-        return ctx.bind(base, generated.fn), generated.tangent_names, set()
+        binding = _bind_callee(ctx, base, generated.fn, target, spec, generated.fn)
+        return binding, generated.tangent_names, set()
 
     return transform
 
@@ -156,14 +164,17 @@ def batch_function(fn, batched, ranks, *, randomness="error", suffix="vmap", ent
     per_fn = _MEMO.get(fn)
     if per_fn is not None and spec in per_fn and per_fn[spec].is_current():
         return per_fn[spec]
-    generated = _build_batch(fn, tuple(batched), dict(ranks), randomness, suffix, spec, entry)
+    key = cache.key(fn, spec)
+    generated = _load(fn, spec, key) or _build_batch(fn, tuple(batched), dict(ranks),
+                                                     randomness, suffix, spec, key, entry)
     _MEMO.setdefault(fn, {})[spec] = generated
     return generated
 
 
-def _build_batch(fn, batched, ranks, randomness, suffix, spec, entry=True):
+def _build_batch(fn, batched, ranks, randomness, suffix, spec, key, entry=True):
     from .batching import Batcher
 
+    cache.stats["transforms"] += 1
     parsed = parse(fn)
     origin = getattr(fn, "__s2s_origin__", None) or f"{short_filename(parsed.filename)}:{parsed.node.name}"
     digest = hashlib.sha256(unparse(parsed.node).encode()).hexdigest()[:12]
@@ -181,10 +192,7 @@ def _build_batch(fn, batched, ranks, randomness, suffix, spec, entry=True):
         new = batcher.run()
         header = f"# s2s {__version__} | {origin} | {suffix} over {', '.join(batched)} | " \
                  f"source sha256 {digest}"
-        compiled, source = compile_function(
-            new, header=header, label=f"{origin} {suffix}", globals_=fn.__globals__,
-            cells=parsed.cells, bindings=ctx.bindings, defaults=fn.__defaults__,
-            kwdefaults=fn.__kwdefaults__)
+        compiled, source, store = _compile(fn, spec, key, new, header, f"{origin} {suffix}", ctx)
     finally:
         del _IN_PROGRESS[(fn, spec)]
     deps = _finish(compiled, origin, late, ctx)
@@ -192,6 +200,7 @@ def _build_batch(fn, batched, ranks, randomness, suffix, spec, entry=True):
     result.fallback = batcher.fallback
     result.return_ranks = return_ranks
     result.return_batched = batcher.return_batched
+    store(result)
     return result
 
 
@@ -237,16 +246,16 @@ def _batch_callee(ctx, deps, randomness, suffix):
         base = re.sub(r"\W", "", getattr(target, "__name__", "")) or "fn"
         pending = _IN_PROGRESS.get((target, spec))
         if pending is not None:
-            return f"{base}_{suffix}", pending[0], None, None
+            return f"{base}_{suffix}", pending[0], None, None, (target, spec, None)
         generated = batch_function(target, batched, ranks, randomness=randomness, suffix=suffix,
                                    entry=False)
         deps.extend(generated.deps)
         return (f"{base}_{suffix}", generated.fn, getattr(generated, "return_ranks", None),
-                getattr(generated, "return_batched", None))
+                getattr(generated, "return_batched", None), (target, spec, generated.fn))
 
     def transform(obj, call_node, batcher):
-        base, fn, _, _ = generated_for(obj, call_node, batcher)
-        return ctx.bind(base, fn)
+        base, fn, _, _, (target, spec, generated_fn) = generated_for(obj, call_node, batcher)
+        return _bind_callee(ctx, base, fn, target, spec, generated_fn)
 
     def ranks(obj, call_node, batcher):
         return generated_for(obj, call_node, batcher)[2]
@@ -257,3 +266,253 @@ def _batch_callee(ctx, deps, randomness, suffix):
     transform.ranks = ranks
     transform.items = items
     return transform
+
+
+# -- the disk cache ------------------------------------------------------------------
+
+
+def _label(fn, spec):
+    """A readable name for the entry of ``fn``: ``model.f.jvp``."""
+    origin = fn.__dict__.get("__s2s_origin__") or short_filename(fn.__code__.co_filename)
+    stem = origin.split(":", 1)[0].rsplit(".py", 1)[0]
+    return f"{stem}.{fn.__name__}.{spec[0] if spec[0] == 'jvp' else spec[4]}"
+
+
+def _compile(fn, spec, key, new, header, label, ctx):
+    """Compile the generated ``new``; returns ``(function, source, store)``
+    where ``store(generated)`` writes the disk-cache entry when the code can
+    be found again in another process (else it stays in memory only)."""
+    cells = ctx.parsed.cells
+    free = free_names(new, cells, ctx.bindings)
+    bindings = None if key is None else _binding_records(fn, cells, ctx, free)
+    names = None if bindings is None else _name_identities(fn, cells, ctx)
+    path = None if names is None else cache.entry_path(key, _label(fn, spec))
+    compiled, source = compile_function(
+        new, header=header, label=label, globals_=fn.__globals__, cells=cells,
+        bindings=ctx.bindings, defaults=fn.__defaults__, kwdefaults=fn.__kwdefaults__,
+        filename=path)
+    compiled.__s2s_key__ = None
+
+    def store(generated):
+        if key is None:
+            return
+        manifest = None if path is None else _manifest(fn, cells, ctx, compiled, bindings,
+                                                       names, generated)
+        if manifest is None:
+            cache.stats["uncacheable"] += 1
+            cache.log.debug("%s: kept in memory only (it refers to objects that cannot be "
+                            "found again in another process)", label)
+            return
+        data, compiled.__s2s_key__ = cache.pack(key, source, manifest)
+        written = cache.write(key, _label(fn, spec), data)
+        if written is not None and written == compiled.__code__.co_filename:
+            cache.write_code(written, compiled.__s2s_key__, compiled.__code__)
+
+    return compiled, source, store
+
+
+def _binding_records(fn, cells, ctx, free):
+    """How to get back each object the generated code is bound to, or None."""
+    records = {}
+    for name in free:
+        if name in cells:
+            continue  # the user's own closure cell
+        if name in ctx.callees:
+            target, spec, generated_fn = ctx.callees[name]
+            where = cache.locate(target, fn, cells)
+            primary = cache.key(target, spec)
+            content = None
+            if generated_fn is not None:
+                content = generated_fn.__dict__.get("__s2s_key__")
+                if content is None:
+                    return None
+            if where is None or primary is None:
+                return None
+            records[name] = ["callee", cache.encode(spec), where, primary, content]
+            continue
+        where = cache.locate(ctx.bindings[name], fn, cells)
+        if where is None:
+            return None
+        records[name] = where
+    return records
+
+
+def _name_identities(fn, cells, ctx):
+    """Identity of what each name and attribute chain the transformation
+    resolved denotes (``xp`` and ``_s2s`` always: they decide the names s2s
+    uses), or None if one has no stable identity."""
+    names = {}
+    for path in sorted(set(ctx.resolver.seen) | {"xp", "_s2s"}):
+        ident = cache.identity(lookup_path(fn, path, cells))
+        if ident is None:
+            return None
+        names[path] = ident
+    return names
+
+
+def _manifest(fn, cells, ctx, compiled, bindings, names, generated):
+    """What a later process needs to check and rebuild the entry (JSON), or None."""
+    result = {"tangent_names": generated.tangent_names, "positional": generated.positional,
+              "inactive_returns": generated.inactive_returns}
+    for attr in ("fallback", "return_ranks", "return_batched"):
+        if hasattr(generated, attr):
+            result[attr] = getattr(generated, attr)
+    try:
+        result = cache.encode(result)
+    except TypeError:
+        return None
+    return {
+        "name": generated.name,
+        "origin": generated.origin,
+        "free": list(compiled.__code__.co_freevars),
+        "origins": _compact_origins(compiled.__s2s_origins__, generated.source.count("\n")),
+        "bindings": bindings,
+        "names": names,
+        "consts": {n: repr(lookup(fn, n, cells)) for n in sorted(ctx.resolver.consts)},
+        "deps": sorted(ctx.resolver.deps),
+        "result": result,
+    }
+
+
+def _compact_origins(origins, nlines):
+    """``{line: (file, lineno)}`` for lines 1..``nlines`` as runs
+    ``[[first line, file, lineno], ...]`` (``[line, None, None]`` where
+    lines have no origin); each run lasts until the next."""
+    runs, last = [], None
+    for line in range(1, nlines + 1):
+        origin = origins.get(line)
+        if line == 1 or origin != last:
+            runs.append([line, *(origin or (None, None))])
+            last = origin
+    return runs
+
+
+def _expand_origins(runs, nlines):
+    origins = {}
+    for (line, f, n), nxt in zip(runs, [r[0] for r in runs[1:]] + [nlines + 1]):
+        if f is not None:
+            for i in range(line, nxt):
+                origins[i] = (f, n)
+    return origins
+
+
+def _load(fn, spec, key):
+    """The generated function of ``fn`` for ``spec`` from its disk-cache
+    entry, without parsing or transforming, or None (no valid entry)."""
+    if key is None:
+        return None
+    entry = cache.read(key, _label(fn, spec))
+    if entry is None:
+        return None
+    source, manifest, path, checksum = entry
+    cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
+    try:
+        fields = _check_manifest(manifest)
+    except (KeyError, TypeError, ValueError) as exc:
+        cache.discard(path, f"unreadable manifest ({exc!r})")
+        return None
+    stale = _stale(fn, cells, manifest)
+    if stale is None:
+        late = _Late()
+        _IN_PROGRESS[(fn, spec)] = (late, dict(fields["tangent_names"]))
+        try:
+            compiled, callee_deps, stale = _compile_entry(fn, cells, source, manifest, path,
+                                                          checksum)
+        finally:
+            del _IN_PROGRESS[(fn, spec)]
+    if stale is not None:
+        cache.discard(path, stale)
+        return None
+    compiled.__s2s_key__ = checksum
+    origin = manifest["origin"]
+    _finish(compiled, origin, late)
+    deps = []
+    for name in manifest["deps"]:
+        where = cells[name] if name in cells else fn.__globals__
+        deps.append((name, where, lookup(fn, name, cells)))
+    result = Generated(compiled, source, manifest["name"], fields["tangent_names"],
+                       fields["positional"], fields["inactive_returns"], origin,
+                       deps + callee_deps)
+    for attr in ("fallback", "return_ranks", "return_batched"):
+        if attr in fields:
+            setattr(result, attr, fields[attr])
+    cache.stats["hits"] += 1
+    return result
+
+
+_MANIFEST = {"name": str, "origin": str, "free": list, "origins": list, "bindings": dict,
+             "names": dict, "consts": dict, "deps": list, "result": dict}
+
+
+def _check_manifest(manifest):
+    """The decoded result fields of a manifest whose every part has the
+    expected type; raises KeyError, TypeError or ValueError otherwise."""
+    for field, kind in _MANIFEST.items():
+        if not isinstance(manifest[field], kind):
+            raise TypeError(f"{field} is a {type(manifest[field]).__name__}")
+    fields = cache.decode(manifest["result"])
+    missing = {"tangent_names", "positional", "inactive_returns"} - set(fields)
+    if missing:
+        raise KeyError(", ".join(sorted(missing)))
+    return fields
+
+
+def _stale(fn, cells, manifest):
+    """Why the entry no longer fits ``fn``'s scope, or None."""
+    for path, ident in manifest["names"].items():
+        now = cache.identity(lookup_path(fn, path, cells))
+        if now != ident:
+            return f"{path} was {ident}, is now {now}"
+    for name, text in manifest["consts"].items():
+        now = repr(lookup(fn, name, cells))
+        if now != text:
+            return f"{name} was {text}, is now {now}"
+    return None
+
+
+def _compile_entry(fn, cells, source, manifest, path, checksum):
+    """``(function, callee dependencies, None)`` from an entry's text, or
+    ``(None, None, why not)``."""
+    bindings, callee_deps = {}, []
+    for name, where in manifest["bindings"].items():
+        if where[0] == "callee":
+            obj = _load_callee(fn, cells, where, callee_deps)
+        else:
+            obj = cache.relocate(where, fn, cells)
+        if obj is MISSING:
+            return None, None, f"{name} ({where}) is gone or has changed"
+        bindings[name] = obj
+    origins = _expand_origins(manifest["origins"], source.count("\n"))
+    code = cache.read_code(path, checksum)
+    compiled = compile_source(source, manifest["name"], manifest["free"], origins,
+                              label=manifest["origin"], globals_=fn.__globals__, cells=cells,
+                              bindings=bindings, defaults=fn.__defaults__,
+                              kwdefaults=fn.__kwdefaults__, filename=path, code=code)
+    if code is None and compiled.__code__.co_filename == path:
+        cache.write_code(path, checksum, compiled.__code__)
+    return compiled, callee_deps, None
+
+
+def _load_callee(fn, cells, record, deps):
+    """A callee's generated function, as the entry recorded it, or MISSING."""
+    _, spec, where, primary, content = record
+    target = cache.relocate(where, fn, cells)
+    if target is MISSING:
+        return MISSING
+    spec = cache.decode(spec)
+    if cache.key(target, spec) != primary:
+        return MISSING  # the callee's source (or anything else in its key) changed
+    pending = _IN_PROGRESS.get((target, spec))
+    if pending is not None:
+        # being built: fine only if the entry was built that way too (the
+        # code for a callee still in progress assumes less about it)
+        return pending[0] if content is None else MISSING
+    if spec[0] == "jvp":
+        generated = jvp_function(target, spec[1], entry=False)
+    else:
+        generated = batch_function(target, spec[1], dict(spec[2]), randomness=spec[3],
+                                   suffix=spec[4], entry=False)
+    if content is not None and generated.fn.__dict__.get("__s2s_key__") != content:
+        return MISSING
+    deps.extend(generated.deps)
+    return generated.fn

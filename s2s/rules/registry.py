@@ -25,6 +25,7 @@ inactive argument costs nothing.
 import dataclasses
 import functools
 import inspect
+import sys
 import types
 
 import numpy
@@ -329,9 +330,25 @@ def _name(obj):
     return f"{mod}.{qual}" if mod else qual
 
 
+generation = 0  # bumped by every registration (the disk cache keys on the user's own rules)
+
+
 def _add(rule):
+    global generation
+    rule.builtin = _registered_by_s2s()
     RULES[rule.primitive] = rule
+    generation += 1
     return rule
+
+
+def _registered_by_s2s():
+    """Whether the code registering a rule (the first caller outside this
+    module) is part of s2s, as opposed to a user's ``s2s.defjvp``."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__") == __name__:
+        frame = frame.f_back
+    caller = frame.f_globals.get("__name__", "") if frame is not None else ""
+    return caller.startswith("s2s.")
 
 
 def jvp_rule(*primitives, samples=None, batching=None):
