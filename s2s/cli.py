@@ -446,12 +446,53 @@ def _in_file_order(lines):
 # -- the command ---------------------------------------------------------------------
 
 
+CACHE_EPILOG = """\
+examples:
+  s2s cache info                  where the cache is, how many entries, their size
+  s2s cache clear                 remove every entry (they are rebuilt when needed)
+
+The cache keeps the generated code as readable .py files in $S2S_CACHE_DIR,
+else the platform's user cache directory; S2S_CACHE=0 turns it off.
+"""
+
+
+def _cache_arguments(parser):
+    parser.add_argument("action", choices=("info", "clear"),
+                        help="info: location, entries and size; clear: remove every entry")
+
+
+def _cache(args, parser):
+    from . import cache
+
+    if args.action == "clear":
+        removed = cache.clear()
+        print(f"removed {removed} entr{'y' if removed == 1 else 'ies'} from "
+              f"{display_path(cache.location())}")
+        return 0
+    found = cache.info()
+    state = "on" if found["enabled"] else "off (S2S_CACHE=0, or the directory is unusable)"
+    print(f"location: {found['location']}")
+    print(f"entries:  {found['entries']}")
+    print(f"size:     {_size(found['size_bytes'])}")
+    print(f"cache:    {state}")
+    return 0
+
+
+def _size(n):
+    for unit in ("bytes", "KB", "MB"):
+        if n < 1024 or unit == "MB":
+            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+
+
 SUBCOMMANDS = (
     # name, one-line help, epilog, add its arguments, run it
     ("dump", "print the code s2s generates for a function", DUMP_EPILOG,
      _dump_arguments, _dump),
     ("check", "list what keeps functions from being differentiated, without running them",
      CHECK_EPILOG, _check_arguments, _check),
+    ("cache", "show or clear the disk cache of generated code", CACHE_EPILOG,
+     _cache_arguments, _cache),
 )
 
 

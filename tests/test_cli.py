@@ -407,3 +407,32 @@ def test_internal_error_is_one_line(monkeypatch, capsys):
     out, err = capsys.readouterr()
     assert (status, out) == (3, "")
     assert _one_error_line(err).startswith("s2s check: internal error: KeyError: 'oops'")
+
+
+def test_cache_info_and_clear(tmp_path):
+    env = dict(os.environ, S2S_CACHE_DIR=str(tmp_path / "cache"), S2S_CACHE="1")
+
+    def s2s_command(*argv):
+        proc = subprocess.run([sys.executable, "-m", "s2s", *argv], env=env,
+                              capture_output=True, text=True, timeout=120)
+        return proc.returncode, proc.stdout, proc.stderr
+
+    fill = ("import numpy as np, s2s\n"
+            "from model import ok\n"
+            "s2s.jvp(ok, (np.ones(3),), (np.ones(3),))\n")
+    (tmp_path / "model.py").write_text("import numpy as np\n\ndef ok(x):\n"
+                                       "    return np.sin(x) * x\n")
+    subprocess.run([sys.executable, "-c", fill], cwd=tmp_path, env=env, check=True,
+                   timeout=120)
+    status, out, err = s2s_command("cache", "info")
+    assert (status, err) == (0, "")
+    assert f"location: {tmp_path / 'cache'}" in out and "cache:    on" in out
+    entries = int(next(line for line in out.splitlines() if line.startswith("entries:")).split()[1])
+    assert entries >= 1
+    status, out, err = s2s_command("cache", "clear")
+    assert (status, err) == (0, "")
+    assert out.startswith(f"removed {entries} entr")
+    status, out, _ = s2s_command("cache", "info")
+    assert "entries:  0" in out and "size:     0 bytes" in out
+    status, out, err = s2s_command("cache", "bogus")
+    assert status == 2 and "invalid choice" in err
