@@ -34,11 +34,21 @@ import copy
 import gast
 
 from .analysis import BINOPS, iterated_atoms, iteration, mutated_names
+from .batch_ranks import (
+    _BOTTOM,
+    RankInference,
+    _advanced_count,
+    _arrayish,
+    _find_arg,
+    _index_rank,
+    _int_const,
+)
 from .codegen import comment
 from .context import assign, call, const, name, walk_statements
 from .errors import UnsupportedSyntaxError
 from .frontend import MISSING
 from .rules import batching_rules, registry
+from .rules.batching_axes import AXES, AXIS_DEFAULTS, AXIS_PAIRS, REQUIRED, TANGENT_HELPERS
 from .statements import StatementPass
 
 _SHAPE_ATTRIBUTES = {"shape", "ndim", "size", "dtype"}
@@ -47,52 +57,9 @@ _UNBATCHED_CALLS = {"len", "shape", "ndim", "size", "isinstance", "range", "type
 # helpers of batched code that query shapes: the same for every example when
 # the code is batched again
 _SHAPE_HELPERS = {"batch_size", "tail_axes", "len_batched"}
-_BOTTOM = object()  # rank not yet known (fixed point start)
-
-# axis parameters of axis-taking primitives: name -> (position, meaning of None)
-# meaning of None: "all" (every per-example axis), "flat" (flattened), "keep"
-# axis parameters of axis-taking primitives:
-# path -> (parameter, position, default when not passed, meaning of None)
-# meaning of None: "all" (every per-example axis), "flat" (the flattened
-# array), "squeeze", "concat_flat", "norm"; REQUIRED: must be passed
-REQUIRED = object()
-_RED = ("axis", 1, None, "all")
-AXES = {
-    **{name_: _RED for name_ in (
-        "sum", "mean", "prod", "max", "min", "amax", "amin", "var", "std", "any", "all",
-        "nansum", "nanmean", "nanmax", "nanmin", "count_nonzero", "ptp", "average")},
-    "cumsum": ("axis", 1, None, "flat"), "cumprod": ("axis", 1, None, "flat"),
-    "argmax": ("axis", 1, None, "flat"), "argmin": ("axis", 1, None, "flat"),
-    "argsort": ("axis", 1, -1, "flat"), "sort": ("axis", 1, -1, "flat"),
-    "flip": ("axis", 1, None, "all"), "expand_dims": ("axis", 1, REQUIRED, None),
-    "squeeze": ("axis", 1, None, "squeeze"), "concatenate": ("axis", 1, 0, "concat_flat"),
-    "stack": ("axis", 1, 0, None), "split": ("axis", 2, 0, None),
-    "array_split": ("axis", 2, 0, None), "repeat": ("axis", 2, None, "flat"),
-    "take": ("axis", 2, None, "flat"), "diff": ("axis", 2, -1, None),
-    "roll": ("axis", 2, None, None),
-    "linalg.norm": ("axis", 2, None, "norm"),
-}
-AXIS_PAIRS = {
-    "swapaxes": (("axis1", 1), ("axis2", 2)), "moveaxis": (("source", 1), ("destination", 2)),
-    "trace": (("axis1", 2), ("axis2", 3)), "diagonal": (("axis1", 2), ("axis2", 3)),
-}
-# jvp-rule helpers, linear in their tangent arguments: with only tangents
-# batched, the helper runs as it is once its axis counts from the end.
-# helper name -> (tangent positions, axis position, position of the primal
-# whose rank the axis refers to); axis position None: no axis, or the helper
-# counts it from the end itself
-TANGENT_HELPERS = {
-    "extremum_tangent": ((2,), 3, 0), "var_tangent": ((1,), 2, 0),
-    "prod_tangent": ((1,), 2, 0),
-    "norm_tangent": ((2,), 4, 0), "clip_tangent": ((3, 4, 5), None, 0),
-    "cumprod_tangent": ((1,), 2, 0),
-    "average_tangent": ((2, 5), None, 0), "unique_tangent": ((2,), None, 0),
-    "sorted_tangent": ((1,), None, 0),
-}
-AXIS_DEFAULTS = {"trace": (0, 1), "diagonal": (0, 1)}
 
 
-class Batcher(StatementPass):
+class Batcher(RankInference, StatementPass):
     def __init__(self, ctx, fn_node, batched_params, ranks, *, name_suffix="vmap",
                  callee=None, randomness="error", callee_ranks=None, callee_items=None,
                  entry=True):
@@ -416,133 +383,6 @@ class Batcher(StatementPass):
             return isinstance(recv, (numpy.random.Generator, numpy.random.RandomState))
         return False
 
-    # -- ranks -------------------------------------------------------------------
-
-    def atom_rank(self, a):
-        if isinstance(a, gast.Constant):
-            return 0 if isinstance(a.value, (int, float, complex)) else None
-        if isinstance(a, gast.UnaryOp) and isinstance(a.operand, gast.Constant):
-            return 0
-        if isinstance(a, gast.Name):
-            r = self.rank.get(a.id, _BOTTOM if self.ctx.is_local(a.id) else None)
-            if r is _BOTTOM:
-                return _BOTTOM if self._analysing else None
-            if r is None and not self.ctx.is_local(a.id):
-                obj = self.ctx.resolve(a)
-                return _static_rank(obj)
-            return r
-        if isinstance(a, gast.Attribute) and self._is_reference(a):
-            return _static_rank(self.ctx.resolve(a))
-        return None
-
-    def rank_of(self, v):
-        if self._analysing and any(
-                isinstance(n, gast.Name) and self.atom_rank(n) is _BOTTOM for n in gast.walk(v)):
-            return _BOTTOM  # an operand not reached yet: decide on a later pass
-        if isinstance(v, (gast.Name, gast.Constant)) or (
-                isinstance(v, gast.Attribute) and self._is_reference(v)):
-            return self.atom_rank(v)
-        if isinstance(v, gast.BinOp):
-            ra, rb = self.atom_rank(v.left), self.atom_rank(v.right)
-            if isinstance(v.op, gast.MatMult):
-                return _matmul_rank(ra, rb)
-            return _max_rank(ra, rb)
-        if isinstance(v, gast.UnaryOp):
-            return self.atom_rank(v.operand)
-        if isinstance(v, gast.Subscript):
-            return _index_rank(self.atom_rank(v.value), v.slice, self)
-        if isinstance(v, gast.Call):
-            return self._call_rank(v)
-        if isinstance(v, gast.Compare):
-            ranks = [self.atom_rank(o) if isinstance(o, (gast.Name, gast.Constant)) else None
-                     for o in [v.left, *v.comparators]]
-            return _max_rank(*ranks)
-        return None
-
-    def _call_rank(self, v):
-        obj = self._resolve(v.func)
-        if obj is MISSING:
-            return None
-        rule = registry.lookup(obj)
-        path = registry.numpy_path(obj)
-        args = v.args
-        kw = {k.arg: k.value for k in v.keywords}
-        ranks = [self.atom_rank(a) for a in args]
-        if path in ("array", "asarray", "stack") and args and isinstance(args[0], gast.Name) \
-                and args[0].id in self.displays and not v.keywords:
-            items = [self.atom_rank(e) for e in self.displays[args[0].id].elts]
-            if items and all(r == items[0] for r in items) and isinstance(items[0], int):
-                return items[0] + 1
-        if rule is not None and rule.batching == "elementwise":
-            return _max_rank(*[r for a, r in zip(args, ranks) if _arrayish(a)]) if args else None
-        if path in ("zeros", "ones", "empty", "full"):
-            return _shape_rank(args[0] if args else kw.get("shape"), self)
-        if path in ("zeros_like", "ones_like", "empty_like", "full_like", "copy", "array",
-                    "asarray", "ascontiguousarray", "negative", "positive", "sort", "flip",
-                    "roll", "triu", "tril", "transpose", "swapaxes", "moveaxis", "cumsum",
-                    "cumprod", "clip", "where", "real", "imag", "conj", "sign", "abs"):
-            if path in ("cumsum", "cumprod") and _axis_arg(v, 1) is None:
-                return 1
-            return ranks[0] if ranks else None
-        if path in ("arange", "linspace"):
-            return 1
-        if path in ("eye", "identity", "outer"):
-            return 2
-        if path in ("ravel",):
-            return 1
-        if path == "reshape" and len(args) >= 2:
-            return _shape_rank(args[1], self)
-        if path == "expand_dims" and len(args) >= 2:
-            ax = args[1]
-            if isinstance(ax, gast.Tuple):
-                return None if ranks[0] is None else ranks[0] + len(ax.elts)
-            return None if ranks[0] is None else ranks[0] + 1
-        if path in AXES and AXES[path][3] == "all" and ranks and ranks[0] is not None:
-            axis = _axis_arg(v, AXES[path][1])
-            keep = kw.get("keepdims")
-            if path == "average" and ("returned" in kw or len(args) > 3):
-                return None  # (average, sum of weights)
-            if keep is not None and not isinstance(keep, gast.Constant):
-                return None  # keepdims known only at run time
-            if keep is not None and keep.value:
-                return ranks[0]
-            if axis is None:
-                return 0
-            if isinstance(axis, gast.Tuple):
-                return ranks[0] - len(axis.elts)
-            if isinstance(axis, gast.UnaryOp):
-                axis = axis.operand  # -1
-            if isinstance(axis, gast.Constant) and isinstance(axis.value, int):
-                return ranks[0] - 1
-            value = self.ctx.resolve(axis) if self._is_reference(axis) else MISSING
-            if isinstance(value, int):
-                return ranks[0] - 1
-            if isinstance(value, tuple):
-                return ranks[0] - len(value)
-            return None  # an axis known only at run time
-        if path in ("argmax", "argmin") and ranks:
-            axis = _axis_arg(v, 1)
-            if axis is None:
-                return 0
-            return None if ranks[0] is None else ranks[0] - 1
-        if path in ("dot", "matmul"):
-            return _matmul_rank(*ranks[:2]) if len(ranks) >= 2 else None
-        if path == "stack" and args:
-            return None
-        if path == "einsum" and args and isinstance(args[0], gast.Constant):
-            spec = args[0].value
-            if "->" in spec and "..." not in spec:
-                return len(spec.split("->")[1].strip())
-            return None
-        if path in ("linalg.inv",):
-            return ranks[0]
-        if path in ("linalg.det",):
-            return None if ranks[0] is None else ranks[0] - 2
-        if path == "linalg.solve" and len(ranks) >= 2:
-            return ranks[1]
-        if obj in (float, int, len):
-            return 0
-        return None
 
     # -- emission -------------------------------------------------------------------
 
@@ -1364,15 +1204,6 @@ def _shift(axis, batcher):
     return call(batcher.rt("shift_axis"), [axis])
 
 
-def _find_arg(v, pname, pos):
-    if len(v.args) > pos:
-        return v.args[pos], ("pos", pos)
-    for k, kw in enumerate(v.keywords):
-        if kw.arg == pname:
-            return kw.value, ("kw", k)
-    return None, None
-
-
 def _set_arg(v, pname, pos, where, value):
     if where is None:
         v.keywords.append(gast.keyword(arg=pname, value=value))
@@ -1490,99 +1321,6 @@ def _is_none(node):
 
 def _is_false(node):
     return isinstance(node, gast.Constant) and node.value is False
-
-
-def _int_const(node):
-    if isinstance(node, gast.Constant) and isinstance(node.value, int) \
-            and not isinstance(node.value, bool):
-        return node.value
-    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
-        inner = _int_const(node.operand)
-        return None if inner is None else -inner
-    return None
-
-
-def _arrayish(atom):
-    return not (isinstance(atom, gast.Constant) and not isinstance(atom.value, (int, float, complex)))
-
-
-def _max_rank(*ranks):
-    if any(r is None for r in ranks):
-        return None
-    return max(ranks) if ranks else None
-
-
-def _matmul_rank(ra, rb):
-    if ra is None or rb is None:
-        return None
-    if ra == 1 and rb == 1:
-        return 0
-    if ra == 1:
-        return rb - 1
-    if rb == 1:
-        return ra - 1
-    return max(ra, rb)
-
-
-def _shape_rank(shape, batcher):
-    if shape is None:
-        return None
-    if isinstance(shape, gast.Tuple):
-        return len(shape.elts)
-    if _int_const(shape) is not None:
-        return 1
-    if isinstance(shape, gast.Attribute) and shape.attr == "shape" \
-            and isinstance(shape.value, gast.Name):
-        return batcher.rank.get(shape.value.id)
-    r = batcher.atom_rank(shape) if isinstance(shape, gast.Name) else None
-    return 1 if r == 0 else None
-
-
-def _axis_arg(v, pos):
-    axis, _ = _find_arg(v, "axis", pos)
-    if isinstance(axis, gast.Constant) and axis.value is None:
-        return None
-    return axis
-
-
-def _static_rank(obj):
-    import numpy
-
-    if isinstance(obj, (int, float, complex)) and not isinstance(obj, bool):
-        return 0
-    if isinstance(obj, numpy.ndarray):
-        return obj.ndim
-    return None
-
-
-def _index_rank(base_rank, index, batcher):
-    if base_rank is None:
-        return None
-    parts = index.elts if isinstance(index, gast.Tuple) else [index]
-    rank = base_rank
-    for p in parts:
-        if isinstance(p, gast.Slice):
-            continue
-        if isinstance(p, gast.Constant) and p.value is None:
-            rank += 1
-        elif isinstance(p, gast.Constant) and p.value is Ellipsis:
-            continue
-        elif _int_const(p) is not None:
-            rank -= 1
-        elif isinstance(p, (gast.Name, gast.BinOp, gast.UnaryOp)):
-            names = [n for n in gast.walk(p) if isinstance(n, gast.Name)]
-            if all(batcher.atom_rank(n) == 0 for n in names):
-                rank -= 1
-            else:
-                return None
-        else:
-            return None
-    return rank
-
-
-def _advanced_count(index):
-    parts = index.elts if isinstance(index, gast.Tuple) else [index]
-    return sum(1 for p in parts if isinstance(p, gast.Name))
 
 
 def _prepend_slice(index):

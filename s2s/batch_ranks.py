@@ -1,0 +1,248 @@
+"""Rank inference for the batching transform: the per-example rank (number
+of dimensions) of each value of the function being batched, where the code
+shows it. The batched code is specialised on the ranks of its inputs; the
+ranks of intermediate values decide where a batched operand gets axes
+(``x_dot[:, None] * w``) without asking at run time (``_s2s.align_batched``).
+
+``RankInference`` is a mixin of :class:`s2s.batching.Batcher`: it reads the
+batcher's ``rank`` table (variable -> rank, None when unknown), which the
+batcher's analysis fills to a fixed point (``_BOTTOM``: not reached yet).
+"""
+
+import gast
+
+from .frontend import MISSING
+from .rules import registry
+from .rules.batching_axes import AXES
+
+_BOTTOM = object()  # rank not yet known (fixed point start)
+
+
+class RankInference:
+    def atom_rank(self, a):
+        if isinstance(a, gast.Constant):
+            return 0 if isinstance(a.value, (int, float, complex)) else None
+        if isinstance(a, gast.UnaryOp) and isinstance(a.operand, gast.Constant):
+            return 0
+        if isinstance(a, gast.Name):
+            r = self.rank.get(a.id, _BOTTOM if self.ctx.is_local(a.id) else None)
+            if r is _BOTTOM:
+                return _BOTTOM if self._analysing else None
+            if r is None and not self.ctx.is_local(a.id):
+                obj = self.ctx.resolve(a)
+                return _static_rank(obj)
+            return r
+        if isinstance(a, gast.Attribute) and self._is_reference(a):
+            return _static_rank(self.ctx.resolve(a))
+        return None
+
+    def rank_of(self, v):
+        if self._analysing and any(
+                isinstance(n, gast.Name) and self.atom_rank(n) is _BOTTOM for n in gast.walk(v)):
+            return _BOTTOM  # an operand not reached yet: decide on a later pass
+        if isinstance(v, (gast.Name, gast.Constant)) or (
+                isinstance(v, gast.Attribute) and self._is_reference(v)):
+            return self.atom_rank(v)
+        if isinstance(v, gast.BinOp):
+            ra, rb = self.atom_rank(v.left), self.atom_rank(v.right)
+            if isinstance(v.op, gast.MatMult):
+                return _matmul_rank(ra, rb)
+            return _max_rank(ra, rb)
+        if isinstance(v, gast.UnaryOp):
+            return self.atom_rank(v.operand)
+        if isinstance(v, gast.Subscript):
+            return _index_rank(self.atom_rank(v.value), v.slice, self)
+        if isinstance(v, gast.Call):
+            return self._call_rank(v)
+        if isinstance(v, gast.Compare):
+            ranks = [self.atom_rank(o) if isinstance(o, (gast.Name, gast.Constant)) else None
+                     for o in [v.left, *v.comparators]]
+            return _max_rank(*ranks)
+        return None
+
+    def _call_rank(self, v):
+        obj = self._resolve(v.func)
+        if obj is MISSING:
+            return None
+        rule = registry.lookup(obj)
+        path = registry.numpy_path(obj)
+        args = v.args
+        kw = {k.arg: k.value for k in v.keywords}
+        ranks = [self.atom_rank(a) for a in args]
+        if path in ("array", "asarray", "stack") and args and isinstance(args[0], gast.Name) \
+                and args[0].id in self.displays and not v.keywords:
+            items = [self.atom_rank(e) for e in self.displays[args[0].id].elts]
+            if items and all(r == items[0] for r in items) and isinstance(items[0], int):
+                return items[0] + 1
+        if rule is not None and rule.batching == "elementwise":
+            return _max_rank(*[r for a, r in zip(args, ranks) if _arrayish(a)]) if args else None
+        if path in ("zeros", "ones", "empty", "full"):
+            return _shape_rank(args[0] if args else kw.get("shape"), self)
+        if path in ("zeros_like", "ones_like", "empty_like", "full_like", "copy", "array",
+                    "asarray", "ascontiguousarray", "negative", "positive", "sort", "flip",
+                    "roll", "triu", "tril", "transpose", "swapaxes", "moveaxis", "cumsum",
+                    "cumprod", "clip", "where", "real", "imag", "conj", "sign", "abs"):
+            if path in ("cumsum", "cumprod") and _axis_arg(v, 1) is None:
+                return 1
+            return ranks[0] if ranks else None
+        if path in ("arange", "linspace"):
+            return 1
+        if path in ("eye", "identity", "outer"):
+            return 2
+        if path in ("ravel",):
+            return 1
+        if path == "reshape" and len(args) >= 2:
+            return _shape_rank(args[1], self)
+        if path == "expand_dims" and len(args) >= 2:
+            ax = args[1]
+            if isinstance(ax, gast.Tuple):
+                return None if ranks[0] is None else ranks[0] + len(ax.elts)
+            return None if ranks[0] is None else ranks[0] + 1
+        if path in AXES and AXES[path][3] == "all" and ranks and ranks[0] is not None:
+            axis = _axis_arg(v, AXES[path][1])
+            keep = kw.get("keepdims")
+            if path == "average" and ("returned" in kw or len(args) > 3):
+                return None  # (average, sum of weights)
+            if keep is not None and not isinstance(keep, gast.Constant):
+                return None  # keepdims known only at run time
+            if keep is not None and keep.value:
+                return ranks[0]
+            if axis is None:
+                return 0
+            if isinstance(axis, gast.Tuple):
+                return ranks[0] - len(axis.elts)
+            if isinstance(axis, gast.UnaryOp):
+                axis = axis.operand  # -1
+            if isinstance(axis, gast.Constant) and isinstance(axis.value, int):
+                return ranks[0] - 1
+            value = self.ctx.resolve(axis) if self._is_reference(axis) else MISSING
+            if isinstance(value, int):
+                return ranks[0] - 1
+            if isinstance(value, tuple):
+                return ranks[0] - len(value)
+            return None  # an axis known only at run time
+        if path in ("argmax", "argmin") and ranks:
+            axis = _axis_arg(v, 1)
+            if axis is None:
+                return 0
+            return None if ranks[0] is None else ranks[0] - 1
+        if path in ("dot", "matmul"):
+            return _matmul_rank(*ranks[:2]) if len(ranks) >= 2 else None
+        if path == "stack" and args:
+            return None
+        if path == "einsum" and args and isinstance(args[0], gast.Constant):
+            spec = args[0].value
+            if "->" in spec and "..." not in spec:
+                return len(spec.split("->")[1].strip())
+            return None
+        if path in ("linalg.inv",):
+            return ranks[0]
+        if path in ("linalg.det",):
+            return None if ranks[0] is None else ranks[0] - 2
+        if path == "linalg.solve" and len(ranks) >= 2:
+            return ranks[1]
+        if obj in (float, int, len):
+            return 0
+        return None
+
+
+def _max_rank(*ranks):
+    if any(r is None for r in ranks):
+        return None
+    return max(ranks) if ranks else None
+
+
+def _matmul_rank(ra, rb):
+    if ra is None or rb is None:
+        return None
+    if ra == 1 and rb == 1:
+        return 0
+    if ra == 1:
+        return rb - 1
+    if rb == 1:
+        return ra - 1
+    return max(ra, rb)
+
+
+def _shape_rank(shape, batcher):
+    if shape is None:
+        return None
+    if isinstance(shape, gast.Tuple):
+        return len(shape.elts)
+    if _int_const(shape) is not None:
+        return 1
+    if isinstance(shape, gast.Attribute) and shape.attr == "shape" \
+            and isinstance(shape.value, gast.Name):
+        return batcher.rank.get(shape.value.id)
+    r = batcher.atom_rank(shape) if isinstance(shape, gast.Name) else None
+    return 1 if r == 0 else None
+
+
+def _axis_arg(v, pos):
+    axis, _ = _find_arg(v, "axis", pos)
+    if isinstance(axis, gast.Constant) and axis.value is None:
+        return None
+    return axis
+
+
+def _static_rank(obj):
+    import numpy
+
+    if isinstance(obj, (int, float, complex)) and not isinstance(obj, bool):
+        return 0
+    if isinstance(obj, numpy.ndarray):
+        return obj.ndim
+    return None
+
+
+def _index_rank(base_rank, index, batcher):
+    if base_rank is None:
+        return None
+    parts = index.elts if isinstance(index, gast.Tuple) else [index]
+    rank = base_rank
+    for p in parts:
+        if isinstance(p, gast.Slice):
+            continue
+        if isinstance(p, gast.Constant) and p.value is None:
+            rank += 1
+        elif isinstance(p, gast.Constant) and p.value is Ellipsis:
+            continue
+        elif _int_const(p) is not None:
+            rank -= 1
+        elif isinstance(p, (gast.Name, gast.BinOp, gast.UnaryOp)):
+            names = [n for n in gast.walk(p) if isinstance(n, gast.Name)]
+            if all(batcher.atom_rank(n) == 0 for n in names):
+                rank -= 1
+            else:
+                return None
+        else:
+            return None
+    return rank
+
+
+def _advanced_count(index):
+    parts = index.elts if isinstance(index, gast.Tuple) else [index]
+    return sum(1 for p in parts if isinstance(p, gast.Name))
+
+
+def _find_arg(v, pname, pos):
+    if len(v.args) > pos:
+        return v.args[pos], ("pos", pos)
+    for k, kw in enumerate(v.keywords):
+        if kw.arg == pname:
+            return kw.value, ("kw", k)
+    return None, None
+
+
+def _int_const(node):
+    if isinstance(node, gast.Constant) and isinstance(node.value, int) \
+            and not isinstance(node.value, bool):
+        return node.value
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+        inner = _int_const(node.operand)
+        return None if inner is None else -inner
+    return None
+
+
+def _arrayish(atom):
+    return not (isinstance(atom, gast.Constant) and not isinstance(atom.value, (int, float, complex)))
