@@ -149,7 +149,7 @@ def _axis(b, args, key, default=None):
 def _shift(b, axis):
     """A literal per-example axis (int or tuple) as an axis of the batched
     array: non-negative ones move past the batch axis."""
-    from ..batching import _shift as shift
+    from ..batch_axes import _shift as shift
 
     return shift(axis, b)
 
