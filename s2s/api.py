@@ -35,17 +35,17 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
             f"got {len(primals)} primals but {len(tangents)} tangents",
             hint="pass one tangent per primal, of the same shape",
         )
-    from .batch_api import _Transformed, transformed_jvp
-
-    if isinstance(func, _Transformed):
-        for i, (p, t) in enumerate(zip(primals, tangents)):
-            _check_pair(i, f"argument {i}", p, t)
-        return _with_aux(transformed_jvp(func, primals, tangents), has_aux, repr(func))
     try:
         hit = _ENTRIES.get(func, {}).get(len(primals))
     except TypeError:
         hit = None
     if hit is None or not hit[1].is_current():
+        from .batch_api import _Transformed, transformed_jvp
+
+        if isinstance(func, _Transformed):  # what vmap/jacfwd/hessian returned
+            for i, (p, t) in enumerate(zip(primals, tangents)):
+                _check_pair(i, f"argument {i}", p, t)
+            return _with_aux(transformed_jvp(func, primals, tangents), has_aux, repr(func))
         fn = _unwrap(func)
         active = _active_params(fn, len(primals))
         generated = jvp_function(fn, active)
