@@ -42,8 +42,13 @@ def fresh_copy(value):
 def broadcast_with(t, other):
     """``t`` (the tangent of ``x`` in ``z = x + other``) with the shape of
     ``z``: itself when broadcasting against ``other`` does not grow it."""
+    if type(other) in (float, int):
+        return t  # a Python number never grows an array
     t_shape = numpy.shape(t)
-    shape = numpy.broadcast_shapes(t_shape, numpy.shape(other))
+    other_shape = numpy.shape(other)
+    if other_shape == t_shape or not other_shape:
+        return t
+    shape = numpy.broadcast_shapes(t_shape, other_shape)
     if shape == t_shape:
         return t
     return namespace_of(t, other).broadcast_to(t, shape)
