@@ -528,20 +528,21 @@ class JacFwd(_Transformed):
             raise
 
     def _call(self, args):
-        key = None if self.chunk_size or isinstance(self.func, _Transformed) else _fast_key(args)
+        key = _fast_key(args) if _plain_jacobians(self) else None
         hit = self._fast.get(key) if key is not None else None
-        if hit is not None and hit[1].is_current() and hit[0].jvp.generated.is_current():
-            # arrays of the shapes seen before: the same code and basis
+        if hit is not None and all(g.is_current() for g in hit[1]):
+            # arrays of the shapes seen before: the same code and bases
             program, generated, core, basis = hit
             self.calls += 1
-            return program.finish(core.call(generated.fn, list(args) + basis, {}), 0)
+            return program.finish(core.call(generated[0].fn, list(args) + basis, {}), 0)
         program = self._program()
         program.chunk = (0, self.chunk_size) if self.chunk_size else None
         prepared = program.prepare(list(args), [])
         generated = _batched_core(prepared, {})
         self._last = generated
         if key is not None:
-            self._fast[key] = (program, generated, prepared.core, prepared.values[len(args):])
+            self._fast[key] = (program, [generated] + _jvp_code(program), prepared.core,
+                               prepared.values[len(args):])
         same = _SameDraws(_root(program), self.randomness) if self.chunk_size else None
         self.calls += 1
         raw = prepared.core.call(generated.fn, prepared.values, {})
@@ -556,6 +557,27 @@ class JacFwd(_Transformed):
             self.calls += 1
             pieces.append(prepared.core.call(generated.fn, prepared.values, {})[1])
         return program.finish((raw[0], _concat_trees(pieces)), 0)
+
+
+def _plain_jacobians(transformed):
+    """Whether ``transformed`` is jacfwd (of jacfwd...) of a plain function,
+    unchunked: then its core takes the arguments as they are, followed by
+    bases that depend only on their shapes."""
+    while isinstance(transformed, JacFwd):
+        if transformed.chunk_size:
+            return False
+        transformed = transformed.func
+    return not isinstance(transformed, _Transformed)
+
+
+def _jvp_code(program):
+    """Every generated jvp in ``program`` (what a cached call must check is current)."""
+    found = []
+    while not isinstance(program, _Plain):
+        if isinstance(program, _JacFwd):
+            found.append(program.jvp.generated)
+        program = program.inner
+    return found
 
 
 def _fast_key(args):
@@ -592,10 +614,10 @@ def _assemble(out, out_dot, shapes, single, lead=0):
     """Jacobians ``output.shape + input.shape`` from tangents with the
     direction axis at ``lead`` (after ``lead`` leading batch axes)."""
     if single and lead == 0 and type(out_dot) is numpy.ndarray and len(shapes) == 1 \
-            and shapes[0][1] is None and type(out) is numpy.ndarray:
+            and shapes[0][1] is None and isinstance(out, (numpy.ndarray, numpy.generic)):
         # one array in, one array out: directions first -> last
         shape = tuple(shapes[0][0][0])
-        jac = numpy.moveaxis(out_dot, 0, -1)
+        jac = out_dot.transpose(tuple(range(1, out_dot.ndim)) + (0,))
         return jac.reshape(out.shape + shape) if shape != (out_dot.shape[0],) else jac
     out_flat, out_def = pytree.flatten(out)
     dot_flat, _ = pytree.flatten(out_dot)
