@@ -29,7 +29,6 @@ def f_vmap(x, w):
     return _t2
 """
 
-import copy
 
 import gast
 
@@ -47,6 +46,7 @@ from .codegen import comment
 from .context import assign, call, const, name, walk_statements
 from .errors import UnsupportedSyntaxError
 from .frontend import MISSING
+from .nodes import clone
 from .rules import batching_rules, registry
 from .rules.batching_axes import AXES, AXIS_PAIRS, TANGENT_HELPERS
 from .statements import StatementPass
@@ -426,7 +426,7 @@ class Batcher(RankInference, AxisRules, StatementPass):
             self.fallback = reason
         else:
             body.extend(self.body(fn.body))
-        new = gast.FunctionDef(name=name_, args=copy.deepcopy(fn.args), body=body,
+        new = gast.FunctionDef(name=name_, args=clone(fn.args), body=body,
                                decorator_list=[], returns=None, type_comment=None,
                                type_params=[])
         new.lineno = fn.lineno
@@ -1130,8 +1130,8 @@ def _index_value(index):
 
 def _replace_operands(v, operands):
     mapping = {id(o): i for i, o in enumerate(operands)}
-    v = copy.deepcopy(v)
-    ops = [copy.deepcopy(o) for o in operands]
+    v = clone(v)
+    ops = [clone(o) for o in operands]
     del mapping
 
     class R(gast.NodeTransformer):

@@ -19,6 +19,7 @@ import gast
 import numpy
 
 from .errors import SourceUnavailableError, UnsupportedSyntaxError
+from .nodes import clone
 
 
 @dataclasses.dataclass
@@ -87,9 +88,8 @@ def parse(fn):
 
 
 def _copy(node):
-    import copy
 
-    return copy.deepcopy(node)
+    return clone(node)
 
 
 def _source_stamp(code):

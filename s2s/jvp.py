@@ -21,7 +21,6 @@ def f_jvp(x, x_dot):
     return (_t0, _t0_dot)
 """
 
-import copy
 import inspect
 import types
 
@@ -40,6 +39,7 @@ from .analysis import (
 from .context import assign, call, const, name, store
 from .errors import NoRuleError, UndefinedNameError, UnsupportedSyntaxError
 from .frontend import MISSING
+from .nodes import clone
 from .rules import registry
 from .rules.registry import (
     BindError,
@@ -165,7 +165,7 @@ class Emitter(StatementPass):
                                   returns=None, type_comment=None, type_params=[])
         body = deadcode.run(holder, self.tangent_vars() - set(self.active_params)).body
         tangents = [p for p in self.active_params]
-        args = copy.deepcopy(fn.args)
+        args = clone(fn.args)
         tangent_args = [gast.Name(id=self.dot_name(p), ctx=gast.Param(), annotation=None,
                                   type_comment=None) for p in tangents]
         plain = not (args.defaults or args.kwonlyargs or args.vararg or args.kwarg
@@ -223,13 +223,13 @@ class Emitter(StatementPass):
             if not is_zero(ad):
                 term = self.tangent_temp()
                 pre.append(assign(term, gast.BinOp(left=name(x), op=gast.Mult(), right=ad)))
-            pre.append(gast.AugAssign(target=store(xd.id), op=gast.Mult(), value=copy.deepcopy(a)))
+            pre.append(gast.AugAssign(target=store(xd.id), op=gast.Mult(), value=clone(a)))
             if not is_zero(ad):
                 pre.append(gast.AugAssign(target=store(xd.id), op=gast.Add(), value=name(term)))
         elif isinstance(op, gast.Div):
             if not is_zero(ad):
                 term = gast.BinOp(left=gast.BinOp(left=name(x), op=gast.Mult(), right=ad),
-                                  op=gast.Div(), right=copy.deepcopy(a))
+                                  op=gast.Div(), right=clone(a))
                 pre.append(gast.AugAssign(target=store(xd.id), op=gast.Sub(), value=term))
             pre.append(gast.AugAssign(target=store(xd.id), op=gast.Div(), value=a))
         else:
@@ -394,7 +394,7 @@ class Emitter(StatementPass):
             return [s]
         if base.id not in self.activity.active:
             return [s]
-        dt = gast.Subscript(value=name(self.dot_name(base.id)), slice=copy.deepcopy(target.slice),
+        dt = gast.Subscript(value=name(self.dot_name(base.id)), slice=clone(target.slice),
                             ctx=gast.Store())
         return [s, assign(dt, self.dot_or_zero(value))]
 
@@ -444,7 +444,7 @@ class Emitter(StatementPass):
 
     def _display_tangent(self, value):
         if isinstance(value, gast.Dict):
-            return gast.Dict(keys=copy.deepcopy(value.keys),
+            return gast.Dict(keys=clone(value.keys),
                              values=[self.dot_or_zero(v) for v in value.values])
         return type(value)(elts=[self.dot_or_zero(e) for e in value.elts], ctx=gast.Load())
 
@@ -458,7 +458,7 @@ class Emitter(StatementPass):
         if isinstance(value, (gast.Tuple, gast.List, gast.Dict)):
             return [assign(zd, self._display_tangent(value))], False
         if isinstance(value, gast.Subscript):
-            new = gast.Subscript(value=self.dot(value.value), slice=copy.deepcopy(value.slice),
+            new = gast.Subscript(value=self.dot(value.value), slice=clone(value.slice),
                                  ctx=gast.Load())
             return [assign(zd, new)], False
         if isinstance(value, gast.Attribute):
@@ -528,7 +528,7 @@ class Emitter(StatementPass):
             )
             return None, False
         def build(a, kw):
-            return call(copy.deepcopy(func), a, kw)
+            return call(clone(func), a, kw)
 
         return self._rule(rule, obj, value.args, value.keywords, build, z, zd, s)
 

@@ -15,11 +15,11 @@ def f(y, v, k):
     y += v
 """
 
-import copy
 
 import gast
 
 from ..context import assign, name
+from ..nodes import clone
 
 
 def trivial(node):
@@ -60,7 +60,7 @@ class _AugAssign(gast.NodeTransformer):
             tmp = self.ctx.temp()
             pre.append(assign(tmp, index, node.lineno))
             index = name(tmp)
-        load = gast.Subscript(value=copy.deepcopy(target.value), slice=copy.deepcopy(index), ctx=gast.Load())
+        load = gast.Subscript(value=clone(target.value), slice=clone(index), ctx=gast.Load())
         store = gast.Subscript(value=target.value, slice=index, ctx=gast.Store())
         value = gast.BinOp(left=load, op=node.op, right=node.value)
         new = gast.Assign(targets=[store], value=value, type_comment=None)

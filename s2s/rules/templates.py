@@ -9,11 +9,11 @@ linear primitive on zeros is zero; a zero left inside any other expression is
 materialised as ``xp.zeros_like(x)`` (or ``0.0`` for a constant).
 """
 
-import copy
 
 import gast
 
 from ..frontend import MISSING
+from ..nodes import clone
 
 _MISSING = MISSING
 
@@ -94,7 +94,7 @@ def expand(rule, bound, out_name, out_dot_name, dot, fresh, ref):
         if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
             raise TypeError(f"rule template {template.__name__}: only 'name = expr' statements")
         target = stmt.targets[0].id
-        value = _Globals(template.__globals__, local).visit(copy.deepcopy(stmt.value))
+        value = _Globals(template.__globals__, local).visit(clone(stmt.value))
         value = simplify(_Substitute(env).visit(value))
         if target == out_dot:
             if is_zero(value):
@@ -132,7 +132,7 @@ class _Substitute(gast.NodeTransformer):
     def visit_Name(self, node):
         if node.id in self.env:
             value = self.env[node.id]
-            return value if is_zero(value) else copy.deepcopy(value)
+            return value if is_zero(value) else clone(value)
         return node
 
 
@@ -158,7 +158,7 @@ def _survivor(kept, dropped):
     of = dropped.of
     if of is None or _number(of) is not None:
         return kept
-    return gast.Call(func=GlobalRef(_broadcast_with()), args=[kept, copy.deepcopy(of)], keywords=[])
+    return gast.Call(func=GlobalRef(_broadcast_with()), args=[kept, clone(of)], keywords=[])
 
 
 def _where():
@@ -326,4 +326,4 @@ def materialize_zero(of, ref):
         isinstance(of, gast.UnaryOp) and isinstance(of.operand, gast.Constant)
     ):
         return gast.Constant(value=0.0, kind=None)
-    return gast.Call(func=ref(numpy.zeros_like), args=[copy.deepcopy(of)], keywords=[])
+    return gast.Call(func=ref(numpy.zeros_like), args=[clone(of)], keywords=[])
