@@ -8,6 +8,7 @@ __version__ = "0.1.0"
 from .api import defjvp, jvp, source  # noqa: E402
 from .batch_api import hessian, jacfwd, vmap  # noqa: E402
 from .errors import (  # noqa: E402
+    BackendError,
     InputError,
     NonDifferentiableOutputError,
     NoRuleError,
@@ -24,6 +25,7 @@ __all__ = [
     "source",
     "defjvp",
     "S2SError",
+    "BackendError",
     "InputError",
     "NoRuleError",
     "NonDifferentiableOutputError",

@@ -5,7 +5,7 @@ import weakref
 
 import numpy
 
-from . import pytree
+from . import backend, pytree
 from .errors import InputError, NonDifferentiableOutputError
 from .frontend import _unwrap
 from .rules import registry
@@ -64,11 +64,17 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
             f"(return on line {lines})",
             hint="pass strict=False to get a zero tangent",
         )
-    if generated.positional:
-        out, out_dot = generated.fn(*primals, *tangents)
-    else:
-        kwargs = {generated.tangent_names[p]: t for p, t in zip(active, tangents)}
-        out, out_dot = generated.fn(*primals, **kwargs)
+    try:
+        if generated.positional:
+            out, out_dot = generated.fn(*primals, *tangents)
+        else:
+            kwargs = {generated.tangent_names[p]: t for p, t in zip(active, tangents)}
+            out, out_dot = generated.fn(*primals, **kwargs)
+    except (TypeError, ValueError, NotImplementedError, IndexError) as err:
+        explained = backend.explain(err)  # CuPy or Dask could not run a line
+        if explained is None:
+            raise
+        raise explained from err
     return _with_aux((out, out_dot), has_aux, generated.origin)
 
 

@@ -23,7 +23,7 @@ import dataclasses
 
 import numpy
 
-from . import pytree
+from . import backend, pytree
 from .errors import InputError
 from .frontend import _unwrap
 from .runtime import namespace_of, tree_map
@@ -141,7 +141,13 @@ class _Core:
 
     def call(self, fn, values, kwargs):
         named = dict(zip(self.params[self.npos:], values[self.npos:]))
-        return fn(*values[: self.npos], **named, **kwargs)
+        try:
+            return fn(*values[: self.npos], **named, **kwargs)
+        except (TypeError, ValueError, NotImplementedError, IndexError) as err:
+            explained = backend.explain(err)
+            if explained is None:
+                raise
+            raise explained from err
 
 
 @dataclasses.dataclass
@@ -287,7 +293,7 @@ class _JacFwd:
             leaves, treedef = pytree.flatten(inputs[k])
             lead = _lead(levels, k)
             for leaf in leaves:
-                kind = numpy.asarray(leaf).dtype.kind
+                kind = _dtype(leaf).kind
                 if kind not in "fc":
                     raise InputError(f"argument {k} ({params[k] if k < len(params) else k}) has "
                                      f"dtype kind {kind!r}: integer and bool inputs are not "
@@ -524,17 +530,22 @@ class JacFwd(_Transformed):
         return program.finish((raw[0], _concat_trees(pieces)), 0)
 
 
+def _dtype(leaf):
+    """The dtype of an array or Python number, without touching its data
+    (a Dask array is not computed)."""
+    dtype = getattr(leaf, "dtype", None)
+    return dtype if isinstance(dtype, numpy.dtype) else numpy.asarray(leaf).dtype
+
+
 def _basis(leaf, shape, offset, n, start, stop):
     """Rows ``start:stop`` of the identity basis, restricted to this leaf
-    (example shape ``shape``, directions ``offset:offset + n``)."""
+    (example shape ``shape``, directions ``offset:offset + n``), made by the
+    leaf's array library: row ``r`` is direction ``start + r``, which is
+    column ``start + r - offset`` of this leaf."""
     xp = namespace_of(leaf)
-    dtype = numpy.asarray(leaf).dtype if not hasattr(leaf, "dtype") else leaf.dtype
+    dtype = _dtype(leaf)
     rows = stop - start
-    basis = xp.zeros((rows, n), dtype=dtype if dtype.kind in "fc" else float)
-    lo, hi = max(start, offset), min(stop, offset + n)
-    if lo < hi:
-        idx = xp.arange(lo, hi)
-        basis[idx - start, idx - offset] = 1
+    basis = xp.eye(rows, M=n, k=start - offset, dtype=dtype if dtype.kind in "fc" else float)
     return xp.reshape(basis, (rows,) + tuple(shape))
 
 

@@ -21,6 +21,7 @@ signature in which every batched value carries the batch axis first, and
 >>> from s2s.normalize._doctest import show
 >>> print(show("def f(x, w):\\n    return np.sum(np.sin(x) * w, axis=0)\\n", "vmap"))
 def f_vmap(x, w):
+    xp = _s2s.namespace_of(x, w)
     _B = _s2s.batch_size(x)
     # <doctest>:2  return np.sum(np.sin(x) * w, axis=0)
     _t0 = xp.sin(x)
@@ -571,6 +572,7 @@ class Batcher(StatementPass):
                                decorator_list=[], returns=None, type_comment=None,
                                type_params=[])
         new.lineno = fn.lineno
+        new.body = self.ctx.prologue(new) + new.body
         return new
 
     def rt(self, helper):

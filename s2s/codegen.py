@@ -103,16 +103,25 @@ def unparse_with_origins(node):
 
 
 _counter = 0
+_ORIGINS = {}  # generated file name -> {line: (user file, user line), "def": ...}
+
+
+def origins_of(filename):
+    """For the file name of generated code: its line -> the user's
+    ``(filename, lineno)``, and under ``"def"`` the user's function (empty
+    for any other file name)."""
+    return _ORIGINS.get(filename, {})
 
 
 def compile_function(fn_node, *, header, label, globals_, cells, bindings, defaults=None,
-                     kwdefaults=None):
+                     kwdefaults=None, def_origin=None):
     """Compile the gast ``FunctionDef`` into a function.
 
     ``cells``: free-variable name -> the user's cell objects (shared, live);
     ``bindings``: name -> object for names s2s adds (fresh cells). Returns
     ``(function, source)`` where ``source`` is exactly what is displayed,
-    cached and registered for tracebacks.
+    cached and registered for tracebacks. ``def_origin``: the user's
+    ``(filename, lineno)`` of the function's ``def``, for error messages.
     """
     global _counter
     body, origins = unparse_with_origins(fn_node)
@@ -143,6 +152,8 @@ def compile_function(fn_node, *, header, label, globals_, cells, bindings, defau
     fn.__s2s_source__ = source
     # line of ``source`` (1-based; line 1 is the header) -> the user's line
     fn.__s2s_origins__ = {i + 2: o for i, o in enumerate(origins) if o is not None}
+    fn.__s2s_def__ = def_origin
+    _ORIGINS[filename] = dict(fn.__s2s_origins__, **({"def": def_origin} if def_origin else {}))
     return fn, source
 
 

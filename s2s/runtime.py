@@ -7,26 +7,13 @@ import math
 
 import numpy
 
+from .backend import namespace_of
+
 LN2 = math.log(2.0)
 LN10 = math.log(10.0)
 DEG2RAD = math.pi / 180.0
 RAD2DEG = 180.0 / math.pi
 TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
-
-
-def namespace_of(*values):
-    """The array module of the first array among ``values`` (numpy default)."""
-    for value in values:
-        module = type(value).__module__.partition(".")[0]
-        if module == "cupy":
-            import cupy
-
-            return cupy
-        if module == "dask":
-            import dask.array
-
-            return dask.array
-    return numpy
 
 
 def fresh_copy(value):

@@ -92,12 +92,18 @@ def _build(fn, active, entry, spec):
             bindings=ctx.bindings,
             defaults=fn.__defaults__,
             kwdefaults=fn.__kwdefaults__,
+            def_origin=_def_origin(fn, parsed),
         )
     finally:
         del _IN_PROGRESS[(fn, spec)]
     deps = _finish(compiled, origin, late, ctx)
     return Generated(compiled, source, new.name, tangent_names, positional,
                      emitter.inactive_returns, origin, deps + callee_deps)
+
+
+def _def_origin(fn, parsed):
+    """The user's ``(filename, lineno)`` of the ``def`` behind ``fn``."""
+    return getattr(fn, "__s2s_def__", None) or parsed.origin(parsed.node.lineno)
 
 
 def _finish(compiled, origin, late, ctx):
@@ -184,7 +190,7 @@ def _build_batch(fn, batched, ranks, randomness, suffix, spec, entry=True):
         compiled, source = compile_function(
             new, header=header, label=f"{origin} {suffix}", globals_=fn.__globals__,
             cells=parsed.cells, bindings=ctx.bindings, defaults=fn.__defaults__,
-            kwdefaults=fn.__kwdefaults__)
+            kwdefaults=fn.__kwdefaults__, def_origin=_def_origin(fn, parsed))
     finally:
         del _IN_PROGRESS[(fn, spec)]
     deps = _finish(compiled, origin, late, ctx)
