@@ -70,7 +70,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
         else:
             kwargs = {generated.tangent_names[p]: t for p, t in zip(active, tangents)}
             out, out_dot = generated.fn(*primals, **kwargs)
-    except (TypeError, ValueError, NotImplementedError, IndexError) as err:
+    except (TypeError, ValueError, NotImplementedError, IndexError, ImportError) as err:
         explained = backend.explain(err)  # CuPy or Dask could not run a line
         if explained is None:
             raise

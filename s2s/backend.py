@@ -34,14 +34,12 @@ import numpy
 
 from .errors import BackendError, S2SError
 
-_HOST = (numpy.ndarray, numpy.generic, float, int, complex, bool, type(None), str)
+_HOST = {numpy.ndarray, numpy.float64, float, int, complex, bool, type(None), str}
 _LIBRARIES = {"cupy": "cupy", "dask": "dask.array"}
 
 
 def kind_of(value):
     """``"cupy"``, ``"dask"`` or None (NumPy or not an array) for one value."""
-    if isinstance(value, _HOST):
-        return None
     module = type(value).__module__ or ""
     top = module.partition(".")[0]
     if top == "cupy":
@@ -53,7 +51,7 @@ def kind_of(value):
 
 def _kinds(values, found):
     for value in values:
-        if isinstance(value, _HOST):
+        if type(value) in _HOST:  # the common case, quickly
             continue
         if isinstance(value, (list, tuple)):
             _kinds(value, found)
@@ -75,6 +73,14 @@ def namespace_of(*values):
     if len(found) > 1:
         raise _mixed_error(values)
     return namespace(found.pop())
+
+
+def namespace_or(value, default):
+    """The namespace of ``value``'s own array library, else ``default`` (the
+    call's): a Python number turned into an array joins the library the call
+    runs on, instead of making a NumPy array among CuPy or Dask ones."""
+    space = namespace_of(value)
+    return default if space is numpy and default is not None else space
 
 
 _NAMESPACES = {}
@@ -112,6 +118,24 @@ def _host_side(name, obj):
     return not callable(obj)  # pi, e, inf, nan, newaxis
 
 
+def _int_shape_reshape(reshape):
+    """Dask's ``reshape`` takes the shape as a sequence only; NumPy's takes an
+    int too (``x.reshape(-1)``)."""
+
+    def reshape_(a, shape, *args, **kwargs):
+        if isinstance(shape, (int, numpy.integer)):
+            shape = (int(shape),)
+        return reshape(a, shape, *args, **kwargs)
+
+    reshape_.__name__ = reshape_.__qualname__ = "reshape"
+    reshape_.__doc__ = reshape.__doc__
+    return reshape_
+
+
+# (library, function) -> wrapper making the library's function take what NumPy's takes
+_ADAPTERS = {("dask.array", "reshape"): _int_shape_reshape}
+
+
 class Namespace:
     """An array library as generated code sees it: ``xp.sin`` is the
     library's own ``sin``; see the module docstring for what else."""
@@ -133,6 +157,8 @@ class Namespace:
         if isinstance(reference, types.ModuleType):  # linalg, fft, random
             sub = value if isinstance(value, types.ModuleType) else None
             value = Namespace(sub, f"{self._name}.{attr}", reference)
+        elif (self._name, attr) in _ADAPTERS and value is not missing:
+            value = _ADAPTERS[self._name, attr](value)
         elif value is missing and attr == "ndarray" and self._name == "dask.array":
             value = self._module.Array
         elif value is missing:
@@ -216,7 +242,7 @@ def explain(err):
     on CuPy or Dask arrays by the library or by a call it could not take;
     None when ``err`` is something else (let it through as it is)."""
     if isinstance(err, S2SError) or not isinstance(
-            err, (TypeError, ValueError, NotImplementedError, IndexError)):
+            err, (TypeError, ValueError, NotImplementedError, IndexError, ImportError)):
         return None
     frames = list(traceback.walk_tb(err.__traceback__))
     site = _generated_site(frames)
@@ -226,14 +252,23 @@ def explain(err):
     if len(kinds) != 1:
         return None  # NumPy (nothing to explain), or mixed (refused before this)
     library = _LIBRARIES[kinds.pop()]
-    inner = frames[[f for f, _ in frames].index(site[0]) + 1:]
+    inner = [f for f, _ in frames[[f for f, _ in frames].index(site[0]) + 1:]
+             if f.f_globals.get("__name__") != __name__]  # (adapters are the library's)
     root = library.partition(".")[0]
-    if not any(_in_package(f, root) for f, _ in inner):
+    refused = isinstance(err, TypeError) and not inner and "unexpected keyword" in str(err)
+    if not refused and not any(_in_package(f, root) for f in inner):
         return None  # not raised by the library: the user's own error, say
     where, generated = _location(site)
     message = (f"{library} could not run the generated line `{generated}`: "
                f"{type(err).__name__}: {err}")
-    return BackendError(message, hint=_HINTS[library], **where)
+    hint = _HINTS[library]
+    if library == "cupy" and "numpy.ndarray" in str(err):
+        hint = ("a NumPy array met CuPy arrays: an argument, a global or a closure of the "
+                "function holds host data; copy it to the device with cupy.asarray (s2s never "
+                "copies between host and device behind your back)")
+    if isinstance(err, ImportError) and err.name:
+        hint = f"{library} needs the package {err.name!r} for this call: install it"
+    return BackendError(message, hint=hint, **where)
 
 
 def _in_package(frame, root):

@@ -143,7 +143,7 @@ class _Core:
         named = dict(zip(self.params[self.npos:], values[self.npos:]))
         try:
             return fn(*values[: self.npos], **named, **kwargs)
-        except (TypeError, ValueError, NotImplementedError, IndexError) as err:
+        except (TypeError, ValueError, NotImplementedError, IndexError, ImportError) as err:
             explained = backend.explain(err)
             if explained is None:
                 raise
@@ -234,6 +234,7 @@ class _VMap:
             raise InputError(f"in_dims has {len(in_dims)} entries but vmap got {len(inputs)} "
                              "arguments", hint="give one in_dims entry per positional argument")
         moved, flags, size = [], [], None
+        space = namespace_of(*inputs)
         for i, (arg, dim) in enumerate(zip(inputs, in_dims)):
             lead = _lead(levels, i)
             leaves, treedef = pytree.flatten(arg)
@@ -258,7 +259,7 @@ class _VMap:
                                   if axis != lead else leaf)
                 batched_any = True
             if batched_any:
-                new_leaves = [leaf if d is not None else _broadcast(leaf, size, lead)
+                new_leaves = [leaf if d is not None else _broadcast(leaf, size, lead, space)
                               for leaf, d in zip(new_leaves, _dims_for(dim, arg, i))]
             moved.append(pytree.unflatten(treedef, new_leaves))
             flags.append(batched_any)
@@ -305,12 +306,13 @@ class _JacFwd:
         start, stop = self.chunk or (0, self.total)
         stop = min(stop, self.total)
         tangents, offset = [], 0
+        space = namespace_of(*inputs)
         for k, (leaf_shapes, treedef) in zip(nums, shapes):
             leaves = pytree.flatten(inputs[k])[0]
             tleaves = []
             for leaf, shape in zip(leaves, leaf_shapes):
                 n = int(numpy.prod(shape))
-                tleaves.append(_basis(leaf, shape, offset, n, start, stop))
+                tleaves.append(_basis(leaf, shape, offset, n, start, stop, space))
                 offset += n
             tangents.append(pytree.unflatten(treedef, tleaves))
         self.jvp = _Jvp(self.inner, nums, len(inputs))
@@ -446,9 +448,10 @@ def _dims_for(dim, arg, i):
     return dim_leaves
 
 
-def _broadcast(leaf, size, lead=0):
-    """``leaf`` with a batch axis of ``size`` after its ``lead`` level axes."""
-    xp = namespace_of(leaf)
+def _broadcast(leaf, size, lead=0, space=None):
+    """``leaf`` with a batch axis of ``size`` after its ``lead`` level axes
+    (an array of ``space``, the call's namespace, if it is a Python number)."""
+    xp = backend.namespace_or(leaf, space)
     leaf = xp.asarray(leaf)
     shape = leaf.shape[:lead] + (size,) + leaf.shape[lead:]
     return xp.broadcast_to(xp.expand_dims(leaf, lead), shape)
@@ -537,12 +540,13 @@ def _dtype(leaf):
     return dtype if isinstance(dtype, numpy.dtype) else numpy.asarray(leaf).dtype
 
 
-def _basis(leaf, shape, offset, n, start, stop):
+def _basis(leaf, shape, offset, n, start, stop, space=None):
     """Rows ``start:stop`` of the identity basis, restricted to this leaf
     (example shape ``shape``, directions ``offset:offset + n``), made by the
-    leaf's array library: row ``r`` is direction ``start + r``, which is
-    column ``start + r - offset`` of this leaf."""
-    xp = namespace_of(leaf)
+    leaf's array library (``space``, the call's, for a Python number): row
+    ``r`` is direction ``start + r``, which is column ``start + r - offset``
+    of this leaf."""
+    xp = backend.namespace_or(leaf, space)
     dtype = _dtype(leaf)
     rows = stop - start
     basis = xp.eye(rows, M=n, k=start - offset, dtype=dtype if dtype.kind in "fc" else float)

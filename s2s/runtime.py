@@ -7,7 +7,7 @@ import math
 
 import numpy
 
-from .backend import namespace_of
+from .backend import namespace_of, namespace_or
 
 LN2 = math.log(2.0)
 LN10 = math.log(10.0)
@@ -326,20 +326,20 @@ def batch_size(value, axis=0):
     raise ValueError("s2s: a batched argument with no arrays in it")
 
 
-def batched(value, size):
+def batched(value, size, xp=None):
     """``value`` with a leading batch axis of ``size`` (a broadcast view)."""
 
     def leaf(v):
-        xp = namespace_of(v)
-        v = xp.asarray(v)
-        return xp.broadcast_to(v, (size,) + v.shape)
+        space = namespace_or(v, xp)
+        v = space.asarray(v)
+        return space.broadcast_to(v, (size,) + v.shape)
 
     return tree_map(leaf, value)
 
 
-def batched_copy(value, size):
+def batched_copy(value, size, xp=None):
     """Like :func:`batched`, but writable (the variable is updated in place)."""
-    return tree_map(lambda v: namespace_of(v).array(batched(v, size)), value)
+    return tree_map(lambda v: namespace_or(v, xp).array(batched(v, size, xp)), value)
 
 
 def concatenate_flat_batched(values):
@@ -348,28 +348,28 @@ def concatenate_flat_batched(values):
     return xp.concatenate([flatten_batched(v) for v in values], axis=1)
 
 
-def batched_items(value, flags, size):
+def batched_items(value, flags, size, xp=None):
     """A tuple some of whose items carry the batch axis (``flags``): all of
     them do (the unbatched ones broadcast)."""
-    return _rebuild(value, (v if f else batched(v, size) for v, f in zip(value, flags)))
+    return _rebuild(value, (v if f else batched(v, size, xp) for v, f in zip(value, flags)))
 
 
-def batched_under(value, size, depth=1):
+def batched_under(value, size, depth=1, xp=None):
     """:func:`batched` of a value that already has ``depth`` (outer) batch
     axes: the new axis goes after them."""
 
     def leaf(v):
-        xp = namespace_of(v)
-        v = xp.asarray(v)
+        space = namespace_or(v, xp)
+        v = space.asarray(v)
         shape = v.shape[:depth] + (size,) + v.shape[depth:]
-        return xp.broadcast_to(xp.expand_dims(v, depth), shape)
+        return space.broadcast_to(space.expand_dims(v, depth), shape)
 
     return tree_map(leaf, value)
 
 
-def batched_copy_under(value, size, depth=1):
+def batched_copy_under(value, size, depth=1, xp=None):
     """Like :func:`batched_under`, but writable."""
-    return tree_map(lambda v: namespace_of(v).array(batched_under(v, size, depth)), value)
+    return tree_map(lambda v: namespace_or(v, xp).array(batched_under(v, size, depth, xp)), value)
 
 
 def lift(value, rank):

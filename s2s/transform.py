@@ -185,8 +185,8 @@ def _build_batch(fn, batched, ranks, randomness, suffix, spec, entry=True):
                           callee_items=callee.items, entry=entry)
         return_ranks = batcher.return_ranks()
         new = batcher.run()
-        header = f"# s2s {__version__} | {origin} | {suffix} over {', '.join(batched)} | " \
-                 f"source sha256 {digest}"
+        over = f"over {', '.join(batched)}" if batched else "for one batch element"
+        header = f"# s2s {__version__} | {origin} | {suffix} {over} | source sha256 {digest}"
         compiled, source = compile_function(
             new, header=header, label=f"{origin} {suffix}", globals_=fn.__globals__,
             cells=parsed.cells, bindings=ctx.bindings, defaults=fn.__defaults__,
