@@ -9,6 +9,7 @@ from .api import defjvp, jvp, source  # noqa: E402
 from .batch_api import hessian, jacfwd, vmap  # noqa: E402
 from .decorator import differentiable  # noqa: E402
 from .errors import (  # noqa: E402
+    BackendError,
     InputError,
     NonDifferentiableOutputError,
     NoRuleError,
@@ -26,6 +27,7 @@ __all__ = [
     "defjvp",
     "differentiable",
     "S2SError",
+    "BackendError",
     "InputError",
     "NoRuleError",
     "NonDifferentiableOutputError",

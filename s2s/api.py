@@ -6,7 +6,7 @@ import weakref
 
 import numpy
 
-from . import pytree
+from . import backend, pytree
 from .codegen import annotate
 from .errors import InputError, NonDifferentiableOutputError
 from .frontend import _unwrap, see_through
@@ -72,7 +72,13 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
         else:
             kwargs = {generated.tangent_names[p]: t for p, t in zip(active, tangents)}
             out, out_dot = generated.fn(*primals, **kwargs)
-    except Exception as exc:  # the user's file and line under a generated line
+    except (TypeError, ValueError, NotImplementedError, IndexError, ImportError) as err:
+        explained = backend.explain(err)  # CuPy or Dask could not run a line
+        annotate(err)  # the user's file and line under a generated line
+        if explained is None:
+            raise
+        raise explained from err
+    except Exception as exc:
         annotate(exc)
         raise
     return _with_aux((out, out_dot), has_aux, generated.origin)

@@ -23,7 +23,7 @@ import dataclasses
 
 import numpy
 
-from . import pytree
+from . import backend, pytree
 from .codegen import annotate
 from .errors import InputError
 from .frontend import _unwrap
@@ -145,7 +145,13 @@ class _Core:
 
     def call(self, fn, values, kwargs):
         named = dict(zip(self.params[self.npos:], values[self.npos:]))
-        return fn(*values[: self.npos], **named, **kwargs)
+        try:
+            return fn(*values[: self.npos], **named, **kwargs)
+        except (TypeError, ValueError, NotImplementedError, IndexError, ImportError) as err:
+            explained = backend.explain(err)
+            if explained is None:
+                raise
+            raise explained from err
 
 
 @dataclasses.dataclass
@@ -232,6 +238,7 @@ class _VMap:
             raise InputError(f"in_dims has {len(in_dims)} entries but vmap got {len(inputs)} "
                              "arguments", hint="give one in_dims entry per positional argument")
         moved, flags, size = [], [], None
+        space = namespace_of(*inputs)
         for i, (arg, dim) in enumerate(zip(inputs, in_dims)):
             lead = _lead(levels, i)
             leaves, treedef = pytree.flatten(arg)
@@ -256,7 +263,7 @@ class _VMap:
                                   if axis != lead else leaf)
                 batched_any = True
             if batched_any:
-                new_leaves = [leaf if d is not None else _broadcast(leaf, size, lead)
+                new_leaves = [leaf if d is not None else _broadcast(leaf, size, lead, space)
                               for leaf, d in zip(new_leaves, _dims_for(dim, arg, i))]
             moved.append(pytree.unflatten(treedef, new_leaves))
             flags.append(batched_any)
@@ -291,7 +298,7 @@ class _JacFwd:
             leaves, treedef = pytree.flatten(inputs[k])
             lead = _lead(levels, k)
             for leaf in leaves:
-                kind = numpy.asarray(leaf).dtype.kind
+                kind = _dtype(leaf).kind
                 if kind not in "fc":
                     raise InputError(f"argument {k} ({params[k] if k < len(params) else k}) has "
                                      f"dtype kind {kind!r}: integer and bool inputs are not "
@@ -303,12 +310,13 @@ class _JacFwd:
         start, stop = self.chunk or (0, self.total)
         stop = min(stop, self.total)
         tangents, offset = [], 0
+        space = namespace_of(*inputs)
         for k, (leaf_shapes, treedef) in zip(nums, shapes):
             leaves = pytree.flatten(inputs[k])[0]
             tleaves = []
             for leaf, shape in zip(leaves, leaf_shapes):
                 n = int(numpy.prod(shape))
-                tleaves.append(_basis(leaf, shape, offset, n, start, stop))
+                tleaves.append(_basis(leaf, shape, offset, n, start, stop, space))
                 offset += n
             tangents.append(pytree.unflatten(treedef, tleaves))
         self.jvp = _Jvp(self.inner, nums, len(inputs))
@@ -457,9 +465,10 @@ def _dims_for(dim, arg, i):
     return dim_leaves
 
 
-def _broadcast(leaf, size, lead=0):
-    """``leaf`` with a batch axis of ``size`` after its ``lead`` level axes."""
-    xp = namespace_of(leaf)
+def _broadcast(leaf, size, lead=0, space=None):
+    """``leaf`` with a batch axis of ``size`` after its ``lead`` level axes
+    (an array of ``space``, the call's namespace, if it is a Python number)."""
+    xp = backend.namespace_or(leaf, space)
     leaf = xp.asarray(leaf)
     shape = leaf.shape[:lead] + (size,) + leaf.shape[lead:]
     return xp.broadcast_to(xp.expand_dims(leaf, lead), shape)
@@ -590,17 +599,23 @@ def _fast_key(args):
     return tuple(key)
 
 
-def _basis(leaf, shape, offset, n, start, stop):
+def _dtype(leaf):
+    """The dtype of an array or Python number, without touching its data
+    (a Dask array is not computed)."""
+    dtype = getattr(leaf, "dtype", None)
+    return dtype if isinstance(dtype, numpy.dtype) else numpy.asarray(leaf).dtype
+
+
+def _basis(leaf, shape, offset, n, start, stop, space=None):
     """Rows ``start:stop`` of the identity basis, restricted to this leaf
-    (example shape ``shape``, directions ``offset:offset + n``)."""
-    xp = namespace_of(leaf)
-    dtype = numpy.asarray(leaf).dtype if not hasattr(leaf, "dtype") else leaf.dtype
+    (example shape ``shape``, directions ``offset:offset + n``), made by the
+    leaf's array library (``space``, the call's, for a Python number): row
+    ``r`` is direction ``start + r``, which is column ``start + r - offset``
+    of this leaf."""
+    xp = backend.namespace_or(leaf, space)
+    dtype = _dtype(leaf)
     rows = stop - start
-    basis = xp.zeros((rows, n), dtype=dtype if dtype.kind in "fc" else float)
-    lo, hi = max(start, offset), min(stop, offset + n)
-    if lo < hi:
-        idx = xp.arange(lo, hi)
-        basis[idx - start, idx - offset] = 1
+    basis = xp.eye(rows, M=n, k=start - offset, dtype=dtype if dtype.kind in "fc" else float)
     return xp.reshape(basis, (rows,) + tuple(shape))
 
 

@@ -21,6 +21,7 @@ signature in which every batched value carries the batch axis first, and
 >>> from s2s.normalize._doctest import show
 >>> print(show("def f(x, w):\\n    return np.sum(np.sin(x) * w, axis=0)\\n", "vmap"))
 def f_vmap(x, w):
+    xp = _s2s.namespace_of(x, w)
     _B = _s2s.batch_size(x)
     # <doctest>:2  return np.sum(np.sin(x) * w, axis=0)
     _t0 = xp.sin(x)
@@ -74,6 +75,7 @@ class Batcher(RankInference, AxisRules, StatementPass):
                 self.params.append(extra.id)
         # ranks[p]: per-example rank of an array argument, or "container"
         # (a list/tuple/dict argument), or None (unknown)
+        self.ranks = dict(ranks)
         self.rank = {p: (r if isinstance(r, int) else None) for p, r in
                      ((p, ranks.get(p)) for p in self.params)}
         self.kind = {p: ("array" if isinstance(ranks.get(p), int) else ranks.get(p))
@@ -399,7 +401,7 @@ class Batcher(RankInference, AxisRules, StatementPass):
             for p in self.params:
                 if p in self.batched and p not in self.given:
                     helper = "batched_copy" if p in self.mutated else "batched"
-                    body.append(assign(p, call(self.rt(helper), [name(p), name(self.B)])))
+                    body.append(assign(p, self._broadcast(helper, name(p))))
         if self.randomness == "error":
             for node in gast.walk(fn):
                 if isinstance(node, gast.Call) and self._is_random(node):
@@ -419,7 +421,7 @@ class Batcher(RankInference, AxisRules, StatementPass):
             flags = gast.Tuple(elts=[const(p in self.batched) for p in positional + keyword],
                                ctx=gast.Load())
             looped = call(self.rt("loop_batched"), [
-                name(self.ctx.bind(f"{fn.name}_each", self.ctx.parsed.fn)),
+                name(self.ctx.bind(f"{fn.name}_each", self._each())),
                 gast.Tuple(elts=[name(p) for p in positional + keyword], ctx=gast.Load()), flags,
                 gast.Tuple(elts=[const(k) for k in keyword], ctx=gast.Load())])
             body.append(gast.Return(value=looped))
@@ -430,12 +432,30 @@ class Batcher(RankInference, AxisRules, StatementPass):
                                decorator_list=[], returns=None, type_comment=None,
                                type_params=[])
         new.lineno = fn.lineno
+        new.body = self.ctx.prologue(new) + new.body
         return new
+
+    def _each(self):
+        """The function for one batch element, for the loop over the batch:
+        the function itself through the namespace (``np.ones(n)`` makes an
+        array of the call's library), batched over nothing."""
+        from .transform import batch_function
+
+        per_example = {p: r for p, r in self.ranks.items() if p in self.params}
+        return batch_function(self.ctx.parsed.fn, (), per_example, randomness=self.randomness,
+                              suffix="each").fn
 
     def rt(self, helper):
         from . import runtime
 
         return self.ctx.ref(getattr(runtime, helper))
+
+    def _broadcast(self, helper, value):
+        """``_s2s.batched(value, _B, xp=xp)`` (or ``batched_copy``): ``value``
+        broadcast over the batch, as an array of the call's library when it
+        is a Python number."""
+        keyword = gast.keyword(arg="xp", value=name(self.ctx.xp))
+        return call(self.rt(helper), [value, name(self.B)], [keyword])
 
     def _fallback_reason(self, stmts):
         for s in walk_statements(stmts):
@@ -481,11 +501,13 @@ class Batcher(RankInference, AxisRules, StatementPass):
         return it
 
     def stmt_Return(self, s):
+        if not self.given:
+            return [s]  # batched over nothing: the function for one element
         if isinstance(s.value, gast.Name) and s.value.id in self.return_displays:
             return [s]  # items keep their own batchedness (return_batched says which)
         if s.value is not None and not self.is_batched(s.value) and not isinstance(
                 s.value, gast.Constant):
-            s.value = call(self.rt("batched"), [s.value, name(self.B)])
+            s.value = self._broadcast("batched", s.value)
         return [s]
 
     def stmt_AugAssign(self, s):
@@ -514,7 +536,7 @@ class Batcher(RankInference, AxisRules, StatementPass):
         it is no value, e.g. a missing tangent)."""
         if self.is_batched(atom) or (isinstance(atom, gast.Constant) and atom.value is None):
             return atom
-        return call(self.rt("batched"), [atom, name(self.B)])
+        return self._broadcast("batched", atom)
 
     def stmt_Assign(self, s):
         target = s.targets[0]
@@ -539,10 +561,10 @@ class Batcher(RankInference, AxisRules, StatementPass):
             helper = "batched_copy" if mutable else "batched"
             if isinstance(s.value, (gast.Name, gast.Constant)) or (
                     isinstance(s.value, gast.Attribute)):
-                s.value = call(self.rt(helper), [s.value, name(self.B)])
+                s.value = self._broadcast(helper, s.value)
                 return [s]
             tmp = self.ctx.temp()
-            return [assign(tmp, s.value), assign(z, call(self.rt(helper), [name(tmp), name(self.B)]))]
+            return [assign(tmp, s.value), assign(z, self._broadcast(helper, name(tmp)))]
         value, pre = self.batch_value(s.value, z, s)
         s.value = value
         return pre + [s]
@@ -711,7 +733,7 @@ class Batcher(RankInference, AxisRules, StatementPass):
         if helper in ("batched", "batched_copy") and self.is_batched(v.args[0]) \
                 and not self.is_batched(v.args[1]):
             # an inner batch axis put after this (outer) batch axis
-            return call(self.rt(f"{helper}_under"), v.args), []
+            return call(self.rt(f"{helper}_under"), v.args, v.keywords), []
         if helper in ("batched_under", "batched_copy_under", "getitem_batched") \
                 and len(v.args) >= 2 and self.is_batched(v.args[0]) \
                 and not any(self.is_batched(a) for a in v.args[1:]):
@@ -739,7 +761,7 @@ class Batcher(RankInference, AxisRules, StatementPass):
                     # used as a whole: every item batched, as a batched value must be
                     result = call(self.rt("batched_items"), [
                         result, gast.Tuple(elts=[const(f) for f in flags], ctx=gast.Load()),
-                        name(self.B)])
+                        name(self.B)], [gast.keyword(arg="xp", value=name(self.ctx.xp))])
                 return result, []
             if obj in (len,):
                 return call(self.rt("len_batched"), v.args), []

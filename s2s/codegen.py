@@ -103,8 +103,16 @@ def unparse_with_origins(node):
 
 
 _counter = 0
-# generated file name -> {line: (user's filename, lineno)}, for tracebacks (see annotate)
+# generated file name -> {line: (user's filename, lineno), "def": the user's def
+# line}, for tracebacks (see annotate) and backend errors (s2s/backend.py)
 ORIGINS = {}
+
+
+def origins_of(filename):
+    """For the file name of generated code: its line -> the user's
+    ``(filename, lineno)``, and under ``"def"`` the user's function (empty
+    for any other file name)."""
+    return ORIGINS.get(filename, {})
 
 
 def free_names(fn_node, cells, bindings):
@@ -115,15 +123,16 @@ def free_names(fn_node, cells, bindings):
 
 
 def compile_function(fn_node, *, header, label, globals_, cells, bindings, defaults=None,
-                     kwdefaults=None, filename=None):
+                     kwdefaults=None, filename=None, def_origin=None):
     """Compile the gast ``FunctionDef`` into a function.
 
     ``cells``: free-variable name -> the user's cell objects (shared, live);
     ``bindings``: name -> object for names s2s adds (fresh cells);
     ``filename``: the file the code claims to come from (a disk-cache entry),
-    else a unique pseudo file name. Returns ``(function, source)`` where
-    ``source`` is exactly what is displayed, cached and registered for
-    tracebacks.
+    else a unique pseudo file name; ``def_origin``: the user's
+    ``(filename, lineno)`` of the function's ``def``, for error messages.
+    Returns ``(function, source)`` where ``source`` is exactly what is
+    displayed, cached and registered for tracebacks.
     """
     body, origins = unparse_with_origins(fn_node)
     source = header + "\n" + body
@@ -131,12 +140,12 @@ def compile_function(fn_node, *, header, label, globals_, cells, bindings, defau
     fn = compile_source(source, fn_node.name, free_names(fn_node, cells, bindings),
                         line_origins, label=label, filename=filename, globals_=globals_,
                         cells=cells, bindings=bindings, defaults=defaults,
-                        kwdefaults=kwdefaults)
+                        kwdefaults=kwdefaults, def_origin=def_origin)
     return fn, source
 
 
 def compile_source(source, name, free, origins, *, label, globals_, cells, bindings,
-                   defaults=None, kwdefaults=None, filename=None, code=None):
+                   defaults=None, kwdefaults=None, filename=None, code=None, def_origin=None):
     """Compile ``source`` (a header line, then ``def name(...)``) into a
     function whose free names ``free`` are the user's ``cells`` or fresh
     cells holding ``bindings``; ``origins``: line of ``source`` -> the
@@ -160,10 +169,11 @@ def compile_source(source, name, free, origins, *, label, globals_, cells, bindi
     if kwdefaults:
         fn.__kwdefaults__ = dict(kwdefaults)
     linecache.cache[filename] = (len(source), None, lines, filename)
-    ORIGINS[filename] = origins
+    ORIGINS[filename] = dict(origins, **({"def": def_origin} if def_origin else {}))
     fn.__s2s_source__ = source
     # line of ``source`` (1-based; line 1 is the header) -> the user's line
     fn.__s2s_origins__ = origins
+    fn.__s2s_def__ = def_origin
     return fn
 
 

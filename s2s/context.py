@@ -5,7 +5,7 @@ namespace (``xp``) and the runtime helpers (``_s2s``)."""
 import gast
 import numpy
 
-from . import runtime
+from . import backend, runtime
 from .errors import UnsupportedSyntaxError
 from .frontend import Resolver
 from .names import Namer, names_in
@@ -55,18 +55,26 @@ def assigned_names(fn_node):
 
 
 class Context:
+    """``xp`` names the array namespace: generated code binds it on its first
+    line, ``xp = _s2s.namespace_of(<parameters>)`` (see :mod:`s2s.backend`);
+    while transforming, it resolves to ``numpy``, whose objects key the rules."""
+
     def __init__(self, parsed):
         self.parsed = parsed
         node = parsed.node
         self.namer = Namer(names_in(node) | set(parsed.cells))
+        # generated code transformed again: its namespace line goes (the new
+        # function gets its own), its name stays the namespace
+        self.xp = take_prologue(parsed)
         self.local_names = assigned_names(node)
-        # ``xp`` may shadow a user's global of the same name only when that
-        # global is numpy itself (array-API style code); otherwise rename.
-        user_xp = Resolver(parsed, self.local_names).resolve_name("xp")
-        if user_xp is numpy and "xp" not in self.local_names:
-            self.xp = "xp"
-        else:
-            self.xp = self.namer.fresh("xp")
+        if self.xp is None:
+            # ``xp`` may shadow a user's global of the same name only when
+            # that global is numpy itself (array-API style code); else rename.
+            user_xp = Resolver(parsed, self.local_names).resolve_name("xp")
+            if user_xp is numpy and "xp" not in self.local_names:
+                self.xp = "xp"
+            else:
+                self.xp = self.namer.fresh("xp")
         user_rt = Resolver(parsed, self.local_names).resolve_name("_s2s")
         if user_rt is runtime and "_s2s" not in self.local_names:
             self.rt = "_s2s"  # code s2s generated, transformed again
@@ -84,6 +92,25 @@ class Context:
         self.callees = {}
 
     # -- names and objects -------------------------------------------------
+
+    def prologue(self, fn_node):
+        """``xp = _s2s.namespace_of(<parameters>)``, the first statement of a
+        generated function whose body uses ``xp``: the namespace follows the
+        arrays of each call. Every parameter is listed, as which of them hold
+        arrays is known only then (non-arrays count for nothing). A function
+        without parameters keeps ``xp`` bound to numpy."""
+        if not any(isinstance(n, gast.Name) and n.id == self.xp for n in gast.walk(fn_node)):
+            return []
+        args = fn_node.args
+        params = [a.id for a in args.posonlyargs + args.args]
+        if args.vararg is not None:
+            params.append(args.vararg.id)
+        params += [a.id for a in args.kwonlyargs]
+        if args.kwarg is not None:
+            params.append(args.kwarg.id)
+        if not params:
+            return []
+        return [assign(self.xp, call(self.ref(runtime.namespace_of), [name(p) for p in params]))]
 
     def resolve(self, node):
         return self.resolver.resolve(node)
@@ -133,7 +160,7 @@ class Context:
             return dotted(f"{self.xp}.{path}")
         qual = getattr(obj, "__name__", None)
         mod = getattr(obj, "__module__", None)
-        if mod == runtime.__name__ and getattr(runtime, qual, None) is obj:
+        if mod in (runtime.__name__, backend.__name__) and getattr(runtime, qual, None) is obj:
             return attr(name(self.rt), qual)
         if qual and getattr(builtins, qual, None) is obj:
             if self.resolver.resolve_name(qual) is obj:
@@ -166,6 +193,31 @@ class Context:
         if self.problems is None:
             raise error
         self.problems.append(error)
+
+
+def take_prologue(parsed):
+    """If ``parsed`` is generated code, remove its first statement
+    ``xp = _s2s.namespace_of(...)`` and return the name it binds; else None."""
+    body = parsed.node.body
+    if not body:
+        return None
+    first = body[0]
+    if not (isinstance(first, gast.Assign) and len(first.targets) == 1
+            and isinstance(first.targets[0], gast.Name) and isinstance(first.value, gast.Call)
+            and isinstance(first.value.func, gast.Attribute)
+            and first.value.func.attr == "namespace_of"
+            and isinstance(first.value.func.value, gast.Name)):
+        return None
+    target = first.targets[0].id
+    holder = Resolver(parsed, assigned_names(parsed.node))
+    if holder.resolve_name(first.value.func.value.id) is not runtime:
+        return None
+    rebound = [n for n in _walk_scope(parsed.node) if isinstance(n, gast.Name)
+               and n.id == target and not isinstance(n.ctx, gast.Load)]
+    if len(rebound) != 1:
+        return None
+    del body[0]
+    return target
 
 
 def name(id_, ctx=None):

@@ -10,6 +10,7 @@ read anywhere stays.
 >>> from s2s.normalize._doctest import show
 >>> print(show("def f(x):\\n    k = np.argmax(x * 2.0)\\n    return x[k]\\n", "jvp"))
 def f_jvp(x, x_dot):
+    xp = _s2s.namespace_of(x, x_dot)
     # <doctest>:2  k = np.argmax(x * 2.0)
     _t0 = x * 2.0
     k = xp.argmax(_t0)

@@ -58,3 +58,9 @@ class InputError(S2SError, ValueError):
 
 class NonDifferentiableOutputError(S2SError, RuntimeError):
     """``strict=True`` and an output does not depend on the inputs."""
+
+
+class BackendError(S2SError, NotImplementedError):
+    """The array library of the inputs (CuPy, Dask) cannot run a line of the
+    generated code: a function or keyword it lacks, an assignment it refuses,
+    or inputs that mix CuPy and Dask arrays."""

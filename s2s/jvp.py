@@ -12,6 +12,7 @@ container of tangents.
 >>> from s2s.normalize._doctest import show
 >>> print(show("def f(x):\\n    y = x * x\\n    return np.sin(y)\\n", "jvp"))
 def f_jvp(x, x_dot):
+    xp = _s2s.namespace_of(x, x_dot)
     # <doctest>:2  y = x * x
     y = x * x
     y_dot = x_dot * x + x * x_dot
@@ -185,6 +186,7 @@ class Emitter(StatementPass):
             type_params=[],
         )
         new.lineno = fn.lineno
+        new.body = self.ctx.prologue(new) + new.body
         return new, {p: self.dot_name(p) for p in tangents}, plain
 
     # -- statements ----------------------------------------------------------------

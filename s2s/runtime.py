@@ -8,27 +8,14 @@ import operator
 
 import numpy
 
+from .backend import namespace_of, namespace_or
+
 LN2 = math.log(2.0)
 LN10 = math.log(10.0)
 DEG2RAD = math.pi / 180.0
 RAD2DEG = 180.0 / math.pi
 TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _AXIS_ERROR = getattr(numpy, "exceptions", numpy).AxisError
-
-
-def namespace_of(*values):
-    """The array module of the first array among ``values`` (numpy default)."""
-    for value in values:
-        module = type(value).__module__.partition(".")[0]
-        if module == "cupy":
-            import cupy
-
-            return cupy
-        if module == "dask":
-            import dask.array
-
-            return dask.array
-    return numpy
 
 
 def fresh_copy(value):
@@ -399,20 +386,20 @@ def batch_size(value, axis=0):
     raise ValueError("s2s: a batched argument with no arrays in it")
 
 
-def batched(value, size):
+def batched(value, size, xp=None):
     """``value`` with a leading batch axis of ``size`` (a broadcast view)."""
 
     def leaf(v):
-        xp = namespace_of(v)
-        v = xp.asarray(v)
-        return xp.broadcast_to(v, (size,) + v.shape)
+        space = namespace_or(v, xp)
+        v = space.asarray(v)
+        return space.broadcast_to(v, (size,) + v.shape)
 
     return tree_map(leaf, value)
 
 
-def batched_copy(value, size):
+def batched_copy(value, size, xp=None):
     """Like :func:`batched`, but writable (the variable is updated in place)."""
-    return tree_map(lambda v: namespace_of(v).array(batched(v, size)), value)
+    return tree_map(lambda v: namespace_or(v, xp).array(batched(v, size, xp)), value)
 
 
 def concatenate_flat_batched(values, lead=1):
@@ -421,27 +408,28 @@ def concatenate_flat_batched(values, lead=1):
     return xp.concatenate([flatten_batched(v, lead) for v in values], axis=lead)
 
 
-def batched_items(value, flags, size):
+def batched_items(value, flags, size, xp=None):
     """A tuple some of whose items carry the batch axis (``flags``): all of
     them do (the unbatched ones broadcast)."""
-    return _rebuild(value, (v if f else batched(v, size) for v, f in zip(value, flags)))
+    return _rebuild(value, (v if f else batched(v, size, xp) for v, f in zip(value, flags)))
 
 
-def batched_under(value, size, lead=1):
-    """:func:`batched` of a value that already has (outer) batch axes: the
-    new axis goes after them."""
+def batched_under(value, size, lead=1, xp=None):
+    """:func:`batched` of a value that already has ``lead`` (outer) batch
+    axes: the new axis goes after them."""
 
     def leaf(v):
-        xp = namespace_of(v)
-        v = xp.asarray(v)
-        return xp.broadcast_to(xp.expand_dims(v, lead), v.shape[:lead] + (size,) + v.shape[lead:])
+        space = namespace_or(v, xp)
+        v = space.asarray(v)
+        shape = v.shape[:lead] + (size,) + v.shape[lead:]
+        return space.broadcast_to(space.expand_dims(v, lead), shape)
 
     return tree_map(leaf, value)
 
 
-def batched_copy_under(value, size, lead=1):
+def batched_copy_under(value, size, lead=1, xp=None):
     """Like :func:`batched_under`, but writable."""
-    return tree_map(lambda v: namespace_of(v).array(batched_under(v, size, lead)), value)
+    return tree_map(lambda v: namespace_or(v, xp).array(batched_under(v, size, lead, xp)), value)
 
 
 def lift(value, rank, lead=1):

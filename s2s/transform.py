@@ -87,7 +87,8 @@ def _build(fn, active, entry, spec, key):
         emitter = Emitter(ctx, node, active, _callee(ctx, callee_deps), entry)
         new, tangent_names, positional = emitter.run()
         header = f"# s2s {__version__} | {origin} | jvp | source sha256 {digest}"
-        compiled, source, store = _compile(fn, spec, key, new, header, f"{origin} jvp", ctx)
+        compiled, source, store = _compile(fn, spec, key, new, header, f"{origin} jvp", ctx,
+                                           _def_origin(fn, parsed))
     finally:
         del _IN_PROGRESS[(fn, spec)]
     deps = _finish(compiled, origin, late, ctx)
@@ -95,6 +96,11 @@ def _build(fn, active, entry, spec, key):
                        emitter.inactive_returns, origin, deps + callee_deps)
     store(result)
     return result
+
+
+def _def_origin(fn, parsed):
+    """The user's ``(filename, lineno)`` of the ``def`` behind ``fn``."""
+    return getattr(fn, "__s2s_def__", None) or parsed.origin(parsed.node.lineno)
 
 
 def _finish(compiled, origin, late, ctx=None):
@@ -190,9 +196,10 @@ def _build_batch(fn, batched, ranks, randomness, suffix, spec, key, entry=True):
                           callee_items=callee.items, entry=entry)
         return_ranks = batcher.return_ranks()
         new = batcher.run()
-        header = f"# s2s {__version__} | {origin} | {suffix} over {', '.join(batched)} | " \
-                 f"source sha256 {digest}"
-        compiled, source, store = _compile(fn, spec, key, new, header, f"{origin} {suffix}", ctx)
+        over = f"over {', '.join(batched)}" if batched else "for one batch element"
+        header = f"# s2s {__version__} | {origin} | {suffix} {over} | source sha256 {digest}"
+        compiled, source, store = _compile(fn, spec, key, new, header, f"{origin} {suffix}", ctx,
+                                           _def_origin(fn, parsed))
     finally:
         del _IN_PROGRESS[(fn, spec)]
     deps = _finish(compiled, origin, late, ctx)
@@ -278,7 +285,7 @@ def _label(fn, spec):
     return f"{stem}.{fn.__name__}.{spec[0] if spec[0] == 'jvp' else spec[4]}"
 
 
-def _compile(fn, spec, key, new, header, label, ctx):
+def _compile(fn, spec, key, new, header, label, ctx, def_origin=None):
     """Compile the generated ``new``; returns ``(function, source, store)``
     where ``store(generated)`` writes the disk-cache entry when the code can
     be found again in another process (else it stays in memory only)."""
@@ -290,7 +297,7 @@ def _compile(fn, spec, key, new, header, label, ctx):
     compiled, source = compile_function(
         new, header=header, label=label, globals_=fn.__globals__, cells=cells,
         bindings=ctx.bindings, defaults=fn.__defaults__, kwdefaults=fn.__kwdefaults__,
-        filename=path)
+        filename=path, def_origin=def_origin)
     compiled.__s2s_key__ = None
 
     def store(generated):

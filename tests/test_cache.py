@@ -494,7 +494,8 @@ def test_getsource_and_pdb_on_loaded_code():
     assert os.path.isfile(generated.fn.__code__.co_filename)
     assert inspect.getsource(generated.fn) == generated.source.split("\n", 1)[1]
     out = io.StringIO()
-    debugger = pdb.Pdb(stdin=io.StringIO("step\nlist\np x\ncontinue\n"), stdout=out)
+    # the first line picks the array namespace; then the user's lines
+    debugger = pdb.Pdb(stdin=io.StringIO("next\nnext\nlist\np x\ncontinue\n"), stdout=out)
     debugger.use_rawinput = False
     debugger.runcall(generated.fn, X, DX)
     shown = out.getvalue()

@@ -241,6 +241,7 @@ def test_jvp_inactive_values_get_no_tangent_code():
         """,
         """
         def f_jvp(x, w, x_dot, w_dot):
+            xp = _s2s.namespace_of(x, w, x_dot, w_dot)
             n = x.shape[0]
             _t0 = xp.arange(n)
             k = _t0 * 2.0
@@ -289,6 +290,7 @@ def test_jvp_in_place_updates_mirror_the_primal():
         """,
         """
         def f_jvp(x, x_dot):
+            xp = _s2s.namespace_of(x, x_dot)
             y = xp.zeros(3)
             y_dot = xp.zeros_like(y)
             _t0 = x[1]
