@@ -253,6 +253,25 @@ def test_dask_jvp_of_an_iteration_to_convergence():
     assert_tree_close(_computed(result), expected, rtol=1e-12, atol=1e-12)
 
 
+def clipped_scale(x):
+    if float(np.max(x)) > 1.0:  # a Python float of a lazy value: Dask computes it
+        return x / float(np.max(x))
+    return x * 2.0
+
+
+def test_dask_float_of_a_lazy_value_computes_that_scalar_only():
+    x, t = np.array([0.5, 3.0, -1.0, 2.0]), np.array([1.0, -1.0, 0.5, 2.0])
+    expected = s2s.jvp(clipped_scale, (x,), (t,))
+    scheduler = _CountingScheduler()
+    with dask.config.set(scheduler=scheduler):
+        out, out_dot = s2s.jvp(clipped_scale, (_to_dask(x),), (_to_dask(t),))
+    # the test's float(), then float() of the divisor and of its tangent: a
+    # Python number's tangent is a Python number too; nothing else
+    assert scheduler.sizes == [1, 1, 1]
+    assert isinstance(out, da.Array) and isinstance(out_dot, da.Array)
+    assert_tree_close(_computed((out, out_dot)), expected, rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("transform,name", [(t, n) for t in TRANSFORMS
                                             for n in sorted(DASK_REFUSES)])
 def test_dask_refuses_clearly(transform, name):
