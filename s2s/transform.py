@@ -373,6 +373,7 @@ def _manifest(fn, cells, ctx, compiled, bindings, names, generated):
         "origin": generated.origin,
         "free": list(compiled.__code__.co_freevars),
         "origins": _compact_origins(compiled.__s2s_origins__, generated.source.count("\n")),
+        "def": list(compiled.__s2s_def__) if compiled.__s2s_def__ else None,
         "bindings": bindings,
         "names": names,
         "consts": {n: repr(lookup(fn, n, cells)) for n in sorted(ctx.resolver.consts)},
@@ -491,10 +492,14 @@ def _compile_entry(fn, cells, source, manifest, path, checksum):
         bindings[name] = obj
     origins = _expand_origins(manifest["origins"], source.count("\n"))
     code = cache.read_code(path, checksum)
+    def_origin = manifest.get("def")
+    if not (isinstance(def_origin, list) and len(def_origin) == 2):
+        def_origin = None  # the user's def line, for backend errors (not in older entries)
     compiled = compile_source(source, manifest["name"], manifest["free"], origins,
                               label=manifest["origin"], globals_=fn.__globals__, cells=cells,
                               bindings=bindings, defaults=fn.__defaults__,
-                              kwdefaults=fn.__kwdefaults__, filename=path, code=code)
+                              kwdefaults=fn.__kwdefaults__, filename=path, code=code,
+                              def_origin=tuple(def_origin) if def_origin else None)
     if code is None and compiled.__code__.co_filename == path:
         cache.write_code(path, checksum, compiled.__code__)
     return compiled, callee_deps, None

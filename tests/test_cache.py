@@ -492,6 +492,7 @@ def test_getsource_and_pdb_on_loaded_code():
     generated = jvp_function(define(SIMPLE, "f", "<debug>"), ("x",))
     assert delta(before)["hits"] == 1
     assert os.path.isfile(generated.fn.__code__.co_filename)
+    assert generated.fn.__s2s_def__[0] == "<debug>"  # the user's def, for backend errors
     assert inspect.getsource(generated.fn) == generated.source.split("\n", 1)[1]
     out = io.StringIO()
     # the first line picks the array namespace; then the user's lines
