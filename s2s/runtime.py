@@ -566,16 +566,24 @@ def map_batched(fn, flags, size, *operands):
     """``fn`` once per batch element (no batching rule): stacked results."""
     results = [fn(*[_example(o, b) if f else o for o, f in zip(operands, flags)])
                for b in range(size)]
-    return _stack_tree(results)
+    return _stack_tree(results, namespace_of(*operands))
 
 
-def _stack_tree(results):
+def _stack_tree(results, default=None):
+    """The results of a loop over the batch, stacked leaf by leaf; floating
+    Python numbers (values, not the ints of shapes, axes and indices) stack
+    into an array of ``default``, the call's namespace."""
     first = results[0]
     if isinstance(first, (list, tuple)):
-        return _rebuild(first, (_stack_tree([r[i] for r in results]) for i in range(len(first))))
+        return _rebuild(first, (_stack_tree([r[i] for r in results], default)
+                                for i in range(len(first))))
     if isinstance(first, dict):
-        return {k: _stack_tree([r[k] for r in results]) for k in first}
-    return namespace_of(first).stack([namespace_of(r).asarray(r) for r in results])
+        return {k: _stack_tree([r[k] for r in results], default) for k in first}
+    space = namespace_of(*results)
+    if space is numpy and default is not None and all(
+            isinstance(r, (float, complex, numpy.inexact)) for r in results):
+        space = default
+    return space.stack([space.asarray(r) for r in results])
 
 
 def repeat_batched(draw, size):
@@ -628,7 +636,7 @@ def loop_batched(fn, args, flags, keywords=()):
     for b in range(size):
         values = [_example(a, b) if f else a for a, f in zip(args, flags)]
         results.append(fn(*values[:npos], **dict(zip(keywords, values[npos:]))))
-    return _stack_tree(results)
+    return _stack_tree(results, namespace_of(*args))
 
 
 def _example(tree, b):
