@@ -404,18 +404,18 @@ class VMapped(_Transformed):
         program = self._program()
         prepared = program.prepare(list(args), [])  # checks the inputs, finds the size
         size = program.size
+        # the batched code depends on the ranks, not the batch size: one for every chunk
+        key = None if kwargs or isinstance(self.func, _Transformed) else _fast_key(args)
+        generated = self._fast.get(key) if key is not None else None
+        if generated is None or not generated.is_current():
+            generated = _batched_core(prepared, kwargs)
+            if key is not None:
+                self._fast[key] = generated
+        self._last = generated
         chunk = self.chunk_size or size
         if chunk >= size:
-            key = None if kwargs or isinstance(self.func, _Transformed) else _fast_key(args)
-            generated = self._fast.get(key) if key is not None else None
-            if generated is None or not generated.is_current():
-                generated = _batched_core(prepared, kwargs)
-                if key is not None:
-                    self._fast[key] = generated
-            self._last = generated
             self.calls += 1
-            raw = prepared.core.call(generated.fn, prepared.values, kwargs)
-            return program.finish(raw, 0)
+            return program.finish(prepared.core.call(generated.fn, prepared.values, kwargs), 0)
         # chunks: slices of the batched inputs (after moving their axis to the front)
         parts = []
         same = _SameDraws(_root(program), self.randomness)
@@ -425,11 +425,8 @@ class VMapped(_Transformed):
                 same.restore()
             values = [_slice_tree(v, start, start + chunk) if f else v
                       for v, f in zip(prepared.values, flags)]
-            piece = dataclasses.replace(prepared, values=values)
-            generated = _batched_core(piece, kwargs)
-            self._last = generated
             self.calls += 1
-            parts.append(piece.core.call(generated.fn, values, kwargs))
+            parts.append(prepared.core.call(generated.fn, values, kwargs))
         return program.finish(_concat_trees(parts), 0)
 
 

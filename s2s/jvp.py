@@ -673,18 +673,11 @@ class Emitter(StatementPass):
 
         if self.ctx.resolve(value.func) is api_jvp:
             value = self._jvp_as_call(value, s)
-        if any(self.is_active(k.value) for k in value.keywords) or any(
-                isinstance(a, gast.Starred) for a in value.args):
+        if value.keywords or any(isinstance(a, gast.Starred) for a in value.args):
             raise self.error(
                 UnsupportedSyntaxError, s,
-                "a function known only at run time is called with *args or a keyword "
-                "argument that carries a derivative",
-                "pass the differentiated values as plain positional arguments")
-        if value.keywords:
-            raise self.error(
-                UnsupportedSyntaxError, s,
-                "a function known only at run time is called with keyword arguments",
-                "pass its arguments positionally")
+                "a function known only at run time is called with *args or keyword arguments",
+                "pass its arguments as plain positional arguments")
         tangents = [self.dot(a) if self.is_active(a) else const(None) for a in value.args]
         new_call = call(self.ctx.ref(runtime.call_jvp), [
             value.func, gast.Tuple(elts=list(value.args), ctx=gast.Load()),

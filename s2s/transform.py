@@ -71,11 +71,19 @@ def jvp_function(fn, active, *, entry=True):
     return generated
 
 
-def _build(fn, active, entry, spec, key):
+def _begin(fn):
+    """``(parsed, origin, digest)`` of a function about to be transformed:
+    ``origin`` names it in headers and comments ("model.py:f"), ``digest``
+    is the hash of its source shown in the header."""
     cache.stats["transforms"] += 1
     parsed = parse(fn)
     origin = getattr(fn, "__s2s_origin__", None) or f"{short_filename(parsed.filename)}:{parsed.node.name}"
     digest = hashlib.sha256(unparse(parsed.node).encode()).hexdigest()[:12]
+    return parsed, origin, digest
+
+
+def _build(fn, active, entry, spec, key):
+    parsed, origin, digest = _begin(fn)
     ctx = Context(parsed)
     callee_deps = []
     for p in active:
@@ -180,10 +188,7 @@ def batch_function(fn, batched, ranks, *, randomness="error", suffix="vmap", ent
 def _build_batch(fn, batched, ranks, randomness, suffix, spec, key, entry=True):
     from .batching import Batcher
 
-    cache.stats["transforms"] += 1
-    parsed = parse(fn)
-    origin = getattr(fn, "__s2s_origin__", None) or f"{short_filename(parsed.filename)}:{parsed.node.name}"
-    digest = hashlib.sha256(unparse(parsed.node).encode()).hexdigest()[:12]
+    parsed, origin, digest = _begin(fn)
     ctx = Context(parsed)
     callee_deps = []
     late = _Late()

@@ -1,5 +1,6 @@
 """Shared test helpers: functions from source text, finite differences."""
 
+import inspect
 import itertools
 import linecache
 
@@ -93,3 +94,12 @@ def check_jvp(f, primals, rtol=1e-6, atol=1e-6, seed=0, has_aux=False):
     fd = central_difference(g, primals, tangents)
     assert_tree_close(tangent, fd, rtol=rtol, atol=atol, what="tangent vs finite differences")
     return out, tangent
+
+
+def line_of(fn, text):
+    """Line number, in its file, of the line of ``fn`` containing ``text``."""
+    lines, first = inspect.getsourcelines(fn)
+    for k, line in enumerate(lines):
+        if text in line:
+            return first + k
+    raise AssertionError(f"{text!r} not in {fn.__name__}")

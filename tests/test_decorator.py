@@ -7,15 +7,9 @@ import math
 
 import numpy as np
 import pytest
-from helpers import assert_tree_close, central_difference, make_function
+from helpers import assert_tree_close, central_difference, line_of, make_function
 
 import s2s
-
-
-def _line_of(fn, text):
-    lines, start = inspect.getsourcelines(fn)
-    return start + next(i for i, line in enumerate(lines) if text in line)
-
 
 # -- failing at decoration -------------------------------------------------------------
 
@@ -30,7 +24,7 @@ def test_no_rule_raises_at_decoration_the_error_jvp_raises():
     with pytest.raises(s2s.NoRuleError) as at_call:
         s2s.jvp(_gamma_user, (np.ones(2),), (np.ones(2),))
     assert str(at_decoration.value) == str(at_call.value)
-    assert at_decoration.value.lineno == _line_of(_gamma_user, "math.gamma")
+    assert at_decoration.value.lineno == line_of(_gamma_user, "math.gamma")
     assert "test_decorator.py" in at_decoration.value.filename
 
 

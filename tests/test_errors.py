@@ -1,29 +1,19 @@
 """Bad input raises the documented error type; errors about the user's code
 name the user's file and line and say what to do."""
 
-import inspect
 import math
 
 import numpy as np
 import pytest
+from helpers import line_of
 
 import s2s
 from s2s.errors import S2SError
 
 
-def _line_of(fn, text):
-    """The line number, in this file, of the first line of ``fn`` containing
-    ``text``."""
-    lines, start = inspect.getsourcelines(fn)
-    for offset, line in enumerate(lines):
-        if text in line:
-            return start + offset
-    raise AssertionError(f"{text!r} not in {fn.__name__}")
-
-
 def _assert_names_user_line(error, fn, text):
     message = str(error)
-    lineno = _line_of(fn, text)
+    lineno = line_of(fn, text)
     assert f"test_errors.py:{lineno}" in message, message
     assert "what to do" in message, message
     assert error.hint, message
@@ -177,7 +167,7 @@ def test_strict_error_names_return_line():
     with pytest.raises(s2s.NonDifferentiableOutputError) as info:
         s2s.jvp(constant, (np.ones(2),), (np.ones(2),), strict=True)
     message = str(info.value)
-    assert str(_line_of(constant, "return np.ones(n)")) in message, message
+    assert str(line_of(constant, "return np.ones(n)")) in message, message
     assert "what to do" in message
 
 

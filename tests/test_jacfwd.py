@@ -3,14 +3,13 @@ NumPy, Jacobians of the end-to-end functions against central differences,
 vectorisation (one call of the generated batched derivative; ``chunk_size``),
 memory, randomness, errors and compositions."""
 
-import inspect
 import math
 import tracemalloc
 
 import e2e_functions as ef
 import numpy as np
 import pytest
-from helpers import assert_tree_close
+from helpers import assert_tree_close, line_of
 from test_e2e import CASES
 
 import s2s
@@ -68,14 +67,6 @@ def fd_jacobian(f, args, argnums, h=1e-6):
     per_output = [tuple(pytree.unflatten(arg_defs[a], blocks[o][a]) for a in range(len(argnums)))
                   for o in range(len(out_flat))]
     return pytree.unflatten(out_def, [p[0] if single else p for p in per_output])
-
-
-def _line_of(fn, text):
-    lines, first = inspect.getsourcelines(fn)
-    for k, line in enumerate(lines):
-        if text in line:
-            return first + k
-    raise AssertionError(f"{text!r} not in {fn.__name__}")
 
 
 # -- torch.func.jacfwd documentation examples ----------------------------------------
@@ -486,7 +477,7 @@ def test_randomness_error_names_the_line(fn, text):
     message = str(info.value)
     assert "random" in message and "randomness" in message
     assert "test_jacfwd.py" in message
-    assert f":{_line_of(fn, text)}" in message, message
+    assert f":{line_of(fn, text)}" in message, message
 
 
 # -- errors ------------------------------------------------------------------------------

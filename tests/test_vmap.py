@@ -12,7 +12,7 @@ import math
 import e2e_functions as ef
 import numpy as np
 import pytest
-from helpers import assert_tree_close
+from helpers import assert_tree_close, line_of
 from test_e2e import CASES
 
 import s2s
@@ -39,17 +39,6 @@ def _loop(f, args, in_dims=0):
     treedef = flat[0][1]
     return pytree.unflatten(treedef, [np.stack([np.asarray(v) for v in column])
                                       for column in zip(*[leaves for leaves, _ in flat])])
-
-
-def _line_of(fn, text):
-    """Line number, in this file, of the line of ``fn`` containing ``text``."""
-    import inspect
-
-    lines, first = inspect.getsourcelines(fn)
-    for k, line in enumerate(lines):
-        if text in line:
-            return first + k
-    raise AssertionError(f"{text!r} not in {fn.__name__}")
 
 
 # -- torch.func.vmap documentation examples ----------------------------------------
@@ -499,7 +488,7 @@ def test_randomness_error_names_the_line(fn, text):
     assert "random" in message
     assert "randomness" in message  # says what to do
     assert "test_vmap.py" in message
-    assert f":{_line_of(fn, text)}" in message, message
+    assert f":{line_of(fn, text)}" in message, message
 
 
 # -- errors ------------------------------------------------------------------------------
