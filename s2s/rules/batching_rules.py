@@ -303,6 +303,18 @@ def _append(b, v, args, key):
     return call(b._xp("concatenate"), [parts], [gast.keyword(arg="axis", value=_shift(b, axis))])
 
 
+def _operand_axis(b, args, operand):
+    """``(operand, axis)`` for a batched call: the ``axis`` argument shifted
+    past the batch axis, or for ``axis=None`` the flattened examples along
+    axis 1; None when the axis is known only at run time."""
+    axis = _axis(b, args, "axis")
+    if axis is _UNKNOWN:
+        return None
+    if _is_none(axis):
+        return _flat(b, operand), const(1)
+    return operand, _shift(b, axis)
+
+
 @batching_rule("delete")
 def _delete(b, v, args, key):
     """delete of unbatched indices from a batched array, along a shifted axis
@@ -310,13 +322,10 @@ def _delete(b, v, args, key):
     arr = args["arr"]
     if not b.is_batched(arr) or _any_batched(b, args, ("obj", "axis")):
         return None
-    axis = _axis(b, args, "axis")
-    if axis is _UNKNOWN:
+    found = _operand_axis(b, args, arr)
+    if found is None:
         return None
-    if _is_none(axis):
-        arr, axis = _flat(b, arr), const(1)
-    else:
-        axis = _shift(b, axis)
+    arr, axis = found
     return call(v.func, [arr, args["obj"]], [gast.keyword(arg="axis", value=axis)])
 
 
@@ -373,13 +382,10 @@ def _compress(b, v, args, key):
     a = args["a"]
     if not b.is_batched(a) or not _no_out(b, args) or _any_batched(b, args, ("condition", "axis")):
         return None
-    axis = _axis(b, args, "axis")
-    if axis is _UNKNOWN:
+    found = _operand_axis(b, args, a)
+    if found is None:
         return None
-    if _is_none(axis):
-        a, axis = _flat(b, a), const(1)
-    else:
-        axis = _shift(b, axis)
+    a, axis = found
     return call(v.func, [args["condition"], a], [gast.keyword(arg="axis", value=axis)])
 
 
