@@ -67,6 +67,11 @@ def _kinds(values, found):
 def namespace_of(*values):
     """The array namespace for ``values`` (arrays, numbers, pytrees of them):
     ``numpy``, or the :class:`Namespace` of CuPy or Dask."""
+    for value in values:  # the common case: all NumPy or numbers, no set built
+        if type(value) not in _HOST:
+            break
+    else:
+        return numpy
     found = _kinds(values, set())
     if not found:
         return numpy
