@@ -20,6 +20,7 @@ of the batched core carries every level's axis.
 """
 
 import dataclasses
+import weakref
 
 import numpy
 
@@ -355,7 +356,12 @@ def _batched_core(prepared, kwargs):
     fn, generated = core.fn, None
     for level in reversed(levels):
         batched = [p for p, flag in zip(core.params, level.flags) if flag]
-        generated = batch_function(fn, batched, ranks, randomness=level.randomness)
+        # identity bases batched at this level only (one level sees the eye matrix)
+        identity = [p for i, (p, flag) in enumerate(zip(core.params, level.flags))
+                    if flag and _is_identity(prepared.values[i])
+                    and sum(lv.flags[i] for lv in levels) == 1]
+        generated = batch_function(fn, batched, ranks, randomness=level.randomness,
+                                   identity=identity)
         fn = generated.fn
         ranks = {p: r + 1 if isinstance(r, int) and p in batched else r for p, r in ranks.items()}
     return generated
@@ -613,7 +619,22 @@ def _basis(leaf, shape, offset, n, start, stop, space=None):
     dtype = _dtype(leaf)
     rows = stop - start
     basis = xp.eye(rows, M=n, k=start - offset, dtype=dtype if dtype.kind in "fc" else float)
+    if len(shape) == 1 and rows == n and start == offset:
+        try:
+            _IDENTITY[id(basis)] = basis
+        except TypeError:  # an array type without weak references: no shortcut
+            pass
+        return basis
     return xp.reshape(basis, (rows,) + tuple(shape))
+
+
+# the identity bases _basis made (id -> array, while the array lives): the
+# batched code may multiply them symbolically (``s2s.runtime.identity_matmul``)
+_IDENTITY = weakref.WeakValueDictionary()
+
+
+def _is_identity(value):
+    return _IDENTITY.get(id(value)) is value
 
 
 def _first_example(tree, axis=0):
@@ -785,8 +806,11 @@ def transform_source(fn, transform, *, argnums=None, in_dims=0, ranks=None, rand
         core_ranks.update({t: rank_of[names[k]] for t, k in zip(tangents, nums)})
         core = generated.fn
         levels.append(tangents)
+    # one vector differentiated: each basis is eye(n), as a call makes it
+    single = len(nums) == 1 and rank_of[names[nums[0]]] == 1
     for batched in levels:  # innermost first
-        generated = batch_function(core, batched, core_ranks, randomness=randomness)
+        generated = batch_function(core, batched, core_ranks, randomness=randomness,
+                                   identity=batched if single else ())
         core = generated.fn
         core_ranks = {p: r + 1 if isinstance(r, int) and p in batched else r
                       for p, r in core_ranks.items()}

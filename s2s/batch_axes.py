@@ -26,6 +26,12 @@ class AxisRules:
         if ra == 1 and rb == 1 and ba and bb:
             return call(self._xp("einsum"), [const("Zi,Zi->Z"), a, b])
         if ra <= 2 and rb <= 2 and not (ba and bb):
+            # jacfwd's identity basis times a matrix is (a copy of) the matrix
+            if ba and ra == 1 and self._identity(a):
+                return call(self.rt("identity_matmul"), [a, b])
+            if bb and rb == 1 and self._identity(b):
+                return call(self.rt("identity_matmul"),
+                            [b, gast.Attribute(value=a, attr="T", ctx=gast.Load()) if ra == 2 else a])
             # rows of a batched left operand are the examples; a batched
             # right vector multiplies from the left
             if ba or rb == 2:
@@ -48,6 +54,9 @@ class AxisRules:
         if rb == 1:
             return _index(out, [const(Ellipsis), const(0)])
         return out
+
+    def _identity(self, atom):
+        return isinstance(atom, gast.Name) and atom.id in self.identity
 
     def _lift_node(self, node, rank, target):
         """A batched expression of per-example rank ``rank`` with axes

@@ -11,6 +11,7 @@ batcher's analysis fills to a fixed point (``_BOTTOM``: not reached yet).
 
 import gast
 
+from . import runtime
 from .frontend import MISSING
 from .rules import registry
 from .rules.batching_axes import AXES
@@ -69,6 +70,8 @@ class RankInference:
         args = v.args
         kw = {k.arg: k.value for k in v.keywords}
         ranks = [self.atom_rank(a) for a in args]
+        if obj is runtime.identity_matmul and len(ranks) == 2:
+            return ranks[1]  # a copy of its second argument
         if path in ("array", "asarray", "stack") and args and isinstance(args[0], gast.Name) \
                 and args[0].id in self.displays and not v.keywords:
             items = [self.atom_rank(e) for e in self.displays[args[0].id].elts]

@@ -63,7 +63,7 @@ _SHAPE_HELPERS = {"batch_size", "tail_axes", "len_batched"}
 class Batcher(RankInference, AxisRules, StatementPass):
     def __init__(self, ctx, fn_node, batched_params, ranks, *, name_suffix="vmap",
                  callee=None, randomness="error", callee_ranks=None, callee_items=None,
-                 entry=True):
+                 entry=True, identity=()):
         self.ctx = ctx
         self.fn = fn_node
         self.batched = set(batched_params)
@@ -85,6 +85,12 @@ class Batcher(RankInference, AxisRules, StatementPass):
         direct = mutated_names(fn_node)
         self.alias_class = _view_classes(fn_node, direct)
         self.mutated = set(direct) | {n for c in self.alias_class.values() for n in c}
+        # parameters holding jacfwd's identity basis of a vector, never reassigned
+        # or updated: batch_axes multiplies by them symbolically
+        stored = {n.id for n in gast.walk(fn_node)
+                  if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del))}
+        self.identity = {p for p in identity
+                         if p in self.batched and p not in stored and p not in self.mutated}
         self.suffix = name_suffix
         self.callee = callee
         self.randomness = randomness
@@ -742,6 +748,8 @@ class Batcher(RankInference, AxisRules, StatementPass):
             return v, []  # one more outer batch axis in front
         if helper in ("fresh_copy", "zeros_like_tree"):
             return v, []  # batched the same way as their argument
+        if helper == "identity_matmul" and not self.is_batched(v.args[0]):
+            return v, []  # a copy of its second argument: batched as that is
         if helper == "tuple_like":
             v.args = v.args[:1] + [self._ensure(a) for a in v.args[1:]]
             return v, []

@@ -101,6 +101,15 @@ def _expand(value, axis, ndim, keepdims):
     return namespace_of(value).expand_dims(value, tuple(sorted(a % ndim for a in axes)))
 
 
+def identity_matmul(basis, m):
+    """``basis @ m`` where ``basis`` is jacfwd's identity basis (``eye(n)``,
+    the directions of one vector input): a copy of ``m`` in the product's
+    dtype, without the n x n x k multiplication."""
+    xp = namespace_of(basis, m)
+    m = xp.asarray(m)
+    return m.astype(xp.result_type(basis.dtype, m.dtype))  # astype copies
+
+
 def extremum_tangent(a, z, a_dot, axis, keepdims):
     """Tangent of max/min: the mean of the tangents where ``a`` attains the
     extremum (ties share it equally)."""

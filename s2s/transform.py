@@ -164,28 +164,34 @@ def _callee(ctx, deps):
 # -- batching ------------------------------------------------------------------------
 
 
-def batch_function(fn, batched, ranks, *, randomness="error", suffix="vmap", entry=True):
+def batch_function(fn, batched, ranks, *, randomness="error", suffix="vmap", entry=True,
+                   identity=()):
     """``fn`` over a leading batch axis on the parameters named in ``batched``.
 
     ``ranks``: parameter -> per-example rank of an array argument (None for
-    anything else); the generated code is specialised on them.
+    anything else); the generated code is specialised on them. ``identity``:
+    batched parameters that hold jacfwd's identity basis of a vector input
+    (``eye(n)``), whose products with matrices need no multiplication.
     """
     from .frontend import _unwrap
 
     fn = _unwrap(fn)
     spec = ("batch", tuple(sorted(batched)), tuple(sorted(ranks.items())), randomness, suffix,
             entry)
+    if identity:
+        spec += (("identity",) + tuple(sorted(identity)),)
     per_fn = _MEMO.get(fn)
     if per_fn is not None and spec in per_fn and per_fn[spec].is_current():
         return per_fn[spec]
     key = cache.key(fn, spec)
     generated = _load(fn, spec, key) or _build_batch(fn, tuple(batched), dict(ranks),
-                                                     randomness, suffix, spec, key, entry)
+                                                     randomness, suffix, spec, key, entry,
+                                                     tuple(identity))
     _MEMO.setdefault(fn, {})[spec] = generated
     return generated
 
 
-def _build_batch(fn, batched, ranks, randomness, suffix, spec, key, entry=True):
+def _build_batch(fn, batched, ranks, randomness, suffix, spec, key, entry=True, identity=()):
     from .batching import Batcher
 
     parsed, origin, digest = _begin(fn)
@@ -198,7 +204,7 @@ def _build_batch(fn, batched, ranks, randomness, suffix, spec, key, entry=True):
         callee = _batch_callee(ctx, callee_deps, randomness, suffix)
         batcher = Batcher(ctx, node, batched, ranks, name_suffix=suffix, callee=callee,
                           randomness=randomness, callee_ranks=callee.ranks,
-                          callee_items=callee.items, entry=entry)
+                          callee_items=callee.items, entry=entry, identity=identity)
         return_ranks = batcher.return_ranks()
         new = batcher.run()
         over = f"over {', '.join(batched)}" if batched else "for one batch element"

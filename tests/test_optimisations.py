@@ -1,0 +1,111 @@
+"""The optimisations of issue 6, each exact: golden tests show what a pass
+removes from the generated code, and numerical tests show that the answer
+does not change (against central differences, loops and the unoptimised
+path). No timing here: tools/bench.py measures speed."""
+
+import numpy as np
+import pytest
+
+import s2s
+from s2s import runtime
+from tests.test_jacfwd import fd_jacobian
+
+W = np.arange(12.0).reshape(3, 4) / 7
+V = np.linspace(0.5, 1.5, 4)
+W_INT = np.arange(12).reshape(3, 4)
+
+
+def layer(x):
+    return np.tanh(W @ x) + V @ x
+
+
+def updated_product(x):
+    a = W @ x
+    a[0] = a[0] * 3.0  # the product is updated in place
+    return a * x[:3]
+
+
+def squared_sines(x):
+    return np.sum(np.sin(W @ x) ** 2) + x @ V
+
+
+def integer_weights(x):
+    return W_INT @ x
+
+
+def linear(x):
+    return W @ x  # the Jacobian is W itself
+
+
+def two_inputs(x, y):
+    return (W @ x) * y
+
+
+def _jacfwd_source(f, *args, **kwargs):
+    jac = s2s.jacfwd(f, **kwargs)
+    jac(*args)
+    return s2s.source(jac)
+
+
+# -- identity basis: jacfwd's eye(n) times a matrix is the matrix ---------------------------
+
+
+def test_identity_basis_times_a_matrix_is_no_multiplication():
+    x = np.linspace(-1.0, 1.0, 4)
+    source = _jacfwd_source(layer, x)
+    assert "_t0_dot = _s2s.identity_matmul(x_dot, W.T)" in source
+    assert "_s2s.identity_matmul(x_dot, V)" in source
+    assert "x_dot @" not in source
+    # the same code without a call, as s2s.source shows it
+    assert s2s.source(layer, "jacfwd", ranks=(1,)) == source
+
+
+@pytest.mark.parametrize("f", [layer, updated_product, squared_sines, integer_weights])
+def test_identity_basis_jacobians_match_finite_differences(f):
+    x = np.random.default_rng(3).normal(size=4)
+    expected = fd_jacobian(f, (x,), 0)
+    np.testing.assert_allclose(s2s.jacfwd(f)(x), expected, rtol=1e-6, atol=1e-8)
+    # chunks of directions are not an identity: the plain product, same answer
+    np.testing.assert_allclose(s2s.jacfwd(f, chunk_size=3)(x), expected, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("f", [layer, updated_product, squared_sines])
+def test_identity_basis_under_hessian_and_vmap(f):
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=4)
+    hess = s2s.hessian(f)
+    h = hess(x)
+    assert "identity_matmul" in s2s.source(hess)
+    assert s2s.source(f, "hessian", ranks=(1,)) == s2s.source(hess)
+    np.testing.assert_allclose(h, fd_jacobian(s2s.jacfwd(f), (x,), 0), rtol=1e-5, atol=1e-7)
+    xs = rng.normal(size=(5, 4))
+    batched = s2s.vmap(s2s.jacfwd(f))(xs)
+    np.testing.assert_allclose(batched, np.stack([s2s.jacfwd(f)(r) for r in xs]), atol=1e-12)
+
+
+def test_identity_basis_keeps_dtype_and_never_aliases_the_matrix():
+    before = W.copy()
+    jac = s2s.jacfwd(linear)(np.ones(4))
+    assert not np.shares_memory(jac, W)
+    np.testing.assert_array_equal(jac, W)
+    jac[...] = 0.0  # the caller owns the Jacobian
+    np.testing.assert_array_equal(W, before)
+    # eye(float32) @ float64 is float64; eye(float64) @ int is float64
+    assert s2s.jacfwd(linear)(np.ones(4, np.float32)).dtype == np.float64
+    assert s2s.jacfwd(integer_weights)(np.ones(4)).dtype == np.float64
+    assert runtime.identity_matmul(np.eye(4, dtype=np.float32), W_INT.T).dtype == np.float64
+
+
+def test_no_identity_where_the_basis_is_not_an_eye_matrix():
+    x, y = np.ones(4), np.ones(3)
+    # several differentiated inputs: each basis is a block of a bigger eye
+    assert "identity_matmul" not in _jacfwd_source(two_inputs, x, y, argnums=(0, 1))
+    jac = s2s.jacfwd(two_inputs, argnums=(0, 1))(x, y)
+    expected = fd_jacobian(two_inputs, (x, y), (0, 1))
+    for got, want in zip(jac, expected):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
+    # a user's vmap over an identity matrix is not specialised on its values
+    vm = s2s.vmap(linear)
+    vm(np.eye(4))
+    assert "identity_matmul" not in s2s.source(vm)
+    np.testing.assert_allclose(vm(2 * np.eye(4)), 2 * W.T)
