@@ -105,9 +105,10 @@ def identity_matmul(basis, m):
     """``basis @ m`` where ``basis`` is jacfwd's identity basis (``eye(n)``,
     the directions of one vector input): a copy of ``m`` in the product's
     dtype, without the n x n x k multiplication."""
-    xp = namespace_of(basis, m)
-    m = xp.asarray(m)
-    return m.astype(xp.result_type(basis.dtype, m.dtype))  # astype copies
+    if type(m) is not numpy.ndarray or type(basis) is not numpy.ndarray:
+        m = namespace_of(basis, m).asarray(m)  # a NumPy m joins a CuPy or Dask basis
+    dtype = m.dtype if m.dtype == basis.dtype else numpy.result_type(basis.dtype, m.dtype)
+    return m.astype(dtype)  # astype copies
 
 
 def extremum_tangent(a, z, a_dot, axis, keepdims):
@@ -400,6 +401,8 @@ def negative_axis(axis, value):
 def batch_size(value, axis=0):
     """The batch size of a batched argument (its first leaf's first axis;
     ``axis=1`` for an inner batch under an outer one)."""
+    if type(value) is numpy.ndarray:
+        return value.shape[axis]
     for leaf in _leaves(value):
         return numpy.shape(leaf)[axis]
     raise ValueError("s2s: a batched argument with no arrays in it")
