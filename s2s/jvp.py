@@ -7,15 +7,17 @@ as it was, each active assignment is followed (or, when it overwrites one of
 its own operands, preceded) by its tangent, inactive values get no tangent
 code, and each group of statements carries a comment with the original line.
 The tangent of ``x`` is ``x_dot``; the tangent of a container is the same
-container of tangents.
+container of tangents. Dead tangent code is then removed (:mod:`s2s.deadcode`)
+and, for one differentiated input whose tangents are all elementwise,
+tangents become derivative coefficients (:mod:`s2s.coefficients`).
 
 >>> from s2s.normalize._doctest import show
->>> print(show("def f(x):\\n    y = x * x\\n    return np.sin(y)\\n", "jvp"))
-def f_jvp(x, x_dot):
-    xp = _s2s.namespace_of(x, x_dot)
-    # <doctest>:2  y = x * x
-    y = x * x
-    y_dot = x_dot * x + x * x_dot
+>>> print(show("def f(x, w):\\n    y = x * w\\n    return np.sin(y)\\n", "jvp"))
+def f_jvp(x, w, x_dot, w_dot):
+    xp = _s2s.namespace_of(x, w, x_dot, w_dot)
+    # <doctest>:2  y = x * w
+    y = x * w
+    y_dot = x_dot * w + x * w_dot
     # <doctest>:3  return np.sin(y)
     _t0 = xp.sin(y)
     _t0_dot = xp.cos(y) * y_dot
@@ -27,7 +29,7 @@ import types
 
 import gast
 
-from . import deadcode, runtime
+from . import coefficients, deadcode, runtime
 from .analysis import (
     BINOPS,
     UNARYOPS,
@@ -165,6 +167,10 @@ class Emitter(StatementPass):
         holder = gast.FunctionDef(name="_", args=fn.args, body=body, decorator_list=[],
                                   returns=None, type_comment=None, type_params=[])
         body = deadcode.run(holder, self.tangent_vars() - set(self.active_params)).body
+        if len(self.active_params) == 1:
+            seed = self.dot_name(self.active_params[0])
+            body = coefficients.run(body, seed, self.tangent_vars(), self.ctx.namer,
+                                    self.ctx.ref(runtime.broadcast_with)) or body
         tangents = [p for p in self.active_params]
         args = clone(fn.args)
         tangent_args = [gast.Name(id=self.dot_name(p), ctx=gast.Param(), annotation=None,

@@ -500,7 +500,7 @@ def test_getsource_and_pdb_on_loaded_code():
     debugger.use_rawinput = False
     debugger.runcall(generated.fn, X, DX)
     shown = out.getvalue()
-    assert "-> _t0 = xp.sin(x)" in shown and "-> _t0_dot = xp.cos(x) * x_dot" in shown
+    assert "-> _t0 = xp.sin(x)" in shown and "-> _t0_dx = xp.cos(x)" in shown
     assert "# <debug>:3  return np.sin(x) * x" in shown  # from `list`
     assert "array([0.5, 1. , 1.5])" in shown
 

@@ -109,3 +109,72 @@ def test_no_identity_where_the_basis_is_not_an_eye_matrix():
     vm(np.eye(4))
     assert "identity_matmul" not in s2s.source(vm)
     np.testing.assert_allclose(vm(2 * np.eye(4)), 2 * W.T)
+
+
+# -- coefficients: one input, elementwise tangents, one multiplication by x_dot ----------------
+
+B = np.linspace(-1.0, 1.0, 12).reshape(3, 4)
+
+
+def wave(x):
+    return np.sin(x) * np.exp(-x * x) + np.tanh(x) / (1 + x * x)
+
+
+def plus_matrix(x):
+    return 2.0 * x + B  # the output is bigger than the input
+
+
+def mutated_factor(x):
+    a = np.ones(4)
+    y = x * a  # d y / dx is a, an array changed below
+    a[0] = 5.0
+    return y * a
+
+
+def summed(x):
+    return np.sum(np.sin(x))
+
+
+def product_of_two(x, w):
+    return np.sin(x) * w
+
+
+def test_coefficients_multiply_by_the_seed_once():
+    source = s2s.source(wave)
+    assert source.count("x_dot") == 3  # the signature, the namespace line, the output
+    assert "_t9_dot = _s2s.broadcast_with(_t9_dx * x_dot, _t9)" in source
+    assert "_t0_dx = xp.cos(x)" in source  # was xp.cos(x) * x_dot
+    assert "_t6_dx = x + x" in source  # was x_dot * x + x * x_dot
+    assert "_t1_dot" not in source  # -x_dot: the coefficient -1 is folded into its use
+    assert "_t2_dx = -x + _t1" in source
+
+
+@pytest.mark.parametrize("f", [wave, plus_matrix, mutated_factor, summed])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_coefficient_jvps_match_finite_differences(f, dtype):
+    x = np.linspace(-0.7, 0.9, 4).astype(dtype)
+    v = np.array([0.3, -1.0, 0.5, 2.0], dtype)
+    out, out_dot = s2s.jvp(f, (x,), (v,))
+    assert np.shape(out_dot) == np.shape(out)
+    if f in (wave, summed):  # float32 throughout
+        assert np.asarray(out_dot).dtype == dtype
+    x64, v64 = x.astype(np.float64), v.astype(np.float64)
+    expected = (f(x64 + 1e-6 * v64) - f(x64 - 1e-6 * v64)) / 2e-6
+    np.testing.assert_allclose(out_dot, expected, rtol=1e-6 if dtype == np.float64 else 1e-3,
+                               atol=1e-8 if dtype == np.float64 else 1e-4)
+
+
+def test_no_coefficients_where_tangents_are_not_elementwise_in_one_input():
+    assert "_dx" not in s2s.source(summed)  # a reduction of a tangent
+    assert "_dx" not in s2s.source(mutated_factor)  # an array updated in place
+    assert "_dx" not in s2s.source(product_of_two)  # two differentiated inputs
+
+
+def test_coefficient_code_under_jacfwd_and_hessian():
+    x = np.linspace(-0.7, 0.9, 5)
+    np.testing.assert_allclose(s2s.jacfwd(wave)(x), fd_jacobian(wave, (x,), 0), rtol=1e-6,
+                               atol=1e-9)
+    np.testing.assert_allclose(s2s.hessian(wave)(x), fd_jacobian(s2s.jacfwd(wave), (x,), 0),
+                               rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(s2s.jacfwd(plus_matrix)(x[:4]),
+                               fd_jacobian(plus_matrix, (x[:4],), 0), atol=1e-8)

@@ -222,9 +222,9 @@ def test_jvp_of_self_referencing_assignment_computes_tangent_first():
         """
         def f_jvp(x, x_dot):
             y = x
-            y_dot = x_dot
-            y_dot = y_dot * x + y * x_dot
+            y_dx = x + y
             y = y * x
+            y_dot = _s2s.broadcast_with(y_dx * x_dot, y)
             return (y, y_dot)
         """,
         "jvp",
