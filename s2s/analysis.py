@@ -19,6 +19,7 @@ import numpy
 
 from .context import walk_statements
 from .frontend import MISSING
+from .nodes import walk
 from .rules import registry
 from .rules.registry import BindError
 
@@ -175,7 +176,7 @@ class Activity:
             self._stmt(s)
 
     def _mark(self, target):
-        for node in gast.walk(target):
+        for node in walk(target):
             if isinstance(node, gast.Name):
                 self.active.add(node.id)
 
@@ -279,7 +280,7 @@ def mutated_names(fn_node):
     """Names whose contents the function changes in place: ``y[i] = v``,
     ``y += v`` (every name that may share memory with them changes too)."""
     found = set()
-    for node in gast.walk(fn_node):
+    for node in walk(fn_node):
         if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Subscript):
             base = node.targets[0].value
             if isinstance(base, gast.Name):
@@ -292,7 +293,7 @@ def mutated_names(fn_node):
 def container_mutated_names(fn_node):
     """Lists and dicts the function changes: ``lst.append(v)``, ``d.update(e)``."""
     found = set()
-    for node in gast.walk(fn_node):
+    for node in walk(fn_node):
         if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute):
             if node.func.attr in CONTAINER_MUTATORS and isinstance(node.func.value, gast.Name):
                 found.add(node.func.value.id)
@@ -307,7 +308,7 @@ class Aliases:
     def __init__(self, fn_node, ctx):
         self.parent = {}
         self.ctx = ctx
-        for node in gast.walk(fn_node):
+        for node in walk(fn_node):
             if isinstance(node, gast.Assign):
                 self._assign(node.targets[0], node.value)
             elif isinstance(node, gast.For):
@@ -372,7 +373,7 @@ class Aliases:
 
 
 def _names(node):
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+    return {n.id for n in walk(node) if isinstance(n, gast.Name)}
 
 
 def _is_ref(e, ctx):

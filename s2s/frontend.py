@@ -19,7 +19,7 @@ import gast
 import numpy
 
 from .errors import SourceUnavailableError, UnsupportedSyntaxError
-from .nodes import clone
+from .nodes import clone, walk
 
 
 @dataclasses.dataclass
@@ -246,7 +246,7 @@ def _parse_text(text, fn):
 
 def _find_def(tree, fn):
     code = fn.__code__
-    for node in gast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, (gast.FunctionDef,)) and node.name == code.co_name:
             return node
         if isinstance(node, gast.AsyncFunctionDef) and node.name == code.co_name:
@@ -266,7 +266,7 @@ def _find_lambda(tree, fn):
     names = list(code.co_varnames[: code.co_argcount])
     found = [
         n
-        for n in gast.walk(tree)
+        for n in walk(tree)
         if isinstance(n, gast.Lambda)
         and n.lineno == code.co_firstlineno
         and [a.id for a in n.args.args] == names

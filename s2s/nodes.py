@@ -1,6 +1,8 @@
 """``clone``: a deep copy of a gast tree, several times faster than
 ``copy.deepcopy`` (which the transforms call for every rule template and
 every parsed function; it was a fifth of the time to transform a function).
+``walk``: ``gast.walk`` (the same nodes in the same order), twice as fast;
+the passes walk whole functions many times.
 
 >>> import gast
 >>> tree = gast.parse("y = x[1:] * 2").body[0]
@@ -8,6 +10,8 @@ every parsed function; it was a fifth of the time to transform a function).
 >>> copy_ is not tree and copy_.value.left is not tree.value.left
 True
 >>> gast.dump(copy_) == gast.dump(tree)
+True
+>>> [type(n).__name__ for n in walk(tree)] == [type(n).__name__ for n in gast.walk(tree)]
 True
 """
 
@@ -25,3 +29,34 @@ def clone(node):
     fields = node._fields
     new.__dict__.update({k: clone(v) if k in fields else v for k, v in node.__dict__.items()})
     return new
+
+
+def walk(node):
+    """Every node under ``node`` (itself first), breadth first, like
+    ``gast.walk``: a node's children are listed before it is yielded."""
+    todo = [node]
+    append = todo.append
+    for node in todo:
+        fields = node.__dict__
+        for name in node._fields:
+            value = fields.get(name)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, gast.AST):
+                        append(item)
+            elif isinstance(value, gast.AST):
+                append(value)
+        yield node
+
+
+def children(node):
+    """The child nodes of ``node`` in field order, like ``gast.iter_child_nodes``."""
+    found = []
+    fields = node.__dict__
+    for name in node._fields:
+        value = fields.get(name)
+        if isinstance(value, list):
+            found.extend(item for item in value if isinstance(item, gast.AST))
+        elif isinstance(value, gast.AST):
+            found.append(value)
+    return found

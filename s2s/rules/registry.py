@@ -221,15 +221,24 @@ class TemplateRule(Rule):
         fn = gast.parse(src).body[0]
         return fn
 
-    @property
+    @functools.cached_property
+    def expansion(self):
+        """The template prepared for expansion (see ``templates.prepare``); once."""
+        from .templates import prepare
+
+        return prepare(self)
+
+    @functools.cached_property
     def uses_output(self):
         import gast
+
+        from ..nodes import walk
 
         body = self.parsed.body
         return any(
             isinstance(n, gast.Name) and n.id == self.out_param
             for stmt in body
-            for n in gast.walk(stmt)
+            for n in walk(stmt)
         )
 
 
@@ -241,7 +250,9 @@ class LinearRule(Rule):
         self.argnums = argnums if isinstance(argnums, slice) else tuple(argnums)
 
     def signature(self):
-        return _signature_of(self.primitive)
+        if "_signature" not in self.__dict__:  # once per rule: inspect.signature is slow
+            self._signature = _signature_of(self.primitive)
+        return self._signature
 
     def output_active(self, bound):
         return any(bound.get(p, False) for p in self.linear_params())
