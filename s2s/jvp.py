@@ -67,15 +67,16 @@ class Emitter(StatementPass):
         self.fn = fn_node
         self.callee = callee
         self.entry = entry
-        self.aliases = Aliases(fn_node, ctx)
+        nodes = list(walk(fn_node))  # for the analyses below, walked once
+        self.aliases = Aliases(fn_node, ctx, nodes)
         self.activity = Activity(fn_node, ctx, active_params, self.aliases)
         self.active_params = list(active_params)
-        self.mutated = mutated_names(fn_node)
-        self.container_mutated = container_mutated_names(fn_node)
+        self.mutated = mutated_names(fn_node, nodes)
+        self.container_mutated = container_mutated_names(fn_node, nodes)
         self.inactive_returns = []
         self.tangent_temps = set()
         self.displays = {  # names bound to a tuple, list or dict display
-            n.targets[0].id: n.value for n in walk(fn_node)
+            n.targets[0].id: n.value for n in nodes
             if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name)
             and isinstance(n.value, (gast.Tuple, gast.List, gast.Dict))}
 

@@ -26,7 +26,7 @@ def f(x, c):
 import gast
 
 from ..context import _walk_scope, assign, call, name
-from ..nodes import walk
+from ..nodes import Transformer, walk
 
 _BOOL_CALLS = {"isinstance", "callable", "hasattr", "all", "any", "bool", "allclose",
                "isclose", "array_equal", "issubdtype", "isscalar"}
@@ -168,7 +168,7 @@ class _Hoister:
         return name(tmp)
 
 
-class _Rename(gast.NodeTransformer):
+class _Rename(Transformer):
     def __init__(self, renames):
         self.renames = renames
 

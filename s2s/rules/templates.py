@@ -13,7 +13,7 @@ materialised as ``xp.zeros_like(x)`` (or ``0.0`` for a constant).
 import gast
 
 from ..frontend import MISSING
-from ..nodes import clone
+from ..nodes import Transformer, clone
 
 _MISSING = MISSING
 
@@ -138,7 +138,7 @@ def _constant(value):
     raise TypeError(f"template default {value!r} is not a constant")
 
 
-class _Substitute(gast.NodeTransformer):
+class _Substitute(Transformer):
     def __init__(self, env):
         self.env = env
 
@@ -286,7 +286,7 @@ class GlobalRef(gast.expr):
         self.obj = obj
 
 
-class _Globals(gast.NodeTransformer):
+class _Globals(Transformer):
     """Template names that are neither parameters nor locals -> GlobalRef."""
 
     def __init__(self, globals_, local):
@@ -315,7 +315,7 @@ class _Globals(gast.NodeTransformer):
         return node
 
 
-class _Finish(gast.NodeTransformer):
+class _Finish(Transformer):
     """Materialise remaining zeros; global references -> generated-code names."""
 
     def __init__(self, ref):
