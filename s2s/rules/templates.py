@@ -78,7 +78,7 @@ def expand(rule, bound, out_name, out_dot_name, dot, fresh, ref):
 
     statements = []
     for target, template_value in body:
-        value = simplify(_Substitute(env).visit(clone(template_value)))
+        value = simplify(_substitute(template_value, env))
         if target == out_dot:
             if is_zero(value):
                 return [], True
@@ -138,15 +138,21 @@ def _constant(value):
     raise TypeError(f"template default {value!r} is not a constant")
 
 
-class _Substitute(Transformer):
-    def __init__(self, env):
-        self.env = env
-
-    def visit_Name(self, node):
-        if node.id in self.env:
-            value = self.env[node.id]
-            return value if is_zero(value) else clone(value)
+def _substitute(node, env):
+    """A copy of the template expression ``node`` with each name in ``env``
+    replaced by (a copy of) its value; zeros are shared."""
+    if isinstance(node, list):
+        return [_substitute(n, env) for n in node]
+    if not isinstance(node, gast.AST):
         return node
+    if type(node) is gast.Name and node.id in env:
+        value = env[node.id]
+        return value if is_zero(value) else clone(value)
+    new = node.__class__.__new__(node.__class__)
+    fields = node._fields
+    new.__dict__.update({k: _substitute(v, env) if k in fields else v
+                         for k, v in node.__dict__.items()})
+    return new
 
 
 def _number(node):
