@@ -1,7 +1,7 @@
 """gast -> source text -> a live Python function.
 
 Source is written by the standard library's ``ast.unparse`` (after
-:func:`s2s.to_ast.to_ast`, a faster ``gast.gast_to_ast``). Comments are
+:func:`s2s.convert.to_ast`, a faster ``gast.gast_to_ast``). Comments are
 carried through the tree as marker string statements (see :func:`comment`)
 and turned into ``#`` lines here.
 
@@ -21,8 +21,8 @@ import types
 
 import gast
 
+from .convert import to_ast
 from .nodes import walk
-from .to_ast import to_ast
 
 _MARK = "\x00s2s-comment:"
 _STRING_LINE = re.compile(r"^(\s*)('.*'|\".*\")$")

@@ -18,6 +18,7 @@ import types
 import gast
 import numpy
 
+from .convert import parse as parse_gast
 from .errors import SourceUnavailableError, UnsupportedSyntaxError
 from .nodes import clone, walk
 
@@ -218,14 +219,14 @@ def _parse_code(fn):
 
 def _parse_text(text, fn):
     try:
-        return gast.parse(text)
+        return parse_gast(text)
     except SyntaxError:
         pass
     # A lambda inside a larger expression: inspect gives the lines of the
     # statement fragment. Try parenthesising it, then trimming trailing lines.
     for candidate in ("(" + text.strip().rstrip(",") + ")", text.strip().rstrip(",")):
         try:
-            return gast.parse(candidate)
+            return parse_gast(candidate)
         except SyntaxError:
             continue
     lines = text.splitlines()
@@ -233,7 +234,7 @@ def _parse_text(text, fn):
         chunk = "\n".join(lines[:end]).strip().rstrip(",")
         for candidate in (chunk, "(" + chunk + ")"):
             try:
-                return gast.parse(candidate)
+                return parse_gast(candidate)
             except SyntaxError:
                 continue
     raise SourceUnavailableError(
