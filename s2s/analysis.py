@@ -19,6 +19,7 @@ import numpy
 
 from .context import walk_statements
 from .frontend import MISSING
+from .nodes import walk
 from .rules import registry
 from .rules.registry import BindError
 
@@ -175,7 +176,7 @@ class Activity:
             self._stmt(s)
 
     def _mark(self, target):
-        for node in gast.walk(target):
+        for node in walk(target):
             if isinstance(node, gast.Name):
                 self.active.add(node.id)
 
@@ -275,11 +276,12 @@ VIEW_FUNCTIONS = {"reshape", "ravel", "transpose", "swapaxes", "moveaxis", "sque
 CONTAINER_MUTATORS = MUTATORS | {"pop", "remove", "clear", "reverse", "sort"}
 
 
-def mutated_names(fn_node):
+def mutated_names(fn_node, nodes=None):
     """Names whose contents the function changes in place: ``y[i] = v``,
-    ``y += v`` (every name that may share memory with them changes too)."""
+    ``y += v`` (every name that may share memory with them changes too).
+    ``nodes``: ``list(walk(fn_node))``, when the caller has it already."""
     found = set()
-    for node in gast.walk(fn_node):
+    for node in nodes if nodes is not None else walk(fn_node):
         if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Subscript):
             base = node.targets[0].value
             if isinstance(base, gast.Name):
@@ -289,10 +291,10 @@ def mutated_names(fn_node):
     return found
 
 
-def container_mutated_names(fn_node):
+def container_mutated_names(fn_node, nodes=None):
     """Lists and dicts the function changes: ``lst.append(v)``, ``d.update(e)``."""
     found = set()
-    for node in gast.walk(fn_node):
+    for node in nodes if nodes is not None else walk(fn_node):
         if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute):
             if node.func.attr in CONTAINER_MUTATORS and isinstance(node.func.value, gast.Name):
                 found.add(node.func.value.id)
@@ -304,10 +306,10 @@ class Aliases:
     ``a = b[i]``, ``a = b.reshape(...)``, ``for a in b``, ``lst.append(a)``,
     ``a, c = t`` all put both sides in one class."""
 
-    def __init__(self, fn_node, ctx):
+    def __init__(self, fn_node, ctx, nodes=None):
         self.parent = {}
         self.ctx = ctx
-        for node in gast.walk(fn_node):
+        for node in nodes if nodes is not None else walk(fn_node):
             if isinstance(node, gast.Assign):
                 self._assign(node.targets[0], node.value)
             elif isinstance(node, gast.For):
@@ -372,7 +374,7 @@ class Aliases:
 
 
 def _names(node):
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+    return {n.id for n in walk(node) if isinstance(n, gast.Name)}
 
 
 def _is_ref(e, ctx):

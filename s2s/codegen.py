@@ -1,8 +1,9 @@
 """gast -> source text -> a live Python function.
 
 Source is written by the standard library's ``ast.unparse`` (after
-``gast.gast_to_ast``). Comments are carried through the tree as marker
-string statements (see :func:`comment`) and turned into ``#`` lines here.
+:func:`s2s.convert.to_ast`, a faster ``gast.gast_to_ast``). Comments are
+carried through the tree as marker string statements (see :func:`comment`)
+and turned into ``#`` lines here.
 
 A generated function reads the user's globals live (it is created with the
 user function's ``__globals__``) and the user's closure cells themselves; the
@@ -19,6 +20,9 @@ import sys
 import types
 
 import gast
+
+from .convert import to_ast
+from .nodes import walk
 
 _MARK = "\x00s2s-comment:"
 _STRING_LINE = re.compile(r"^(\s*)('.*'|\".*\")$")
@@ -41,11 +45,6 @@ def is_comment(stmt):
         and isinstance(stmt.value.value, str)
         and stmt.value.value.startswith(_MARK)
     )
-
-
-def to_ast(node):
-    tree = gast.gast_to_ast(node)
-    return ast.fix_missing_locations(tree)
 
 
 _PAREN_TARGET = re.compile(r"^(\s*)(for )?\((.*)\)( = | in )(.*)$")
@@ -123,24 +122,26 @@ def free_names(fn_node, cells, bindings):
 
 
 def compile_function(fn_node, *, header, label, globals_, cells, bindings, defaults=None,
-                     kwdefaults=None, filename=None, def_origin=None):
+                     kwdefaults=None, filename=None, def_origin=None, free=None):
     """Compile the gast ``FunctionDef`` into a function.
 
     ``cells``: free-variable name -> the user's cell objects (shared, live);
     ``bindings``: name -> object for names s2s adds (fresh cells);
     ``filename``: the file the code claims to come from (a disk-cache entry),
     else a unique pseudo file name; ``def_origin``: the user's
-    ``(filename, lineno)`` of the function's ``def``, for error messages.
+    ``(filename, lineno)`` of the function's ``def``, for error messages;
+    ``free``: :func:`free_names` of the function, if known already.
     Returns ``(function, source)`` where ``source`` is exactly what is
     displayed, cached and registered for tracebacks.
     """
     body, origins = unparse_with_origins(fn_node)
     source = header + "\n" + body
     line_origins = {i + 2: o for i, o in enumerate(origins) if o is not None}
-    fn = compile_source(source, fn_node.name, free_names(fn_node, cells, bindings),
-                        line_origins, label=label, filename=filename, globals_=globals_,
-                        cells=cells, bindings=bindings, defaults=defaults,
-                        kwdefaults=kwdefaults, def_origin=def_origin)
+    if free is None:
+        free = free_names(fn_node, cells, bindings)
+    fn = compile_source(source, fn_node.name, free, line_origins, label=label,
+                        filename=filename, globals_=globals_, cells=cells, bindings=bindings,
+                        defaults=defaults, kwdefaults=kwdefaults, def_origin=def_origin)
     return fn, source
 
 
@@ -220,4 +221,4 @@ def annotate(exc):
 
 
 def _free_names(fn_node):
-    return {n.id for n in gast.walk(fn_node) if isinstance(n, gast.Name)}
+    return {n.id for n in walk(fn_node) if isinstance(n, gast.Name)}

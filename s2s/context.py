@@ -9,6 +9,7 @@ from . import backend, runtime
 from .errors import UnsupportedSyntaxError
 from .frontend import Resolver
 from .names import Namer, names_in
+from .nodes import children, walk
 
 _SCOPES = (gast.ListComp, gast.SetComp, gast.DictComp, gast.GeneratorExp, gast.Lambda)
 
@@ -20,9 +21,7 @@ def _walk_scope(node):
     while todo:
         node = todo.pop()
         yield node
-        for child in gast.iter_child_nodes(node):
-            if not isinstance(child, _SCOPES):
-                todo.append(child)
+        todo.extend(child for child in children(node) if not isinstance(child, _SCOPES))
 
 
 def walk_statements(body):
@@ -99,7 +98,7 @@ class Context:
         arrays of each call. Every parameter is listed, as which of them hold
         arrays is known only then (non-arrays count for nothing). A function
         without parameters keeps ``xp`` bound to numpy."""
-        if not any(isinstance(n, gast.Name) and n.id == self.xp for n in gast.walk(fn_node)):
+        if not any(isinstance(n, gast.Name) and n.id == self.xp for n in walk(fn_node)):
             return []
         args = fn_node.args
         params = [a.id for a in args.posonlyargs + args.args]
@@ -262,7 +261,7 @@ def located(nodes, lineno):
     """Give every statement in ``nodes`` (recursively) the line ``lineno``
     where it has none."""
     for stmt in nodes:
-        for sub in gast.walk(stmt):
+        for sub in walk(stmt):
             if isinstance(sub, gast.stmt) and getattr(sub, "lineno", None) is None:
                 sub.lineno = lineno
     return nodes

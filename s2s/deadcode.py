@@ -23,6 +23,9 @@ def f_jvp(x, x_dot):
 import gast
 
 from .context import walk_statements
+from .nodes import walk
+
+_COMPOUND = (gast.If, gast.While, gast.For, gast.With, gast.Try)  # only their headers are read
 
 
 def _written(stmt):
@@ -34,14 +37,14 @@ def _written(stmt):
         target = stmt.targets[0]
         if isinstance(target, (gast.Subscript, gast.Attribute)):
             return None
-        return {n.id for n in gast.walk(target) if isinstance(n, gast.Name)}
+        return {n.id for n in walk(target) if isinstance(n, gast.Name)}
     return None
 
 
 def _reads(stmt, own):
     """Names ``stmt`` reads, not counting the statement's own target."""
     found = set()
-    for node in gast.walk(stmt):
+    for node in walk(stmt):
         if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Load, gast.Del)):
             found.add(node.id)
     if isinstance(stmt, gast.AugAssign):
@@ -54,22 +57,37 @@ def _reads(stmt, own):
 
 
 def run(fn_node, tangent_vars):
+    # id(stmt) -> (stmt, effects): a statement's effects do not change as
+    # statements are dropped, except those of a compound statement read whole
+    seen = {}
     while True:
         removable = {}
         reads = set()
         for stmt in walk_statements(fn_node.body):
-            written = _written(stmt)
-            if written and written <= tangent_vars:
-                removable[id(stmt)] = written
-                reads |= _reads(stmt, written)
-            elif not isinstance(stmt, (gast.If, gast.While, gast.For, gast.With, gast.Try)):
-                reads |= _reads(stmt, None)
+            if id(stmt) in seen:
+                written, read = seen[id(stmt)][1]
             else:
-                reads |= _header_reads(stmt)
+                written, read = _effects(stmt, tangent_vars)
+                if isinstance(stmt, _COMPOUND) or not hasattr(stmt, "body"):
+                    seen[id(stmt)] = (stmt, (written, read))
+            if written:
+                removable[id(stmt)] = written
+            reads |= read
         dead = {k for k, written in removable.items() if not (written & reads)}
         if not dead:
             return fn_node
         _drop(fn_node, dead)
+
+
+def _effects(stmt, tangent_vars):
+    """``(written, read)``: the tangents ``stmt`` writes if it may be removed
+    (else None), and the names it reads."""
+    written = _written(stmt)
+    if written and written <= tangent_vars:
+        return written, _reads(stmt, written)
+    if not isinstance(stmt, _COMPOUND):
+        return None, _reads(stmt, None)
+    return None, _header_reads(stmt)
 
 
 def _header_reads(stmt):
@@ -80,7 +98,7 @@ def _header_reads(stmt):
         for node in nodes:
             if node is None:
                 continue
-            for sub in gast.walk(node):
+            for sub in walk(node):
                 if isinstance(sub, gast.Name) and isinstance(sub.ctx, gast.Load):
                     found.add(sub.id)
     return found

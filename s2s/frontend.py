@@ -18,8 +18,9 @@ import types
 import gast
 import numpy
 
+from .convert import parse as parse_gast
 from .errors import SourceUnavailableError, UnsupportedSyntaxError
-from .nodes import clone
+from .nodes import clone, walk
 
 
 @dataclasses.dataclass
@@ -218,14 +219,14 @@ def _parse_code(fn):
 
 def _parse_text(text, fn):
     try:
-        return gast.parse(text)
+        return parse_gast(text)
     except SyntaxError:
         pass
     # A lambda inside a larger expression: inspect gives the lines of the
     # statement fragment. Try parenthesising it, then trimming trailing lines.
     for candidate in ("(" + text.strip().rstrip(",") + ")", text.strip().rstrip(",")):
         try:
-            return gast.parse(candidate)
+            return parse_gast(candidate)
         except SyntaxError:
             continue
     lines = text.splitlines()
@@ -233,7 +234,7 @@ def _parse_text(text, fn):
         chunk = "\n".join(lines[:end]).strip().rstrip(",")
         for candidate in (chunk, "(" + chunk + ")"):
             try:
-                return gast.parse(candidate)
+                return parse_gast(candidate)
             except SyntaxError:
                 continue
     raise SourceUnavailableError(
@@ -246,7 +247,7 @@ def _parse_text(text, fn):
 
 def _find_def(tree, fn):
     code = fn.__code__
-    for node in gast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, (gast.FunctionDef,)) and node.name == code.co_name:
             return node
         if isinstance(node, gast.AsyncFunctionDef) and node.name == code.co_name:
@@ -266,7 +267,7 @@ def _find_lambda(tree, fn):
     names = list(code.co_varnames[: code.co_argcount])
     found = [
         n
-        for n in gast.walk(tree)
+        for n in walk(tree)
         if isinstance(n, gast.Lambda)
         and n.lineno == code.co_firstlineno
         and [a.id for a in n.args.args] == names

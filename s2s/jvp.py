@@ -42,7 +42,7 @@ from .analysis import (
 from .context import assign, call, const, name, store
 from .errors import NoRuleError, UndefinedNameError, UnsupportedSyntaxError
 from .frontend import MISSING
-from .nodes import clone
+from .nodes import clone, walk
 from .rules import registry
 from .rules.registry import (
     BindError,
@@ -69,15 +69,16 @@ class Emitter(StatementPass):
         self.fn = fn_node
         self.callee = callee
         self.entry = entry
-        self.aliases = Aliases(fn_node, ctx)
+        nodes = list(walk(fn_node))  # for the analyses below, walked once
+        self.aliases = Aliases(fn_node, ctx, nodes)
         self.activity = Activity(fn_node, ctx, active_params, self.aliases)
         self.active_params = list(active_params)
-        self.mutated = mutated_names(fn_node)
-        self.container_mutated = container_mutated_names(fn_node)
+        self.mutated = mutated_names(fn_node, nodes)
+        self.container_mutated = container_mutated_names(fn_node, nodes)
         self.inactive_returns = []
         self.tangent_temps = set()
         self.displays = {  # names bound to a tuple, list or dict display
-            n.targets[0].id: n.value for n in gast.walk(fn_node)
+            n.targets[0].id: n.value for n in nodes
             if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name)
             and isinstance(n.value, (gast.Tuple, gast.List, gast.Dict))}
 
@@ -305,7 +306,7 @@ class Emitter(StatementPass):
         return gast.Tuple(elts=[self._target_dot(e) for e in target.elts], ctx=gast.Store())
 
     def _target_names(self, target):
-        return [n.id for n in gast.walk(target) if isinstance(n, gast.Name)]
+        return [n.id for n in walk(target) if isinstance(n, gast.Name)]
 
     def _iteration(self, it, target, s):
         """(iterable, target, [active targets fed no tangent]) of the loop."""
@@ -427,7 +428,7 @@ class Emitter(StatementPass):
             return [s, assign(zd, self.zero(name(z)))]
         tangent = [t for t in tangent if not _self_assignment(t)]
         tangent = self._copy_if_aliased(z, value, tangent) if tangent else tangent
-        operands = {n.id for n in gast.walk(value) if isinstance(n, gast.Name)}
+        operands = {n.id for n in walk(value) if isinstance(n, gast.Name)}
         if z in operands:
             if uses_output:
                 tmp = self.ctx.temp()

@@ -308,7 +308,7 @@ def _compile(fn, spec, key, new, header, label, ctx, def_origin=None):
     compiled, source = compile_function(
         new, header=header, label=label, globals_=fn.__globals__, cells=cells,
         bindings=ctx.bindings, defaults=fn.__defaults__, kwdefaults=fn.__kwdefaults__,
-        filename=path, def_origin=def_origin)
+        filename=path, def_origin=def_origin, free=free)
     compiled.__s2s_key__ = None
 
     def store(generated):

@@ -44,10 +44,17 @@ def test_quick_run_checks_and_reports(tmp_path):
     assert cells["mlp"]["torch.jvp"] == "n/a" and cells["mlp"]["autograd.jvp"] == "n/a"
     for section in ("s2s.jvp fixed overhead", "s2s transformation time", "Targets (issue 6)"):
         assert f"## {section}" in done.stdout
+    assert "Disk-cache hit: the same call served from the disk cache" in done.stdout
+    header, rows = table_rows(done.stdout, "target | where")
+    targets = {row[0]: dict(zip(header, row)) for row in rows}
+    hit = targets["disk-cache hit"]
+    assert hit["where"] == "bench_sample.py" and hit["limit"] == "<= 3 ms"
+    assert hit["measured"].endswith(("ms", "µs", "s")) and hit["met"] in ("yes", "**no**")
     with open(tmp_path / "bench.csv", newline="") as file:
         measured = {(row["problem"], row["column"]) for row in csv.DictReader(file)}
     assert {("square", "s2s.jvp"), ("mlp", "s2s.jacfwd"), ("mlp", "n x s2s.jvp"),
-            ("square", "generated jvp called directly")} <= measured
+            ("square", "generated jvp called directly"),
+            ("bench_sample", "s2s.source from the disk cache (fresh process)")} <= measured
 
 
 def test_unknown_problem_is_an_error(tmp_path):

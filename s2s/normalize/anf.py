@@ -32,6 +32,7 @@ def f(x, w):
 import gast
 
 from ..context import name, store
+from ..nodes import walk
 from .augassign import trivial
 from .expressions import boolean_valued
 from .syntax import rejected
@@ -233,7 +234,7 @@ class _ANF:
     stmt_While = stmt_If
 
     def stmt_For(self, s, out):
-        for node in gast.walk(s.target):
+        for node in walk(s.target):
             if isinstance(node, (gast.Subscript, gast.Attribute)):
                 self.ctx.report(self.ctx.unsupported(
                     s, "s2s needs plain names as for-loop targets",

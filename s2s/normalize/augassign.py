@@ -19,7 +19,7 @@ def f(y, v, k):
 import gast
 
 from ..context import assign, name
-from ..nodes import clone
+from ..nodes import Transformer, clone
 
 
 def trivial(node):
@@ -39,7 +39,7 @@ def trivial(node):
     return False
 
 
-class _AugAssign(gast.NodeTransformer):
+class _AugAssign(Transformer):
     def __init__(self, ctx):
         self.ctx = ctx
 

@@ -26,6 +26,7 @@ def f(x, c):
 import gast
 
 from ..context import _walk_scope, assign, call, name
+from ..nodes import Transformer, walk
 
 _BOOL_CALLS = {"isinstance", "callable", "hasattr", "all", "any", "bool", "allclose",
                "isclose", "array_equal", "issubdtype", "isscalar"}
@@ -136,7 +137,7 @@ class _Hoister:
         pre.append(assign(tmp, empty))
         renames = {}
         for gen in e.generators:
-            for node in gast.walk(gen.target):
+            for node in walk(gen.target):
                 if isinstance(node, gast.Name) and node.id not in renames:
                     new = node.id
                     if node.id in self.outer_names:
@@ -167,7 +168,7 @@ class _Hoister:
         return name(tmp)
 
 
-class _Rename(gast.NodeTransformer):
+class _Rename(Transformer):
     def __init__(self, renames):
         self.renames = renames
 
@@ -179,7 +180,7 @@ class _Rename(gast.NodeTransformer):
 
 def _locate(stmts, lineno):
     for stmt in stmts:
-        for sub in gast.walk(stmt):
+        for sub in walk(stmt):
             if isinstance(sub, gast.stmt):
                 sub.lineno = lineno
 

@@ -19,6 +19,7 @@ import numpy
 from ..context import call, dotted
 from ..errors import UnsupportedSyntaxError
 from ..frontend import MISSING
+from ..nodes import Transformer
 
 # method name -> namespace function; the receiver becomes the first argument
 SAME_NAME = {
@@ -40,7 +41,7 @@ IN_PLACE = {
 }
 
 
-class _Methods(gast.NodeTransformer):
+class _Methods(Transformer):
     def __init__(self, ctx):
         self.ctx = ctx
 

@@ -17,10 +17,11 @@ import gast
 
 from ..context import dotted
 from ..frontend import MISSING
+from ..nodes import Transformer
 from ..rules.registry import numpy_path
 
 
-class _Namespace(gast.NodeTransformer):
+class _Namespace(Transformer):
     def __init__(self, ctx):
         self.ctx = ctx
 

@@ -14,6 +14,8 @@ assignment targets, and ``exec``/``eval`` of strings.
 
 import gast
 
+from ..nodes import walk
+
 _REJECT = {
     gast.Yield: ("a generator (yield)", "return a list or an array instead"),
     gast.YieldFrom: ("a generator (yield from)", "return a list or an array instead"),
@@ -47,7 +49,7 @@ def offending(fn_node):
     """``(lineno, what, hint)`` for every rejected construct in the body."""
     found = []
     for stmt in fn_node.body:
-        for node in gast.walk(stmt):
+        for node in walk(stmt):
             kind = _REJECT.get(type(node))
             if kind is not None:
                 found.append((node.lineno, kind[0], kind[1]))
@@ -63,7 +65,7 @@ def offending(fn_node):
             elif isinstance(node, (gast.Assign, gast.For)):
                 targets = node.targets if isinstance(node, gast.Assign) else [node.target]
                 for target in targets:
-                    if any(isinstance(t, gast.Starred) for t in gast.walk(target)):
+                    if any(isinstance(t, gast.Starred) for t in walk(target)):
                         found.append(
                             (
                                 node.lineno,

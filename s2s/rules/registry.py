@@ -180,11 +180,26 @@ class Rule:
             if keywords:
                 raise BindError(f"keyword argument {keywords[0].arg}=")
             return {f"#{i}": a for i, a in enumerate(args)}
+        if not keywords:
+            plain = self._plain_parameters(sig)
+            if plain is not None and plain[0] <= len(args) <= len(plain[1]):
+                return dict(zip(plain[1], args))  # what sig.bind gives, sooner
         try:
             bound = sig.bind(*args, **{k.arg: k.value for k in keywords})
         except TypeError as exc:
             raise BindError(str(exc)) from None
         return dict(bound.arguments)
+
+    def _plain_parameters(self, sig):
+        """``(required, names)`` when every parameter of ``sig`` may be
+        passed by position and the required ones come first; else None."""
+        if "_plain" not in self.__dict__:
+            params = list(sig.parameters.values())
+            required = sum(p.default is p.empty for p in params)
+            plain = all(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+            first = all(p.default is p.empty for p in params[:required])
+            self._plain = (required, [p.name for p in params]) if plain and first else None
+        return self._plain
 
     def __repr__(self):
         return f"<{self.kind} rule {self.name}>"
@@ -221,15 +236,24 @@ class TemplateRule(Rule):
         fn = gast.parse(src).body[0]
         return fn
 
-    @property
+    @functools.cached_property
+    def expansion(self):
+        """The template prepared for expansion (see ``templates.prepare``); once."""
+        from .templates import prepare
+
+        return prepare(self)
+
+    @functools.cached_property
     def uses_output(self):
         import gast
+
+        from ..nodes import walk
 
         body = self.parsed.body
         return any(
             isinstance(n, gast.Name) and n.id == self.out_param
             for stmt in body
-            for n in gast.walk(stmt)
+            for n in walk(stmt)
         )
 
 
@@ -241,7 +265,9 @@ class LinearRule(Rule):
         self.argnums = argnums if isinstance(argnums, slice) else tuple(argnums)
 
     def signature(self):
-        return _signature_of(self.primitive)
+        if "_signature" not in self.__dict__:  # once per rule: inspect.signature is slow
+            self._signature = _signature_of(self.primitive)
+        return self._signature
 
     def output_active(self, bound):
         return any(bound.get(p, False) for p in self.linear_params())

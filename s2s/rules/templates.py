@@ -13,7 +13,7 @@ materialised as ``xp.zeros_like(x)`` (or ``0.0`` for a constant).
 import gast
 
 from ..frontend import MISSING
-from ..nodes import clone
+from ..nodes import Transformer, clone
 
 _MISSING = MISSING
 
@@ -58,14 +58,7 @@ def expand(rule, bound, out_name, out_dot_name, dot, fresh, ref):
     Returns ``(statements, zero)``: ``zero`` is True when the output tangent
     is zero (then there are no statements).
     """
-    fn = rule.parsed
-    template = rule.template
-    params = [a.id for a in fn.args.args]
-    defaults = {
-        p.name: p.default
-        for p in __import__("inspect").signature(template).parameters.values()
-        if p.default is not p.empty
-    }
+    params, defaults, body = rule.expansion
     env = {}
     for p in params[1:]:
         if p.endswith("_dot"):
@@ -83,19 +76,9 @@ def expand(rule, bound, out_name, out_dot_name, dot, fresh, ref):
     env[out] = gast.Name(id=out_name, ctx=gast.Load(), annotation=None, type_comment=None)
     out_dot = out + "_dot"
 
-    local = set(params) | {
-        t.id for stmt in fn.body if isinstance(stmt, gast.Assign) for t in stmt.targets
-        if isinstance(t, gast.Name)
-    }
     statements = []
-    for stmt in fn.body:
-        if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Constant):
-            continue  # docstring
-        if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
-            raise TypeError(f"rule template {template.__name__}: only 'name = expr' statements")
-        target = stmt.targets[0].id
-        value = _Globals(template.__globals__, local).visit(clone(stmt.value))
-        value = simplify(_Substitute(env).visit(value))
+    for target, template_value in body:
+        value = simplify(_substitute(template_value, env))
         if target == out_dot:
             if is_zero(value):
                 return [], True
@@ -108,6 +91,36 @@ def expand(rule, bound, out_name, out_dot_name, dot, fresh, ref):
             statements.append(_assign(tmp, value))
     statements = [_Finish(ref).visit(s) for s in statements]
     return statements, False
+
+
+def prepare(rule):
+    """``(parameter names, defaults, [(target, value)])`` of a TemplateRule's
+    template: its statements with global references (``np.cos``) resolved
+    to :class:`GlobalRef` nodes. The same for every call: the rule keeps it
+    (``rule.expansion``) and :func:`expand` copies the values."""
+    import inspect
+
+    fn = rule.parsed
+    template = rule.template
+    params = [a.id for a in fn.args.args]
+    defaults = {
+        p.name: p.default
+        for p in inspect.signature(template).parameters.values()
+        if p.default is not p.empty
+    }
+    local = set(params) | {
+        t.id for stmt in fn.body if isinstance(stmt, gast.Assign) for t in stmt.targets
+        if isinstance(t, gast.Name)
+    }
+    body = []
+    for stmt in fn.body:
+        if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Constant):
+            continue  # docstring
+        if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
+            raise TypeError(f"rule template {template.__name__}: only 'name = expr' statements")
+        value = _Globals(template.__globals__, local).visit(clone(stmt.value))
+        body.append((stmt.targets[0].id, value))
+    return params, defaults, body
 
 
 def _assign(name, value):
@@ -125,15 +138,21 @@ def _constant(value):
     raise TypeError(f"template default {value!r} is not a constant")
 
 
-class _Substitute(gast.NodeTransformer):
-    def __init__(self, env):
-        self.env = env
-
-    def visit_Name(self, node):
-        if node.id in self.env:
-            value = self.env[node.id]
-            return value if is_zero(value) else clone(value)
+def _substitute(node, env):
+    """A copy of the template expression ``node`` with each name in ``env``
+    replaced by (a copy of) its value; zeros are shared."""
+    if isinstance(node, list):
+        return [_substitute(n, env) for n in node]
+    if not isinstance(node, gast.AST):
         return node
+    if type(node) is gast.Name and node.id in env:
+        value = env[node.id]
+        return value if is_zero(value) else clone(value)
+    new = node.__class__.__new__(node.__class__)
+    fields = node._fields
+    new.__dict__.update({k: _substitute(v, env) if k in fields else v
+                         for k, v in node.__dict__.items()})
+    return new
 
 
 def _number(node):
@@ -273,7 +292,7 @@ class GlobalRef(gast.expr):
         self.obj = obj
 
 
-class _Globals(gast.NodeTransformer):
+class _Globals(Transformer):
     """Template names that are neither parameters nor locals -> GlobalRef."""
 
     def __init__(self, globals_, local):
@@ -302,7 +321,7 @@ class _Globals(gast.NodeTransformer):
         return node
 
 
-class _Finish(gast.NodeTransformer):
+class _Finish(Transformer):
     """Materialise remaining zeros; global references -> generated-code names."""
 
     def __init__(self, ref):
