@@ -29,6 +29,7 @@ def f_jvp(x, x_dot):
     _t0_dx = xp.cos(x)
     _t1 = _t0 * x
     _t1_dx = _t0_dx * x + _t0
+    del _t0, _t0_dx
     _t1_dot = _s2s.broadcast_with(_t1_dx * x_dot, _t1)
     return (_t1, _t1_dot)
 """

@@ -61,7 +61,8 @@ class Context:
     def __init__(self, parsed):
         self.parsed = parsed
         node = parsed.node
-        self.namer = Namer(names_in(node) | set(parsed.cells))
+        self.user_names = names_in(node) | set(parsed.cells)  # the function's own names
+        self.namer = Namer(self.user_names)
         # generated code transformed again: its namespace line goes (the new
         # function gets its own), its name stays the namespace
         self.xp = take_prologue(parsed)

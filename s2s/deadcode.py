@@ -14,6 +14,7 @@ def f_jvp(x, x_dot):
     # <doctest>:2  k = np.argmax(x * 2.0)
     _t0 = x * 2.0
     k = xp.argmax(_t0)
+    del _t0
     # <doctest>:3  return x[k]
     _t1 = x[k]
     _t1_dot = x_dot[k]

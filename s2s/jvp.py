@@ -29,7 +29,7 @@ import types
 
 import gast
 
-from . import coefficients, deadcode, runtime
+from . import coefficients, deadcode, release, runtime
 from .analysis import (
     BINOPS,
     UNARYOPS,
@@ -172,6 +172,7 @@ class Emitter(StatementPass):
             seed = self.dot_name(self.active_params[0])
             body = coefficients.run(body, seed, self.tangent_vars(), self.ctx.namer,
                                     self.ctx.ref(runtime.broadcast_with)) or body
+        body = release.run(body, self.ctx.user_names | set(params))
         tangents = [p for p in self.active_params]
         args = clone(fn.args)
         tangent_args = [gast.Name(id=self.dot_name(p), ctx=gast.Param(), annotation=None,
@@ -685,12 +686,35 @@ class Emitter(StatementPass):
                 UnsupportedSyntaxError, s,
                 "a function known only at run time is called with *args or keyword arguments",
                 "pass its arguments as plain positional arguments")
+        if isinstance(value.func, gast.Name):
+            self._check_captures(value.func.id, s)
         tangents = [self.dot(a) if self.is_active(a) else const(None) for a in value.args]
         new_call = call(self.ctx.ref(runtime.call_jvp), [
             value.func, gast.Tuple(elts=list(value.args), ctx=gast.Load()),
             gast.Tuple(elts=tangents, ctx=gast.Load())])
         target = gast.Tuple(elts=[store(z), store(self.dot_name(z))], ctx=gast.Store())
         return [assign(target, new_call)]
+
+    def _check_captures(self, fname, s):
+        """A lambda of this function, called through its variable, is
+        differentiated through its arguments only: one that reads a value
+        carrying a derivative from the enclosing function would lose it.
+        (A ``def`` inside the function is refused earlier.)"""
+        for node in walk(self.fn):
+            if not (isinstance(node, gast.Assign) and isinstance(node.value, gast.Lambda)
+                    and any(isinstance(t, gast.Name) and t.id == fname for t in node.targets)):
+                continue
+            inner = node.value
+            own = {a.id for a in inner.args.args + inner.args.kwonlyargs}
+            for n in walk(inner):
+                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) \
+                        and n.id not in own and n.id in self.activity.active:
+                    raise self.error(
+                        UnsupportedSyntaxError, s,
+                        f"{fname} reads {n.id}, which depends on the differentiated inputs; "
+                        f"a function held in a variable is differentiated through its "
+                        f"arguments only",
+                        f"pass {n.id} to {fname} as an argument")
 
     def _jvp_as_call(self, value, s):
         items = []

@@ -382,3 +382,38 @@ def test_every_error_is_an_s2s_error():
     for cls in (s2s.InputError, s2s.NoRuleError, s2s.NonDifferentiableOutputError,
                 s2s.SourceUnavailableError, s2s.UnsupportedSyntaxError):
         assert issubclass(cls, S2SError)
+
+
+# -- a lambda that reads a value carrying a derivative --------------------------
+
+
+def lambda_reads_active(x):
+    a = np.exp(x)
+    scale = lambda t: t * a  # noqa: E731
+    return scale(x)
+
+
+def lambda_reads_constant(x):
+    k = np.arange(3.0)
+    scale = lambda t: t * k  # noqa: E731
+    return scale(x)
+
+
+def lambda_reads_parameter(x):
+    scale = lambda t: t * x  # noqa: E731
+    return scale(x)
+
+
+@pytest.mark.parametrize("fn, name", [(lambda_reads_active, "a"), (lambda_reads_parameter, "x")])
+def test_local_function_reading_an_active_value_is_refused(fn, name):
+    # it would be differentiated through its argument only: a wrong answer
+    with pytest.raises(s2s.UnsupportedSyntaxError) as info:
+        _jvp(fn)
+    assert f"scale reads {name}, which depends on the differentiated inputs" in str(info.value)
+    _assert_names_user_line(info.value, fn, "return scale(x)")
+
+
+def test_local_function_reading_an_inactive_value_is_differentiated():
+    x = np.array([0.5, 1.5, 2.5])
+    _, out_dot = _jvp(lambda_reads_constant, x)
+    np.testing.assert_allclose(out_dot, np.arange(3.0))

@@ -245,9 +245,11 @@ def test_jvp_inactive_values_get_no_tangent_code():
             n = x.shape[0]
             _t0 = xp.arange(n)
             k = _t0 * 2.0
+            del _t0
             _t1 = x * k
             _t1_dot = x_dot * k
             _t2 = xp.sum(_t1)
+            del _t1
             _t2_dot = xp.sum(_t1_dot)
             return (_t2, _t2_dot)
         """,
@@ -304,9 +306,13 @@ def test_jvp_in_place_updates_mirror_the_primal():
             _t3 = _t2 * 2.0
             _t3_dot = _t2_dot * 2.0
             _t4 = _t1 + _t3
+            del _t3
             _t4_dot = _t1_dot + _t3_dot
+            del _t3_dot
             y[1:] = _t4
+            del _t4
             y_dot[1:] = _t4_dot
+            del _t4_dot
             return (y, y_dot)
         """,
         "jvp",
