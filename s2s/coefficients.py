@@ -131,14 +131,12 @@ class _Coefficients:
         pairs = _pairs(primal, tangent)
         stmts = []
         for p, t in pairs:
-            if t.id not in self.tangents:
-                continue  # an inactive output's zero tangent
+            if t.id not in self.tangents or t.id == self.seed:
+                continue  # an inactive output's zero tangent, or the input's own tangent
             coefficient = self._linear(t)
             scaled = name(self.seed) if _is_number(coefficient, 1) else \
                 gast.BinOp(left=coefficient, op=gast.Mult(), right=name(self.seed))
-            out = self.namer.fresh(f"{p.id}_dot") if t.id == self.seed else t.id
-            stmts.append(assign(out, call(self.broadcast_with, [scaled, name(p.id)])))
-            t.id = out
+            stmts.append(assign(t.id, call(self.broadcast_with, [scaled, name(p.id)])))
         return stmts + [s]
 
     # -- expressions -------------------------------------------------------------------

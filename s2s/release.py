@@ -75,7 +75,7 @@ def run(body, user_names):
         if n in skip or n in user_names or n == "xp" or n.startswith("_B"):
             continue
         end = reads.get(n)
-        if end is None or end < at or end >= last:
+        if end is None or end < at or end >= last or _keeps(body[end]):
             continue
         dying.setdefault(end, []).append(n)
     if not dying:
@@ -88,6 +88,14 @@ def run(body, user_names):
             out.append(gast.Delete(targets=[gast.Name(id=n, ctx=gast.Del(), annotation=None,
                                                       type_comment=None) for n in names]))
     return out
+
+
+def _keeps(stmt):
+    """Whether ``stmt`` keeps what it reads alive (puts it in a tuple, a list,
+    a dict or another name): releasing the names after it frees nothing."""
+    return isinstance(stmt, gast.Assign) and not isinstance(
+        stmt.targets[0], (gast.Subscript, gast.Attribute)) and isinstance(
+        stmt.value, (gast.Tuple, gast.List, gast.Dict, gast.Set, gast.Name))
 
 
 def _only_names(v):
