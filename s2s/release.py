@@ -78,8 +78,6 @@ def run(body, user_names):
         if end is None or end < at or end >= last or _keeps(body[end]):
             continue
         dying.setdefault(end, []).append(n)
-    if not dying:
-        return body
     out = []
     for i, stmt in enumerate(body):
         out.append(stmt)
@@ -87,6 +85,18 @@ def run(body, user_names):
             names = sorted(dying[i], key=_order(body))
             out.append(gast.Delete(targets=[gast.Name(id=n, ctx=gast.Del(), annotation=None,
                                                       type_comment=None) for n in names]))
+    return _merge_deletes(out)
+
+
+def _merge_deletes(body):
+    """One ``del`` for adjacent ones (code transformed again has a ``del`` of
+    each tangent next to the ``del`` of its primal)."""
+    out = []
+    for stmt in body:
+        if isinstance(stmt, gast.Delete) and out and isinstance(out[-1], gast.Delete):
+            out[-1] = gast.Delete(targets=out[-1].targets + stmt.targets)
+        else:
+            out.append(stmt)
     return out
 
 

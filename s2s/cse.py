@@ -1,0 +1,147 @@
+"""Common subexpressions: a value computed again from the same operands is
+the earlier one (``_t6 = _t1``), not a second computation.
+
+Generated code repeats work where the user wrote an expression twice
+(``x[:-1]`` in two places) and, above all, in second derivatives: the jvp of
+a jvp recomputes what the first one's tangent rules already computed
+(``xp.cos(_t0)`` for the tangent of ``sin``, again for the tangent of that
+tangent). Only pure expressions count: arithmetic and comparisons of names
+and constants, slices of a name, and NumPy ufuncs (``xp.cos``) of names and
+constants, in the function's own statements (not inside a loop or branch),
+while none of their names has been assigned again; anything that may change
+an array in place (an item assignment, ``+=``, a call for its effect, a loop
+or a branch) forgets everything seen before it.
+
+>>> from s2s.normalize._doctest import show
+>>> print(show("def f(x, w):\\n    return np.sum(x[:-1] * w) + np.sum(x[:-1])\\n", "jvp"))
+def f_jvp(x, w, x_dot, w_dot):
+    xp = _s2s.namespace_of(x, w, x_dot, w_dot)
+    # <doctest>:2  return np.sum(x[:-1] * w) + np.sum(x[:-1])
+    _t0 = x[:-1]
+    _t0_dot = x_dot[:-1]
+    _t1 = _t0 * w
+    _t1_dot = _t0_dot * w + _t0 * w_dot
+    _t2 = xp.sum(_t1)
+    del _t1
+    _t2_dot = xp.sum(_t1_dot)
+    del _t1_dot
+    _t3 = _t0
+    _t3_dot = _t0_dot
+    _t4 = xp.sum(_t3)
+    _t4_dot = xp.sum(_t3_dot)
+    _t5 = _t2 + _t4
+    del _t2, _t4
+    _t5_dot = _t2_dot + _t4_dot
+    return (_t5, _t5_dot)
+"""
+
+import gast
+import numpy
+
+from .codegen import is_comment
+from .nodes import walk
+
+
+def run(body):
+    """``body`` (a function's statements) with repeated pure computations
+    replaced by the name that already holds them."""
+    seen = {}  # gast.dump of a pure expression -> the name holding its value
+    out = []
+    for stmt in body:
+        if is_comment(stmt):
+            out.append(stmt)
+            continue
+        target = _single_target(stmt)
+        key = gast.dump(stmt.value) if target is not None and _pure(stmt.value) else None
+        held = seen.get(key) if key is not None else None
+        if held is not None and held != target:
+            stmt = gast.Assign(targets=stmt.targets, value=gast.Name(
+                id=held, ctx=gast.Load(), annotation=None, type_comment=None), type_comment=None)
+        if _changes_arrays(stmt):
+            seen.clear()
+        else:
+            _forget(seen, _stored(stmt))
+            if key is not None and held is None and target not in _names(stmt.value):
+                seen[key] = target
+        out.append(stmt)
+    return out
+
+
+def _single_target(stmt):
+    if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 \
+            and isinstance(stmt.targets[0], gast.Name):
+        return stmt.targets[0].id
+    return None
+
+
+def _pure(v):
+    if isinstance(v, (gast.BinOp, gast.UnaryOp, gast.Compare)):
+        return all(_atom(n) for n in gast.iter_child_nodes(v)
+                   if not isinstance(n, (gast.operator, gast.unaryop, gast.cmpop)))
+    if isinstance(v, gast.Subscript):
+        return isinstance(v.value, gast.Name) and _static_index(v.slice)
+    if isinstance(v, gast.Call):
+        f = v.func
+        return (isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name)
+                and f.value.id == "xp" and isinstance(getattr(numpy, f.attr, None), numpy.ufunc)
+                and not v.keywords and all(_atom(a) for a in v.args))
+    return False
+
+
+def _atom(n):
+    if isinstance(n, gast.UnaryOp) and isinstance(n.op, gast.USub):
+        n = n.operand  # -1
+        return isinstance(n, gast.Constant) and isinstance(n.value, (int, float, complex))
+    return isinstance(n, gast.Name) or (isinstance(n, gast.Constant)
+                                        and isinstance(n.value, (int, float, complex)))
+
+
+def _static_index(s):
+    if isinstance(s, gast.Slice):
+        return all(p is None or _atom(p) for p in (s.lower, s.upper, s.step))
+    if isinstance(s, gast.Tuple):
+        return all(_static_index(e) for e in s.elts)
+    return _atom(s) or (isinstance(s, gast.Constant) and s.value in (None, Ellipsis))
+
+
+def _names(v):
+    return {n.id for n in walk(v) if isinstance(n, gast.Name)}
+
+
+def _stored(stmt):
+    return {n.id for n in walk(stmt) if isinstance(n, gast.Name)
+            and isinstance(n.ctx, (gast.Store, gast.Del))}
+
+
+def _forget(seen, names):
+    """Drop what reads or is held by a name assigned again."""
+    if not names:
+        return
+    for key, held in list(seen.items()):
+        if held in names or any(f"id='{n}'" in key for n in names):
+            del seen[key]
+
+
+def _changes_arrays(stmt):
+    """Whether ``stmt`` may change an array in place (or is a loop, a branch...)."""
+    if not isinstance(stmt, (gast.Assign, gast.Delete, gast.Return)):
+        return True
+    for node in walk(stmt):
+        if isinstance(node, (gast.Subscript, gast.Attribute)) and isinstance(node.ctx, gast.Store):
+            return True
+        if isinstance(node, gast.Call) and not _calls_library(node):
+            return True  # a user function: it may change what it is given
+    return False
+
+
+_MUTATORS = {"copyto", "put", "place", "putmask", "fill_diagonal", "put_along_axis"}
+
+
+def _calls_library(call):
+    """A NumPy function (through ``xp``) or an s2s helper, not one that writes into an argument."""
+    root = call.func
+    while isinstance(root, gast.Attribute):
+        root = root.value
+    return isinstance(root, gast.Name) and root.id in ("xp", "_s2s") \
+        and getattr(call.func, "attr", None) not in _MUTATORS \
+        and not any(k.arg == "out" for k in call.keywords)
