@@ -72,6 +72,10 @@ class RankInference:
         ranks = [self.atom_rank(a) for a in args]
         if obj is runtime.identity_matmul and len(ranks) == 2:
             return ranks[1]  # a copy of its second argument
+        if obj is runtime.outer_product and len(ranks) == 2:
+            return None if ranks[1] is None else ranks[1] + 1  # a[:, None] * c
+        if obj is runtime.dense_tree and len(ranks) == 1:
+            return ranks[0]
         if path in ("array", "asarray", "stack") and args and isinstance(args[0], gast.Name) \
                 and args[0].id in self.displays and not v.keywords:
             items = [self.atom_rank(e) for e in self.displays[args[0].id].elts]

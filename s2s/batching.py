@@ -34,7 +34,7 @@ def f_vmap(x, w):
 import gast
 
 from .analysis import BINOPS, iterated_atoms, iteration, mutated_names
-from .batch_axes import AxisRules, _index, _shift
+from .batch_axes import AxisRules, _full, _index, _shift
 from .batch_ranks import (
     _BOTTOM,
     RankInference,
@@ -108,6 +108,8 @@ class Batcher(RankInference, AxisRules, StatementPass):
         self._analysing = False
         self._analyse()
         self.return_displays, self.return_batched = ({}, None) if entry else self._return_items()
+        self.entry = entry
+        self.uses_outer = False  # an _s2s.outer_product was emitted
 
     # -- analysis --------------------------------------------------------------
 
@@ -434,6 +436,8 @@ class Batcher(RankInference, AxisRules, StatementPass):
             self.fallback = reason
         else:
             body.extend(self.body(fn.body))
+            if self.uses_outer and self.entry:
+                body = _dense_returns(body, self.rt("dense_tree"))
         new = gast.FunctionDef(name=name_, args=clone(fn.args), body=body,
                                decorator_list=[], returns=None, type_comment=None,
                                type_params=[])
@@ -631,6 +635,9 @@ class Batcher(RankInference, AxisRules, StatementPass):
                 return (done if done is not None else self._map(v, [v.left, v.right], None)), []
             rule = registry.lookup(BINOPS[type(v.op)])
             if rule is not None and rule.batching in ("elementwise", "python"):
+                outer = self._outer_product(v)
+                if outer is not None:
+                    return outer, []
                 v.left, v.right = self._align([v.left, v.right])
                 return v, []
             return self._map(v, [v.left, v.right], lambda a: gast.BinOp(
@@ -644,6 +651,21 @@ class Batcher(RankInference, AxisRules, StatementPass):
         if isinstance(v, gast.Call):
             return self._call(v, z, s)
         return v, []
+
+    def _outer_product(self, v):
+        """``a * c`` with ``a`` a batched vector and ``c`` an unbatched matrix
+        (a value of an inner batch level, or a matrix of the user's): the
+        product of the two, kept factored (``s2s.outer``) until a sum over
+        its last axis. Not where anything is updated in place."""
+        if not isinstance(v.op, gast.Mult) or self.mutated:
+            return None
+        for a, c in ((v.left, v.right), (v.right, v.left)):
+            if isinstance(a, gast.Name) and isinstance(c, gast.Name) and self.is_batched(a) \
+                    and not self.is_batched(c) and self.atom_rank(a) == 1 \
+                    and self.atom_rank(c) == 2:
+                self.uses_outer = True
+                return call(self.rt("outer_product"), [a, c])
+        return None
 
     def _compare(self, v):
         operands = [v.left, *v.comparators]
@@ -750,6 +772,15 @@ class Batcher(RankInference, AxisRules, StatementPass):
             return v, []  # batched the same way as their argument
         if helper == "identity_matmul" and not self.is_batched(v.args[0]):
             return v, []  # a copy of its second argument: batched as that is
+        if helper == "dense_tree":
+            return v, []  # batched the same way as its argument
+        if helper == "outer_product" and len(v.args) == 2:
+            # a[:, None] * c once more batched: the product itself, axes aligned
+            a, c = v.args
+            left = _index(a, [_full(), _full(), const(None)] if self.is_batched(a)
+                          else [const(None), _full(), const(None)])
+            right = _index(c, [_full(), const(None)]) if self.is_batched(c) else c
+            return gast.BinOp(left=left, op=gast.Mult(), right=right), []
         if helper == "tuple_like":
             v.args = v.args[:1] + [self._ensure(a) for a in v.args[1:]]
             return v, []
@@ -1175,3 +1206,20 @@ def _replace_operands(v, operands):
     return R().visit(v)
 
 
+def _dense_returns(body, dense_tree):
+    """Every ``return v`` of the function's own code as ``return dense_tree(v)``:
+    factored products (``s2s.outer``) leave the batched code as arrays."""
+
+    class Wrap(gast.NodeTransformer):
+        def visit_FunctionDef(self, node):
+            return node  # a nested function's returns are its own
+
+        visit_Lambda = visit_FunctionDef
+
+        def visit_Return(self, node):
+            if node.value is not None:
+                node.value = call(dense_tree, [node.value])
+            return node
+
+    wrap = Wrap()
+    return [wrap.visit(stmt) for stmt in body]

@@ -5,7 +5,7 @@ namespace (``xp``) and the runtime helpers (``_s2s``)."""
 import gast
 import numpy
 
-from . import backend, runtime
+from . import backend, outer, runtime
 from .errors import UnsupportedSyntaxError
 from .frontend import Resolver
 from .names import Namer, names_in
@@ -160,7 +160,8 @@ class Context:
             return dotted(f"{self.xp}.{path}")
         qual = getattr(obj, "__name__", None)
         mod = getattr(obj, "__module__", None)
-        if mod in (runtime.__name__, backend.__name__) and getattr(runtime, qual, None) is obj:
+        if mod in (runtime.__name__, backend.__name__, outer.__name__) \
+                and getattr(runtime, qual, None) is obj:
             return attr(name(self.rt), qual)
         if qual and getattr(builtins, qual, None) is obj:
             if self.resolver.resolve_name(qual) is obj:

@@ -9,6 +9,7 @@ import operator
 import numpy
 
 from .backend import namespace_of, namespace_or
+from .outer import dense_tree, outer_product  # noqa: F401 (helpers of batched code)
 
 LN2 = math.log(2.0)
 LN10 = math.log(10.0)
