@@ -57,6 +57,8 @@ def run(body):
         if held is not None and held != target:
             stmt = gast.Assign(targets=stmt.targets, value=gast.Name(
                 id=held, ctx=gast.Load(), annotation=None, type_comment=None), type_comment=None)
+        elif target is not None and seen and _composite(stmt.value):
+            _reuse_inside(stmt.value, seen)  # -x + _t1 with _t1 = -x: _t1 + _t1
         if _changes_arrays(stmt):
             seen.clear()
         else:
@@ -65,6 +67,34 @@ def run(body):
                 seen[key] = target
         out.append(stmt)
     return out
+
+
+def _composite(v):
+    """An expression of pure operations only (any depth): values inside it
+    can be replaced by names holding them (nothing else sees the objects)."""
+    if isinstance(v, (gast.BinOp, gast.UnaryOp, gast.Compare)):
+        return all(_atom(n) or _composite(n) for n in gast.iter_child_nodes(v)
+                   if not isinstance(n, (gast.operator, gast.unaryop, gast.cmpop)))
+    if isinstance(v, gast.Call) and _ufunc_call(v):
+        return all(_atom(a) or _composite(a) for a in v.args)
+    return False
+
+
+def _reuse_inside(v, seen):
+    for field, child in gast.iter_fields(v):
+        items = child if isinstance(child, list) else [child]
+        for k, item in enumerate(items):
+            if not isinstance(item, gast.expr) or _atom(item):
+                continue
+            held = seen.get(gast.dump(item))
+            if held is not None:
+                new = gast.Name(id=held, ctx=gast.Load(), annotation=None, type_comment=None)
+                if isinstance(child, list):
+                    child[k] = new
+                else:
+                    setattr(v, field, new)
+            else:
+                _reuse_inside(item, seen)
 
 
 def _single_target(stmt):
@@ -81,11 +111,14 @@ def _pure(v):
     if isinstance(v, gast.Subscript):
         return isinstance(v.value, gast.Name) and _static_index(v.slice)
     if isinstance(v, gast.Call):
-        f = v.func
-        return (isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name)
-                and f.value.id == "xp" and isinstance(getattr(numpy, f.attr, None), numpy.ufunc)
-                and not v.keywords and all(_atom(a) for a in v.args))
+        return _ufunc_call(v) and all(_atom(a) for a in v.args)
     return False
+
+
+def _ufunc_call(v):
+    f = v.func
+    return (isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name) and f.value.id == "xp"
+            and isinstance(getattr(numpy, f.attr, None), numpy.ufunc) and not v.keywords)
 
 
 def _atom(n):
