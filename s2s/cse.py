@@ -45,28 +45,86 @@ from .nodes import walk
 def run(body):
     """``body`` (a function's statements) with repeated pure computations
     replaced by the name that already holds them."""
-    seen = {}  # gast.dump of a pure expression -> the name holding its value
+    seen = _Seen()
     out = []
     for stmt in body:
         if is_comment(stmt):
             out.append(stmt)
             continue
         target = _single_target(stmt)
-        key = gast.dump(stmt.value) if target is not None and _pure(stmt.value) else None
-        held = seen.get(key) if key is not None else None
+        key = _key(stmt.value) if target is not None and _pure(stmt.value) else None
+        held = seen.get(key)
         if held is not None and held != target:
             stmt = gast.Assign(targets=stmt.targets, value=gast.Name(
                 id=held, ctx=gast.Load(), annotation=None, type_comment=None), type_comment=None)
         elif target is not None and seen and _composite(stmt.value):
             _reuse_inside(stmt.value, seen)  # -x + _t1 with _t1 = -x: _t1 + _t1
-        if _changes_arrays(stmt):
+        changes, stored = _effects(stmt)
+        if changes:
             seen.clear()
         else:
-            _forget(seen, _stored(stmt))
-            if key is not None and held is None and target not in _names(stmt.value):
-                seen[key] = target
+            seen.forget(stored)
+            if key is not None and held is None:
+                names = _names(stmt.value)
+                if target not in names:
+                    seen.add(key, target, names)
         out.append(stmt)
     return out
+
+
+class _Seen:
+    """Pure expressions (by :func:`_key`) -> the name holding each, with the
+    names each reads, to forget them when one is assigned again."""
+
+    def __init__(self):
+        self.held = {}  # key -> name holding the value
+        self.readers = {}  # name -> keys of expressions that read it or that it holds
+
+    def __bool__(self):
+        return bool(self.held)
+
+    def get(self, key):
+        return self.held.get(key) if key is not None else None
+
+    def add(self, key, target, names):
+        self.held[key] = target
+        for n in names | {target}:
+            self.readers.setdefault(n, set()).add(key)
+
+    def forget(self, names):
+        for n in names:
+            for key in self.readers.pop(n, ()):
+                self.held.pop(key, None)
+
+    def clear(self):
+        self.held.clear()
+        self.readers.clear()
+
+
+def _key(v):
+    """A hashable key of a pure expression (equal keys, equal expressions)."""
+    if isinstance(v, gast.Name):
+        return v.id
+    if isinstance(v, gast.Constant):
+        return ("const", type(v.value).__name__, repr(v.value))
+    if isinstance(v, gast.BinOp):
+        return (type(v.op).__name__, _key(v.left), _key(v.right))
+    if isinstance(v, gast.UnaryOp):
+        return (type(v.op).__name__, _key(v.operand))
+    if isinstance(v, gast.Compare):
+        return ("cmp", _key(v.left), tuple(type(o).__name__ for o in v.ops),
+                tuple(_key(c) for c in v.comparators))
+    if isinstance(v, gast.Subscript):
+        return ("[]", _key(v.value), _key(v.slice))
+    if isinstance(v, gast.Slice):
+        return ("slice", _key(v.lower), _key(v.upper), _key(v.step))
+    if isinstance(v, gast.Tuple):
+        return ("tuple",) + tuple(_key(e) for e in v.elts)
+    if isinstance(v, gast.Call) and isinstance(v.func, gast.Attribute):
+        return ("call", _key(v.func.value), v.func.attr, tuple(_key(a) for a in v.args))
+    if v is None:
+        return None
+    return ("?", id(v))  # never equal to another expression's key
 
 
 def _composite(v):
@@ -86,7 +144,7 @@ def _reuse_inside(v, seen):
         for k, item in enumerate(items):
             if not isinstance(item, gast.expr) or _atom(item):
                 continue
-            held = seen.get(gast.dump(item))
+            held = seen.get(_key(item))
             if held is not None:
                 new = gast.Name(id=held, ctx=gast.Load(), annotation=None, type_comment=None)
                 if isinstance(child, list):
@@ -141,30 +199,21 @@ def _names(v):
     return {n.id for n in walk(v) if isinstance(n, gast.Name)}
 
 
-def _stored(stmt):
-    return {n.id for n in walk(stmt) if isinstance(n, gast.Name)
-            and isinstance(n.ctx, (gast.Store, gast.Del))}
-
-
-def _forget(seen, names):
-    """Drop what reads or is held by a name assigned again."""
-    if not names:
-        return
-    for key, held in list(seen.items()):
-        if held in names or any(f"id='{n}'" in key for n in names):
-            del seen[key]
-
-
-def _changes_arrays(stmt):
-    """Whether ``stmt`` may change an array in place (or is a loop, a branch...)."""
+def _effects(stmt):
+    """(whether ``stmt`` may change an array in place, or is a loop, a
+    branch...; the names it assigns), in one walk."""
     if not isinstance(stmt, (gast.Assign, gast.Delete, gast.Return)):
-        return True
+        return True, set()
+    stored = set()
     for node in walk(stmt):
-        if isinstance(node, (gast.Subscript, gast.Attribute)) and isinstance(node.ctx, gast.Store):
-            return True
-        if isinstance(node, gast.Call) and not _calls_library(node):
-            return True  # a user function: it may change what it is given
-    return False
+        if isinstance(node, gast.Name):
+            if isinstance(node.ctx, (gast.Store, gast.Del)):
+                stored.add(node.id)
+        elif isinstance(node, (gast.Subscript, gast.Attribute)) and isinstance(node.ctx, gast.Store):
+            return True, stored
+        elif isinstance(node, gast.Call) and not _calls_library(node):
+            return True, stored  # a user function: it may change what it is given
+    return False, stored
 
 
 _MUTATORS = {"copyto", "put", "place", "putmask", "fill_diagonal", "put_along_axis"}

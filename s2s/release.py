@@ -50,6 +50,7 @@ def run(body, user_names):
         return body
     assigned, reads, skip = {}, {}, set()
     for i, stmt in enumerate(body):
+        direct = _direct_targets(stmt)
         for node in walk(stmt):
             if isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef, gast.Lambda,
                                  gast.ClassDef)):
@@ -61,7 +62,7 @@ def run(body, user_names):
             if isinstance(node.ctx, gast.Load):
                 reads[node.id] = i
             elif isinstance(node.ctx, gast.Store) and node.id not in assigned \
-                    and _assigns_directly(stmt, node):
+                    and id(node) in direct:
                 assigned[node.id] = i
                 if isinstance(stmt.value, _VIEWS):
                     skip.add(node.id)  # a view, an item or another name: frees nothing
@@ -82,7 +83,7 @@ def run(body, user_names):
     for i, stmt in enumerate(body):
         out.append(stmt)
         if i in dying:
-            names = sorted(dying[i], key=_order(body))
+            names = sorted(dying[i], key=assigned.get)  # in the order they were made
             out.append(gast.Delete(targets=[gast.Name(id=n, ctx=gast.Del(), annotation=None,
                                                       type_comment=None) for n in names]))
     return _merge_deletes(out)
@@ -113,19 +114,8 @@ def _only_names(v):
         isinstance(v, gast.Tuple) and all(_only_names(e) for e in v.elts))
 
 
-def _assigns_directly(stmt, target):
-    """Whether ``target`` is (part of) the target of the simple assignment ``stmt``."""
-    return isinstance(stmt, gast.Assign) and any(target is t or target in list(walk(t))
-                                                 for t in stmt.targets)
-
-
-def _order(body):
-    """Names by where they were assigned (so ``del`` lists them in code order)."""
-    position = {}
-    for i, stmt in enumerate(body):
-        if isinstance(stmt, gast.Assign):
-            for t in stmt.targets:
-                for node in walk(t):
-                    if isinstance(node, gast.Name):
-                        position.setdefault(node.id, (i, len(position)))
-    return lambda n: position.get(n, (len(body), 0))
+def _direct_targets(stmt):
+    """The Name nodes a simple assignment ``stmt`` binds (by identity)."""
+    if not isinstance(stmt, gast.Assign):
+        return set()
+    return {id(n) for t in stmt.targets for n in walk(t) if isinstance(n, gast.Name)}
