@@ -32,6 +32,7 @@ class Parsed:
     filename: str
     globals: dict
     cells: dict  # free variable name -> cell object (live)
+    source: str = ""  # the source lines read for it (the def with its decorators)
 
     @property
     def name(self):
@@ -78,14 +79,14 @@ def parse(fn):
     key = code
     hit = _CACHE.get(key)
     if hit is not None and hit[0] == _source_stamp(code):
-        node = _copy(hit[1])
+        node, text = _copy(hit[1]), hit[2]
     else:
-        node = _parse_code(fn)
-        _CACHE[key] = (_source_stamp(code), _copy(node))
+        node, text = _parse_code(fn)
+        _CACHE[key] = (_source_stamp(code), _copy(node), text)
     cells = {}
     if fn.__closure__:
         cells = dict(zip(code.co_freevars, fn.__closure__))
-    return Parsed(fn, node, code.co_filename, fn.__globals__, cells)
+    return Parsed(fn, node, code.co_filename, fn.__globals__, cells, text)
 
 
 def _copy(node):
@@ -197,6 +198,7 @@ def _params_from_doc(obj):
 
 
 def _parse_code(fn):
+    """``(node, text)``: the function's tree and the source lines it was read from."""
     code = fn.__code__
     try:
         lines, start = inspect.getsourcelines(fn)
@@ -206,7 +208,8 @@ def _parse_code(fn):
             hint="s2s reads Python source: define the function in a .py file or a "
             "notebook cell, not with exec/eval or at the bare interactive prompt",
         ) from None
-    text = textwrap.dedent("".join(lines))
+    source = "".join(lines)
+    text = textwrap.dedent(source)
     tree = _parse_text(text, fn)
     gast.increment_lineno(tree, max(start, 1) - 1)
     if fn.__name__ == "<lambda>":
@@ -214,7 +217,7 @@ def _parse_code(fn):
     else:
         node = _find_def(tree, fn)
     node.decorator_list = []
-    return node
+    return node, source
 
 
 def _parse_text(text, fn):

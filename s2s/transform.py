@@ -15,7 +15,7 @@ import re
 import weakref
 
 from . import __version__, cache
-from .codegen import compile_function, compile_source, free_names, unparse
+from .codegen import compile_function, compile_source, free_names
 from .context import Context
 from .frontend import MISSING, dependency_current, lookup, lookup_path, parse, short_filename
 from .jvp import Emitter
@@ -74,11 +74,11 @@ def jvp_function(fn, active, *, entry=True):
 def _begin(fn):
     """``(parsed, origin, digest)`` of a function about to be transformed:
     ``origin`` names it in headers and comments ("model.py:f"), ``digest``
-    is the hash of its source shown in the header."""
+    is the hash of its source lines shown in the header."""
     cache.stats["transforms"] += 1
     parsed = parse(fn)
     origin = getattr(fn, "__s2s_origin__", None) or f"{short_filename(parsed.filename)}:{parsed.node.name}"
-    digest = hashlib.sha256(unparse(parsed.node).encode()).hexdigest()[:12]
+    digest = hashlib.sha256(parsed.source.encode()).hexdigest()[:12]
     return parsed, origin, digest
 
 
