@@ -13,6 +13,7 @@ import gast
 
 from . import runtime
 from .frontend import MISSING
+from .nodes import walk
 from .rules import registry
 from .rules.batching_axes import AXES
 
@@ -39,7 +40,7 @@ class RankInference:
 
     def rank_of(self, v):
         if self._analysing and any(
-                isinstance(n, gast.Name) and self.atom_rank(n) is _BOTTOM for n in gast.walk(v)):
+                isinstance(n, gast.Name) and self.atom_rank(n) is _BOTTOM for n in walk(v)):
             return _BOTTOM  # an operand not reached yet: decide on a later pass
         if isinstance(v, (gast.Name, gast.Constant)) or (
                 isinstance(v, gast.Attribute) and self._is_reference(v)):
@@ -217,7 +218,7 @@ def _index_rank(base_rank, index, batcher):
         elif _int_const(p) is not None:
             rank -= 1
         elif isinstance(p, (gast.Name, gast.BinOp, gast.UnaryOp)):
-            names = [n for n in gast.walk(p) if isinstance(n, gast.Name)]
+            names = [n for n in walk(p) if isinstance(n, gast.Name)]
             if all(batcher.atom_rank(n) == 0 for n in names):
                 rank -= 1
             else:

@@ -47,7 +47,7 @@ from .codegen import comment
 from .context import assign, call, const, name, walk_statements
 from .errors import UnsupportedSyntaxError
 from .frontend import MISSING
-from .nodes import clone
+from .nodes import Transformer, children, clone, walk
 from .rules import batching_rules, registry
 from .rules.batching_axes import AXES, AXIS_PAIRS, TANGENT_HELPERS
 from .statements import StatementPass
@@ -87,7 +87,7 @@ class Batcher(RankInference, AxisRules, StatementPass):
         self.mutated = set(direct) | {n for c in self.alias_class.values() for n in c}
         # parameters holding jacfwd's identity basis of a vector, never reassigned
         # or updated: batch_axes multiplies by them symbolically
-        stored = {n.id for n in gast.walk(fn_node)
+        stored = {n.id for n in walk(fn_node)
                   if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del))}
         self.identity = {p for p in identity
                          if p in self.batched and p not in stored and p not in self.mutated}
@@ -130,7 +130,7 @@ class Batcher(RankInference, AxisRules, StatementPass):
                 continue
             if isinstance(n, gast.Name) and n.id in self.batched:
                 return True
-            todo.extend(gast.iter_child_nodes(n))
+            todo.extend(children(n))
         return False
 
     def fix_shapes(self, node):
@@ -138,7 +138,7 @@ class Batcher(RankInference, AxisRules, StatementPass):
         in ``node``."""
         batcher = self
 
-        class Fix(gast.NodeTransformer):
+        class Fix(Transformer):
             def visit_Call(self, n):
                 self.generic_visit(n)
                 if n.args and isinstance(n.args[0], gast.Name) and n.args[0].id in batcher.batched:
@@ -279,7 +279,7 @@ class Batcher(RankInference, AxisRules, StatementPass):
         if not names:
             return {}, None
         loads = {}
-        for node in gast.walk(self.fn):
+        for node in walk(self.fn):
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
                 loads[node.id] = loads.get(node.id, 0) + 1
         if any(loads.get(n, 0) != names.count(n) for n in set(names)):
@@ -310,7 +310,7 @@ class Batcher(RankInference, AxisRules, StatementPass):
         """Batchedness and rank of loop targets, item by item of
         ``enumerate``/``zip``/``.items()``."""
         kind, parts = iteration(it, self.ctx)
-        names = [n.id for n in gast.walk(target) if isinstance(n, gast.Name)]
+        names = [n.id for n in walk(target) if isinstance(n, gast.Name)]
         if kind == "range":
             for n in names:
                 self._set_rank(n, 0)
@@ -327,7 +327,7 @@ class Batcher(RankInference, AxisRules, StatementPass):
             return
         if kind == "enumerate" and isinstance(target, (gast.Tuple, gast.List)) \
                 and len(target.elts) == 2:
-            for n in gast.walk(target.elts[0]):
+            for n in walk(target.elts[0]):
                 if isinstance(n, gast.Name):
                     self._set_rank(n.id, 0)
             self._for_target(parts, target.elts[1])
@@ -339,7 +339,7 @@ class Batcher(RankInference, AxisRules, StatementPass):
             return
         if kind == "items" and isinstance(target, (gast.Tuple, gast.List)) \
                 and len(target.elts) == 2:
-            for n in gast.walk(target.elts[1]):
+            for n in walk(target.elts[1]):
                 if isinstance(n, gast.Name):
                     if self.is_batched(parts):
                         self.batched.add(n.id)
@@ -411,10 +411,10 @@ class Batcher(RankInference, AxisRules, StatementPass):
                     helper = "batched_copy" if p in self.mutated else "batched"
                     body.append(assign(p, self._broadcast(helper, name(p))))
         if self.randomness == "error":
-            for node in gast.walk(fn):
+            for node in walk(fn):
                 if isinstance(node, gast.Call) and self._is_random(node):
                     stmt = next(st for st in walk_statements(fn.body)
-                                if any(n is node for n in gast.walk(st)))
+                                if any(n is node for n in walk(st)))
                     raise self.ctx.error(
                         UnsupportedSyntaxError, stmt,
                         "a random draw inside vmap/jacfwd with randomness='error'",
@@ -1092,7 +1092,7 @@ def _has_varargs(fn):
 def _unpacked_once(fn_node):
     """Names read exactly once, as the value of a tuple unpacking."""
     loads, unpacked = {}, set()
-    for node in gast.walk(fn_node):
+    for node in walk(fn_node):
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
             loads[node.id] = loads.get(node.id, 0) + 1
         if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Tuple) \
@@ -1116,7 +1116,7 @@ def _view_classes(fn_node, mutated):
             x = parent[x]
         return x
 
-    for node in gast.walk(fn_node):
+    for node in walk(fn_node):
         if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name):
             value = node.value
             if isinstance(value, gast.Subscript):
@@ -1131,14 +1131,14 @@ def _view_classes(fn_node, mutated):
 
 def _assigned_once(fn_node):
     counts = {}
-    for node in gast.walk(fn_node):
+    for node in walk(fn_node):
         targets = []
         if isinstance(node, gast.Assign):
             targets = [node.targets[0]]
         elif isinstance(node, (gast.AugAssign, gast.For)):
             targets = [node.target, node.target]
         for t in targets:
-            for n in gast.walk(t):
+            for n in walk(t):
                 if isinstance(n, gast.Name):
                     counts[n.id] = counts.get(n.id, 0) + 1
     return {n for n, c in counts.items() if c == 1}
@@ -1147,14 +1147,14 @@ def _assigned_once(fn_node):
 def _single_displays(fn_node):
     """Names assigned exactly once, from a tuple display."""
     counts, displays = {}, {}
-    for node in gast.walk(fn_node):
+    for node in walk(fn_node):
         if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name):
             n = node.targets[0].id
             counts[n] = counts.get(n, 0) + 1
             if isinstance(node.value, (gast.Tuple, gast.List)):
                 displays[n] = node.value
         elif isinstance(node, (gast.AugAssign, gast.For)):
-            for t in gast.walk(node.target):
+            for t in walk(node.target):
                 if isinstance(t, gast.Name):
                     counts[t.id] = counts.get(t.id, 0) + 2
     return {n: d for n, d in displays.items() if counts.get(n) == 1}
@@ -1195,7 +1195,7 @@ def _replace_operands(v, operands):
     ops = [clone(o) for o in operands]
     del mapping
 
-    class R(gast.NodeTransformer):
+    class R(Transformer):
         def visit_Name(self, node):
             for i, o in enumerate(ops):
                 if isinstance(o, gast.Name) and o.id == node.id:
@@ -1210,7 +1210,7 @@ def _dense_returns(body, dense_tree):
     """Every ``return v`` of the function's own code as ``return dense_tree(v)``:
     factored products (``s2s.outer``) leave the batched code as arrays."""
 
-    class Wrap(gast.NodeTransformer):
+    class Wrap(Transformer):
         def visit_FunctionDef(self, node):
             return node  # a nested function's returns are its own
 

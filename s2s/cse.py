@@ -39,7 +39,7 @@ import gast
 import numpy
 
 from .codegen import is_comment
-from .nodes import walk
+from .nodes import children, walk
 
 
 def run(body):
@@ -131,7 +131,7 @@ def _composite(v):
     """An expression of pure operations only (any depth): values inside it
     can be replaced by names holding them (nothing else sees the objects)."""
     if isinstance(v, (gast.BinOp, gast.UnaryOp, gast.Compare)):
-        return all(_atom(n) or _composite(n) for n in gast.iter_child_nodes(v)
+        return all(_atom(n) or _composite(n) for n in children(v)
                    if not isinstance(n, (gast.operator, gast.unaryop, gast.cmpop)))
     if isinstance(v, gast.Call) and _ufunc_call(v):
         return all(_atom(a) or _composite(a) for a in v.args)
@@ -164,7 +164,7 @@ def _single_target(stmt):
 
 def _pure(v):
     if isinstance(v, (gast.BinOp, gast.UnaryOp, gast.Compare)):
-        return all(_atom(n) for n in gast.iter_child_nodes(v)
+        return all(_atom(n) for n in children(v)
                    if not isinstance(n, (gast.operator, gast.unaryop, gast.cmpop)))
     if isinstance(v, gast.Subscript):
         return isinstance(v.value, gast.Name) and _static_index(v.slice)
