@@ -114,10 +114,12 @@ def origins_of(filename):
     return ORIGINS.get(filename, {})
 
 
-def free_names(fn_node, cells, bindings):
+def free_names(fn_node, cells, bindings, used=None):
     """The names of ``cells`` and ``bindings`` the function uses: the
-    parameters of the factory it is compiled in."""
-    used = _free_names(fn_node)
+    parameters of the factory it is compiled in. ``used``: every name in
+    ``fn_node``, if known already."""
+    if used is None:
+        used = _free_names(fn_node)
     return [n for n in sorted(used) if n in cells or n in bindings]
 
 

@@ -90,6 +90,8 @@ class Context:
         # binding name -> (callee function, transform spec, its generated
         # function or None while that is still being built): for the disk cache
         self.callees = {}
+        # (generated FunctionDef, the names it uses), set by ``prologue``
+        self.used_names = (None, None)
 
     # -- names and objects -------------------------------------------------
 
@@ -98,8 +100,14 @@ class Context:
         generated function whose body uses ``xp``: the namespace follows the
         arrays of each call. Every parameter is listed, as which of them hold
         arrays is known only then (non-arrays count for nothing). A function
-        without parameters keeps ``xp`` bound to numpy."""
-        if not any(isinstance(n, gast.Name) and n.id == self.xp for n in walk(fn_node)):
+        without parameters keeps ``xp`` bound to numpy.
+
+        Also records in ``self.used_names`` the names ``fn_node`` reads or
+        binds once the prologue is its first statement (what
+        :func:`s2s.codegen.free_names` would find in it)."""
+        used = {n.id for n in walk(fn_node) if isinstance(n, gast.Name)}
+        self.used_names = (fn_node, used)
+        if self.xp not in used:
             return []
         args = fn_node.args
         params = [a.id for a in args.posonlyargs + args.args]
@@ -110,7 +118,9 @@ class Context:
             params.append(args.kwarg.id)
         if not params:
             return []
-        return [assign(self.xp, call(self.ref(runtime.namespace_of), [name(p) for p in params]))]
+        line = assign(self.xp, call(self.ref(runtime.namespace_of), [name(p) for p in params]))
+        used.update(n.id for n in walk(line) if isinstance(n, gast.Name))
+        return [line]
 
     def resolve(self, node):
         return self.resolver.resolve(node)

@@ -301,7 +301,8 @@ def _compile(fn, spec, key, new, header, label, ctx, def_origin=None):
     where ``store(generated)`` writes the disk-cache entry when the code can
     be found again in another process (else it stays in memory only)."""
     cells = ctx.parsed.cells
-    free = free_names(new, cells, ctx.bindings)
+    node, used = ctx.used_names
+    free = free_names(new, cells, ctx.bindings, used if node is new else None)
     bindings = None if key is None else _binding_records(fn, cells, ctx, free)
     names = None if bindings is None else _name_identities(fn, cells, ctx)
     path = None if names is None else cache.entry_path(key, _label(fn, spec))
