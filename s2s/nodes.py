@@ -39,10 +39,14 @@ def walk(node):
     ``gast.walk``: a node's children are listed before it is yielded."""
     todo = [node]
     append = todo.append
+    node_fields = _NODE_FIELDS
     for node in todo:
-        fields = node.__dict__
-        for name in node._fields:
-            value = fields.get(name)
+        fields = node_fields.get(node.__class__)
+        if fields is None:
+            fields = _node_fields(node.__class__)
+        values = node.__dict__
+        for name in fields:
+            value = values.get(name)
             if isinstance(value, list):
                 for item in value:
                     if isinstance(item, gast.AST):
@@ -55,14 +59,29 @@ def walk(node):
 def children(node):
     """The child nodes of ``node`` in field order, like ``gast.iter_child_nodes``."""
     found = []
-    fields = node.__dict__
-    for name in node._fields:
-        value = fields.get(name)
+    fields = _NODE_FIELDS.get(node.__class__) or _node_fields(node.__class__)
+    values = node.__dict__
+    for name in fields:
+        value = values.get(name)
         if isinstance(value, list):
             found.extend(item for item in value if isinstance(item, gast.AST))
         elif isinstance(value, gast.AST):
             found.append(value)
     return found
+
+
+# Fields that hold a name, a string or a constant, never a node (in gast and in
+# ast alike): walks skip them.
+_LEAF_FIELDS = {"Name": {"id", "type_comment"}, "Attribute": {"attr"},
+                "Constant": {"value", "kind"}, "keyword": {"arg"},
+                "Assign": {"type_comment"}}
+_NODE_FIELDS = {}  # node class -> its fields that may hold nodes, in order
+
+
+def _node_fields(cls):
+    leaves = _LEAF_FIELDS.get(cls.__name__, ())
+    fields = _NODE_FIELDS[cls] = tuple(f for f in cls._fields if f not in leaves)
+    return fields
 
 
 class Transformer(gast.NodeTransformer):
