@@ -39,11 +39,11 @@ def walk(node):
     ``gast.walk``: a node's children are listed before it is yielded."""
     todo = [node]
     append = todo.append
-    node_fields = _NODE_FIELDS
+    known = _NODE_FIELDS
     for node in todo:
-        fields = node_fields.get(node.__class__)
+        fields = known.get(node.__class__)
         if fields is None:
-            fields = _node_fields(node.__class__)
+            fields = node_fields(node.__class__)
         values = node.__dict__
         for name in fields:
             value = values.get(name)
@@ -59,9 +59,8 @@ def walk(node):
 def children(node):
     """The child nodes of ``node`` in field order, like ``gast.iter_child_nodes``."""
     found = []
-    fields = _NODE_FIELDS.get(node.__class__) or _node_fields(node.__class__)
     values = node.__dict__
-    for name in fields:
+    for name in node_fields(node.__class__):
         value = values.get(name)
         if isinstance(value, list):
             found.extend(item for item in value if isinstance(item, gast.AST))
@@ -78,9 +77,12 @@ _LEAF_FIELDS = {"Name": {"id", "type_comment"}, "Attribute": {"attr"},
 _NODE_FIELDS = {}  # node class -> its fields that may hold nodes, in order
 
 
-def _node_fields(cls):
-    leaves = _LEAF_FIELDS.get(cls.__name__, ())
-    fields = _NODE_FIELDS[cls] = tuple(f for f in cls._fields if f not in leaves)
+def node_fields(cls):
+    """The fields of node class ``cls`` that may hold nodes, in order."""
+    fields = _NODE_FIELDS.get(cls)
+    if fields is None:
+        leaves = _LEAF_FIELDS.get(cls.__name__, ())
+        fields = _NODE_FIELDS[cls] = tuple(f for f in cls._fields if f not in leaves)
     return fields
 
 
@@ -105,7 +107,7 @@ class Transformer(gast.NodeTransformer):
 
     def generic_visit(self, node):
         fields = node.__dict__
-        for name in node._fields:
+        for name in node_fields(node.__class__):
             if name not in fields:
                 continue
             old = fields[name]
