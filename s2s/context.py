@@ -9,7 +9,7 @@ from . import backend, outer, runtime
 from .errors import UnsupportedSyntaxError
 from .frontend import Resolver
 from .names import Namer, names_in
-from .nodes import children, walk
+from .nodes import node_fields, walk
 
 _SCOPES = (gast.ListComp, gast.SetComp, gast.DictComp, gast.GeneratorExp, gast.Lambda)
 
@@ -18,10 +18,19 @@ def _walk_scope(node):
     """Like gast.walk, without descending into comprehensions and lambdas
     (their variables are not the function's)."""
     todo = [node]
+    pop, append = todo.pop, todo.append
     while todo:
-        node = todo.pop()
+        node = pop()
         yield node
-        todo.extend(child for child in children(node) if not isinstance(child, _SCOPES))
+        values = node.__dict__
+        for field in node_fields(node.__class__):
+            value = values.get(field)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, gast.AST) and not isinstance(item, _SCOPES):
+                        append(item)
+            elif isinstance(value, gast.AST) and not isinstance(value, _SCOPES):
+                append(value)
 
 
 def walk_statements(body):

@@ -29,7 +29,7 @@ def clone(node):
     if not isinstance(node, gast.AST):
         return node
     new = node.__class__.__new__(node.__class__)
-    fields = node._fields
+    fields = _NODE_FIELDS.get(node.__class__) or node_fields(node.__class__)
     new.__dict__.update({k: clone(v) if k in fields else v for k, v in node.__dict__.items()})
     return new
 

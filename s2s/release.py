@@ -41,6 +41,7 @@ from .nodes import walk
 
 _DYNAMIC = {"locals", "vars", "eval", "exec"}
 _VIEWS = (gast.Subscript, gast.Attribute, gast.Name, gast.Constant)
+_SCOPES = (gast.FunctionDef, gast.AsyncFunctionDef, gast.Lambda, gast.ClassDef)
 
 
 def run(body, user_names):
@@ -52,10 +53,9 @@ def run(body, user_names):
     for i, stmt in enumerate(body):
         direct = _direct_targets(stmt)
         for node in walk(stmt):
-            if isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef, gast.Lambda,
-                                 gast.ClassDef)):
-                return body
             if not isinstance(node, gast.Name):
+                if isinstance(node, _SCOPES):
+                    return body
                 continue
             if node.id in _DYNAMIC:
                 return body

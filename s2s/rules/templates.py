@@ -13,7 +13,7 @@ materialised as ``xp.zeros_like(x)`` (or ``0.0`` for a constant).
 import gast
 
 from ..frontend import MISSING
-from ..nodes import Transformer, clone
+from ..nodes import Transformer, clone, node_fields
 
 _MISSING = MISSING
 
@@ -195,8 +195,6 @@ def _broadcast_with():
 def simplify(node):
     """Remove ZeroNodes where the algebra allows and fold constants; returns a
     node or a ZeroNode."""
-    from .registry import LinearRule, MultilinearRule, lookup
-
     if isinstance(node, ZeroNode):
         return node
     if isinstance(node, gast.BinOp):
@@ -244,6 +242,8 @@ def simplify(node):
         node.operand = operand
         return node
     if isinstance(node, gast.Call):
+        from .registry import LinearRule, MultilinearRule, lookup
+
         node.args = [simplify(a) for a in node.args]
         for kw in node.keywords:
             kw.value = simplify(kw.value)
@@ -266,7 +266,11 @@ def simplify(node):
             return ZeroNode(None)
         node.value = value
         return node
-    for field, value in gast.iter_fields(node):
+    fields = node.__dict__
+    for field in node_fields(node.__class__):
+        if field not in fields:
+            continue
+        value = fields[field]
         if isinstance(value, gast.expr):
             setattr(node, field, simplify(value))
         elif isinstance(value, list):
