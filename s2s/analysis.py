@@ -186,7 +186,12 @@ class Activity:
             if isinstance(target, gast.Subscript):
                 if self.is_active(s.value) and isinstance(target.value, gast.Name):
                     self._mark_mutated(target.value.id)
-            elif isinstance(target, (gast.Name, gast.Tuple)) and self.value_active(s.value):
+            elif isinstance(target, gast.Name):
+                # an active target gains nothing (the jvp pass asks value_active
+                # of its value again, so the same names are resolved)
+                if target.id not in self.active and self.value_active(s.value):
+                    self.active.add(target.id)
+            elif isinstance(target, gast.Tuple) and self.value_active(s.value):
                 self._mark(target)
         elif isinstance(s, gast.AugAssign):
             if self.is_active(s.value):
