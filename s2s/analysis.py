@@ -19,7 +19,7 @@ import numpy
 
 from .context import walk_statements
 from .frontend import MISSING
-from .nodes import walk
+from .nodes import name_nodes, walk
 from .rules import registry
 from .rules.registry import BindError
 
@@ -379,7 +379,7 @@ class Aliases:
 
 
 def _names(node):
-    return {n.id for n in walk(node) if isinstance(n, gast.Name)}
+    return {n.id for n in name_nodes(node)}
 
 
 def _is_ref(e, ctx):

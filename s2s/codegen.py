@@ -22,7 +22,7 @@ import types
 import gast
 
 from .convert import to_ast
-from .nodes import walk
+from .nodes import name_nodes
 
 _MARK = "\x00s2s-comment:"
 _STRING_LINE = re.compile(r"^(\s*)('.*'|\".*\")$")
@@ -223,4 +223,4 @@ def annotate(exc):
 
 
 def _free_names(fn_node):
-    return {n.id for n in walk(fn_node) if isinstance(n, gast.Name)}
+    return {n.id for n in name_nodes(fn_node)}

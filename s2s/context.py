@@ -9,7 +9,7 @@ from . import backend, outer, runtime
 from .errors import UnsupportedSyntaxError
 from .frontend import Resolver
 from .names import Namer, names_in
-from .nodes import node_fields, walk
+from .nodes import name_nodes, node_fields, walk
 
 _SCOPES = (gast.ListComp, gast.SetComp, gast.DictComp, gast.GeneratorExp, gast.Lambda)
 
@@ -114,7 +114,7 @@ class Context:
         Also records in ``self.used_names`` the names ``fn_node`` reads or
         binds once the prologue is its first statement (what
         :func:`s2s.codegen.free_names` would find in it)."""
-        used = {n.id for n in walk(fn_node) if isinstance(n, gast.Name)}
+        used = {n.id for n in name_nodes(fn_node)}
         self.used_names = (fn_node, used)
         if self.xp not in used:
             return []
@@ -128,7 +128,7 @@ class Context:
         if not params:
             return []
         line = assign(self.xp, call(self.ref(runtime.namespace_of), [name(p) for p in params]))
-        used.update(n.id for n in walk(line) if isinstance(n, gast.Name))
+        used.update(n.id for n in name_nodes(line))
         return [line]
 
     def resolve(self, node):

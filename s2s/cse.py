@@ -39,7 +39,7 @@ import gast
 import numpy
 
 from .codegen import is_comment
-from .nodes import children, walk
+from .nodes import children, name_nodes, walk
 
 
 def run(body):
@@ -196,7 +196,7 @@ def _static_index(s):
 
 
 def _names(v):
-    return {n.id for n in walk(v) if isinstance(n, gast.Name)}
+    return {n.id for n in name_nodes(v)}
 
 
 def _effects(stmt):

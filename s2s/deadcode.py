@@ -24,7 +24,7 @@ def f_jvp(x, x_dot):
 import gast
 
 from .context import walk_statements
-from .nodes import walk
+from .nodes import name_nodes, walk
 
 _COMPOUND = (gast.If, gast.While, gast.For, gast.With, gast.Try)  # only their headers are read
 
@@ -38,15 +38,15 @@ def _written(stmt):
         target = stmt.targets[0]
         if isinstance(target, (gast.Subscript, gast.Attribute)):
             return None
-        return {n.id for n in walk(target) if isinstance(n, gast.Name)}
+        return {n.id for n in name_nodes(target)}
     return None
 
 
 def _reads(stmt, own):
     """Names ``stmt`` reads, not counting the statement's own target."""
     found = set()
-    for node in walk(stmt):
-        if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Load, gast.Del)):
+    for node in name_nodes(stmt):
+        if isinstance(node.ctx, (gast.Load, gast.Del)):
             found.add(node.id)
     if isinstance(stmt, gast.AugAssign):
         found.add(stmt.target.id)

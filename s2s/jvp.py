@@ -42,7 +42,7 @@ from .analysis import (
 from .context import assign, call, const, name, store
 from .errors import NoRuleError, UndefinedNameError, UnsupportedSyntaxError
 from .frontend import MISSING
-from .nodes import clone, walk
+from .nodes import clone, name_nodes, walk
 from .rules import registry
 from .rules.registry import (
     BindError,
@@ -429,7 +429,7 @@ class Emitter(StatementPass):
             return [s, assign(zd, self.zero(name(z)))]
         tangent = [t for t in tangent if not _self_assignment(t)]
         tangent = self._copy_if_aliased(z, value, tangent) if tangent else tangent
-        operands = {n.id for n in walk(value) if isinstance(n, gast.Name)}
+        operands = {n.id for n in name_nodes(value)}
         if z in operands:
             if uses_output:
                 tmp = self.ctx.temp()

@@ -14,6 +14,8 @@ True
 True
 >>> [type(n).__name__ for n in walk(tree)] == [type(n).__name__ for n in gast.walk(tree)]
 True
+>>> [n.id for n in name_nodes(tree)]
+['y', 'x']
 """
 
 import ast
@@ -54,6 +56,33 @@ def walk(node):
             elif isinstance(value, gast.AST):
                 append(value)
         yield node
+
+
+def name_nodes(node):
+    """The ``Name`` nodes among ``walk(node)``, in the same order (a list,
+    built without a generator step per node)."""
+    found = []
+    todo = [node]
+    append = todo.append
+    known = _NODE_FIELDS
+    name_cls, ast_cls = gast.Name, gast.AST
+    for node in todo:
+        cls = node.__class__
+        if cls is name_cls:
+            found.append(node)
+        fields = known.get(cls)
+        if fields is None:
+            fields = node_fields(cls)
+        values = node.__dict__
+        for field in fields:
+            value = values.get(field)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast_cls):
+                        append(item)
+            elif isinstance(value, ast_cls):
+                append(value)
+    return found
 
 
 def children(node):
