@@ -11,7 +11,11 @@ and multiplies by ``x_dot`` once per output, as a hand-written JVP does:
     _t6_dot = x_dot * x + x * x_dot    ->    _t6_dx = x + x
     _t1_dot = -x_dot                   ->    (folded: d(_t1)/dx is -1)
     _t2_dot = _t1_dot * x + _t1 * x_dot  ->  _t2_dx = -x + _t1
-    return (_t9, _t9_dot)              ->    _t9_dot = _s2s.broadcast_with(_t9_dx * x_dot, _t9)
+    return (_t9, _t9_dot)              ->    _t9_dot = _t9_dx * x_dot
+
+An output keeps its ``broadcast_with`` only where the tangent code had one
+for a value of a larger shape added to the input (``x + W``): elsewhere
+``coefficient * x_dot`` has the output's shape already.
 
 The answer is the same up to rounding (products are associated
 differently). Anything else in the tangent code (a reduction, an index, a
@@ -30,7 +34,7 @@ def f_jvp(x, x_dot):
     _t1 = _t0 * x
     _t1_dx = _t0_dx * x + _t0
     del _t0, _t0_dx
-    _t1_dot = _s2s.broadcast_with(_t1_dx * x_dot, _t1)
+    _t1_dot = _t1_dx * x_dot
     return (_t1, _t1_dot)
 """
 
@@ -92,6 +96,10 @@ class _Coefficients:
         self.broadcast_with = broadcast_with
         self.value = {}  # tangent name -> its coefficient: a number, or the name holding it
         self.renamed = {}  # tangent name -> coefficient variable
+        # tangents whose coefficient times the seed may lack the shape the
+        # tangent has (a broadcast_with unwrapped, a factor folded into zero)
+        self.narrowed = set()
+        self._narrowing = False  # while one coefficient is built: did it narrow?
 
     def body(self, stmts):
         out = []
@@ -114,7 +122,7 @@ class _Coefficients:
     def _assign(self, target, value, stmt):
         if target == self.seed:
             raise _NotElementwise  # the seed itself reassigned
-        coefficient = self._linear(value)
+        coefficient = self._coefficient(target, value)
         if isinstance(coefficient, gast.Constant):
             self.value[target] = coefficient.value
             return []
@@ -134,11 +142,25 @@ class _Coefficients:
         for p, t in pairs:
             if t.id not in self.tangents or t.id == self.seed:
                 continue  # an inactive output's zero tangent, or the input's own tangent
-            coefficient = self._linear(t)
+            coefficient = self._coefficient(t.id, t)
             scaled = name(self.seed) if _is_number(coefficient, 1) else \
                 gast.BinOp(left=coefficient, op=gast.Mult(), right=name(self.seed))
-            stmts.append(assign(t.id, call(self.broadcast_with, [scaled, name(p.id)])))
+            if t.id in self.narrowed:  # give the tangent its output's shape back
+                scaled = call(self.broadcast_with, [scaled, name(p.id)])
+            stmts.append(assign(t.id, scaled))
         return stmts + [s]
+
+    def _coefficient(self, target, value):
+        """The coefficient of ``value``, the tangent ``target``. The jvp pass
+        keeps every tangent the shape of its value, and so does
+        ``coefficient * seed`` (the products and sums that shape the tangent
+        shape it), except where a broadcast_with was unwrapped or a factor
+        folded into zero: then ``target`` is marked narrowed."""
+        self._narrowing = False
+        coefficient = self._linear(value)
+        if self._narrowing:
+            self.narrowed.add(target)
+        return coefficient
 
     # -- expressions -------------------------------------------------------------------
 
@@ -151,6 +173,7 @@ class _Coefficients:
             known = self.value.get(v.id)
             if known is None:
                 raise _NotElementwise  # read before it is computed (a loop, a branch)
+            self._narrowing |= v.id in self.narrowed
             return const(known) if not isinstance(known, str) else name(known)
         if isinstance(v, gast.UnaryOp) and isinstance(v.op, (gast.USub, gast.UAdd)):
             inner = self._linear(v.operand)
@@ -161,14 +184,19 @@ class _Coefficients:
                 return _add(self._linear(v.left), self._linear(v.right), v.op)
             if isinstance(v.op, gast.Mult) and left_t != right_t:
                 c = self._linear(v.left if left_t else v.right)
+                self._narrowing |= _is_number(c, 0)  # the factor's shape is dropped
                 return _scale(c, v.right if left_t else v.left, left_t)
             if isinstance(v.op, gast.Div) and left_t and not right_t:
                 c = self._linear(v.left)
-                return c if _is_number(c, 0) else gast.BinOp(left=c, op=gast.Div(), right=v.right)
+                if _is_number(c, 0):
+                    self._narrowing = True
+                    return c
+                return gast.BinOp(left=c, op=gast.Div(), right=v.right)
             raise _NotElementwise
         if isinstance(v, gast.Call) and _is_call_of(v, self.broadcast_with) and len(v.args) == 2 \
                 and not v.keywords and not self._has_tangent(v.args[1]):
-            return self._linear(v.args[0])  # broadcasting waits for the output
+            self._narrowing = True  # broadcasting waits for the output
+            return self._linear(v.args[0])
         raise _NotElementwise
 
     def _has_tangent(self, v):

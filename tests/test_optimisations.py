@@ -124,6 +124,10 @@ def plus_matrix(x):
     return 2.0 * x + B  # the output is bigger than the input
 
 
+def cancelled_times_matrix(x):
+    return (x - x) * B  # the coefficient folds to 0: B's shape is given back
+
+
 def mutated_factor(x):
     a = np.ones(4)
     y = x * a  # d y / dx is a, an array changed below
@@ -142,14 +146,23 @@ def product_of_two(x, w):
 def test_coefficients_multiply_by_the_seed_once():
     source = s2s.source(wave)
     assert source.count("x_dot") == 3  # the signature, the namespace line, the output
-    assert "_t9_dot = _s2s.broadcast_with(_t9_dx * x_dot, _t9)" in source
+    assert "_t9_dot = _t9_dx * x_dot" in source  # has the output's shape: no broadcast_with
     assert "_t0_dx = xp.cos(x)" in source  # was xp.cos(x) * x_dot
     assert "_t6_dx = x + x" in source  # was x_dot * x + x * x_dot
     assert "_t1_dot" not in source  # -x_dot: the coefficient -1 is folded into its use
     assert "_t2_dx = _t1 + _t1" in source  # -x is _t1 (common subexpression)
 
 
-@pytest.mark.parametrize("f", [wave, plus_matrix, mutated_factor, summed])
+@pytest.mark.parametrize("f", [plus_matrix, cancelled_times_matrix])
+def test_coefficients_broadcast_outputs_an_inactive_operand_grows(f):
+    source = s2s.source(f)
+    assert "_t0_dot" not in source  # coefficient form: the tangent is made once, at the output
+    assert "_t1_dot = _s2s.broadcast_with(" in source
+    out, out_dot = s2s.jvp(f, (np.ones(4),), (np.ones(4),))
+    assert out.shape == out_dot.shape == (3, 4)
+
+
+@pytest.mark.parametrize("f", [wave, plus_matrix, cancelled_times_matrix, mutated_factor, summed])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_coefficient_jvps_match_finite_differences(f, dtype):
     x = np.linspace(-0.7, 0.9, 4).astype(dtype)
