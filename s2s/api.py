@@ -28,8 +28,10 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     ``(output, jvp_out, aux)``. With ``strict=True`` an output that does not
     depend on the inputs is an error.
     """
-    primals = _as_tuple(primals, "primals")
-    tangents = _as_tuple(tangents, "tangents")
+    if type(primals) is not tuple:  # (the checks of the common case are inline: each
+        primals = _as_tuple(primals, "primals")  # call of s2s.jvp pays for them)
+    if type(tangents) is not tuple:
+        tangents = _as_tuple(tangents, "tangents")
     if len(primals) != len(tangents):
         raise InputError(
             f"got {len(primals)} primals but {len(tangents)} tangents",
@@ -81,7 +83,9 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     except Exception as exc:
         annotate(exc)
         raise
-    return _with_aux((out, out_dot), has_aux, generated.origin)
+    if has_aux:
+        return _with_aux((out, out_dot), has_aux, generated.origin)
+    return out, out_dot
 
 
 def _with_aux(result, has_aux, origin):

@@ -56,7 +56,7 @@ def run(body, seed, tangents, namer, broadcast_with):
     has the tangent ``seed``; ``tangents``: every tangent name in it) in
     coefficient form, or None when some tangent is not elementwise in the seed.
     ``broadcast_with``: the node that refers to ``s2s.runtime.broadcast_with``."""
-    if any(_may_mutate(node) for s in body for node in walk(s)):
+    if any(may_mutate(node) for s in body for node in walk(s)):
         return None
     try:
         return _Coefficients(seed, tangents, namer, broadcast_with).body(body)
@@ -69,7 +69,7 @@ def run(body, seed, tangents, namer, broadcast_with):
 _PURE_ROOTS = {"xp", "_s2s", "math"}
 
 
-def _may_mutate(node):
+def may_mutate(node):
     """Whether ``node`` may change an array in place: an update of an item
     or attribute, an augmented assignment, a call for its effect, ``out=``,
     a call of anything but the array namespace and s2s's helpers."""

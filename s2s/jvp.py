@@ -29,7 +29,7 @@ import types
 
 import gast
 
-from . import coefficients, cse, deadcode, release, runtime
+from . import coefficients, cse, deadcode, release, runtime, scaling
 from .analysis import (
     BINOPS,
     UNARYOPS,
@@ -172,6 +172,7 @@ class Emitter(StatementPass):
             seed = self.dot_name(self.active_params[0])
             body = coefficients.run(body, seed, self.tangent_vars(), self.ctx.namer,
                                     self.ctx.ref(runtime.broadcast_with)) or body
+        body = scaling.run(body, self.tangent_vars())
         body = release.run(cse.run(body), self.ctx.user_names | set(params))
         tangents = [p for p in self.active_params]
         args = clone(fn.args)

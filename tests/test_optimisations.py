@@ -294,3 +294,78 @@ def test_cse_code_matches_finite_differences_and_hessians():
     hess = s2s.hessian(repeated_slice)(x, w)
     np.testing.assert_allclose(hess, fd_jacobian(s2s.jacfwd(repeated_slice), (x, w), 0),
                                rtol=1e-5, atol=1e-7)
+
+
+# -- scaling: numbers and signs of tangents folded into their one use -------------------------
+
+
+def scaled_powers(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def negated_term(x, w):
+    a = 1.0 - x
+    return np.sum(x * w + a)
+
+
+def negated_quotient(x, w):
+    return np.sum(-(x ** 2 / w))
+
+
+def read_twice(x, w):
+    a = 2.0 * (x * w)
+    return np.sum(3.0 * a + a * a)
+
+
+def rebound_between(x, w):
+    y = x * w
+    a = 2.0 * y
+    y = y * w  # a's tangent reads y's: not moved past this
+    return np.sum(3.0 * a + y)
+
+
+def updated_between(x, w):
+    y = x * w
+    a = 2.0 * y
+    y[0] = 0.0  # ... nor past an in-place update
+    return np.sum(3.0 * a + y)
+
+
+def scaled_in_loop(x, w):
+    for _ in range(2):
+        x = 3.0 * (1.0 - x) ** 2 * w
+    return np.sum(x)
+
+
+def test_scaling_folds_numbers_and_signs_into_the_one_use():
+    source = s2s.source(scaled_powers)
+    assert "_t5_dot = 200.0 * _t3 * _t3_dot" in source  # 2 (power rule) times 100.0
+    assert "_t8_dot = -2 * _t7 * _t6_dot" in source  # the tangent of 1.0 - x is -x_dot
+    assert "_t4_dot" not in source and "_t7_dot" not in source
+    assert "_t1_dot = _t0_dot - x_dot" in s2s.source(negated_term)  # x*w + (1 - x)
+    assert "_t2_dot = -2 * x * x_dot / w" in s2s.source(negated_quotient, argnums=0)
+    assert "_t2_dot = -6.0 * _t0 * x_dot" in s2s.source(scaled_in_loop)
+
+
+def test_scaling_keeps_temporaries_read_twice_or_changed_before_their_use():
+    assert "a_dot = 2.0 * _t0_dot" in s2s.source(read_twice)
+    for f in (rebound_between, updated_between):
+        source = s2s.source(f)
+        assert "a_dot = 2.0 * y_dot" in source and "6.0" not in source
+
+
+@pytest.mark.parametrize("f", [scaled_powers, negated_term, negated_quotient, read_twice,
+                               rebound_between, updated_between, scaled_in_loop])
+def test_scaled_code_matches_finite_differences_and_hessians(f):
+    x = np.linspace(0.2, 0.9, 4)
+    args = (x,) if f is scaled_powers else (x, np.linspace(1.0, 1.6, 4))
+    argnums = tuple(range(len(args)))
+    jac = s2s.jacfwd(f, argnums=argnums)(*args)
+    for got, want in zip(jac, fd_jacobian(f, args, argnums)):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
+    directions = tuple(np.linspace(-1.0, 1.0, 4) for _ in args)
+    _, out_dot = s2s.jvp(f, args, directions)
+    shifted = [f(*(a + s * 1e-6 * d for a, d in zip(args, directions))) for s in (1, -1)]
+    np.testing.assert_allclose(out_dot, (shifted[0] - shifted[1]) / 2e-6, rtol=1e-6, atol=1e-8)
+    hess = s2s.hessian(f)(*args)
+    np.testing.assert_allclose(hess, fd_jacobian(s2s.jacfwd(f), args, 0), rtol=1e-5, atol=1e-6)
