@@ -96,6 +96,45 @@ def mlp_jvp_by_hand(x, x_dot):
     return W2 @ h + B2, W2 @ ((1 - h * h) * (W1 @ x_dot))
 
 
+def lorenz_jvp_by_hand(u, u_dot, sigma=10.0, rho=28.0, beta=8.0 / 3.0):
+    x, y, z = u[0], u[1], u[2]
+    dx, dy, dz = u_dot[0], u_dot[1], u_dot[2]
+    return (np.array([sigma * (y - x), x * (rho - z) - y, x * y - beta * z]),
+            np.array([sigma * (dy - dx), dx * (rho - z) - x * dz - dy, dx * y + x * dy - beta * dz]))
+
+
+def rk4_step_jvp_by_hand(u, u_dot, dt=0.01):
+    h = 0.5 * dt
+    k1, d1 = lorenz_jvp_by_hand(u, u_dot)
+    k2, d2 = lorenz_jvp_by_hand(u + h * k1, u_dot + h * d1)
+    k3, d3 = lorenz_jvp_by_hand(u + h * k2, u_dot + h * d2)
+    k4, d4 = lorenz_jvp_by_hand(u + dt * k3, u_dot + dt * d3)
+    c = dt / 6.0
+    return u + c * (k1 + 2.0 * k2 + 2.0 * k3 + k4), u_dot + c * (d1 + 2.0 * d2 + 2.0 * d3 + d4)
+
+
+def integrate_jvp_by_hand(u, u_dot, steps):
+    for _ in range(steps):
+        u, u_dot = rk4_step_jvp_by_hand(u, u_dot)
+    return u, u_dot
+
+
+def rk4_jvp_by_hand(u, u_dot):
+    return integrate_jvp_by_hand(u, u_dot, 200)
+
+
+def rk4_quick_jvp_by_hand(u, u_dot):
+    return integrate_jvp_by_hand(u, u_dot, 20)
+
+
+def rosenbrock_jvp_by_hand(x, x_dot):
+    a, a_dot = x[:-1], x_dot[:-1]
+    d, e = x[1:] - a * a, 1.0 - a
+    # d/dx sum(100 d^2 + e^2) = sum(200 d (b' - 2 a a') - 2 e a')
+    return (np.sum(100.0 * d * d + e * e),
+            np.sum(200.0 * d * (x_dot[1:] - 2.0 * a * a_dot) - 2.0 * e * a_dot))
+
+
 # -- the problems ---------------------------------------------------------------
 
 
@@ -114,7 +153,9 @@ def problems(quick=False):
     and the large elementwise problem at n=1e5 instead of 1e6."""
     rng = np.random.default_rng(1)
     large, large_size = (10**5, "n=1e5") if quick else (10**6, "n=1e6")
-    steps, integrator = ("Lorenz, 20 steps", rk4_quick) if quick else ("Lorenz, 200 steps", rk4)
+    steps, integrator, integrator_jvp = (
+        ("Lorenz, 20 steps", rk4_quick, rk4_quick_jvp_by_hand) if quick
+        else ("Lorenz, 200 steps", rk4, rk4_jvp_by_hand))
     return [
         Problem("square", "0-d", square, np.array(1.3), ("jvp", "jacfwd", "hessian")),
         Problem("elementwise-small", "n=100", elementwise, rng.normal(size=100),
@@ -124,9 +165,10 @@ def problems(quick=False):
         Problem("mlp", "64-256-10", mlp, rng.normal(size=64), ("jvp", "jacfwd"),
                 mlp_jvp_by_hand),
         Problem("rnn", "32 units, 50 steps", rnn, rng.normal(size=32), ("jvp", "jacfwd")),
-        Problem("rk4", steps, integrator, np.array([1.0, 1.0, 1.0]), ("jvp", "jacfwd")),
+        Problem("rk4", steps, integrator, np.array([1.0, 1.0, 1.0]), ("jvp", "jacfwd"),
+                integrator_jvp),
         Problem("rosenbrock", "n=100", rosenbrock, rng.uniform(-1.5, 1.5, size=100),
-                ("jvp", "jacfwd", "hessian")),
+                ("jvp", "jacfwd", "hessian"), rosenbrock_jvp_by_hand),
         Problem("softmax", "128x64", softmax, rng.normal(size=(128, 64)), ("jvp",)),
         Problem("logsumexp", "128x64", logsumexp, rng.normal(size=(128, 64)), ("jvp",)),
     ]

@@ -175,10 +175,47 @@ class _ANF:
         if len(s.targets) == 1 and isinstance(s.targets[0], gast.Name):
             s.value = self.value(s.value, out)
             return s
+        pairs = self._parallel(s.targets, s.value) if len(s.targets) == 1 else None
+        if pairs is not None:  # x, y = u[0], u[1]: one assignment each, no tuple built
+            for target, value in pairs:
+                out.append(self.stmt_Assign(self._assign(target, value), out))
+            return None
         value = self.atom(s.value, out)
         for target in s.targets:
             self.assign_to(target, value, out)
         return None
+
+    def _parallel(self, targets, value):
+        """``[(name, value)]`` when ``a, (b, c) = x, (y, 1.0)`` means the same
+        one name at a time: displays of the same shape on both sides, no
+        name assigned twice, and none read on the right (nor a local function
+        called there, which might read one)."""
+        pairs = []
+
+        def match(t, v):
+            if isinstance(v, gast.Starred):
+                return False
+            if isinstance(t, gast.Name):
+                pairs.append((t, v))
+                return True
+            return isinstance(t, (gast.Tuple, gast.List)) and isinstance(v, (gast.Tuple, gast.List)) \
+                and len(t.elts) == len(v.elts) and all(map(match, t.elts, v.elts))
+
+        if not (isinstance(targets[0], (gast.Tuple, gast.List)) and match(targets[0], value)):
+            return None
+        names = {t.id for t, _ in pairs}
+        if len(names) < len(pairs):
+            return None
+        for n in walk(value):
+            if isinstance(n, gast.Name) and n.id in names or isinstance(n, gast.NamedExpr):
+                return None
+            if isinstance(n, gast.Call):
+                root = n.func
+                while isinstance(root, gast.Attribute):
+                    root = root.value
+                if isinstance(root, gast.Name) and self.ctx.is_local(root.id):
+                    return None
+        return pairs
 
     def stmt_AnnAssign(self, s, out):
         if s.value is None:
