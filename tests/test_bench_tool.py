@@ -2,10 +2,15 @@
 small problems, NumPy and s2s only; nothing about the timings themselves)."""
 
 import csv
+import importlib
 import importlib.util
 import subprocess
 import sys
 from pathlib import Path
+
+import numpy as np
+
+import s2s
 
 BENCH = Path(__file__).resolve().parent.parent / "tools" / "bench.py"
 
@@ -86,3 +91,17 @@ def test_a_disagreement_fails_loudly(tmp_path, monkeypatch, capsys):
     assert "CROSS-CHECK FAILED: square s2s.jvp" in err
     header, rows = table_rows(out, "problem | size | numpy")
     assert dict(zip(header, rows[0]))["s2s.jvp"] == "FAIL"
+
+
+def test_hand_written_jvps_agree_with_s2s(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH.parent))
+    bench_problems = importlib.import_module("bench_problems")
+    hand = [p for p in bench_problems.problems(quick=True) if p.hand_jvp is not None]
+    assert {p.name for p in hand} == {"elementwise-small", "elementwise-large", "mlp", "rk4",
+                                      "rosenbrock"}
+    for p in hand:
+        tangent = np.random.default_rng(0).normal(size=p.x.shape)
+        out, out_dot = p.hand_jvp(p.x, tangent)
+        expected, expected_dot = s2s.jvp(p.fn, (p.x,), (tangent,))
+        np.testing.assert_allclose(out, expected, rtol=1e-12, err_msg=p.name)
+        np.testing.assert_allclose(out_dot, expected_dot, rtol=1e-9, atol=1e-12, err_msg=p.name)
