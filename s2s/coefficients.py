@@ -38,7 +38,7 @@ import gast
 
 from .codegen import is_comment
 from .context import assign, call, const, name
-from .nodes import walk
+from .nodes import walk_values
 
 _LINEAR = (gast.Add, gast.Sub)
 
@@ -52,7 +52,7 @@ def run(body, seed, tangents, namer, broadcast_with):
     has the tangent ``seed``; ``tangents``: every tangent name in it) in
     coefficient form, or None when some tangent is not elementwise in the seed.
     ``broadcast_with``: the node that refers to ``s2s.runtime.broadcast_with``."""
-    if any(_may_mutate(node) for s in body for node in walk(s)):
+    if any(_may_mutate(node) for s in body for node in walk_values(s)):
         return None
     try:
         return _Coefficients(seed, tangents, namer, broadcast_with).body(body)
@@ -172,15 +172,15 @@ class _Coefficients:
         raise _NotElementwise
 
     def _has_tangent(self, v):
-        return any(isinstance(n, gast.Name) and n.id in self.tangents for n in walk(v))
+        return any(isinstance(n, gast.Name) and n.id in self.tangents for n in walk_values(v))
 
     def _reads_tangents(self, s):
         return any(isinstance(n, gast.Name) and n.id in self.tangents
-                   and isinstance(n.ctx, gast.Load) for n in walk(s))
+                   and isinstance(n.ctx, gast.Load) for n in walk_values(s))
 
     def _writes_tangents(self, s):
         return any(isinstance(n, gast.Name) and n.id in self.tangents
-                   and not isinstance(n.ctx, gast.Load) for n in walk(s))
+                   and not isinstance(n.ctx, gast.Load) for n in walk_values(s))
 
 
 def _coefficient_name(tangent, seed):

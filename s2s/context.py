@@ -9,21 +9,22 @@ from . import backend, outer, runtime
 from .errors import UnsupportedSyntaxError
 from .frontend import Resolver
 from .names import Namer, names_in
-from .nodes import name_nodes, node_fields, walk
+from .nodes import name_nodes, value_fields, walk
 
 _SCOPES = (gast.ListComp, gast.SetComp, gast.DictComp, gast.GeneratorExp, gast.Lambda)
 
 
 def _walk_scope(node):
     """Like gast.walk, without descending into comprehensions and lambdas
-    (their variables are not the function's)."""
+    (their variables are not the function's), nor into expression contexts
+    and operators (see :func:`s2s.nodes.walk_values`)."""
     todo = [node]
     pop, append = todo.pop, todo.append
     while todo:
         node = pop()
         yield node
         values = node.__dict__
-        for field in node_fields(node.__class__):
+        for field in value_fields(node.__class__):
             value = values.get(field)
             if isinstance(value, list):
                 for item in value:

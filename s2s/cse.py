@@ -39,7 +39,7 @@ import gast
 import numpy
 
 from .codegen import is_comment
-from .nodes import children, name_nodes, walk
+from .nodes import children, name_nodes, walk_values
 
 
 def run(body):
@@ -205,7 +205,7 @@ def _effects(stmt):
     if not isinstance(stmt, (gast.Assign, gast.Delete, gast.Return)):
         return True, set()
     stored = set()
-    for node in walk(stmt):
+    for node in walk_values(stmt):
         if isinstance(node, gast.Name):
             if isinstance(node.ctx, (gast.Store, gast.Del)):
                 stored.add(node.id)

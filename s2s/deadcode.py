@@ -24,7 +24,7 @@ def f_jvp(x, x_dot):
 import gast
 
 from .context import walk_statements
-from .nodes import name_nodes, walk
+from .nodes import name_nodes
 
 _COMPOUND = (gast.If, gast.While, gast.For, gast.With, gast.Try)  # only their headers are read
 
@@ -99,8 +99,8 @@ def _header_reads(stmt):
         for node in nodes:
             if node is None:
                 continue
-            for sub in walk(node):
-                if isinstance(sub, gast.Name) and isinstance(sub.ctx, gast.Load):
+            for sub in name_nodes(node):
+                if isinstance(sub.ctx, gast.Load):
                     found.add(sub.id)
     return found
 

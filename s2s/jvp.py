@@ -42,7 +42,7 @@ from .analysis import (
 from .context import assign, call, const, name, store
 from .errors import NoRuleError, UndefinedNameError, UnsupportedSyntaxError
 from .frontend import MISSING
-from .nodes import clone, name_nodes, walk
+from .nodes import clone, name_nodes, walk, walk_values
 from .rules import registry
 from .rules.registry import (
     BindError,
@@ -69,7 +69,7 @@ class Emitter(StatementPass):
         self.fn = fn_node
         self.callee = callee
         self.entry = entry
-        nodes = list(walk(fn_node))  # for the analyses below, walked once
+        nodes = walk_values(fn_node)  # for the analyses below, walked once
         self.aliases = Aliases(fn_node, ctx, nodes)
         self.activity = Activity(fn_node, ctx, active_params, self.aliases)
         self.active_params = list(active_params)

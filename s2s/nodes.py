@@ -16,6 +16,8 @@ True
 True
 >>> [n.id for n in name_nodes(tree)]
 ['y', 'x']
+>>> [type(n).__name__ for n in walk_values(tree)]
+['Assign', 'Name', 'BinOp', 'Subscript', 'Constant', 'Name', 'Slice', 'Constant']
 """
 
 import ast
@@ -58,13 +60,39 @@ def walk(node):
         yield node
 
 
+def walk_values(node):
+    """The nodes of ``walk(node)`` (in the same order, as a list) without
+    the expression contexts and operators (``Load``, ``Store``, ``Add``,
+    ``Eq``...): they hold nothing, and are two nodes in five of generated
+    code. For passes that look for names, calls and statements."""
+    todo = [node]
+    append = todo.append
+    known = _VALUE_FIELDS
+    ast_cls = gast.AST
+    for node in todo:
+        fields = known.get(node.__class__)
+        if fields is None:
+            fields = value_fields(node.__class__)
+        values = node.__dict__
+        for field in fields:
+            value = values.get(field)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast_cls):
+                        append(item)
+            elif isinstance(value, ast_cls):
+                append(value)
+    return todo
+
+
 def name_nodes(node):
     """The ``Name`` nodes among ``walk(node)``, in the same order (a list,
-    built without a generator step per node)."""
+    built without a generator step per node, contexts and operators
+    skipped)."""
     found = []
     todo = [node]
     append = todo.append
-    known = _NODE_FIELDS
+    known = _VALUE_FIELDS
     name_cls, ast_cls = gast.Name, gast.AST
     for node in todo:
         cls = node.__class__
@@ -72,7 +100,7 @@ def name_nodes(node):
             found.append(node)
         fields = known.get(cls)
         if fields is None:
-            fields = node_fields(cls)
+            fields = value_fields(cls)
         values = node.__dict__
         for field in fields:
             value = values.get(field)
@@ -104,6 +132,10 @@ _LEAF_FIELDS = {"Name": {"id", "type_comment"}, "Attribute": {"attr"},
                 "Constant": {"value", "kind"}, "keyword": {"arg"},
                 "Assign": {"type_comment"}}
 _NODE_FIELDS = {}  # node class -> its fields that may hold nodes, in order
+# Fields that hold only an expression context or operators (``Name.ctx``,
+# ``BinOp.op``, ``Compare.ops``): :func:`walk_values` skips them.
+_CONTEXT_FIELDS = {"ctx", "op", "ops"}
+_VALUE_FIELDS = {}  # node class -> its fields that may hold nodes other than those
 
 
 def node_fields(cls):
@@ -112,6 +144,16 @@ def node_fields(cls):
     if fields is None:
         leaves = _LEAF_FIELDS.get(cls.__name__, ())
         fields = _NODE_FIELDS[cls] = tuple(f for f in cls._fields if f not in leaves)
+    return fields
+
+
+def value_fields(cls):
+    """The fields of node class ``cls`` that may hold nodes other than
+    expression contexts and operators, in order."""
+    fields = _VALUE_FIELDS.get(cls)
+    if fields is None:
+        fields = _VALUE_FIELDS[cls] = tuple(
+            f for f in node_fields(cls) if f not in _CONTEXT_FIELDS)
     return fields
 
 

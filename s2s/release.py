@@ -37,7 +37,7 @@ def f_jvp(x, w, x_dot, w_dot):
 
 import gast
 
-from .nodes import walk
+from .nodes import name_nodes, walk_values
 
 _DYNAMIC = {"locals", "vars", "eval", "exec"}
 _VIEWS = (gast.Subscript, gast.Attribute, gast.Name, gast.Constant)
@@ -52,7 +52,7 @@ def run(body, user_names):
     assigned, reads, skip = {}, {}, set()
     for i, stmt in enumerate(body):
         direct = _direct_targets(stmt)
-        for node in walk(stmt):
+        for node in walk_values(stmt):
             if not isinstance(node, gast.Name):
                 if isinstance(node, _SCOPES):
                     return body
@@ -118,4 +118,4 @@ def _direct_targets(stmt):
     """The Name nodes a simple assignment ``stmt`` binds (by identity)."""
     if not isinstance(stmt, gast.Assign):
         return set()
-    return {id(n) for t in stmt.targets for n in walk(t) if isinstance(n, gast.Name)}
+    return {id(n) for t in stmt.targets for n in name_nodes(t)}
