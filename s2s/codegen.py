@@ -84,11 +84,13 @@ def unparse_with_origins(node):
     text = ast.unparse(to_ast(node))
     lines, origins = [], []
     origin = None
+    old_unparse = sys.version_info < (3, 11)
     for line in text.splitlines():
-        if sys.version_info < (3, 11):
+        if old_unparse:
             line = _unparenthesise(line)
-        m = _STRING_LINE.match(line)
-        if m and "s2s-comment:" in line:
+        # the cheap test first: most lines are code
+        m = _STRING_LINE.match(line) if "s2s-comment:" in line else None
+        if m:
             value = ast.literal_eval(m.group(2))
             if value.startswith(_MARK):
                 filename, lineno, body = value[len(_MARK):].split("\x01", 2)
