@@ -164,11 +164,16 @@ class Transformer(gast.NodeTransformer):
     the method for a node class is looked up once, fields are read without
     a generator, and a ``Constant`` goes straight to ``generic_visit``
     (``ast.NodeVisitor.visit_Constant`` only looks for the visitors of
-    Python 3.7's ``Num``/``Str`` nodes, which s2s does not define)."""
+    Python 3.7's ``Num``/``Str`` nodes, which s2s does not define).
+    Expression contexts and operators are not visited (they are left as
+    they are) unless the subclass has a visitor for one of them."""
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         cls._methods = {}
+        cls._fields_of = staticmethod(
+            node_fields if any(_visits_context(cls, name) for name in dir(cls))
+            else value_fields)
 
     def visit(self, node):
         method = self._methods.get(type(node))
@@ -178,7 +183,7 @@ class Transformer(gast.NodeTransformer):
 
     def generic_visit(self, node):
         fields = node.__dict__
-        for name in node_fields(node.__class__):
+        for name in self._fields_of(node.__class__):
             if name not in fields:
                 continue
             old = fields[name]
@@ -201,6 +206,16 @@ class Transformer(gast.NodeTransformer):
                 else:
                     setattr(node, name, new)
         return node
+
+
+def _visits_context(transformer, attribute):
+    """Whether ``attribute`` of the class ``transformer`` is the visitor of
+    an expression context or an operator (``visit_Load``, ``visit_Add``)."""
+    if not attribute.startswith("visit_"):
+        return False
+    node_cls = getattr(gast, attribute[len("visit_"):], None)
+    return isinstance(node_cls, type) and issubclass(
+        node_cls, (gast.expr_context, gast.operator, gast.unaryop, gast.boolop, gast.cmpop))
 
 
 def _method(transformer, node_cls):
