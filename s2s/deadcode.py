@@ -38,6 +38,8 @@ def _written(stmt):
         target = stmt.targets[0]
         if isinstance(target, (gast.Subscript, gast.Attribute)):
             return None
+        if isinstance(target, gast.Name):
+            return {target.id}
         return {n.id for n in name_nodes(target)}
     return None
 

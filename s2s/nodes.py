@@ -27,14 +27,19 @@ import gast
 
 def clone(node):
     """A deep copy of ``node`` (a gast node, a list of them, or a leaf value:
-    names, constants and other immutable field values are shared)."""
+    names, constants and other immutable field values are shared, and so
+    are expression contexts and operators, which hold nothing and which no
+    pass changes)."""
     if isinstance(node, list):
         return [clone(n) for n in node]
     if not isinstance(node, gast.AST):
         return node
     new = node.__class__.__new__(node.__class__)
-    fields = _NODE_FIELDS.get(node.__class__) or node_fields(node.__class__)
-    new.__dict__.update({k: clone(v) if k in fields else v for k, v in node.__dict__.items()})
+    values = new.__dict__
+    values.update(node.__dict__)
+    for field in _VALUE_FIELDS.get(node.__class__) or value_fields(node.__class__):
+        if field in values:
+            values[field] = clone(values[field])
     return new
 
 

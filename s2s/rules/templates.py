@@ -13,7 +13,7 @@ materialised as ``xp.zeros_like(x)`` (or ``0.0`` for a constant).
 import gast
 
 from ..frontend import MISSING
-from ..nodes import Transformer, clone, node_fields
+from ..nodes import Transformer, clone, node_fields, value_fields
 
 _MISSING = MISSING
 
@@ -140,7 +140,8 @@ def _constant(value):
 
 def _substitute(node, env):
     """A copy of the template expression ``node`` with each name in ``env``
-    replaced by (a copy of) its value; zeros are shared."""
+    replaced by (a copy of) its value; zeros, expression contexts and
+    operators are shared (they hold nothing, and no pass changes one)."""
     if isinstance(node, list):
         return [_substitute(n, env) for n in node]
     if not isinstance(node, gast.AST):
@@ -149,9 +150,11 @@ def _substitute(node, env):
         value = env[node.id]
         return value if is_zero(value) else clone(value)
     new = node.__class__.__new__(node.__class__)
-    fields = node._fields
-    new.__dict__.update({k: _substitute(v, env) if k in fields else v
-                         for k, v in node.__dict__.items()})
+    values = new.__dict__
+    values.update(node.__dict__)  # locations, names, constants: as they are
+    for field in value_fields(node.__class__):  # contexts and operators: shared
+        if field in values:
+            values[field] = _substitute(values[field], env)
     return new
 
 
