@@ -89,7 +89,8 @@ def expand(rule, bound, out_name, out_dot_name, dot, fresh, ref):
             tmp = fresh()
             env[target] = gast.Name(id=tmp, ctx=gast.Load(), annotation=None, type_comment=None)
             statements.append(_assign(tmp, value))
-    statements = [_Finish(ref).visit(s) for s in statements]
+    for s in statements:
+        _finish(s, ref)
     return statements, False
 
 
@@ -328,20 +329,32 @@ class _Globals(Transformer):
         return node
 
 
-class _Finish(Transformer):
-    """Materialise remaining zeros; global references -> generated-code names."""
+def _finish(node, ref):
+    """Materialise the zeros left under ``node`` and turn its global
+    references into the names generated code uses, in place. Children are
+    finished in field order, depth first, so ``ref`` binds new names in
+    the order the code reads them."""
+    values = node.__dict__
+    for field in value_fields(node.__class__):
+        value = values.get(field)
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, gast.AST):
+                    value[i] = _finished(item, ref)
+        elif isinstance(value, gast.AST):
+            values[field] = _finished(value, ref)
 
-    def __init__(self, ref):
-        self.ref = ref
 
-    def visit_ZeroNode(self, node):
-        return materialize_zero(node.of, self.ref)
-
-    def visit_GlobalRef(self, node):
+def _finished(node, ref):
+    if isinstance(node, ZeroNode):
+        return materialize_zero(node.of, ref)
+    if isinstance(node, GlobalRef):
         obj = node.obj
         if isinstance(obj, (int, float)) and not isinstance(obj, bool):
             return _constant(obj)
-        return self.ref(obj)
+        return ref(obj)
+    _finish(node, ref)
+    return node
 
 
 def materialize_zero(of, ref):
