@@ -105,7 +105,7 @@ class Context:
 
     # -- names and objects -------------------------------------------------
 
-    def prologue(self, fn_node):
+    def prologue(self, fn_node, nodes=None):
         """``xp = _s2s.namespace_of(<parameters>)``, the first statement of a
         generated function whose body uses ``xp``: the namespace follows the
         arrays of each call. Every parameter is listed, as which of them hold
@@ -114,8 +114,17 @@ class Context:
 
         Also records in ``self.used_names`` the names ``fn_node`` reads or
         binds once the prologue is its first statement (what
-        :func:`s2s.codegen.free_names` would find in it)."""
-        used = {n.id for n in name_nodes(fn_node)}
+        :func:`s2s.codegen.free_names` would find in it). ``nodes``: the
+        :class:`s2s.nodes.StatementNodes` of its statements, if there is one."""
+        if nodes is None:
+            used = {n.id for n in name_nodes(fn_node)}
+        else:
+            used = {n.id for stmt in fn_node.body for n in nodes.names(stmt)}
+            for field in value_fields(fn_node.__class__):  # parameters, decorators...
+                value = getattr(fn_node, field, None) if field != "body" else None
+                for part in value if isinstance(value, list) else [value]:
+                    if isinstance(part, gast.AST):
+                        used.update(n.id for n in name_nodes(part))
         self.used_names = (fn_node, used)
         if self.xp not in used:
             return []

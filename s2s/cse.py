@@ -39,12 +39,15 @@ import gast
 import numpy
 
 from .codegen import is_comment
-from .nodes import children, name_nodes, walk_values
+from .nodes import StatementNodes, children, name_nodes
 
 
-def run(body):
+def run(body, nodes=None):
     """``body`` (a function's statements) with repeated pure computations
-    replaced by the name that already holds them."""
+    replaced by the name that already holds them. ``nodes``: the
+    :class:`s2s.nodes.StatementNodes` of its statements, if there is one."""
+    if nodes is None:
+        nodes = StatementNodes()
     seen = _Seen()
     out = []
     for stmt in body:
@@ -59,7 +62,8 @@ def run(body):
                 id=held, ctx=gast.Load(), annotation=None, type_comment=None), type_comment=None)
         elif target is not None and seen and _composite(stmt.value):
             _reuse_inside(stmt.value, seen)  # -x + _t1 with _t1 = -x: _t1 + _t1
-        changes, stored = _effects(stmt)
+            nodes.forget(stmt)
+        changes, stored = _effects(stmt, nodes)
         if changes:
             seen.clear()
         else:
@@ -199,13 +203,13 @@ def _names(v):
     return {n.id for n in name_nodes(v)}
 
 
-def _effects(stmt):
+def _effects(stmt, nodes):
     """(whether ``stmt`` may change an array in place, or is a loop, a
     branch...; the names it assigns), in one walk."""
     if not isinstance(stmt, (gast.Assign, gast.Delete, gast.Return)):
         return True, set()
     stored = set()
-    for node in walk_values(stmt):
+    for node in nodes.of(stmt):
         if isinstance(node, gast.Name):
             if isinstance(node.ctx, (gast.Store, gast.Del)):
                 stored.add(node.id)

@@ -42,7 +42,7 @@ from .analysis import (
 from .context import assign, call, const, name, store
 from .errors import NoRuleError, UndefinedNameError, UnsupportedSyntaxError
 from .frontend import MISSING
-from .nodes import clone, name_nodes, walk, walk_values
+from .nodes import StatementNodes, clone, name_nodes, walk, walk_values
 from .rules import registry
 from .rules.registry import (
     BindError,
@@ -167,12 +167,15 @@ class Emitter(StatementPass):
         body.extend(self.body(fn.body))
         holder = gast.FunctionDef(name="_", args=fn.args, body=body, decorator_list=[],
                                   returns=None, type_comment=None, type_params=[])
-        body = deadcode.run(holder, self.tangent_vars() - set(self.active_params)).body
+        nodes = StatementNodes()  # the walks of the statements, shared by the passes below
+        body = deadcode.run(holder, self.tangent_vars() - set(self.active_params), nodes).body
         if len(self.active_params) == 1:
             seed = self.dot_name(self.active_params[0])
-            body = coefficients.run(body, seed, self.tangent_vars(), self.ctx.namer,
-                                    self.ctx.ref(runtime.broadcast_with)) or body
-        body = release.run(cse.run(body), self.ctx.user_names | set(params))
+            coefficient_form = coefficients.run(body, seed, self.tangent_vars(), self.ctx.namer,
+                                                self.ctx.ref(runtime.broadcast_with))
+            if coefficient_form:
+                body, nodes = coefficient_form, StatementNodes()
+        body = release.run(cse.run(body, nodes), self.ctx.user_names | set(params), nodes)
         tangents = [p for p in self.active_params]
         args = clone(fn.args)
         tangent_args = [gast.Name(id=self.dot_name(p), ctx=gast.Param(), annotation=None,
@@ -194,7 +197,7 @@ class Emitter(StatementPass):
             type_params=[],
         )
         new.lineno = fn.lineno
-        new.body = self.ctx.prologue(new) + new.body
+        new.body = self.ctx.prologue(new, nodes) + new.body
         return new, {p: self.dot_name(p) for p in tangents}, plain
 
     # -- statements ----------------------------------------------------------------

@@ -118,6 +118,48 @@ def name_nodes(node):
     return found
 
 
+class StatementNodes:
+    """:func:`walk_values` of the statements of one function, for passes
+    that run one after another on them (dead code, common subexpressions,
+    release, the prologue): each simple statement is walked once. The
+    nodes of an ``if``, ``for`` or ``while`` are its own, its header's and
+    those of the statements in its bodies (in that order, not
+    :func:`walk_values`'s), so a statement a pass drops from a body is no
+    longer among them. A pass that changes a statement in place (not
+    replacing it) calls :meth:`forget` on it."""
+
+    def __init__(self):
+        self._simple = {}  # id(statement) -> (statement, its nodes)
+
+    def of(self, stmt):
+        """The nodes of the statement ``stmt``."""
+        cls = stmt.__class__
+        if cls is gast.If or cls is gast.For or cls is gast.While:
+            found = [stmt]
+            values = stmt.__dict__
+            for field in value_fields(cls):
+                value = values.get(field)
+                if field == "body" or field == "orelse":
+                    for inner in value:
+                        found += self.of(inner)
+                elif isinstance(value, gast.AST):
+                    found += walk_values(value)
+            return found
+        if "body" in stmt.__dict__:  # with, try, def...: walked whole each time
+            return walk_values(stmt)
+        known = self._simple.get(id(stmt))
+        if known is None or known[0] is not stmt:
+            known = self._simple[id(stmt)] = (stmt, walk_values(stmt))
+        return known[1]
+
+    def names(self, stmt):
+        """The ``Name`` nodes among :meth:`of`."""
+        name_cls = gast.Name
+        return [n for n in self.of(stmt) if n.__class__ is name_cls]
+
+    def forget(self, stmt):
+        self._simple.pop(id(stmt), None)
+
 def children(node):
     """The child nodes of ``node`` in field order, like ``gast.iter_child_nodes``."""
     found = []
