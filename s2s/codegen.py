@@ -91,7 +91,7 @@ def unparse_with_origins(node):
         # the cheap test first: most lines are code
         m = _STRING_LINE.match(line) if "s2s-comment:" in line else None
         if m:
-            value = ast.literal_eval(m.group(2))
+            value = _string_value(m.group(2))
             if value.startswith(_MARK):
                 filename, lineno, body = value[len(_MARK):].split("\x01", 2)
                 origin = (filename, int(lineno)) if filename else origin
@@ -101,6 +101,17 @@ def unparse_with_origins(node):
         lines.append(line)
         origins.append(origin)
     return "\n".join(lines) + "\n", origins
+
+
+def _string_value(literal):
+    """The value of the one-line string ``literal``: ``ast.literal_eval``,
+    without its ``compile`` when the only escapes are the comment markers'
+    ``\\x00`` and ``\\x01`` (as ``repr`` writes a comment's text)."""
+    inner = literal[1:-1]
+    plain = inner.replace("\\x00", "\x00").replace("\\x01", "\x01")
+    if "\\" in plain or literal[0] in inner:  # other escapes, or not one literal
+        return ast.literal_eval(literal)
+    return plain
 
 
 _counter = 0
