@@ -39,7 +39,7 @@ import gast
 import numpy
 
 from .codegen import is_comment
-from .nodes import StatementNodes, children, name_nodes
+from .nodes import StatementNodes, name_nodes, value_fields
 
 
 def run(body, nodes=None):
@@ -135,15 +135,15 @@ def _composite(v):
     """An expression of pure operations only (any depth): values inside it
     can be replaced by names holding them (nothing else sees the objects)."""
     if isinstance(v, (gast.BinOp, gast.UnaryOp, gast.Compare)):
-        return all(_atom(n) or _composite(n) for n in children(v)
-                   if not isinstance(n, (gast.operator, gast.unaryop, gast.cmpop)))
+        return all(_atom(n) or _composite(n) for n in _operands(v))
     if isinstance(v, gast.Call) and _ufunc_call(v):
         return all(_atom(a) or _composite(a) for a in v.args)
     return False
 
 
 def _reuse_inside(v, seen):
-    for field, child in gast.iter_fields(v):
+    for field in value_fields(v.__class__):
+        child = getattr(v, field, None)
         items = child if isinstance(child, list) else [child]
         for k, item in enumerate(items):
             if not isinstance(item, gast.expr) or _atom(item):
@@ -168,13 +168,21 @@ def _single_target(stmt):
 
 def _pure(v):
     if isinstance(v, (gast.BinOp, gast.UnaryOp, gast.Compare)):
-        return all(_atom(n) for n in children(v)
-                   if not isinstance(n, (gast.operator, gast.unaryop, gast.cmpop)))
+        return all(_atom(n) for n in _operands(v))
     if isinstance(v, gast.Subscript):
         return isinstance(v.value, gast.Name) and _static_index(v.slice)
     if isinstance(v, gast.Call):
         return _ufunc_call(v) and all(_atom(a) for a in v.args)
     return False
+
+
+def _operands(v):
+    """The operands of a BinOp, UnaryOp or Compare, in order."""
+    if isinstance(v, gast.BinOp):
+        return v.left, v.right
+    if isinstance(v, gast.UnaryOp):
+        return (v.operand,)
+    return (v.left, *v.comparators)
 
 
 def _ufunc_call(v):
