@@ -38,7 +38,7 @@ import gast
 
 from .codegen import is_comment
 from .context import assign, call, const, name
-from .nodes import walk_values
+from .nodes import StatementNodes, walk_values
 
 _LINEAR = (gast.Add, gast.Sub)
 
@@ -47,12 +47,15 @@ class _NotElementwise(Exception):
     pass
 
 
-def run(body, seed, tangents, namer, broadcast_with):
+def run(body, seed, tangents, namer, broadcast_with, nodes=None):
     """``body`` (statements of a jvp function whose only differentiated input
     has the tangent ``seed``; ``tangents``: every tangent name in it) in
     coefficient form, or None when some tangent is not elementwise in the seed.
-    ``broadcast_with``: the node that refers to ``s2s.runtime.broadcast_with``."""
-    if any(_may_mutate(node) for s in body for node in walk_values(s)):
+    ``broadcast_with``: the node that refers to ``s2s.runtime.broadcast_with``;
+    ``nodes``: the :class:`s2s.nodes.StatementNodes` of ``body``, if there is one."""
+    if nodes is None:
+        nodes = StatementNodes()
+    if any(_may_mutate(node) for s in body for node in nodes.of(s)):
         return None
     try:
         return _Coefficients(seed, tangents, namer, broadcast_with).body(body)

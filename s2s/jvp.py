@@ -172,7 +172,7 @@ class Emitter(StatementPass):
         if len(self.active_params) == 1:
             seed = self.dot_name(self.active_params[0])
             coefficient_form = coefficients.run(body, seed, self.tangent_vars(), self.ctx.namer,
-                                                self.ctx.ref(runtime.broadcast_with))
+                                                self.ctx.ref(runtime.broadcast_with), nodes)
             if coefficient_form:
                 body, nodes = coefficient_form, StatementNodes()
         body = release.run(cse.run(body, nodes), self.ctx.user_names | set(params), nodes)

@@ -13,7 +13,7 @@ materialised as ``xp.zeros_like(x)`` (or ``0.0`` for a constant).
 import gast
 
 from ..frontend import MISSING
-from ..nodes import Transformer, clone, node_fields, value_fields
+from ..nodes import Transformer, clone, value_fields
 
 _MISSING = MISSING
 
@@ -271,7 +271,7 @@ def simplify(node):
         node.value = value
         return node
     fields = node.__dict__
-    for field in node_fields(node.__class__):
+    for field in value_fields(node.__class__):
         if field not in fields:
             continue
         value = fields[field]
