@@ -165,15 +165,13 @@ class Activity:
     # -- the fixed point ------------------------------------------------------
 
     def _run(self, body):
+        stmts = list(walk_statements(body))  # nested statements included
         while True:
             before = len(self.active)
-            self._body(body)
+            for s in stmts:
+                self._stmt(s)
             if len(self.active) == before:
                 return
-
-    def _body(self, stmts):
-        for s in walk_statements(stmts):  # nested statements included
-            self._stmt(s)
 
     def _mark(self, target):
         for node in walk(target):
