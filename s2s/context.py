@@ -9,7 +9,7 @@ from . import backend, outer, runtime
 from .errors import UnsupportedSyntaxError
 from .frontend import Resolver
 from .names import Namer, names_in
-from .nodes import name_nodes, value_fields, walk
+from .nodes import VALUE_FIELDS, name_nodes, value_fields, walk
 
 _SCOPES = (gast.ListComp, gast.SetComp, gast.DictComp, gast.GeneratorExp, gast.Lambda)
 
@@ -24,7 +24,7 @@ def _walk_scope(node):
         node = pop()
         yield node
         values = node.__dict__
-        for field in value_fields(node.__class__):
+        for field in VALUE_FIELDS[node.__class__]:
             value = values.get(field)
             if isinstance(value, list):
                 for item in value:

@@ -39,7 +39,7 @@ import gast
 import numpy
 
 from .codegen import is_comment
-from .nodes import StatementNodes, name_nodes, value_fields
+from .nodes import VALUE_FIELDS, StatementNodes, name_nodes
 
 
 def run(body, nodes=None):
@@ -142,7 +142,7 @@ def _composite(v):
 
 
 def _reuse_inside(v, seen):
-    for field in value_fields(v.__class__):
+    for field in VALUE_FIELDS[v.__class__]:
         child = getattr(v, field, None)
         items = child if isinstance(child, list) else [child]
         for k, item in enumerate(items):

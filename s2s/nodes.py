@@ -37,7 +37,7 @@ def clone(node):
     new = node.__class__.__new__(node.__class__)
     values = new.__dict__
     values.update(node.__dict__)
-    for field in _VALUE_FIELDS.get(node.__class__) or value_fields(node.__class__):
+    for field in VALUE_FIELDS[node.__class__]:
         if field in values:
             values[field] = clone(values[field])
     return new
@@ -48,11 +48,9 @@ def walk(node):
     ``gast.walk``: a node's children are listed before it is yielded."""
     todo = [node]
     append = todo.append
-    known = _NODE_FIELDS
+    known = NODE_FIELDS
     for node in todo:
-        fields = known.get(node.__class__)
-        if fields is None:
-            fields = node_fields(node.__class__)
+        fields = known[node.__class__]
         values = node.__dict__
         for name in fields:
             value = values.get(name)
@@ -72,12 +70,10 @@ def walk_values(node):
     code. For passes that look for names, calls and statements."""
     todo = [node]
     append = todo.append
-    known = _VALUE_FIELDS
+    known = VALUE_FIELDS
     ast_cls = gast.AST
     for node in todo:
-        fields = known.get(node.__class__)
-        if fields is None:
-            fields = value_fields(node.__class__)
+        fields = known[node.__class__]
         values = node.__dict__
         for field in fields:
             value = values.get(field)
@@ -97,15 +93,13 @@ def name_nodes(node):
     found = []
     todo = [node]
     append = todo.append
-    known = _VALUE_FIELDS
+    known = VALUE_FIELDS
     name_cls, ast_cls = gast.Name, gast.AST
     for node in todo:
         cls = node.__class__
         if cls is name_cls:
             found.append(node)
-        fields = known.get(cls)
-        if fields is None:
-            fields = value_fields(cls)
+        fields = known[cls]
         values = node.__dict__
         for field in fields:
             value = values.get(field)
@@ -178,30 +172,41 @@ def children(node):
 _LEAF_FIELDS = {"Name": {"id", "type_comment"}, "Attribute": {"attr"},
                 "Constant": {"value", "kind"}, "keyword": {"arg"},
                 "Assign": {"type_comment"}}
-_NODE_FIELDS = {}  # node class -> its fields that may hold nodes, in order
 # Fields that hold only an expression context or operators (``Name.ctx``,
 # ``BinOp.op``, ``Compare.ops``): :func:`walk_values` skips them.
 _CONTEXT_FIELDS = {"ctx", "op", "ops"}
-_VALUE_FIELDS = {}  # node class -> its fields that may hold nodes other than those
+
+
+class _FieldTable(dict):
+    """Node class -> a tuple of its fields, computed on first use (then a
+    plain dict lookup: the walks read it for every node)."""
+
+    def __init__(self, select):
+        super().__init__()
+        self.select = select
+
+    def __missing__(self, cls):
+        fields = self[cls] = tuple(self.select(cls))
+        return fields
+
+
+# node class -> its fields that may hold nodes, in order
+NODE_FIELDS = _FieldTable(
+    lambda cls: (f for f in cls._fields if f not in _LEAF_FIELDS.get(cls.__name__, ())))
+# node class -> its fields that may hold nodes other than contexts and operators
+VALUE_FIELDS = _FieldTable(
+    lambda cls: (f for f in NODE_FIELDS[cls] if f not in _CONTEXT_FIELDS))
 
 
 def node_fields(cls):
     """The fields of node class ``cls`` that may hold nodes, in order."""
-    fields = _NODE_FIELDS.get(cls)
-    if fields is None:
-        leaves = _LEAF_FIELDS.get(cls.__name__, ())
-        fields = _NODE_FIELDS[cls] = tuple(f for f in cls._fields if f not in leaves)
-    return fields
+    return NODE_FIELDS[cls]
 
 
 def value_fields(cls):
     """The fields of node class ``cls`` that may hold nodes other than
     expression contexts and operators, in order."""
-    fields = _VALUE_FIELDS.get(cls)
-    if fields is None:
-        fields = _VALUE_FIELDS[cls] = tuple(
-            f for f in node_fields(cls) if f not in _CONTEXT_FIELDS)
-    return fields
+    return VALUE_FIELDS[cls]
 
 
 class Transformer(gast.NodeTransformer):
@@ -218,9 +223,8 @@ class Transformer(gast.NodeTransformer):
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         cls._methods = {}
-        cls._fields_of = staticmethod(
-            node_fields if any(_visits_context(cls, name) for name in dir(cls))
-            else value_fields)
+        cls._field_table = (NODE_FIELDS if any(_visits_context(cls, name) for name in dir(cls))
+                            else VALUE_FIELDS)
 
     def visit(self, node):
         method = self._methods.get(type(node))
@@ -230,7 +234,7 @@ class Transformer(gast.NodeTransformer):
 
     def generic_visit(self, node):
         fields = node.__dict__
-        for name in self._fields_of(node.__class__):
+        for name in self._field_table[node.__class__]:
             if name not in fields:
                 continue
             old = fields[name]

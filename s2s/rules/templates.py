@@ -13,7 +13,7 @@ materialised as ``xp.zeros_like(x)`` (or ``0.0`` for a constant).
 import gast
 
 from ..frontend import MISSING
-from ..nodes import Transformer, clone, value_fields
+from ..nodes import VALUE_FIELDS, Transformer, clone
 
 _MISSING = MISSING
 
@@ -153,7 +153,7 @@ def _substitute(node, env):
     new = node.__class__.__new__(node.__class__)
     values = new.__dict__
     values.update(node.__dict__)  # locations, names, constants: as they are
-    for field in value_fields(node.__class__):  # contexts and operators: shared
+    for field in VALUE_FIELDS[node.__class__]:  # contexts and operators: shared
         if field in values:
             values[field] = _substitute(values[field], env)
     return new
@@ -271,7 +271,7 @@ def simplify(node):
         node.value = value
         return node
     fields = node.__dict__
-    for field in value_fields(node.__class__):
+    for field in VALUE_FIELDS[node.__class__]:
         if field not in fields:
             continue
         value = fields[field]
@@ -335,7 +335,7 @@ def _finish(node, ref):
     finished in field order, depth first, so ``ref`` binds new names in
     the order the code reads them."""
     values = node.__dict__
-    for field in value_fields(node.__class__):
+    for field in VALUE_FIELDS[node.__class__]:
         value = values.get(field)
         if isinstance(value, list):
             for i, item in enumerate(value):
