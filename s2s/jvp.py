@@ -55,6 +55,7 @@ from .rules.registry import (
 from .rules.templates import ZeroNode, expand, is_zero, materialize_zero
 from .statements import StatementPass
 
+_ANALYSED = (gast.Assign, gast.AugAssign, gast.For, gast.Call)
 _LIST_MUTATORS = {"append", "insert", "extend", "pop", "reverse", "clear", "update", "setdefault",
                   "remove"}
 
@@ -69,7 +70,8 @@ class Emitter(StatementPass):
         self.fn = fn_node
         self.callee = callee
         self.entry = entry
-        nodes = walk_values(fn_node)  # for the analyses below, walked once
+        # for the analyses below, walked once: they read assignments, loops and calls only
+        nodes = [n for n in walk_values(fn_node) if isinstance(n, _ANALYSED)]
         self.aliases = Aliases(fn_node, ctx, nodes)
         self.activity = Activity(fn_node, ctx, active_params, self.aliases)
         self.active_params = list(active_params)
