@@ -15,14 +15,13 @@ _SCOPES = (gast.ListComp, gast.SetComp, gast.DictComp, gast.GeneratorExp, gast.L
 
 
 def _walk_scope(node):
-    """Like gast.walk, without descending into comprehensions and lambdas
-    (their variables are not the function's), nor into expression contexts
-    and operators (see :func:`s2s.nodes.walk_values`)."""
+    """The nodes of ``node`` (a list, in no particular order) like
+    gast.walk, without descending into comprehensions and lambdas (their
+    variables are not the function's), nor into expression contexts and
+    operators (see :func:`s2s.nodes.walk_values`)."""
     todo = [node]
-    pop, append = todo.pop, todo.append
-    while todo:
-        node = pop()
-        yield node
+    append = todo.append
+    for node in todo:
         values = node.__dict__
         for field in VALUE_FIELDS[node.__class__]:
             value = values.get(field)
@@ -32,6 +31,7 @@ def _walk_scope(node):
                         append(item)
             elif isinstance(value, gast.AST) and not isinstance(value, _SCOPES):
                 append(value)
+    return todo
 
 
 def walk_statements(body):
