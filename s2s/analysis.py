@@ -165,15 +165,13 @@ class Activity:
     # -- the fixed point ------------------------------------------------------
 
     def _run(self, body):
+        stmts = list(walk_statements(body))  # nested statements included
         while True:
             before = len(self.active)
-            self._body(body)
+            for s in stmts:
+                self._stmt(s)
             if len(self.active) == before:
                 return
-
-    def _body(self, stmts):
-        for s in walk_statements(stmts):  # nested statements included
-            self._stmt(s)
 
     def _mark(self, target):
         for node in walk(target):
@@ -284,7 +282,8 @@ CONTAINER_MUTATORS = MUTATORS | {"pop", "remove", "clear", "reverse", "sort"}
 def mutated_names(fn_node, nodes=None):
     """Names whose contents the function changes in place: ``y[i] = v``,
     ``y += v`` (every name that may share memory with them changes too).
-    ``nodes``: ``list(walk(fn_node))``, when the caller has it already."""
+    ``nodes``: the nodes of ``fn_node``, or those of them that are
+    assignments, loops and calls, when the caller has them already."""
     found = set()
     for node in nodes if nodes is not None else walk(fn_node):
         if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Subscript):
@@ -297,7 +296,8 @@ def mutated_names(fn_node, nodes=None):
 
 
 def container_mutated_names(fn_node, nodes=None):
-    """Lists and dicts the function changes: ``lst.append(v)``, ``d.update(e)``."""
+    """Lists and dicts the function changes: ``lst.append(v)``, ``d.update(e)``.
+    ``nodes``: as for :func:`mutated_names`."""
     found = set()
     for node in nodes if nodes is not None else walk(fn_node):
         if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute):
@@ -309,7 +309,8 @@ def container_mutated_names(fn_node, nodes=None):
 class Aliases:
     """May-alias classes of names (flow-insensitive union-find): ``a = b``,
     ``a = b[i]``, ``a = b.reshape(...)``, ``for a in b``, ``lst.append(a)``,
-    ``a, c = t`` all put both sides in one class."""
+    ``a, c = t`` all put both sides in one class. ``nodes``: as for
+    :func:`mutated_names`."""
 
     def __init__(self, fn_node, ctx, nodes=None):
         self.parent = {}

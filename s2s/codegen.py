@@ -84,12 +84,14 @@ def unparse_with_origins(node):
     text = ast.unparse(to_ast(node))
     lines, origins = [], []
     origin = None
+    old_unparse = sys.version_info < (3, 11)
     for line in text.splitlines():
-        if sys.version_info < (3, 11):
+        if old_unparse:
             line = _unparenthesise(line)
-        m = _STRING_LINE.match(line)
-        if m and "s2s-comment:" in line:
-            value = ast.literal_eval(m.group(2))
+        # the cheap test first: most lines are code
+        m = _STRING_LINE.match(line) if "s2s-comment:" in line else None
+        if m:
+            value = _string_value(m.group(2))
             if value.startswith(_MARK):
                 filename, lineno, body = value[len(_MARK):].split("\x01", 2)
                 origin = (filename, int(lineno)) if filename else origin
@@ -99,6 +101,17 @@ def unparse_with_origins(node):
         lines.append(line)
         origins.append(origin)
     return "\n".join(lines) + "\n", origins
+
+
+def _string_value(literal):
+    """The value of the one-line string ``literal``: ``ast.literal_eval``,
+    without its ``compile`` when the only escapes are the comment markers'
+    ``\\x00`` and ``\\x01`` (as ``repr`` writes a comment's text)."""
+    inner = literal[1:-1]
+    plain = inner.replace("\\x00", "\x00").replace("\\x01", "\x01")
+    if "\\" in plain or literal[0] in inner:  # other escapes, or not one literal
+        return ast.literal_eval(literal)
+    return plain
 
 
 _counter = 0

@@ -42,7 +42,7 @@ import gast
 
 from .codegen import is_comment
 from .context import assign, call, const, name
-from .nodes import walk
+from .nodes import StatementNodes, walk_values
 
 _LINEAR = (gast.Add, gast.Sub)
 
@@ -51,12 +51,15 @@ class _NotElementwise(Exception):
     pass
 
 
-def run(body, seed, tangents, namer, broadcast_with):
+def run(body, seed, tangents, namer, broadcast_with, nodes=None):
     """``body`` (statements of a jvp function whose only differentiated input
     has the tangent ``seed``; ``tangents``: every tangent name in it) in
     coefficient form, or None when some tangent is not elementwise in the seed.
-    ``broadcast_with``: the node that refers to ``s2s.runtime.broadcast_with``."""
-    if any(may_mutate(node) for s in body for node in walk(s)):
+    ``broadcast_with``: the node that refers to ``s2s.runtime.broadcast_with``;
+    ``nodes``: the :class:`s2s.nodes.StatementNodes` of ``body``, if there is one."""
+    if nodes is None:
+        nodes = StatementNodes()
+    if any(may_mutate(node) for s in body for node in nodes.of(s)):
         return None
     try:
         return _Coefficients(seed, tangents, namer, broadcast_with).body(body)
@@ -200,15 +203,15 @@ class _Coefficients:
         raise _NotElementwise
 
     def _has_tangent(self, v):
-        return any(isinstance(n, gast.Name) and n.id in self.tangents for n in walk(v))
+        return any(isinstance(n, gast.Name) and n.id in self.tangents for n in walk_values(v))
 
     def _reads_tangents(self, s):
         return any(isinstance(n, gast.Name) and n.id in self.tangents
-                   and isinstance(n.ctx, gast.Load) for n in walk(s))
+                   and isinstance(n.ctx, gast.Load) for n in walk_values(s))
 
     def _writes_tangents(self, s):
         return any(isinstance(n, gast.Name) and n.id in self.tangents
-                   and not isinstance(n.ctx, gast.Load) for n in walk(s))
+                   and not isinstance(n.ctx, gast.Load) for n in walk_values(s))
 
 
 def _coefficient_name(tangent, seed):

@@ -9,21 +9,21 @@ from . import backend, outer, runtime
 from .errors import UnsupportedSyntaxError
 from .frontend import Resolver
 from .names import Namer, names_in
-from .nodes import name_nodes, node_fields, walk
+from .nodes import VALUE_FIELDS, name_nodes, value_fields, walk
 
 _SCOPES = (gast.ListComp, gast.SetComp, gast.DictComp, gast.GeneratorExp, gast.Lambda)
 
 
 def _walk_scope(node):
-    """Like gast.walk, without descending into comprehensions and lambdas
-    (their variables are not the function's)."""
+    """The nodes of ``node`` (a list, in no particular order) like
+    gast.walk, without descending into comprehensions and lambdas (their
+    variables are not the function's), nor into expression contexts and
+    operators (see :func:`s2s.nodes.walk_values`)."""
     todo = [node]
-    pop, append = todo.pop, todo.append
-    while todo:
-        node = pop()
-        yield node
+    append = todo.append
+    for node in todo:
         values = node.__dict__
-        for field in node_fields(node.__class__):
+        for field in VALUE_FIELDS[node.__class__]:
             value = values.get(field)
             if isinstance(value, list):
                 for item in value:
@@ -31,6 +31,7 @@ def _walk_scope(node):
                         append(item)
             elif isinstance(value, gast.AST) and not isinstance(value, _SCOPES):
                 append(value)
+    return todo
 
 
 def walk_statements(body):
@@ -104,7 +105,7 @@ class Context:
 
     # -- names and objects -------------------------------------------------
 
-    def prologue(self, fn_node):
+    def prologue(self, fn_node, nodes=None):
         """``xp = _s2s.namespace_of(<parameters>)``, the first statement of a
         generated function whose body uses ``xp``: the namespace follows the
         arrays of each call. Every parameter is listed, as which of them hold
@@ -113,8 +114,17 @@ class Context:
 
         Also records in ``self.used_names`` the names ``fn_node`` reads or
         binds once the prologue is its first statement (what
-        :func:`s2s.codegen.free_names` would find in it)."""
-        used = {n.id for n in name_nodes(fn_node)}
+        :func:`s2s.codegen.free_names` would find in it). ``nodes``: the
+        :class:`s2s.nodes.StatementNodes` of its statements, if there is one."""
+        if nodes is None:
+            used = {n.id for n in name_nodes(fn_node)}
+        else:
+            used = {n.id for stmt in fn_node.body for n in nodes.names(stmt)}
+            for field in value_fields(fn_node.__class__):  # parameters, decorators...
+                value = getattr(fn_node, field, None) if field != "body" else None
+                for part in value if isinstance(value, list) else [value]:
+                    if isinstance(part, gast.AST):
+                        used.update(n.id for n in name_nodes(part))
         self.used_names = (fn_node, used)
         if self.xp not in used:
             return []

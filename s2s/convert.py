@@ -27,14 +27,16 @@ import sys
 
 import gast
 
+from .nodes import node_fields
+
 # -- gast -> ast -------------------------------------------------------------------
 
 
 def to_ast(node):
     """The ast tree of the gast ``node``."""
-    convert = _CONVERTERS.get(type(node))
+    convert = _CONVERTERS.get(node.__class__)
     if convert is None:
-        convert = _CONVERTERS[type(node)] = _converter(type(node))
+        convert = _CONVERTERS[node.__class__] = _converter(node.__class__)
     return convert(node)
 
 
@@ -50,19 +52,26 @@ def _value(value):
 def _converter(gast_cls):
     """The function converting nodes of ``gast_cls``: the ast class of the
     same name, given the fields both classes have (None if there is none,
-    as ``gast_to_ast`` does)."""
+    as ``gast_to_ast`` does). Fields that never hold a node (a name, a
+    constant's value) are copied as they are."""
     cls = getattr(ast, gast_cls.__name__, None)
     if cls is None:
         return lambda node: None
     if not cls._fields and not issubclass(cls, ast.stmt):  # Load, Add...: one instance
         shared = cls()
         return lambda node: shared
-    fields = tuple(f for f in gast_cls._fields if f in cls._fields)
+    inner = node_fields(gast_cls)
+    plan = tuple((f, f in inner) for f in gast_cls._fields if f in cls._fields)
     statement = issubclass(cls, ast.stmt)
 
     def convert(node):
         given = node.__dict__
-        new = cls(**{f: _value(given[f]) for f in fields if f in given})
+        values = {}
+        for field, may_hold_nodes in plan:
+            if field in given:
+                value = given[field]
+                values[field] = _value(value) if may_hold_nodes else value
+        new = cls(**values)
         if statement:
             new.lineno = 0
         return new

@@ -39,12 +39,15 @@ import gast
 import numpy
 
 from .codegen import is_comment
-from .nodes import children, name_nodes, walk
+from .nodes import VALUE_FIELDS, StatementNodes, name_nodes
 
 
-def run(body):
+def run(body, nodes=None):
     """``body`` (a function's statements) with repeated pure computations
-    replaced by the name that already holds them."""
+    replaced by the name that already holds them. ``nodes``: the
+    :class:`s2s.nodes.StatementNodes` of its statements, if there is one."""
+    if nodes is None:
+        nodes = StatementNodes()
     seen = _Seen()
     out = []
     for stmt in body:
@@ -59,7 +62,8 @@ def run(body):
                 id=held, ctx=gast.Load(), annotation=None, type_comment=None), type_comment=None)
         elif target is not None and seen and _composite(stmt.value):
             _reuse_inside(stmt.value, seen)  # -x + _t1 with _t1 = -x: _t1 + _t1
-        changes, stored = _effects(stmt)
+            nodes.forget(stmt)
+        changes, stored = _effects(stmt, nodes)
         if changes:
             seen.clear()
         else:
@@ -131,15 +135,15 @@ def _composite(v):
     """An expression of pure operations only (any depth): values inside it
     can be replaced by names holding them (nothing else sees the objects)."""
     if isinstance(v, (gast.BinOp, gast.UnaryOp, gast.Compare)):
-        return all(_atom(n) or _composite(n) for n in children(v)
-                   if not isinstance(n, (gast.operator, gast.unaryop, gast.cmpop)))
+        return all(_atom(n) or _composite(n) for n in _operands(v))
     if isinstance(v, gast.Call) and _ufunc_call(v):
         return all(_atom(a) or _composite(a) for a in v.args)
     return False
 
 
 def _reuse_inside(v, seen):
-    for field, child in gast.iter_fields(v):
+    for field in VALUE_FIELDS[v.__class__]:
+        child = getattr(v, field, None)
         items = child if isinstance(child, list) else [child]
         for k, item in enumerate(items):
             if not isinstance(item, gast.expr) or _atom(item):
@@ -164,13 +168,21 @@ def _single_target(stmt):
 
 def _pure(v):
     if isinstance(v, (gast.BinOp, gast.UnaryOp, gast.Compare)):
-        return all(_atom(n) for n in children(v)
-                   if not isinstance(n, (gast.operator, gast.unaryop, gast.cmpop)))
+        return all(_atom(n) for n in _operands(v))
     if isinstance(v, gast.Subscript):
         return isinstance(v.value, gast.Name) and _static_index(v.slice)
     if isinstance(v, gast.Call):
         return _ufunc_call(v) and all(_atom(a) for a in v.args)
     return False
+
+
+def _operands(v):
+    """The operands of a BinOp, UnaryOp or Compare, in order."""
+    if isinstance(v, gast.BinOp):
+        return v.left, v.right
+    if isinstance(v, gast.UnaryOp):
+        return (v.operand,)
+    return (v.left, *v.comparators)
 
 
 def _ufunc_call(v):
@@ -199,13 +211,13 @@ def _names(v):
     return {n.id for n in name_nodes(v)}
 
 
-def _effects(stmt):
+def _effects(stmt, nodes):
     """(whether ``stmt`` may change an array in place, or is a loop, a
     branch...; the names it assigns), in one walk."""
     if not isinstance(stmt, (gast.Assign, gast.Delete, gast.Return)):
         return True, set()
     stored = set()
-    for node in walk(stmt):
+    for node in nodes.of(stmt):
         if isinstance(node, gast.Name):
             if isinstance(node.ctx, (gast.Store, gast.Del)):
                 stored.add(node.id)

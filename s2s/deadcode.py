@@ -24,7 +24,7 @@ def f_jvp(x, x_dot):
 import gast
 
 from .context import walk_statements
-from .nodes import name_nodes, walk
+from .nodes import StatementNodes, name_nodes
 
 _COMPOUND = (gast.If, gast.While, gast.For, gast.With, gast.Try)  # only their headers are read
 
@@ -38,14 +38,16 @@ def _written(stmt):
         target = stmt.targets[0]
         if isinstance(target, (gast.Subscript, gast.Attribute)):
             return None
+        if isinstance(target, gast.Name):
+            return {target.id}
         return {n.id for n in name_nodes(target)}
     return None
 
 
-def _reads(stmt, own):
-    """Names ``stmt`` reads, not counting the statement's own target."""
+def _reads(stmt, nodes):
+    """Names ``stmt`` reads (``nodes``: a :class:`StatementNodes`)."""
     found = set()
-    for node in name_nodes(stmt):
+    for node in nodes.names(stmt):
         if isinstance(node.ctx, (gast.Load, gast.Del)):
             found.add(node.id)
     if isinstance(stmt, gast.AugAssign):
@@ -57,7 +59,11 @@ def _reads(stmt, own):
     return found
 
 
-def run(fn_node, tangent_vars):
+def run(fn_node, tangent_vars, nodes=None):
+    """``fn_node`` without the dead tangent statements. ``nodes``: the
+    :class:`s2s.nodes.StatementNodes` of its statements, if there is one."""
+    if nodes is None:
+        nodes = StatementNodes()
     # id(stmt) -> (stmt, effects): a statement's effects do not change as
     # statements are dropped, except those of a compound statement read whole
     seen = {}
@@ -68,7 +74,7 @@ def run(fn_node, tangent_vars):
             if id(stmt) in seen:
                 written, read = seen[id(stmt)][1]
             else:
-                written, read = _effects(stmt, tangent_vars)
+                written, read = _effects(stmt, tangent_vars, nodes)
                 if isinstance(stmt, _COMPOUND) or not hasattr(stmt, "body"):
                     seen[id(stmt)] = (stmt, (written, read))
             if written:
@@ -80,14 +86,14 @@ def run(fn_node, tangent_vars):
         _drop(fn_node, dead)
 
 
-def _effects(stmt, tangent_vars):
+def _effects(stmt, tangent_vars, nodes):
     """``(written, read)``: the tangents ``stmt`` writes if it may be removed
     (else None), and the names it reads."""
     written = _written(stmt)
     if written and written <= tangent_vars:
-        return written, _reads(stmt, written)
+        return written, _reads(stmt, nodes)
     if not isinstance(stmt, _COMPOUND):
-        return None, _reads(stmt, None)
+        return None, _reads(stmt, nodes)
     return None, _header_reads(stmt)
 
 
@@ -99,8 +105,8 @@ def _header_reads(stmt):
         for node in nodes:
             if node is None:
                 continue
-            for sub in walk(node):
-                if isinstance(sub, gast.Name) and isinstance(sub.ctx, gast.Load):
+            for sub in name_nodes(node):
+                if isinstance(sub.ctx, gast.Load):
                     found.add(sub.id)
     return found
 

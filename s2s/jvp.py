@@ -42,7 +42,7 @@ from .analysis import (
 from .context import assign, call, const, name, store
 from .errors import NoRuleError, UndefinedNameError, UnsupportedSyntaxError
 from .frontend import MISSING
-from .nodes import clone, name_nodes, walk
+from .nodes import StatementNodes, clone, name_nodes, walk, walk_values
 from .rules import registry
 from .rules.registry import (
     BindError,
@@ -55,6 +55,7 @@ from .rules.registry import (
 from .rules.templates import ZeroNode, expand, is_zero, materialize_zero
 from .statements import StatementPass
 
+_ANALYSED = (gast.Assign, gast.AugAssign, gast.For, gast.Call)
 _LIST_MUTATORS = {"append", "insert", "extend", "pop", "reverse", "clear", "update", "setdefault",
                   "remove"}
 
@@ -69,7 +70,8 @@ class Emitter(StatementPass):
         self.fn = fn_node
         self.callee = callee
         self.entry = entry
-        nodes = list(walk(fn_node))  # for the analyses below, walked once
+        # for the analyses below, walked once: they read assignments, loops and calls only
+        nodes = [n for n in walk_values(fn_node) if isinstance(n, _ANALYSED)]
         self.aliases = Aliases(fn_node, ctx, nodes)
         self.activity = Activity(fn_node, ctx, active_params, self.aliases)
         self.active_params = list(active_params)
@@ -167,13 +169,16 @@ class Emitter(StatementPass):
         body.extend(self.body(fn.body))
         holder = gast.FunctionDef(name="_", args=fn.args, body=body, decorator_list=[],
                                   returns=None, type_comment=None, type_params=[])
-        body = deadcode.run(holder, self.tangent_vars() - set(self.active_params)).body
+        nodes = StatementNodes()  # the walks of the statements, shared by the passes below
+        body = deadcode.run(holder, self.tangent_vars() - set(self.active_params), nodes).body
         if len(self.active_params) == 1:
             seed = self.dot_name(self.active_params[0])
-            body = coefficients.run(body, seed, self.tangent_vars(), self.ctx.namer,
-                                    self.ctx.ref(runtime.broadcast_with)) or body
-        body = scaling.run(body, self.tangent_vars())
-        body = release.run(cse.run(body), self.ctx.user_names | set(params))
+            coefficient_form = coefficients.run(body, seed, self.tangent_vars(), self.ctx.namer,
+                                                self.ctx.ref(runtime.broadcast_with), nodes)
+            if coefficient_form:
+                body, nodes = coefficient_form, StatementNodes()
+        body = scaling.run(body, self.tangent_vars(), nodes)
+        body = release.run(cse.run(body, nodes), self.ctx.user_names | set(params), nodes)
         tangents = [p for p in self.active_params]
         args = clone(fn.args)
         tangent_args = [gast.Name(id=self.dot_name(p), ctx=gast.Param(), annotation=None,
@@ -195,7 +200,7 @@ class Emitter(StatementPass):
             type_params=[],
         )
         new.lineno = fn.lineno
-        new.body = self.ctx.prologue(new) + new.body
+        new.body = self.ctx.prologue(new, nodes) + new.body
         return new, {p: self.dot_name(p) for p in tangents}, plain
 
     # -- statements ----------------------------------------------------------------

@@ -8,14 +8,14 @@ the same names.
 
 import gast
 
-from .nodes import walk
+from .nodes import walk_values
 
 
 def names_in(tree):
     """Every identifier that appears in ``tree``: Names, parameters, attributes
     are not names (only their roots are)."""
     found = set()
-    for node in walk(tree):
+    for node in walk_values(tree):
         if isinstance(node, gast.Name):
             found.add(node.id)
         elif isinstance(node, (gast.FunctionDef, gast.ClassDef)):

@@ -16,6 +16,8 @@ True
 True
 >>> [n.id for n in name_nodes(tree)]
 ['y', 'x']
+>>> [type(n).__name__ for n in walk_values(tree)]
+['Assign', 'Name', 'BinOp', 'Subscript', 'Constant', 'Name', 'Slice', 'Constant']
 """
 
 import ast
@@ -25,14 +27,19 @@ import gast
 
 def clone(node):
     """A deep copy of ``node`` (a gast node, a list of them, or a leaf value:
-    names, constants and other immutable field values are shared)."""
+    names, constants and other immutable field values are shared, and so
+    are expression contexts and operators, which hold nothing and which no
+    pass changes)."""
     if isinstance(node, list):
         return [clone(n) for n in node]
     if not isinstance(node, gast.AST):
         return node
     new = node.__class__.__new__(node.__class__)
-    fields = _NODE_FIELDS.get(node.__class__) or node_fields(node.__class__)
-    new.__dict__.update({k: clone(v) if k in fields else v for k, v in node.__dict__.items()})
+    values = new.__dict__
+    values.update(node.__dict__)
+    for field in VALUE_FIELDS[node.__class__]:
+        if field in values:
+            values[field] = clone(values[field])
     return new
 
 
@@ -41,11 +48,9 @@ def walk(node):
     ``gast.walk``: a node's children are listed before it is yielded."""
     todo = [node]
     append = todo.append
-    known = _NODE_FIELDS
+    known = NODE_FIELDS
     for node in todo:
-        fields = known.get(node.__class__)
-        if fields is None:
-            fields = node_fields(node.__class__)
+        fields = known[node.__class__]
         values = node.__dict__
         for name in fields:
             value = values.get(name)
@@ -58,21 +63,43 @@ def walk(node):
         yield node
 
 
+def walk_values(node):
+    """The nodes of ``walk(node)`` (in the same order, as a list) without
+    the expression contexts and operators (``Load``, ``Store``, ``Add``,
+    ``Eq``...): they hold nothing, and are two nodes in five of generated
+    code. For passes that look for names, calls and statements."""
+    todo = [node]
+    append = todo.append
+    known = VALUE_FIELDS
+    ast_cls = gast.AST
+    for node in todo:
+        fields = known[node.__class__]
+        values = node.__dict__
+        for field in fields:
+            value = values.get(field)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast_cls):
+                        append(item)
+            elif isinstance(value, ast_cls):
+                append(value)
+    return todo
+
+
 def name_nodes(node):
     """The ``Name`` nodes among ``walk(node)``, in the same order (a list,
-    built without a generator step per node)."""
+    built without a generator step per node, contexts and operators
+    skipped)."""
     found = []
     todo = [node]
     append = todo.append
-    known = _NODE_FIELDS
+    known = VALUE_FIELDS
     name_cls, ast_cls = gast.Name, gast.AST
     for node in todo:
         cls = node.__class__
         if cls is name_cls:
             found.append(node)
-        fields = known.get(cls)
-        if fields is None:
-            fields = node_fields(cls)
+        fields = known[cls]
         values = node.__dict__
         for field in fields:
             value = values.get(field)
@@ -84,6 +111,48 @@ def name_nodes(node):
                 append(value)
     return found
 
+
+class StatementNodes:
+    """:func:`walk_values` of the statements of one function, for passes
+    that run one after another on them (dead code, common subexpressions,
+    release, the prologue): each simple statement is walked once. The
+    nodes of an ``if``, ``for`` or ``while`` are its own, its header's and
+    those of the statements in its bodies (in that order, not
+    :func:`walk_values`'s), so a statement a pass drops from a body is no
+    longer among them. A pass that changes a statement in place (not
+    replacing it) calls :meth:`forget` on it."""
+
+    def __init__(self):
+        self._simple = {}  # id(statement) -> (statement, its nodes)
+
+    def of(self, stmt):
+        """The nodes of the statement ``stmt``."""
+        cls = stmt.__class__
+        if cls is gast.If or cls is gast.For or cls is gast.While:
+            found = [stmt]
+            values = stmt.__dict__
+            for field in value_fields(cls):
+                value = values.get(field)
+                if field == "body" or field == "orelse":
+                    for inner in value:
+                        found += self.of(inner)
+                elif isinstance(value, gast.AST):
+                    found += walk_values(value)
+            return found
+        if "body" in stmt.__dict__:  # with, try, def...: walked whole each time
+            return walk_values(stmt)
+        known = self._simple.get(id(stmt))
+        if known is None or known[0] is not stmt:
+            known = self._simple[id(stmt)] = (stmt, walk_values(stmt))
+        return known[1]
+
+    def names(self, stmt):
+        """The ``Name`` nodes among :meth:`of`."""
+        name_cls = gast.Name
+        return [n for n in self.of(stmt) if n.__class__ is name_cls]
+
+    def forget(self, stmt):
+        self._simple.pop(id(stmt), None)
 
 def children(node):
     """The child nodes of ``node`` in field order, like ``gast.iter_child_nodes``."""
@@ -103,16 +172,41 @@ def children(node):
 _LEAF_FIELDS = {"Name": {"id", "type_comment"}, "Attribute": {"attr"},
                 "Constant": {"value", "kind"}, "keyword": {"arg"},
                 "Assign": {"type_comment"}}
-_NODE_FIELDS = {}  # node class -> its fields that may hold nodes, in order
+# Fields that hold only an expression context or operators (``Name.ctx``,
+# ``BinOp.op``, ``Compare.ops``): :func:`walk_values` skips them.
+_CONTEXT_FIELDS = {"ctx", "op", "ops"}
+
+
+class _FieldTable(dict):
+    """Node class -> a tuple of its fields, computed on first use (then a
+    plain dict lookup: the walks read it for every node)."""
+
+    def __init__(self, select):
+        super().__init__()
+        self.select = select
+
+    def __missing__(self, cls):
+        fields = self[cls] = tuple(self.select(cls))
+        return fields
+
+
+# node class -> its fields that may hold nodes, in order
+NODE_FIELDS = _FieldTable(
+    lambda cls: (f for f in cls._fields if f not in _LEAF_FIELDS.get(cls.__name__, ())))
+# node class -> its fields that may hold nodes other than contexts and operators
+VALUE_FIELDS = _FieldTable(
+    lambda cls: (f for f in NODE_FIELDS[cls] if f not in _CONTEXT_FIELDS))
 
 
 def node_fields(cls):
     """The fields of node class ``cls`` that may hold nodes, in order."""
-    fields = _NODE_FIELDS.get(cls)
-    if fields is None:
-        leaves = _LEAF_FIELDS.get(cls.__name__, ())
-        fields = _NODE_FIELDS[cls] = tuple(f for f in cls._fields if f not in leaves)
-    return fields
+    return NODE_FIELDS[cls]
+
+
+def value_fields(cls):
+    """The fields of node class ``cls`` that may hold nodes other than
+    expression contexts and operators, in order."""
+    return VALUE_FIELDS[cls]
 
 
 class Transformer(gast.NodeTransformer):
@@ -122,11 +216,15 @@ class Transformer(gast.NodeTransformer):
     the method for a node class is looked up once, fields are read without
     a generator, and a ``Constant`` goes straight to ``generic_visit``
     (``ast.NodeVisitor.visit_Constant`` only looks for the visitors of
-    Python 3.7's ``Num``/``Str`` nodes, which s2s does not define)."""
+    Python 3.7's ``Num``/``Str`` nodes, which s2s does not define).
+    Expression contexts and operators are not visited (they are left as
+    they are) unless the subclass has a visitor for one of them."""
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         cls._methods = {}
+        cls._field_table = (NODE_FIELDS if any(_visits_context(cls, name) for name in dir(cls))
+                            else VALUE_FIELDS)
 
     def visit(self, node):
         method = self._methods.get(type(node))
@@ -136,7 +234,7 @@ class Transformer(gast.NodeTransformer):
 
     def generic_visit(self, node):
         fields = node.__dict__
-        for name in node_fields(node.__class__):
+        for name in self._field_table[node.__class__]:
             if name not in fields:
                 continue
             old = fields[name]
@@ -159,6 +257,16 @@ class Transformer(gast.NodeTransformer):
                 else:
                     setattr(node, name, new)
         return node
+
+
+def _visits_context(transformer, attribute):
+    """Whether ``attribute`` of the class ``transformer`` is the visitor of
+    an expression context or an operator (``visit_Load``, ``visit_Add``)."""
+    if not attribute.startswith("visit_"):
+        return False
+    node_cls = getattr(gast, attribute[len("visit_"):], None)
+    return isinstance(node_cls, type) and issubclass(
+        node_cls, (gast.expr_context, gast.operator, gast.unaryop, gast.boolop, gast.cmpop))
 
 
 def _method(transformer, node_cls):

@@ -37,22 +37,26 @@ def f_jvp(x, w, x_dot, w_dot):
 
 import gast
 
-from .nodes import walk
+from .nodes import StatementNodes, name_nodes
 
 _DYNAMIC = {"locals", "vars", "eval", "exec"}
 _VIEWS = (gast.Subscript, gast.Attribute, gast.Name, gast.Constant)
 _SCOPES = (gast.FunctionDef, gast.AsyncFunctionDef, gast.Lambda, gast.ClassDef)
 
 
-def run(body, user_names):
+def run(body, user_names, nodes=None):
     """``body`` (a function's statements) with ``del`` statements for the
-    generated temporaries (names not in ``user_names``) that die early."""
+    generated temporaries (names not in ``user_names``) that die early.
+    ``nodes``: the :class:`s2s.nodes.StatementNodes` of its statements, if
+    there is one (the order of a statement's nodes does not matter here)."""
     if not body or not isinstance(body[-1], gast.Return):
         return body
+    if nodes is None:
+        nodes = StatementNodes()
     assigned, reads, skip = {}, {}, set()
     for i, stmt in enumerate(body):
         direct = _direct_targets(stmt)
-        for node in walk(stmt):
+        for node in nodes.of(stmt):
             if not isinstance(node, gast.Name):
                 if isinstance(node, _SCOPES):
                     return body
@@ -118,4 +122,4 @@ def _direct_targets(stmt):
     """The Name nodes a simple assignment ``stmt`` binds (by identity)."""
     if not isinstance(stmt, gast.Assign):
         return set()
-    return {id(n) for t in stmt.targets for n in walk(t) if isinstance(n, gast.Name)}
+    return {id(n) for t in stmt.targets for n in name_nodes(t)}

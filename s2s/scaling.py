@@ -44,21 +44,24 @@ import gast
 from .codegen import is_comment
 from .coefficients import may_mutate
 from .context import const
-from .nodes import name_nodes, walk
+from .nodes import StatementNodes, name_nodes
 
 
-def run(body, tangents):
+def run(body, tangents, nodes=None):
     """``body`` (a function's statements) with the numbers and signs of
-    tangent temporaries (names in ``tangents``) folded into their one use."""
+    tangent temporaries (names in ``tangents``) folded into their one use.
+    ``nodes``: the :class:`s2s.nodes.StatementNodes` of ``body``, if there is
+    one (the statements this pass changes are new ones)."""
+    nodes = nodes or StatementNodes()
     reads, writes = collections.Counter(), collections.Counter()
     for stmt in body:
-        for n in name_nodes(stmt):
+        for n in nodes.names(stmt):
             (reads if isinstance(n.ctx, gast.Load) else writes)[n.id] += 1
     once = {t for t in tangents if reads[t] == 1 and writes[t] == 1}
-    return _block(body, once) if once else body
+    return _block(body, once, nodes) if once else body
 
 
-def _block(stmts, once):
+def _block(stmts, once, nodes):
     out = []
     pending = {}  # temporary -> (its statement's index in out, its Scaled value)
     for stmt in stmts:
@@ -69,7 +72,7 @@ def _block(stmts, once):
             stmt = copy.copy(stmt)
             for field in _BLOCKS:
                 if getattr(stmt, field, None):
-                    setattr(stmt, field, _block(getattr(stmt, field), once))
+                    setattr(stmt, field, _block(getattr(stmt, field), once, nodes))
         value = stmt.value if isinstance(stmt, gast.Assign) else None
         if value is not None:
             folded = _fold(value, pending)
@@ -78,7 +81,7 @@ def _block(stmts, once):
                 out[pending.pop(temp)[0]] = None
                 stmt = gast.copy_location(
                     gast.Assign(targets=stmt.targets, value=value, type_comment=None), stmt)
-        _forget(stmt, pending)
+        _forget(stmt, pending, nodes)
         target = _single_target(stmt)
         if target in once and value is not None:
             scaled = _Scaled.of(value)
@@ -92,14 +95,14 @@ _COMPOUND = (gast.For, gast.While, gast.If, gast.With, gast.Try)
 _BLOCKS = ("body", "orelse", "finalbody")  # a Try's handlers are left as they are
 
 
-def _forget(stmt, pending):
+def _forget(stmt, pending, nodes):
     """Drop the pending temporaries whose expression ``stmt`` may change."""
     if not pending:
         return
-    if isinstance(stmt, _COMPOUND) or any(may_mutate(n) for n in walk(stmt)):
+    if isinstance(stmt, _COMPOUND) or any(may_mutate(n) for n in nodes.of(stmt)):
         pending.clear()
         return
-    written = {n.id for n in name_nodes(stmt) if not isinstance(n.ctx, gast.Load)}
+    written = {n.id for n in nodes.names(stmt) if not isinstance(n.ctx, gast.Load)}
     for temp in [t for t, (_, s) in pending.items() if s.names & written]:
         del pending[temp]
 

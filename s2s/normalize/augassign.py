@@ -19,7 +19,7 @@ def f(y, v, k):
 import gast
 
 from ..context import assign, name
-from ..nodes import Transformer, clone
+from ..nodes import clone
 
 
 def trivial(node):
@@ -39,9 +39,26 @@ def trivial(node):
     return False
 
 
-class _AugAssign(Transformer):
+class _AugAssign:
     def __init__(self, ctx):
         self.ctx = ctx
+
+    def statements(self, node):
+        """Rewrite the augmented assignments in the statement lists under
+        ``node``, in order (they occur nowhere else: no walk of expressions)."""
+        for field in _STATEMENT_LISTS:
+            stmts = getattr(node, field, None)
+            if not isinstance(stmts, list):
+                continue
+            out = []
+            for stmt in stmts:
+                if isinstance(stmt, gast.AugAssign):
+                    new = self.visit_AugAssign(stmt)
+                    out.extend([] if new is None else new if isinstance(new, list) else [new])
+                else:
+                    self.statements(stmt)
+                    out.append(stmt)
+            stmts[:] = out
 
     def visit_AugAssign(self, node):
         target = node.target
@@ -68,5 +85,10 @@ class _AugAssign(Transformer):
         return pre + [new]
 
 
+# fields holding statements, or (handlers, cases) the nodes whose bodies hold them
+_STATEMENT_LISTS = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
 def run(fn_node, ctx):
-    return _AugAssign(ctx).visit(fn_node)
+    _AugAssign(ctx).statements(fn_node)
+    return fn_node

@@ -26,7 +26,7 @@ def f(x, c):
 import gast
 
 from ..context import _walk_scope, assign, call, name
-from ..nodes import Transformer, walk
+from ..nodes import VALUE_FIELDS, Transformer, walk
 
 _BOOL_CALLS = {"isinstance", "callable", "hasattr", "all", "any", "bool", "allclose",
                "isclose", "array_equal", "issubdtype", "isscalar"}
@@ -90,7 +90,8 @@ class _Hoister:
             return self._comprehension(e, pre)
         if isinstance(e, (gast.Lambda, gast.SetComp)) or boolean_valued(e):
             return e
-        for field, value in gast.iter_fields(e):
+        for field in VALUE_FIELDS[e.__class__]:  # contexts and operators hold nothing
+            value = getattr(e, field, None)
             if isinstance(value, gast.expr):
                 setattr(e, field, self.expr(value, pre))
             elif isinstance(value, list):

@@ -14,7 +14,7 @@ assignment targets, and ``exec``/``eval`` of strings.
 
 import gast
 
-from ..nodes import walk
+from ..nodes import walk_values
 
 _REJECT = {
     gast.Yield: ("a generator (yield)", "return a list or an array instead"),
@@ -49,7 +49,7 @@ def offending(fn_node):
     """``(lineno, what, hint)`` for every rejected construct in the body."""
     found = []
     for stmt in fn_node.body:
-        for node in walk(stmt):
+        for node in walk_values(stmt):
             kind = _REJECT.get(type(node))
             if kind is not None:
                 found.append((node.lineno, kind[0], kind[1]))
@@ -65,7 +65,7 @@ def offending(fn_node):
             elif isinstance(node, (gast.Assign, gast.For)):
                 targets = node.targets if isinstance(node, gast.Assign) else [node.target]
                 for target in targets:
-                    if any(isinstance(t, gast.Starred) for t in walk(target)):
+                    if any(isinstance(t, gast.Starred) for t in walk_values(target)):
                         found.append(
                             (
                                 node.lineno,

@@ -13,7 +13,7 @@ materialised as ``xp.zeros_like(x)`` (or ``0.0`` for a constant).
 import gast
 
 from ..frontend import MISSING
-from ..nodes import Transformer, clone, node_fields
+from ..nodes import VALUE_FIELDS, Transformer, clone
 
 _MISSING = MISSING
 
@@ -89,7 +89,8 @@ def expand(rule, bound, out_name, out_dot_name, dot, fresh, ref):
             tmp = fresh()
             env[target] = gast.Name(id=tmp, ctx=gast.Load(), annotation=None, type_comment=None)
             statements.append(_assign(tmp, value))
-    statements = [_Finish(ref).visit(s) for s in statements]
+    for s in statements:
+        _finish(s, ref)
     return statements, False
 
 
@@ -140,7 +141,8 @@ def _constant(value):
 
 def _substitute(node, env):
     """A copy of the template expression ``node`` with each name in ``env``
-    replaced by (a copy of) its value; zeros are shared."""
+    replaced by (a copy of) its value; zeros, expression contexts and
+    operators are shared (they hold nothing, and no pass changes one)."""
     if isinstance(node, list):
         return [_substitute(n, env) for n in node]
     if not isinstance(node, gast.AST):
@@ -149,9 +151,11 @@ def _substitute(node, env):
         value = env[node.id]
         return value if is_zero(value) else clone(value)
     new = node.__class__.__new__(node.__class__)
-    fields = node._fields
-    new.__dict__.update({k: _substitute(v, env) if k in fields else v
-                         for k, v in node.__dict__.items()})
+    values = new.__dict__
+    values.update(node.__dict__)  # locations, names, constants: as they are
+    for field in VALUE_FIELDS[node.__class__]:  # contexts and operators: shared
+        if field in values:
+            values[field] = _substitute(values[field], env)
     return new
 
 
@@ -267,7 +271,7 @@ def simplify(node):
         node.value = value
         return node
     fields = node.__dict__
-    for field in node_fields(node.__class__):
+    for field in VALUE_FIELDS[node.__class__]:
         if field not in fields:
             continue
         value = fields[field]
@@ -325,20 +329,32 @@ class _Globals(Transformer):
         return node
 
 
-class _Finish(Transformer):
-    """Materialise remaining zeros; global references -> generated-code names."""
+def _finish(node, ref):
+    """Materialise the zeros left under ``node`` and turn its global
+    references into the names generated code uses, in place. Children are
+    finished in field order, depth first, so ``ref`` binds new names in
+    the order the code reads them."""
+    values = node.__dict__
+    for field in VALUE_FIELDS[node.__class__]:
+        value = values.get(field)
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, gast.AST):
+                    value[i] = _finished(item, ref)
+        elif isinstance(value, gast.AST):
+            values[field] = _finished(value, ref)
 
-    def __init__(self, ref):
-        self.ref = ref
 
-    def visit_ZeroNode(self, node):
-        return materialize_zero(node.of, self.ref)
-
-    def visit_GlobalRef(self, node):
+def _finished(node, ref):
+    if isinstance(node, ZeroNode):
+        return materialize_zero(node.of, ref)
+    if isinstance(node, GlobalRef):
         obj = node.obj
         if isinstance(obj, (int, float)) and not isinstance(obj, bool):
             return _constant(obj)
-        return self.ref(obj)
+        return ref(obj)
+    _finish(node, ref)
+    return node
 
 
 def materialize_zero(of, ref):
