@@ -33,6 +33,7 @@ def f_vmap(x, w):
 
 import gast
 
+from . import views
 from .analysis import BINOPS, iterated_atoms, iteration, mutated_names
 from .batch_axes import AxisRules, _full, _index, _shift
 from .batch_ranks import (
@@ -442,6 +443,7 @@ class Batcher(RankInference, AxisRules, StatementPass):
                                decorator_list=[], returns=None, type_comment=None,
                                type_params=[])
         new.lineno = fn.lineno
+        views.run(new, self.rt("identity_matmul").value.id, self.mutated)
         new.body = self.ctx.prologue(new) + new.body
         return new
 

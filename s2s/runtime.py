@@ -102,14 +102,15 @@ def _expand(value, axis, ndim, keepdims):
     return namespace_of(value).expand_dims(value, tuple(sorted(a % ndim for a in axes)))
 
 
-def identity_matmul(basis, m):
+def identity_matmul(basis, m, copy=True):
     """``basis @ m`` where ``basis`` is jacfwd's identity basis (``eye(n)``,
-    the directions of one vector input): a copy of ``m`` in the product's
-    dtype, without the n x n x k multiplication."""
+    the directions of one vector input): ``m`` in the product's dtype,
+    without the n x n x k multiplication; a copy unless ``copy=False`` (the
+    generated code neither changes it nor returns it: s2s/views.py)."""
     if type(m) is not numpy.ndarray or type(basis) is not numpy.ndarray:
         m = namespace_of(basis, m).asarray(m)  # a NumPy m joins a CuPy or Dask basis
     dtype = m.dtype if m.dtype == basis.dtype else numpy.result_type(basis.dtype, m.dtype)
-    return m.astype(dtype)  # astype copies
+    return m.astype(dtype, copy=copy)
 
 
 def extremum_tangent(a, z, a_dot, axis, keepdims):

@@ -53,8 +53,9 @@ def _jacfwd_source(f, *args, **kwargs):
 def test_identity_basis_times_a_matrix_is_no_multiplication():
     x = np.linspace(-1.0, 1.0, 4)
     source = _jacfwd_source(layer, x)
-    assert "_t0_dot = _s2s.identity_matmul(x_dot, W.T)" in source
-    assert "_s2s.identity_matmul(x_dot, V)" in source
+    # W.T itself: read only by arithmetic; V is indexed (a view): copied
+    assert "_t0_dot = _s2s.identity_matmul(x_dot, W.T, copy=False)" in source
+    assert "_t2_dot = _s2s.identity_matmul(x_dot, V)\n" in source
     assert "x_dot @" not in source
     # the same code without a call, as s2s.source shows it
     assert s2s.source(layer, "jacfwd", ranks=(1,)) == source
@@ -94,6 +95,19 @@ def test_identity_basis_keeps_dtype_and_never_aliases_the_matrix():
     assert s2s.jacfwd(linear)(np.ones(4, np.float32)).dtype == np.float64
     assert s2s.jacfwd(integer_weights)(np.ones(4)).dtype == np.float64
     assert runtime.identity_matmul(np.eye(4, dtype=np.float32), W_INT.T).dtype == np.float64
+
+
+def test_identity_products_are_copied_where_they_may_change_or_escape():
+    x = np.linspace(-1.0, 1.0, 4)
+    assert "identity_matmul(x_dot, W.T)\n" in _jacfwd_source(linear, x)  # returned
+    assert "identity_matmul(x_dot, W.T)\n" in _jacfwd_source(updated_product, x)  # a[0] = ...
+    before = W.copy()
+    for f in (layer, updated_product):
+        jac = s2s.jacfwd(f)(x)
+        assert not np.shares_memory(jac, W)
+        np.testing.assert_array_equal(W, before)
+    assert runtime.identity_matmul(np.eye(4), W.T, copy=False).base is W
+    assert not np.shares_memory(runtime.identity_matmul(np.eye(4), W.T), W)
 
 
 def test_no_identity_where_the_basis_is_not_an_eye_matrix():

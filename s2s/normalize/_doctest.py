@@ -20,6 +20,10 @@ def show(src, stage):
         params = code.co_varnames[: code.co_argcount]
         generated = batch_function(fn, params[:1], {p: 1 for p in params})
         return generated.source.split("\n", 1)[1].rstrip()
+    if stage == "jacfwd":
+        from ..api import source
+
+        return source(fn, "jacfwd", ranks=(1,)).split("\n", 1)[1].rstrip()
     if stage == "jvp":
         from ..transform import jvp_function
 
