@@ -20,6 +20,7 @@ of the batched core carries every level's axis.
 """
 
 import dataclasses
+import math
 import weakref
 
 import numpy
@@ -664,12 +665,13 @@ def _assemble(out, out_dot, shapes, single, lead=0):
         for leaf_shapes, treedef in shapes:
             blocks = []
             for shape in leaf_shapes:
-                n = int(numpy.prod(shape))
+                n = math.prod(shape)
                 index = (slice(None),) * lead + (slice(offset, offset + n),)
                 block = xp.reshape(d[index], batch + (n,) + oshape)
                 offset += n
-                block = xp.moveaxis(block, lead, -1)
-                blocks.append(xp.reshape(block, batch + oshape + tuple(shape)))
+                # the direction axis last (moveaxis, without its argument checks)
+                axes = tuple(range(lead)) + tuple(range(lead + 1, block.ndim)) + (lead,)
+                blocks.append(xp.reshape(xp.transpose(block, axes), batch + oshape + tuple(shape)))
             per_arg.append(pytree.unflatten(treedef, blocks))
         jacobians.append(per_arg[0] if single else tuple(per_arg))
     return pytree.unflatten(out_def, jacobians)

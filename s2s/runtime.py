@@ -412,19 +412,32 @@ def batch_size(value, axis=0):
 
 def batched(value, size, xp=None):
     """``value`` with a leading batch axis of ``size`` (a broadcast view)."""
-    if type(value) is numpy.ndarray and value.flags.c_contiguous:
-        # the common case, without broadcast_to's machinery (~6 us): a read-only
-        # view whose batch axis has stride 0
-        view = numpy.ndarray((size,) + value.shape, value.dtype, value, 0, (0,) + value.strides)
-        view.flags.writeable = False
+    view = _stride0(value, size)
+    if view is not None:
         return view
 
     def leaf(v):
+        view = _stride0(v, size)
+        if view is not None:
+            return view
         space = namespace_or(v, xp)
         v = space.asarray(v)
         return space.broadcast_to(v, (size,) + v.shape)
 
     return tree_map(leaf, value)
+
+
+def _stride0(value, size):
+    """The common case of :func:`batched`, a NumPy array or scalar, without
+    broadcast_to's machinery (~6 us): a read-only view whose batch axis has
+    stride 0; None for anything else."""
+    if isinstance(value, numpy.generic):  # a NumPy scalar (x * x of a 0-d array)
+        value = numpy.asarray(value)
+    elif type(value) is not numpy.ndarray or not value.flags.c_contiguous:
+        return None
+    view = numpy.ndarray((size,) + value.shape, value.dtype, value, 0, (0,) + value.strides)
+    view.flags.writeable = False
+    return view
 
 
 def batched_copy(value, size, xp=None):
