@@ -383,3 +383,17 @@ def test_scaled_code_matches_finite_differences_and_hessians(f):
     np.testing.assert_allclose(out_dot, (shifted[0] - shifted[1]) / 2e-6, rtol=1e-6, atol=1e-8)
     hess = s2s.hessian(f)(*args)
     np.testing.assert_allclose(hess, fd_jacobian(s2s.jacfwd(f), args, 0), rtol=1e-5, atol=1e-6)
+
+
+# -- batched: a value unbatched in the code, given a batch axis as a stride-0 view -------------
+
+
+def test_batched_views_of_numpy_values_and_copies_of_the_rest():
+    scalar = runtime.batched(np.float32(2.5), 3)
+    assert scalar.shape == (3,) and scalar.dtype == np.float32 and scalar.strides == (0,)
+    assert not scalar.flags.writeable
+    column = np.arange(6.0).reshape(2, 3)[:, 1]  # not contiguous: broadcast_to
+    pair = runtime.batched((np.float64(1.5), column, 2.0), 4, xp=np)
+    assert [np.shape(v) for v in pair] == [(4,), (4, 2), (4,)]
+    np.testing.assert_array_equal(pair[1], np.broadcast_to(column, (4, 2)))
+    assert all(isinstance(v, np.ndarray) and not v.flags.writeable for v in pair)
