@@ -123,37 +123,41 @@ class StatementNodes:
     replacing it) calls :meth:`forget` on it."""
 
     def __init__(self):
-        self._simple = {}  # id(statement) -> [statement, its nodes, its Name nodes or None]
+        self._simple = {}  # id(statement) -> (statement, its nodes, its Name nodes)
 
     def of(self, stmt):
         """The nodes of the statement ``stmt``."""
+        known = self._simple.get(id(stmt))
+        if known is not None and known[0] is stmt:
+            return known[1]
         cls = stmt.__class__
         if cls is gast.If or cls is gast.For or cls is gast.While:
             return self._block(stmt, [stmt], self.of, walk_values)
         if "body" in stmt.__dict__:  # with, try, def...: walked whole each time
             return walk_values(stmt)
-        return self._walked(stmt)[1]
+        return self._walk(stmt)[1]
 
     def names(self, stmt):
         """The ``Name`` nodes among :meth:`of`, in the same order."""
+        known = self._simple.get(id(stmt))
+        if known is not None and known[0] is stmt:
+            return known[2]
         cls = stmt.__class__
         if cls is gast.If or cls is gast.For or cls is gast.While:
             return self._block(stmt, [], self.names, name_nodes)
         if "body" in stmt.__dict__:
             return name_nodes(stmt)
-        known = self._walked(stmt)
-        if known[2] is None:
-            name_cls = gast.Name
-            known[2] = [n for n in known[1] if n.__class__ is name_cls]
-        return known[2]
+        return self._walk(stmt)[2]
 
     def forget(self, stmt):
         self._simple.pop(id(stmt), None)
 
-    def _walked(self, stmt):
-        known = self._simple.get(id(stmt))
-        if known is None or known[0] is not stmt:
-            known = self._simple[id(stmt)] = [stmt, walk_values(stmt), None]
+    def _walk(self, stmt):
+        """Walk the simple statement ``stmt`` and keep what was found."""
+        found = walk_values(stmt)
+        name_cls = gast.Name
+        known = self._simple[id(stmt)] = (stmt, found,
+                                          [n for n in found if n.__class__ is name_cls])
         return known
 
     @staticmethod
