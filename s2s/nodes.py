@@ -120,7 +120,8 @@ class StatementNodes:
     those of the statements in its bodies (in that order, not
     :func:`walk_values`'s), so a statement a pass drops from a body is no
     longer among them. A pass that changes a statement in place (not
-    replacing it) calls :meth:`forget` on it."""
+    replacing it) calls :meth:`forget` on it. The lists returned for a
+    simple statement are the ones kept: read them, do not change them."""
 
     def __init__(self):
         self._simple = {}  # id(statement) -> (statement, its nodes, its Name nodes)
