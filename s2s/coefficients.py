@@ -72,10 +72,16 @@ def run(body, seed, tangents, namer, broadcast_with, nodes=None):
 _PURE_ROOTS = {"xp", "_s2s", "math"}
 
 
+# the node classes that may change an array in place (see may_mutate)
+_MAY_MUTATE = {gast.Subscript, gast.Attribute, gast.AugAssign, gast.Expr, gast.Call}
+
+
 def may_mutate(node):
     """Whether ``node`` may change an array in place: an update of an item
     or attribute, an augmented assignment, a call for its effect, ``out=``,
     a call of anything but the array namespace and s2s's helpers."""
+    if node.__class__ not in _MAY_MUTATE:  # most nodes: names, constants, operations
+        return False
     if isinstance(node, (gast.Subscript, gast.Attribute)) and isinstance(node.ctx, gast.Store):
         return True
     if isinstance(node, gast.AugAssign):

@@ -8,29 +8,31 @@ import numpy
 from . import backend, outer, runtime
 from .errors import UnsupportedSyntaxError
 from .frontend import Resolver
-from .names import Namer, names_in
+from .names import Namer, identifiers, names_in
 from .nodes import VALUE_FIELDS, name_nodes, value_fields, walk
 
 _SCOPES = (gast.ListComp, gast.SetComp, gast.DictComp, gast.GeneratorExp, gast.Lambda)
 
 
-def _walk_scope(node):
+def _walk_scope(node, nested=None):
     """The nodes of ``node`` (a list, in no particular order) like
     gast.walk, without descending into comprehensions and lambdas (their
     variables are not the function's), nor into expression contexts and
-    operators (see :func:`s2s.nodes.walk_values`)."""
+    operators (see :func:`s2s.nodes.walk_values`). The comprehensions and
+    lambdas left out are added to the list ``nested``, if given."""
     todo = [node]
     append = todo.append
+    skip = (nested if nested is not None else []).append
     for node in todo:
         values = node.__dict__
         for field in VALUE_FIELDS[node.__class__]:
             value = values.get(field)
             if isinstance(value, list):
                 for item in value:
-                    if isinstance(item, gast.AST) and not isinstance(item, _SCOPES):
-                        append(item)
-            elif isinstance(value, gast.AST) and not isinstance(value, _SCOPES):
-                append(value)
+                    if isinstance(item, gast.AST):
+                        (skip if isinstance(item, _SCOPES) else append)(item)
+            elif isinstance(value, gast.AST):
+                (skip if isinstance(value, _SCOPES) else append)(value)
     return todo
 
 
@@ -50,8 +52,13 @@ def walk_statements(body):
 
 def assigned_names(fn_node):
     """Parameters and every name the function body binds (its locals)."""
+    return _bound_in(_walk_scope(fn_node), fn_node)
+
+
+def _bound_in(scope, fn_node):
+    """The names the nodes ``scope`` (the function's, see :func:`_walk_scope`) bind."""
     local = set()
-    for node in _walk_scope(fn_node):
+    for node in scope:
         if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Param, gast.Del)):
             local.add(node.id)
         elif isinstance(node, gast.ExceptHandler) and isinstance(node.name, gast.Name):
@@ -71,12 +78,15 @@ class Context:
     def __init__(self, parsed):
         self.parsed = parsed
         node = parsed.node
-        self.user_names = names_in(node) | set(parsed.cells)  # the function's own names
+        nested = []  # one walk for the names of the function and its locals
+        scope = _walk_scope(node, nested)
+        # the function's own names
+        self.user_names = identifiers(scope).union(*map(names_in, nested), parsed.cells)
         self.namer = Namer(self.user_names)
         # generated code transformed again: its namespace line goes (the new
         # function gets its own), its name stays the namespace
         self.xp = take_prologue(parsed)
-        self.local_names = assigned_names(node)
+        self.local_names = _bound_in(scope, node) if self.xp is None else assigned_names(node)
         if self.xp is None:
             # ``xp`` may shadow a user's global of the same name only when
             # that global is numpy itself (array-API style code); else rename.

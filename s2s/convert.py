@@ -64,16 +64,16 @@ def _converter(gast_cls):
     plan = tuple((f, f in inner) for f in gast_cls._fields if f in cls._fields)
     statement = issubclass(cls, ast.stmt)
 
-    def convert(node):
+    def convert(node):  # cls(**fields): into the new node's __dict__ directly
         given = node.__dict__
-        values = {}
+        new = cls.__new__(cls)
+        values = new.__dict__
         for field, may_hold_nodes in plan:
             if field in given:
                 value = given[field]
                 values[field] = _value(value) if may_hold_nodes else value
-        new = cls(**values)
         if statement:
-            new.lineno = 0
+            values["lineno"] = 0
         return new
 
     return convert

@@ -39,7 +39,7 @@ import gast
 import numpy
 
 from .codegen import is_comment
-from .nodes import VALUE_FIELDS, StatementNodes, name_nodes
+from .nodes import VALUE_FIELDS, StatementNodes
 
 
 def run(body, nodes=None):
@@ -69,7 +69,8 @@ def run(body, nodes=None):
         else:
             seen.forget(stored)
             if key is not None and held is None:
-                names = _names(stmt.value)
+                # the names its value reads (a pure value binds none)
+                names = {n.id for n in nodes.names(stmt) if isinstance(n.ctx, gast.Load)}
                 if target not in names:
                     seen.add(key, target, names)
         out.append(stmt)
@@ -205,10 +206,6 @@ def _static_index(s):
     if isinstance(s, gast.Tuple):
         return all(_static_index(e) for e in s.elts)
     return _atom(s) or (isinstance(s, gast.Constant) and s.value in (None, Ellipsis))
-
-
-def _names(v):
-    return {n.id for n in name_nodes(v)}
 
 
 def _effects(stmt, nodes):

@@ -10,6 +10,7 @@ the same globals and cells live.
 
 import builtins
 import dataclasses
+import functools
 import inspect
 import linecache
 import textwrap
@@ -103,11 +104,19 @@ def see_through(obj):
     """The plain function behind an ``@s2s.differentiable`` object (it calls
     exactly like that function, so transforms read that function's source);
     any other object as it is."""
-    from .decorator import Differentiable
-
-    if isinstance(obj, Differentiable):
+    if isinstance(obj, _differentiable_class()):
         return obj.__wrapped__
     return obj
+
+
+@functools.cache
+def _differentiable_class():
+    """``s2s.decorator.Differentiable``, imported on first use (that module
+    imports this one), once: resolving names calls see_through hundreds of
+    times per transform."""
+    from .decorator import Differentiable
+
+    return Differentiable
 
 
 def _unwrap(fn):

@@ -14,8 +14,14 @@ from .nodes import walk_values
 def names_in(tree):
     """Every identifier that appears in ``tree``: Names, parameters, attributes
     are not names (only their roots are)."""
+    return identifiers(walk_values(tree))
+
+
+def identifiers(nodes):
+    """The identifiers (see :func:`names_in`) the nodes ``nodes`` bring, each
+    node alone (not its children)."""
     found = set()
-    for node in walk_values(tree):
+    for node in nodes:
         if isinstance(node, gast.Name):
             found.add(node.id)
         elif isinstance(node, (gast.FunctionDef, gast.ClassDef)):

@@ -120,39 +120,62 @@ class StatementNodes:
     those of the statements in its bodies (in that order, not
     :func:`walk_values`'s), so a statement a pass drops from a body is no
     longer among them. A pass that changes a statement in place (not
-    replacing it) calls :meth:`forget` on it."""
+    replacing it) calls :meth:`forget` on it. The lists returned for a
+    simple statement are the ones kept: read them, do not change them."""
 
     def __init__(self):
-        self._simple = {}  # id(statement) -> (statement, its nodes)
+        self._simple = {}  # id(statement) -> (statement, its nodes, its Name nodes)
 
     def of(self, stmt):
         """The nodes of the statement ``stmt``."""
+        known = self._simple.get(id(stmt))
+        if known is not None and known[0] is stmt:
+            return known[1]
         cls = stmt.__class__
         if cls is gast.If or cls is gast.For or cls is gast.While:
-            found = [stmt]
-            values = stmt.__dict__
-            for field in value_fields(cls):
-                value = values.get(field)
-                if field == "body" or field == "orelse":
-                    for inner in value:
-                        found += self.of(inner)
-                elif isinstance(value, gast.AST):
-                    found += walk_values(value)
-            return found
+            return self._block(stmt, [stmt], self.of, walk_values)
         if "body" in stmt.__dict__:  # with, try, def...: walked whole each time
             return walk_values(stmt)
-        known = self._simple.get(id(stmt))
-        if known is None or known[0] is not stmt:
-            known = self._simple[id(stmt)] = (stmt, walk_values(stmt))
-        return known[1]
+        return self._walk(stmt)[1]
 
     def names(self, stmt):
-        """The ``Name`` nodes among :meth:`of`."""
-        name_cls = gast.Name
-        return [n for n in self.of(stmt) if n.__class__ is name_cls]
+        """The ``Name`` nodes among :meth:`of`, in the same order."""
+        known = self._simple.get(id(stmt))
+        if known is not None and known[0] is stmt:
+            return known[2]
+        cls = stmt.__class__
+        if cls is gast.If or cls is gast.For or cls is gast.While:
+            return self._block(stmt, [], self.names, name_nodes)
+        if "body" in stmt.__dict__:
+            return name_nodes(stmt)
+        return self._walk(stmt)[2]
 
     def forget(self, stmt):
         self._simple.pop(id(stmt), None)
+
+    def _walk(self, stmt):
+        """Walk the simple statement ``stmt`` and keep what was found."""
+        found = walk_values(stmt)
+        name_cls = gast.Name
+        known = self._simple[id(stmt)] = (stmt, found,
+                                          [n for n in found if n.__class__ is name_cls])
+        return known
+
+    @staticmethod
+    def _block(stmt, found, of_statement, of_expression):
+        """``found`` extended with what ``of_statement`` gives for each
+        statement of the bodies of ``stmt`` (an if, for or while) and
+        ``of_expression`` for each expression of its header, in field order."""
+        values = stmt.__dict__
+        for field in value_fields(stmt.__class__):
+            value = values.get(field)
+            if field == "body" or field == "orelse":
+                for inner in value:
+                    found += of_statement(inner)
+            elif isinstance(value, gast.AST):
+                found += of_expression(value)
+        return found
+
 
 def children(node):
     """The child nodes of ``node`` in field order, like ``gast.iter_child_nodes``."""

@@ -38,13 +38,14 @@ def f_jvp(x, x_dot):
 
 import collections
 import copy
+import functools
 
 import gast
 
 from .codegen import is_comment
 from .coefficients import may_mutate
 from .context import const
-from .nodes import StatementNodes, name_nodes
+from .nodes import StatementNodes
 
 
 def run(body, tangents, nodes=None):
@@ -74,7 +75,7 @@ def _block(stmts, once, nodes):
                 if getattr(stmt, field, None):
                     setattr(stmt, field, _block(getattr(stmt, field), once, nodes))
         value = stmt.value if isinstance(stmt, gast.Assign) else None
-        if value is not None:
+        if value is not None and pending:
             folded = _fold(value, pending)
             if folded is not None:
                 temp, value = folded
@@ -99,10 +100,16 @@ def _forget(stmt, pending, nodes):
     """Drop the pending temporaries whose expression ``stmt`` may change."""
     if not pending:
         return
-    if isinstance(stmt, _COMPOUND) or any(may_mutate(n) for n in nodes.of(stmt)):
+    if isinstance(stmt, _COMPOUND):
         pending.clear()
         return
-    written = {n.id for n in nodes.names(stmt) if not isinstance(n.ctx, gast.Load)}
+    written = set()
+    for n in nodes.of(stmt):
+        if may_mutate(n):
+            pending.clear()
+            return
+        if n.__class__ is gast.Name and not isinstance(n.ctx, gast.Load):
+            written.add(n.id)
     for temp in [t for t, (_, s) in pending.items() if s.names & written]:
         del pending[temp]
 
@@ -151,7 +158,11 @@ class _Scaled:
 
     def __init__(self, number, factors, divisors=()):
         self.number, self.factors, self.divisors = number, list(factors), list(divisors)
-        self.names = {n.id for f in self.factors + self.divisors for n in name_nodes(f)}
+
+    @functools.cached_property
+    def names(self):
+        """The names it reads (its factors and divisors are names)."""
+        return {n.id for n in self.factors + self.divisors}
 
     @classmethod
     def of(cls, v):

@@ -82,6 +82,8 @@ class _Hoister:
     # -- expressions -------------------------------------------------------
 
     def expr(self, e, pre):
+        if e.__class__ is gast.Name or e.__class__ is gast.Constant:  # most: nothing inside
+            return e
         if isinstance(e, gast.IfExp):
             return self._ifexp(e, pre)
         if isinstance(e, gast.BoolOp) and not boolean_valued(e):
