@@ -22,7 +22,6 @@ signature in which every batched value carries the batch axis first, and
 >>> print(show("def f(x, w):\\n    return np.sum(np.sin(x) * w, axis=0)\\n", "vmap"))
 def f_vmap(x, w):
     xp = _s2s.namespace_of(x, w)
-    _B = _s2s.batch_size(x)
     # <doctest>:2  return np.sum(np.sin(x) * w, axis=0)
     _t0 = xp.sin(x)
     _t1 = _t0 * w
@@ -443,6 +442,9 @@ class Batcher(RankInference, AxisRules, StatementPass):
                                decorator_list=[], returns=None, type_comment=None,
                                type_params=[])
         new.lineno = fn.lineno
+        if first is not None and not any(isinstance(n, gast.Name) and n.id == self.B
+                                         for st in body[1:] for n in walk(st)):
+            del new.body[0]  # ``_B = _s2s.batch_size(x)``, read nowhere: a call per call saved
         views.run(new, self.rt("identity_matmul").value.id, self.mutated)
         new.body = self.ctx.prologue(new) + new.body
         return new

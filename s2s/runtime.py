@@ -664,6 +664,11 @@ def array_batched(value):
     """``np.array(value)`` per example, ``value`` batched: a (nested) list of
     batched items stacks them after the batch axis."""
     if isinstance(value, (list, tuple)):
+        first = value[0] if value else None
+        if type(first) is numpy.ndarray and all(
+                type(v) is numpy.ndarray and v.shape == first.shape and v.dtype == first.dtype
+                for v in value):  # the common case: one call, a view of it
+            return numpy.array(value).swapaxes(0, 1)
         items = [array_batched(v) for v in value]
         return namespace_of(*items).stack(items, axis=1)
     return namespace_of(value).asarray(value)

@@ -397,3 +397,54 @@ def test_batched_views_of_numpy_values_and_copies_of_the_rest():
     assert [np.shape(v) for v in pair] == [(4,), (4, 2), (4,)]
     np.testing.assert_array_equal(pair[1], np.broadcast_to(column, (4, 2)))
     assert all(isinstance(v, np.ndarray) and not v.flags.writeable for v in pair)
+
+
+# -- batched code without work nobody reads ----------------------------------------------------
+
+
+def _three(u, rho=28.0):
+    x, y, z = u[0], u[1], u[2]
+    return np.array([y - x, x * (rho - z), x * y])
+
+
+def _scaled_sine(x):
+    return np.sin(x) * 2.0
+
+
+def _constant(x):
+    return np.ones(3)
+
+
+def test_batch_size_is_computed_only_where_the_code_reads_it():
+    code = s2s.source(_scaled_sine, "vmap", ranks=[1])
+    assert "batch_size" not in code and "_B" not in code
+    # the output does not depend on x: it is broadcast over the batch, which reads _B
+    keeps = s2s.source(_constant, "vmap", ranks=[1])
+    assert "_B = _s2s.batch_size(x)" in keeps and "_s2s.batched(_t0, _B, xp=xp)" in keeps
+    x = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(s2s.vmap(_scaled_sine)(x), np.sin(x) * 2.0)
+    np.testing.assert_array_equal(s2s.vmap(_constant)(x), np.ones((2, 3)))
+
+
+def test_three_component_jacobian_matches_finite_differences():
+    u = np.array([0.3, -1.2, 2.0])
+    np.testing.assert_allclose(s2s.jacfwd(_three)(u), fd_jacobian(_three, (u,), 0), rtol=1e-7)
+
+
+@pytest.mark.parametrize("items", [
+    [np.arange(4.0), np.arange(4.0) * 2, -np.arange(4.0)],  # one call, a view of it
+    [np.arange(6.0).reshape(2, 3), np.ones((2, 3))],  # items with axes after the batch axis
+    [np.arange(4.0), np.ones(4, dtype=np.float32)],  # dtypes differ: stacked
+    [[np.arange(4.0), 2.0 * np.ones(4)], [np.ones(4), np.zeros(4)]],  # nested lists: stacked
+])
+def test_array_batched_stacks_items_after_the_batch_axis(items):
+    def per_example(b):
+        return np.array([_item(v, b) for v in items])
+
+    def _item(v, b):
+        return [_item(w, b) for w in v] if isinstance(v, list) else v[b]
+
+    out = runtime.array_batched(items)
+    size = runtime.batch_size(items)
+    np.testing.assert_array_equal(out, np.stack([per_example(b) for b in range(size)]))
+    assert out.dtype == np.stack([per_example(b) for b in range(size)]).dtype

@@ -19,7 +19,6 @@ helper of :mod:`s2s.runtime` (``_s2s.<name>_batched``).
 ...            "vmap"))
 def f_vmap(x, w):
     xp = _s2s.namespace_of(x, w)
-    _B = _s2s.batch_size(x)
     # <doctest>:2  y = np.roll(x, 2)
     y = xp.reshape(xp.roll(_s2s.flatten_batched(x), 2, axis=1), xp.shape(x))
     # <doctest>:3  return np.average(w, weights=y)
