@@ -15,8 +15,35 @@ from .transform import jvp_function
 
 _FLOAT_KINDS = "fc"
 _ndarray = numpy.ndarray
-# (func, number of primals) -> (active parameter names, Generated); weak in func
-_ENTRIES = weakref.WeakKeyDictionary()
+# the native floating dtypes: a pair of arrays of these and of one shape needs no other check
+_FLOATS = frozenset(numpy.dtype(c) for c in "efdg")
+# id(func) -> (weak reference to func, {number of primals: (active names, Generated)}).
+# (A WeakKeyDictionary costs a new weak reference per lookup, on every call of s2s.jvp.)
+_ENTRIES = {}
+
+
+def _entry(func, count):
+    found = _ENTRIES.get(id(func))
+    if found is not None and found[0]() is func:
+        return found[1].get(count)
+    return None
+
+
+def _remember(func, count, entry):
+    key = id(func)
+    found = _ENTRIES.get(key)
+    if found is None or found[0]() is not func:
+        try:
+            found = (weakref.ref(func, lambda ref: _forget(key, ref)), {})
+        except TypeError:  # not weak-referenceable (a ufunc): no fast path
+            return
+        _ENTRIES[key] = found
+    found[1][count] = entry
+
+
+def _forget(key, ref):
+    if _ENTRIES.get(key, (None,))[0] is ref:  # (the id may belong to a newer function by now)
+        del _ENTRIES[key]
 
 
 def jvp(func, primals, tangents, *, strict=False, has_aux=False):
@@ -37,11 +64,8 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
             f"got {len(primals)} primals but {len(tangents)} tangents",
             hint="pass one tangent per primal, of the same shape",
         )
-    try:
-        hit = _ENTRIES.get(func, {}).get(len(primals))
-    except TypeError:
-        hit = None
-    if hit is None or not hit[1].is_current():
+    hit = _entry(func, len(primals))
+    if hit is None or (hit[1].deps and not hit[1].is_current()):
         from .batch_api import _Transformed, transformed_jvp
 
         if isinstance(func, _Transformed):  # what vmap/jacfwd/hessian returned
@@ -51,16 +75,19 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
         fn = _unwrap(func)
         active = _active_params(fn, len(primals))
         generated = jvp_function(fn, active)
-        try:
-            _ENTRIES.setdefault(func, {})[len(primals)] = (active, generated)
-        except TypeError:  # not weak-referenceable (a ufunc): no fast path
-            pass
+        _remember(func, len(primals), (active, generated))
     else:
         active, generated = hit
-    for i, (p, t) in enumerate(zip(primals, tangents)):
+    if len(primals) == 1:  # (the common case, without a loop)
+        p, t = primals[0], tangents[0]
         if not (type(p) is _ndarray and type(t) is _ndarray and p.shape == t.shape
-                and p.dtype.kind == "f" and t.dtype.kind == "f"):
-            _check_pair(i, active[i], p, t)
+                and p.dtype in _FLOATS and t.dtype in _FLOATS):
+            _check_pair(0, active[0], p, t)
+    else:
+        for i, (p, t) in enumerate(zip(primals, tangents)):
+            if not (type(p) is _ndarray and type(t) is _ndarray and p.shape == t.shape
+                    and p.dtype in _FLOATS and t.dtype in _FLOATS):
+                _check_pair(i, active[i], p, t)
     if strict and generated.inactive_returns:
         lines = ", ".join(str(n) for n in generated.inactive_returns)
         raise NonDifferentiableOutputError(

@@ -351,3 +351,38 @@ def test_field_of_a_named_tuple_result():
     f = make_function("def f(a):\n    r = np.linalg.slogdet(a)\n    return r.logabsdet * r.sign\n")
     a = np.eye(3) * 2.0 + 0.1
     check_jvp(f, (a,))
+
+
+def test_the_per_function_memo_is_weak_and_checks_identity():
+    import gc
+
+    from s2s import api
+
+    def make(k):
+        def scaled(x):
+            return k * x
+        return scaled
+
+    x, v = np.arange(3.0), np.ones(3)
+    first = make(2.0)
+    assert np.array_equal(s2s.jvp(first, (x,), (v,))[1], 2.0 * v)
+    key = id(first)
+    assert key in api._ENTRIES
+    del first
+    gc.collect()
+    assert key not in api._ENTRIES  # forgotten with the function
+    for k in (3.0, 4.0, 5.0):  # new closures, perhaps at the old address: their own code
+        assert np.array_equal(s2s.jvp(make(k), (x,), (v,))[1], k * v)
+    assert np.array_equal(s2s.jvp(np.sin, (x,), (v,))[1], np.cos(x))  # not weak-referenceable
+
+
+def _cube(x):
+    return x * x * x
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.dtype(">f8"), np.complex128])
+def test_jvp_of_less_common_dtypes(dtype):
+    x = np.linspace(0.1, 1.0, 4).astype(dtype)
+    out, out_dot = s2s.jvp(_cube, (x,), (np.ones_like(x),))
+    assert out_dot.dtype == (x * x).dtype
+    np.testing.assert_allclose(out_dot, 3 * x * x, rtol=1e-3)
