@@ -196,6 +196,7 @@ def batch_function(fn, batched, ranks, *, randomness="error", suffix="vmap", ent
     from .frontend import _unwrap
 
     fn = _unwrap(fn)
+    ranks = with_default_ranks(fn, ranks)
     spec = ("batch", tuple(sorted(batched)), tuple(sorted(ranks.items())), randomness, suffix,
             entry)
     if identity:
@@ -210,6 +211,28 @@ def batch_function(fn, batched, ranks, *, randomness="error", suffix="vmap", ent
                                                          tuple(identity))
     _MEMO.setdefault(fn, {})[spec] = generated
     return generated
+
+
+def with_default_ranks(fn, ranks):
+    """``ranks`` and, for each parameter left out of it that has a default
+    number or array, the rank of that default: what a call that does not pass
+    the parameter gives it (the code then needs no run-time alignment)."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return dict(ranks)
+    positional = code.co_varnames[:code.co_argcount]
+    defaults = dict(zip(positional[len(positional) - len(fn.__defaults__ or ()):],
+                        fn.__defaults__ or ()))
+    defaults.update(fn.__kwdefaults__ or {})
+    out = dict(ranks)
+    for pname, value in defaults.items():
+        if pname in out:
+            continue
+        if isinstance(value, (int, float, complex)) and not isinstance(value, bool):
+            out[pname] = 0
+        elif hasattr(value, "ndim"):
+            out[pname] = value.ndim
+    return out
 
 
 def _build_batch(fn, batched, ranks, randomness, suffix, spec, key, entry=True, identity=()):
@@ -273,13 +296,7 @@ def _batch_callee(ctx, deps, randomness, suffix):
                 if batcher.is_batched(atom):
                     batched.append(pname)
                 ranks[pname] = batcher.atom_rank(atom)
-        for pname, param in sig.parameters.items():
-            if pname not in ranks and param.default is not param.empty:
-                value = param.default  # a default: its rank is known now
-                if isinstance(value, (int, float, complex)) and not isinstance(value, bool):
-                    ranks[pname] = 0
-                elif hasattr(value, "ndim"):
-                    ranks[pname] = value.ndim
+        ranks = with_default_ranks(target, ranks)
         spec = ("batch", tuple(sorted(batched)), tuple(sorted(ranks.items())), randomness, suffix,
                 False)
         base = re.sub(r"\W", "", getattr(target, "__name__", "")) or "fn"

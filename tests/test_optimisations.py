@@ -429,6 +429,19 @@ def test_batch_size_is_computed_only_where_the_code_reads_it():
 def test_three_component_jacobian_matches_finite_differences():
     u = np.array([0.3, -1.2, 2.0])
     np.testing.assert_allclose(s2s.jacfwd(_three)(u), fd_jacobian(_three, (u,), 0), rtol=1e-7)
+    for rho in (3.0, np.float64(3.0), np.array(3.0)):
+        np.testing.assert_allclose(s2s.jacfwd(_three)(u, rho),
+                                   fd_jacobian(_three, (u, rho), 0), rtol=1e-7)
+
+
+def test_a_parameter_left_to_its_default_has_the_default_s_rank():
+    jacobian = s2s.jacfwd(_three)
+    jacobian(np.ones(3))
+    code = s2s.source(_three, "jacfwd", ranks=[1])
+    assert code == s2s.source(jacobian)  # what a call generates
+    assert "align_batched" not in code and "_s2s.broadcast_with(_t6, rho)" in code
+    # passed, of a rank not given: decided at run time
+    assert "align_batched" in s2s.source(_three, "jacfwd", ranks={"u": 1, "rho": None})
 
 
 @pytest.mark.parametrize("items", [
