@@ -55,6 +55,17 @@ class AxisRules:
             return _index(out, [const(Ellipsis), const(0)])
         return out
 
+    def _matmul_any_rank(self, a, b):
+        """``a @ b`` per example where a rank is not known statically (an
+        item of a dict argument, a callee's result): ``_s2s.matmul_batched``
+        finds the ranks at run time, one vectorised call instead of a loop
+        over the batch. None where a rank is known to be 0 (NumPy refuses)."""
+        ra, rb = self.atom_rank(a), self.atom_rank(b)
+        if 0 in (ra, rb) or not (ra is None or rb is None):
+            return None
+        return call(self.rt("matmul_batched"),
+                    [a, b, const(self.is_batched(a)), const(self.is_batched(b))])
+
     def _identity(self, atom):
         return isinstance(atom, gast.Name) and atom.id in self.identity
 

@@ -635,7 +635,7 @@ class Batcher(RankInference, AxisRules, StatementPass):
         if isinstance(v, gast.BinOp):
             if isinstance(v.op, gast.MatMult):
                 done = self._matmul(v.left, v.right, lambda a, b: gast.BinOp(
-                    left=a, op=gast.MatMult(), right=b))
+                    left=a, op=gast.MatMult(), right=b)) or self._matmul_any_rank(v.left, v.right)
                 return (done if done is not None else self._map(v, [v.left, v.right], None)), []
             rule = registry.lookup(BINOPS[type(v.op)])
             if rule is not None and rule.batching in ("elementwise", "python"):
@@ -851,6 +851,8 @@ class Batcher(RankInference, AxisRules, StatementPass):
                 # (dot pairs every stack of one with every stack of the other)
                 done = self._matmul(v.args[0], v.args[1], lambda a, b: gast.BinOp(
                     left=a, op=gast.MatMult(), right=b))
+                if done is None and path == "matmul":
+                    done = self._matmul_any_rank(v.args[0], v.args[1])
                 if done is not None:
                     return done, []
             elif ra is not None and rb is not None:

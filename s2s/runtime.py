@@ -643,6 +643,9 @@ def matmul_batched(a, b, a_batched, b_batched, lead=1):
     a = a if a_batched else xp.asarray(a)[(None,) * lead]
     b = b if b_batched else xp.asarray(b)[(None,) * lead]
     ra, rb = numpy.ndim(a) - lead, numpy.ndim(b) - lead
+    if ra < 1 or rb < 1:
+        raise ValueError(f"matmul: Input operand {0 if ra < 1 else 1} does not have enough "
+                         "dimensions (a 0-d operand; use * to multiply by a scalar)")
     if ra == 1:
         a = xp.expand_dims(a, lead)
     if rb == 1:

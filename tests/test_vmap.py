@@ -663,3 +663,77 @@ def test_callee_returning_a_batched_and_an_unbatched_item(fn):
     np.testing.assert_allclose(vm(x), np.stack([fn(x[i]) for i in range(7)]), rtol=1e-14)
     jac = s2s.jacfwd(fn)(x[0])
     np.testing.assert_allclose(jac, np.diag(np.full(3, 2.0 if fn is uses_pair_whole else 6.0)))
+
+
+# -- matmul where a per-example rank is only known at run time ---------------------------------
+
+
+def _dict_matmul(d, w):
+    return np.tanh(d["a"] @ w) @ np.matmul(w, d["b"])
+
+
+def _dict_loop(f, d, w):
+    size = len(next(iter(d.values())))
+    return np.stack([f({k: v[i] for k, v in d.items()}, w) for i in range(size)])
+
+
+@pytest.mark.parametrize("a_shape,w_shape,b_shape", [
+    ((4, 3), (3, 3), (3,)),  # matrix @ matrix, then @ vector
+    ((3,), (3, 3), (3, 2)),  # vector @ matrix
+    ((2, 4, 3), (3, 3), (3, 5)),  # a stack of matrices
+])
+def test_matmul_of_dict_items_is_vectorised_not_looped(a_shape, w_shape, b_shape):
+    size = 7
+    d = {"a": _normal(size, *a_shape), "b": _normal(size, *b_shape)}
+    w = _normal(*w_shape)
+    batched = s2s.vmap(_dict_matmul, in_dims=({"a": 0, "b": 0}, None))
+    np.testing.assert_allclose(batched(d, w), _dict_loop(_dict_matmul, d, w), rtol=1e-12)
+    code = s2s.source(batched)
+    assert code.count("_s2s.matmul_batched(") == 3 and "map_batched" not in code
+
+
+def test_matmul_with_a_0d_item_is_refused_as_numpy_refuses():
+    d = {"a": _normal(5), "b": _normal(5, 3)}
+    with pytest.raises(ValueError, match="matmul"):
+        _dict_matmul({"a": d["a"][0], "b": d["b"][0]}, _normal(3, 3))
+    with pytest.raises(ValueError, match="matmul"):
+        s2s.vmap(_dict_matmul, in_dims=({"a": 0, "b": 0}, None))(d, _normal(3, 3))
+
+
+def _dict_loss(p, x):
+    h = np.tanh(p["W1"] @ x + p["b1"])
+    return np.sum((p["W2"] @ h) ** 2)
+
+
+def _central(f, p, h=1e-6):
+    """d f / d p by central differences: for each key of the dict p, an
+    array of shape f(p).shape + p[key].shape (f(p) an array)."""
+    out = {}
+    for key, value in p.items():
+        columns = []
+        for i in np.ndindex(value.shape):
+            step = np.zeros(value.shape)
+            step[i] = h
+            columns.append((f({**p, key: value + step}) - f({**p, key: value - step})) / (2 * h))
+        first = np.asarray(columns[0])
+        out[key] = np.moveaxis(np.array(columns), 0, -1).reshape(first.shape + value.shape)
+    return out
+
+
+def test_jacobian_and_hessian_of_a_loss_of_a_parameter_dict():
+    p = {"W1": _normal(5, 4), "b1": _normal(5), "W2": _normal(2, 5)}
+    x = _normal(4)
+    jac = s2s.jacfwd(_dict_loss)
+    got = jac(p, x)
+    assert "map_batched" not in s2s.source(jac)
+    expected = _central(lambda q: _dict_loss(q, x), p)
+    for key in p:
+        np.testing.assert_allclose(got[key], expected[key], rtol=1e-6, atol=1e-8)
+    hess = s2s.hessian(_dict_loss)
+    got = hess(p, x)
+    assert "matmul_batched" in s2s.source(hess) and "lambda _a0, _a1: _a0 @ _a1" not in s2s.source(hess)
+    for out_key in p:  # row out_key of the Hessian: the Jacobian of jac(p)[out_key]
+        expected = _central(lambda q, k=out_key: jac(q, x)[k], p)
+        for in_key in p:
+            np.testing.assert_allclose(got[out_key][in_key], expected[in_key],
+                                       rtol=1e-5, atol=1e-6)
