@@ -146,9 +146,14 @@ class AxisRules:
             if default is REQUIRED:
                 return None
             axis, where = const(default), None
-        axis = self.static_axis(axis)
-        if axis is None:
-            return None  # an axis known only at run time: the loop fallback is exact
+        known = self.static_axis(axis)
+        if known is None:
+            if none_means != "all":
+                return None  # an axis known only at run time: the loop fallback is exact
+            # (a reduction over axes computed by the code, e.g. generated code batched again)
+            _set_arg(v, pname, pos, where, call(self.rt("shift_axis_of"), [first, axis]))
+            return v
+        axis = known
         if isinstance(axis, gast.Constant) and axis.value is None:
             if none_means == "all":
                 r = self.atom_rank(first)

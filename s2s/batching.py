@@ -57,7 +57,7 @@ _CONTAINERS = ("container", "list", "dict")
 _UNBATCHED_CALLS = {"len", "shape", "ndim", "size", "isinstance", "range", "type"}
 # helpers of batched code that query shapes: the same for every example when
 # the code is batched again
-_SHAPE_HELPERS = {"batch_size", "tail_axes", "len_batched"}
+_SHAPE_HELPERS = {"batch_size", "tail_axes", "len_batched", "shift_axis_of"}
 
 
 class Batcher(RankInference, AxisRules, StatementPass):

@@ -497,6 +497,14 @@ def tail_axes(value):
     return tuple(range(1, numpy.ndim(value)))
 
 
+def shift_axis_of(value, axis):
+    """An axis argument known only at run time, of a reduction over one
+    example, as an axis of the batched ``value``: None (every axis of the
+    example) is every axis but the batch axis. (``value`` comes first: a
+    shape query is batched again by its first argument.)"""
+    return tail_axes(value) if axis is None else shift_axis(axis)
+
+
 def shift_axis(axis):
     """A per-example axis (or tuple of axes) as an axis of the batched array."""
     if axis is None:

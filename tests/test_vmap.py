@@ -731,9 +731,22 @@ def test_jacobian_and_hessian_of_a_loss_of_a_parameter_dict():
         np.testing.assert_allclose(got[key], expected[key], rtol=1e-6, atol=1e-8)
     hess = s2s.hessian(_dict_loss)
     got = hess(p, x)
-    assert "matmul_batched" in s2s.source(hess) and "lambda _a0, _a1: _a0 @ _a1" not in s2s.source(hess)
+    assert "matmul_batched" in s2s.source(hess) and "map_batched" not in s2s.source(hess)
     for out_key in p:  # row out_key of the Hessian: the Jacobian of jac(p)[out_key]
         expected = _central(lambda q, k=out_key: jac(q, x)[k], p)
         for in_key in p:
             np.testing.assert_allclose(got[out_key][in_key], expected[in_key],
                                        rtol=1e-5, atol=1e-6)
+
+
+def _sum_over(x, axis):
+    return np.sum(x * x, axis=axis, keepdims=True) + np.max(x, axis=axis, keepdims=True)
+
+
+@pytest.mark.parametrize("axis", [None, 0, -1, (0, 1), (1, -1)])
+def test_reduction_over_an_axis_known_only_at_run_time_is_vectorised(axis):
+    x = _normal(7, 3, 4, 5)
+    batched = s2s.vmap(_sum_over, in_dims=(0, None))
+    np.testing.assert_allclose(batched(x, axis), np.stack([_sum_over(e, axis) for e in x]),
+                               rtol=1e-12)
+    assert "map_batched" not in s2s.source(batched) and "shift_axis_of" in s2s.source(batched)

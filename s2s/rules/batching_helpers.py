@@ -15,6 +15,7 @@ HELPER = "helper"
 
 zero(rt.batch_size, rt.tail_axes, rt.len_batched, samples=[S(A(3, 2))], batching=HELPER)
 zero(rt.shift_axis, samples=[S(1), S((0, -1))], batching=HELPER)
+zero(rt.shift_axis_of, samples=[S(A(3, 2), None), S(A(3, 2, 2), (0, -1))], batching=HELPER)
 zero(rt.batch_shape, samples=[S(3, (2, 2))], batching=HELPER)
 linear(rt.batched, rt.batched_copy, samples=[S(A(2), 3), S(A(2, 2), 5)], batching=HELPER)
 linear(rt.batched_under, rt.batched_copy_under, samples=[S(A(2, 3), 4)], batching=HELPER)
