@@ -594,12 +594,19 @@ def _jvp_code(program):
 
 
 def _fast_key(args):
-    """The shapes and dtypes of ``args`` when all are NumPy arrays, else None."""
+    """The shapes and dtypes of ``args`` (and the structure of a tuple, list
+    or dict argument) when every leaf is a NumPy array, else None."""
     key = []
     for a in args:
-        if type(a) is not numpy.ndarray:
+        if type(a) is numpy.ndarray:
+            key.append((a.shape, a.dtype.str))
+            continue
+        if not isinstance(a, (tuple, list, dict)):
             return None
-        key.append((a.shape, a.dtype.str))
+        leaves, treedef = pytree.flatten(a)
+        if not leaves or any(type(leaf) is not numpy.ndarray for leaf in leaves):
+            return None
+        key.append((treedef, tuple((leaf.shape, leaf.dtype.str) for leaf in leaves)))
     return tuple(key)
 
 

@@ -634,3 +634,32 @@ def test_repeated_calls_reuse_the_code_until_a_global_is_rebound():
         np.testing.assert_allclose(vm(x), 3.0 * x * x)
     finally:
         _scale_helper = saved
+
+
+def _pair_loss(p, x):
+    return np.sum(np.tanh(p["w"] * x) ** 2) + p["c"][0] * np.sum(x)
+
+
+def test_repeated_calls_on_a_dict_reuse_the_basis_and_follow_its_structure():
+    jac = s2s.jacfwd(_pair_loss)
+    x = np.array([0.5, -1.0, 2.0])
+    for scale in (1.0, 2.0, -0.5):  # new values, same shapes: the cached code and basis
+        p = {"w": scale * np.array([0.1, 0.2, 0.3]), "c": np.array([scale])}
+        got = jac(p, x)
+        expected = fd_jacobian(_pair_loss, (p, x), 0)
+        assert list(got) == ["w", "c"]
+        for key in p:
+            np.testing.assert_allclose(got[key], expected[key], rtol=1e-6)
+    assert len(jac._fast) == 1
+    # the same shapes under other keys, in another order, or of another dtype: other entries
+    swapped = {"c": np.array([1.0]), "w": np.array([0.1, 0.2, 0.3])}
+    assert list(jac(swapped, x)) == ["c", "w"]
+    np.testing.assert_allclose(jac(swapped, x)["w"], fd_jacobian(_pair_loss, (swapped, x), 0)["w"],
+                               rtol=1e-6)
+    single = {"w": np.array([0.1, 0.2, 0.3], dtype=np.float32), "c": np.array([1.0])}
+    assert jac(single, x)["w"].dtype == np.float64  # x is float64: the output too
+    assert len(jac._fast) == 3
+    # a Python number among the leaves: no fast path, the same answer
+    numbers = {"w": np.array([0.1, 0.2, 0.3]), "c": [1.0]}
+    np.testing.assert_allclose(jac(numbers, x)["w"], jac(swapped, x)["w"], rtol=1e-12)
+    assert len(jac._fast) == 3
