@@ -219,8 +219,7 @@ def _parse_code(fn):
         ) from None
     source = "".join(lines)
     text = textwrap.dedent(source)
-    tree = _parse_text(text, fn)
-    gast.increment_lineno(tree, max(start, 1) - 1)
+    tree = _parse_text(text, fn, max(start, 1) - 1)
     if fn.__name__ == "<lambda>":
         node = _find_lambda(tree, fn)
     else:
@@ -229,11 +228,16 @@ def _parse_code(fn):
     return node, source
 
 
-def _parse_text(text, fn):
+def _parse_text(text, fn, offset):
+    """The tree of ``text``, the lines of its file after the first ``offset``."""
     try:
-        return parse_gast(text)
+        return parse_gast("\n" * offset + text)  # numbered by the parser, not by a walk
     except SyntaxError:
         pass
+    return gast.increment_lineno(_parse_fragment(text, fn), offset)
+
+
+def _parse_fragment(text, fn):
     # A lambda inside a larger expression: inspect gives the lines of the
     # statement fragment. Try parenthesising it, then trimming trailing lines.
     for candidate in ("(" + text.strip().rstrip(",") + ")", text.strip().rstrip(",")):
