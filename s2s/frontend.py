@@ -1,14 +1,16 @@
 """Function -> gast ``FunctionDef`` plus a resolver from names to live objects.
 
-The frontend reads a function's source with :mod:`inspect`, finds the right
-``def`` or ``lambda`` in it, parses it with gast and shifts line numbers so
-every node carries its line in the user's file. Lambdas become ``def``s whose
+The frontend reads a function's source (with :mod:`inspect`; the end of a
+``def`` block from its indentation, :mod:`s2s.defblock`), finds the right
+``def`` or ``lambda`` in it and parses it with gast, every node carrying its
+line in the user's file. Lambdas become ``def``s whose
 body is one ``return``. Names resolve through the function's globals, its
 closure cells and the builtins, at transform time; the generated code reads
 the same globals and cells live.
 """
 
 import builtins
+import contextlib
 import dataclasses
 import functools
 import inspect
@@ -20,6 +22,7 @@ import gast
 import numpy
 
 from .convert import parse as parse_gast
+from .defblock import def_block
 from .errors import SourceUnavailableError, UnsupportedSyntaxError
 from .nodes import clone, walk
 
@@ -208,19 +211,10 @@ def _params_from_doc(obj):
 
 def _parse_code(fn):
     """``(node, text)``: the function's tree and the source lines it was read from."""
-    code = fn.__code__
-    try:
-        lines, start = inspect.getsourcelines(fn)
-    except (OSError, TypeError) as exc:
-        raise SourceUnavailableError(
-            f"cannot read the source of {fn.__qualname__} (defined in {code.co_filename}): {exc}",
-            hint="s2s reads Python source: define the function in a .py file or a "
-            "notebook cell, not with exec/eval or at the bare interactive prompt",
-        ) from None
+    lines, start, tree = _read_source(fn)
     source = "".join(lines)
-    text = textwrap.dedent(source)
-    tree = _parse_text(text, fn)
-    gast.increment_lineno(tree, max(start, 1) - 1)
+    if tree is None:
+        tree = _parse_text(textwrap.dedent(source), fn, max(start, 1) - 1)
     if fn.__name__ == "<lambda>":
         node = _find_lambda(tree, fn)
     else:
@@ -229,11 +223,38 @@ def _parse_code(fn):
     return node, source
 
 
-def _parse_text(text, fn):
+def _read_source(fn):
+    """``(lines, start, tree)``: ``inspect.getsourcelines(fn)``, and the tree
+    of those lines when :func:`s2s.defblock.def_block` found them (it is
+    right when they parse), else None."""
     try:
-        return parse_gast(text)
+        if fn.__name__ != "<lambda>" and not hasattr(fn, "__wrapped__"):  # as inspect.unwrap
+            file_lines, first = inspect.findsource(fn)
+            lines = def_block(file_lines, first)
+            if lines is not None:
+                with contextlib.suppress(SyntaxError):
+                    text = "\n" * first + textwrap.dedent("".join(lines))
+                    return lines, first + 1, parse_gast(text)
+        return (*inspect.getsourcelines(fn), None)
+    except (OSError, TypeError) as exc:
+        code = fn.__code__
+        raise SourceUnavailableError(
+            f"cannot read the source of {fn.__qualname__} (defined in {code.co_filename}): {exc}",
+            hint="s2s reads Python source: define the function in a .py file or a "
+            "notebook cell, not with exec/eval or at the bare interactive prompt",
+        ) from None
+
+
+def _parse_text(text, fn, offset):
+    """The tree of ``text``, the lines of its file after the first ``offset``."""
+    try:
+        return parse_gast("\n" * offset + text)  # numbered by the parser, not by a walk
     except SyntaxError:
         pass
+    return gast.increment_lineno(_parse_fragment(text, fn), offset)
+
+
+def _parse_fragment(text, fn):
     # A lambda inside a larger expression: inspect gives the lines of the
     # statement fragment. Try parenthesising it, then trimming trailing lines.
     for candidate in ("(" + text.strip().rstrip(",") + ")", text.strip().rstrip(",")):

@@ -147,6 +147,42 @@ def test_nested_function_defined_in_test():
     np.testing.assert_allclose(out_dot, 2.0 * (X + offset) * T)
 
 
+# -- the lines of a def (s2s.defblock, else inspect) -------------------------------------------
+
+BLOCKS = {
+    "plain": "def f(x):\n    return x\n\ng = 1\n",
+    "comment below at def level": "def f(x):\n    return x\n# next\ng = 1\n",
+    "comment below in the body": "def f(x):\n    return x\n    # kept\ng = 1\n",
+    "comment below between": "def f(x):\n        return x\n    # ?\ng = 1\n",
+    "bracket at column 0": "def f(x):\n    y = (x +\n1)\n    return y\n",
+    "string at column 0": 'def f(x):\n    s = """\ndef g\n"""\n    return x\n',
+    "string ending like a comment": 'def f(x):\n    s = """\n    # a"""\n',
+    "decorated": "def d(f):\n    return f\n\n\n@d\n@d\ndef f(x):\n    return x\n",
+    "decorator over lines": "def d(*a):\n    return lambda f: f\n\n\n@d(1,\n2)\ndef f(x):\n"
+                            "    return x\n",
+    "signature over lines": "def f(x,\n  y=2):\n    return x\n",
+    "one line": "def f(x): return x\n# c\n    # d\ng = 1\n",
+    "tabs": "def f(x):\n\tif x:\n\t\treturn x\n\treturn x\n",
+    "nested": "def outer():\n    def f(x):\n        return x\n    return f\n\nf = outer()\n",
+    "method": "class C:\n    @staticmethod\n    def f(x):\n        return x\n\n    y = 1\n"
+              "\n\nf = C.f\n",
+    "continued line": "def f(x):\n    y = x + \\\n1\n    return y\n",
+    "end of file": "def f(x):\n    return x",
+}
+
+
+@pytest.mark.parametrize("src", BLOCKS.values(), ids=BLOCKS.keys())
+def test_def_lines_as_inspect_reads_them(src):
+    import inspect
+
+    from s2s.frontend import _read_source
+
+    namespace = {}
+    fn = make_function(src, namespace, name="f")
+    lines, start, _ = _read_source(fn)
+    assert (lines, start) == inspect.getsourcelines(fn)
+
+
 # -- __main__ scripts -----------------------------------------------------------------------
 
 
