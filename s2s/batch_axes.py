@@ -148,7 +148,7 @@ class AxisRules:
             axis, where = const(default), None
         known = self.static_axis(axis)
         if known is None:
-            if none_means != "all":
+            if none_means != "all" or self.names_batched(axis):
                 return None  # an axis known only at run time: the loop fallback is exact
             # (a reduction over axes computed by the code, e.g. generated code batched again)
             _set_arg(v, pname, pos, where, call(self.rt("shift_axis_of"), [first, axis]))

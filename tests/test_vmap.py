@@ -750,3 +750,14 @@ def test_reduction_over_an_axis_known_only_at_run_time_is_vectorised(axis):
     np.testing.assert_allclose(batched(x, axis), np.stack([_sum_over(e, axis) for e in x]),
                                rtol=1e-12)
     assert "map_batched" not in s2s.source(batched) and "shift_axis_of" in s2s.source(batched)
+
+
+def _sum_over_own_axis(x, axis):
+    return np.sum(x, axis=axis)
+
+
+def test_reduction_over_an_axis_that_differs_per_example_loops():
+    x, axes = _normal(4, 3, 3), np.array([0, 1, 0, 1])
+    batched = s2s.vmap(_sum_over_own_axis)
+    np.testing.assert_allclose(batched(x, axes), np.stack([e.sum(axis=a) for e, a in zip(x, axes)]))
+    assert "map_batched" in s2s.source(batched) and "shift_axis_of" not in s2s.source(batched)
