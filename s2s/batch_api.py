@@ -33,22 +33,48 @@ from .runtime import namespace_of, tree_map
 from .transform import batch_function, jvp_function
 
 
-def _ranks(params, args):
+def _ranks(params, args, leads=()):
     """What the batched code is specialised on: the rank of each array
-    argument, or the kind of container ("dict", "list", "tuple")."""
+    argument; for a dict, list or tuple of arrays and numbers, its kind with
+    the ranks of its items (``("dict", (("w", 2), ("b", 1)))``, ``("list",
+    (2, 1))``); else the kind of container alone ("dict", "list"). ``leads``:
+    per argument, the batch axes in front of each array (of each item)."""
     ranks = {}
-    for pname, value in zip(params, args):
-        if isinstance(value, (float, int, complex)) and not isinstance(value, bool):
-            ranks[pname] = 0
-        elif hasattr(value, "ndim") and hasattr(value, "shape"):
-            ranks[pname] = value.ndim
-        elif isinstance(value, dict):
-            ranks[pname] = "dict"
-        elif isinstance(value, (list, tuple)):
-            ranks[pname] = "list"
-        else:
-            ranks[pname] = None
+    for i, (pname, value) in enumerate(zip(params, args)):
+        lead = leads[i] if i < len(leads) else 0
+        rank = _leaf_rank(value, lead)
+        if rank is None and isinstance(value, (dict, list, tuple)):
+            if isinstance(value, dict):
+                items = [(k, _leaf_rank(v, lead)) for k, v in value.items()]
+                known = all(type(k) is str and r is not None for k, r in items)
+                rank = ("dict", tuple(items)) if known else "dict"
+            else:
+                items = [_leaf_rank(v, lead) for v in value]
+                rank = ("list", tuple(items)) if None not in items else "list"
+        ranks[pname] = rank
     return ranks
+
+
+def _with_batch_axis(rank):
+    """A parameter's rank (as :func:`_ranks` gives it) once the code is
+    batched over it: every array, and every item of a container, has one more
+    axis for the next level to see."""
+    if isinstance(rank, int):
+        return rank + 1
+    if isinstance(rank, tuple):
+        kind, items = rank
+        if kind == "dict":
+            return kind, tuple((k, r + 1) for k, r in items)
+        return kind, tuple(r + 1 for r in items)
+    return rank
+
+
+def _leaf_rank(value, lead):
+    if isinstance(value, (float, int, complex)) and not isinstance(value, bool):
+        return 0  # (a number among batched items is broadcast: no axes but the batch's)
+    if hasattr(value, "ndim") and hasattr(value, "shape"):
+        return value.ndim - lead
+    return None
 
 
 class _SameDraws:
@@ -348,11 +374,8 @@ def _batched_core(prepared, kwargs):
     """The core batched over every level (innermost first); None if there
     are none. Returns the Generated code."""
     core, levels = prepared.core, prepared.levels
-    examples = []
-    for i, value in enumerate(prepared.values):
-        lead = _lead(levels, i)
-        examples.append(_Rank(value.ndim - lead) if lead and hasattr(value, "ndim") else value)
-    ranks = _ranks(core.params, examples)
+    leads = [_lead(levels, i) for i in range(len(prepared.values))]
+    ranks = _ranks(core.params, prepared.values, leads)
     ranks.update(_ranks(list(kwargs), list(kwargs.values())))
     fn, generated = core.fn, None
     for level in reversed(levels):
@@ -364,7 +387,7 @@ def _batched_core(prepared, kwargs):
         generated = batch_function(fn, batched, ranks, randomness=level.randomness,
                                    identity=identity)
         fn = generated.fn
-        ranks = {p: r + 1 if isinstance(r, int) and p in batched else r for p, r in ranks.items()}
+        ranks = {p: _with_batch_axis(r) if p in batched else r for p, r in ranks.items()}
     return generated
 
 
@@ -450,12 +473,6 @@ def _check_dims(dims, what):
             raise InputError(f"{what} entries must be ints or None, not {d!r}",
                              hint=f"{what}=0 batches over the first axis; None leaves an "
                              "argument unbatched")
-
-
-class _Rank:
-    def __init__(self, ndim):
-        self.ndim = ndim
-        self.shape = (0,) * ndim
 
 
 def _dims_for(dim, arg, i):
@@ -821,7 +838,7 @@ def transform_source(fn, transform, *, argnums=None, in_dims=0, ranks=None, rand
         generated = batch_function(core, batched, core_ranks, randomness=randomness,
                                    identity=batched if single else ())
         core = generated.fn
-        core_ranks = {p: r + 1 if isinstance(r, int) and p in batched else r
+        core_ranks = {p: _with_batch_axis(r) if p in batched else r
                       for p, r in core_ranks.items()}
     return generated.source
 

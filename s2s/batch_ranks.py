@@ -53,13 +53,29 @@ class RankInference:
         if isinstance(v, gast.UnaryOp):
             return self.atom_rank(v.operand)
         if isinstance(v, gast.Subscript):
-            return _index_rank(self.atom_rank(v.value), v.slice, self)
+            item = self._item_rank(v)
+            return item if item is not None else _index_rank(self.atom_rank(v.value), v.slice, self)
         if isinstance(v, gast.Call):
             return self._call_rank(v)
         if isinstance(v, gast.Compare):
             ranks = [self.atom_rank(o) if isinstance(o, (gast.Name, gast.Constant)) else None
                      for o in [v.left, *v.comparators]]
             return _max_rank(*ranks)
+        return None
+
+    def _item_rank(self, v):
+        """The rank of ``p["w"]`` / ``p[0]`` for a dict or list argument whose
+        item ranks the spec gives; else None."""
+        if not (isinstance(v.value, gast.Name) and isinstance(v.slice, gast.Constant)):
+            return None
+        items = self.container_items.get(v.value.id)
+        if items is None:
+            return None
+        key = v.slice.value
+        if self.kind.get(v.value.id) == "dict":
+            return dict(items).get(key) if type(key) is str else None
+        if type(key) is int and 0 <= key < len(items):
+            return items[key]
         return None
 
     def _call_rank(self, v):

@@ -78,8 +78,7 @@ class Batcher(RankInference, AxisRules, StatementPass):
         self.ranks = dict(ranks)
         self.rank = {p: (r if isinstance(r, int) else None) for p, r in
                      ((p, ranks.get(p)) for p in self.params)}
-        self.kind = {p: ("array" if isinstance(ranks.get(p), int) else ranks.get(p))
-                     for p in self.params}
+        self.kind = {p: _kind(ranks.get(p)) for p in self.params}
         # names updated in place, directly or through a view (``v = z[1:]``):
         # a batched update makes the view and its base batched (and writable)
         direct = mutated_names(fn_node)
@@ -91,6 +90,10 @@ class Batcher(RankInference, AxisRules, StatementPass):
                   if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del))}
         self.identity = {p for p in identity
                          if p in self.batched and p not in stored and p not in self.mutated}
+        # the ranks of the items of a dict or list argument, from the spec, where
+        # the function only reads them (``p["w"]``, ``p[0]``, ``w, b = p``)
+        self.container_items = {p: ranks[p][1] for p in _items_only_read(fn_node, [
+            p for p in self.params if isinstance(ranks.get(p), tuple)])}
         self.suffix = name_suffix
         self.callee = callee
         self.randomness = randomness
@@ -99,7 +102,9 @@ class Batcher(RankInference, AxisRules, StatementPass):
         # tuple displays assigned once: name -> the display (for item ranks)
         self.displays = _single_displays(fn_node)
         self.displays_free = _assigned_once(fn_node)
-        self.item_ranks = {}  # name -> ranks of the items of the tuple it holds
+        self.item_ranks = {  # name -> ranks of the items of the tuple it holds
+            p: list(items) for p, items in self.container_items.items()
+            if self.kind[p] == "list"}
         # a callee's tuple result unpacked right away may mix batched and
         # unbatched items (the primal stays unbatched): name -> item flags
         self.callee_items = callee_items
@@ -1148,6 +1153,32 @@ def _assigned_once(fn_node):
                 if isinstance(n, gast.Name):
                     counts[n.id] = counts.get(n.id, 0) + 1
     return {n for n, c in counts.items() if c == 1}
+
+
+def _kind(rank):
+    """What the spec's rank says a parameter holds: "array" (an int rank), a
+    container kind ("dict", "list"; with item ranks or without), or None."""
+    if isinstance(rank, int):
+        return "array"
+    return rank[0] if isinstance(rank, tuple) else rank
+
+
+def _items_only_read(fn_node, names):
+    """The ``names`` that the function only reads items of: every occurrence
+    is ``name[constant]`` read, or the value of a tuple unpacking. (Anything
+    else, an assignment, an update, a call that gets the container, may
+    change what its items are.)"""
+    allowed, seen = set(), {}
+    for node in walk(fn_node):
+        if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name) \
+                and isinstance(node.ctx, gast.Load) and isinstance(node.slice, gast.Constant):
+            allowed.add(id(node.value))
+        elif isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Tuple) \
+                and isinstance(node.value, gast.Name):
+            allowed.add(id(node.value))
+        elif isinstance(node, gast.Name) and not isinstance(node.ctx, gast.Param):
+            seen.setdefault(node.id, []).append(node)
+    return [n for n in names if all(id(node) in allowed for node in seen.get(n, []))]
 
 
 def _single_displays(fn_node):

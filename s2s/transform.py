@@ -16,6 +16,8 @@ import hashlib
 import re
 import weakref
 
+import gast
+
 from . import __version__, cache
 from .codegen import compile_function, compile_source, free_names
 from .context import Context
@@ -296,6 +298,11 @@ def _batch_callee(ctx, deps, randomness, suffix):
                 if batcher.is_batched(atom):
                     batched.append(pname)
                 ranks[pname] = batcher.atom_rank(atom)
+                if isinstance(atom, gast.Name) and atom.id in batcher.container_items:
+                    ranks[pname] = batcher.ranks[atom.id]  # a dict or list, its items' ranks
+                elif isinstance(atom, gast.Name) and batcher.kind.get(atom.id) in (
+                        "dict", "list", "container"):
+                    ranks[pname] = batcher.kind[atom.id]  # a container, not an array
         ranks = with_default_ranks(target, ranks)
         spec = ("batch", tuple(sorted(batched)), tuple(sorted(ranks.items())), randomness, suffix,
                 False)

@@ -668,13 +668,15 @@ def test_callee_returning_a_batched_and_an_unbatched_item(fn):
 # -- matmul where a per-example rank is only known at run time ---------------------------------
 
 
-def _dict_matmul(d, w):
-    return np.tanh(d["a"] @ w) @ np.matmul(w, d["b"])
+def _nested_matmul(d, w):
+    # items of a nested dict: their ranks are not part of the spec
+    return np.tanh(d["in"]["a"] @ w) @ np.matmul(w, d["in"]["b"])
 
 
-def _dict_loop(f, d, w):
-    size = len(next(iter(d.values())))
-    return np.stack([f({k: v[i] for k, v in d.items()}, w) for i in range(size)])
+def _nested_loop(d, w):
+    size = len(d["in"]["a"])
+    return np.stack([_nested_matmul({"in": {k: v[i] for k, v in d["in"].items()}}, w)
+                     for i in range(size)])
 
 
 @pytest.mark.parametrize("a_shape,w_shape,b_shape", [
@@ -682,22 +684,22 @@ def _dict_loop(f, d, w):
     ((3,), (3, 3), (3, 2)),  # vector @ matrix
     ((2, 4, 3), (3, 3), (3, 5)),  # a stack of matrices
 ])
-def test_matmul_of_dict_items_is_vectorised_not_looped(a_shape, w_shape, b_shape):
+def test_matmul_of_ranks_known_at_run_time_is_vectorised_not_looped(a_shape, w_shape, b_shape):
     size = 7
-    d = {"a": _normal(size, *a_shape), "b": _normal(size, *b_shape)}
+    d = {"in": {"a": _normal(size, *a_shape), "b": _normal(size, *b_shape)}}
     w = _normal(*w_shape)
-    batched = s2s.vmap(_dict_matmul, in_dims=({"a": 0, "b": 0}, None))
-    np.testing.assert_allclose(batched(d, w), _dict_loop(_dict_matmul, d, w), rtol=1e-12)
+    batched = s2s.vmap(_nested_matmul, in_dims=({"in": {"a": 0, "b": 0}}, None))
+    np.testing.assert_allclose(batched(d, w), _nested_loop(d, w), rtol=1e-12)
     code = s2s.source(batched)
     assert code.count("_s2s.matmul_batched(") == 3 and "map_batched" not in code
 
 
 def test_matmul_with_a_0d_item_is_refused_as_numpy_refuses():
-    d = {"a": _normal(5), "b": _normal(5, 3)}
+    d = {"in": {"a": _normal(5), "b": _normal(5, 3)}}
     with pytest.raises(ValueError, match="matmul"):
-        _dict_matmul({"a": d["a"][0], "b": d["b"][0]}, _normal(3, 3))
+        _nested_matmul({"in": {"a": d["in"]["a"][0], "b": d["in"]["b"][0]}}, _normal(3, 3))
     with pytest.raises(ValueError, match="matmul"):
-        s2s.vmap(_dict_matmul, in_dims=({"a": 0, "b": 0}, None))(d, _normal(3, 3))
+        s2s.vmap(_nested_matmul, in_dims=({"in": {"a": 0, "b": 0}}, None))(d, _normal(3, 3))
 
 
 def _dict_loss(p, x):
@@ -725,13 +727,15 @@ def test_jacobian_and_hessian_of_a_loss_of_a_parameter_dict():
     x = _normal(4)
     jac = s2s.jacfwd(_dict_loss)
     got = jac(p, x)
-    assert "map_batched" not in s2s.source(jac)
+    code = s2s.source(jac)  # the items' ranks are known: code as for arrays
+    assert "map_batched" not in code and "align_batched" not in code
+    assert "matmul_batched" not in code and "_t1_dot = _t0_dot @ x" in code, code
     expected = _central(lambda q: _dict_loss(q, x), p)
     for key in p:
         np.testing.assert_allclose(got[key], expected[key], rtol=1e-6, atol=1e-8)
     hess = s2s.hessian(_dict_loss)
     got = hess(p, x)
-    assert "matmul_batched" in s2s.source(hess) and "map_batched" not in s2s.source(hess)
+    assert "map_batched" not in s2s.source(hess)
     for out_key in p:  # row out_key of the Hessian: the Jacobian of jac(p)[out_key]
         expected = _central(lambda q, k=out_key: jac(q, x)[k], p)
         for in_key in p:
@@ -761,3 +765,63 @@ def test_reduction_over_an_axis_that_differs_per_example_loops():
     batched = s2s.vmap(_sum_over_own_axis)
     np.testing.assert_allclose(batched(x, axes), np.stack([e.sum(axis=a) for e, a in zip(x, axes)]))
     assert "map_batched" in s2s.source(batched) and "shift_axis_of" not in s2s.source(batched)
+
+
+# -- the items of a dict or tuple argument: their ranks are part of the spec -------------------
+
+
+def _layer_of(p, x):
+    w, b = p["layer"]
+    return np.tanh(w @ x + b) * p["scale"]
+
+
+def _per_example(f, args, in_dims):
+    size = next(np.shape(leaf)[0] for a, d in zip(args, in_dims) if d is not None
+                for leaf in pytree.flatten(a)[0])
+    take = [(lambda a, i: pytree.unflatten(pytree.flatten(a)[1], [
+        leaf[i] for leaf in pytree.flatten(a)[0]])) if d is not None else (lambda a, i: a)
+        for d in in_dims]
+    return np.stack([f(*[t(a, i) for t, a in zip(take, args)]) for i in range(size)])
+
+
+def test_items_of_dict_and_tuple_arguments_have_static_ranks():
+    p = {"layer": (_normal(6, 4, 3), _normal(6, 4)), "scale": _normal(6)}
+    x = _normal(3)
+    batched = s2s.vmap(_layer_of, in_dims=(0, None))
+    np.testing.assert_allclose(batched(p, x), _per_example(_layer_of, (p, x), (0, None)),
+                               rtol=1e-12)
+    flat = {"w": _normal(6, 4, 3), "b": _normal(4), "scale": 2.0}  # b and scale unbatched
+
+    def flat_layer(q, x):
+        return np.tanh(q["w"] @ x + q["b"]) * q["scale"]
+
+    mixed = s2s.vmap(flat_layer, in_dims=({"w": 0, "b": None, "scale": None}, None))
+    expected = np.stack([flat_layer({**flat, "w": w}, x) for w in flat["w"]])
+    np.testing.assert_allclose(mixed(flat, x), expected, rtol=1e-12)
+    code = s2s.source(mixed)
+    assert "align_batched" not in code and "matmul_batched" not in code, code
+    twice = s2s.vmap(s2s.vmap(flat_layer, in_dims=({"w": 0, "b": None, "scale": None}, None)),
+                     in_dims=({"w": 0, "b": 0, "scale": None}, None))
+    nested = {"w": _normal(5, 6, 4, 3), "b": _normal(5, 4), "scale": 2.0}
+    np.testing.assert_allclose(
+        twice(nested, x),
+        np.stack([mixed({"w": w, "b": b, "scale": 2.0}, x)
+                  for w, b in zip(nested["w"], nested["b"])]), rtol=1e-12)
+
+
+def _rebinds_an_item(p, x):
+    p = dict(p)
+    p["w"] = p["w"][..., None]  # the item's rank changes: the spec's ranks no longer hold
+    return np.sum(p["w"] * x, axis=-2)
+
+
+def _passes_it_on(p, x):
+    return _rebinds_an_item(p, x) + np.sum(p["w"])
+
+
+@pytest.mark.parametrize("f", [_rebinds_an_item, _passes_it_on])
+def test_a_dict_argument_whose_items_may_change_keeps_run_time_ranks(f):
+    p, x = {"w": _normal(5, 4, 3)}, _normal(3)
+    batched = s2s.vmap(f, in_dims=({"w": 0}, None))
+    np.testing.assert_allclose(batched(p, x), np.stack([f({"w": w}, x) for w in p["w"]]),
+                               rtol=1e-12)
