@@ -202,7 +202,8 @@ class Batcher(RankInference, AxisRules, StatementPass):
                         flags = self._callee_flags(s.value)
                         if flags is not None:
                             self.item_batched[target.id] = flags
-                if isinstance(s.value, (gast.List, gast.Tuple, gast.Dict)):
+                if isinstance(s.value, (gast.List, gast.Tuple, gast.Dict)) \
+                        or self.kind.get(self._copied_container(s.value)) in _CONTAINERS:
                     self.kind[target.id] = "container"
                 elif self.kind.get(target.id) != "container" and self.rank.get(target.id) is not None:
                     self.kind[target.id] = "array"
@@ -230,6 +231,22 @@ class Batcher(RankInference, AxisRules, StatementPass):
                     self.batched.add(func.value.id)
         elif isinstance(s, gast.For):
             self._for_target(s.iter, s.target)
+
+    def _copied_container(self, value):
+        """The name whose container ``value`` is, or a copy of: ``p``,
+        ``p.copy()``, ``dict(p)``, ``list(p)``, ``tuple(p)``; else None."""
+        if isinstance(value, gast.Name):
+            return value.id
+        if not (isinstance(value, gast.Call) and not value.keywords):
+            return None
+        func = value.func
+        if isinstance(func, gast.Attribute) and func.attr == "copy" and not value.args \
+                and isinstance(func.value, gast.Name):
+            return func.value.id
+        if len(value.args) == 1 and isinstance(value.args[0], gast.Name) \
+                and self._resolve(func) in (dict, list, tuple):
+            return value.args[0].id
+        return None
 
     def _tuple_ranks(self, value, n):
         """Per-example ranks of the items of a tuple value: from a tuple

@@ -825,3 +825,37 @@ def test_a_dict_argument_whose_items_may_change_keeps_run_time_ranks(f):
     batched = s2s.vmap(f, in_dims=({"w": 0}, None))
     np.testing.assert_allclose(batched(p, x), np.stack([f({"w": w}, x) for w in p["w"]]),
                                rtol=1e-12)
+
+
+def _updates_a_copy(p, x):
+    q = p.copy()
+    q["w"] = q["w"] * 2.0
+    r = q  # another name for the same dict
+    return np.sum(r["w"] * x) + np.sum(p["w"])
+
+
+def _copies_with_dict(p, x):
+    q = dict(p)  # (vmap only: dict() of a value with a derivative has no jvp rule)
+    q["w"] = q["w"][::-1]
+    return np.sum(q["w"] * x)
+
+
+@pytest.mark.parametrize("f", [_updates_a_copy, _copies_with_dict])
+def test_a_copy_of_a_dict_argument_stays_a_dict(f):
+    # the copy was taken for an array: q[:, "w"] = ... failed with a TypeError
+    p, x = {"w": _normal(5, 3)}, _normal(3)
+    batched = s2s.vmap(f, in_dims=({"w": 0}, None))
+    np.testing.assert_allclose(batched(p, x), np.stack([f({"w": w}, x) for w in p["w"]]),
+                               rtol=1e-12)
+
+
+def test_jacobian_and_hessian_through_a_copy_of_a_dict_argument():
+    p, x = {"w": _normal(3)}, _normal(3)
+    np.testing.assert_allclose(s2s.jacfwd(_updates_a_copy)(p, x)["w"], 2.0 * x + 1.0,
+                               rtol=1e-12)
+    hess = s2s.hessian(_updates_a_copy, argnums=(0, 1))(p, x)
+    # blocks: [d/dp or d/dx of the gradient][its part][d/dp or d/dx again]
+    np.testing.assert_allclose(hess[0]["w"][1], 2.0 * np.eye(3), rtol=1e-12)  # d2 / dw dx
+    np.testing.assert_allclose(hess[1][0]["w"], 2.0 * np.eye(3), rtol=1e-12)  # d2 / dx dw
+    np.testing.assert_allclose(hess[0]["w"][0]["w"], np.zeros((3, 3)), atol=1e-12)
+    np.testing.assert_allclose(hess[1][1], np.zeros((3, 3)), atol=1e-12)
