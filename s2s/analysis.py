@@ -143,6 +143,8 @@ class Activity:
         return self.is_active(value)
 
     def _method_active(self, method, recv, call):
+        if method in ("get", "pop") and len(call.args) == 2 and not self.is_active(recv):
+            return self.is_active(call.args[1])  # d.get(key, default): the default's
         if method in INACTIVE_METHODS or not self.is_active(recv):
             return False
         if method == "astype":

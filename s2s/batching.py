@@ -227,7 +227,8 @@ class Batcher(RankInference, AxisRules, StatementPass):
             if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
                     and func.attr in ("append", "extend", "insert", "update", "setdefault"):
                 self.kind[func.value.id] = "container"
-                if any(self.is_batched(a) for a in s.value.args):
+                if any(self.is_batched(a) for a in
+                       list(s.value.args) + [k.value for k in s.value.keywords]):
                     self.batched.add(func.value.id)
         elif isinstance(s, gast.For):
             self._for_target(s.iter, s.target)
@@ -558,9 +559,12 @@ class Batcher(RankInference, AxisRules, StatementPass):
         v = s.value
         if isinstance(v, gast.Call) and isinstance(v.func, gast.Attribute) \
                 and isinstance(v.func.value, gast.Name) and v.func.value.id in self.batched \
-                and v.func.attr in ("append", "insert", "extend", "setdefault"):
+                and v.func.attr in ("append", "insert", "extend", "setdefault", "update"):
+            # what goes into a batched container gets the batch axis (keys and positions don't)
             v.args = [self._ensure(a) if i == len(v.args) - 1 else a
                       for i, a in enumerate(v.args)]
+            for k in v.keywords:  # d.update(w=...)
+                k.value = self._ensure(k.value)
             return [s]
         if isinstance(v, gast.Call) and self.names_batched(v):
             value, pre = self.batch_value(v, None, s)
@@ -1013,6 +1017,14 @@ class Batcher(RankInference, AxisRules, StatementPass):
 
     def _method(self, v):
         method = v.func.attr
+        if method in ("get", "pop") and len(v.args) == 2 and not self.is_batched(v.args[0]):
+            # d.get(key, default): the item or the default, either of them batched
+            if self.is_batched(v.func.value):
+                v.args[1] = self._ensure(v.args[1])
+                return v
+            if method == "get":  # an unbatched dict, a batched default: items broadcast
+                v.func.value = self._broadcast("batched", v.func.value)
+                return v
         if method in ("copy", "astype", "conj", "conjugate", "get", "pop", "values"):
             return v
         if method in ("item", "tolist"):

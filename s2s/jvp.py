@@ -288,8 +288,10 @@ class Emitter(StatementPass):
             return [gast.Expr(value=call(meth, [d]))]
         if method in ("pop", "reverse", "clear"):
             return [gast.Expr(value=call(meth, list(args)))]
-        if method == "update":
-            return [gast.Expr(value=call(meth, [self.dot_or_zero(args[0])]))]
+        if method == "update":  # d.update(other), d.update(k=v), d.update(other, k=v)
+            keywords = [gast.keyword(arg=k.arg, value=self.dot_or_zero(k.value))
+                        for k in v.keywords]
+            return [gast.Expr(value=call(meth, [self.dot_or_zero(a) for a in args], keywords))]
         if method == "setdefault":
             return [gast.Expr(value=call(meth, [args[0], self.dot_or_zero(args[1])]))]
         if method == "remove":
@@ -562,11 +564,17 @@ class Emitter(StatementPass):
                                     list(value.args), value.keywords))], False
         if method == "get":
             args = [value.args[0]] + [self.dot_or_zero(a) for a in value.args[1:]]
+            if is_zero(rd):  # an inactive dict, an active default: zero items, or its tangent
+                rd = self.zero(recv)
             return [assign(zd, call(gast.Attribute(value=rd, attr="get", ctx=gast.Load()),
                                     args))], False
-        if method == "pop":
+        if method == "pop":  # (the default's tangent, not the default, for a missing key)
+            args = [value.args[0]] + [self.dot_or_zero(a) for a in value.args[1:]] \
+                if value.args else []
+            if is_zero(rd):
+                rd = self.zero(recv)
             return [assign(zd, call(gast.Attribute(value=rd, attr="pop", ctx=gast.Load()),
-                                    list(value.args)))], False
+                                    args))], False
         self.problem(
             NoRuleError, s,
             f"no rule for the method .{method}() of a value that carries a derivative",

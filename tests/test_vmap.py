@@ -859,3 +859,47 @@ def test_jacobian_and_hessian_through_a_copy_of_a_dict_argument():
     np.testing.assert_allclose(hess[1][0]["w"], 2.0 * np.eye(3), rtol=1e-12)  # d2 / dx dw
     np.testing.assert_allclose(hess[0]["w"][0]["w"], np.zeros((3, 3)), atol=1e-12)
     np.testing.assert_allclose(hess[1][1], np.zeros((3, 3)), atol=1e-12)
+
+
+def _get_with_defaults(p, x):
+    cfg = {"scale": 3.0}
+    shift = cfg.get("shift", x)  # an unbatched dict, a batched default
+    return np.sum(p.get("w") * x) + np.sum(p.get("missing", 0.5) * x) + np.sum(shift) \
+        + cfg.get("scale", 1.0) * np.sum(p.pop("b", 0.0)) + np.sum(p.pop("gone", x) ** 2)
+
+
+def _update_a_dict(p, x):
+    q = {"c": 2.0}
+    q.update(p)
+    q.update(d=x)
+    q["w"] = q["w"] + 1.0
+    return np.sum(q["w"] * q["d"]) * q["c"]
+
+
+@pytest.mark.parametrize("f", [_get_with_defaults, _update_a_dict])
+@pytest.mark.parametrize("in_dims", [(0, None), (None, 0), (0, 0)])
+def test_dict_methods_under_vmap_match_a_loop(f, in_dims):
+    # d.get(k, default) and d.update(other) of batched dicts failed (float has no .shape,
+    # KeyError: the update ran on per-example copies)
+    p, x = {"w": _normal(5, 3), "b": _normal(5, 3)}, _normal(5, 3)
+    given = [p if in_dims[0] is not None else {k: v[0] for k, v in p.items()},
+             x if in_dims[1] is not None else x[0]]
+    expected = [f({k: v[i] if in_dims[0] is not None else v for k, v in given[0].items()},
+                  given[1][i] if in_dims[1] is not None else given[1]) for i in range(5)]
+    got = s2s.vmap(f, in_dims=in_dims)(*given)
+    np.testing.assert_allclose(got, np.stack(expected), rtol=1e-12)
+
+
+@pytest.mark.parametrize("f", [_get_with_defaults, _update_a_dict])
+def test_dict_methods_jacobians_match_finite_differences(f):
+    p, x = {"w": _normal(3), "b": _normal(3)}, _normal(3)
+    jac = s2s.jacfwd(f, argnums=(0, 1))(dict(p), x)
+    h = 1e-6
+    for key in p:
+        for i in range(3):
+            step = np.zeros(3)
+            step[i] = h
+            expected = (f({**p, key: p[key] + step}, x) - f({**p, key: p[key] - step}, x)) / (2 * h)
+            np.testing.assert_allclose(jac[0][key][i], expected, rtol=1e-6, atol=1e-8)
+    expected = [(f(dict(p), x + h * e) - f(dict(p), x - h * e)) / (2 * h) for e in np.eye(3)]
+    np.testing.assert_allclose(jac[1], expected, rtol=1e-6, atol=1e-8)
