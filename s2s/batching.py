@@ -203,7 +203,8 @@ class Batcher(RankInference, AxisRules, StatementPass):
                         if flags is not None:
                             self.item_batched[target.id] = flags
                 if isinstance(s.value, (gast.List, gast.Tuple, gast.Dict)) \
-                        or self.kind.get(self._copied_container(s.value)) in _CONTAINERS:
+                        or self.kind.get(self._copied_container(s.value)) in _CONTAINERS \
+                        or isinstance(s.value, gast.BinOp) and self._sequence_op(s.value):
                     self.kind[target.id] = "container"
                 elif self.kind.get(target.id) != "container" and self.rank.get(target.id) is not None:
                     self.kind[target.id] = "array"
@@ -232,6 +233,15 @@ class Batcher(RankInference, AxisRules, StatementPass):
                     self.batched.add(func.value.id)
         elif isinstance(s, gast.For):
             self._for_target(s.iter, s.target)
+
+    def _sequence_op(self, v):
+        """Whether the BinOp ``v`` concatenates or repeats lists or tuples
+        (``t + (x,)``, ``t * 2``) rather than computing on arrays."""
+        if not isinstance(v.op, (gast.Add, gast.Mult)):
+            return False
+        return any(isinstance(o, (gast.Tuple, gast.List)) or (
+            isinstance(o, gast.Name) and self.kind.get(o.id) in ("container", "list"))
+            for o in (v.left, v.right))
 
     def _copied_container(self, value):
         """The name whose container ``value`` is, or a copy of: ``p``,
@@ -658,6 +668,13 @@ class Batcher(RankInference, AxisRules, StatementPass):
             return self._attribute(v), []
         if isinstance(v, gast.Subscript):
             return self._subscript(v), []
+        if isinstance(v, gast.BinOp) and self._sequence_op(v):
+            if isinstance(v.op, gast.Add):  # concatenation: every item batched
+                v.left, v.right = self._ensure(v.left), self._ensure(v.right)
+                return v, []
+            if not (self.is_batched(v.left) and self.is_batched(v.right)):
+                return v, []  # repetition by an unbatched count
+            return self._map(v, [v.left, v.right], None), []
         if isinstance(v, gast.BinOp):
             if isinstance(v.op, gast.MatMult):
                 done = self._matmul(v.left, v.right, lambda a, b: gast.BinOp(

@@ -83,6 +83,7 @@ class Emitter(StatementPass):
             n.targets[0].id: n.value for n in nodes
             if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name)
             and isinstance(n.value, (gast.Tuple, gast.List, gast.Dict))}
+        self.sequences = _sequence_names(nodes)
 
     # -- helpers -------------------------------------------------------------
 
@@ -483,6 +484,17 @@ class Emitter(StatementPass):
             # a field of a named tuple (slogdet(a).logabsdet): the tangent's field
             new = gast.Attribute(value=self.dot(value.value), attr=value.attr, ctx=gast.Load())
             return [assign(zd, new)], False
+        if isinstance(value, gast.BinOp) and isinstance(value.op, (gast.Add, gast.Mult)):
+            sequence = [_is_sequence(o, self.sequences) for o in (value.left, value.right)]
+            if isinstance(value.op, gast.Add) and any(sequence):
+                # concatenation: the tangents of both parts (zeros for an inactive one)
+                return [assign(zd, gast.BinOp(left=self.dot_or_zero(value.left), op=gast.Add(),
+                                              right=self.dot_or_zero(value.right)))], False
+            count = value.right if sequence[0] else value.left
+            if any(sequence) and not self.is_active(count):
+                seq = value.left if sequence[0] else value.right  # repetition, as the values
+                return [assign(zd, gast.BinOp(left=self.dot_or_zero(seq), op=gast.Mult(),
+                                              right=count))], False
         if isinstance(value, gast.BinOp):
             prim = BINOPS[type(value.op)]
             op = value.op
@@ -853,3 +865,41 @@ def _zeros_each():
     return runtime.zeros_like_each
 
 
+def _is_sequence(atom, sequences):
+    return isinstance(atom, (gast.Tuple, gast.List)) or (
+        isinstance(atom, gast.Name) and atom.id in sequences)
+
+
+def _sequence_names(nodes):
+    """Names that hold a list or tuple wherever they are assigned: from a
+    display, a concatenation or repetition of one, or another such name
+    (their ``+`` and ``*`` concatenate and repeat). ``nodes``: the
+    assignments and loops of the function."""
+    values, other = {}, set()
+    for n in nodes:
+        if isinstance(n, gast.Assign):
+            for target in n.targets:
+                if isinstance(target, gast.Name):
+                    values.setdefault(target.id, []).append(n.value)
+                else:
+                    other.update(m.id for m in walk(target) if isinstance(m, gast.Name)
+                                 and isinstance(m.ctx, gast.Store))
+        elif isinstance(n, (gast.For, gast.AugAssign)):
+            other.update(m.id for m in walk(n.target) if isinstance(m, gast.Name))
+    found, changed = set(), True
+
+    def holds(v):
+        if isinstance(v, (gast.Tuple, gast.List)):
+            return True
+        if isinstance(v, gast.Name):
+            return v.id in found
+        return isinstance(v, gast.BinOp) and isinstance(v.op, (gast.Add, gast.Mult)) and (
+            _is_sequence(v.left, found) or _is_sequence(v.right, found))
+
+    while changed:
+        changed = False
+        for n, vs in values.items():
+            if n not in found and n not in other and all(holds(v) for v in vs):
+                found.add(n)
+                changed = True
+    return found

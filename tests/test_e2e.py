@@ -386,3 +386,32 @@ def test_jvp_of_less_common_dtypes(dtype):
     out, out_dot = s2s.jvp(_cube, (x,), (np.ones_like(x),))
     assert out_dot.dtype == (x * x).dtype
     np.testing.assert_allclose(out_dot, 3 * x * x, rtol=1e-3)
+
+
+_SEQ_X = np.array([0.5, -1.0, 2.0])
+
+
+def _concatenated_tuple(w):
+    t = (w,) + (_SEQ_X,)  # the second part carries no tangent
+    t = t + (w * w,)
+    u = t * 2  # repetition
+    return np.sum(u[0] * u[1]) + np.sum(u[5] * u[4])
+
+
+def _concatenated_list(w):
+    parts = [_SEQ_X] + [w]
+    parts = parts + parts
+    return np.sum(np.stack(parts) ** 2 * np.arange(1.0, 5.0)[:, None])
+
+
+@pytest.mark.parametrize("f", [_concatenated_tuple, _concatenated_list])
+def test_concatenated_and_repeated_sequences(f):
+    # the tangent of (w,) + (X,) was broadcast_with((w_dot,), (X,)), as for arrays:
+    # an IndexError from the generated code
+    w = np.array([1.0, 2.0, -0.5])
+    check_jvp(f, (w,))
+    jac = s2s.jacfwd(f)(w)
+    np.testing.assert_allclose(jac, [central_difference(f, (w,), (e,)) for e in np.eye(3)],
+                               rtol=1e-6)
+    ws = np.array([w, 2 * w, -w, w + 1.0])
+    np.testing.assert_allclose(s2s.vmap(f)(ws), [f(v) for v in ws], rtol=1e-12)
