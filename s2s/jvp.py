@@ -104,9 +104,15 @@ class Emitter(StatementPass):
         return ZeroNode(atom)
 
     def zero(self, atom):
-        if isinstance(atom, gast.Name) and atom.id in self.displays:
+        if isinstance(atom, gast.Name) and (atom.id in self.displays or atom.id in self.sequences):
             return call(self.ctx.ref(runtime.zeros_like_tree), [name(atom.id)])
         return materialize_zero(atom, self.ctx.ref)
+
+    def _sequence_dot(self, atom):
+        """The tangent of a part of a concatenation: zeros of its structure
+        where it carries none (a tuple of zeros, not one zero array)."""
+        d = self.dot(atom)
+        return call(self.ctx.ref(runtime.zeros_like_tree), [atom]) if is_zero(d) else d
 
     def dot_or_zero(self, atom):
         d = self.dot(atom)
@@ -488,12 +494,12 @@ class Emitter(StatementPass):
             sequence = [_is_sequence(o, self.sequences) for o in (value.left, value.right)]
             if isinstance(value.op, gast.Add) and any(sequence):
                 # concatenation: the tangents of both parts (zeros for an inactive one)
-                return [assign(zd, gast.BinOp(left=self.dot_or_zero(value.left), op=gast.Add(),
-                                              right=self.dot_or_zero(value.right)))], False
+                return [assign(zd, gast.BinOp(left=self._sequence_dot(value.left), op=gast.Add(),
+                                              right=self._sequence_dot(value.right)))], False
             count = value.right if sequence[0] else value.left
             if any(sequence) and not self.is_active(count):
                 seq = value.left if sequence[0] else value.right  # repetition, as the values
-                return [assign(zd, gast.BinOp(left=self.dot_or_zero(seq), op=gast.Mult(),
+                return [assign(zd, gast.BinOp(left=self._sequence_dot(seq), op=gast.Mult(),
                                               right=count))], False
         if isinstance(value, gast.BinOp):
             prim = BINOPS[type(value.op)]

@@ -415,3 +415,6 @@ def test_concatenated_and_repeated_sequences(f):
                                rtol=1e-6)
     ws = np.array([w, 2 * w, -w, w + 1.0])
     np.testing.assert_allclose(s2s.vmap(f)(ws), [f(v) for v in ws], rtol=1e-12)
+    jacobian = s2s.jacfwd(f)  # the Hessian against central differences of the Jacobian
+    expected = [(jacobian(w + 1e-6 * e) - jacobian(w - 1e-6 * e)) / 2e-6 for e in np.eye(3)]
+    np.testing.assert_allclose(s2s.hessian(f)(w), expected, rtol=1e-5, atol=1e-6)
