@@ -401,6 +401,9 @@ class Batcher(RankInference, AxisRules, StatementPass):
                 return self.randomness == "different"
             if obj is sorted and v.args and self.kind.get(getattr(v.args[0], "id", None)) == "dict":
                 return False  # the keys of a dict: the same for every example
+            if isinstance(v.func, gast.Attribute) and v.func.attr == "keys" and not v.args \
+                    and self.kind.get(getattr(v.func.value, "id", None)) in _CONTAINERS:
+                return False  # d.keys() too
         return self.names_batched(v)
 
     def _resolve(self, func):

@@ -903,3 +903,21 @@ def test_dict_methods_jacobians_match_finite_differences(f):
             np.testing.assert_allclose(jac[0][key][i], expected, rtol=1e-6, atol=1e-8)
     expected = [(f(dict(p), x + h * e) - f(dict(p), x - h * e)) / (2 * h) for e in np.eye(3)]
     np.testing.assert_allclose(jac[1], expected, rtol=1e-6, atol=1e-8)
+
+
+def _zip_keys_values(p, x):
+    out = 0.0
+    for k, v in zip(p.keys(), p.values()):
+        out = out + np.sum(v * x) * len(k)
+    keys = list(p.keys())
+    q = {k: v for k, v in zip(keys, [p[k] * 2.0 for k in keys])}
+    return out + np.sum(q["w0"] * x)
+
+
+def test_the_keys_of_a_batched_dict_are_the_same_for_every_example():
+    # d.keys() was mapped over the batch: an AxisError from the generated code
+    p, x = {"w0": _normal(5, 3), "w12": _normal(5, 3)}, _normal(3)
+    batched = s2s.vmap(_zip_keys_values, in_dims=(0, None))
+    np.testing.assert_allclose(batched(p, x), [_zip_keys_values({k: v[i] for k, v in p.items()}, x)
+                                               for i in range(5)], rtol=1e-12)
+    assert "map_batched" not in s2s.source(batched)
