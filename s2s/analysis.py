@@ -24,7 +24,7 @@ from .rules import registry
 from .rules.registry import BindError
 
 # methods that keep the receiver's activity: linear in the receiver
-LINEAR_METHODS = {"copy", "item", "tolist", "values", "get", "pop", "conj", "conjugate"}
+LINEAR_METHODS = {"copy", "item", "tolist", "values", "items", "get", "pop", "conj", "conjugate"}
 # methods whose result never carries a tangent
 INACTIVE_METHODS = {"keys", "index", "count", "nonzero", "argmax", "argmin", "argsort",
                     "tobytes", "startswith", "endswith", "format", "join", "split", "strip",

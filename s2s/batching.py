@@ -102,6 +102,20 @@ class Batcher(RankInference, AxisRules, StatementPass):
         # tuple displays assigned once: name -> the display (for item ranks)
         self.displays = _single_displays(fn_node)
         self.displays_free = _assigned_once(fn_node)
+        # names assigned once from d.items(): pairs with distinct keys (sorted by key alone)
+        self.item_views = {n.targets[0].id for n in walk(fn_node)
+                           if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name)
+                           and n.targets[0].id in self.displays_free
+                           and isinstance(n.value, gast.Call) and not n.value.args
+                           and isinstance(n.value.func, gast.Attribute)
+                           and n.value.func.attr == "items"}
+        self.item_views |= {n.targets[0].id for n in walk(fn_node)  # and sorted(d.items())
+                            if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name)
+                            and n.targets[0].id in self.displays_free
+                            and isinstance(n.value, gast.Call) and len(n.value.args) == 1
+                            and not n.value.keywords
+                            and getattr(n.value.args[0], "id", None) in self.item_views
+                            and self._resolve(n.value.func) is sorted}
         self.item_ranks = {  # name -> ranks of the items of the tuple it holds
             p: list(items) for p, items in self.container_items.items()
             if self.kind[p] == "list"}
@@ -347,6 +361,12 @@ class Batcher(RankInference, AxisRules, StatementPass):
         if kind == "range":
             for n in names:
                 self._set_rank(n, 0)
+            return
+        if kind == "atom" and getattr(parts, "id", None) in self.item_views \
+                and isinstance(target, (gast.Tuple, gast.List)) and len(target.elts) == 2:
+            # (key, value) pairs of a dict: the keys are the same for every example
+            if self.is_batched(it):
+                self.batched.update(n.id for n in walk(target.elts[1]) if isinstance(n, gast.Name))
             return
         if kind in ("atom", "reversed"):
             batched = self.is_batched(parts)
@@ -1045,7 +1065,7 @@ class Batcher(RankInference, AxisRules, StatementPass):
             if method == "get":  # an unbatched dict, a batched default: items broadcast
                 v.func.value = self._broadcast("batched", v.func.value)
                 return v
-        if method in ("copy", "astype", "conj", "conjugate", "get", "pop", "values"):
+        if method in ("copy", "astype", "conj", "conjugate", "get", "pop", "values", "items"):
             return v
         if method in ("item", "tolist"):
             return call(gast.Attribute(value=v.func.value, attr="copy", ctx=gast.Load()), [])

@@ -573,7 +573,7 @@ class Emitter(StatementPass):
         recv = func.value
         method = func.attr
         rd = self.dot(recv)
-        if method in ("copy", "item", "tolist", "values", "conj", "conjugate"):
+        if method in ("copy", "item", "tolist", "values", "items", "conj", "conjugate"):
             new = call(gast.Attribute(value=rd, attr=method, ctx=gast.Load()),
                        list(value.args), value.keywords)
             return [assign(zd, new)], False

@@ -12,7 +12,7 @@ import math
 import e2e_functions as ef
 import numpy as np
 import pytest
-from helpers import assert_tree_close, line_of
+from helpers import assert_tree_close, check_jvp, line_of
 from test_e2e import CASES
 
 import s2s
@@ -921,3 +921,26 @@ def test_the_keys_of_a_batched_dict_are_the_same_for_every_example():
     np.testing.assert_allclose(batched(p, x), [_zip_keys_values({k: v[i] for k, v in p.items()}, x)
                                                for i in range(5)], rtol=1e-12)
     assert "map_batched" not in s2s.source(batched)
+
+
+def _sorted_items(p, x):
+    out = 0.0
+    for k, v in sorted(p.items()):
+        out = out * 0.5 + np.sum(v * x) * len(k)
+    first = list(p.items())[0][1]
+    return out + np.sum(first ** 2)
+
+
+def test_sorted_items_of_a_dict_argument():
+    # .items() had no jvp rule, and under vmap it was mapped over the batch (AxisError)
+    p, x = {"w12": _normal(3), "w0": _normal(3)}, _normal(3)
+    check_jvp(_sorted_items, (p, x))
+    batch = {k: _normal(5, 3) for k in p}
+    batched = s2s.vmap(_sorted_items, in_dims=(0, None))
+    np.testing.assert_allclose(batched(batch, x), [
+        _sorted_items({k: v[i] for k, v in batch.items()}, x) for i in range(5)], rtol=1e-12)
+    assert "map_batched" not in s2s.source(batched)
+    jac = s2s.jacfwd(_sorted_items, argnums=1)
+    expected = [(jac(p, x + 1e-6 * e) - jac(p, x - 1e-6 * e)) / 2e-6 for e in np.eye(3)]
+    np.testing.assert_allclose(s2s.hessian(_sorted_items, argnums=1)(p, x), expected,
+                               rtol=1e-5, atol=1e-6)

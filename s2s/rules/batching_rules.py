@@ -442,6 +442,8 @@ def _sorted(b, v, args, key):
     if not b.is_batched(iterable) or _any_batched(b, args, ("key", "reverse")):
         return None
     by = args.get("key")
+    if (by is None or _holds_none(b, by)) and getattr(iterable, "id", None) in b.item_views:
+        return v  # the items of a dict: distinct keys decide, the values are never compared
     if by is not None and not _holds_none(b, by):
         fn = b.ctx.resolve(by) if isinstance(by, (gast.Name, gast.Attribute)) else None
         if not (fn is abs or isinstance(fn, numpy.ufunc)):
