@@ -163,8 +163,9 @@ class Emitter(StatementPass):
         # parameters active through aliasing but not differentiated: zero tangents
         for p in params:
             if p in self.activity.active and p not in self.active_params:
-                if self.entry or p not in self.mutated:
-                    body.append(assign(self.dot_name(p), self.zero(name(p))))
+                if self.entry or p not in self.mutated:  # (of any structure: p may be a dict)
+                    zeros = call(self.ctx.ref(runtime.zeros_like_tree), [name(p)])
+                    body.append(assign(self.dot_name(p), zeros))
                 else:
                     self.problem(
                         UnsupportedSyntaxError,

@@ -944,3 +944,21 @@ def test_sorted_items_of_a_dict_argument():
     expected = [(jac(p, x + 1e-6 * e) - jac(p, x - 1e-6 * e)) / 2e-6 for e in np.eye(3)]
     np.testing.assert_allclose(s2s.hessian(_sorted_items, argnums=1)(p, x), expected,
                                rtol=1e-5, atol=1e-6)
+
+
+def _list_of_dict_items(p, x):
+    lst = [p["w"], x]
+    lst.insert(0, p["w"] * 2.0)
+    lst.extend([x * x])
+    last = lst.pop()
+    return np.sum(np.stack(lst) ** 2) + np.sum(last * x)
+
+
+def test_hessian_in_one_argument_of_code_mixing_a_dict_argument_in():
+    # p is not differentiated but shares a list with x: its zero tangent was
+    # xp.zeros_like(p) of a dict (an IndexError from the generated code)
+    p, x = {"w": _normal(3)}, _normal(3)
+    jac = s2s.jacfwd(_list_of_dict_items, argnums=1)
+    expected = [(jac(p, x + 1e-6 * e) - jac(p, x - 1e-6 * e)) / 2e-6 for e in np.eye(3)]
+    np.testing.assert_allclose(s2s.hessian(_list_of_dict_items, argnums=1)(p, x), expected,
+                               rtol=1e-5, atol=1e-6)
