@@ -270,8 +270,9 @@ class _VMap:
         for i, (arg, dim) in enumerate(zip(inputs, in_dims)):
             lead = _lead(levels, i)
             leaves, treedef = pytree.flatten(arg)
+            dims = _dims_for(dim, arg, f"in_dims for argument {i}")
             new_leaves, batched_any = [], False
-            for leaf, d in zip(leaves, _dims_for(dim, arg, i)):
+            for leaf, d in zip(leaves, dims):
                 if d is None:
                     new_leaves.append(leaf)
                     continue
@@ -292,7 +293,7 @@ class _VMap:
                 batched_any = True
             if batched_any:
                 new_leaves = [leaf if d is not None else _broadcast(leaf, size, lead, space)
-                              for leaf, d in zip(new_leaves, _dims_for(dim, arg, i))]
+                              for leaf, d in zip(new_leaves, dims)]
             moved.append(pytree.unflatten(treedef, new_leaves))
             flags.append(batched_any)
         if size is None:
@@ -475,14 +476,18 @@ def _check_dims(dims, what):
                              "argument unbatched")
 
 
-def _dims_for(dim, arg, i):
+def _dims_for(dim, arg, label):
+    """One dim per leaf of ``arg``: ``dim`` itself (an int or None), or the
+    leaves of ``dim`` where it has ``arg``'s structure. ``label``: "in_dims
+    for argument 0" (for the error)."""
     leaves, treedef = pytree.flatten(arg)
     if dim is None or isinstance(dim, int):
         return [dim] * len(leaves)
     dim_leaves, dim_def = pytree.flatten(dim)
     if dim_def != treedef:
-        raise InputError(f"in_dims for argument {i} has structure {pytree.describe(dim_def)} "
-                         f"but the argument has {pytree.describe(treedef)}")
+        raise InputError(f"{label} has structure {pytree.describe(dim_def)} "
+                         f"but the value has {pytree.describe(treedef)}",
+                         hint="give an int (or None) for the whole value, or the same structure")
     return dim_leaves
 
 
@@ -517,8 +522,8 @@ def _move_out(out, out_dims, lead=0):
         dims = []
         if not isinstance(out, tuple) or len(out_dims) != len(out):
             raise InputError("out_dims must be an int or a tuple with one entry per output")
-        for o, d in zip(out, out_dims):
-            dims += [d] * len(pytree.flatten(o)[0])
+        for i, (o, d) in enumerate(zip(out, out_dims)):
+            dims += _dims_for(d, o, f"out_dims for output {i}")
     moved = []
     for leaf, d in zip(leaves, dims):
         ndim = numpy.ndim(leaf) - lead

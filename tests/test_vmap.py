@@ -558,6 +558,27 @@ def test_error_out_dims_wrong_structure():
         s2s.vmap(two_outputs, out_dims=(0, 1, 2))(_normal(7, 3))
 
 
+def _value_and_parts(p, x):
+    h = np.tanh(p["W"] @ x)
+    return np.sum(h), {"h": h, "hh": (h * h, h[:2])}
+
+
+def test_out_dims_of_the_parts_of_an_output():
+    # an entry of out_dims shaped like its output (a dict here) raised a TypeError
+    p, xs = {"W": _normal(4, 3)}, _normal(6, 3)
+    total, parts = s2s.vmap(_value_and_parts, in_dims=(None, 0),
+                            out_dims=(0, {"h": 1, "hh": (0, -1)}))(p, xs)
+    loop = [_value_and_parts(p, x) for x in xs]
+    np.testing.assert_allclose(total, [t for t, _ in loop])
+    np.testing.assert_allclose(parts["h"], np.stack([q["h"] for _, q in loop], axis=1))
+    np.testing.assert_allclose(parts["hh"][0], np.stack([q["hh"][0] for _, q in loop]))
+    np.testing.assert_allclose(parts["hh"][1], np.stack([q["hh"][1] for _, q in loop], axis=-1))
+    with pytest.raises(s2s.InputError, match=r"out_dims for output 1 has structure \{'h': leaf\}"):
+        s2s.vmap(_value_and_parts, in_dims=(None, 0), out_dims=(0, {"h": 1}))(p, xs)
+    with pytest.raises(s2s.InputError, match="in_dims for argument 0 has structure"):
+        s2s.vmap(_value_and_parts, in_dims=({"V": None}, 0))(p, xs)
+
+
 def test_error_out_dims_out_of_range():
     with pytest.raises(ValueError):  # s2s.InputError or numpy's AxisError
         s2s.vmap(square, out_dims=3)(_normal(7, 3))
