@@ -58,6 +58,9 @@ _UNBATCHED_CALLS = {"len", "shape", "ndim", "size", "isinstance", "range", "type
 # helpers of batched code that query shapes: the same for every example when
 # the code is batched again
 _SHAPE_HELPERS = {"batch_size", "tail_axes", "len_batched", "shift_axis_of"}
+# runtime helpers whose result has the structure of their first argument
+_SAME_STRUCTURE = {"zeros_like_tree", "fresh_copy", "batched", "batched_copy", "batched_under",
+                   "batched_copy_under"}
 
 
 class Batcher(RankInference, AxisRules, StatementPass):
@@ -259,17 +262,23 @@ class Batcher(RankInference, AxisRules, StatementPass):
 
     def _copied_container(self, value):
         """The name whose container ``value`` is, or a copy of: ``p``,
-        ``p.copy()``, ``dict(p)``, ``list(p)``, ``tuple(p)``; else None."""
+        ``p.copy()``, ``dict(p)``, ``list(p)``, ``tuple(p)``, and s2s's helpers
+        that keep the structure of their first argument (``_SAME_STRUCTURE``:
+        ``zeros_like_tree(p)``, ``batched(p, _B)``...); else None."""
         if isinstance(value, gast.Name):
             return value.id
-        if not (isinstance(value, gast.Call) and not value.keywords):
+        if not isinstance(value, gast.Call):
             return None
         func = value.func
         if isinstance(func, gast.Attribute) and func.attr == "copy" and not value.args \
-                and isinstance(func.value, gast.Name):
+                and not value.keywords and isinstance(func.value, gast.Name):
             return func.value.id
-        if len(value.args) == 1 and isinstance(value.args[0], gast.Name) \
-                and self._resolve(func) in (dict, list, tuple):
+        if not (value.args and isinstance(value.args[0], gast.Name)):
+            return None
+        obj = self._resolve(func)
+        if len(value.args) == 1 and not value.keywords and obj in (dict, list, tuple):
+            return value.args[0].id
+        if _runtime_name(obj) in _SAME_STRUCTURE:
             return value.args[0].id
         return None
 

@@ -418,3 +418,29 @@ def test_concatenated_and_repeated_sequences(f):
     jacobian = s2s.jacfwd(f)  # the Hessian against central differences of the Jacobian
     expected = [(jacobian(w + 1e-6 * e) - jacobian(w - 1e-6 * e)) / 2e-6 for e in np.eye(3)]
     np.testing.assert_allclose(s2s.hessian(f)(w), expected, rtol=1e-5, atol=1e-6)
+
+
+def _preallocated_list(w):
+    out = [0.0] * 3
+    for i in range(3):
+        out[i] = np.sum(w * _SEQ_X) * (i + 1) + w[i] ** 2
+    rows = [None] * 2
+    rows[0] = w * _SEQ_X
+    rows[1] = np.sin(w)
+    return np.sum(np.array(out) ** 2) + np.sum(np.stack(rows) ** 2)
+
+
+def test_a_preallocated_list_filled_in_a_loop():
+    # the zero tangent of [0.0] * n was one zero array; batched, its item assignments
+    # became out_dot[:, i] = ... on a list (TypeError) once it kept the list's structure
+    w = np.array([1.0, 2.0, -0.5])
+    check_jvp(_preallocated_list, (w,))
+    jacobian = s2s.jacfwd(_preallocated_list)
+    np.testing.assert_allclose(
+        jacobian(w), [central_difference(_preallocated_list, (w,), (e,)) for e in np.eye(3)],
+        rtol=1e-6)
+    ws = np.array([w, 2 * w, -w, w + 1.0])
+    np.testing.assert_allclose(s2s.vmap(_preallocated_list)(ws), [_preallocated_list(v) for v in ws],
+                               rtol=1e-12)
+    expected = [(jacobian(w + 1e-6 * e) - jacobian(w - 1e-6 * e)) / 2e-6 for e in np.eye(3)]
+    np.testing.assert_allclose(s2s.hessian(_preallocated_list)(w), expected, rtol=1e-5, atol=1e-5)
