@@ -91,8 +91,9 @@ class RankInference:
             return ranks[1]  # a copy of its second argument
         if obj is runtime.outer_product and len(ranks) == 2:
             return None if ranks[1] is None else ranks[1] + 1  # a[:, None] * c
-        if obj is runtime.dense_tree and len(ranks) == 1:
-            return ranks[0]
+        if obj in (runtime.dense_tree, runtime.zeros_like_tree, runtime.fresh_copy) \
+                and len(ranks) == 1:
+            return ranks[0]  # (of an array: its shape; of a container: no rank anyway)
         if path in ("array", "asarray", "stack") and args and isinstance(args[0], gast.Name) \
                 and args[0].id in self.displays and not v.keywords:
             items = [self.atom_rank(e) for e in self.displays[args[0].id].elts]
