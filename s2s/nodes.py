@@ -87,29 +87,10 @@ def walk_values(node):
 
 
 def name_nodes(node):
-    """The ``Name`` nodes among ``walk(node)``, in the same order (a list,
-    built without a generator step per node, contexts and operators
-    skipped)."""
-    found = []
-    todo = [node]
-    append = todo.append
-    known = VALUE_FIELDS
-    name_cls, ast_cls = gast.Name, gast.AST
-    for node in todo:
-        cls = node.__class__
-        if cls is name_cls:
-            found.append(node)
-        fields = known[cls]
-        values = node.__dict__
-        for field in fields:
-            value = values.get(field)
-            if isinstance(value, list):
-                for item in value:
-                    if isinstance(item, ast_cls):
-                        append(item)
-            elif isinstance(value, ast_cls):
-                append(value)
-    return found
+    """The ``Name`` nodes among ``walk(node)``, in the same order (a list;
+    contexts and operators skipped, as :func:`walk_values` does)."""
+    name_cls = gast.Name
+    return [n for n in walk_values(node) if n.__class__ is name_cls]
 
 
 class StatementNodes:
