@@ -30,7 +30,7 @@ from .codegen import annotate
 from .errors import InputError
 from .frontend import _unwrap
 from .runtime import namespace_of, tree_map
-from .transform import batch_function, jvp_function
+from .transform import batch_function, jvp_function, value_rank
 
 
 def _ranks(params, args, leads=()):
@@ -42,14 +42,14 @@ def _ranks(params, args, leads=()):
     ranks = {}
     for i, (pname, value) in enumerate(zip(params, args)):
         lead = leads[i] if i < len(leads) else 0
-        rank = _leaf_rank(value, lead)
+        rank = value_rank(value, lead)
         if rank is None and isinstance(value, (dict, list, tuple)):
             if isinstance(value, dict):
-                items = [(k, _leaf_rank(v, lead)) for k, v in value.items()]
+                items = [(k, value_rank(v, lead)) for k, v in value.items()]
                 known = all(type(k) is str and r is not None for k, r in items)
                 rank = ("dict", tuple(items)) if known else "dict"
             else:
-                items = [_leaf_rank(v, lead) for v in value]
+                items = [value_rank(v, lead) for v in value]
                 rank = ("list", tuple(items)) if None not in items else "list"
         ranks[pname] = rank
     return ranks
@@ -67,14 +67,6 @@ def _with_batch_axis(rank):
             return kind, tuple((k, r + 1) for k, r in items)
         return kind, tuple(r + 1 for r in items)
     return rank
-
-
-def _leaf_rank(value, lead):
-    if isinstance(value, (float, int, complex)) and not isinstance(value, bool):
-        return 0  # (a number among batched items is broadcast: no axes but the batch's)
-    if hasattr(value, "ndim") and hasattr(value, "shape"):
-        return value.ndim - lead
-    return None
 
 
 class _SameDraws:

@@ -228,13 +228,21 @@ def with_default_ranks(fn, ranks):
     defaults.update(fn.__kwdefaults__ or {})
     out = dict(ranks)
     for pname, value in defaults.items():
-        if pname in out:
-            continue
-        if isinstance(value, (int, float, complex)) and not isinstance(value, bool):
-            out[pname] = 0
-        elif hasattr(value, "ndim"):
-            out[pname] = value.ndim
+        rank = value_rank(value)
+        if pname not in out and rank is not None:
+            out[pname] = rank
     return out
+
+
+def value_rank(value, lead=0):
+    """The per-example rank of an argument's value: 0 for a number, the
+    number of axes after the ``lead`` batch axes for an array; None for
+    anything else."""
+    if isinstance(value, (int, float, complex)) and not isinstance(value, bool):
+        return 0  # (a number among batched items is broadcast: no axes but the batch's)
+    if hasattr(value, "ndim") and hasattr(value, "shape"):
+        return value.ndim - lead
+    return None
 
 
 def _build_batch(fn, batched, ranks, randomness, suffix, spec, key, entry=True, identity=()):
