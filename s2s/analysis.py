@@ -23,7 +23,8 @@ from .nodes import name_nodes, walk
 from .rules import registry
 from .rules.registry import BindError
 
-# methods that keep the receiver's activity: linear in the receiver
+# methods linear in the receiver: the tangent is the same method of the receiver's
+# tangent (jvp.py; get and pop take the default's tangent)
 LINEAR_METHODS = {"copy", "item", "tolist", "values", "items", "get", "pop", "conj", "conjugate"}
 # methods whose result never carries a tangent
 INACTIVE_METHODS = {"keys", "index", "count", "nonzero", "argmax", "argmin", "argsort",

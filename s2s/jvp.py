@@ -32,6 +32,7 @@ import gast
 from . import coefficients, cse, deadcode, release, runtime, scaling
 from .analysis import (
     BINOPS,
+    LINEAR_METHODS,
     UNARYOPS,
     Activity,
     Aliases,
@@ -574,26 +575,16 @@ class Emitter(StatementPass):
         recv = func.value
         method = func.attr
         rd = self.dot(recv)
-        if method in ("copy", "item", "tolist", "values", "items", "conj", "conjugate"):
+        if method in ("get", "pop"):  # the default's tangent, not the default, for a missing key
+            args = value.args[:1] + [self.dot_or_zero(a) for a in value.args[1:]]
+            if is_zero(rd):  # an inactive dict, an active default: zero items, or its tangent
+                rd = self.zero(recv)
+            return [assign(zd, call(gast.Attribute(value=rd, attr=method, ctx=gast.Load()),
+                                    args))], False
+        if method in LINEAR_METHODS or method == "astype":  # the same method of the tangent
             new = call(gast.Attribute(value=rd, attr=method, ctx=gast.Load()),
                        list(value.args), value.keywords)
             return [assign(zd, new)], False
-        if method == "astype":
-            return [assign(zd, call(gast.Attribute(value=rd, attr="astype", ctx=gast.Load()),
-                                    list(value.args), value.keywords))], False
-        if method == "get":
-            args = [value.args[0]] + [self.dot_or_zero(a) for a in value.args[1:]]
-            if is_zero(rd):  # an inactive dict, an active default: zero items, or its tangent
-                rd = self.zero(recv)
-            return [assign(zd, call(gast.Attribute(value=rd, attr="get", ctx=gast.Load()),
-                                    args))], False
-        if method == "pop":  # (the default's tangent, not the default, for a missing key)
-            args = [value.args[0]] + [self.dot_or_zero(a) for a in value.args[1:]] \
-                if value.args else []
-            if is_zero(rd):
-                rd = self.zero(recv)
-            return [assign(zd, call(gast.Attribute(value=rd, attr="pop", ctx=gast.Load()),
-                                    args))], False
         self.problem(
             NoRuleError, s,
             f"no rule for the method .{method}() of a value that carries a derivative",
