@@ -47,7 +47,7 @@ from .codegen import comment
 from .context import assign, call, const, name, walk_statements
 from .errors import UnsupportedSyntaxError
 from .frontend import MISSING
-from .nodes import Transformer, children, clone, walk
+from .nodes import Transformer, children, clone, name_nodes, walk, walk_values
 from .rules import batching_rules, registry
 from .rules.batching_axes import AXES, AXIS_PAIRS, TANGENT_HELPERS
 from .statements import StatementPass
@@ -105,20 +105,7 @@ class Batcher(RankInference, AxisRules, StatementPass):
         # tuple displays assigned once: name -> the display (for item ranks)
         self.displays = _single_displays(fn_node)
         self.displays_free = _assigned_once(fn_node)
-        # names assigned once from d.items(): pairs with distinct keys (sorted by key alone)
-        self.item_views = {n.targets[0].id for n in walk(fn_node)
-                           if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name)
-                           and n.targets[0].id in self.displays_free
-                           and isinstance(n.value, gast.Call) and not n.value.args
-                           and isinstance(n.value.func, gast.Attribute)
-                           and n.value.func.attr == "items"}
-        self.item_views |= {n.targets[0].id for n in walk(fn_node)  # and sorted(d.items())
-                            if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name)
-                            and n.targets[0].id in self.displays_free
-                            and isinstance(n.value, gast.Call) and len(n.value.args) == 1
-                            and not n.value.keywords
-                            and getattr(n.value.args[0], "id", None) in self.item_views
-                            and self._resolve(n.value.func) is sorted}
+        self.item_views = self._item_views(fn_node)
         self.item_ranks = {  # name -> ranks of the items of the tuple it holds
             p: list(items) for p, items in self.container_items.items()
             if self.kind[p] == "list"}
@@ -250,6 +237,19 @@ class Batcher(RankInference, AxisRules, StatementPass):
                     self.batched.add(func.value.id)
         elif isinstance(s, gast.For):
             self._for_target(s.iter, s.target)
+
+    def _item_views(self, fn_node):
+        """Names assigned once from ``d.items()`` or ``sorted(d.items())``:
+        (key, value) pairs with distinct keys (ordered by the keys alone)."""
+        calls = [(n.targets[0].id, n.value) for n in walk_values(fn_node)
+                 if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name)
+                 and n.targets[0].id in self.displays_free and isinstance(n.value, gast.Call)
+                 and not n.value.keywords]
+        views = {t for t, v in calls if not v.args and isinstance(v.func, gast.Attribute)
+                 and v.func.attr == "items"}
+        return views | {t for t, v in calls if len(v.args) == 1
+                        and getattr(v.args[0], "id", None) in views
+                        and self._resolve(v.func) is sorted}
 
     def _sequence_op(self, v):
         """Whether the BinOp ``v`` concatenates or repeats lists or tuples
@@ -507,8 +507,7 @@ class Batcher(RankInference, AxisRules, StatementPass):
                                decorator_list=[], returns=None, type_comment=None,
                                type_params=[])
         new.lineno = fn.lineno
-        if first is not None and not any(isinstance(n, gast.Name) and n.id == self.B
-                                         for st in body[1:] for n in walk(st)):
+        if first is not None and not any(n.id == self.B for st in body[1:] for n in name_nodes(st)):
             del new.body[0]  # ``_B = _s2s.batch_size(x)``, read nowhere: a call per call saved
         views.run(new, self.rt("identity_matmul").value.id, self.mutated)
         new.body = self.ctx.prologue(new) + new.body
