@@ -40,7 +40,7 @@ def f_jvp_vmap(x, x_dot):
 import gast
 
 from .context import const
-from .nodes import walk
+from .nodes import children, walk_values
 
 _NEW_ARRAY_OPS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.MatMult)
 _PASS_THROUGH = ("broadcast_with", "align_batched")  # may return their first argument
@@ -51,19 +51,17 @@ def run(fn_node, runtime_name, mutated):
     hand out ``copy=False`` (in place; ``runtime_name``: the name the code
     calls s2s's runtime by, ``mutated``: the names the function changes in
     place)."""
-    products = {}  # target name -> the identity_matmul call
-    parents = {}
-    for node in walk(fn_node):
-        for child in gast.iter_child_nodes(node):
-            parents[child] = node
-        if isinstance(node, gast.Assign) and len(node.targets) == 1 \
-                and isinstance(node.targets[0], gast.Name) \
-                and _helper(node.value, runtime_name) == "identity_matmul":
-            products[node.targets[0].id] = node.value
+    nodes = walk_values(fn_node)
+    products = {node.targets[0].id: node.value for node in nodes  # target -> the call
+                if isinstance(node, gast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], gast.Name)
+                and _helper(node.value, runtime_name) == "identity_matmul"}
     if not products:
-        return
-    reads = {}
-    for node in parents:
+        return  # (most functions: no parent table built)
+    parents, reads = {}, {}
+    for node in nodes:
+        for child in children(node):
+            parents[child] = node
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
             reads.setdefault(node.id, []).append(node)
     for target, product in products.items():
