@@ -164,8 +164,10 @@ class _Core:
     root: object  # the user's function
 
     def call(self, fn, values, kwargs):
-        named = dict(zip(self.params[self.npos:], values[self.npos:]))
         try:
+            if self.npos >= len(values) and not kwargs:  # (the common case, no dict built)
+                return fn(*values)
+            named = dict(zip(self.params[self.npos:], values[self.npos:]))
             return fn(*values[: self.npos], **named, **kwargs)
         except (TypeError, ValueError, NotImplementedError, IndexError, ImportError) as err:
             explained = backend.explain(err)
@@ -543,6 +545,7 @@ class JacFwd(_Transformed):
         self.has_aux = has_aux
         self.randomness = randomness
         self.chunk_size = chunk_size
+        self._plain = _plain_jacobians(self)
 
     def _program(self):
         return _JacFwd(_program(self.func), self.argnums, self.has_aux, self.randomness)
@@ -555,20 +558,22 @@ class JacFwd(_Transformed):
             raise
 
     def _call(self, args):
-        key = _fast_key(args) if _plain_jacobians(self) else None
+        key = _fast_key(args) if self._plain else None
         hit = self._fast.get(key) if key is not None else None
         if hit is not None and all(g.is_current() for g in hit[1]):
             # arrays of the shapes seen before: the same code and bases
-            program, generated, core, basis = hit
+            program, _, core, fn, basis = hit
             self.calls += 1
-            return program.finish(core.call(generated[0].fn, list(args) + basis, {}), 0)
+            return program.finish(core.call(fn, [*args, *basis], {}), 0)
         program = self._program()
         program.chunk = (0, self.chunk_size) if self.chunk_size else None
         prepared = program.prepare(list(args), [])
         generated = _batched_core(prepared, {})
         self._last = generated
         if key is not None:
-            self._fast[key] = (program, [generated] + _jvp_code(program), prepared.core,
+            # (only code built from globals or cells can go stale: the rest is not checked)
+            watched = [g for g in [generated] + _jvp_code(program) if g.deps]
+            self._fast[key] = (program, watched, prepared.core, generated.fn,
                                prepared.values[len(args):])
         same = _SameDraws(_root(program), self.randomness) if self.chunk_size else None
         self.calls += 1
@@ -613,14 +618,14 @@ def _fast_key(args):
     key = []
     for a in args:
         if type(a) is numpy.ndarray:
-            key.append((a.shape, a.dtype.str))
+            key.append((a.shape, a.dtype))  # (the dtype, not its .str: made anew each time)
             continue
         if not isinstance(a, (tuple, list, dict)):
             return None
         leaves, treedef = pytree.flatten(a)
         if not leaves or any(type(leaf) is not numpy.ndarray for leaf in leaves):
             return None
-        key.append((treedef, tuple((leaf.shape, leaf.dtype.str) for leaf in leaves)))
+        key.append((treedef, tuple((leaf.shape, leaf.dtype) for leaf in leaves)))
     return tuple(key)
 
 
@@ -662,6 +667,8 @@ def _is_identity(value):
 def _first_example(tree, axis=0):
     """Each leaf at index 0 along ``axis`` (the batch axis)."""
     index = (slice(None),) * axis + (0,)
+    if type(tree) is numpy.ndarray:  # (the common case, without tree_map)
+        return tree[index]
     return tree_map(lambda leaf: leaf[index], tree)
 
 
@@ -672,7 +679,8 @@ def _assemble(out, out_dot, shapes, single, lead=0):
             and shapes[0][1] is None and isinstance(out, (numpy.ndarray, numpy.generic)):
         # one array in, one array out: directions first -> last
         shape = tuple(shapes[0][0][0])
-        jac = out_dot.transpose(tuple(range(1, out_dot.ndim)) + (0,))
+        jac = out_dot.transpose(tuple(range(1, out_dot.ndim)) + (0,)) if out_dot.ndim > 1 \
+            else out_dot
         return jac.reshape(out.shape + shape) if shape != (out_dot.shape[0],) else jac
     out_flat, out_def = pytree.flatten(out)
     dot_flat, _ = pytree.flatten(out_dot)
