@@ -426,16 +426,24 @@ class VMapped(_Transformed):
             raise
 
     def _call(self, args, kwargs):
+        key = None if kwargs or isinstance(self.func, _Transformed) else _fast_key(args)
+        hit = self._fast.get(key) if key is not None else None
+        if hit is not None and hit[1] is not None and hit[0].is_current():
+            # NumPy arrays of the shapes seen before: the same code, axes and checks
+            generated, axes, core = hit
+            self._last = generated
+            self.calls += 1
+            values = [a if perm is None else a.transpose(perm) for a, perm in zip(args, axes)]
+            return _move_out(core.call(generated.fn, values, {}), self.out_dims)
         program = self._program()
         prepared = program.prepare(list(args), [])  # checks the inputs, finds the size
         size = program.size
         # the batched code depends on the ranks, not the batch size: one for every chunk
-        key = None if kwargs or isinstance(self.func, _Transformed) else _fast_key(args)
-        generated = self._fast.get(key) if key is not None else None
+        generated = hit[0] if hit is not None else None
         if generated is None or not generated.is_current():
             generated = _batched_core(prepared, kwargs)
-            if key is not None:
-                self._fast[key] = generated
+        if key is not None:
+            self._fast[key] = (generated, self._moves(args, size), prepared.core)
         self._last = generated
         chunk = self.chunk_size or size
         if chunk >= size:
@@ -453,6 +461,23 @@ class VMapped(_Transformed):
             self.calls += 1
             parts.append(prepared.core.call(generated.fn, values, kwargs))
         return program.finish(_concat_trees(parts), 0)
+
+
+    def _moves(self, args, size):
+        """Per argument, the transpose that brings its batch axis to the front
+        (None: as it is), for a later call with arrays of the same shapes;
+        None where that call needs more (containers, chunks)."""
+        if (self.chunk_size and self.chunk_size < size) \
+                or any(type(a) is not numpy.ndarray for a in args):
+            return None
+        in_dims = self.in_dims
+        if not isinstance(in_dims, (tuple, list)):
+            in_dims = (in_dims,) * len(args)
+        axes = []
+        for a, d in zip(args, in_dims):
+            d = None if d is None else d % a.ndim
+            axes.append(None if not d else (d,) + tuple(k for k in range(a.ndim) if k != d))
+        return axes
 
 
 def _root(program):
@@ -509,6 +534,8 @@ def _concat_trees(parts, axis=0):
 def _move_out(out, out_dims, lead=0):
     """Each output's batch axis (at ``lead``, after outer levels' axes) to
     its ``out_dims`` position."""
+    if out_dims == 0 and isinstance(out_dims, int):  # (nothing to move)
+        return out
     leaves, treedef = pytree.flatten(out)
     if isinstance(out_dims, int):
         dims = [out_dims] * len(leaves)

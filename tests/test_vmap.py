@@ -391,6 +391,34 @@ def test_chunk_size_with_unbatched_argument_and_out_dims():
     assert vm.calls == 4
 
 
+def test_repeated_calls_follow_in_dims_values_shapes_and_chunks():
+    # a call with arrays of the shapes seen before reuses the code, the axis
+    # moves and the checks of the first: each must still be right
+    vm = s2s.vmap(weighted_sum, in_dims=(2, None))
+    for _ in range(2):  # new values, same shapes
+        x, w = _normal(3, 4, 5), _normal(3, 4)
+        np.testing.assert_allclose(vm(x, w), _loop(weighted_sum, (x, w), (2, None)), rtol=1e-12)
+    x = _normal(3, 4, 5)
+    strided = np.asfortranarray(x)[:, ::-1]  # same shape, other strides, a view
+    np.testing.assert_allclose(vm(strided, w), _loop(weighted_sum, (strided, w), (2, None)),
+                               rtol=1e-12)
+    x, w = _normal(2, 4, 7), _normal(2, 4)  # other shapes: new checks and moves
+    np.testing.assert_allclose(vm(x, w), _loop(weighted_sum, (x, w), (2, None)), rtol=1e-12)
+    with pytest.raises(s2s.InputError, match="inconsistent batch sizes"):
+        s2s.vmap(weighted_sum, in_dims=(2, 0))(x, _normal(5, 4))
+    moved = s2s.vmap(two_outputs, in_dims=1, out_dims=(1, 0))
+    for _ in range(2):
+        x = _normal(3, 6, 2)
+        out0, out1 = moved(x)
+        np.testing.assert_allclose(out0, 2.0 * x, rtol=1e-14)
+        np.testing.assert_allclose(out1, np.moveaxis(x, 1, 0).sum(axis=-1), rtol=1e-12)
+    chunked = s2s.vmap(weighted_sum, chunk_size=4)
+    x, w = _normal(10, 3), _normal(10, 3)
+    for calls in (3, 6):  # every call runs its chunks
+        np.testing.assert_allclose(chunked(x, w), _loop(weighted_sum, (x, w)), rtol=1e-12)
+        assert chunked.calls == calls
+
+
 # -- randomness -----------------------------------------------------------------------
 
 RNG = np.random.default_rng(0)
