@@ -713,7 +713,11 @@ def _assemble(out, out_dot, shapes, single, lead=0):
     dot_flat, _ = pytree.flatten(out_dot)
     jacobians = []
     for o, d in zip(out_flat, dot_flat):
-        xp = namespace_of(d)
+        if type(d) is numpy.ndarray:  # (the methods: NumPy's functions cost ~0.4 us more a call)
+            reshape, transpose = numpy.ndarray.reshape, numpy.ndarray.transpose
+        else:
+            xp = namespace_of(d)
+            reshape, transpose = xp.reshape, xp.transpose
         oshape = numpy.shape(o)[lead:]
         batch = numpy.shape(d)[:lead]
         per_arg = []
@@ -723,11 +727,11 @@ def _assemble(out, out_dot, shapes, single, lead=0):
             for shape in leaf_shapes:
                 n = math.prod(shape)
                 index = (slice(None),) * lead + (slice(offset, offset + n),)
-                block = xp.reshape(d[index], batch + (n,) + oshape)
+                block = reshape(d[index], batch + (n,) + oshape)
                 offset += n
                 # the direction axis last (moveaxis, without its argument checks)
                 axes = tuple(range(lead)) + tuple(range(lead + 1, block.ndim)) + (lead,)
-                blocks.append(xp.reshape(xp.transpose(block, axes), batch + oshape + tuple(shape)))
+                blocks.append(reshape(transpose(block, axes), batch + oshape + tuple(shape)))
             per_arg.append(pytree.unflatten(treedef, blocks))
         jacobians.append(per_arg[0] if single else tuple(per_arg))
     return pytree.unflatten(out_def, jacobians)
