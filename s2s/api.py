@@ -90,23 +90,28 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
             hint="pass strict=False to get a zero tangent",
         )
     try:
-        if generated.positional:
-            result = generated.fn(*primals, *tangents)  # (out, out_dot)
+        if generated.positional:  # (out, out_dot)
+            result = generated.fn(p, t) if len(primals) == 1 else generated.fn(*primals, *tangents)
         else:
             kwargs = {generated.tangent_names[p]: t for p, t in zip(active, tangents)}
             result = generated.fn(*primals, **kwargs)
-    except (TypeError, ValueError, NotImplementedError, IndexError, ImportError) as err:
-        explained = backend.explain(err)  # CuPy or Dask could not run a line
-        annotate(err)  # the user's file and line under a generated line
-        if explained is None:
-            raise
-        raise explained from err
     except Exception as exc:
-        annotate(exc)
-        raise
+        explained = _explained(exc)
+        if explained is exc:
+            raise
+        raise explained from exc
     if has_aux:
         return _with_aux(result, has_aux, generated.origin)
     return result
+
+
+def _explained(exc):
+    """What to raise for ``exc`` from generated code: ``exc`` itself, with
+    the user's file and line under the generated line, or the clearer error
+    of :func:`s2s.backend.explain` (CuPy or Dask could not run a line)."""
+    annotate(exc)
+    explained = backend.explain(exc)
+    return exc if explained is None else explained
 
 
 def _with_aux(result, has_aux, origin):

@@ -30,6 +30,8 @@ def f_vmap(x, w):
 """
 
 
+import types
+
 import gast
 
 from . import views
@@ -294,11 +296,8 @@ class Batcher(RankInference, AxisRules, StatementPass):
                 return list(items)
         if isinstance(value, gast.Call) and self.callee_ranks is not None \
                 and self.names_batched(value):
-            import types
-
             obj = self._resolve(value.func)
-            if isinstance(obj, types.FunctionType) and registry.lookup(obj) is None \
-                    and _runtime_name(obj) is None:
+            if _user_function(obj):
                 args = list(value.args) + [k.value for k in value.keywords]
                 if any(isinstance(a, gast.Name) and self.atom_rank(a) is _BOTTOM for a in args):
                     return None if n < 0 else [_BOTTOM] * n
@@ -309,13 +308,10 @@ class Batcher(RankInference, AxisRules, StatementPass):
 
     def _callee_flags(self, value):
         """Item flags of what a transformed user function returns, or None."""
-        import types
-
         if self.callee_items is None or not self.names_batched(value):
             return None
         obj = self._resolve(value.func)
-        if not isinstance(obj, types.FunctionType) or registry.lookup(obj) is not None \
-                or _runtime_name(obj) is not None:
+        if not _user_function(obj):
             return None
         args = list(value.args) + [k.value for k in value.keywords]
         if any(isinstance(a, gast.Name) and self.atom_rank(a) is _BOTTOM for a in args):
@@ -865,8 +861,6 @@ class Batcher(RankInference, AxisRules, StatementPass):
         if helper is not None and rule is None:
             return self._map(v, v.args, None), []  # never transform s2s's own helpers
         if rule is None:
-            import types
-
             if isinstance(obj, types.FunctionType) and self.callee is not None:
                 if _has_varargs(obj) and any(self.is_batched(a) for a in v.args):
                     # the callee's *args tuple is batched as a whole: every item
@@ -1272,6 +1266,16 @@ def _single_displays(fn_node):
                 if isinstance(t, gast.Name):
                     counts[t.id] = counts.get(t.id, 0) + 2
     return {n: d for n, d in displays.items() if counts.get(n) == 1}
+
+
+def _user_function(obj):
+    """Whether ``obj`` is a function whose code a batched call transforms
+    (to learn the ranks it returns): not a primitive with a rule, not one of
+    s2s's run-time helpers, and not s2s's own API (``s2s.jvp`` inside the
+    function runs as ``call_jvp_batched``, its code is never transformed)."""
+    return isinstance(obj, types.FunctionType) and registry.lookup(obj) is None \
+        and _runtime_name(obj) is None \
+        and not (getattr(obj, "__module__", None) or "").startswith("s2s.")
 
 
 def _runtime_name(obj):

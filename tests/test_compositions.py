@@ -240,6 +240,29 @@ def directional_derivative(x):
     return s2s.jvp(sin_x_squared, (x,), (V_DIRECTION,))[1]
 
 
+def test_the_code_of_s2s_jvp_itself_is_never_transformed(monkeypatch):
+    # a call of s2s.jvp inside a batched function runs as call_jvp_batched:
+    # the batcher must not transform s2s.jvp's source (to learn what it returns)
+    from s2s import batch_api, transform
+
+    targets = []
+    real = transform.batch_function
+
+    def recording(fn, *args, **kwargs):
+        targets.append(fn)
+        return real(fn, *args, **kwargs)
+
+    monkeypatch.setattr(transform, "batch_function", recording)
+    monkeypatch.setattr(batch_api, "batch_function", recording)
+    monkeypatch.setattr(transform, "_MEMO", type(transform._MEMO)())  # transform anew,
+    monkeypatch.setenv("S2S_CACHE", "0")  # not from memory or disk
+    vm = s2s.vmap(directional_derivative)
+    xs = _normal(4, 3)
+    np.testing.assert_allclose(vm(xs), [directional_derivative(r) for r in xs], rtol=1e-13)
+    assert directional_derivative in targets  # (the function itself was transformed)
+    assert not [f for f in targets if f.__module__.startswith("s2s.")]
+
+
 def test_jacfwd_of_a_jvp_based_function_is_a_hessian_vector_product():
     x = np.array([0.3, 0.7, -1.1])
     jac = s2s.jacfwd(directional_derivative)
