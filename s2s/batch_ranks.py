@@ -89,6 +89,8 @@ class RankInference:
         ranks = [self.atom_rank(a) for a in args]
         if obj is runtime.identity_matmul and len(ranks) == 2:
             return ranks[1]  # a copy of its second argument
+        if obj is runtime.identity_scale and len(ranks) == 2:
+            return ranks[0]  # rows of the basis, scaled
         if obj is runtime.outer_product and len(ranks) == 2:
             return None if ranks[1] is None else ranks[1] + 1  # a[:, None] * c
         if obj in (runtime.dense_tree, runtime.zeros_like_tree, runtime.fresh_copy) \

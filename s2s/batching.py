@@ -709,7 +709,7 @@ class Batcher(RankInference, AxisRules, StatementPass):
                 return (done if done is not None else self._map(v, [v.left, v.right], None)), []
             rule = registry.lookup(BINOPS[type(v.op)])
             if rule is not None and rule.batching in ("elementwise", "python"):
-                outer = self._outer_product(v)
+                outer = self._outer_product(v) or self._identity_scale(v)
                 if outer is not None:
                     return outer, []
                 v.left, v.right = self._align([v.left, v.right])
@@ -739,6 +739,19 @@ class Batcher(RankInference, AxisRules, StatementPass):
                     and self.atom_rank(c) == 2:
                 self.uses_outer = True
                 return call(self.rt("outer_product"), [a, c])
+        return None
+
+    def _identity_scale(self, v):
+        """``c * x_dot`` with ``x_dot`` jacfwd's identity basis of a vector
+        and ``c`` an unbatched vector (a derivative coefficient): the
+        diagonal matrix of ``c`` (``_s2s.identity_scale``), without the n x n
+        multiplication."""
+        if not isinstance(v.op, gast.Mult):
+            return None
+        for a, c in ((v.left, v.right), (v.right, v.left)):
+            if self._identity(a) and isinstance(c, gast.Name) and not self.is_batched(c) \
+                    and self.atom_rank(c) == 1:
+                return call(self.rt("identity_scale"), [a, c])
         return None
 
     def _compare(self, v):
@@ -848,6 +861,15 @@ class Batcher(RankInference, AxisRules, StatementPass):
             return v, []  # a copy of its second argument: batched as that is
         if helper == "dense_tree":
             return v, []  # batched the same way as its argument
+        if helper == "identity_scale" and len(v.args) == 2 and not self.is_batched(v.args[0]):
+            # the coefficient once more batched (hessian): the product c * basis of
+            # a batched vector and a matrix, batched as such (kept factored)
+            basis, c = v.args
+            product = gast.BinOp(left=c, op=gast.Mult(), right=basis)
+            outer = self._outer_product(product)
+            if outer is None:
+                product.left, product.right = self._align([c, basis])
+            return outer or product, []
         if helper == "outer_product" and len(v.args) == 2:
             # a[:, None] * c once more batched: the product itself, axes aligned
             a, c = v.args

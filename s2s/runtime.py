@@ -113,6 +113,20 @@ def identity_matmul(basis, m, copy=True):
     return m.astype(dtype, copy=copy)
 
 
+def identity_scale(basis, c):
+    """``c * basis`` where ``basis`` is jacfwd's identity basis (``eye(n)``)
+    and ``c`` a vector: the diagonal matrix of ``c``, without the n x n
+    multiplication (its zeros stay zeros where ``c`` is infinite or NaN, as
+    the identity's products do in :func:`identity_matmul`). Other shapes,
+    and arrays of other libraries, multiply."""
+    if type(basis) is numpy.ndarray and type(c) is numpy.ndarray and basis.ndim == 2 \
+            and c.shape == (basis.shape[0],) == (basis.shape[1],):
+        out = numpy.zeros(basis.shape, numpy.result_type(c.dtype, basis.dtype))
+        out.flat[::basis.shape[1] + 1] = c
+        return out
+    return c * basis
+
+
 def extremum_tangent(a, z, a_dot, axis, keepdims):
     """Tangent of max/min: the mean of the tangents where ``a`` attains the
     extremum (ties share it equally)."""

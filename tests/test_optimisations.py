@@ -125,6 +125,46 @@ def test_no_identity_where_the_basis_is_not_an_eye_matrix():
     np.testing.assert_allclose(vm(2 * np.eye(4)), 2 * W.T)
 
 
+def elementwise_vector(x):
+    return np.sin(x) * np.exp(-x * x) + x ** 3
+
+
+def test_identity_basis_times_a_coefficient_vector_is_its_diagonal():
+    x = np.random.default_rng(6).normal(size=5)
+    source = _jacfwd_source(elementwise_vector, x)
+    assert "= _s2s.identity_scale(x_dot, " in source
+    assert "* x_dot" not in source and "x_dot *" not in source
+    np.testing.assert_allclose(s2s.jacfwd(elementwise_vector)(x),
+                               fd_jacobian(elementwise_vector, (x,), 0), rtol=1e-6, atol=1e-8)
+    # hessian: the outer level's basis is scaled the same way; the inner
+    # coefficient, batched once more, is an outer product kept factored
+    hess = s2s.hessian(elementwise_vector)
+    np.testing.assert_allclose(hess(x), fd_jacobian(s2s.jacfwd(elementwise_vector), (x,), 0),
+                               rtol=1e-5, atol=1e-7)
+    assert "identity_scale(x_dot_2, " in s2s.source(hess)
+    assert "outer_product(" in s2s.source(hess)
+    xs = np.random.default_rng(7).normal(size=(3, 5))
+    np.testing.assert_allclose(s2s.vmap(s2s.jacfwd(elementwise_vector))(xs),
+                               np.stack([s2s.jacfwd(elementwise_vector)(r) for r in xs]),
+                               atol=1e-12)
+
+
+def test_identity_scale_is_the_product_with_zeros_kept_zero():
+    c = np.array([2.0, -1.5, 0.25])
+    for basis, coefficient in ((np.eye(3), c), (np.eye(3, dtype=np.float32), c),
+                               (np.eye(3), c.astype(np.float32)), (np.eye(3), c[:1]),
+                               (np.eye(3), np.float64(3.0))):
+        got = runtime.identity_scale(basis, coefficient)
+        want = coefficient * basis
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_array_equal(got, want)
+        assert got is not basis and not np.shares_memory(got, coefficient)
+    # an infinite coefficient: the directions' zeros stay zero (inf * 0 is not taken)
+    got = runtime.identity_scale(np.eye(3), np.array([np.inf, 1.0, np.nan]))
+    assert got[0, 0] == np.inf and np.isnan(got[2, 2])
+    np.testing.assert_array_equal(got[~np.eye(3, dtype=bool)], 0.0)
+
+
 # -- coefficients: one input, elementwise tangents, one multiplication by x_dot ----------------
 
 B = np.linspace(-1.0, 1.0, 12).reshape(3, 4)
