@@ -282,6 +282,9 @@ class Batcher(RankInference, AxisRules, StatementPass):
             return value.args[0].id
         if _runtime_name(obj) in _SAME_STRUCTURE:
             return value.args[0].id
+        if _runtime_name(obj) == "dict_tangent" and len(value.args) == 2 \
+                and isinstance(value.args[1], gast.Name) and self.kind.get(value.args[1].id) == "dict":
+            return value.args[1].id  # dict(p)'s tangent: a copy of p_dot
         return None
 
     def _tuple_ranks(self, value, n):
@@ -855,8 +858,8 @@ class Batcher(RankInference, AxisRules, StatementPass):
             depth = v.args[2].value if len(v.args) > 2 else 1  # a constant the batcher wrote
             v.args = v.args[:2] + [const(depth + 1)]
             return v, []  # one more outer batch axis in front
-        if helper in ("fresh_copy", "zeros_like_tree"):
-            return v, []  # batched the same way as their argument
+        if helper in ("fresh_copy", "zeros_like_tree", "dict_tangent"):
+            return v, []  # batched the same way as their argument (the items of a dict)
         if helper == "identity_matmul" and not self.is_batched(v.args[0]):
             return v, []  # a copy of its second argument: batched as that is
         if helper == "dense_tree":

@@ -362,6 +362,15 @@ def sorted_tangent(iterable, iterable_dot, key, reverse):
 # -- containers -------------------------------------------------------------------
 
 
+def dict_tangent(iterable, iterable_dot):
+    """Tangent of ``dict(iterable)``: of a mapping, the tangent mapping
+    copied; of (key, value) pairs, the values' tangents under the pairs'
+    keys (a repeated key keeps its last value, as dict() does)."""
+    if isinstance(iterable, dict):
+        return dict(iterable_dot)
+    return {key: pair_dot[1] for (key, _), pair_dot in zip(iterable, iterable_dot)}
+
+
 def tuple_like(z, *items):
     """A tuple of ``items`` of the same type as the tuple ``z``: the tangent
     of a namedtuple result (``slogdet``) is that namedtuple too."""

@@ -420,6 +420,47 @@ def test_concatenated_and_repeated_sequences(f):
     np.testing.assert_allclose(s2s.hessian(f)(w), expected, rtol=1e-5, atol=1e-6)
 
 
+def _copied_with_dict(p, x):
+    q = dict(p)  # a copy: updating it leaves p as it was
+    q["w"] = q["w"] * 2.0
+    return np.sum(np.tanh(q["w"] * x)) + np.sum(p["w"] ** 2) + np.sum(q["b"] * x)
+
+
+def _dict_of_pairs(x):
+    d = dict([("a", x * 2.0), ("b", np.sin(x))])
+    return d["a"] * d["b"]
+
+
+def test_dict_of_a_dict_and_of_pairs():
+    # dict(p) of a dict carrying a tangent had no rule (NoRuleError)
+    rng = np.random.default_rng(11)
+    p = {"w": rng.normal(size=3), "b": rng.normal(size=3)}
+    x = rng.normal(size=3)
+    check_jvp(_copied_with_dict, (p, x))
+    check_jvp(_dict_of_pairs, (x,))
+    jac = s2s.jacfwd(_copied_with_dict)(p, x)
+    for key in p:
+        directions = [{k: (e if k == key else np.zeros(3)) for k in p} for e in np.eye(3)]
+        expected = [central_difference(_copied_with_dict, (p, x), (d, np.zeros(3)))
+                    for d in directions]
+        np.testing.assert_allclose(jac[key], expected, rtol=1e-6)
+    np.testing.assert_allclose(s2s.jacfwd(_dict_of_pairs)(x),
+                               np.transpose([central_difference(_dict_of_pairs, (x,), (e,))
+                                             for e in np.eye(3)]), rtol=1e-6)
+    ps = {k: rng.normal(size=(4, 3)) for k in p}
+    xs = rng.normal(size=(4, 3))
+    np.testing.assert_allclose(
+        s2s.vmap(_copied_with_dict)(ps, xs),
+        [_copied_with_dict({k: v[i] for k, v in ps.items()}, xs[i]) for i in range(4)],
+        rtol=1e-12)
+    np.testing.assert_allclose(s2s.vmap(_dict_of_pairs)(xs), [_dict_of_pairs(r) for r in xs],
+                               rtol=1e-12)
+    hess = s2s.hessian(_copied_with_dict, argnums=1)
+    jacobian = s2s.jacfwd(_copied_with_dict, argnums=1)
+    expected = [(jacobian(p, x + 1e-6 * e) - jacobian(p, x - 1e-6 * e)) / 2e-6 for e in np.eye(3)]
+    np.testing.assert_allclose(hess(p, x), expected, rtol=1e-5, atol=1e-6)
+
+
 def _preallocated_list(w):
     out = [0.0] * 3
     for i in range(3):

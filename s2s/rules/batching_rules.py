@@ -466,6 +466,14 @@ def _sequence(b, v, args, key):
     return call(v.func, [call(b.rt("iter_batched"), [x])])
 
 
+@batching_rule(dict, lists=True)
+def _dict(b, v, args, key):
+    """dict(d) of a dict: a copy, its values carry the batch axis already.
+    (Pairs and keywords go through the loop.)"""
+    d = args.get("#0")  # (dict has no signature: its arguments bind by position)
+    return v if list(args) == ["#0"] and b.kind.get(getattr(d, "id", None)) == "dict" else None
+
+
 _TO_INT = {math.floor: "floor", math.ceil: "ceil", math.trunc: "trunc", round: "round"}
 
 

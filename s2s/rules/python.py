@@ -23,6 +23,12 @@ linear(builtins.complex, samples=[S(2.5)], batching="elementwise")
 linear(builtins.list, builtins.tuple, samples=[S([A(2), A(2)]), S(A(3, 2))], batching="python")
 
 
+# dict(mapping) copies it; dict(pairs) takes the values' tangents under the pairs' keys
+@jvp_rule(builtins.dict, samples=[S({"w": A(3, 2), "b": A(3)})], batching="python")
+def dict_(z, iterable, iterable_dot):
+    z_dot = rt.dict_tangent(iterable, iterable_dot)
+
+
 # two arguments only; ties share the tangent, as numpy.maximum does
 @jvp_rule(builtins.max, builtins.min, samples=[S(1.5, 2.5), S(2.5, 1.5), S(A(), A())],
           batching="elementwise")

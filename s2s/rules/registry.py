@@ -101,6 +101,8 @@ class Sample:
 def _differentiable(value):
     if isinstance(value, ArraySpec):
         return value.differentiable
+    if isinstance(value, dict):
+        value = list(value.values())
     if isinstance(value, (list, tuple)) and value:
         return all(isinstance(v, ArraySpec) and v.differentiable for v in value)
     return False
@@ -111,6 +113,8 @@ def _make(value, rng):
         return value.make(rng)
     if isinstance(value, list):
         return [_make(v, rng) for v in value]
+    if isinstance(value, dict):
+        return {k: _make(v, rng) for k, v in value.items()}
     if isinstance(value, tuple) and any(isinstance(v, ArraySpec) for v in value):
         return tuple(_make(v, rng) for v in value)
     return value
@@ -122,6 +126,8 @@ def _spec_repr(value):
         return f"A{value.shape}{kind}"
     if isinstance(value, list):
         return "[" + ", ".join(_spec_repr(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {_spec_repr(v)}" for k, v in value.items()) + "}"
     return repr(value)
 
 

@@ -125,6 +125,8 @@ def _float_input(value):
         return math.isfinite(value)  # inf is a norm's order, never an input
     if isinstance(value, np.ndarray):
         return value.dtype.kind == "f"
+    if isinstance(value, dict):
+        value = list(value.values())
     return isinstance(value, (list, tuple)) and bool(value) and all(map(_float_input, value))
 
 
