@@ -146,8 +146,14 @@ class Activity:
     def _method_active(self, method, recv, call):
         if method in ("get", "pop") and len(call.args) == 2 and not self.is_active(recv):
             return self.is_active(call.args[1])  # d.get(key, default): the default's
-        if method in INACTIVE_METHODS or not self.is_active(recv):
+        if method in INACTIVE_METHODS:
             return False
+        if not self.is_active(recv):
+            # a method of a value without a tangent, given one (``rng.normal(x)``,
+            # ``obj.f(x)``): its result may depend on it, so no rule is an error,
+            # never a zero tangent. (Mutators are the statements' business.)
+            return method not in MUTATORS and any(
+                self.is_active(a) for a in list(call.args) + [k.value for k in call.keywords])
         if method == "astype":
             dtype = call.args[0] if call.args else next(
                 (k.value for k in call.keywords if k.arg == "dtype"), None)

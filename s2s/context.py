@@ -70,6 +70,54 @@ def _bound_in(scope, fn_node):
     return local
 
 
+def _local_imports(scope, fn_node, fn):
+    """Names the function binds only by ``import`` statements (``import
+    numpy as np``, ``from math import exp`` in its body) -> the module or
+    object they import, imported now: such a name denotes the same object
+    whenever the function runs, so it resolves like a global (``np.sin``
+    has its rule). Names also bound otherwise, and imports that fail, stay
+    plain locals."""
+    found, other = {}, set()
+    for node in scope:
+        if isinstance(node, (gast.Import, gast.ImportFrom)):
+            for alias in node.names:
+                bound = (alias.asname or alias.name).split(".")[0]
+                obj = _imported(node, alias, fn)
+                if obj is _FAILED or found.get(bound, obj) is not obj:
+                    other.add(bound)
+                found[bound] = obj
+        elif isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Param,
+                                                                     gast.Del)):
+            other.add(node.id)
+        elif isinstance(node, gast.ExceptHandler) and isinstance(node.name, gast.Name):
+            other.add(node.name.id)
+        elif isinstance(node, (gast.FunctionDef, gast.ClassDef)) and node is not fn_node:
+            other.add(node.name)
+    return {k: v for k, v in found.items() if k not in other}
+
+
+_FAILED = object()
+
+
+def _imported(node, alias, fn):
+    """What ``alias`` of the import statement ``node`` binds, or _FAILED."""
+    import importlib
+
+    try:
+        if isinstance(node, gast.Import):
+            module = importlib.import_module(alias.name)
+            if alias.asname:
+                return module
+            return importlib.import_module(alias.name.split(".")[0])  # import a.b binds a
+        package = getattr(fn, "__globals__", {}).get("__package__") if node.level else None
+        base = importlib.import_module("." * node.level + (node.module or ""), package)
+        if hasattr(base, alias.name):
+            return getattr(base, alias.name)
+        return importlib.import_module(f"{base.__name__}.{alias.name}")
+    except Exception:  # (ImportError, or whatever the module raises on import)
+        return _FAILED
+
+
 class Context:
     """``xp`` names the array namespace: generated code binds it on its first
     line, ``xp = _s2s.namespace_of(<parameters>)`` (see :mod:`s2s.backend`);
@@ -87,6 +135,9 @@ class Context:
         # function gets its own), its name stays the namespace
         self.xp = take_prologue(parsed)
         self.local_names = _bound_in(scope, node) if self.xp is None else assigned_names(node)
+        # names bound by import statements in the body: resolved like globals
+        imports = _local_imports(scope, node, parsed.fn)
+        self.local_names -= imports.keys()
         if self.xp is None:
             # ``xp`` may shadow a user's global of the same name only when
             # that global is numpy itself (array-API style code); else rename.
@@ -101,7 +152,7 @@ class Context:
         else:
             self.rt = self.namer.fresh("_s2s")
         self.resolver = Resolver(
-            parsed, self.local_names, extra={self.xp: numpy, self.rt: runtime}
+            parsed, self.local_names, extra={**imports, self.xp: numpy, self.rt: runtime}
         )
         self.bindings = {self.xp: numpy, self.rt: runtime}
         # None: the first problem is raised; a list: problems are collected

@@ -585,6 +585,15 @@ class Emitter(StatementPass):
             new = call(gast.Attribute(value=rd, attr=method, ctx=gast.Load()),
                        list(value.args), value.keywords)
             return [assign(zd, new)], False
+        if is_zero(rd):  # the arguments carry the derivative, not the receiver
+            self.problem(
+                NoRuleError, s,
+                f"no rule for the method .{method}() called with a value that carries a "
+                "derivative: s2s does not read the code of methods",
+                "compute it with NumPy functions or with a module-level function (s2s "
+                "transforms those)",
+            )
+            return None, False
         self.problem(
             NoRuleError, s,
             f"no rule for the method .{method}() of a value that carries a derivative",

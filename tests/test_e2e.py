@@ -461,6 +461,36 @@ def test_dict_of_a_dict_and_of_pairs():
     np.testing.assert_allclose(hess(p, x), expected, rtol=1e-5, atol=1e-6)
 
 
+def _imports_numpy_inside(x):
+    import numpy as xnp
+    return xnp.sin(x) * x
+
+
+def _imports_math_inside(x):
+    import math
+    return math.exp(x[0]) * x + math.sqrt(x[1] ** 2 + 1.0)
+
+
+def _imports_from_inside(x):
+    from numpy import cos
+    from numpy.linalg import norm
+    return cos(x) * norm(x)
+
+
+@pytest.mark.parametrize("f", [_imports_numpy_inside, _imports_math_inside,
+                               _imports_from_inside])
+def test_imports_inside_the_function(f):
+    # a name bound by an import in the body was a local of unknown value: its calls
+    # were taken for methods of it, with a silently zero tangent
+    x = np.array([0.3, -0.7, 1.1])
+    check_jvp(f, (x,))
+    np.testing.assert_allclose(s2s.jacfwd(f)(x),
+                               np.transpose([central_difference(f, (x,), (e,))
+                                             for e in np.eye(3)]), rtol=1e-6)
+    xs = np.array([x, 2 * x, -x])
+    np.testing.assert_allclose(s2s.vmap(f)(xs), [f(r) for r in xs], rtol=1e-12)
+
+
 def _preallocated_list(w):
     out = [0.0] * 3
     for i in range(3):

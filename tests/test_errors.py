@@ -378,6 +378,35 @@ def test_bound_method():
     assert "what to do" in str(info.value)
 
 
+class _Scale:
+    def __init__(self, k):
+        self.k = k
+
+    def apply(self, v):
+        return self.k * v
+
+
+def method_of_a_local_object(x):
+    s = _Scale(2.0)
+    return s.apply(x)  # s carries no derivative, x does
+
+
+def draw_around(x):
+    rng = np.random.default_rng(0)
+    return rng.normal(x, 1.0)
+
+
+@pytest.mark.parametrize("f, method", [(method_of_a_local_object, "apply"),
+                                       (draw_around, "normal")])
+def test_a_method_given_a_value_with_a_derivative_is_refused(f, method):
+    # the method's receiver carries no derivative: the tangent was silently zero
+    with pytest.raises(s2s.NoRuleError) as info:
+        s2s.jvp(f, (np.ones(3),), (np.ones(3),))
+    message = str(info.value)
+    assert f".{method}()" in message and "called with a value that carries" in message
+    assert f"test_errors.py:{line_of(f, method + '(')}" in message
+
+
 def test_every_error_is_an_s2s_error():
     for cls in (s2s.InputError, s2s.NoRuleError, s2s.NonDifferentiableOutputError,
                 s2s.SourceUnavailableError, s2s.UnsupportedSyntaxError):
