@@ -1319,6 +1319,11 @@ def _prepend_slice(index):
 
 
 def _strip_first(index):
+    """The per-example index of what :func:`_prepend_slice` returned."""
+    if not isinstance(index, gast.Tuple) or (
+            index.elts and isinstance(index.elts[0], gast.Constant)
+            and index.elts[0].value is Ellipsis):
+        return index  # (it began with ..., which covers the batch axis: nothing prepended)
     return gast.Tuple(elts=list(index.elts[1:]), ctx=gast.Load())
 
 

@@ -491,6 +491,54 @@ def test_imports_inside_the_function(f):
     np.testing.assert_allclose(s2s.vmap(f)(xs), [f(r) for r in xs], rtol=1e-12)
 
 
+def _multiply_out(x):
+    y = np.empty_like(x)
+    np.multiply(x, x, out=(y,))
+    return y + 1.0
+
+
+def _exp_out_in_place(x):
+    y = x * 1.0
+    np.exp(y, out=y)
+    return y
+
+
+def _cumsum_and_sum_out(x):
+    c = np.zeros_like(x)
+    np.cumsum(x, out=c)
+    s = np.zeros(3)
+    np.sum(np.outer(x, x), axis=0, out=s)
+    return c * x + s
+
+
+def _copied_to(x):
+    z = np.zeros(3)
+    np.copyto(z, x * x)
+    return z
+
+
+def _flatten_in_fortran_order(x):
+    return np.outer(x, np.arange(1.0, 3.0)).flatten("F") * 2.0
+
+
+def _compress_method(x):
+    return x.compress([True, False, True]) * x[0]
+
+
+@pytest.mark.parametrize("f", [_multiply_out, _exp_out_in_place, _cumsum_and_sum_out, _copied_to,
+                               _flatten_in_fortran_order, _compress_method])
+def test_writes_into_arrays_and_method_arguments(f):
+    # a NumPy call writing into an array (out=, np.copyto) as a statement had no
+    # effect on the tangent (zero); x.flatten("F") and x.compress(c) mixed up arguments
+    x = np.array([0.3, -0.7, 1.1])
+    check_jvp(f, (x,))
+    np.testing.assert_allclose(s2s.jacfwd(f)(x),
+                               np.transpose([central_difference(f, (x,), (e,))
+                                             for e in np.eye(3)]), rtol=1e-6)
+    xs = np.array([x, 2 * x, -x])
+    np.testing.assert_allclose(s2s.vmap(f)(xs), [f(r) for r in xs], rtol=1e-12)
+
+
 def _preallocated_list(w):
     out = [0.0] * 3
     for i in range(3):

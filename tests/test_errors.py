@@ -407,6 +407,36 @@ def test_a_method_given_a_value_with_a_derivative_is_refused(f, method):
     assert f"test_errors.py:{line_of(f, method + '(')}" in message
 
 
+def fills_the_diagonal(x):
+    b = np.outer(x, x)
+    np.fill_diagonal(b, 0.0)
+    return b
+
+
+def adds_at(x):
+    y = np.zeros(3)
+    np.add.at(y, [0, 1, 0], x)
+    return y
+
+
+def writes_where(x):
+    y = np.zeros(3)
+    np.multiply(x, x, out=y, where=x > 0)
+    return y
+
+
+@pytest.mark.parametrize("f, what, line", [
+    (fills_the_diagonal, "np.fill_diagonal", "np.fill_diagonal("),
+    (adds_at, "np.add.at", "np.add.at("), (writes_where, "out= with where=", "out=y")])
+def test_numpy_calls_writing_into_an_argument_are_refused(f, what, line):
+    # their effect on the array was missing from the derivative
+    with pytest.raises(s2s.UnsupportedSyntaxError) as info:
+        s2s.jvp(f, (np.ones(3),), (np.ones(3),))
+    message = str(info.value)
+    assert what in message and "what to do" in message
+    assert f"test_errors.py:{line_of(f, line)}" in message
+
+
 def test_every_error_is_an_s2s_error():
     for cls in (s2s.InputError, s2s.NoRuleError, s2s.NonDifferentiableOutputError,
                 s2s.SourceUnavailableError, s2s.UnsupportedSyntaxError):

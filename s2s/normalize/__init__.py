@@ -2,11 +2,12 @@
 statement. The pipeline is this one tuple; ``s2s dump --stage NAME`` shows the
 code after any stage."""
 
-from . import anf, augassign, expressions, methods, namespace, syntax
+from . import anf, augassign, expressions, methods, namespace, syntax, writes
 
 PIPELINE = (
     ("syntax", syntax.run),
     ("methods", methods.run),
+    ("writes", writes.run),
     ("namespace", namespace.run),
     ("expressions", expressions.run),
     ("augassign", augassign.run),

@@ -26,7 +26,7 @@ SAME_NAME = {
     "sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "cumprod",
     "argmax", "argmin", "argsort", "clip", "round", "trace", "diagonal",
     "ravel", "squeeze", "swapaxes", "repeat", "take", "conj", "conjugate",
-    "nonzero", "any", "all", "dot", "ptp", "compress", "searchsorted",
+    "nonzero", "any", "all", "dot", "ptp", "searchsorted",
 }
 # methods with several positional arguments that the function takes as a tuple
 TUPLE_ARGS = {"reshape", "transpose"}
@@ -71,8 +71,11 @@ class _Methods(Transformer):
             if len(args) > 1:
                 args = [gast.Tuple(elts=list(args), ctx=gast.Load())]
             new = call(self._xp(method), [recv, *args], node.keywords)
-        elif method == "flatten":
-            new = call(self._xp("ravel"), [call(self._xp("copy"), [recv])], node.keywords)
+        elif method == "flatten":  # (its order, positional or not, goes to ravel)
+            new = call(self._xp("ravel"), [call(self._xp("copy"), [recv]), *node.args],
+                       node.keywords)
+        elif method == "compress" and node.args:  # np.compress(condition, a, axis)
+            new = call(self._xp(method), [node.args[0], recv, *node.args[1:]], node.keywords)
         elif method in IN_PLACE and isinstance(recv, gast.Name) and self.ctx.is_local(recv.id):
             self.ctx.report(self.ctx.error(
                 UnsupportedSyntaxError,
