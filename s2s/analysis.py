@@ -344,6 +344,10 @@ class Aliases:
             return  # y[i] = v copies v's values into the array y
         targets = _names(target)
         if isinstance(value, gast.Subscript):
+            value = value.value  # an item or view of it, or an item of its shape
+        if isinstance(value, gast.Attribute) and value.attr in INACTIVE_ATTRIBUTES:
+            sources = set()  # x.shape, x.shape[0]: no memory shared with x
+        elif isinstance(value, gast.Subscript):
             sources = _names(value.value)
         elif isinstance(value, (gast.Name, gast.Tuple, gast.List, gast.Dict)):
             sources = _names(value)

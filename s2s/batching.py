@@ -661,7 +661,16 @@ class Batcher(RankInference, AxisRules, StatementPass):
             s2 = gast.Expr(value=call(self.rt("setitem_batched"), [
                 base, _index_value(target.slice), value, const(self.is_batched(value))]))
             return [s2]
-        target.slice = _prepend_slice(target.slice)
+        index = target.slice
+        if isinstance(index, gast.Call) and _runtime_name(self._resolve(index.func)) \
+                == "batch_index":  # batched again: one more batch axis in front
+            depth = index.args[1].value if len(index.args) > 1 else 1
+            index.args = index.args[:1] + [const(depth + 1)]
+        elif isinstance(index, gast.Name) and self.atom_rank(index) is None:
+            # an index whose type is known only at run time, a tuple perhaps
+            target.slice = call(self.rt("batch_index"), [index])
+        else:
+            target.slice = _prepend_slice(index)
         if self.is_batched(value):
             r_target = _index_rank(self.rank.get(base.id), _strip_first(target.slice), self)
             s.value = self._lift(value, r_target)

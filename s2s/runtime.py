@@ -589,6 +589,13 @@ def scalar_batched(value, kind):
     return xp.asarray(value).astype(kind)
 
 
+def batch_index(index, lead=1):
+    """The index into a batched array (``lead`` batch axes in front) that
+    ``index`` is into one example: a stored ``y[idx] = v`` whose ``idx`` is
+    known only at run time, perhaps a tuple (``np.diag_indices(n)``)."""
+    return (slice(None),) * lead + (index if type(index) is tuple else (index,))
+
+
 def getitem_batched(value, index, lead=1):
     """``value[index]`` per example, ``value`` batched, ``index`` not."""
     if isinstance(value, (list, tuple, dict)):

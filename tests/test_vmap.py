@@ -419,6 +419,41 @@ def test_repeated_calls_follow_in_dims_values_shapes_and_chunks():
         assert chunked.calls == calls
 
 
+def _store_diag_indices(a, d):
+    b = a.copy()
+    idx = np.diag_indices(3)
+    b[idx] = d
+    return b
+
+
+def _store_nonzero(a, d):
+    b = a.copy()
+    idx = np.nonzero(np.eye(3))
+    b[idx] = b[idx] * d
+    return b
+
+
+def _add_on_the_diagonal(a, d):
+    b = a.copy()
+    n = b.shape[0]  # (a shape is no alias of b: b's update leaves n alone)
+    b[np.arange(n), np.arange(n)] += d
+    return b
+
+
+@pytest.mark.parametrize("f", [_store_diag_indices, _store_nonzero, _add_on_the_diagonal])
+def test_stores_through_an_index_tuple_held_in_a_variable(f):
+    # the batch axis went in front of the tuple, nesting it: a shape error, or a
+    # silently wrong answer where the batch size matched
+    for size in (3, 4):
+        a, d = _normal(size, 3, 3), _normal(size, 3)
+        np.testing.assert_allclose(s2s.vmap(f)(a, d), _loop(f, (a, d)), rtol=1e-14)
+    a, d = _normal(3, 3), _normal(3)
+    check_jvp(f, (a, d))  # (jvp refused _add_on_the_diagonal: n counted as active)
+    expected = np.zeros((3, 3, 3))  # d b[i, j] / d d[k]: on the diagonal only
+    expected[np.arange(3), np.arange(3), np.arange(3)] = np.diag(a) if f is _store_nonzero else 1
+    np.testing.assert_allclose(s2s.jacfwd(f, argnums=1)(a, d), expected, rtol=1e-14)
+
+
 # -- randomness -----------------------------------------------------------------------
 
 RNG = np.random.default_rng(0)
