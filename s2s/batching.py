@@ -35,7 +35,7 @@ import types
 import gast
 
 from . import views
-from .analysis import BINOPS, iterated_atoms, iteration, mutated_names
+from .analysis import BINOPS, container_mutated_names, iterated_atoms, iteration, mutated_names
 from .batch_axes import AxisRules, _full, _index, _shift
 from .batch_ranks import (
     _BOTTOM,
@@ -474,6 +474,12 @@ class Batcher(RankInference, AxisRules, StatementPass):
                 if p in self.batched and p not in self.given:
                     helper = "batched_copy" if p in self.mutated else "batched"
                     body.append(assign(p, self._broadcast(helper, name(p))))
+        if self.entry:
+            # inputs the function changes in place are copied, so the caller's
+            # arrays stay intact (as in jvp; a batched copy copies already)
+            changed = self.mutated | container_mutated_names(fn)
+            body.extend(assign(p, call(self.rt("fresh_copy"), [name(p)])) for p in self.params
+                        if p in changed and (p in self.given or p not in self.batched))
         if self.randomness == "error":
             for node in walk(fn):
                 if isinstance(node, gast.Call) and self._is_random(node):

@@ -454,6 +454,26 @@ def test_stores_through_an_index_tuple_held_in_a_variable(f):
     np.testing.assert_allclose(s2s.jacfwd(f, argnums=1)(a, d), expected, rtol=1e-14)
 
 
+def _doubles_in_place(x, w):
+    x *= 2.0
+    w[0] = 0.5
+    return x * w
+
+
+def test_vmap_leaves_the_inputs_a_function_changes_in_place_unchanged():
+    # the batched code wrote into the caller's arrays (jvp copied them already)
+    for in_dims in (0, (1, None)):
+        x = _normal(4, 3) if in_dims == 0 else _normal(3, 4)
+        w = _normal(4, 3) if in_dims == 0 else _normal(3)
+        before = x.copy(), w.copy()
+        got = s2s.vmap(_doubles_in_place, in_dims=in_dims)(x, w)
+        np.testing.assert_array_equal(x, before[0])
+        np.testing.assert_array_equal(w, before[1])
+        expected = _loop(_doubles_in_place, (x.copy(), w.copy()), in_dims)
+        np.testing.assert_allclose(got, expected, rtol=1e-14)
+        np.testing.assert_array_equal(x, before[0])
+
+
 # -- randomness -----------------------------------------------------------------------
 
 RNG = np.random.default_rng(0)
