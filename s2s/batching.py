@@ -1133,12 +1133,33 @@ class Batcher(RankInference, AxisRules, StatementPass):
             return None
         if obj is MISSING and not (isinstance(v.func, gast.Name) and self.ctx.is_local(v.func.id)):
             raise self.ctx.unsupported(s, "s2s cannot tell which function is called here")
-        if self.is_batched(v.func) or v.keywords or any(
-                isinstance(a, gast.Starred) for a in v.args):
+        if self.is_batched(v.func):
+            # a lambda reading a batched value of this function: a loop over the
+            # arguments' examples would hand each call the whole batch of that value
+            fname = v.func.id if isinstance(v.func, gast.Name) else "the function"
+            read = self._captured(fname) or "a value"
+            raise self.ctx.error(
+                UnsupportedSyntaxError, s,
+                f"{fname} reads {read}, which differs per batch element; a function held "
+                "in a variable is batched through its arguments only",
+                f"pass {read} to {fname} as an argument")
+        if v.keywords or any(isinstance(a, gast.Starred) for a in v.args):
             return self._map(v, v.args, None)
         return call(self.rt("call_batched"), [
             v.func, gast.Tuple(elts=list(v.args), ctx=gast.Load()),
             _flags([self.is_batched(a) for a in v.args]), const(self.randomness)])
+
+    def _captured(self, fname):
+        """A batched name the lambda assigned to ``fname`` reads from this
+        function (not one of its own parameters), or None."""
+        for node in walk(self.fn):
+            if isinstance(node, gast.Assign) and isinstance(node.value, gast.Lambda) \
+                    and any(isinstance(t, gast.Name) and t.id == fname for t in node.targets):
+                own = {a.id for a in node.value.args.args + node.value.args.kwonlyargs}
+                for n in name_nodes(node.value.body):
+                    if n.id not in own and n.id in self.batched:
+                        return n.id
+        return None
 
     def _item_flags(self, atom):
         """Which items of a tuple display (inline or in a variable) are batched."""

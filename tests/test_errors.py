@@ -470,6 +470,13 @@ def test_local_function_reading_an_active_value_is_refused(fn, name):
         _jvp(fn)
     assert f"scale reads {name}, which depends on the differentiated inputs" in str(info.value)
     _assert_names_user_line(info.value, fn, "return scale(x)")
+    # under vmap: a loop over x's examples gave each call all of the batch (wrong shapes)
+    with pytest.raises(s2s.UnsupportedSyntaxError) as info:
+        s2s.vmap(fn)(np.ones((4, 3)))
+    assert f"scale reads {name}, which differs per batch element" in str(info.value)
+    _assert_names_user_line(info.value, fn, "return scale(x)")
+    xs = np.arange(12.0).reshape(4, 3)  # a constant read: fine
+    np.testing.assert_allclose(s2s.vmap(lambda_reads_constant)(xs), xs * np.arange(3.0))
 
 
 def test_local_function_reading_an_inactive_value_is_differentiated():
