@@ -577,15 +577,17 @@ class JacFwd(_Transformed):
     def _program(self):
         return _JacFwd(_program(self.func), self.argnums, self.has_aux, self.randomness)
 
-    def __call__(self, *args):
+    def __call__(self, *args, **kwargs):
+        """The Jacobian at ``args``; ``kwargs`` go to the function as they are
+        (not differentiated)."""
         try:
-            return self._call(args)
+            return self._call(args, kwargs)
         except Exception as exc:  # the user's file and line under a generated line
             annotate(exc)
             raise
 
-    def _call(self, args):
-        key = _fast_key(args) if self._plain else None
+    def _call(self, args, kwargs):
+        key = _fast_key(args) if self._plain and not kwargs else None
         hit = self._fast.get(key) if key is not None else None
         if hit is not None and all(g.is_current() for g in hit[1]):
             # arrays of the shapes seen before: the same code and bases
@@ -595,7 +597,7 @@ class JacFwd(_Transformed):
         program = self._program()
         program.chunk = (0, self.chunk_size) if self.chunk_size else None
         prepared = program.prepare(list(args), [])
-        generated = _batched_core(prepared, {})
+        generated = _batched_core(prepared, kwargs)
         self._last = generated
         if key is not None:
             # (only code built from globals or cells can go stale: the rest is not checked)
@@ -604,7 +606,7 @@ class JacFwd(_Transformed):
                                prepared.values[len(args):])
         same = _SameDraws(_root(program), self.randomness) if self.chunk_size else None
         self.calls += 1
-        raw = prepared.core.call(generated.fn, prepared.values, {})
+        raw = prepared.core.call(generated.fn, prepared.values, kwargs)
         if not self.chunk_size or self.chunk_size >= program.total:
             return program.finish(raw, 0)
         # the other chunks of directions; the primal output comes from the first
@@ -614,7 +616,7 @@ class JacFwd(_Transformed):
             program.chunk = (start, start + self.chunk_size)
             prepared = program.prepare(list(args), [])
             self.calls += 1
-            pieces.append(prepared.core.call(generated.fn, prepared.values, {})[1])
+            pieces.append(prepared.core.call(generated.fn, prepared.values, kwargs)[1])
         return program.finish((raw[0], _concat_trees(pieces)), 0)
 
 

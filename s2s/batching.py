@@ -496,7 +496,9 @@ class Batcher(RankInference, AxisRules, StatementPass):
             body = [comment(reason)]
             positional = [a.id for a in fn.args.args]
             keyword = self.kwonly
-            flags = gast.Tuple(elts=[const(p in self.batched) for p in positional + keyword],
+            # (the arguments given batched: one later assigned batched values, a list
+            # filled with them, say, comes in unbatched)
+            flags = gast.Tuple(elts=[const(p in self.given) for p in positional + keyword],
                                ctx=gast.Load())
             looped = call(self.rt("loop_batched"), [
                 name(self.ctx.bind(f"{fn.name}_each", self._each())),
@@ -546,6 +548,11 @@ class Batcher(RankInference, AxisRules, StatementPass):
             if isinstance(s, (gast.If, gast.While)) and self.names_batched(test):
                 where = self.ctx.parsed.where(s.lineno)
                 return (f"loops over the batch: the test on {where} depends on batched values")
+            value = getattr(s, "value", None)
+            if isinstance(value, gast.JoinedStr) and self.names_batched(value):
+                where = self.ctx.parsed.where(s.lineno)
+                return (f"loops over the batch: the f-string on {where} formats batched values "
+                        "(a string per example)")
         return None
 
     def prepare(self, s):

@@ -663,3 +663,23 @@ def test_repeated_calls_on_a_dict_reuse_the_basis_and_follow_its_structure():
     numbers = {"w": np.array([0.1, 0.2, 0.3]), "c": [1.0]}
     np.testing.assert_allclose(jac(numbers, x)["w"], jac(swapped, x)["w"], rtol=1e-12)
     assert len(jac._fast) == 3
+
+
+def _scaled_sines(x, scale=1.0):
+    return np.sin(x) * scale
+
+
+def _scaled_loss(x, scale=1.0):
+    return np.sum(np.sin(x) ** 2) * scale
+
+
+def test_keyword_arguments_go_to_the_function_undifferentiated():
+    # jacfwd(f)(x, scale=3.0) was a TypeError (vmap took keyword arguments already)
+    x = np.array([0.3, 0.5, 0.7])
+    jac = s2s.jacfwd(_scaled_sines)
+    for scale in (3.0, -1.0):  # not cached across values
+        np.testing.assert_allclose(jac(x, scale=scale), np.diag(scale * np.cos(x)), rtol=1e-14)
+    np.testing.assert_allclose(s2s.jacfwd(_scaled_sines, chunk_size=2)(x, scale=3.0),
+                               np.diag(3.0 * np.cos(x)), rtol=1e-14)
+    np.testing.assert_allclose(s2s.hessian(_scaled_loss)(x, scale=2.0),
+                               2.0 * s2s.hessian(_scaled_loss)(x), rtol=1e-14)

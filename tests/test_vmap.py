@@ -474,6 +474,26 @@ def test_vmap_leaves_the_inputs_a_function_changes_in_place_unchanged():
         np.testing.assert_array_equal(x, before[0])
 
 
+def _collects_into_a_default_list(x, acc=None):
+    acc = [] if acc is None else acc
+    acc.append(x * 2.0)
+    acc.append(np.sin(x))
+    return np.concatenate(acc)
+
+
+def _formats_an_element(x):
+    label = f"{x[0]:.3f}"
+    return x * len(label)
+
+
+@pytest.mark.parametrize("f", [_collects_into_a_default_list, _formats_an_element])
+def test_functions_batched_by_a_loop(f):
+    # the loop handed the None default to the examples as if batched (TypeError);
+    # an f-string of a batched value failed to format an array
+    xs = np.array([[0.5, -1.0, 2.0], [-12.25, 3.0, 1.0], [0.0, 1.0, 2.0]])
+    np.testing.assert_allclose(s2s.vmap(f)(xs), _loop(f, (xs,)), rtol=1e-14)
+
+
 # -- randomness -----------------------------------------------------------------------
 
 RNG = np.random.default_rng(0)
