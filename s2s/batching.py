@@ -832,6 +832,8 @@ class Batcher(RankInference, AxisRules, StatementPass):
             return gast.BinOp(left=v, op=gast.Sub(), right=const(1))
         if v.attr == "size":
             return gast.BinOp(left=v, op=gast.FloorDiv(), right=name(self.B))
+        if v.attr == "flat":  # (one flat iterator would run across the examples)
+            return call(self.rt("flat_batched"), [v.value])
         return v
 
     def _subscript(self, v):
@@ -879,6 +881,10 @@ class Batcher(RankInference, AxisRules, StatementPass):
                 and not any(self.is_batched(a) for a in v.args[1:]):
             depth = v.args[2].value if len(v.args) > 2 else 1  # a constant the batcher wrote
             v.args = v.args[:2] + [const(depth + 1)]
+            return v, []  # one more outer batch axis in front
+        if helper == "flat_batched" and self.is_batched(v.args[0]):
+            depth = v.args[1].value if len(v.args) > 1 else 1  # a constant the batcher wrote
+            v.args = v.args[:1] + [const(depth + 1)]
             return v, []  # one more outer batch axis in front
         if helper in ("fresh_copy", "zeros_like_tree", "dict_tangent"):
             return v, []  # batched the same way as their argument (the items of a dict)
@@ -1257,8 +1263,8 @@ def _flags(values):
 
 def _view_classes(fn_node, mutated):
     """For each name updated in place: the names it may share memory with
-    through views and plain copies of the reference (``v = z[1:]``, ``w = v``,
-    and ``v = _s2s.getitem_batched(z, ...)`` in code batched once already)."""
+    through views and plain copies of the reference (``v = z[1:]``, ``v = z.flat``,
+    ``w = v``, and ``v = _s2s.getitem_batched(z, ...)`` in code batched once already)."""
     parent = {}
 
     def find(x):
@@ -1269,11 +1275,12 @@ def _view_classes(fn_node, mutated):
     for node in walk(fn_node):
         if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name):
             value = node.value
-            if isinstance(value, gast.Subscript):
+            if isinstance(value, gast.Subscript) or (
+                    isinstance(value, gast.Attribute) and value.attr == "flat"):
                 value = value.value
             elif isinstance(value, gast.Call) and value.args and getattr(
-                    value.func, "attr", None) == "getitem_batched":  # batched code's view
-                value = value.args[0]
+                    value.func, "attr", None) in ("getitem_batched", "flat_batched"):
+                value = value.args[0]  # batched code's view
             if isinstance(value, gast.Name):
                 parent[find(node.targets[0].id)] = find(value.id)
     return {m: [n for n in parent if find(n) == find(m)] for m in mutated if m in parent}

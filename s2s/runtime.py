@@ -589,6 +589,17 @@ def scalar_batched(value, kind):
     return xp.asarray(value).astype(kind)
 
 
+def flat_batched(value, lead=1):
+    """``x.flat`` of each example of ``value`` (after ``lead`` batch axes):
+    the examples flattened, a view of ``value``, so that ``x.flat[i] = v``
+    writes into it. Where the layout allows no view, a read-only copy: a
+    write then fails instead of going nowhere."""
+    flat = value.reshape(value.shape[:lead] + (-1,))
+    if type(value) is numpy.ndarray and flat.size and not numpy.may_share_memory(flat, value):
+        flat.flags.writeable = False
+    return flat
+
+
 def batch_index(index, lead=1):
     """The index into a batched array (``lead`` batch axes in front) that
     ``index`` is into one example: a stored ``y[idx] = v`` whose ``idx`` is

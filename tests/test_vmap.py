@@ -494,6 +494,30 @@ def test_functions_batched_by_a_loop(f):
     np.testing.assert_allclose(s2s.vmap(f)(xs), _loop(f, (xs,)), rtol=1e-14)
 
 
+def _through_flat(a):
+    b = a.copy()
+    b.flat[0] = a[1, 1] ** 2  # a write through .flat
+    return b * a.flat[4]  # and a read
+
+
+def test_flat_reads_and_writes_per_example():
+    # one flat iterator ran across the batch: an IndexError from the generated code
+    a = _normal(4, 3, 3)
+    np.testing.assert_allclose(s2s.vmap(_through_flat)(a), _loop(_through_flat, (a,)),
+                               rtol=1e-14)
+    x = _normal(3, 3)
+    check_jvp(_through_flat, (x,))
+    jac = s2s.jacfwd(_through_flat)
+    steps = [e.reshape(3, 3) for e in np.eye(9)]
+    expected = np.stack([(_through_flat(x + 1e-6 * e) - _through_flat(x - 1e-6 * e)) / 2e-6
+                         for e in steps], -1).reshape(3, 3, 3, 3)
+    np.testing.assert_allclose(jac(x), expected, rtol=1e-6, atol=1e-8)
+    hess = s2s.jacfwd(jac)  # the write reaches the second tangent too (a view, not a copy)
+    expected = np.stack([(jac(x + 1e-6 * e) - jac(x - 1e-6 * e)) / 2e-6 for e in steps],
+                        -1).reshape(3, 3, 3, 3, 3, 3)
+    np.testing.assert_allclose(hess(x), expected, rtol=1e-5, atol=1e-6)
+
+
 # -- randomness -----------------------------------------------------------------------
 
 RNG = np.random.default_rng(0)
