@@ -60,6 +60,10 @@ _UNBATCHED_CALLS = {"len", "shape", "ndim", "size", "isinstance", "range", "type
 # helpers of batched code that query shapes: the same for every example when
 # the code is batched again
 _SHAPE_HELPERS = {"batch_size", "tail_axes", "len_batched", "shift_axis_of"}
+# NumPy functions whose result's size depends on the values (with np.where of one
+# argument): indexing with them selects a different number of elements per example
+_SELECTIONS = {"nonzero", "argwhere", "flatnonzero", "logical_and", "logical_or",
+               "logical_not", "logical_xor", "isnan", "isfinite", "isinf"}
 # runtime helpers whose result has the structure of their first argument
 _SAME_STRUCTURE = {"zeros_like_tree", "fresh_copy", "batched", "batched_copy", "batched_under",
                    "batched_copy_under"}
@@ -514,7 +518,8 @@ class Batcher(RankInference, AxisRules, StatementPass):
                                decorator_list=[], returns=None, type_comment=None,
                                type_params=[])
         new.lineno = fn.lineno
-        if first is not None and not any(n.id == self.B for st in body[1:] for n in name_nodes(st)):
+        if first is not None and reason is None \
+                and not any(n.id == self.B for st in body[1:] for n in name_nodes(st)):
             del new.body[0]  # ``_B = _s2s.batch_size(x)``, read nowhere: a call per call saved
         views.run(new, self.rt("identity_matmul").value.id, self.mutated)
         new.body = self.ctx.prologue(new) + new.body
@@ -549,11 +554,39 @@ class Batcher(RankInference, AxisRules, StatementPass):
                 where = self.ctx.parsed.where(s.lineno)
                 return (f"loops over the batch: the test on {where} depends on batched values")
             value = getattr(s, "value", None)
+            if isinstance(value, gast.Subscript) and self.names_batched(value.slice) \
+                    and self._selects(value.slice, stmts):
+                where = self.ctx.parsed.where(s.lineno)
+                return (f"loops over the batch: the index on {where} selects a number of "
+                        "elements that differs per example")
             if isinstance(value, gast.JoinedStr) and self.names_batched(value):
                 where = self.ctx.parsed.where(s.lineno)
                 return (f"loops over the batch: the f-string on {where} formats batched values "
                         "(a string per example)")
         return None
+
+    def _selects(self, index, stmts):
+        """Whether ``index`` (its names, through their assignments in ``stmts``)
+        is a mask or what ``nonzero`` found: a selection whose size depends on
+        the values, so examples select different numbers of elements."""
+        sources = {s.targets[0].id: s.value for s in walk_statements(stmts)
+                   if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)}
+        todo, seen = [n.id for n in name_nodes(index)], set()
+        while todo:
+            value = sources.get(todo.pop())
+            if value is None or id(value) in seen:
+                continue
+            seen.add(id(value))
+            if isinstance(value, gast.Compare):
+                return True
+            if isinstance(value, gast.Call):
+                path = registry.numpy_path(self._resolve(value.func))
+                if path in _SELECTIONS or (path == "where" and len(value.args) == 1):
+                    return True
+            if isinstance(value, (gast.BinOp, gast.UnaryOp, gast.Name, gast.Tuple)) or (
+                    isinstance(value, gast.Subscript)):  # masks combined, or items of nonzero
+                todo.extend(n.id for n in name_nodes(value))
+        return False
 
     def prepare(self, s):
         """``x.shape`` and ``len(x)`` of batched values, per example."""

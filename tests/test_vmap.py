@@ -518,6 +518,32 @@ def test_flat_reads_and_writes_per_example():
     np.testing.assert_allclose(hess(x), expected, rtol=1e-5, atol=1e-6)
 
 
+def _positive_part_by_mask(x):
+    return np.sum(x[x > 0] ** 2)
+
+
+def _positive_part_by_where(x):
+    return np.sum(x[np.where(x > 0)] ** 2)
+
+
+def _positive_part_by_nonzero(x):
+    keep = np.logical_and(x > 0, np.isfinite(x))
+    return np.sum(x[np.nonzero(keep)] ** 2)
+
+
+@pytest.mark.parametrize("f", [_positive_part_by_mask, _positive_part_by_where,
+                               _positive_part_by_nonzero])
+def test_selections_of_different_sizes_per_example(f):
+    # examples select different numbers of elements: one gather across the batch
+    # failed (ValueError, IndexError from s2s's runtime); now a loop over the batch
+    xs = np.array([[1.0, -2.0, 3.0], [-1.0, -2.0, 3.0], [1.0, 2.0, 3.0], [-1.0, -1.0, -1.0]])
+    vm = s2s.vmap(f)
+    np.testing.assert_allclose(vm(xs), _loop(f, (xs,)), rtol=1e-14)
+    assert "selects a number of elements that differs per example" in s2s.source(vm)
+    jac = s2s.jacfwd(f)(xs[0])  # the mask comes from the primal: no loop needed
+    np.testing.assert_allclose(jac, 2 * np.maximum(xs[0], 0), rtol=1e-14)
+
+
 # -- randomness -----------------------------------------------------------------------
 
 RNG = np.random.default_rng(0)
