@@ -85,6 +85,10 @@ class Emitter(StatementPass):
             if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name)
             and isinstance(n.value, (gast.Tuple, gast.List, gast.Dict))}
         self.sequences = _sequence_names(nodes)
+        self.containers = {  # names bound to dict(...), list(...), tuple(...)
+            n.targets[0].id for n in nodes
+            if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name)
+            and isinstance(n.value, gast.Call) and ctx.resolve(n.value.func) in (dict, list, tuple)}
 
     # -- helpers -------------------------------------------------------------
 
@@ -105,7 +109,8 @@ class Emitter(StatementPass):
         return ZeroNode(atom)
 
     def zero(self, atom):
-        if isinstance(atom, gast.Name) and (atom.id in self.displays or atom.id in self.sequences):
+        if isinstance(atom, gast.Name) and (atom.id in self.displays or atom.id in self.sequences
+                                            or atom.id in self.containers):
             return call(self.ctx.ref(runtime.zeros_like_tree), [name(atom.id)])
         return materialize_zero(atom, self.ctx.ref)
 

@@ -455,6 +455,11 @@ def test_dict_of_a_dict_and_of_pairs():
         rtol=1e-12)
     np.testing.assert_allclose(s2s.vmap(_dict_of_pairs)(xs), [_dict_of_pairs(r) for r in xs],
                                rtol=1e-12)
+    # p not differentiated: q = dict(p) gets its tangent at q["w"] = ... (zeros of a dict)
+    jac_x = s2s.jacfwd(_copied_with_dict, argnums=1)(p, x)
+    np.testing.assert_allclose(jac_x, [central_difference(_copied_with_dict, (p, x),
+                                                          ({k: np.zeros(3) for k in p}, e))
+                                       for e in np.eye(3)], rtol=1e-6)
     hess = s2s.hessian(_copied_with_dict, argnums=1)
     jacobian = s2s.jacfwd(_copied_with_dict, argnums=1)
     expected = [(jacobian(p, x + 1e-6 * e) - jacobian(p, x - 1e-6 * e)) / 2e-6 for e in np.eye(3)]
@@ -537,6 +542,20 @@ def test_writes_into_arrays_and_method_arguments(f):
                                              for e in np.eye(3)]), rtol=1e-6)
     xs = np.array([x, 2 * x, -x])
     np.testing.assert_allclose(s2s.vmap(f)(xs), [f(r) for r in xs], rtol=1e-12)
+
+
+def _clipped_by_keywords(x):
+    return np.clip(x, min=-0.5, max=0.5) * 2.0 + x.clip(max=0.3)
+
+
+@pytest.mark.skipif(np.lib.NumpyVersion(np.__version__) < "2.1.0",
+                    reason="np.clip takes min= and max= from NumPy 2.1")
+def test_clip_with_min_and_max_keywords():
+    # the rule takes a_min and a_max: "missing a required argument: 'a_min'"
+    x = np.array([-1.0, 0.2, 0.4, 1.0])
+    check_jvp(_clipped_by_keywords, (x,))
+    np.testing.assert_allclose(s2s.vmap(_clipped_by_keywords)(np.stack([x, -x])),
+                               [_clipped_by_keywords(x), _clipped_by_keywords(-x)])
 
 
 def _preallocated_list(w):

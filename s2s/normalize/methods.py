@@ -62,7 +62,7 @@ class _Methods(Transformer):
         self.generic_visit(node)
         func = node.func
         if not isinstance(func, gast.Attribute) or not self._is_array_receiver(func.value):
-            return node
+            return _clip_bounds(node, self.ctx)
         method, recv = func.attr, func.value
         if method in SAME_NAME:
             new = call(self._xp(method), [recv, *node.args], node.keywords)
@@ -86,7 +86,7 @@ class _Methods(Transformer):
             new = gast.Constant(value=None, kind=None)  # collecting problems: go on
         else:
             return node
-        return gast.copy_location(new, node)
+        return gast.copy_location(_clip_bounds(new, self.ctx), node)
 
     def visit_Attribute(self, node):
         self.generic_visit(node)
@@ -98,6 +98,24 @@ class _Methods(Transformer):
             new = call(self._xp(ATTRIBUTES[node.attr]), [node.value])
             return gast.copy_location(new, node)
         return node
+
+
+def _clip_bounds(node, ctx):
+    """``np.clip(x, min=a, max=b)`` (NumPy 2.1's names, and those of the
+    method) as ``np.clip(x, a_min=a, a_max=b)``, a missing bound None: the
+    arguments the clip rule takes."""
+    if not isinstance(node, gast.Call) or not {k.arg for k in node.keywords} & {"min", "max"} \
+            or ctx.resolve(node.func) is not numpy.clip:
+        return node
+    renamed = {"min": "a_min", "max": "a_max"}
+    node.keywords = [gast.keyword(arg=renamed.get(k.arg, k.arg), value=k.value)
+                     for k in node.keywords]
+    given = {k.arg for k in node.keywords}
+    for position, bound in ((1, "a_min"), (2, "a_max")):
+        if bound not in given and len(node.args) <= position:
+            node.keywords.append(gast.keyword(arg=bound, value=gast.Constant(value=None,
+                                                                              kind=None)))
+    return node
 
 
 def run(fn_node, ctx):
