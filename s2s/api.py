@@ -2,6 +2,7 @@
 NumPy arrays); ``jacfwd``, ``vmap``, ``hessian`` are in batch_api.py, the
 ``@differentiable`` decorator in decorator.py."""
 
+import inspect
 import weakref
 
 import numpy
@@ -195,16 +196,31 @@ def _as_tuple(value, what):
 
 
 def _active_params(fn, n):
+    if n == 0:
+        raise InputError("jvp needs at least one primal", hint="pass primals=(x,)")
+    return positional_params(fn, n)
+
+
+def positional_params(fn, n):
+    """The names of ``fn``'s first ``n`` positional parameters (what ``n``
+    arguments bind), or an InputError that says why there are fewer."""
     code = fn.__code__
     names = code.co_varnames[: code.co_argcount]
     if n > len(names):
+        if code.co_flags & inspect.CO_VARARGS:  # def wrapper(*args): a decorator's, often
+            wraps = getattr(fn, "__wrapped__", None)
+            raise InputError(
+                f"{fn.__qualname__} takes its arguments as *{code.co_varnames[code.co_argcount]}"
+                f"{' (a wrapper of ' + wraps.__qualname__ + ')' if wraps else ''}: s2s "
+                "differentiates with respect to named parameters",
+                hint="give the function named parameters (def wrapper(x): ...), or "
+                "differentiate the function it wraps if the wrapper changes no values",
+            )
         raise InputError(
-            f"{fn.__qualname__} takes {len(names)} positional parameters but {n} primals "
+            f"{fn.__qualname__} takes {len(names)} positional parameters but {n} arguments "
             "were given",
-            hint="pass one primal per parameter",
+            hint="pass one argument per parameter",
         )
-    if n == 0:
-        raise InputError("jvp needs at least one primal", hint="pass primals=(x,)")
     return tuple(names[:n])
 
 

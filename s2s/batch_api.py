@@ -119,12 +119,9 @@ def _check_chunk_size(chunk_size):
 
 
 def _params(fn, nargs):
-    code = fn.__code__
-    names = code.co_varnames[: code.co_argcount]
-    if nargs > len(names):
-        raise InputError(f"{fn.__qualname__} takes {len(names)} positional arguments but "
-                         f"{nargs} were given")
-    return names[:nargs]
+    from .api import positional_params
+
+    return positional_params(fn, nargs)
 
 
 def _argnums(argnums, nargs):

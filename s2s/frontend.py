@@ -227,15 +227,18 @@ def _read_source(fn):
     """``(lines, start, tree)``: ``inspect.getsourcelines(fn)``, and the tree
     of those lines when :func:`s2s.defblock.def_block` found them (it is
     right when they parse), else None."""
+    # a functools.wraps wrapper: its own code, not (as inspect reads it) the function
+    # it wraps, whose def the wrapper's code name would not find
+    source_of = fn.__code__ if getattr(fn, "__wrapped__", None) is not None else fn
     try:
-        if fn.__name__ != "<lambda>" and not hasattr(fn, "__wrapped__"):  # as inspect.unwrap
-            file_lines, first = inspect.findsource(fn)
+        if fn.__name__ != "<lambda>":
+            file_lines, first = inspect.findsource(source_of)
             lines = def_block(file_lines, first)
             if lines is not None:
                 with contextlib.suppress(SyntaxError):
                     text = "\n" * first + textwrap.dedent("".join(lines))
                     return lines, first + 1, parse_gast(text)
-        return (*inspect.getsourcelines(fn), None)
+        return (*inspect.getsourcelines(source_of), None)
     except (OSError, TypeError) as exc:
         code = fn.__code__
         raise SourceUnavailableError(

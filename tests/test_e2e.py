@@ -3,6 +3,7 @@ the jvp against central finite differences, plus the API contract (no mutation,
 has_aux, strict, Python floats, pytrees, deterministic source)."""
 
 import ast
+import functools
 import re
 
 import e2e_functions as ef
@@ -556,6 +557,45 @@ def test_clip_with_min_and_max_keywords():
     check_jvp(_clipped_by_keywords, (x,))
     np.testing.assert_allclose(s2s.vmap(_clipped_by_keywords)(np.stack([x, -x])),
                                [_clipped_by_keywords(x), _clipped_by_keywords(-x)])
+
+
+def _logged(f):
+    @functools.wraps(f)
+    def wrapper(x):
+        return f(x)
+
+    return wrapper
+
+
+def _doubled(f):
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        return 2.0 * f(*args, **kwargs)
+
+    return wrapper
+
+
+@_logged
+def _decorated_sine(x):
+    return np.sin(x) * x
+
+
+@_doubled
+def _decorated_twice_sine(x):
+    return np.sin(x)
+
+
+def test_functions_under_a_functools_wraps_decorator():
+    # the wrapper itself is differentiated (it calls the function it wraps): its
+    # source was looked for in the wrapped function's ("cannot find def wrapper")
+    x = np.array([0.3, -0.7, 1.1])
+    check_jvp(_decorated_sine, (x,))
+    np.testing.assert_allclose(s2s.jacfwd(_decorated_sine)(x),
+                               np.diag(np.cos(x) * x + np.sin(x)), rtol=1e-14)
+    # a wrapper of *args: a clear error, not "takes 0 positional parameters"
+    for transform in (lambda f: s2s.jvp(f, (x,), (x,)), lambda f: s2s.jacfwd(f)(x)):
+        with pytest.raises(s2s.InputError, match=r"takes its arguments as \*args"):
+            transform(_decorated_twice_sine)
 
 
 def _preallocated_list(w):
