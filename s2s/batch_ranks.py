@@ -153,6 +153,8 @@ class RankInference:
             if axis is None:
                 return 0
             return None if ranks[0] is None else ranks[0] - 1
+        if path in ("dot", "inner") and len(ranks) >= 2 and 0 in ranks[:2]:
+            return _max_rank(*ranks[:2])  # a product with a 0-d operand: the other's shape
         if path in ("dot", "matmul"):
             return _matmul_rank(*ranks[:2]) if len(ranks) >= 2 else None
         if path == "stack" and args:

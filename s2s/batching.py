@@ -933,9 +933,9 @@ class Batcher(RankInference, AxisRules, StatementPass):
 
         if path in ("copy", "array", "asarray", "ascontiguousarray"):
             return v, []
-        if path == "dot" and len(v.args) == 2 and not v.keywords and 0 in (
+        if path in ("dot", "inner") and len(v.args) == 2 and not v.keywords and 0 in (
                 self.atom_rank(v.args[0]), self.atom_rank(v.args[1])):
-            a, b = self._align(list(v.args))  # dot with a scalar multiplies
+            a, b = self._align(list(v.args))  # dot or inner with a scalar multiplies
             return gast.BinOp(left=a, op=gast.Mult(), right=b), []
         if path in ("dot", "matmul") and len(v.args) == 2 and not v.keywords:
             ra, rb = (self.atom_rank(v.args[0]), self.atom_rank(v.args[1]))

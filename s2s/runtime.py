@@ -822,10 +822,14 @@ def vdot_batched(a, b, a_batched, b_batched):
 
 
 def inner_batched(a, b, a_batched, b_batched):
-    """``inner(a, b)`` per example: a sum over the last axes."""
+    """``inner(a, b)`` per example: a sum over the last axes (a product
+    where an operand is 0-d)."""
     xp = namespace_of(a, b)
     ra = numpy.ndim(a) - (1 if a_batched else 0)
     rb = numpy.ndim(b) - (1 if b_batched else 0)
+    if 0 in (ra, rb):
+        rank = max(ra, rb)
+        return (lift(a, rank) if a_batched else a) * (lift(b, rank) if b_batched else b)
     letters = "abcdefghijklmnopqrstuvw"
     sa, sb = letters[:ra - 1] if ra else "", letters[ra:ra + rb - 1] if rb else ""
     last = "y" if ra and rb else ""

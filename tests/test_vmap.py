@@ -1011,3 +1011,73 @@ def test_hessian_in_one_argument_of_code_mixing_a_dict_argument_in():
     expected = [(jac(p, x + 1e-6 * e) - jac(p, x - 1e-6 * e)) / 2e-6 for e in np.eye(3)]
     np.testing.assert_allclose(s2s.hessian(_list_of_dict_items, argnums=1)(p, x), expected,
                                rtol=1e-5, atol=1e-6)
+
+
+# -- dot and inner with a 0-d operand ---------------------------------------------
+
+
+def _jacobian_by_differences(f, x, h=1e-6):
+    """d f / d x by central differences: the output's axes, then x's."""
+    directions = np.eye(x.size).reshape((x.size,) + x.shape)
+    columns = [(np.asarray(f(x + h * e)) - np.asarray(f(x - h * e))) / (2 * h) for e in directions]
+    return np.moveaxis(np.array(columns), 0, -1).reshape(np.shape(f(x)) + x.shape)
+
+
+def _assert_batched_like_loops(fn, xs):
+    """vmap, jacfwd, vmap of jacfwd and hessian of ``fn`` against loops and
+    finite differences, none of them looping over a batch."""
+    x = xs[0]
+    vm, jac = s2s.vmap(fn), s2s.jacfwd(fn)
+    assert_tree_close(vm(xs), _loop(fn, (xs,)), rtol=1e-12, what="vmap")
+    assert_tree_close(jac(x), _jacobian_by_differences(fn, x), what="jacfwd")
+    of_jac = s2s.vmap(jac)
+    assert_tree_close(of_jac(xs), _loop(jac, (xs,)), rtol=1e-12, what="vmap of jacfwd")
+    hess = s2s.hessian(fn)
+    assert_tree_close(hess(x), _jacobian_by_differences(jac, x), rtol=1e-5, atol=1e-5,
+                      what="hessian")
+    for transformed in (vm, jac, of_jac, hess):
+        assert "map_batched" not in s2s.source(transformed), s2s.source(transformed)
+
+
+def _dot_scalar(x):
+    return np.sum(np.dot(x, 2.0) - x)
+
+
+def _scalar_dot(x):
+    return np.sum(np.dot(3.0, x) * x)
+
+
+def _inner_scalar(x):
+    return np.inner(x, 2.0) + x
+
+
+def _scalar_inner(x):
+    return np.inner(2.5, x) * x
+
+
+def _dot_of_a_sum(x):
+    return np.dot(np.sum(x), np.sin(x))
+
+
+@pytest.mark.parametrize("fn", [_dot_scalar, _scalar_dot, _inner_scalar, _scalar_inner,
+                                _dot_of_a_sum], ids=lambda f: f.__name__)
+def test_dot_and_inner_with_a_0d_operand_multiply(fn):
+    # the batching read the 0-d operand's result as one axis short (rank -1):
+    # vmap gave (4, 4, 3) for (4,), jacfwd (3, 3, 3) for (3,), hessian and
+    # inner raised
+    _assert_batched_like_loops(fn, _normal(4, 3))
+
+
+def _inner_of_nested_items(d):
+    # items of a nested dict: their ranks are known only at run time
+    return np.inner(d["in"]["a"], d["in"]["s"]) + np.inner(d["in"]["s"], 2.0)
+
+
+def test_inner_with_a_0d_operand_of_rank_known_at_run_time():
+    d = {"in": {"a": _normal(7, 3), "s": _normal(7)}}
+    batched = s2s.vmap(_inner_of_nested_items)
+    expected = [_inner_of_nested_items({"in": {k: v[i] for k, v in d["in"].items()}})
+                for i in range(7)]
+    assert_tree_close(batched(d), np.array(expected), rtol=1e-12)
+    code = s2s.source(batched)
+    assert "_s2s.inner_batched(" in code and "map_batched" not in code
