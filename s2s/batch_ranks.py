@@ -159,8 +159,9 @@ class RankInference:
             return _matmul_rank(*ranks[:2]) if len(ranks) >= 2 else None
         if path == "stack" and args:
             return None
-        if path == "einsum" and args and isinstance(args[0], gast.Constant):
-            spec = args[0].value
+        if path == "einsum":
+            found = self.einsum_subscripts(args)
+            spec = found[0] if found is not None else ""
             if "->" in spec and "..." not in spec:
                 return len(spec.split("->")[1].strip())
             return None

@@ -36,7 +36,7 @@ import gast
 
 from . import views
 from .analysis import BINOPS, iterated_atoms, iteration, mutated_names
-from .batch_axes import AxisRules, _full, _index, _shift
+from .batch_axes import AxisRules, _full, _index, _shift, einsum_sublist_names
 from .batch_ranks import (
     _BOTTOM,
     RankInference,
@@ -106,6 +106,7 @@ class Batcher(RankInference, AxisRules, StatementPass):
         self.callee_ranks = callee_ranks
         # tuple displays assigned once: name -> the display (for item ranks)
         self.displays = _single_displays(fn_node)
+        self.sublist_names = einsum_sublist_names(fn_node, self.displays, ctx.resolve)
         self.displays_free = _assigned_once(fn_node)
         self.item_views = self._item_views(fn_node)
         self.item_ranks = {  # name -> ranks of the items of the tuple it holds

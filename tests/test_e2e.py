@@ -495,3 +495,24 @@ def test_hessian_of_a_list_of_states_does_not_loop():
     hess = s2s.hessian(ef.rnn_states, argnums=(0, 1, 2))
     hess(h0, W, xs)
     assert "map_batched" not in s2s.source(hess)
+
+
+# -- einsum's sublist form -------------------------------------------------------------
+
+
+def einsum_sublists(a, b):
+    return np.einsum(a, [0, 1], b, [1, 2], [0, 2])
+
+
+def einsum_sublists_implicit(a, b):
+    # the output: the ellipsis, then the labels used once by number (2, then 30)
+    return np.einsum(a, [Ellipsis, 0, 30], b, [30, 2])
+
+
+def test_einsum_sublist_form_differentiates_every_operand():
+    # the tangent of the first operand was dropped (its position was taken for the subscripts)
+    a, b = _normal(3, 4), _normal(4, 2)
+    check_jvp(einsum_sublists, (a, b))
+    check_jvp(einsum_sublists_implicit, (_normal(2, 3, 4), b))
+    _, a_term = s2s.jvp(einsum_sublists, (a, b), (np.ones_like(a), np.zeros_like(b)))
+    np.testing.assert_allclose(a_term, np.ones_like(a) @ b, rtol=1e-14)

@@ -13,7 +13,11 @@ import e2e_functions as ef
 import numpy as np
 import pytest
 from helpers import assert_tree_close, check_jvp, line_of
-from test_e2e import CASES
+from test_e2e import (
+    CASES,
+    einsum_sublists,
+    einsum_sublists_implicit,
+)
 
 import s2s
 from s2s import pytree
@@ -1081,3 +1085,34 @@ def test_inner_with_a_0d_operand_of_rank_known_at_run_time():
     assert_tree_close(batched(d), np.array(expected), rtol=1e-12)
     code = s2s.source(batched)
     assert "_s2s.inner_batched(" in code and "map_batched" not in code
+
+
+# -- einsum's sublist form ---------------------------------------------------------
+
+
+def test_einsum_sublist_form_batches_as_the_string_form():
+    a, b = _normal(6, 3, 4), _normal(4, 2)
+    vm = s2s.vmap(einsum_sublists, in_dims=(0, None))
+    assert_tree_close(vm(a, b), _loop(einsum_sublists, (a, b), (0, None)), rtol=1e-12)
+    assert "'Zab,bc->Zac'" in s2s.source(vm)
+    for argnums, vary, x in ((0, lambda v: einsum_sublists(v, b), a[0]),
+                             (1, lambda v: einsum_sublists(a[0], v), b)):
+        jac = s2s.jacfwd(einsum_sublists, argnums=argnums)
+        assert_tree_close(jac(a[0], b), _jacobian_by_differences(vary, x))
+        assert "map_batched" not in s2s.source(jac)
+    c, d = _normal(6, 2, 3, 4), _normal(6, 4, 5)
+    vm = s2s.vmap(einsum_sublists_implicit)
+    assert_tree_close(vm(c, d), _loop(einsum_sublists_implicit, (c, d)), rtol=1e-12)
+    assert "map_batched" not in s2s.source(vm)
+
+
+def _einsum_into_a_changed_list(a, b):
+    out = [0, 2]
+    out.reverse()  # the list written above is not the one einsum gets
+    return np.einsum(a, [0, 1], b, [1, 2], out)
+
+
+def test_einsum_sublists_changed_in_place_are_read_at_run_time():
+    a, b = _normal(6, 3, 4), _normal(6, 4, 2)
+    vm = s2s.vmap(_einsum_into_a_changed_list)
+    assert_tree_close(vm(a, b), _loop(_einsum_into_a_changed_list, (a, b)), rtol=1e-12)
