@@ -91,6 +91,8 @@ class RankInference:
             return ranks[1]  # a copy of its second argument
         if obj is runtime.identity_scale and len(ranks) == 2:
             return ranks[0]  # rows of the basis, scaled
+        if obj is runtime.pad_extremum_tangent and len(ranks) >= 2:
+            return _max_rank(*ranks[:2])  # the tangent, padded and broadcast with the array
         if obj is runtime.outer_product and len(ranks) == 2:
             return None if ranks[1] is None else ranks[1] + 1  # a[:, None] * c
         if obj in (runtime.dense_tree, runtime.zeros_like_tree, runtime.fresh_copy) \
@@ -108,7 +110,7 @@ class RankInference:
         if path in ("zeros_like", "ones_like", "empty_like", "full_like", "copy", "array",
                     "asarray", "ascontiguousarray", "negative", "positive", "sort", "flip",
                     "roll", "triu", "tril", "transpose", "swapaxes", "moveaxis", "cumsum",
-                    "cumprod", "clip", "where", "real", "imag", "conj", "sign", "abs"):
+                    "cumprod", "clip", "where", "real", "imag", "conj", "sign", "abs", "pad"):
             if path in ("cumsum", "cumprod") and _axis_arg(v, 1) is None:
                 return 1
             return ranks[0] if ranks else None

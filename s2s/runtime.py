@@ -751,12 +751,68 @@ def diag_batched(v, k=0):
     return xp.diagonal(v, k, axis1=1, axis2=2)
 
 
-def pad_batched(x, pad_width, **kwargs):
-    """``pad(x, pad_width)`` per example: no padding along the batch axis."""
+def pad_batched(x, pad_width, mode="constant", **kwargs):
+    """``pad(x, pad_width, mode)`` per example: no padding along the batch
+    axis (keywords given per axis get a row for it too, which no pad reads)."""
     ndim = numpy.ndim(x) - 1
-    width = numpy.broadcast_to(numpy.asarray(pad_width), (ndim, 2))
-    width = ((0, 0),) + tuple(tuple(int(w) for w in row) for row in width)
-    return namespace_of(x).pad(x, width, **kwargs)
+    for key in ("stat_length", "constant_values", "end_values"):
+        value = kwargs.get(key)
+        if numpy.ndim(value) == 2 and numpy.shape(value)[0] == ndim:
+            kwargs[key] = (tuple(value[0]),) + tuple(map(tuple, value))
+    return namespace_of(x).pad(x, ((0, 0),) + pad_pairs(pad_width, ndim), mode, **kwargs)
+
+
+def pad_pairs(pad_width, ndim):
+    """``pad_width`` (or a ``stat_length``) as np.pad reads it: a
+    ``(before, after)`` pair for each of ``ndim`` axes (a dict: axis -> width,
+    the others 0)."""
+    if isinstance(pad_width, dict):
+        pairs = [(0, 0)] * ndim
+        for axis, width in pad_width.items():
+            pairs[axis] = (width, width) if numpy.ndim(width) == 0 else width
+        pad_width = pairs
+    rows = numpy.broadcast_to(numpy.asarray(pad_width, dtype=object), (ndim, 2))
+    return tuple(tuple(None if w is None else int(w) for w in row) for row in rows)
+
+
+def pad_extremum_tangent(a, a_dot, pad_width, mode, stat_length=None, ndim=None):
+    """Tangent of ``pad(a, pad_width, mode)`` for mode "maximum" or "minimum".
+    NumPy pads one axis after the other, each pad with the extremum of a
+    window of the array padded so far; the pad's tangent is the tangent where
+    the window attains it (``extremum_tangent``: ties share it equally).
+
+    The last ``ndim`` axes are padded (default: every axis of ``a``); axes
+    count from the end, so ``a`` and ``a_dot`` may carry leading batch axes,
+    which broadcast."""
+    xp = namespace_of(a, a_dot)
+    a = xp.asarray(a)
+    ndim = a.ndim if ndim is None else ndim
+    lead = numpy.broadcast_shapes(a.shape[:a.ndim - ndim], _lead(a_dot, ndim))
+    a_dot = xp.broadcast_to(a_dot, lead + a.shape[a.ndim - ndim:])
+    extremum = xp.max if mode == "maximum" else xp.min
+    widths = pad_pairs(pad_width, ndim)
+    lengths = pad_pairs(stat_length, ndim)
+    for axis, (before, after), (first, last) in zip(range(-ndim, 0), widths, lengths):
+        size = a.shape[axis]  # windows longer than the axis are the whole axis
+        first = size if first is None else min(first, size)
+        last = size if last is None else min(last, size)
+        pieces = [(a, a_dot)]
+        if before:
+            pieces.insert(0, _pad_side(xp, a, a_dot, slice(0, first), before, axis, extremum))
+        if after:
+            pieces.append(_pad_side(xp, a, a_dot, slice(size - last, size), after, axis, extremum))
+        a = xp.concatenate([p for p, _ in pieces], axis=axis)
+        a_dot = xp.concatenate([t for _, t in pieces], axis=axis)
+    return a_dot
+
+
+def _pad_side(xp, a, a_dot, window, count, axis, extremum):
+    """One side's pad along ``axis`` and its tangent: ``count`` copies of the
+    extremum of the ``window`` of ``a``, and of the tangent where it is."""
+    index = (Ellipsis, window) + (slice(None),) * (-axis - 1)
+    value = extremum(a[index], axis=axis, keepdims=True)
+    value_dot = extremum_tangent(a[index], value, a_dot[index], axis, True)
+    return xp.repeat(value, count, axis=axis), xp.repeat(value_dot, count, axis=axis)
 
 
 def tile_batched(x, reps):

@@ -15,8 +15,12 @@ import pytest
 from helpers import assert_tree_close, check_jvp, line_of
 from test_e2e import (
     CASES,
+    PAD_FUNCTIONS,
+    PAD_ROW_FUNCTIONS,
     einsum_sublists,
     einsum_sublists_implicit,
+    pad_with,
+    ramp_to,
 )
 
 import s2s
@@ -1116,3 +1120,21 @@ def test_einsum_sublists_changed_in_place_are_read_at_run_time():
     a, b = _normal(6, 3, 4), _normal(6, 4, 2)
     vm = s2s.vmap(_einsum_into_a_changed_list)
     assert_tree_close(vm(a, b), _loop(_einsum_into_a_changed_list, (a, b)), rtol=1e-12)
+
+
+# -- np.pad -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fn", PAD_FUNCTIONS + PAD_ROW_FUNCTIONS, ids=lambda f: f.__name__)
+def test_pad_batches_without_loops(fn):
+    xs = _normal(7, 3, 4) if fn in PAD_ROW_FUNCTIONS else _normal(7, 5)
+    _assert_batched_like_loops(fn, xs)
+
+
+def test_pad_with_batched_values_to_pad_with():
+    xs, cs = _normal(5, 2, 3), _normal(5)
+    for fn, c in ((pad_with, cs), (ramp_to, _normal(5, 2))):
+        assert_tree_close(s2s.vmap(fn)(xs, c), _loop(fn, (xs, c)), rtol=1e-12)
+        jac = s2s.jacfwd(fn, argnums=1)
+        assert_tree_close(jac(xs[0], c[0]), _jacobian_by_differences(
+            lambda v, f=fn: f(xs[0], v), np.asarray(c[0])))

@@ -24,6 +24,10 @@ linear(rt.extremum_tangent, argnums=(2,),
        samples=[S(_A, _A.max(axis=1), A(2, 3), 1, False, argnums=(2,)),
                 S(_A, _A.min(), A(2, 3), None, False, argnums=(2,))],
        batching="helper")
+linear(rt.pad_extremum_tangent, argnums=(1,), batching="helper", samples=[
+    S(_A, A(2, 3), 1, "maximum", argnums=(1,)),
+    S(_A, A(2, 3), ((1, 0), (2, 1)), "minimum", (1, 2), argnums=(1,)),
+])
 linear(rt.clip_tangent, argnums=(3, 4, 5),
        samples=[S(_A, -0.5, 1.0, A(2, 3), 0.0, 0.0, argnums=(3, 4, 5))], batching="helper")
 multilinear(rt.var_tangent, argnums=(0, 1),
