@@ -46,6 +46,17 @@ def broadcast_with(t, other):
     return namespace_of(t, other).broadcast_to(t, shape)
 
 
+def power_log(x):
+    """``log(x)``, and 0 where ``x`` is 0: the factor of the exponent's
+    tangent in ``x ** y`` (``0 ** y`` is 0 for every ``y > 0``). A Python
+    number gives a Python number, which NumPy does not let widen a float32
+    power's tangent to float64 (a NumPy float64 would)."""
+    if isinstance(x, (int, float, complex)):
+        return numpy.log(x if x != 0 else 1.0).item()
+    xp = namespace_of(x)
+    return xp.log(xp.where(x == 0, 1.0, x))
+
+
 def clip_tangent(a, a_min, a_max, a_dot, a_min_dot, a_max_dot):
     """Tangent of ``clip(a, a_min, a_max)``: ``a_dot`` inside the bounds, the
     bound's tangent outside (a bound of None is absent)."""
@@ -140,7 +151,8 @@ def extremum_tangent(a, z, a_dot, axis, keepdims):
             return total
     else:
         total = xp.sum(xp.where(hit, a_dot, 0.0), axis=axis, keepdims=keepdims)
-    return total / xp.sum(hit, axis=axis, keepdims=keepdims)
+    # the count in the tangent's dtype: an integer count would make a float32 tangent float64
+    return total / xp.sum(hit, axis=axis, keepdims=keepdims, dtype=total.dtype)
 
 
 def var_tangent(a, a_dot, axis, ddof, keepdims):
@@ -277,7 +289,7 @@ def average_tangent(a, z, a_dot, axis, weights, weights_dot, returned, keepdims)
     lead = _lead(a_dot, a.ndim)
     if weights is None:
         t = xp.mean(xp.broadcast_to(a_dot, lead + a.shape), axis=back, keepdims=keepdims)
-        scale_dot = xp.zeros(lead + xp.shape(z[1])) if returned else None
+        scale_dot = xp.zeros(lead + xp.shape(z[1]), dtype=t.dtype) if returned else None
     else:
         w = _weights_in_place(xp, xp.asarray(weights), a.shape, axes, 0)
         w_lead = _lead(weights_dot, xp.ndim(weights))

@@ -594,3 +594,40 @@ def pad_empty(x):
 def test_pad_with_undefined_values_pads_the_tangent_with_zeros():
     x, v = np.array([1.0, 3.0, 2.0]), np.array([5.0, 1.0, 0.5])
     assert np.array_equal(s2s.jvp(pad_empty, (x,), (v,))[1], [0.0, 5.0, 1.0, 0.5, 0.0])
+
+
+# -- float32 tangents stay float32 -----------------------------------------------------
+
+
+def extrema(x):
+    return np.max(x) * np.min(x ** 2) + np.ptp(np.sin(x))
+
+
+def power_of_two(x):
+    return np.sum(2.0 ** x)
+
+
+@pytest.mark.parametrize("fn", [ef.softmax, ef.logsumexp, extrema, power_of_two, pad_maximum],
+                         ids=lambda f: f.__name__)
+def test_float32_inputs_give_float32_tangents(fn):
+    # the count of the entries attaining a max, and log(2.0) as a 0-d float64
+    # array, made float32 derivatives float64
+    x = np.array([0.3, -1.2, 2.0, 0.7], dtype=np.float32)
+    out, out_dot = s2s.jvp(fn, (x,), (np.ones_like(x),))
+    assert out_dot.dtype == np.asarray(out).dtype == np.float32
+    assert s2s.jacfwd(fn)(x).dtype == np.float32
+    assert s2s.hessian(fn)(x).dtype == np.float32
+    tie = np.array([2.0, -1.0, 2.0], dtype=np.float32)  # tied maxima share the tangent
+    assert s2s.jvp(fn, (tie,), (np.ones_like(tie),))[1].dtype == np.float32
+
+
+def average_returned(x):
+    return np.average(x, axis=0, returned=True)
+
+
+def test_float32_average_with_its_count():
+    # the tangent of the count (zero) was float64
+    x = np.array([[0.3, -1.2], [2.0, 0.7]], dtype=np.float32)
+    _, tangents = s2s.jvp(average_returned, (x,), (np.ones_like(x),))
+    assert [t.dtype for t in tangents] == [np.float32, np.float32]
+    assert [j.dtype for j in s2s.jacfwd(average_returned)(x)] == [np.float32, np.float32]
