@@ -596,6 +596,25 @@ def test_pad_with_undefined_values_pads_the_tangent_with_zeros():
     assert np.array_equal(s2s.jvp(pad_empty, (x,), (v,))[1], [0.0, 5.0, 1.0, 0.5, 0.0])
 
 
+def pad_by_axis(x):
+    return np.pad(x, {1: (2, 1)}, mode="maximum")
+
+
+def _pads_by_axis():
+    try:
+        np.pad(np.zeros(1), {0: 1})
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _pads_by_axis(), reason="np.pad takes widths by axis (a dict) from NumPy 2.3")
+def test_pad_widths_by_axis():
+    check_jvp(pad_by_axis, (_normal(3, 4),))
+    xs = _normal(5, 3, 4)
+    np.testing.assert_allclose(s2s.vmap(pad_by_axis)(xs), [pad_by_axis(x) for x in xs], rtol=1e-12)
+
+
 # -- float32 tangents stay float32 -----------------------------------------------------
 
 
