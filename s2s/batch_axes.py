@@ -6,10 +6,14 @@ batch axis goes first, so a per-example axis ``k >= 0`` becomes ``k + 1``.
 ``AxisRules`` is a mixin of :class:`s2s.batching.Batcher`.
 """
 
+import string
+
 import gast
+import numpy
 
 from .batch_ranks import _find_arg, _int_const
 from .context import call, const, name
+from .nodes import walk
 from .rules.batching_axes import AXES, AXIS_DEFAULTS, AXIS_PAIRS, REQUIRED
 
 
@@ -77,19 +81,54 @@ class AxisRules:
         return _index(node, [_full()] + [const(None)] * (target - rank))
 
     def _einsum(self, v):
-        spec = v.args[0]
+        found = self.einsum_subscripts(v.args)
+        if found is None:
+            return self._map(v, v.args, None)
+        spec, operands = found
+        flags = [self.is_batched(o) for o in operands]
+        v.args = [const(batched_einsum_spec(spec, flags))] + operands
+        return v
+
+    def einsum_subscripts(self, args):
+        """``(subscripts, operands)`` of an einsum call whose subscripts are
+        known at transform time: a string (a literal or a global's), or the
+        sublist form ``einsum(a, [0, 1], b, [1, 2], [0, 2])`` written as the
+        string it stands for; else None."""
+        spec = args[0] if args else None
         if isinstance(spec, gast.Name) and not self.ctx.is_local(spec.id):
             value = self.ctx.resolve(spec)
             if isinstance(value, str):
                 self.ctx.resolver.depend_on_value(spec.id, value)
                 spec = const(value)
-        if not isinstance(spec, gast.Constant) or not isinstance(spec.value, str):
-            return self._map(v, v.args, None)
-        operands = v.args[1:]
-        flags = [self.is_batched(o) for o in operands]
-        new_spec = batched_einsum_spec(spec.value, flags)
-        v.args = [const(new_spec)] + list(operands)
-        return v
+        if isinstance(spec, gast.Constant) and isinstance(spec.value, str):
+            return spec.value, list(args[1:])
+        end = len(args) - len(args) % 2  # an odd count ends with the output's sublist
+        sublists = [self._sublist(a) for a in args[1:end:2]]
+        output = self._sublist(args[end]) if end < len(args) else []
+        if not sublists or None in sublists or output is None:
+            return None
+        return sublist_subscripts(sublists, output or None), list(args[0:end:2])
+
+    def _sublist(self, node):
+        """The ints (and Ellipsis) of an einsum sublist known at transform
+        time, or None: a list or tuple written in the call (held by a
+        variable read nowhere else, so nothing changes it in place), or a
+        global tuple (the generated code then depends on its value)."""
+        if isinstance(node, gast.Name) and node.id in self.sublist_names:
+            node = self.displays[node.id]
+        if isinstance(node, (gast.List, gast.Tuple)):
+            items = [e.value if isinstance(e, gast.Constant) else Ellipsis
+                     if isinstance(e, gast.Name) and self.ctx.resolve(e) is Ellipsis else None
+                     for e in node.elts]
+        elif isinstance(node, gast.Name) and not self.ctx.is_local(node.id):
+            items = self.ctx.resolve(node)
+            if not isinstance(items, tuple):
+                return None
+            self.ctx.resolver.depend_on_value(node.id, items)
+        else:
+            return None
+        ok = all(i is Ellipsis or type(i) is int and 0 <= i < 52 for i in items)
+        return list(items) if ok else None
 
     def _reshape(self, v, path):
         a = v.args[0]
@@ -212,6 +251,36 @@ class AxisRules:
                 return
             axis = const(default)
         _set_arg(v, pname, pos, where, _shift(axis, self))
+
+
+def einsum_sublist_names(fn_node, displays, resolve):
+    """The names of ``displays`` (name -> the list or tuple display assigned
+    to it, once) read only as arguments of einsum calls: sublists nothing
+    changes in place (the normaliser names the lists written in a call)."""
+    in_einsum = set()
+    for node in walk(fn_node):
+        func = node.func if isinstance(node, gast.Call) else None
+        if getattr(func, "attr", getattr(func, "id", None)) == "einsum" \
+                and resolve(func) is numpy.einsum:
+            in_einsum.update(id(a) for a in node.args)
+    read_elsewhere = {n.id for n in walk(fn_node) if isinstance(n, gast.Name)
+                      and isinstance(n.ctx, gast.Load) and id(n) not in in_einsum}
+    return set(displays) - read_elsewhere
+
+
+def sublist_subscripts(sublists, output):
+    """einsum's sublists as its subscripts: ``[0, 1], [1, 2]`` and the output
+    ``[0, 2]`` -> ``"ab,bc->ac"`` (NumPy reads 0-51 as a-z, A-Z). Without an
+    output sublist NumPy's is written out: the ellipsis if any, then the
+    labels used once in the order of their numbers (not of the letters)."""
+    def term(items):
+        return "".join("..." if i is Ellipsis else string.ascii_letters[i] for i in items)
+
+    if output is None:
+        used = [i for s in sublists for i in s if i is not Ellipsis]
+        once = sorted(i for i in set(used) if used.count(i) == 1)
+        output = [Ellipsis] * any(Ellipsis in s for s in sublists) + once
+    return ",".join(term(s) for s in sublists) + "->" + term(output)
 
 
 def batched_einsum_spec(spec, flags):

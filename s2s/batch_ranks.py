@@ -91,6 +91,8 @@ class RankInference:
             return ranks[1]  # a copy of its second argument
         if obj is runtime.identity_scale and len(ranks) == 2:
             return ranks[0]  # rows of the basis, scaled
+        if obj is runtime.pad_extremum_tangent and len(ranks) >= 2:
+            return _max_rank(*ranks[:2])  # the tangent, padded and broadcast with the array
         if obj is runtime.outer_product and len(ranks) == 2:
             return None if ranks[1] is None else ranks[1] + 1  # a[:, None] * c
         if obj in (runtime.dense_tree, runtime.zeros_like_tree, runtime.fresh_copy) \
@@ -108,7 +110,7 @@ class RankInference:
         if path in ("zeros_like", "ones_like", "empty_like", "full_like", "copy", "array",
                     "asarray", "ascontiguousarray", "negative", "positive", "sort", "flip",
                     "roll", "triu", "tril", "transpose", "swapaxes", "moveaxis", "cumsum",
-                    "cumprod", "clip", "where", "real", "imag", "conj", "sign", "abs"):
+                    "cumprod", "clip", "where", "real", "imag", "conj", "sign", "abs", "pad"):
             if path in ("cumsum", "cumprod") and _axis_arg(v, 1) is None:
                 return 1
             return ranks[0] if ranks else None
@@ -153,12 +155,15 @@ class RankInference:
             if axis is None:
                 return 0
             return None if ranks[0] is None else ranks[0] - 1
+        if path in ("dot", "inner") and len(ranks) >= 2 and 0 in ranks[:2]:
+            return _max_rank(*ranks[:2])  # a product with a 0-d operand: the other's shape
         if path in ("dot", "matmul"):
             return _matmul_rank(*ranks[:2]) if len(ranks) >= 2 else None
         if path == "stack" and args:
             return None
-        if path == "einsum" and args and isinstance(args[0], gast.Constant):
-            spec = args[0].value
+        if path == "einsum":
+            found = self.einsum_subscripts(args)
+            spec = found[0] if found is not None else ""
             if "->" in spec and "..." not in spec:
                 return len(spec.split("->")[1].strip())
             return None

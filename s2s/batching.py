@@ -36,7 +36,7 @@ import gast
 
 from . import views
 from .analysis import BINOPS, container_mutated_names, iterated_atoms, iteration, mutated_names
-from .batch_axes import AxisRules, _full, _index, _shift
+from .batch_axes import AxisRules, _full, _index, _shift, einsum_sublist_names
 from .batch_ranks import (
     _BOTTOM,
     RankInference,
@@ -110,6 +110,7 @@ class Batcher(RankInference, AxisRules, StatementPass):
         self.callee_ranks = callee_ranks
         # tuple displays assigned once: name -> the display (for item ranks)
         self.displays = _single_displays(fn_node)
+        self.sublist_names = einsum_sublist_names(fn_node, self.displays, ctx.resolve)
         self.displays_free = _assigned_once(fn_node)
         self.item_views = self._item_views(fn_node)
         self.item_ranks = {  # name -> ranks of the items of the tuple it holds
@@ -994,9 +995,9 @@ class Batcher(RankInference, AxisRules, StatementPass):
 
         if path in ("copy", "array", "asarray", "ascontiguousarray"):
             return v, []
-        if path == "dot" and len(v.args) == 2 and not v.keywords and 0 in (
+        if path in ("dot", "inner") and len(v.args) == 2 and not v.keywords and 0 in (
                 self.atom_rank(v.args[0]), self.atom_rank(v.args[1])):
-            a, b = self._align(list(v.args))  # dot with a scalar multiplies
+            a, b = self._align(list(v.args))  # dot or inner with a scalar multiplies
             return gast.BinOp(left=a, op=gast.Mult(), right=b), []
         if path in ("dot", "matmul") and len(v.args) == 2 and not v.keywords:
             ra, rb = (self.atom_rank(v.args[0]), self.atom_rank(v.args[1]))

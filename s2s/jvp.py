@@ -845,13 +845,23 @@ class Site:
         return self.em.dot_or_zero(atom)
 
     def static(self, atom):
-        """The value of an argument known at transform time (a constant or a
-        global), or MISSING."""
+        """The value of an argument known at transform time: a constant, or a
+        global (the generated code then depends on its value); else MISSING."""
         if isinstance(atom, gast.Constant):
             return atom.value
         if atom is None:
             return None
-        return self.em.ctx.resolve(atom)
+        if not isinstance(atom, gast.Name):
+            return MISSING
+        value = self.em.ctx.resolve(atom)
+        if isinstance(value, (str, int, float, tuple, type(None))):
+            self.em.ctx.resolver.depend_on_value(atom.id, value)
+        return value
+
+    def problem(self, message, hint):
+        """Refuse the call: a NoRuleError at the user's line (recorded, and
+        the tangent taken as zero, when ``s2s check`` collects problems)."""
+        self.em.problem(NoRuleError, self.stmt, message, hint)
 
     def ref(self, obj):
         return self.em.ctx.ref(obj)

@@ -46,6 +46,17 @@ def broadcast_with(t, other):
     return namespace_of(t, other).broadcast_to(t, shape)
 
 
+def power_log(x):
+    """``log(x)``, and 0 where ``x`` is 0: the factor of the exponent's
+    tangent in ``x ** y`` (``0 ** y`` is 0 for every ``y > 0``). A Python
+    number gives a Python number, which NumPy does not let widen a float32
+    power's tangent to float64 (a NumPy float64 would)."""
+    if isinstance(x, (int, float, complex)):
+        return numpy.log(x if x != 0 else 1.0).item()
+    xp = namespace_of(x)
+    return xp.log(xp.where(x == 0, 1.0, x))
+
+
 def clip_tangent(a, a_min, a_max, a_dot, a_min_dot, a_max_dot):
     """Tangent of ``clip(a, a_min, a_max)``: ``a_dot`` inside the bounds, the
     bound's tangent outside (a bound of None is absent)."""
@@ -140,7 +151,8 @@ def extremum_tangent(a, z, a_dot, axis, keepdims):
             return total
     else:
         total = xp.sum(xp.where(hit, a_dot, 0.0), axis=axis, keepdims=keepdims)
-    return total / xp.sum(hit, axis=axis, keepdims=keepdims)
+    # the count in the tangent's dtype: an integer count would make a float32 tangent float64
+    return total / xp.sum(hit, axis=axis, keepdims=keepdims, dtype=total.dtype)
 
 
 def var_tangent(a, a_dot, axis, ddof, keepdims):
@@ -277,7 +289,7 @@ def average_tangent(a, z, a_dot, axis, weights, weights_dot, returned, keepdims)
     lead = _lead(a_dot, a.ndim)
     if weights is None:
         t = xp.mean(xp.broadcast_to(a_dot, lead + a.shape), axis=back, keepdims=keepdims)
-        scale_dot = xp.zeros(lead + xp.shape(z[1])) if returned else None
+        scale_dot = xp.zeros(lead + xp.shape(z[1]), dtype=t.dtype) if returned else None
     else:
         w = _weights_in_place(xp, xp.asarray(weights), a.shape, axes, 0)
         w_lead = _lead(weights_dot, xp.ndim(weights))
@@ -769,12 +781,68 @@ def diag_batched(v, k=0):
     return xp.diagonal(v, k, axis1=1, axis2=2)
 
 
-def pad_batched(x, pad_width, **kwargs):
-    """``pad(x, pad_width)`` per example: no padding along the batch axis."""
+def pad_batched(x, pad_width, mode="constant", **kwargs):
+    """``pad(x, pad_width, mode)`` per example: no padding along the batch
+    axis (keywords given per axis get a row for it too, which no pad reads)."""
     ndim = numpy.ndim(x) - 1
-    width = numpy.broadcast_to(numpy.asarray(pad_width), (ndim, 2))
-    width = ((0, 0),) + tuple(tuple(int(w) for w in row) for row in width)
-    return namespace_of(x).pad(x, width, **kwargs)
+    for key in ("stat_length", "constant_values", "end_values"):
+        value = kwargs.get(key)
+        if numpy.ndim(value) == 2 and numpy.shape(value)[0] == ndim:
+            kwargs[key] = (tuple(value[0]),) + tuple(map(tuple, value))
+    return namespace_of(x).pad(x, ((0, 0),) + pad_pairs(pad_width, ndim), mode, **kwargs)
+
+
+def pad_pairs(pad_width, ndim):
+    """``pad_width`` (or a ``stat_length``) as np.pad reads it: a
+    ``(before, after)`` pair for each of ``ndim`` axes (a dict: axis -> width,
+    the others 0)."""
+    if isinstance(pad_width, dict):
+        pairs = [(0, 0)] * ndim
+        for axis, width in pad_width.items():
+            pairs[axis] = (width, width) if numpy.ndim(width) == 0 else width
+        pad_width = pairs
+    rows = numpy.broadcast_to(numpy.asarray(pad_width, dtype=object), (ndim, 2))
+    return tuple(tuple(None if w is None else int(w) for w in row) for row in rows)
+
+
+def pad_extremum_tangent(a, a_dot, pad_width, mode, stat_length=None, ndim=None):
+    """Tangent of ``pad(a, pad_width, mode)`` for mode "maximum" or "minimum".
+    NumPy pads one axis after the other, each pad with the extremum of a
+    window of the array padded so far; the pad's tangent is the tangent where
+    the window attains it (``extremum_tangent``: ties share it equally).
+
+    The last ``ndim`` axes are padded (default: every axis of ``a``); axes
+    count from the end, so ``a`` and ``a_dot`` may carry leading batch axes,
+    which broadcast."""
+    xp = namespace_of(a, a_dot)
+    a = xp.asarray(a)
+    ndim = a.ndim if ndim is None else ndim
+    lead = numpy.broadcast_shapes(a.shape[:a.ndim - ndim], _lead(a_dot, ndim))
+    a_dot = xp.broadcast_to(a_dot, lead + a.shape[a.ndim - ndim:])
+    extremum = xp.max if mode == "maximum" else xp.min
+    widths = pad_pairs(pad_width, ndim)
+    lengths = pad_pairs(stat_length, ndim)
+    for axis, (before, after), (first, last) in zip(range(-ndim, 0), widths, lengths):
+        size = a.shape[axis]  # windows longer than the axis are the whole axis
+        first = size if first is None else min(first, size)
+        last = size if last is None else min(last, size)
+        pieces = [(a, a_dot)]
+        if before:
+            pieces.insert(0, _pad_side(xp, a, a_dot, slice(0, first), before, axis, extremum))
+        if after:
+            pieces.append(_pad_side(xp, a, a_dot, slice(size - last, size), after, axis, extremum))
+        a = xp.concatenate([p for p, _ in pieces], axis=axis)
+        a_dot = xp.concatenate([t for _, t in pieces], axis=axis)
+    return a_dot
+
+
+def _pad_side(xp, a, a_dot, window, count, axis, extremum):
+    """One side's pad along ``axis`` and its tangent: ``count`` copies of the
+    extremum of the ``window`` of ``a``, and of the tangent where it is."""
+    index = (Ellipsis, window) + (slice(None),) * (-axis - 1)
+    value = extremum(a[index], axis=axis, keepdims=True)
+    value_dot = extremum_tangent(a[index], value, a_dot[index], axis, True)
+    return xp.repeat(value, count, axis=axis), xp.repeat(value_dot, count, axis=axis)
 
 
 def tile_batched(x, reps):
@@ -840,10 +908,14 @@ def vdot_batched(a, b, a_batched, b_batched):
 
 
 def inner_batched(a, b, a_batched, b_batched):
-    """``inner(a, b)`` per example: a sum over the last axes."""
+    """``inner(a, b)`` per example: a sum over the last axes (a product
+    where an operand is 0-d)."""
     xp = namespace_of(a, b)
     ra = numpy.ndim(a) - (1 if a_batched else 0)
     rb = numpy.ndim(b) - (1 if b_batched else 0)
+    if 0 in (ra, rb):
+        rank = max(ra, rb)
+        return (lift(a, rank) if a_batched else a) * (lift(b, rank) if b_batched else b)
     letters = "abcdefghijklmnopqrstuvw"
     sa, sb = letters[:ra - 1] if ra else "", letters[ra:ra + rb - 1] if rb else ""
     last = "y" if ra and rb else ""

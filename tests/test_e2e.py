@@ -632,3 +632,158 @@ def test_hessian_of_a_list_of_states_does_not_loop():
     hess = s2s.hessian(ef.rnn_states, argnums=(0, 1, 2))
     hess(h0, W, xs)
     assert "map_batched" not in s2s.source(hess)
+
+
+# -- einsum's sublist form -------------------------------------------------------------
+
+
+def einsum_sublists(a, b):
+    return np.einsum(a, [0, 1], b, [1, 2], [0, 2])
+
+
+def einsum_sublists_implicit(a, b):
+    # the output: the ellipsis, then the labels used once by number (2, then 30)
+    return np.einsum(a, [Ellipsis, 0, 30], b, [30, 2])
+
+
+def test_einsum_sublist_form_differentiates_every_operand():
+    # the tangent of the first operand was dropped (its position was taken for the subscripts)
+    a, b = _normal(3, 4), _normal(4, 2)
+    check_jvp(einsum_sublists, (a, b))
+    check_jvp(einsum_sublists_implicit, (_normal(2, 3, 4), b))
+    _, a_term = s2s.jvp(einsum_sublists, (a, b), (np.ones_like(a), np.zeros_like(b)))
+    np.testing.assert_allclose(a_term, np.ones_like(a) @ b, rtol=1e-14)
+
+
+# -- np.pad: the values it pads with, and the modes that choose them -----------------
+
+
+def pad_constant(x):
+    return np.pad(x, (1, 2), constant_values=3.0) * 2.0
+
+
+def pad_ramp(x):
+    return np.pad(x, 2, mode="linear_ramp", end_values=5.0)
+
+
+def pad_maximum(x):
+    return np.pad(x, 1, mode="maximum")
+
+
+def pad_minimum(x):
+    return np.pad(x, (2, 1), "minimum", stat_length=2)
+
+
+def pad_stat_rows(x):
+    return np.pad(x, ((1, 2), (2, 1)), mode="maximum", stat_length=((1, 2), (2, 3)))
+
+
+def pad_mean_rows(x):
+    return np.pad(x, ((2, 0), (1, 1)), mode="mean", stat_length=2)
+
+
+def pad_reflect_odd(x):
+    return np.pad(x, ((1, 1), (3, 0)), mode="reflect", reflect_type="odd")
+
+
+def pad_with(x, c):
+    return np.pad(x, 1, constant_values=c)
+
+
+def ramp_to(x, e):
+    return np.pad(x, ((1, 2), (2, 0)), mode="linear_ramp", end_values=e)
+
+
+PAD_FUNCTIONS = [pad_constant, pad_ramp, pad_maximum, pad_minimum]
+PAD_ROW_FUNCTIONS = [pad_stat_rows, pad_mean_rows, pad_reflect_odd]
+
+
+@pytest.mark.parametrize("fn", PAD_FUNCTIONS + PAD_ROW_FUNCTIONS, ids=lambda f: f.__name__)
+def test_pad_against_finite_differences(fn):
+    # constant_values= and end_values= leaked into the tangent; maximum and
+    # minimum padded with the tangent's own extremum
+    x = _normal(3, 4) if fn in PAD_ROW_FUNCTIONS else _normal(5)
+    check_jvp(fn, (x,))
+
+
+def test_pad_tangent_takes_the_tangent_where_the_extremum_is():
+    x, v = np.array([1.0, 3.0, 2.0]), np.array([5.0, 1.0, 0.0])
+    assert np.array_equal(s2s.jvp(pad_maximum, (x,), (v,))[1], [1.0, 5.0, 1.0, 0.0, 1.0])
+    # minimum over the first two and the last two: 1 (tangent 5) and 2 (tangent 0)
+    assert np.array_equal(s2s.jvp(pad_minimum, (x,), (v,))[1], [5.0, 5.0, 5.0, 1.0, 0.0, 0.0])
+    assert np.array_equal(s2s.jvp(pad_constant, (x,), (v,))[1], [0.0, 10.0, 2.0, 0.0, 0.0, 0.0])
+    # a ramp from the edge's tangent down to the constant end value's (0)
+    assert np.array_equal(s2s.jvp(pad_ramp, (x,), (v,))[1], [0.0, 2.5, 5.0, 1.0, 0.0, 0.0, 0.0])
+
+
+def test_pad_tangent_of_the_values_padded_with():
+    x = _normal(2, 3)
+    check_jvp(pad_with, (x, 0.7))
+    check_jvp(pad_with, (x, np.array([[0.5, -1.0], [2.0, 0.3]])))
+    check_jvp(ramp_to, (x, 1.5))
+    check_jvp(ramp_to, (x, np.array([0.5, -1.0])))
+
+
+def pad_empty(x):
+    return np.pad(x, 1, mode="empty")
+
+
+def test_pad_with_undefined_values_pads_the_tangent_with_zeros():
+    x, v = np.array([1.0, 3.0, 2.0]), np.array([5.0, 1.0, 0.5])
+    assert np.array_equal(s2s.jvp(pad_empty, (x,), (v,))[1], [0.0, 5.0, 1.0, 0.5, 0.0])
+
+
+def pad_by_axis(x):
+    return np.pad(x, {1: (2, 1)}, mode="maximum")
+
+
+def _pads_by_axis():
+    try:
+        np.pad(np.zeros(1), {0: 1})
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _pads_by_axis(), reason="np.pad takes widths by axis (a dict) from NumPy 2.3")
+def test_pad_widths_by_axis():
+    check_jvp(pad_by_axis, (_normal(3, 4),))
+    xs = _normal(5, 3, 4)
+    np.testing.assert_allclose(s2s.vmap(pad_by_axis)(xs), [pad_by_axis(x) for x in xs], rtol=1e-12)
+
+
+# -- float32 tangents stay float32 -----------------------------------------------------
+
+
+def extrema(x):
+    return np.max(x) * np.min(x ** 2) + np.ptp(np.sin(x))
+
+
+def power_of_two(x):
+    return np.sum(2.0 ** x)
+
+
+@pytest.mark.parametrize("fn", [ef.softmax, ef.logsumexp, extrema, power_of_two, pad_maximum],
+                         ids=lambda f: f.__name__)
+def test_float32_inputs_give_float32_tangents(fn):
+    # the count of the entries attaining a max, and log(2.0) as a 0-d float64
+    # array, made float32 derivatives float64
+    x = np.array([0.3, -1.2, 2.0, 0.7], dtype=np.float32)
+    out, out_dot = s2s.jvp(fn, (x,), (np.ones_like(x),))
+    assert out_dot.dtype == np.asarray(out).dtype == np.float32
+    assert s2s.jacfwd(fn)(x).dtype == np.float32
+    assert s2s.hessian(fn)(x).dtype == np.float32
+    tie = np.array([2.0, -1.0, 2.0], dtype=np.float32)  # tied maxima share the tangent
+    assert s2s.jvp(fn, (tie,), (np.ones_like(tie),))[1].dtype == np.float32
+
+
+def average_returned(x):
+    return np.average(x, axis=0, returned=True)
+
+
+def test_float32_average_with_its_count():
+    # the tangent of the count (zero) was float64
+    x = np.array([[0.3, -1.2], [2.0, 0.7]], dtype=np.float32)
+    _, tangents = s2s.jvp(average_returned, (x,), (np.ones_like(x),))
+    assert [t.dtype for t in tangents] == [np.float32, np.float32]
+    assert [j.dtype for j in s2s.jacfwd(average_returned)(x)] == [np.float32, np.float32]

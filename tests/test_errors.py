@@ -215,6 +215,27 @@ def test_no_rule_in_callee_names_the_callee_line():
     _assert_names_user_line(info.value, helper_without_rule, "np.linalg.eigvalsh(v)")
 
 
+def pad_median(x):
+    return np.pad(x, 2, mode="median")
+
+
+def pad_in_mode(x, mode):
+    return np.pad(x, 2, mode=mode)
+
+
+def test_pad_modes_without_a_rule_are_refused():
+    # they were differentiated as the same pad of the tangent: the median of
+    # the tangent's window, not the tangent at the array's median
+    with pytest.raises(s2s.NoRuleError) as info:
+        _jvp(pad_median)
+    assert "numpy.pad with mode='median'" in str(info.value)
+    _assert_names_user_line(info.value, pad_median, 'mode="median"')
+    with pytest.raises(s2s.NoRuleError) as info:
+        s2s.jvp(pad_in_mode, (np.ones(3), "edge"), (np.ones(3), None))
+    assert "a mode that is not a string known when s2s reads the code" in str(info.value)
+    _assert_names_user_line(info.value, pad_in_mode, "mode=mode")
+
+
 def test_no_rule_not_raised_for_inactive_call():
     """A call whose arguments are all inactive needs no rule."""
 

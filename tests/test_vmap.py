@@ -13,7 +13,15 @@ import e2e_functions as ef
 import numpy as np
 import pytest
 from helpers import assert_tree_close, check_jvp, line_of
-from test_e2e import CASES
+from test_e2e import (
+    CASES,
+    PAD_FUNCTIONS,
+    PAD_ROW_FUNCTIONS,
+    einsum_sublists,
+    einsum_sublists_implicit,
+    pad_with,
+    ramp_to,
+)
 
 import s2s
 from s2s import pytree
@@ -1136,3 +1144,122 @@ def test_hessian_in_one_argument_of_code_mixing_a_dict_argument_in():
     expected = [(jac(p, x + 1e-6 * e) - jac(p, x - 1e-6 * e)) / 2e-6 for e in np.eye(3)]
     np.testing.assert_allclose(s2s.hessian(_list_of_dict_items, argnums=1)(p, x), expected,
                                rtol=1e-5, atol=1e-6)
+
+
+# -- dot and inner with a 0-d operand ---------------------------------------------
+
+
+def _jacobian_by_differences(f, x, h=1e-6):
+    """d f / d x by central differences: the output's axes, then x's."""
+    directions = np.eye(x.size).reshape((x.size,) + x.shape)
+    columns = [(np.asarray(f(x + h * e)) - np.asarray(f(x - h * e))) / (2 * h) for e in directions]
+    return np.moveaxis(np.array(columns), 0, -1).reshape(np.shape(f(x)) + x.shape)
+
+
+def _assert_batched_like_loops(fn, xs):
+    """vmap, jacfwd, vmap of jacfwd and hessian of ``fn`` against loops and
+    finite differences, none of them looping over a batch."""
+    x = xs[0]
+    vm, jac = s2s.vmap(fn), s2s.jacfwd(fn)
+    assert_tree_close(vm(xs), _loop(fn, (xs,)), rtol=1e-12, what="vmap")
+    assert_tree_close(jac(x), _jacobian_by_differences(fn, x), what="jacfwd")
+    of_jac = s2s.vmap(jac)
+    assert_tree_close(of_jac(xs), _loop(jac, (xs,)), rtol=1e-12, what="vmap of jacfwd")
+    hess = s2s.hessian(fn)
+    assert_tree_close(hess(x), _jacobian_by_differences(jac, x), rtol=1e-5, atol=1e-5,
+                      what="hessian")
+    for transformed in (vm, jac, of_jac, hess):
+        assert "map_batched" not in s2s.source(transformed), s2s.source(transformed)
+
+
+def _dot_scalar(x):
+    return np.sum(np.dot(x, 2.0) - x)
+
+
+def _scalar_dot(x):
+    return np.sum(np.dot(3.0, x) * x)
+
+
+def _inner_scalar(x):
+    return np.inner(x, 2.0) + x
+
+
+def _scalar_inner(x):
+    return np.inner(2.5, x) * x
+
+
+def _dot_of_a_sum(x):
+    return np.dot(np.sum(x), np.sin(x))
+
+
+@pytest.mark.parametrize("fn", [_dot_scalar, _scalar_dot, _inner_scalar, _scalar_inner,
+                                _dot_of_a_sum], ids=lambda f: f.__name__)
+def test_dot_and_inner_with_a_0d_operand_multiply(fn):
+    # the batching read the 0-d operand's result as one axis short (rank -1):
+    # vmap gave (4, 4, 3) for (4,), jacfwd (3, 3, 3) for (3,), hessian and
+    # inner raised
+    _assert_batched_like_loops(fn, _normal(4, 3))
+
+
+def _inner_of_nested_items(d):
+    # items of a nested dict: their ranks are known only at run time
+    return np.inner(d["in"]["a"], d["in"]["s"]) + np.inner(d["in"]["s"], 2.0)
+
+
+def test_inner_with_a_0d_operand_of_rank_known_at_run_time():
+    d = {"in": {"a": _normal(7, 3), "s": _normal(7)}}
+    batched = s2s.vmap(_inner_of_nested_items)
+    expected = [_inner_of_nested_items({"in": {k: v[i] for k, v in d["in"].items()}})
+                for i in range(7)]
+    assert_tree_close(batched(d), np.array(expected), rtol=1e-12)
+    code = s2s.source(batched)
+    assert "_s2s.inner_batched(" in code and "map_batched" not in code
+
+
+# -- einsum's sublist form ---------------------------------------------------------
+
+
+def test_einsum_sublist_form_batches_as_the_string_form():
+    a, b = _normal(6, 3, 4), _normal(4, 2)
+    vm = s2s.vmap(einsum_sublists, in_dims=(0, None))
+    assert_tree_close(vm(a, b), _loop(einsum_sublists, (a, b), (0, None)), rtol=1e-12)
+    assert "'Zab,bc->Zac'" in s2s.source(vm)
+    for argnums, vary, x in ((0, lambda v: einsum_sublists(v, b), a[0]),
+                             (1, lambda v: einsum_sublists(a[0], v), b)):
+        jac = s2s.jacfwd(einsum_sublists, argnums=argnums)
+        assert_tree_close(jac(a[0], b), _jacobian_by_differences(vary, x))
+        assert "map_batched" not in s2s.source(jac)
+    c, d = _normal(6, 2, 3, 4), _normal(6, 4, 5)
+    vm = s2s.vmap(einsum_sublists_implicit)
+    assert_tree_close(vm(c, d), _loop(einsum_sublists_implicit, (c, d)), rtol=1e-12)
+    assert "map_batched" not in s2s.source(vm)
+
+
+def _einsum_into_a_changed_list(a, b):
+    out = [0, 2]
+    out.reverse()  # the list written above is not the one einsum gets
+    return np.einsum(a, [0, 1], b, [1, 2], out)
+
+
+def test_einsum_sublists_changed_in_place_are_read_at_run_time():
+    a, b = _normal(6, 3, 4), _normal(6, 4, 2)
+    vm = s2s.vmap(_einsum_into_a_changed_list)
+    assert_tree_close(vm(a, b), _loop(_einsum_into_a_changed_list, (a, b)), rtol=1e-12)
+
+
+# -- np.pad -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fn", PAD_FUNCTIONS + PAD_ROW_FUNCTIONS, ids=lambda f: f.__name__)
+def test_pad_batches_without_loops(fn):
+    xs = _normal(7, 3, 4) if fn in PAD_ROW_FUNCTIONS else _normal(7, 5)
+    _assert_batched_like_loops(fn, xs)
+
+
+def test_pad_with_batched_values_to_pad_with():
+    xs, cs = _normal(5, 2, 3), _normal(5)
+    for fn, c in ((pad_with, cs), (ramp_to, _normal(5, 2))):
+        assert_tree_close(s2s.vmap(fn)(xs, c), _loop(fn, (xs, c)), rtol=1e-12)
+        jac = s2s.jacfwd(fn, argnums=1)
+        assert_tree_close(jac(xs[0], c[0]), _jacobian_by_differences(
+            lambda v, f=fn: f(xs[0], v), np.asarray(c[0])))

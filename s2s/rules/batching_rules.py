@@ -578,6 +578,25 @@ def _levels(b, x, batched_before, lead):
     return _front(x, lead + 1)
 
 
+@batching_rule(rt.pad_extremum_tangent)
+def _pad_extremum_tangent(b, v, args, key):
+    """The helper pads the last ``ndim`` axes and broadcasts leading ones: a
+    batched tangent alone runs as it is; a batched array is told how many
+    axes an example has, and the array and tangent get axes after the batch
+    axis up to the larger rank (a tangent with axes of its own, jacfwd)."""
+    if _any_batched(b, args, ("pad_width", "mode", "stat_length", "ndim")):
+        return None
+    a, a_dot = args["a"], args["a_dot"]
+    if not b.is_batched(a):
+        return v
+    ndim = args.get("ndim", const(b.atom_rank(a)))
+    if _is_none(ndim):
+        return None  # the rank of an example is known only at run time
+    a, a_dot = b._align([a, a_dot])
+    return call(v.func, [a, a_dot], _keywords(args, ("pad_width", "mode", "stat_length"))
+                + [gast.keyword(arg="ndim", value=ndim)])
+
+
 @batching_rule(rt.scalar_batched)
 def _elementwise_helper(b, v, args, key):
     """scalar_batched converts elementwise: any leading axes pass."""

@@ -67,7 +67,7 @@ def positive(z, x, x_dot):
     S(np.array([0.0, 1.5, 2.0]), A(3, low=1, high=2), argnums=(1,)),
 ], batching=EW)
 def power(z, x, y, x_dot, y_dot):
-    z_dot = y * x ** (y - 1) * x_dot + z * np.log(np.where(x == 0, 1.0, x)) * y_dot
+    z_dot = y * x ** (y - 1) * x_dot + z * rt.power_log(x) * y_dot
 
 
 @jvp_rule(np.float_power, samples=[S(A(3, low=0.5, high=2), A(3))], batching=EW)

@@ -34,11 +34,15 @@ multilinear(np.tensordot, samples=[
     S(A(3, 4), A(4, 3), ([1], [0])), S(A(3), A(2), 0),
 ], batching="tensordot")
 multilinear(np.cross, samples=[S(A(3), A(3)), S(A(2, 3), A(3))], batching="axes")
-multilinear(np.einsum, argnums=slice(1, None), samples=[
+# every argument may be an operand: the subscripts (a string, or the sublists
+# of einsum(a, [0, 1], b, [1, 2], [0, 2])) never carry a tangent
+multilinear(np.einsum, argnums=slice(None), samples=[
     S("ij,jk->ik", A(3, 4), A(4, 2)), S("i,i->", A(4), A(4)), S("ii->i", A(3, 3)),
     S("bij,bjk->bik", A(2, 3, 4), A(2, 4, 5)), S("ij,j,k->ik", A(2, 3), A(3), A(4)),
     S("ij,jk", A(3, 4), A(4, 2)), S("...ij,...jk->...ik", A(2, 3, 4), A(4, 5)),
     S("ij->ji", A(3, 4)), S("ij,jk->ik", A(3, 4), A(4, 2), optimize=True),
+    S(A(3, 4), (0, 1), A(4, 2), (1, 2), (0, 2)), S(A(3, 4), (0, 1), A(4, 2), (1, 2)),
+    S(A(3, 3), (0, 0)), S(A(2, 3, 4), (Ellipsis, 30, 1), A(4, 3), (1, 2)),
 ], batching="einsum")
 
 # ---------------------------------------------------------------- linear algebra

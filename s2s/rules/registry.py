@@ -323,14 +323,21 @@ class ZeroRule(Rule):
 class CustomRule(Rule):
     """A rule written as Python that builds the tangent statements itself
     (``emit(site) -> list of statements``), for the few primitives whose
-    tangent depends on a static argument (``astype``)."""
+    tangent depends on a static argument (``pad``: its mode). ``signature``
+    binds the call (the primitive's own signature when None)."""
 
     kind = "custom"
 
-    def __init__(self, primitive, name, emit, active, samples, batching=None):
+    def __init__(self, primitive, name, emit, active, samples, batching=None, signature=None):
         super().__init__(primitive, name, samples, batching)
         self.emit = emit
         self._active = active
+        self._signature = signature
+
+    def signature(self):
+        if self._signature is None:
+            self._signature = _signature_of(self.primitive)
+        return self._signature
 
     def output_active(self, bound):
         return self._active(bound)
@@ -409,9 +416,14 @@ def zero(*primitives, samples=None, batching=None):
         _add(ZeroRule(prim, _name(prim), samples, batching))
 
 
-def custom(primitive, *, active, samples=None, batching=None):
+def custom(primitive, *, active, signature=None, samples=None, batching=None):
+    """Register ``emit`` as a custom rule; ``signature``: a function whose
+    parameters spell out how calls bind (keywords a primitive takes as
+    ``**kwargs``), ``active(bound)``: whether the output carries a tangent."""
+
     def decorate(emit):
-        _add(CustomRule(primitive, _name(primitive), emit, active, samples, batching))
+        sig = inspect.signature(signature) if signature is not None else None
+        _add(CustomRule(primitive, _name(primitive), emit, active, samples, batching, sig))
         return emit
 
     return decorate

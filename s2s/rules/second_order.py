@@ -10,12 +10,17 @@ rule is linear in the tangents alone. ``var_tangent`` is bilinear in the
 centred primal and the tangent. Helpers not listed here (prod, cumprod,
 norm and average tangents) have no second-order rule yet: differentiating
 them again is refused with an error naming the helper.
+
+``power_log`` (the ``log(x)`` of the power rule) is a function of a primal:
+its rule is that of the log, with the zero it puts at ``x == 0`` kept.
 """
+
+# ruff: noqa: F841  (a template assigns z_dot for the transformer to read, not Python)
 
 import numpy as np
 
 from .. import runtime as rt
-from .registry import A, S, linear, multilinear
+from .registry import A, S, jvp_rule, linear, multilinear
 
 _A = np.array([[0.3, 2.0, -1.0], [1.5, 0.2, 0.9]])
 
@@ -24,6 +29,10 @@ linear(rt.extremum_tangent, argnums=(2,),
        samples=[S(_A, _A.max(axis=1), A(2, 3), 1, False, argnums=(2,)),
                 S(_A, _A.min(), A(2, 3), None, False, argnums=(2,))],
        batching="helper")
+linear(rt.pad_extremum_tangent, argnums=(1,), batching="helper", samples=[
+    S(_A, A(2, 3), 1, "maximum", argnums=(1,)),
+    S(_A, A(2, 3), ((1, 0), (2, 1)), "minimum", (1, 2), argnums=(1,)),
+])
 linear(rt.clip_tangent, argnums=(3, 4, 5),
        samples=[S(_A, -0.5, 1.0, A(2, 3), 0.0, 0.0, argnums=(3, 4, 5))], batching="helper")
 multilinear(rt.var_tangent, argnums=(0, 1),
@@ -36,3 +45,8 @@ linear(rt.tuple_like, argnums=slice(1, None),
        samples=[S((1.0, 2.0), A(3), A(2), argnums=(1, 2))], batching="helper")
 # zeros of any structure: linear (constant zero), which keeps the structure
 linear(rt.zeros_like_tree, samples=[S((A(2), A(3)))], batching="helper")
+
+
+@jvp_rule(rt.power_log, samples=[S(A(3, low=0.5, high=2)), S(1.5)], batching="elementwise")
+def power_log(z, x, x_dot):
+    z_dot = np.where(x == 0, 0.0, x_dot) / np.where(x == 0, 1.0, x)

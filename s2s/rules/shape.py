@@ -6,9 +6,13 @@ Batching: axis-taking ones shift their axes past the batch axis; reshape,
 transpose, moveaxis, tile, broadcast_to have explicit rules.
 """
 
+import gast
 import numpy as np
 
-from .registry import A, S, linear, zero
+from .. import runtime as rt
+from ..context import call, const
+from .registry import A, S, custom, linear, zero
+from .templates import is_zero
 
 # ---------------------------------------------------------------- reshaping
 
@@ -59,8 +63,67 @@ linear(np.delete, samples=[S(A(5), 1), S(A(3, 4), [0, 2], axis=1)], batching="ax
 linear(np.tile, samples=[S(A(3), 2), S(A(2, 3), (2, 1))], batching="tile")
 linear(np.repeat, samples=[S(A(3), 2), S(A(2, 3), 2, axis=1), S(A(3), [1, 2, 0])],
        batching="axes")
-linear(np.pad, samples=[S(A(3), 2), S(A(2, 3), ((1, 0), (0, 2))), S(A(3), 1, mode="edge"),
-                        S(A(3), 1, mode="reflect")], batching="axes")
+
+# np.pad is linear in the array and the values it pads with together: the
+# tangent's pad takes their tangents (0 for constants). "constant" pads with
+# constant_values=, "linear_ramp" ramps from the edge to end_values=; "edge",
+# "wrap", "reflect", "symmetric" and "mean" copy or average the array: the
+# same pad of the tangent. "maximum" and "minimum" pad with the tangent where
+# a window attains its extremum, "empty" with undefined values (tangent 0).
+# "median" (ties between the middle values pick no tangent) and a function
+# as the mode have no rule.
+_PAD_SAME = ("constant", "linear_ramp", "edge", "wrap", "reflect", "symmetric", "mean")
+_PAD_FILLS = ("constant_values", "end_values")
+_PAD_KEPT = ("stat_length", "reflect_type")
+
+
+def _pad_parameters(array, pad_width, mode="constant", stat_length=None, constant_values=0,
+                    end_values=0, reflect_type="even"):
+    """np.pad's parameters, with the keywords it takes as ``**kwargs`` spelled out."""
+
+
+@custom(np.pad, signature=_pad_parameters, batching="axes",
+        active=lambda bound: any(bound.get(p, False) for p in ("array",) + _PAD_FILLS),
+        samples=[
+            S(A(3), 2), S(A(2, 3), ((1, 0), (0, 2))), S(A(3), (1, 2), constant_values=3),
+            S(A(2, 3), 1, constant_values=((1, 2), (3, 4))), S(A(3), 1, "constant"),
+            S(A(3), 1, mode="edge"), S(A(3), 1, mode="reflect"), S(A(4), 2, "wrap"),
+            S(A(2, 3), (2, 1), "reflect", reflect_type="odd"), S(A(4), 3, "symmetric"),
+            S(A(3), (2, 3), "linear_ramp"), S(A(3), 2, "linear_ramp", end_values=5),
+            S(A(2, 3), 2, mode="linear_ramp", end_values=((1, 2), (3, 4))),
+            S(A(4), 2, "mean"), S(A(2, 5), ((1, 2), (2, 1)), "mean", stat_length=2),
+            S(A(5), 2, "maximum"), S(A(5), 2, "minimum"), S(A(2, 3), (1, 2), "maximum"),
+            S(A(3, 5), 2, "minimum", stat_length=((1, 2), (3, 1))),
+            S(A(3, 4), ((0, 1), (2, 0)), mode="maximum", stat_length=9),
+            S(np.array([1.0, 3.0, 2.0, 3.0]), 1, "maximum"),  # a tie: the mean of its tangents
+        ])
+def pad(site):
+    """The tangent of a pad, by its mode (read when s2s reads the code)."""
+    bound = site.bound
+    mode = site.static(bound["mode"]) if "mode" in bound else "constant"
+    array, width = bound["array"], bound["pad_width"]
+    if mode in ("maximum", "minimum"):
+        helper = site.ref(rt.pad_extremum_tangent)
+        return [site.assign(call(helper, [array, site.dot_or_zero(array), width, const(mode)],
+                                 _pad_keywords(bound, ("stat_length",))))]
+    if mode not in _PAD_SAME + ("empty",):
+        what = f"mode={mode!r}" if isinstance(mode, str) else \
+            f"the function {mode.__name__!r} as its mode" if callable(mode) else \
+            "a mode that is not a string known when s2s reads the code (a literal or a global)"
+        site.problem(f"no forward-mode rule for numpy.pad with {what}",
+                     "pad with another mode (a literal string), or compute the padding "
+                     "from functions s2s knows")
+        return None
+    keywords = [] if mode in ("constant", "empty") else [gast.keyword(arg="mode", value=const(mode))]
+    keywords += _pad_keywords(bound, _PAD_KEPT)
+    keywords += [gast.keyword(arg=p, value=site.dot(bound[p])) for p in _PAD_FILLS
+                 if p in bound and not is_zero(site.dot(bound[p]))]
+    return [site.assign(site.func([site.dot_or_zero(array), width], keywords))]
+
+
+def _pad_keywords(bound, names):
+    return [gast.keyword(arg=p, value=bound[p]) for p in names if p in bound]
+
 
 # ---------------------------------------------------------------- diagonals and triangles
 
