@@ -771,7 +771,7 @@ class Emitter(StatementPass):
 
     def _user_call(self, z, value, obj, s, discard=False):
         try:
-            sig = inspect.signature(obj)
+            sig = inspect.signature(obj, follow_wrapped=False)  # (the wrapper is transformed)
             bound = sig.bind(*[_Marker(a) for a in value.args],
                              **{k.arg: _Marker(k.value) for k in value.keywords if k.arg})
         except (TypeError, ValueError) as exc:

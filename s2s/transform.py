@@ -21,6 +21,7 @@ import gast
 from . import __version__, cache
 from .codegen import compile_function, compile_source, free_names
 from .context import Context
+from .errors import InputError
 from .frontend import MISSING, dependency_current, lookup, lookup_path, parse, short_filename
 from .jvp import Emitter
 from .normalize import normalize
@@ -106,6 +107,12 @@ def _begin(fn):
 
 def _build(fn, active, entry, spec, key):
     parsed, origin, digest = _begin(fn)
+    args = parsed.node.args
+    named = {a.id for a in args.posonlyargs + args.args + args.kwonlyargs}
+    unknown = [p for p in active if p not in named]
+    if unknown:  # (a derivative would be asked for a name the code never reads: zero)
+        raise InputError(f"{origin} has no parameter named {unknown[0]}",
+                         hint="differentiate with respect to the function's own parameters")
     ctx = Context(parsed)
     callee_deps = []
     for p in active:
@@ -283,7 +290,7 @@ def _batch_callee(ctx, deps, randomness, suffix):
         from .frontend import _unwrap
 
         target = _unwrap(obj)
-        sig = inspect.signature(target)
+        sig = inspect.signature(target, follow_wrapped=False)
         args = {}
         try:
             bound = sig.bind(*call_node.args, **{k.arg: k.value for k in call_node.keywords})

@@ -596,6 +596,23 @@ def test_functions_under_a_functools_wraps_decorator():
     for transform in (lambda f: s2s.jvp(f, (x,), (x,)), lambda f: s2s.jacfwd(f)(x)):
         with pytest.raises(s2s.InputError, match=r"takes its arguments as \*args"):
             transform(_decorated_twice_sine)
+    # called from a differentiated function: the wrapper's signature (*args), not the
+    # wrapped one's (x), binds the call; x was taken for a parameter: a zero tangent
+    with pytest.raises(s2s.UnsupportedSyntaxError, match=r"passed to \*args of"):
+        s2s.jvp(_calls_a_decorated_function, (x,), (x,))
+    check_jvp(_calls_a_decorated_wrapper_of_x, (x,))
+    from s2s.transform import jvp_function
+
+    with pytest.raises(s2s.InputError, match="has no parameter named y"):
+        jvp_function(_decorated_twice_sine.__wrapped__, ("y",))
+
+
+def _calls_a_decorated_function(x):
+    return _decorated_twice_sine(x) + 1.0
+
+
+def _calls_a_decorated_wrapper_of_x(x):
+    return _decorated_sine(x * 2.0) + 1.0
 
 
 def _preallocated_list(w):
