@@ -467,6 +467,17 @@ def test_dict_of_a_dict_and_of_pairs():
     np.testing.assert_allclose(hess(p, x), expected, rtol=1e-5, atol=1e-6)
 
 
+def _check_jvp_jacfwd_vmap(f):
+    """jvp and jacfwd of ``f`` against central differences, vmap against a loop."""
+    x = np.array([0.3, -0.7, 1.1])
+    check_jvp(f, (x,))
+    np.testing.assert_allclose(s2s.jacfwd(f)(x),
+                               np.transpose([central_difference(f, (x,), (e,))
+                                             for e in np.eye(3)]), rtol=1e-6)
+    xs = np.array([x, 2 * x, -x])
+    np.testing.assert_allclose(s2s.vmap(f)(xs), [f(r) for r in xs], rtol=1e-12)
+
+
 def _imports_numpy_inside(x):
     import numpy as xnp
     return xnp.sin(x) * x
@@ -488,13 +499,7 @@ def _imports_from_inside(x):
 def test_imports_inside_the_function(f):
     # a name bound by an import in the body was a local of unknown value: its calls
     # were taken for methods of it, with a silently zero tangent
-    x = np.array([0.3, -0.7, 1.1])
-    check_jvp(f, (x,))
-    np.testing.assert_allclose(s2s.jacfwd(f)(x),
-                               np.transpose([central_difference(f, (x,), (e,))
-                                             for e in np.eye(3)]), rtol=1e-6)
-    xs = np.array([x, 2 * x, -x])
-    np.testing.assert_allclose(s2s.vmap(f)(xs), [f(r) for r in xs], rtol=1e-12)
+    _check_jvp_jacfwd_vmap(f)
 
 
 def _multiply_out(x):
@@ -536,13 +541,7 @@ def _compress_method(x):
 def test_writes_into_arrays_and_method_arguments(f):
     # a NumPy call writing into an array (out=, np.copyto) as a statement had no
     # effect on the tangent (zero); x.flatten("F") and x.compress(c) mixed up arguments
-    x = np.array([0.3, -0.7, 1.1])
-    check_jvp(f, (x,))
-    np.testing.assert_allclose(s2s.jacfwd(f)(x),
-                               np.transpose([central_difference(f, (x,), (e,))
-                                             for e in np.eye(3)]), rtol=1e-6)
-    xs = np.array([x, 2 * x, -x])
-    np.testing.assert_allclose(s2s.vmap(f)(xs), [f(r) for r in xs], rtol=1e-12)
+    _check_jvp_jacfwd_vmap(f)
 
 
 def _clipped_by_keywords(x):
