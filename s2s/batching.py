@@ -601,26 +601,32 @@ class Batcher(RankInference, AxisRules, StatementPass):
 
     def stmt_For(self, s):
         if self.iterable_batched(s.iter):
-            s.iter = self._batched_iterable(s.iter)
+            s.iter = self._batched_iterable(s.iter, s.target)
         s.body = self.nested(s.body)
         s.orelse = self.nested(s.orelse) if s.orelse else []
         return self._after_compound(s)
 
-    def _batched_iterable(self, it):
+    def _batched_iterable(self, it, target=None):
+        """The iterable of a loop over batched values, per example; ``target``:
+        what each item is assigned to (a tuple: the item is unpacked)."""
         kind, parts = iteration(it, self.ctx)
+        elts = target.elts if isinstance(target, gast.Tuple) else None
         if kind in ("atom", "reversed"):
             atom = parts
             if self.is_batched(atom) and self.kind.get(getattr(atom, "id", None)) not in _CONTAINERS:
-                new = call(self.rt("iter_batched"), [atom])
+                helper = "iter_unpacked_batched" if elts is not None else "iter_batched"
+                new = call(self.rt(helper), [atom])
                 if kind == "reversed":
                     return call(name("reversed"), [call(name("list"), [new])])
                 return new
             return it
         if kind == "enumerate":
-            it.args[0] = self._batched_iterable(parts)
+            it.args[0] = self._batched_iterable(
+                parts, elts[1] if elts is not None and len(elts) == 2 else None)
             return it
         if kind == "zip":
-            it.args = [self._batched_iterable(p) for p in parts]
+            targets = elts if elts is not None and len(elts) == len(parts) else [None] * len(parts)
+            it.args = [self._batched_iterable(p, t) for p, t in zip(parts, targets)]
             return it
         return it
 
@@ -670,7 +676,12 @@ class Batcher(RankInference, AxisRules, StatementPass):
         if isinstance(target, gast.Subscript):
             return self._store(s, target)
         if isinstance(target, gast.Tuple):
-            if any(e.id in self.batched for e in target.elts) and not self.is_batched(s.value):
+            if self.is_batched(s.value):
+                if not self._holds_items(s.value):
+                    # x, y, z = u of a batched array: along its first per-example axis,
+                    # not the batch axis (a tuple or list passes through as it is)
+                    s.value = call(self.rt("iter_batched"), [s.value])
+            elif any(e.id in self.batched for e in target.elts):
                 s.value = self._ensure(s.value)
             return [s]
         if isinstance(target, gast.Attribute):
@@ -1195,6 +1206,14 @@ class Batcher(RankInference, AxisRules, StatementPass):
         return call(self.rt("call_batched"), [
             v.func, gast.Tuple(elts=list(v.args), ctx=gast.Load()),
             _flags([self.is_batched(a) for a in v.args]), const(self.randomness)])
+
+    def _holds_items(self, value):
+        """Whether ``value`` is known to be a tuple, list or dict (whose items
+        carry the batch axis), not a batched array."""
+        if isinstance(value, (gast.Tuple, gast.List)):
+            return True
+        return isinstance(value, gast.Name) and (
+            value.id in self.displays or self.kind.get(value.id) in _CONTAINERS)
 
     def _captured(self, fname):
         """A batched name the lambda assigned to ``fname`` reads from this

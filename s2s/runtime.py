@@ -589,6 +589,17 @@ def iter_batched(value, lead=1):
     return namespace_of(value).moveaxis(value, lead, lead - 1)
 
 
+def iter_unpacked_batched(value, lead=1):
+    """Like :func:`iter_batched`, for a loop that unpacks each item (``for
+    a, b in pairs``): the items' own first per-example axis goes in front too,
+    so that unpacking an item splits it there, not along the batch axis. As
+    there, outer batch axes stay first (batched again, the outer loop moves
+    the two axes further to the front)."""
+    if not hasattr(value, "shape"):
+        return value
+    return namespace_of(value).moveaxis(value, (lead, lead + 1), (lead - 1, lead))
+
+
 def len_batched(value):
     if isinstance(value, (list, tuple, dict)):
         return len(value)

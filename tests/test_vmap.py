@@ -552,6 +552,57 @@ def test_selections_of_different_sizes_per_example(f):
     np.testing.assert_allclose(jac, 2 * np.maximum(xs[0], 0), rtol=1e-14)
 
 
+def _lorenz_unpacked(u, sigma=10.0, rho=28.0, beta=8.0 / 3.0):
+    x, y, z = u  # unpacked along the per-example axis, not the batch axis
+    return np.array([sigma * (y - x), x * (rho - z) - y, x * y - beta * z])
+
+
+def _through_a_linear_map(u):
+    return _lorenz_unpacked(np.array([[1.0, 2.0, 0.0], [0.0, 1.0, 0.0], [0.5, 0.0, 1.0]]) @ u)
+
+
+def _pairs_looped(xs):
+    s = 0.0
+    for i, (a, b) in enumerate(xs):
+        s = s + (i + 1) * a * np.sin(b)
+    for a, b in xs:
+        s = s + a * b ** 2
+    return s
+
+
+def test_unpacking_a_batched_array_splits_each_example():
+    # x, y, z = u and for a, b in xs split along the batch axis: silently wrong
+    # where the batch size equalled the number of names (vmap; jacfwd where the
+    # tangent basis was not symmetric), a ValueError elsewhere
+    for size in (3, 4):
+        u = _normal(size, 3)
+        np.testing.assert_allclose(s2s.vmap(_lorenz_unpacked)(u), _loop(_lorenz_unpacked, (u,)),
+                                   rtol=1e-14)
+        uu = _normal(2, size, 3)
+        np.testing.assert_allclose(s2s.vmap(s2s.vmap(_lorenz_unpacked))(uu),
+                                   [_loop(_lorenz_unpacked, (r,)) for r in uu], rtol=1e-14)
+    u = np.array([0.5, -1.5, 0.3])
+    steps = [(_through_a_linear_map(u + 1e-6 * e) - _through_a_linear_map(u - 1e-6 * e)) / 2e-6
+             for e in np.eye(3)]
+    np.testing.assert_allclose(s2s.jacfwd(_through_a_linear_map)(u), np.transpose(steps),
+                               rtol=1e-6)
+    for size in (2, 3):
+        xs = _normal(size, 4, 2)
+        np.testing.assert_allclose(s2s.vmap(_pairs_looped)(xs), _loop(_pairs_looped, (xs,)),
+                                   rtol=1e-13)
+        np.testing.assert_allclose(s2s.vmap(s2s.vmap(_pairs_looped))(xs[None]),
+                                   _loop(_pairs_looped, (xs,))[None], rtol=1e-13)
+    x = _normal(4, 2)
+    jac = s2s.jacfwd(_pairs_looped)
+    flat = [e.reshape(4, 2) for e in np.eye(8)]
+    expected = np.reshape([(_pairs_looped(x + 1e-6 * e) - _pairs_looped(x - 1e-6 * e)) / 2e-6
+                           for e in flat], (4, 2))
+    np.testing.assert_allclose(jac(x), expected, rtol=1e-6)
+    expected = np.stack([(jac(x + 1e-6 * e) - jac(x - 1e-6 * e)) / 2e-6 for e in flat],
+                        -1).reshape(4, 2, 4, 2)
+    np.testing.assert_allclose(s2s.hessian(_pairs_looped)(x), expected, rtol=1e-5, atol=1e-7)
+
+
 # -- randomness -----------------------------------------------------------------------
 
 RNG = np.random.default_rng(0)

@@ -24,7 +24,7 @@ linear(rt.broadcast_with, samples=[S(A(3), np.ones((2, 3))), S(A(2, 3), 1.0)],
 linear(rt.lift, samples=[S(A(3, 2), 3)], batching=HELPER)
 linear(rt.align_batched, samples=[S(A(3, 2), (np.ones((4, 2)),), (False,))], batching=HELPER)
 linear(rt.flatten_batched, rt.squeeze_batched, rt.transpose_batched, rt.iter_batched,
-       samples=[S(A(3, 1, 2))], batching=HELPER)
+       rt.iter_unpacked_batched, samples=[S(A(3, 1, 2))], batching=HELPER)
 linear(rt.getitem_batched, samples=[S(A(3, 4), 1), S(A(3, 4), slice(1, None))],
        batching=HELPER)
 linear(rt.concatenate_flat_batched, samples=[S([A(3, 2), A(3, 1, 2)])], batching=HELPER)
