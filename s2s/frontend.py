@@ -135,6 +135,22 @@ def _unwrap(fn):
     synth = synthesize_primitive_function(fn)
     if synth is not None:
         return synth
+    if isinstance(fn, functools.partial):
+        inner = getattr(fn.func, "__qualname__", repr(fn.func))
+        raise SourceUnavailableError(
+            f"{fn!r} is a functools.partial: s2s transforms the source of functions",
+            hint=f"transform {inner} itself and pass the fixed arguments at the call "
+            f"(s2s.jacfwd({inner})(x, scale=3.0); vmap takes them too, with in_dims=None "
+            "for positional ones), or define a def that calls it",
+        )
+    if not isinstance(fn, type) and isinstance(getattr(type(fn), "__call__", None),
+                                               types.FunctionType):  # a Python __call__
+        raise SourceUnavailableError(
+            f"{type(fn).__qualname__} object is a callable instance: s2s transforms "
+            "functions, not objects",
+            hint="write the computation as a module-level function of the object's "
+            "arrays, def forward(params, x), and differentiate that",
+        )
     name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
     raise SourceUnavailableError(
         f"cannot read the Python source of {name} ({type(fn).__name__})",

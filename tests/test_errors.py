@@ -1,6 +1,7 @@
 """Bad input raises the documented error type; errors about the user's code
 name the user's file and line and say what to do."""
 
+import functools
 import math
 
 import numpy as np
@@ -456,6 +457,24 @@ def test_numpy_calls_writing_into_an_argument_are_refused(f, what, line):
     message = str(info.value)
     assert what in message and "what to do" in message
     assert f"test_errors.py:{line_of(f, line)}" in message
+
+
+class _Callable:
+    def __call__(self, x):
+        return x * 2.0
+
+
+def _scaled_sine(x, scale=1.0):
+    return np.sin(x) * scale
+
+
+def test_partial_and_callable_instances_say_what_to_do_instead():
+    with pytest.raises(s2s.SourceUnavailableError, match="is a functools.partial") as info:
+        s2s.jacfwd(functools.partial(_scaled_sine, scale=3.0))(np.ones(2))
+    assert "s2s.jacfwd(_scaled_sine)(x, scale=3.0)" in str(info.value)
+    with pytest.raises(s2s.SourceUnavailableError, match="callable instance") as info:
+        _jvp(_Callable())
+    assert "def forward(params, x)" in str(info.value)
 
 
 def test_every_error_is_an_s2s_error():
