@@ -143,8 +143,8 @@ def _unwrap(fn):
             f"(s2s.jacfwd({inner})(x, scale=3.0); vmap takes them too, with in_dims=None "
             "for positional ones), or define a def that calls it",
         )
-    if not isinstance(fn, type) and isinstance(getattr(type(fn), "__call__", None),
-                                               types.FunctionType):  # a Python __call__
+    if not isinstance(fn, type) and isinstance(
+            inspect.getattr_static(type(fn), "__call__", None), types.FunctionType):
         raise SourceUnavailableError(
             f"{type(fn).__qualname__} object is a callable instance: s2s transforms "
             "functions, not objects",
