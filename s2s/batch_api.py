@@ -459,7 +459,6 @@ class VMapped(_Transformed):
             parts.append(prepared.core.call(generated.fn, values, kwargs))
         return program.finish(_concat_trees(parts), 0)
 
-
     def _moves(self, args, size):
         """Per argument, the transpose that brings its batch axis to the front
         (None: as it is), for a later call with arrays of the same shapes;
