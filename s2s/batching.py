@@ -645,7 +645,15 @@ class Batcher(RankInference, AxisRules, StatementPass):
         if x not in self.batched:
             return [s]
         if self.is_batched(s.value):
-            s.value = self._lift(s.value, self.rank.get(x))
+            if self.rank.get(x) is None:
+                # the target's rank is known only at run time: the value gets axes up
+                # to it there (left as it is, a per-example number would broadcast
+                # along the target's last axis, not its batch axis)
+                s.value = call(self.rt("align_batched"), [
+                    s.value, gast.Tuple(elts=[name(x), s.value], ctx=gast.Load()),
+                    gast.Tuple(elts=[const(True), const(True)], ctx=gast.Load())])
+            else:
+                s.value = self._lift(s.value, self.rank.get(x))
         return [s]
 
     def stmt_Expr(self, s):

@@ -603,6 +603,33 @@ def test_unpacking_a_batched_array_splits_each_example():
     np.testing.assert_allclose(s2s.hessian(_pairs_looped)(x), expected, rtol=1e-5, atol=1e-7)
 
 
+def _adds_its_first_square(a):
+    b = a.copy()
+    b += b[0] ** 2  # a per-example number added in place
+    return b
+
+
+def _adds_through_views(a):
+    b = a.copy()
+    v = b[1:]
+    w = v[::2]
+    w += v[0] ** 2
+    v -= a[0]
+    return b
+
+
+def test_in_place_update_by_a_number_of_each_example():
+    # b += b[0] ** 2 with b's rank unknown: the batched number broadcast along b's
+    # last axis (jacfwd transposed, vmap wrong where the batch size matched it)
+    for f, n in ((_adds_its_first_square, 4), (_adds_through_views, 7)):
+        for size in (2, n, 5):
+            a = _normal(size, n)
+            np.testing.assert_allclose(s2s.vmap(f)(a), _loop(f, (a,)), rtol=1e-14)
+        x = _normal(n)
+        steps = [(f(x + 1e-6 * e) - f(x - 1e-6 * e)) / 2e-6 for e in np.eye(n)]
+        np.testing.assert_allclose(s2s.jacfwd(f)(x), np.transpose(steps), rtol=1e-6, atol=1e-9)
+
+
 # -- randomness -----------------------------------------------------------------------
 
 RNG = np.random.default_rng(0)
