@@ -593,6 +593,8 @@ class JacFwd(_Transformed):
         program = self._program()
         program.chunk = (0, self.chunk_size) if self.chunk_size else None
         prepared = program.prepare(list(args), [])
+        if program.total == 0:  # empty inputs: no direction to batch over
+            return self._without_directions(args, kwargs, program)
         generated = _batched_core(prepared, kwargs)
         self._last = generated
         if key is not None:
@@ -614,6 +616,22 @@ class JacFwd(_Transformed):
             self.calls += 1
             pieces.append(prepared.core.call(generated.fn, prepared.values, kwargs)[1])
         return program.finish((raw[0], _concat_trees(pieces)), 0)
+
+
+    def _without_directions(self, args, kwargs, program):
+        """The Jacobian when the differentiated inputs hold no number: blocks
+        of size 0 around the function's own output (batched code over 0
+        directions would have lost the output's values)."""
+        out = self.func(*args, **kwargs)  # (the inner transform, under hessian)
+        aux = None
+        if self.has_aux:
+            out, aux = out
+        leaves, treedef = pytree.flatten(out)
+        empty = pytree.unflatten(treedef, [
+            numpy.zeros((0,) + numpy.shape(o), dtype=numpy.result_type(_dtype(o), float))
+            for o in leaves])
+        jac = _assemble(out, empty, program.shapes, program.single)
+        return (jac, aux) if self.has_aux else jac
 
 
 def _plain_jacobians(transformed):

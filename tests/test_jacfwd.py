@@ -683,3 +683,26 @@ def test_keyword_arguments_go_to_the_function_undifferentiated():
                                np.diag(3.0 * np.cos(x)), rtol=1e-14)
     np.testing.assert_allclose(s2s.hessian(_scaled_loss)(x, scale=2.0),
                                2.0 * s2s.hessian(_scaled_loss)(x), rtol=1e-14)
+
+
+def _sum_of_squares_plus_one(x):
+    return np.sum(x ** 2) + 1.0
+
+
+def _elementwise_of_rows(x):
+    return x * 2.0 + np.exp(x)
+
+
+def _sum_with_aux(x):
+    return np.sum(x), "aux"
+
+
+def test_empty_inputs_give_empty_jacobians():
+    # no direction to batch over: _first_example indexed a batch of 0 (IndexError)
+    assert s2s.jacfwd(_sum_of_squares_plus_one)(np.zeros(0)).shape == (0,)
+    assert s2s.hessian(_sum_of_squares_plus_one)(np.zeros(0)).shape == (0, 0)
+    assert s2s.jacfwd(_elementwise_of_rows)(np.zeros((0, 3))).shape == (0, 3, 0, 3)
+    jac, aux = s2s.jacfwd(_sum_with_aux, has_aux=True)(np.zeros(0))
+    assert jac.shape == (0,) and aux == "aux"
+    blocks = s2s.jacfwd(_scaled_loss, argnums=(0, 1))(np.zeros(0), 2.0)
+    assert blocks[0].shape == (0,) and blocks[1].shape == ()
