@@ -492,18 +492,32 @@ def _check_dims(dims, what):
 
 
 def _dims_for(dim, arg, label):
-    """One dim per leaf of ``arg``: ``dim`` itself (an int or None), or the
-    leaves of ``dim`` where it has ``arg``'s structure. ``label``: "in_dims
-    for argument 0" (for the error)."""
-    leaves, treedef = pytree.flatten(arg)
+    """One dim per leaf of ``arg``: ``dim`` is a prefix of ``arg``'s
+    structure, as in torch.func and JAX: an int or None stands for the whole
+    value or part (``{"w": 0, "layers": None}`` over a dict whose "layers" is
+    a list). ``label``: "in_dims for argument 0" (for the error)."""
+    dims = _prefix_dims(dim, arg)
+    if dims is None:
+        raise InputError(f"{label} has structure {pytree.describe(pytree.flatten(dim)[1])} "
+                         f"but the value has {pytree.describe(pytree.flatten(arg)[1])}",
+                         hint="give an int (or None) for the whole value or any part of it, "
+                         "and containers of the value's kind and keys above them")
+    return dims
+
+
+def _prefix_dims(dim, arg):
+    """The dims of ``arg``'s leaves under the prefix tree ``dim``, or None
+    where ``dim`` is not a prefix of ``arg``'s structure."""
     if dim is None or isinstance(dim, int):
-        return [dim] * len(leaves)
-    dim_leaves, dim_def = pytree.flatten(dim)
-    if dim_def != treedef:
-        raise InputError(f"{label} has structure {pytree.describe(dim_def)} "
-                         f"but the value has {pytree.describe(treedef)}",
-                         hint="give an int (or None) for the whole value, or the same structure")
-    return dim_leaves
+        return [dim] * len(pytree.flatten(arg)[0])
+    if isinstance(dim, dict) and isinstance(arg, dict) and dim.keys() == arg.keys():
+        parts = [_prefix_dims(dim[k], v) for k, v in arg.items()]
+    elif isinstance(dim, (tuple, list)) and isinstance(arg, (tuple, list)) \
+            and len(dim) == len(arg):
+        parts = [_prefix_dims(d, v) for d, v in zip(dim, arg)]
+    else:
+        return None
+    return None if any(p is None for p in parts) else [d for p in parts for d in p]
 
 
 def _broadcast(leaf, size, lead=0, space=None):
@@ -535,12 +549,15 @@ def _move_out(out, out_dims, lead=0):
     leaves, treedef = pytree.flatten(out)
     if isinstance(out_dims, int):
         dims = [out_dims] * len(leaves)
-    else:
+    elif isinstance(out, tuple) and isinstance(out_dims, tuple):
         dims = []
-        if not isinstance(out, tuple) or len(out_dims) != len(out):
-            raise InputError("out_dims must be an int or a tuple with one entry per output")
+        if len(out_dims) != len(out):
+            raise InputError("out_dims must be an int, a tuple with one entry per output, "
+                             "or a prefix of the output's structure")
         for i, (o, d) in enumerate(zip(out, out_dims)):
             dims += _dims_for(d, o, f"out_dims for output {i}")
+    else:  # one output (a dict, say) and out_dims a prefix of its structure
+        dims = _dims_for(out_dims, out, "out_dims")
     moved = []
     for leaf, d in zip(leaves, dims):
         ndim = numpy.ndim(leaf) - lead

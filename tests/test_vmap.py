@@ -802,6 +802,29 @@ def _value_and_parts(p, x):
     return np.sum(h), {"h": h, "hh": (h * h, h[:2])}
 
 
+def _layered(p, x):
+    h = x
+    for w in p["layers"]:
+        h = np.tanh(w @ h)
+    return {"out": h * p["scale"], "norm": np.sum(h ** 2)}
+
+
+def test_in_dims_and_out_dims_are_prefixes_of_the_structure():
+    # as in torch.func and JAX: None for a whole list in a dict, a dict for a dict
+    # output (both were structure errors)
+    p = {"layers": [_normal(3, 3), _normal(3, 3)], "scale": 2.0}
+    xs = _normal(5, 3)
+    got = s2s.vmap(_layered, in_dims=({"layers": None, "scale": None}, 0),
+                   out_dims={"out": 1, "norm": 0})(p, xs)
+    loop = [_layered(p, x) for x in xs]
+    np.testing.assert_allclose(got["out"], np.stack([r["out"] for r in loop], axis=1))
+    np.testing.assert_allclose(got["norm"], [r["norm"] for r in loop])
+    with pytest.raises(s2s.InputError, match="in_dims for argument 0 has structure"):
+        s2s.vmap(_layered, in_dims=({"layers": None}, 0))(p, xs)  # a key missing
+    with pytest.raises(s2s.InputError, match="in_dims for argument 0 has structure"):
+        s2s.vmap(_layered, in_dims=({"layers": (None,), "scale": None}, 0))(p, xs)
+
+
 def test_out_dims_of_the_parts_of_an_output():
     # an entry of out_dims shaped like its output (a dict here) raised a TypeError
     p, xs = {"W": _normal(4, 3)}, _normal(6, 3)
