@@ -46,6 +46,20 @@ def broadcast_with(t, other):
     return namespace_of(t, other).broadcast_to(t, shape)
 
 
+def abs_sign(x):
+    """``sign(x)``, the factor of abs's tangent ``sign(x) * x_dot``. A complex
+    ``x`` is refused: the derivative of ``|z|`` is ``Re(conj(z) dz) / |z|``,
+    no complex multiple of ``dz``, so that tangent would be wrong."""
+    s = namespace_of(x).sign(x)
+    if numpy.iscomplexobj(s):
+        from .errors import NoRuleError
+
+        raise NoRuleError("abs of a complex value has no forward-mode rule in s2s: the "
+                          "derivative of |z| is not complex-linear in dz",
+                          hint="write it with real parts: np.sqrt(z.real ** 2 + z.imag ** 2)")
+    return s
+
+
 def power_log(x):
     """``log(x)``, and 0 where ``x`` is 0: the factor of the exponent's
     tangent in ``x ** y`` (``0 ** y`` is 0 for every ``y > 0``). A Python

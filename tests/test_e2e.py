@@ -614,6 +614,19 @@ def _calls_a_decorated_wrapper_of_x(x):
     return _decorated_sine(x * 2.0) + 1.0
 
 
+def _modulus(z):
+    return np.abs(z) * 2.0
+
+
+def test_abs_of_a_complex_value_is_refused_and_of_a_real_one_differentiated():
+    # the tangent sign(z) * z_dot is complex, where d|z| = Re(conj(z) dz) / |z|:
+    # a silently wrong answer
+    z = np.array([1.0 + 2.0j, -0.5 + 0.1j])
+    with pytest.raises(s2s.NoRuleError, match="abs of a complex value"):
+        s2s.jvp(_modulus, (z,), (z,))
+    check_jvp(_modulus, (np.array([-1.0, 2.0, 0.5]),))
+
+
 def _preallocated_list(w):
     out = [0.0] * 3
     for i in range(3):

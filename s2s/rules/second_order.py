@@ -20,7 +20,7 @@ its rule is that of the log, with the zero it puts at ``x == 0`` kept.
 import numpy as np
 
 from .. import runtime as rt
-from .registry import A, S, jvp_rule, linear, multilinear
+from .registry import A, S, jvp_rule, linear, multilinear, zero
 
 _A = np.array([[0.3, 2.0, -1.0], [1.5, 0.2, 0.9]])
 
@@ -50,3 +50,7 @@ linear(rt.zeros_like_tree, samples=[S((A(2), A(3)))], batching="helper")
 @jvp_rule(rt.power_log, samples=[S(A(3, low=0.5, high=2)), S(1.5)], batching="elementwise")
 def power_log(z, x, x_dot):
     z_dot = np.where(x == 0, 0.0, x_dot) / np.where(x == 0, 1.0, x)
+
+
+# abs's sign: locally constant, as np.sign is
+zero(rt.abs_sign, samples=[S(A(3))], batching="elementwise")
