@@ -383,10 +383,18 @@ def _batched_core(prepared, kwargs):
     return generated
 
 
+def forget_fast_paths():
+    """Drop what every vmap/jacfwd/hessian object kept for repeat calls
+    (a rule registered since may change their code)."""
+    for transformed in list(_ALL):
+        getattr(transformed, "_fast", {}).clear()
+
+
 class _Transformed:
     """What vmap/jacfwd/hessian return: a callable that also shows its generated code."""
 
     def _start(self, func):
+        _ALL.add(self)
         self.func = func
         self.__wrapped__ = func
         self.calls = 0  # calls of the generated batched function (for tests)
@@ -714,6 +722,9 @@ def _basis(leaf, shape, offset, n, start, stop, space=None):
         return basis
     return xp.reshape(basis, (rows,) + tuple(shape))
 
+
+# every vmap/jacfwd/hessian object alive (forget_fast_paths)
+_ALL = weakref.WeakSet()
 
 # the identity bases _basis made (id -> array, while the array lives): the
 # batched code may multiply them symbolically (``s2s.runtime.identity_matmul``)

@@ -131,7 +131,10 @@ def _unwrap(fn):
             "or close over the object (lambda x: obj.method(x))",
         )
     if isinstance(fn, types.FunctionType):
-        return fn
+        from .rules import registry
+
+        rule = registry.lookup(fn)
+        return fn if rule is None or rule.builtin else _calling(fn)
     synth = synthesize_primitive_function(fn)
     if synth is not None:
         return synth
@@ -160,6 +163,30 @@ def _unwrap(fn):
 
 
 _PRIMITIVE_WRAPPERS = {}
+
+
+def _calling(fn):
+    """A function with source that calls ``fn`` (which has a user's rule:
+    s2s.jvp of ``fn`` itself then uses the rule, not ``fn``'s code)."""
+    if fn in _PRIMITIVE_WRAPPERS:
+        return _PRIMITIVE_WRAPPERS[fn]
+    params = [p for p in inspect.signature(fn).parameters.values()
+              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    namespace = {"_ruled": fn}
+    spelled = []
+    for i, p in enumerate(params):
+        if p.default is p.empty:
+            spelled.append(p.name)
+        else:
+            namespace[f"_default{i}"] = p.default
+            spelled.append(f"{p.name}=_default{i}")
+    names = ", ".join(p.name for p in params)
+    src = f"def {fn.__name__}({', '.join(spelled)}):\n    return _ruled({names})\n"
+    filename = f"<s2s call of {fn.__module__}.{fn.__qualname__}, which has a rule>"
+    linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
+    exec(compile(src, filename, "exec"), namespace)
+    _PRIMITIVE_WRAPPERS[fn] = namespace[fn.__name__]
+    return _PRIMITIVE_WRAPPERS[fn]
 
 
 def synthesize_primitive_function(obj):

@@ -58,6 +58,11 @@ class _Late:
 
 
 _MEMO = weakref.WeakKeyDictionary()  # fn -> {spec: Generated}
+
+
+def forget_memo():
+    """Forget every generated function (a rule changed: build again)."""
+    _MEMO.clear()
 _IN_PROGRESS = {}  # (fn, spec) -> (late, tangent names)
 
 

@@ -214,15 +214,19 @@ class Rule:
 class TemplateRule(Rule):
     kind = "template"
 
-    def __init__(self, primitive, name, template, samples, batching=None):
+    def __init__(self, primitive, name, template, samples, batching=None, defaults=None):
         super().__init__(primitive, name, samples, batching)
         self.template = template
         params = list(inspect.signature(template).parameters.values())
         self.out_param = params[0].name
         self.tangent_params = {p.name[: -len("_dot")]: p.name for p in params if p.name.endswith("_dot")}
         primal = [p for p in params[1:] if not p.name.endswith("_dot")]
+        # defaults the primitive has and the template cannot spell (a user's rule
+        # lists its function's parameters, then the tangents, which have none)
+        self.primitive_defaults = dict(defaults or {})
         self._signature = inspect.Signature(
-            [p.replace(kind=inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in primal]
+            [p.replace(kind=inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                       default=self.primitive_defaults.get(p.name, p.default)) for p in primal]
         )
 
     def signature(self):
@@ -382,20 +386,22 @@ def _add(rule):
 
 def _registered_by_s2s():
     """Whether the code registering a rule (the first caller outside this
-    module) is part of s2s, as opposed to a user's ``s2s.defjvp``."""
+    module and ``s2s.defjvp``) is part of s2s, as opposed to a user's
+    ``s2s.defjvp``."""
     frame = sys._getframe(1)
-    while frame is not None and frame.f_globals.get("__name__") == __name__:
+    while frame is not None and frame.f_globals.get("__name__") in (__name__, "s2s.api"):
         frame = frame.f_back
     caller = frame.f_globals.get("__name__", "") if frame is not None else ""
     return caller.startswith("s2s.")
 
 
-def jvp_rule(*primitives, samples=None, batching=None):
-    """Register a template rule for each of ``primitives``."""
+def jvp_rule(*primitives, samples=None, batching=None, defaults=None):
+    """Register a template rule for each of ``primitives``; ``defaults``:
+    parameter -> default value the calls may leave out."""
 
     def decorate(template):
         for prim in primitives:
-            _add(TemplateRule(prim, _name(prim), template, samples, batching))
+            _add(TemplateRule(prim, _name(prim), template, samples, batching, defaults))
         return template
 
     return decorate

@@ -104,11 +104,12 @@ def prepare(rule):
     fn = rule.parsed
     template = rule.template
     params = [a.id for a in fn.args.args]
-    defaults = {
+    defaults = dict(rule.primitive_defaults)
+    defaults.update({
         p.name: p.default
         for p in inspect.signature(template).parameters.values()
         if p.default is not p.empty
-    }
+    })
     local = set(params) | {
         t.id for stmt in fn.body if isinstance(stmt, gast.Assign) for t in stmt.targets
         if isinstance(t, gast.Name)
