@@ -270,7 +270,7 @@ def _as_tuple(value, what):
     if isinstance(value, list):
         return tuple(value)
     raise InputError(
-        f"{what} must be a tuple, got {type(value).__name__}",
+        f"{what} must be a tuple (or a list), got {type(value).__name__}",
         hint=f"pass {what} as a tuple, e.g. ({what[:-1]},)",
     )
 
