@@ -46,6 +46,7 @@ class Differentiable:
         plain = _unwrap(fn)
         functools.update_wrapper(self, plain)
         self.__wrapped__ = plain
+        self.argnums = argnums  # as given (None: the default of each transform)
         self.params = _differentiated(plain, argnums)
         if not _at_decoration[-1]:
             return
@@ -69,14 +70,21 @@ class Differentiable:
         """``s2s.jvp`` of this function."""
         return api.jvp(self.__wrapped__, primals, tangents, strict=strict, has_aux=has_aux)
 
-    def jacfwd(self, argnums=0, has_aux=False, *, randomness="error", chunk_size=None):
-        """``s2s.jacfwd`` of this function: a function computing the Jacobian."""
-        return batch_api.jacfwd(self.__wrapped__, argnums, has_aux, randomness=randomness,
-                                chunk_size=chunk_size)
+    def jacfwd(self, argnums=None, has_aux=False, *, randomness="error", chunk_size=None):
+        """``s2s.jacfwd`` of this function: a function computing the Jacobian
+        (by default with respect to the decorator's ``argnums``, else 0)."""
+        return batch_api.jacfwd(self.__wrapped__, self._argnums(argnums), has_aux,
+                                randomness=randomness, chunk_size=chunk_size)
 
-    def hessian(self, argnums=0):
-        """``s2s.hessian`` of this function: a function computing the Hessian."""
-        return batch_api.hessian(self.__wrapped__, argnums)
+    def hessian(self, argnums=None):
+        """``s2s.hessian`` of this function: a function computing the Hessian
+        (by default with respect to the decorator's ``argnums``, else 0)."""
+        return batch_api.hessian(self.__wrapped__, self._argnums(argnums))
+
+    def _argnums(self, argnums):
+        if argnums is not None:
+            return argnums
+        return self.argnums if self.argnums is not None else 0
 
     def vmap(self, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         """``s2s.vmap`` of this function."""

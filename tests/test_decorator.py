@@ -201,3 +201,16 @@ def test_defjvp_on_a_decorated_function_applies_where_it_is_called():
         z_dot = v_dot * 0.0 + 7.0  # noqa: F841 (deliberately not the derivative)
 
     assert s2s.jvp(user, (np.zeros(2),), (np.ones(2),))[1] == 14.0
+
+
+@s2s.differentiable(argnums=1)
+def _in_the_second(w, x):
+    return np.sum(np.sin(w) * x ** 2)
+
+
+def test_the_decorators_argnums_is_the_default_of_its_jacobians():
+    # .jacfwd() and .hessian() differentiated argument 0 whatever argnums said
+    w, x = np.array([0.3, -0.5]), np.array([1.5, 2.0])
+    np.testing.assert_allclose(_in_the_second.jacfwd()(w, x), 2 * np.sin(w) * x)
+    np.testing.assert_allclose(_in_the_second.hessian()(w, x), np.diag(2 * np.sin(w)))
+    np.testing.assert_allclose(_in_the_second.jacfwd(0)(w, x), np.cos(w) * x ** 2)
