@@ -3,7 +3,6 @@ NumPy arrays); ``jacfwd``, ``vmap``, ``hessian`` are in batch_api.py, the
 ``@differentiable`` decorator in decorator.py."""
 
 import inspect
-import textwrap
 import weakref
 
 import numpy
@@ -92,8 +91,8 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
             hint="pass strict=False to get a zero tangent",
         )
     try:
-        if generated.positional:  # (out, out_dot)
-            result = generated.fn(p, t) if len(primals) == 1 else generated.fn(*primals, *tangents)
+        if generated.positional:
+            result = generated.fn(*primals, *tangents)  # (out, out_dot)
         else:
             kwargs = {generated.tangent_names[p]: t for p, t in zip(active, tangents)}
             result = generated.fn(*primals, **kwargs)
@@ -184,70 +183,57 @@ def defjvp(primitive):
     prim = see_through(primitive)
 
     def decorate(template):
-        defaults = _check_rule(prim, template)
-        registry.jvp_rule(prim, defaults=defaults)(template)
+        from .rules.templates import TemplateError
+
+        code = template.__code__
+        try:
+            registry.user_rule(prim, template, _rule_defaults(prim, template))
+        except TemplateError as exc:
+            raise _rule_error(prim, template, exc.message.format(
+                line=exc.lineno + code.co_firstlineno - 1), exc.hint) from None
         _forget_all()  # code built with the rule it replaces
         return template
 
     return decorate
 
 
-def _check_rule(prim, template):
-    """The defaults of ``prim``'s parameters (which calls may leave out),
-    after checking that ``template`` is a rule for it: its parameters are
-    the output, ``prim``'s parameters, and tangents of those; its body
-    assigns names only and computes the output's tangent."""
-    import gast
-
-    from .nodes import walk
-
+def _rule_error(prim, template, message, hint):
     code = template.__code__
+    return InputError(f"the rule {template.__qualname__} for "
+                      f"{getattr(prim, '__qualname__', prim)}: {message}",
+                      filename=code.co_filename, lineno=code.co_firstlineno, hint=hint)
 
-    def refuse(message, hint):
-        raise InputError(f"the rule {template.__qualname__} for {getattr(prim, '__qualname__', prim)}: "
-                         f"{message}", filename=code.co_filename, lineno=code.co_firstlineno,
-                         hint=hint)
 
+def _rule_defaults(prim, template):
+    """The defaults of ``prim``'s parameters (which calls may leave out),
+    after checking that ``template``'s parameters are the output, ``prim``'s
+    parameters and tangents of those (its body is checked as it is
+    prepared, :func:`s2s.rules.templates.prepare`)."""
     params = list(inspect.signature(template).parameters)
     if not params:
-        refuse("it has no parameters", "def rule(z, x, x_dot): z_dot = ...")
+        raise _rule_error(prim, template, "it has no parameters",
+                          "def rule(z, x, x_dot): z_dot = ...")
     out, rest = params[0], params[1:]
     primal = [p for p in rest if not p.endswith("_dot")]
     for tangent in (p for p in rest if p.endswith("_dot")):
         if tangent[: -len("_dot")] not in primal:
-            refuse(f"{tangent} is the tangent of no parameter of the rule ({', '.join(primal)})",
-                   "name tangents <parameter>_dot after the primitive's parameters")
-    defaults = {}
+            raise _rule_error(
+                prim, template,
+                f"{tangent} is the tangent of no parameter of the rule ({', '.join(primal)})",
+                "name tangents <parameter>_dot after the primitive's parameters")
     try:
         sig = inspect.signature(prim)
     except (TypeError, ValueError):
-        sig = None
-    if sig is not None and all(p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-                               for p in sig.parameters.values()):
-        names = list(sig.parameters)
-        if primal != names:
-            refuse(f"its parameters after {out} are ({', '.join(primal)}) but "
-                   f"{getattr(prim, '__name__', prim)} takes ({', '.join(names)})",
-                   f"write def rule({out}, {', '.join(names)}, <parameter>_dot...)")
-        defaults = {p.name: p.default for p in sig.parameters.values()
-                    if p.default is not p.empty}
-    try:
-        body = gast.parse(textwrap.dedent(inspect.getsource(template))).body[0].body
-    except (OSError, TypeError, SyntaxError):
-        return defaults  # (no source: the transform says so when it uses the rule)
-    assigned = set()
-    for stmt in body:
-        if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Constant):
-            continue  # a docstring
-        if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
-                and isinstance(stmt.targets[0], gast.Name)):
-            refuse(f"line {stmt.lineno + code.co_firstlineno - 1} is not an assignment to a name",
-                   f"write the rule as assignments, the last one {out}_dot = ...")
-        assigned.update(n.id for n in walk(stmt.targets[0]) if isinstance(n, gast.Name))
-    if f"{out}_dot" not in assigned:
-        refuse(f"it never assigns {out}_dot, the output's tangent",
-               f"assign the tangent to {out}_dot")
-    return defaults
+        return {}
+    if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in sig.parameters.values()):
+        return {}
+    names = list(sig.parameters)
+    if primal != names:
+        raise _rule_error(
+            prim, template, f"its parameters after {out} are ({', '.join(primal)}) but "
+            f"{getattr(prim, '__name__', prim)} takes ({', '.join(names)})",
+            f"write def rule({out}, {', '.join(names)}, <parameter>_dot...)")
+    return {p.name: p.default for p in sig.parameters.values() if p.default is not p.empty}
 
 
 def _forget_all():

@@ -376,9 +376,9 @@ def _name(obj):
 generation = 0  # bumped by every registration (the disk cache keys on the user's own rules)
 
 
-def _add(rule):
+def _add(rule, builtin=None):
     global generation
-    rule.builtin = _registered_by_s2s()
+    rule.builtin = _registered_by_s2s() if builtin is None else builtin
     RULES[rule.primitive] = rule
     generation += 1
     return rule
@@ -386,25 +386,36 @@ def _add(rule):
 
 def _registered_by_s2s():
     """Whether the code registering a rule (the first caller outside this
-    module and ``s2s.defjvp``) is part of s2s, as opposed to a user's
-    ``s2s.defjvp``."""
+    module) is part of s2s, as opposed to a user's."""
     frame = sys._getframe(1)
-    while frame is not None and frame.f_globals.get("__name__") in (__name__, "s2s.api"):
+    while frame is not None and frame.f_globals.get("__name__") == __name__:
         frame = frame.f_back
     caller = frame.f_globals.get("__name__", "") if frame is not None else ""
     return caller.startswith("s2s.")
 
 
-def jvp_rule(*primitives, samples=None, batching=None, defaults=None):
-    """Register a template rule for each of ``primitives``; ``defaults``:
-    parameter -> default value the calls may leave out."""
+def jvp_rule(*primitives, samples=None, batching=None):
+    """Register a template rule for each of ``primitives``."""
 
     def decorate(template):
         for prim in primitives:
-            _add(TemplateRule(prim, _name(prim), template, samples, batching, defaults))
+            _add(TemplateRule(prim, _name(prim), template, samples, batching))
         return template
 
     return decorate
+
+
+def user_rule(primitive, template, defaults=None):
+    """Register ``template`` as the user's rule for ``primitive``
+    (``s2s.defjvp``), prepared now: a template that is no rule raises
+    :class:`s2s.rules.templates.TemplateError` here, not where it is used.
+    ``defaults``: the primitive's, which calls may leave out."""
+    rule = TemplateRule(primitive, _name(primitive), template, None, None, defaults)
+    try:
+        rule.expansion  # noqa: B018 (prepared, and kept, now)
+    except OSError:
+        pass  # no source to read: the transform says so where it uses the rule
+    return _add(rule, builtin=False)
 
 
 def linear(*primitives, argnums=(0,), samples=None, batching=None):

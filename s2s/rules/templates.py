@@ -118,11 +118,25 @@ def prepare(rule):
     for stmt in fn.body:
         if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Constant):
             continue  # docstring
-        if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)):
-            raise TypeError(f"rule template {template.__name__}: only 'name = expr' statements")
+        if not (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], gast.Name)):
+            raise TemplateError(stmt.lineno, "line {line} is not an assignment to a name",
+                                f"write the rule as assignments, the last one {rule.out_param}_dot = ...")
         value = _Globals(template.__globals__, local).visit(clone(stmt.value))
         body.append((stmt.targets[0].id, value))
+    if f"{rule.out_param}_dot" not in {target for target, _ in body}:
+        raise TemplateError(fn.lineno, f"it never assigns {rule.out_param}_dot, the output's tangent",
+                            f"assign the tangent to {rule.out_param}_dot")
     return params, defaults, body
+
+
+class TemplateError(ValueError):
+    """A template that is no rule: ``lineno`` in its parsed source (the def
+    on line 1), ``message`` with ``{line}`` for the line in its file, ``hint``."""
+
+    def __init__(self, lineno, message, hint):
+        super().__init__(message)
+        self.lineno, self.message, self.hint = lineno, message, hint
 
 
 def _assign(name, value):
