@@ -277,6 +277,15 @@ def iteration(it, ctx):
     return "atom", it
 
 
+def user_function(obj):
+    """Whether ``obj`` is a function of the user's whose code the transforms
+    transform where it is called: a Python function without a rule, and not
+    one of s2s's own (its run-time helpers, its API: ``s2s.jvp`` inside a
+    function is a call of the transform, never code to transform)."""
+    return isinstance(obj, types.FunctionType) and registry.lookup(obj) is None \
+        and not (getattr(obj, "__module__", None) or "").startswith("s2s.")
+
+
 # -- mutation and aliasing ------------------------------------------------------
 
 VIEW_FUNCTIONS = {"reshape", "ravel", "transpose", "swapaxes", "moveaxis", "squeeze",

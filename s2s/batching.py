@@ -35,7 +35,14 @@ import types
 import gast
 
 from . import views
-from .analysis import BINOPS, container_mutated_names, iterated_atoms, iteration, mutated_names
+from .analysis import (
+    BINOPS,
+    container_mutated_names,
+    iterated_atoms,
+    iteration,
+    mutated_names,
+    user_function,
+)
 from .batch_axes import AxisRules, _full, _index, _shift, einsum_sublist_names
 from .batch_ranks import (
     _BOTTOM,
@@ -305,7 +312,7 @@ class Batcher(RankInference, AxisRules, StatementPass):
         if isinstance(value, gast.Call) and self.callee_ranks is not None \
                 and self.names_batched(value):
             obj = self._resolve(value.func)
-            if _user_function(obj):
+            if user_function(obj):
                 args = list(value.args) + [k.value for k in value.keywords]
                 if any(isinstance(a, gast.Name) and self.atom_rank(a) is _BOTTOM for a in args):
                     return None if n < 0 else [_BOTTOM] * n
@@ -319,7 +326,7 @@ class Batcher(RankInference, AxisRules, StatementPass):
         if self.callee_items is None or not self.names_batched(value):
             return None
         obj = self._resolve(value.func)
-        if not _user_function(obj):
+        if not user_function(obj):
             return None
         args = list(value.args) + [k.value for k in value.keywords]
         if any(isinstance(a, gast.Name) and self.atom_rank(a) is _BOTTOM for a in args):
@@ -645,15 +652,9 @@ class Batcher(RankInference, AxisRules, StatementPass):
         if x not in self.batched:
             return [s]
         if self.is_batched(s.value):
-            if self.rank.get(x) is None:
-                # the target's rank is known only at run time: the value gets axes up
-                # to it there (left as it is, a per-example number would broadcast
-                # along the target's last axis, not its batch axis)
-                s.value = call(self.rt("align_batched"), [
-                    s.value, gast.Tuple(elts=[name(x), s.value], ctx=gast.Load()),
-                    gast.Tuple(elts=[const(True), const(True)], ctx=gast.Load())])
-            else:
-                s.value = self._lift(s.value, self.rank.get(x))
+            # axes after the batch axis up to the target's rank (at run time where a
+            # rank is unknown): a per-example number must not meet the last axis
+            s.value = self._align([name(x), s.value])[1]
         return [s]
 
     def stmt_Expr(self, s):
@@ -934,10 +935,6 @@ class Batcher(RankInference, AxisRules, StatementPass):
                 and not any(self.is_batched(a) for a in v.args[1:]):
             depth = v.args[2].value if len(v.args) > 2 else 1  # a constant the batcher wrote
             v.args = v.args[:2] + [const(depth + 1)]
-            return v, []  # one more outer batch axis in front
-        if helper == "flat_batched" and self.is_batched(v.args[0]):
-            depth = v.args[1].value if len(v.args) > 1 else 1  # a constant the batcher wrote
-            v.args = v.args[:1] + [const(depth + 1)]
             return v, []  # one more outer batch axis in front
         if helper in ("fresh_copy", "zeros_like_tree", "dict_tangent"):
             return v, []  # batched the same way as their argument (the items of a dict)
@@ -1402,16 +1399,6 @@ def _single_displays(fn_node):
                 if isinstance(t, gast.Name):
                     counts[t.id] = counts.get(t.id, 0) + 2
     return {n: d for n, d in displays.items() if counts.get(n) == 1}
-
-
-def _user_function(obj):
-    """Whether ``obj`` is a function whose code a batched call transforms
-    (to learn the ranks it returns): not a primitive with a rule, not one of
-    s2s's run-time helpers, and not s2s's own API (``s2s.jvp`` inside the
-    function runs as ``call_jvp_batched``, its code is never transformed)."""
-    return isinstance(obj, types.FunctionType) and registry.lookup(obj) is None \
-        and _runtime_name(obj) is None \
-        and not (getattr(obj, "__module__", None) or "").startswith("s2s.")
 
 
 def _runtime_name(obj):

@@ -25,7 +25,6 @@ def f_jvp(x, w, x_dot, w_dot):
 """
 
 import inspect
-import types
 
 import gast
 
@@ -39,6 +38,7 @@ from .analysis import (
     container_mutated_names,
     iteration,
     mutated_names,
+    user_function,
 )
 from .context import assign, call, const, name, store
 from .errors import NoRuleError, UndefinedNameError, UnsupportedSyntaxError
@@ -85,7 +85,9 @@ class Emitter(StatementPass):
             if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name)
             and isinstance(n.value, (gast.Tuple, gast.List, gast.Dict))}
         self.sequences = _sequence_names(nodes)
-        self.containers = {  # names bound to dict(...), list(...), tuple(...)
+        # names whose zero tangent has their structure (zeros_like_tree): displays,
+        # sequences, and dict(...), list(...), tuple(...) of something
+        self.structured = set(self.displays) | self.sequences | {
             n.targets[0].id for n in nodes
             if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name)
             and isinstance(n.value, gast.Call) and ctx.resolve(n.value.func) in (dict, list, tuple)}
@@ -109,8 +111,7 @@ class Emitter(StatementPass):
         return ZeroNode(atom)
 
     def zero(self, atom):
-        if isinstance(atom, gast.Name) and (atom.id in self.displays or atom.id in self.sequences
-                                            or atom.id in self.containers):
+        if isinstance(atom, gast.Name) and atom.id in self.structured:
             return call(self.ctx.ref(runtime.zeros_like_tree), [name(atom.id)])
         return materialize_zero(atom, self.ctx.ref)
 
@@ -281,7 +282,7 @@ class Emitter(StatementPass):
             return [s]
         if any(self.is_active(a) for a in list(v.args) + [k.value for k in v.keywords]):
             obj = self.ctx.resolve(func)
-            if self._is_user_function(obj):
+            if user_function(obj):
                 target = self.ctx.temp()
                 return self._user_call(target, v, obj, s, discard=True)
         return [s]
@@ -685,15 +686,11 @@ class Emitter(StatementPass):
             e = e.value
         return isinstance(e, gast.Name) and not self.ctx.is_local(e.id)
 
-    def _is_user_function(self, obj):
-        return (isinstance(obj, types.FunctionType) and registry.lookup(obj) is None
-                and not (getattr(obj, "__module__", None) or "").startswith("s2s."))  # s2s's own: rules
-
     def _is_user_call(self, value):
         if isinstance(value.func, gast.Attribute) and not self._is_reference(value.func):
             return False
         obj = self.ctx.resolve(value.func)
-        return self._is_user_function(obj) and any(
+        return user_function(obj) and any(
             self.is_active(a) for a in list(value.args) + [k.value for k in value.keywords]
         )
 
