@@ -250,9 +250,7 @@ class _VMap:
         self.randomness = randomness
 
     def prepare(self, inputs, levels):
-        in_dims = self.in_dims
-        if not isinstance(in_dims, (tuple, list)):
-            in_dims = (in_dims,) * len(inputs)
+        in_dims = _per_argument(self.in_dims, len(inputs))
         if len(in_dims) != len(inputs):
             raise InputError(f"in_dims has {len(in_dims)} entries but vmap got {len(inputs)} "
                              "arguments", hint="give one in_dims entry per positional argument")
@@ -474,14 +472,16 @@ class VMapped(_Transformed):
         if (self.chunk_size and self.chunk_size < size) \
                 or any(type(a) is not numpy.ndarray for a in args):
             return None
-        in_dims = self.in_dims
-        if not isinstance(in_dims, (tuple, list)):
-            in_dims = (in_dims,) * len(args)
         axes = []
-        for a, d in zip(args, in_dims):
+        for a, d in zip(args, _per_argument(self.in_dims, len(args))):
             d = None if d is None else d % a.ndim
             axes.append(None if not d else (d,) + tuple(k for k in range(a.ndim) if k != d))
         return axes
+
+
+def _per_argument(in_dims, n):
+    """``in_dims`` as one entry per argument (an int or None stands for all)."""
+    return in_dims if isinstance(in_dims, (tuple, list)) else (in_dims,) * n
 
 
 def _root(program):
@@ -641,7 +641,6 @@ class JacFwd(_Transformed):
             self.calls += 1
             pieces.append(prepared.core.call(generated.fn, prepared.values, kwargs)[1])
         return program.finish((raw[0], _concat_trees(pieces)), 0)
-
 
     def _without_directions(self, args, kwargs, program):
         """The Jacobian when the differentiated inputs hold no number: blocks

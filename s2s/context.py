@@ -55,15 +55,16 @@ def assigned_names(fn_node):
     return _bound_in(_walk_scope(fn_node), fn_node)
 
 
-def _bound_in(scope, fn_node):
-    """The names the nodes ``scope`` (the function's, see :func:`_walk_scope`) bind."""
+def _bound_in(scope, fn_node, imports=True):
+    """The names the nodes ``scope`` (the function's, see :func:`_walk_scope`)
+    bind (``imports=False``: but for import statements)."""
     local = set()
     for node in scope:
         if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Param, gast.Del)):
             local.add(node.id)
         elif isinstance(node, gast.ExceptHandler) and isinstance(node.name, gast.Name):
             local.add(node.name.id)
-        elif isinstance(node, gast.alias):
+        elif isinstance(node, gast.alias) and imports:
             local.add((node.asname or node.name).split(".")[0])
         elif isinstance(node, (gast.FunctionDef, gast.ClassDef)) and node is not fn_node:
             local.add(node.name)  # rejected by the syntax pass, but a local name
@@ -77,7 +78,7 @@ def _local_imports(scope, fn_node, fn):
     whenever the function runs, so it resolves like a global (``np.sin``
     has its rule). Names also bound otherwise, and imports that fail, stay
     plain locals."""
-    found, other = {}, set()
+    found, other = {}, _bound_in(scope, fn_node, imports=False)
     for node in scope:
         if isinstance(node, (gast.Import, gast.ImportFrom)):
             for alias in node.names:
@@ -86,13 +87,6 @@ def _local_imports(scope, fn_node, fn):
                 if obj is _FAILED or found.get(bound, obj) is not obj:
                     other.add(bound)
                 found[bound] = obj
-        elif isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Param,
-                                                                     gast.Del)):
-            other.add(node.id)
-        elif isinstance(node, gast.ExceptHandler) and isinstance(node.name, gast.Name):
-            other.add(node.name.id)
-        elif isinstance(node, (gast.FunctionDef, gast.ClassDef)) and node is not fn_node:
-            other.add(node.name)
     return {k: v for k, v in found.items() if k not in other}
 
 

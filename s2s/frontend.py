@@ -182,11 +182,18 @@ def _calling(fn):
             spelled.append(f"{p.name}=_default{i}")
     names = ", ".join(p.name for p in params)
     src = f"def {fn.__name__}({', '.join(spelled)}):\n    return _ruled({names})\n"
-    filename = f"<s2s call of {fn.__module__}.{fn.__qualname__}, which has a rule>"
+    _PRIMITIVE_WRAPPERS[fn] = _define(
+        src, f"<s2s call of {fn.__module__}.{fn.__qualname__}, which has a rule>", namespace,
+        fn.__name__)
+    return _PRIMITIVE_WRAPPERS[fn]
+
+
+def _define(src, filename, namespace, name):
+    """The function ``name`` that ``src`` defines, its source readable
+    under ``filename`` (as s2s reads the user's)."""
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
     exec(compile(src, filename, "exec"), namespace)
-    _PRIMITIVE_WRAPPERS[fn] = namespace[fn.__name__]
-    return _PRIMITIVE_WRAPPERS[fn]
+    return namespace[name]
 
 
 def synthesize_primitive_function(obj):
@@ -223,11 +230,7 @@ def synthesize_primitive_function(obj):
     name = path.rsplit(".", 1)[-1]
     args = ", ".join(params)
     src = f"def {name}({args}):\n    return numpy.{path}({args})\n"
-    filename = f"<s2s primitive numpy.{path}>"
-    linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
-    namespace = {"numpy": numpy}
-    exec(compile(src, filename, "exec"), namespace)
-    fn = namespace[name]
+    fn = _define(src, f"<s2s primitive numpy.{path}>", {"numpy": numpy}, name)
     _PRIMITIVE_WRAPPERS[obj] = fn
     return fn
 

@@ -58,12 +58,12 @@ class _Late:
 
 
 _MEMO = weakref.WeakKeyDictionary()  # fn -> {spec: Generated}
+_IN_PROGRESS = {}  # (fn, spec) -> (late, tangent names)
 
 
 def forget_memo():
     """Forget every generated function (a rule changed: build again)."""
     _MEMO.clear()
-_IN_PROGRESS = {}  # (fn, spec) -> (late, tangent names)
 
 
 def jvp_function(fn, active, *, entry=True):
