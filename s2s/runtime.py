@@ -159,10 +159,15 @@ def extremum_tangent(a, z, a_dot, axis, keepdims):
     a = xp.asarray(a)
     hit = a == _expand(z, axis, a.ndim, keepdims)
     if xp is numpy and numpy.shape(a_dot) == hit.shape:
-        # one pass over a_dot, no temporary; without ties the mean is the sum
+        # without ties (one hit per reduced line: as many hits as results, none
+        # of them NaN, whose line has no hit) the mean is the one tangent hit
+        if numpy.count_nonzero(hit) == numpy.size(z) and not numpy.isnan(z).any():
+            if axis is None or axis == -1 or axis == a.ndim - 1:
+                # the hits, in C order, are the lines' results in order
+                picked = a_dot[hit]
+                return picked.reshape(z.shape) if numpy.ndim(z) else picked[0]
+            return numpy.add.reduce(a_dot, axis=axis, keepdims=keepdims, where=hit)
         total = numpy.add.reduce(a_dot, axis=axis, keepdims=keepdims, where=hit)
-        if numpy.count_nonzero(hit) == numpy.size(total) and not numpy.isnan(z).any():
-            return total
     else:
         total = xp.sum(xp.where(hit, a_dot, 0.0), axis=axis, keepdims=keepdims)
     # the count in the tangent's dtype: an integer count would make a float32 tangent float64
