@@ -84,12 +84,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
                     and p.dtype in _FLOATS and t.dtype in _FLOATS):
                 _check_pair(i, active[i], p, t)
     if strict and generated.inactive_returns:
-        lines = ", ".join(str(n) for n in generated.inactive_returns)
-        raise NonDifferentiableOutputError(
-            f"strict=True: the output of {generated.origin} does not depend on the inputs "
-            f"(return on line {lines})",
-            hint="pass strict=False to get a zero tangent",
-        )
+        _check_strict(generated, has_aux)
     try:
         if generated.positional:
             result = generated.fn(*primals, *tangents)  # (out, out_dot)
@@ -104,6 +99,23 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     if has_aux:
         return _with_aux(result, has_aux, generated.origin)
     return result
+
+
+def _check_strict(generated, has_aux):
+    """Raise for ``strict=True`` if the output, or a part of it, carries no
+    tangent (with ``has_aux``, the aux part is not the output)."""
+    found = {}  # "the output" or "output[1]" -> its return lines
+    for line, path in generated.inactive_returns:
+        if has_aux and path:
+            if path[0] != "[0]":
+                continue
+            path = path[1:]
+        found.setdefault("output" + "".join(path) if path else "the output", []).append(str(line))
+    if found:
+        text = "; ".join(f"{what} of {generated.origin} does not depend on the inputs "
+                         f"(return on line {', '.join(lines)})" for what, lines in found.items())
+        raise NonDifferentiableOutputError(
+            f"strict=True: {text}", hint="pass strict=False to get a zero tangent")
 
 
 def _explained(exc):

@@ -24,6 +24,7 @@ def f_jvp(x, w, x_dot, w_dot):
     return (_t0, _t0_dot)
 """
 
+import collections
 import inspect
 
 import gast
@@ -78,7 +79,10 @@ class Emitter(StatementPass):
         self.active_params = list(active_params)
         self.mutated = mutated_names(fn_node, nodes)
         self.container_mutated = container_mutated_names(fn_node, nodes)
-        self.inactive_returns = []
+        self.inactive_returns = []  # [line, index path] of returned values without tangent
+        self.stores = collections.Counter(
+            n.id for n in gast.walk(fn_node)
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store))
         self.tangent_temps = set()
         self.displays = {  # names bound to a tuple, list or dict display
             n.targets[0].id: n.value for n in nodes
@@ -231,10 +235,32 @@ class Emitter(StatementPass):
         else:
             value = s.value
         if not self.is_active(value):
-            self.inactive_returns.append(s.lineno)
+            self.inactive_returns.append([s.lineno, []])
+        else:
+            self.inactive_returns += [[s.lineno, path] for path in self._inactive_parts(value)]
         tangent = self.dot_or_zero(value) if s.value is not None else const(None)
         s.value = gast.Tuple(elts=[value, tangent], ctx=gast.Load())
         return [s]
+
+    def _inactive_parts(self, value):
+        """The parts of a returned tuple, list or dict display that carry no
+        tangent, as index paths (``["[1]"]``, ``["['b']", "[0]"]``), for
+        ``strict=True``; a name stands for its display if it is bound once
+        and never changed."""
+        if (isinstance(value, gast.Name) and value.id in self.displays
+                and self.stores[value.id] == 1
+                and value.id not in self.mutated | self.container_mutated):
+            value = self.displays[value.id]
+        if isinstance(value, (gast.Tuple, gast.List)):
+            if any(isinstance(e, gast.Starred) for e in value.elts):
+                return []
+            items = [(f"[{i}]", e) for i, e in enumerate(value.elts)]
+        elif isinstance(value, gast.Dict) and all(isinstance(k, gast.Constant) for k in value.keys):
+            items = [(f"[{k.value!r}]", v) for k, v in zip(value.keys, value.values)]
+        else:
+            return []
+        return [[label, *path] for label, part in items
+                for path in ([[]] if not self.is_active(part) else self._inactive_parts(part))]
 
     def stmt_AugAssign(self, s):
         x = s.target.id

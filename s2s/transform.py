@@ -34,7 +34,7 @@ class Generated:
     name: str
     tangent_names: dict  # parameter -> tangent parameter name
     positional: bool  # tangents follow the primals positionally
-    inactive_returns: list  # lines of return statements whose value carries no tangent
+    inactive_returns: list  # [line, index path] of returned values (or parts) without tangent
     origin: str  # "model.py:f"
     deps: list = dataclasses.field(default_factory=list)  # [(name, where, object)]
 

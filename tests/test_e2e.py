@@ -236,6 +236,49 @@ def test_strict_false_gives_zero_tangent():
     np.testing.assert_array_equal(np.broadcast_to(out_dot, (3,)), np.zeros(3))
 
 
+def dict_with_a_constant(x):
+    out = {"y": x * 2.0, "c": np.ones(2)}
+    return out
+
+
+def nested_constant(x):
+    return [x, (x, 0.0)]
+
+
+def output_and_aux(x):
+    return (x * 2.0, 1.0), {"calls": 1}
+
+
+def scaled_with_aux(x):
+    return x * 2.0, {"calls": 1}
+
+
+def constant_replaced(x):
+    out = {"y": x, "c": 1.0}
+    out["c"] = x * 2.0
+    return out
+
+
+@pytest.mark.parametrize("fn, has_aux, part", [
+    (half_constant, False, "output[1] of"), (dict_with_a_constant, False, "output['c'] of"),
+    (nested_constant, False, "output[1][1] of"), (output_and_aux, True, "output[1] of")])
+def test_strict_names_the_part_of_a_tuple_or_dict_output_that_is_constant(fn, has_aux, part):
+    x = np.array([1.0, 2.0, 3.0])
+    with pytest.raises(s2s.NonDifferentiableOutputError) as info:
+        s2s.jvp(fn, (x,), (np.ones(3),), strict=True, has_aux=has_aux)
+    assert f"strict=True: {part} " in str(info.value)
+    assert "return on line" in str(info.value)
+    s2s.jvp(fn, (x,), (np.ones(3),), has_aux=has_aux)  # strict=False: zero tangents
+
+
+def test_strict_takes_parts_written_later_and_not_the_aux():
+    x = np.array([1.0, 2.0, 3.0])
+    out, out_dot = s2s.jvp(constant_replaced, (x,), (np.ones(3),), strict=True)
+    np.testing.assert_array_equal(out_dot["c"], 2.0 * np.ones(3))
+    out, out_dot, aux = s2s.jvp(scaled_with_aux, (x,), (np.ones(3),), strict=True, has_aux=True)
+    assert aux == {"calls": 1}
+
+
 def test_strict_passes_for_dependent_output():
     x = np.array([1.0, 2.0, 3.0])
     out, out_dot = s2s.jvp(ef.softmax, (x,), (np.ones(3),), strict=True)
