@@ -374,8 +374,11 @@ def _batched_core(prepared, kwargs):
         identity = [p for i, (p, flag) in enumerate(zip(core.params, level.flags))
                     if flag and _is_identity(prepared.values[i])
                     and sum(lv.flags[i] for lv in levels) == 1]
+        # boolean arrays batched at this level: a selection per example
+        masks = [p for i, (p, flag) in enumerate(zip(core.params, level.flags))
+                 if flag and getattr(getattr(prepared.values[i], "dtype", None), "kind", "") == "b"]
         generated = batch_function(fn, batched, ranks, randomness=level.randomness,
-                                   identity=identity)
+                                   identity=identity, masks=masks)
         fn = generated.fn
         ranks = {p: _with_batch_axis(r) if p in batched else r for p, r in ranks.items()}
     return generated

@@ -79,7 +79,7 @@ _SAME_STRUCTURE = {"zeros_like_tree", "fresh_copy", "batched", "batched_copy", "
 class Batcher(RankInference, AxisRules, StatementPass):
     def __init__(self, ctx, fn_node, batched_params, ranks, *, name_suffix="vmap",
                  callee=None, randomness="error", callee_ranks=None, callee_items=None,
-                 entry=True, identity=()):
+                 entry=True, identity=(), masks=()):
         self.ctx = ctx
         self.fn = fn_node
         self.batched = set(batched_params)
@@ -106,6 +106,9 @@ class Batcher(RankInference, AxisRules, StatementPass):
                   if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del))}
         self.identity = {p for p in identity
                          if p in self.batched and p not in stored and p not in self.mutated}
+        # parameters holding a boolean array per example: indexing with one selects
+        # a number of elements that differs per example
+        self.masks = {p for p in masks if p in self.batched}
         # the ranks of the items of a dict or list argument, from the spec, where
         # the function only reads them (``p["w"]``, ``p[0]``, ``w, b = p``)
         self.container_items = {p: ranks[p][1] for p in _items_only_read(fn_node, [
@@ -575,13 +578,17 @@ class Batcher(RankInference, AxisRules, StatementPass):
 
     def _selects(self, index, stmts):
         """Whether ``index`` (its names, through their assignments in ``stmts``)
-        is a mask or what ``nonzero`` found: a selection whose size depends on
-        the values, so examples select different numbers of elements."""
+        is a mask (computed, or a boolean parameter) or what ``nonzero``
+        found: a selection whose size depends on the values, so examples
+        select different numbers of elements."""
         sources = {s.targets[0].id: s.value for s in walk_statements(stmts)
                    if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)}
         todo, seen = [n.id for n in name_nodes(index)], set()
         while todo:
-            value = sources.get(todo.pop())
+            found = todo.pop()
+            if found in self.masks:
+                return True
+            value = sources.get(found)
             if value is None or id(value) in seen:
                 continue
             seen.add(id(value))

@@ -199,13 +199,15 @@ def _callee(ctx, deps):
 
 
 def batch_function(fn, batched, ranks, *, randomness="error", suffix="vmap", entry=True,
-                   identity=()):
+                   identity=(), masks=()):
     """``fn`` over a leading batch axis on the parameters named in ``batched``.
 
     ``ranks``: parameter -> per-example rank of an array argument (None for
     anything else); the generated code is specialised on them. ``identity``:
     batched parameters that hold jacfwd's identity basis of a vector input
     (``eye(n)``), whose products with matrices need no multiplication.
+    ``masks``: batched parameters that hold boolean arrays, a selection per
+    example (the code loops over the batch where one indexes).
     """
     from .frontend import _unwrap
 
@@ -213,8 +215,7 @@ def batch_function(fn, batched, ranks, *, randomness="error", suffix="vmap", ent
     ranks = with_default_ranks(fn, ranks)
     spec = ("batch", tuple(sorted(batched)), tuple(sorted(ranks.items())), randomness, suffix,
             entry)
-    if identity:
-        spec += (("identity",) + tuple(sorted(identity)),)
+    spec += _extra_spec(identity, masks)
     per_fn = _MEMO.get(fn)
     if per_fn is not None and spec in per_fn and per_fn[spec].is_current():
         return per_fn[spec]
@@ -222,9 +223,20 @@ def batch_function(fn, batched, ranks, *, randomness="error", suffix="vmap", ent
     with _collector_paused():
         generated = _load(fn, spec, key) or _build_batch(fn, tuple(batched), dict(ranks),
                                                          randomness, suffix, spec, key, entry,
-                                                         tuple(identity))
+                                                         tuple(identity), tuple(masks))
     _MEMO.setdefault(fn, {})[spec] = generated
     return generated
+
+
+def _extra_spec(identity, masks):
+    """The part of a batch spec for the parameters holding an identity basis
+    or boolean masks (nothing where there are none: the common spec)."""
+    extra = ()
+    if identity:
+        extra += (("identity",) + tuple(sorted(identity)),)
+    if masks:
+        extra += (("masks",) + tuple(sorted(masks)),)
+    return extra
 
 
 def with_default_ranks(fn, ranks):
@@ -257,7 +269,8 @@ def value_rank(value, lead=0):
     return None
 
 
-def _build_batch(fn, batched, ranks, randomness, suffix, spec, key, entry=True, identity=()):
+def _build_batch(fn, batched, ranks, randomness, suffix, spec, key, entry=True, identity=(),
+                 masks=()):
     from .batching import Batcher
 
     parsed, origin, digest = _begin(fn)
@@ -270,7 +283,8 @@ def _build_batch(fn, batched, ranks, randomness, suffix, spec, key, entry=True, 
         callee = _batch_callee(ctx, callee_deps, randomness, suffix)
         batcher = Batcher(ctx, node, batched, ranks, name_suffix=suffix, callee=callee,
                           randomness=randomness, callee_ranks=callee.ranks,
-                          callee_items=callee.items, entry=entry, identity=identity)
+                          callee_items=callee.items, entry=entry, identity=identity,
+                          masks=masks)
         return_ranks = batcher.return_ranks()
         new = batcher.run()
         over = f"over {', '.join(batched)}" if batched else "for one batch element"
@@ -324,14 +338,17 @@ def _batch_callee(ctx, deps, randomness, suffix):
                         "dict", "list", "container"):
                     ranks[pname] = batcher.kind[atom.id]  # a container, not an array
         ranks = with_default_ranks(target, ranks)
+        # a boolean mask passed on as it came in stays one for the callee
+        masks = [p for p, atom in args.items() if p in batched
+                 and isinstance(atom, gast.Name) and atom.id in batcher.masks]
         spec = ("batch", tuple(sorted(batched)), tuple(sorted(ranks.items())), randomness, suffix,
-                False)
+                False) + _extra_spec((), masks)
         base = re.sub(r"\W", "", getattr(target, "__name__", "")) or "fn"
         pending = _IN_PROGRESS.get((target, spec))
         if pending is not None:
             return f"{base}_{suffix}", pending[0], None, None, (target, spec, None)
         generated = batch_function(target, batched, ranks, randomness=randomness, suffix=suffix,
-                                   entry=False)
+                                   entry=False, masks=masks)
         deps.extend(generated.deps)
         return (f"{base}_{suffix}", generated.fn, getattr(generated, "return_ranks", None),
                 getattr(generated, "return_batched", None), (target, spec, generated.fn))
@@ -599,8 +616,10 @@ def _load_callee(fn, cells, record, deps):
     if spec[0] == "jvp":
         generated = jvp_function(target, spec[1], entry=False)
     else:
+        extra = {part[0]: part[1:] for part in spec[6:]}  # (see _extra_spec)
         generated = batch_function(target, spec[1], dict(spec[2]), randomness=spec[3],
-                                   suffix=spec[4], entry=False)
+                                   suffix=spec[4], entry=False, identity=extra.get("identity", ()),
+                                   masks=extra.get("masks", ()))
     if content is not None and generated.fn.__dict__.get("__s2s_key__") != content:
         return MISSING
     deps.extend(generated.deps)

@@ -552,6 +552,38 @@ def test_selections_of_different_sizes_per_example(f):
     np.testing.assert_allclose(jac, 2 * np.maximum(xs[0], 0), rtol=1e-14)
 
 
+def _sum_of_squares_selected(v, mask):
+    return np.sum(v[mask] ** 2)
+
+
+def _selected_by_a_helper(x, mask):
+    return _sum_of_squares_selected(x, mask) + 1.0
+
+
+def _selected_and_positive(x, mask):
+    return np.sum(x[mask & (x > 0)])
+
+
+@pytest.mark.parametrize("f", [_sum_of_squares_selected, _selected_by_a_helper,
+                               _selected_and_positive])
+def test_a_boolean_mask_argument_selects_per_example(f):
+    # a mask passed in, batched, selects different numbers of elements per
+    # example: one gather across the batch failed (a ValueError from np.stack)
+    xs = np.array([[1.0, -2.0, 3.0], [-1.0, -2.0, 3.0], [1.0, 2.0, 3.0]])
+    masks = np.array([[True, False, True], [False, False, False], [True, True, True]])
+    vm = s2s.vmap(f)
+    np.testing.assert_allclose(vm(xs, masks), _loop(f, (xs, masks)), rtol=1e-14)
+    # one mask for the whole batch: one gather, no loop
+    shared = s2s.vmap(f, in_dims=(0, None))
+    np.testing.assert_allclose(shared(xs, masks[0]),
+                               [f(x, masks[0]) for x in xs], rtol=1e-14)
+    if f is not _selected_and_positive:  # (its other mask comes from batched x)
+        assert "loop_batched" not in shared.source()
+    # integers in the same place are no mask (the code built for the mask is not reused)
+    picks = masks.astype(int)
+    np.testing.assert_allclose(vm(xs, picks), _loop(f, (xs, picks)), rtol=1e-14)
+
+
 def _lorenz_unpacked(u, sigma=10.0, rho=28.0, beta=8.0 / 3.0):
     x, y, z = u  # unpacked along the per-example axis, not the batch axis
     return np.array([sigma * (y - x), x * (rho - z) - y, x * y - beta * z])
