@@ -11,6 +11,7 @@ share memory with which (for the copies that keep the caller's arrays intact).
 """
 
 import builtins
+import functools
 import operator
 import types
 
@@ -281,7 +282,10 @@ def user_function(obj):
     """Whether ``obj`` is a function of the user's whose code the transforms
     transform where it is called: a Python function without a rule, and not
     one of s2s's own (its run-time helpers, its API: ``s2s.jvp`` inside a
-    function is a call of the transform, never code to transform)."""
+    function is a call of the transform, never code to transform), or a
+    ``functools.partial`` of one."""
+    if isinstance(obj, functools.partial):
+        return user_function(obj.func)
     return isinstance(obj, types.FunctionType) and registry.lookup(obj) is None \
         and not (getattr(obj, "__module__", None) or "").startswith("s2s.")
 

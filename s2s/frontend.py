@@ -13,10 +13,13 @@ import builtins
 import contextlib
 import dataclasses
 import functools
+import hashlib
 import inspect
 import linecache
+import re
 import textwrap
 import types
+import weakref
 
 import gast
 import numpy
@@ -139,13 +142,7 @@ def _unwrap(fn):
     if synth is not None:
         return synth
     if isinstance(fn, functools.partial):
-        inner = getattr(fn.func, "__qualname__", repr(fn.func))
-        raise SourceUnavailableError(
-            f"{fn!r} is a functools.partial: s2s transforms the source of functions",
-            hint=f"transform {inner} itself and pass the fixed arguments at the call "
-            f"(s2s.jacfwd({inner})(x, scale=3.0); vmap takes them too, with in_dims=None "
-            "for positional ones), or define a def that calls it",
-        )
+        return _calling_partial(fn)
     if not isinstance(fn, type) and isinstance(
             inspect.getattr_static(type(fn), "__call__", None), types.FunctionType):
         raise SourceUnavailableError(
@@ -186,6 +183,65 @@ def _calling(fn):
         src, f"<s2s call of {fn.__module__}.{fn.__qualname__}, which has a rule>", namespace,
         fn.__name__)
     return _PRIMITIVE_WRAPPERS[fn]
+
+
+_PARTIALS = weakref.WeakKeyDictionary()  # functools.partial -> the function calling it
+
+
+def _calling_partial(p):
+    """A function with source for ``functools.partial(f, *args, **keywords)``,
+    with the partial's own signature (what ``inspect.signature`` says: the
+    parameters it leaves open, and those it fixes by keyword as keyword-only
+    ones defaulting to their values), calling ``f`` with the fixed values."""
+    if p in _PARTIALS:
+        return _PARTIALS[p]
+    inner = getattr(p.func, "__qualname__", repr(p.func))
+    try:
+        kinds = {q.kind for q in inspect.signature(p.func).parameters.values()}
+    except (TypeError, ValueError):  # (a C function without a signature)
+        params, kinds, why = None, set(), "no signature"
+    else:
+        why = "positional-only, *args or **kwargs"
+        try:
+            params = list(inspect.signature(p).parameters.values())
+        except ValueError:
+            raise SourceUnavailableError(
+                f"functools.partial({inner}, ...) fixes arguments that {inner} does not take",
+                hint="fix only parameters of the function") from None
+    if params is None or kinds & {inspect.Parameter.VAR_POSITIONAL,
+                                  inspect.Parameter.VAR_KEYWORD,
+                                  inspect.Parameter.POSITIONAL_ONLY}:
+        raise SourceUnavailableError(
+            f"functools.partial({inner}, ...) is of a function whose parameters s2s cannot "
+            f"bind ({why})",
+            hint=f"transform {inner} itself and pass the fixed arguments at the call "
+            f"(s2s.jacfwd({inner})(x, scale=3.0); vmap takes them too, with in_dims=None "
+            "for positional ones), or define a def that calls it")
+    namespace = {"_partial_func": p.func}
+    passed = []
+    for i, value in enumerate(p.args):
+        namespace[f"_fixed{i}"] = value
+        passed.append(f"_fixed{i}")
+    spelled = []
+    for q in params:
+        if q.kind is q.KEYWORD_ONLY and "*" not in spelled:
+            spelled.append("*")
+        if q.default is q.empty:
+            spelled.append(q.name)
+        else:
+            fixed = "_fixed_" if q.name in p.keywords else "_default_"
+            namespace[fixed + q.name] = q.default
+            spelled.append(f"{q.name}={fixed}{q.name}")
+        passed.append(f"{q.name}={q.name}")
+    name = (re.sub(r"\W", "", getattr(p.func, "__name__", "")) or "fn") + "_partial"
+    src = (f"def {name}({', '.join(spelled)}):\n"
+           f"    return _partial_func({', '.join(passed)})\n")
+    # (named by its source, whose fixed values are names: deterministic, and
+    # partials with other open parameters do not share a line cache entry)
+    digest = hashlib.sha256(src.encode()).hexdigest()[:8]
+    where = f"<s2s call of functools.partial({inner}, ...) {digest}>"
+    _PARTIALS[p] = _define(src, where, namespace, name)
+    return _PARTIALS[p]
 
 
 def _define(src, filename, namespace, name):

@@ -25,6 +25,7 @@ def f_jvp(x, w, x_dot, w_dot):
 """
 
 import collections
+import functools
 import inspect
 
 import gast
@@ -801,8 +802,8 @@ class Emitter(StatementPass):
             bound, why = None, str(exc)
         if bound is None:
             self.problem(UnsupportedSyntaxError, s, f"cannot match this call to "
-                         f"{obj.__qualname__}: {why}",
-                         f"call {obj.__qualname__} with the arguments its signature takes")
+                         f"{_describe(obj)}: {why}",
+                         f"call {_describe(obj)} with the arguments its signature takes")
             return [s]
         active = []
         for pname, marker in bound.arguments.items():
@@ -813,7 +814,7 @@ class Emitter(StatementPass):
                     self.problem(
                         UnsupportedSyntaxError, s,
                         f"a value that carries a derivative is passed to *{pname} of "
-                        f"{obj.__qualname__}",
+                        f"{_describe(obj)}",
                         "give the helper named parameters",
                     )
                     return [s]
@@ -897,6 +898,8 @@ def _describe(obj):
     path = registry.numpy_path(obj)
     if path is not None:
         return f"numpy.{path}"
+    if isinstance(obj, functools.partial):
+        return f"functools.partial({_describe(obj.func)}, ...)"
     mod = getattr(obj, "__module__", None)
     qual = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or repr(obj)
     if mod in (None, "builtins"):

@@ -859,3 +859,71 @@ def test_float32_average_with_its_count():
     _, tangents = s2s.jvp(average_returned, (x,), (np.ones_like(x),))
     assert [t.dtype for t in tangents] == [np.float32, np.float32]
     assert [j.dtype for j in s2s.jacfwd(average_returned)(x)] == [np.float32, np.float32]
+
+
+# -- functools.partial -------------------------------------------------------------
+
+_W = np.arange(6.0).reshape(2, 3) / 10
+
+
+def _layer(W, x, b=0.0, *, scale=1.0):
+    return scale * np.tanh(W @ x + b)
+
+
+def _layer_loss(x, W, b):
+    return np.sum(_layer(W, x, b) ** 2)
+
+
+@pytest.mark.parametrize("p", [
+    functools.partial(_layer, _W),  # positional: x is the first open parameter
+    functools.partial(_layer, _W, b=0.5, scale=2.0),  # keywords too
+    functools.partial(_layer_loss, W=_W, b=0.1),  # keywords after the open parameter
+], ids=["positional", "positional-and-keywords", "keywords"])
+def test_a_functools_partial_is_differentiated_in_its_open_parameters(p):
+    x = np.array([1.0, 2.0, -0.5])
+    check_jvp(p, (x,))
+    v = np.array([0.5, -1.0, 2.0])
+    np.testing.assert_allclose(s2s.jacfwd(p)(x) @ v, central_difference(p, (x,), (v,)),
+                               rtol=1e-6, atol=1e-8)
+    xs = np.stack([x, 2 * x, -x])
+    np.testing.assert_allclose(s2s.vmap(p)(xs), np.stack([p(r) for r in xs]), rtol=1e-14)
+    assert "_fixed" in s2s.source(p)  # the fixed values are names in the code
+
+
+def test_hessian_of_a_functools_partial():
+    p = functools.partial(_layer_loss, W=_W, b=0.1)
+    x = np.array([1.0, 2.0, -0.5])
+    H = s2s.hessian(p)(x)
+    grad = s2s.jacfwd(p)
+    fd = np.stack([(grad(x + 1e-6 * e) - grad(x - 1e-6 * e)) / 2e-6 for e in np.eye(3)], -1)
+    np.testing.assert_allclose(H, fd, rtol=1e-6, atol=1e-7)
+
+
+def test_a_partial_fixing_an_early_parameter_by_keyword_leaves_the_rest_keyword_only():
+    # as the partial itself takes them: p(x) would give W twice
+    p = functools.partial(_layer, W=_W)
+    x = np.array([1.0, 2.0, -0.5])
+    with pytest.raises(TypeError):
+        p(x)
+    with pytest.raises(s2s.InputError, match="takes 0 positional parameters"):
+        s2s.jvp(p, (x,), (np.ones(3),))
+    assert s2s.jacfwd(lambda v: p(x=v))(x).shape == (2, 3)
+    # a parameter after the open ones fixed by keyword leaves them positional
+    check_jvp(functools.partial(_layer, x=x), (_W,))
+
+
+_doubled_layer = functools.partial(_layer, _W, scale=2.0)
+
+
+def _calls_a_partial(x):
+    return np.sum(_doubled_layer(x) ** 2) + np.sum(_doubled_layer(x, scale=3.0))
+
+
+def test_a_functools_partial_called_in_a_function_is_transformed_there():
+    # before: "no forward-mode rule for functools.partial(...)"
+    x = np.array([1.0, 2.0, -0.5])
+    check_jvp(_calls_a_partial, (x,))
+    xs = np.stack([x, 2 * x, -x])
+    np.testing.assert_allclose(s2s.vmap(_calls_a_partial)(xs),
+                               [_calls_a_partial(r) for r in xs], rtol=1e-14)
+    assert "layer_partial_jvp(x, scale=3.0, x_dot=x_dot)" in s2s.source(_calls_a_partial)

@@ -468,10 +468,16 @@ def _scaled_sine(x, scale=1.0):
     return np.sin(x) * scale
 
 
-def test_partial_and_callable_instances_say_what_to_do_instead():
-    with pytest.raises(s2s.SourceUnavailableError, match="is a functools.partial") as info:
-        s2s.jacfwd(functools.partial(_scaled_sine, scale=3.0))(np.ones(2))
-    assert "s2s.jacfwd(_scaled_sine)(x, scale=3.0)" in str(info.value)
+def _scaled_sines(*xs, scale=1.0):
+    return [np.sin(x) * scale for x in xs]
+
+
+def test_partials_s2s_cannot_bind_and_callable_instances_say_what_to_do_instead():
+    with pytest.raises(s2s.SourceUnavailableError, match="cannot bind") as info:
+        s2s.jacfwd(functools.partial(_scaled_sines, scale=3.0))(np.ones(2))
+    assert "s2s.jacfwd(_scaled_sines)(x, scale=3.0)" in str(info.value)
+    with pytest.raises(s2s.SourceUnavailableError, match="fixes arguments that _scaled_sine does not take"):
+        s2s.jvp(functools.partial(_scaled_sine, shift=3.0), (np.ones(2),), (np.ones(2),))
     with pytest.raises(s2s.SourceUnavailableError, match="callable instance") as info:
         _jvp(_Callable())
     assert "def forward(params, x)" in str(info.value)
