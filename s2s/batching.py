@@ -54,6 +54,7 @@ from .batch_ranks import (
 )
 from .codegen import comment
 from .context import assign, call, const, name, walk_statements
+from .effects import changed_arguments
 from .errors import UnsupportedSyntaxError
 from .frontend import MISSING
 from .nodes import Transformer, children, clone, name_nodes, walk, walk_values
@@ -97,7 +98,7 @@ class Batcher(RankInference, AxisRules, StatementPass):
         self.kind = {p: _kind(ranks.get(p)) for p in self.params}
         # names updated in place, directly or through a view (``v = z[1:]``):
         # a batched update makes the view and its base batched (and writable)
-        direct = mutated_names(fn_node)
+        direct = mutated_names(fn_node) | changed_arguments(walk(fn_node), ctx)
         self.alias_class = _view_classes(fn_node, direct)
         self.mutated = set(direct) | {n for c in self.alias_class.values() for n in c}
         # parameters holding jacfwd's identity basis of a vector, never reassigned

@@ -43,6 +43,7 @@ from .analysis import (
     user_function,
 )
 from .context import assign, call, const, name, store
+from .effects import changed_arguments
 from .errors import NoRuleError, UndefinedNameError, UnsupportedSyntaxError
 from .frontend import MISSING
 from .nodes import StatementNodes, clone, name_nodes, walk, walk_values
@@ -78,7 +79,8 @@ class Emitter(StatementPass):
         self.aliases = Aliases(fn_node, ctx, nodes)
         self.activity = Activity(fn_node, ctx, active_params, self.aliases)
         self.active_params = list(active_params)
-        self.mutated = mutated_names(fn_node, nodes)
+        # (and the names it passes to a function of the user's that writes into them)
+        self.mutated = mutated_names(fn_node, nodes) | changed_arguments(nodes, ctx)
         self.container_mutated = container_mutated_names(fn_node, nodes)
         self.inactive_returns = []  # [line, index path] of returned values without tangent
         self.stores = collections.Counter(
@@ -491,13 +493,16 @@ class Emitter(StatementPass):
 
     def _copy_if_aliased(self, z, value, tangent):
         """``z_dot = a_dot`` where ``z = a + 1`` is a fresh array: if ``z`` is
-        later changed in place, ``z_dot`` must not share ``a_dot``'s memory."""
+        later changed in place, ``z_dot`` must not share ``a_dot``'s memory,
+        nor if ``a`` is (``a[0] = 5`` writes ``a_dot[0]``, not ``z_dot``)."""
         last = tangent[-1]
         if (
             isinstance(last, gast.Assign)
             and isinstance(last.value, gast.Name)
             and not isinstance(value, (gast.Name, gast.Subscript, gast.Attribute))
-            and self.may_be_mutated(z)
+            and (self.may_be_mutated(z) or any(
+                self.dot_name(n.id) == last.value.id and self.may_be_mutated(n.id)
+                for n in name_nodes(value)))
         ):
             last.value = call(self.ctx.ref(runtime.fresh_copy), [last.value])
         return tangent

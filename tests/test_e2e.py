@@ -184,6 +184,70 @@ def test_jvp_does_not_mutate_pytree_inputs():
         np.testing.assert_array_equal(tangents[k], np.ones_like(before[k]))
 
 
+def _add_into(y, v):
+    y += v
+
+
+def _add_into_through_a_view(y, v):
+    _add_into(y[:], v)  # passed on: a write two calls down, through a view
+
+
+def _helper_writes_a_shared_tangent(x):
+    y = x * 1.0  # y_dot is x_dot itself (a product by one): the helper must not write x_dot
+    _add_into(y, x ** 2)
+    return y
+
+
+def _helper_writes_the_argument(x):
+    _add_into_through_a_view(x, x ** 2)
+    return x * 1.0
+
+
+@pytest.mark.parametrize("fn", [_helper_writes_a_shared_tangent, _helper_writes_the_argument],
+                         ids=lambda f: f.__name__)
+def test_a_helper_writing_into_its_argument_leaves_the_inputs_intact(fn):
+    # before: the caller's tangent, or its primal, was changed under jvp, jacfwd and vmap
+    x = np.array([0.5, -1.0, 0.7])
+    t = np.array([1.0, 2.0, 3.0])
+    x0, t0 = x.copy(), t.copy()
+    check_jvp(lambda v: fn(v.copy()), (x,))  # (the reference: a call on a copy)
+    out, out_dot = s2s.jvp(fn, (x,), (t,))
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(t, t0)
+    np.testing.assert_allclose(out_dot, (1 + 2 * x0) * t0, rtol=1e-14)
+    J = s2s.jacfwd(fn)(x)
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_allclose(J, np.diag(1 + 2 * x0), rtol=1e-14)
+    xs = np.stack([x0, 2 * x0])
+    xs0 = xs.copy()
+    np.testing.assert_allclose(s2s.vmap(fn)(xs), [fn(r.copy()) for r in xs0], rtol=1e-14)
+    np.testing.assert_array_equal(xs, xs0)
+
+
+def _kept_then_written(x):
+    y = np.sin(x)
+    z = y + 1.0  # a new array, whose tangent is y's tangent
+    y[0] = 5.0  # writes y, not z
+    return z * y
+
+
+def _previous_values(x):
+    y = x * 1.0
+    prev = y + 0.0
+    for i in range(3):
+        y[i] = y[i] * prev[i] + 1.0
+    return np.sum(y * prev)
+
+
+@pytest.mark.parametrize("fn", [_kept_then_written, _previous_values], ids=lambda f: f.__name__)
+def test_a_write_into_an_array_leaves_the_tangent_of_an_earlier_result_of_it(fn):
+    # before: z_dot was y_dot itself, so y_dot[0] = 0 zeroed z_dot[0] too
+    x = np.array([0.3, -0.7, 1.1])
+    check_jvp(fn, (x,))
+    fd = np.stack([central_difference(fn, (x,), (e,)) for e in np.eye(3)], -1)
+    np.testing.assert_allclose(s2s.jacfwd(fn)(x), fd, rtol=1e-6, atol=1e-8)
+
+
 def test_identity_function():
     x = np.array([0.5, -1.0, 2.0])
     t = np.ones(3)
