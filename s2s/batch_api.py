@@ -334,7 +334,10 @@ class _JacFwd:
             tleaves = []
             for leaf, shape in zip(leaves, leaf_shapes):
                 n = int(numpy.prod(shape))
-                tleaves.append(_basis(leaf, shape, offset, n, start, stop, space))
+                # (the code is built once for all chunks: an identity of one chunk
+                # would be taken for one in the next, where it is zeros)
+                tleaves.append(_basis(leaf, shape, offset, n, start, stop, space,
+                                      identity=n == self.total))
                 offset += n
             tangents.append(pytree.unflatten(treedef, tleaves))
         self.jvp = _Jvp(self.inner, nums, len(inputs))
@@ -706,17 +709,18 @@ def _dtype(leaf):
     return dtype if isinstance(dtype, numpy.dtype) else numpy.asarray(leaf).dtype
 
 
-def _basis(leaf, shape, offset, n, start, stop, space=None):
+def _basis(leaf, shape, offset, n, start, stop, space=None, identity=True):
     """Rows ``start:stop`` of the identity basis, restricted to this leaf
     (example shape ``shape``, directions ``offset:offset + n``), made by the
     leaf's array library (``space``, the call's, for a Python number): row
     ``r`` is direction ``start + r``, which is column ``start + r - offset``
-    of this leaf."""
+    of this leaf. ``identity``: the basis may be marked as the identity
+    (for the batched code's shortcuts) where it is one."""
     xp = backend.namespace_or(leaf, space)
     dtype = _dtype(leaf)
     rows = stop - start
     basis = xp.eye(rows, M=n, k=start - offset, dtype=dtype if dtype.kind in "fc" else float)
-    if len(shape) == 1 and rows == n and start == offset:
+    if identity and len(shape) == 1 and rows == n and start == offset:
         try:
             _IDENTITY[id(basis)] = basis
         except TypeError:  # an array type without weak references: no shortcut

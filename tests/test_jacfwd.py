@@ -382,6 +382,28 @@ def test_jacfwd_chunks_split_across_arguments():
     np.testing.assert_allclose(jx, d[:, None] * W, rtol=1e-12)
 
 
+def _two_vectors(x, w):
+    return np.sum(np.tanh(x * w) ** 2) + np.dot(x, w) ** 2
+
+
+@pytest.mark.parametrize("chunk_size", [1, 2, 3, 4, 6])
+def test_a_chunk_of_exactly_one_vector_argument(chunk_size):
+    # chunk_size 3 = the size of x: the first chunk's basis of x is an identity,
+    # which the code (built once for every chunk) took for one in the next
+    # chunk too, where it is zeros; w's Jacobian came out J_x + J_w
+    x, w = np.array([0.3, -0.7, 1.1]), np.array([0.5, 0.2, -0.4])
+    full = s2s.jacfwd(_two_vectors, argnums=(0, 1))(x, w)
+    chunked = s2s.jacfwd(_two_vectors, argnums=(0, 1), chunk_size=chunk_size)(x, w)
+    for got, want in zip(chunked, full):
+        np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-15)
+    H = s2s.hessian(_two_vectors, argnums=(0, 1))(x, w)
+    nested = s2s.jacfwd(s2s.jacfwd(_two_vectors, argnums=(0, 1)), argnums=(0, 1),
+                        chunk_size=chunk_size)(x, w)
+    for i in range(2):
+        for j in range(2):
+            np.testing.assert_allclose(nested[i][j], H[i][j], rtol=1e-12, atol=1e-13)
+
+
 def tangent_heavy(x):
     # every line is elementwise: its tangent under jacfwd is an (n, n) array
     y = np.sin(x) * x
