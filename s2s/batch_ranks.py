@@ -79,7 +79,11 @@ class RankInference:
         return None
 
     def _call_rank(self, v):
-        obj = self._resolve(v.func)
+        func = v.func
+        if isinstance(func, gast.Attribute) and func.attr in ("copy", "astype") \
+                and isinstance(func.value, gast.Name) and self.ctx.is_local(func.value.id):
+            return self.atom_rank(func.value)  # a local's copy (of an array: its shape)
+        obj = self._resolve(func)
         if obj is MISSING:
             return None
         rule = registry.lookup(obj)

@@ -720,7 +720,13 @@ class Batcher(RankInference, AxisRules, StatementPass):
                 return [s]
             tmp = self.ctx.temp()
             return [assign(tmp, s.value), assign(z, self._broadcast(helper, name(tmp)))]
+        # an item of one example is a copy (a NumPy scalar), a column of the
+        # batch a view: copied where the item or its array is written later
+        item = isinstance(s.value, gast.Subscript) and z in self.mutated \
+            and self.rank_of(s.value) == 0
         value, pre = self.batch_value(s.value, z, s)
+        if item and isinstance(value, gast.Subscript):
+            value = call(gast.Attribute(value=value, attr="copy", ctx=gast.Load()), [])
         s.value = value
         return pre + [s]
 
@@ -907,6 +913,10 @@ class Batcher(RankInference, AxisRules, StatementPass):
                 return call(self.rt("getitem_batched"), [base, _index_value(v.slice)])
             if _advanced_count(v.slice) >= 2:
                 return call(self.rt("getitem_batched"), [base, _index_value(v.slice)])
+            if isinstance(v.slice, gast.Name) and self.atom_rank(v.slice) is None:
+                # an index whose type is known only at run time, a tuple perhaps (as _store)
+                v.slice = call(self.rt("batch_index"), [v.slice])
+                return v
             v.slice = _prepend_slice(v.slice)
             return v
         return call(self.rt("gather_batched"), [

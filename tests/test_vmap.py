@@ -584,6 +584,41 @@ def test_a_boolean_mask_argument_selects_per_example(f):
     np.testing.assert_allclose(vm(xs, picks), _loop(f, (xs, picks)), rtol=1e-14)
 
 
+def _accumulate_from_an_item(x):
+    acc = x[0]  # a NumPy scalar: acc += ... leaves x alone
+    for i in range(1, len(x)):
+        acc += x[i] ** 2
+    return acc * x[0]
+
+
+def _swap_through_a_temporary(x):
+    x = x.copy()
+    tmp = x[0]  # a copy, not a view: writing x[0] leaves it
+    x[0] = x[1]
+    x[1] = tmp
+    return x * np.array([1.0, 2.0, 3.0])
+
+
+def _swap_in_one_statement(x):
+    x = x.copy()
+    x[0], x[1] = x[1], x[0]
+    return x * np.array([1.0, 2.0, 3.0])
+
+
+@pytest.mark.parametrize("f", [_accumulate_from_an_item, _swap_through_a_temporary,
+                               _swap_in_one_statement])
+def test_an_item_of_one_example_is_a_copy_under_the_batch(f):
+    # x[0] of an example is a scalar, a copy; the batch's x[:, 0] is a view: the
+    # accumulator wrote into x, and the swap read the value it had overwritten
+    x = np.array([0.5, -1.0, 0.7])
+    xs = np.stack([x, x + 0.3])
+    xs0 = xs.copy()
+    np.testing.assert_allclose(s2s.vmap(f)(xs), _loop(f, (xs,)), rtol=1e-14)
+    np.testing.assert_array_equal(xs, xs0)
+    fd = np.stack([(f(x + 1e-6 * e) - f(x - 1e-6 * e)) / 2e-6 for e in np.eye(3)], -1)
+    np.testing.assert_allclose(s2s.jacfwd(f)(x), fd, rtol=1e-6, atol=1e-8)
+
+
 def _lorenz_unpacked(u, sigma=10.0, rho=28.0, beta=8.0 / 3.0):
     x, y, z = u  # unpacked along the per-example axis, not the batch axis
     return np.array([sigma * (y - x), x * (rho - z) - y, x * y - beta * z])
