@@ -12,7 +12,7 @@ batcher's analysis fills to a fixed point (``_BOTTOM``: not reached yet).
 import gast
 
 from . import runtime
-from .frontend import MISSING
+from .frontend import MISSING, static_rank
 from .nodes import walk
 from .rules import registry
 from .rules.batching_axes import AXES
@@ -31,11 +31,12 @@ class RankInference:
             if r is _BOTTOM:
                 return _BOTTOM if self._analysing else None
             if r is None and not self.ctx.is_local(a.id):
-                obj = self.ctx.resolve(a)
-                return _static_rank(obj)
+                rank = static_rank(self.ctx.resolve(a))
+                self.ctx.resolver.depend_on_rank(a.id, rank)
+                return rank
             return r
         if isinstance(a, gast.Attribute) and self._is_reference(a):
-            return _static_rank(self.ctx.resolve(a))
+            return static_rank(self.ctx.resolve(a))
         return None
 
     def rank_of(self, v):
@@ -221,14 +222,6 @@ def _axis_arg(v, pos):
     return axis
 
 
-def _static_rank(obj):
-    import numpy
-
-    if isinstance(obj, (int, float, complex)) and not isinstance(obj, bool):
-        return 0
-    if isinstance(obj, numpy.ndarray):
-        return obj.ndim
-    return None
 
 
 def _index_rank(base_rank, index, batcher):

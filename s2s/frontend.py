@@ -447,14 +447,44 @@ def _same_code(lam, code):
     return getattr(other, "co_code", None) == code.co_code and other.co_consts == code.co_consts
 
 
+class RankOf:
+    """A dependency on the rank of a global's value, not on the value: batched
+    code is specialised on the ranks of the arrays it reads (``x * S`` puts
+    the batch axis differently for a vector ``S`` and a matrix), so it is
+    rebuilt when ``S`` is rebound to an array of another rank, and only then."""
+
+    __slots__ = ("rank",)
+
+    def __init__(self, rank):
+        self.rank = rank
+
+    def __repr__(self):
+        return f"RankOf({self.rank})"
+
+
+def static_rank(obj):
+    """The rank generated code may assume for a global's value: a NumPy
+    array's ndim, 0 for a Python number, None for anything else."""
+    if isinstance(obj, (int, float, complex)) and not isinstance(obj, bool):
+        return 0
+    if isinstance(obj, numpy.ndarray):
+        return obj.ndim
+    return None
+
+
 def dependency_current(name, where, value):
-    """Whether ``name`` in ``where`` (a globals dict or a cell) still holds ``value``."""
+    """Whether ``name`` in ``where`` (a globals dict or a cell) still holds
+    ``value`` (for a :class:`RankOf`, a value of that rank)."""
     if isinstance(where, dict):
-        return where.get(name, MISSING) is value
-    try:
-        return where.cell_contents is value
-    except ValueError:
-        return False
+        current = where.get(name, MISSING)
+    else:
+        try:
+            current = where.cell_contents
+        except ValueError:
+            return False
+    if type(value) is RankOf:
+        return current is not MISSING and static_rank(current) == value.rank
+    return current is value
 
 
 class Resolver:
@@ -521,6 +551,15 @@ class Resolver:
         cell = self.parsed.cells.get(name)
         self.deps[name] = (cell if cell is not None else self.parsed.globals, value)
         self.consts.add(name)
+
+    def depend_on_rank(self, name, rank):
+        """The generated code was built for the rank of the global (or
+        closure variable) ``name``: rebuild it when that changes."""
+        if name in self.deps:
+            return  # (a dependency on the value itself already)
+        cell = self.parsed.cells.get(name)
+        if cell is not None or name in self.parsed.globals:
+            self.deps[name] = (cell if cell is not None else self.parsed.globals, RankOf(rank))
 
     def _depend(self, name, where, value):
         if callable(value) or isinstance(value, types.ModuleType):

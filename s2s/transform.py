@@ -14,6 +14,7 @@ import dataclasses
 import gc
 import hashlib
 import re
+import types
 import weakref
 
 import gast
@@ -22,7 +23,16 @@ from . import __version__, cache
 from .codegen import compile_function, compile_source, free_names
 from .context import Context
 from .errors import InputError
-from .frontend import MISSING, dependency_current, lookup, lookup_path, parse, short_filename
+from .frontend import (
+    MISSING,
+    RankOf,
+    dependency_current,
+    lookup,
+    lookup_path,
+    parse,
+    short_filename,
+    static_rank,
+)
 from .jvp import Emitter
 from .normalize import normalize
 
@@ -531,7 +541,10 @@ def _load(fn, spec, key):
     deps = []
     for name in manifest["deps"]:
         where = cells[name] if name in cells else fn.__globals__
-        deps.append((name, where, lookup(fn, name, cells)))
+        value = lookup(fn, name, cells)
+        if not (callable(value) or isinstance(value, types.ModuleType)):
+            value = RankOf(static_rank(value))  # (what Resolver.depend_on_rank recorded)
+        deps.append((name, where, value))
     result = Generated(compiled, source, manifest["name"], fields["tangent_names"],
                        fields["positional"], fields["inactive_returns"], origin,
                        deps + callee_deps)

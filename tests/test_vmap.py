@@ -8,6 +8,7 @@ coincidence.
 """
 
 import math
+import sys
 
 import e2e_functions as ef
 import numpy as np
@@ -617,6 +618,49 @@ def test_an_item_of_one_example_is_a_copy_under_the_batch(f):
     np.testing.assert_array_equal(xs, xs0)
     fd = np.stack([(f(x + 1e-6 * e) - f(x - 1e-6 * e)) / 2e-6 for e in np.eye(3)], -1)
     np.testing.assert_allclose(s2s.jacfwd(f)(x), fd, rtol=1e-6, atol=1e-8)
+
+
+_SCALE = np.array([1.0, 2.0])
+
+
+def _scaled_by_a_global(x):
+    return x * _SCALE
+
+
+def _scaler():
+    scale = np.array([1.0, 2.0])
+
+    def f(x):
+        return x * scale
+
+    def set_scale(value):
+        nonlocal scale
+        scale = value
+
+    return f, set_scale
+
+
+def test_batched_code_follows_a_global_rebound_to_another_rank(monkeypatch):
+    # the code is specialised on the ranks of the arrays it reads: a vector
+    # scale rebound to a matrix kept the vector's code (shape (2, 2), not (2, 2, 2))
+    x = np.array([0.5, -1.0])
+    xs = np.stack([x, x + 0.1])
+    f, set_scale = _scaler()
+    for g, rebind in ((_scaled_by_a_global, lambda v: monkeypatch.setattr(
+            sys.modules[__name__], "_SCALE", v)), (f, set_scale)):
+        vm, jac = s2s.vmap(g), s2s.jacfwd(g)
+        assert vm(xs).shape == (2, 2) and jac(x).shape == (2, 2)
+        rebind(np.array([3.0, 4.0]))  # the same rank: the same code, not built again
+        before = s2s.cache.stats["transforms"]
+        np.testing.assert_allclose(vm(xs), _loop(g, (xs,)), rtol=1e-14)
+        np.testing.assert_allclose(jac(x), np.diag([3.0, 4.0]), rtol=1e-14)
+        assert s2s.cache.stats["transforms"] == before
+        rebind(np.array([[1.0, 2.0], [3.0, 4.0]]))
+        np.testing.assert_allclose(vm(xs), _loop(g, (xs,)), rtol=1e-14)
+        np.testing.assert_allclose(s2s.vmap(g)(xs), _loop(g, (xs,)), rtol=1e-14)
+        expected = np.zeros((2, 2, 2))
+        expected[:, 0, 0], expected[:, 1, 1] = [1.0, 3.0], [2.0, 4.0]
+        np.testing.assert_allclose(jac(x), expected, rtol=1e-14)
 
 
 def _lorenz_unpacked(u, sigma=10.0, rho=28.0, beta=8.0 / 3.0):
