@@ -460,7 +460,8 @@ def batch_size(value, axis=0):
     if type(value) is numpy.ndarray:
         return value.shape[axis]
     for leaf in _leaves(value):
-        return numpy.shape(leaf)[axis]
+        if leaf is not None:  # (None: a missing tangent, no value)
+            return numpy.shape(leaf)[axis]
     raise ValueError("s2s: a batched argument with no arrays in it")
 
 
@@ -790,7 +791,9 @@ def loop_batched(fn, args, flags, keywords=()):
 
 
 def _example(tree, b):
-    return tree_map(lambda leaf: leaf[b], tree)
+    """Example ``b`` of a batched value; a None leaf (a missing tangent, a
+    zero) stays None."""
+    return tree_map(lambda leaf: None if leaf is None else leaf[b], tree)
 
 
 # -- batching rules written as helpers (one vectorised call, no loop) ---------------

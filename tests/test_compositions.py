@@ -121,6 +121,22 @@ def test_jvp_of_transformed_checks_its_inputs():
         s2s.jvp(s2s.vmap(g), (np.ones((2, 3)),), (np.ones((3, 2)),))
 
 
+def _derivative_of_a_helper_along_ones(x):
+    # the tangent passed to s2s.jvp does not depend on x: under jacfwd it has
+    # no tangent of its own (None), which vmap's loop indexed per example
+    return s2s.jvp(sin_x_squared, (x,), (np.ones_like(x),))[1]
+
+
+@pytest.mark.parametrize("size", [1, 3])
+def test_jacfwd_of_vmap_of_a_jvp_along_a_constant_tangent(size):
+    # a TypeError ('NoneType' object is not subscriptable) from s2s's runtime
+    xs = _normal(size, 4)
+    vm = s2s.vmap(_derivative_of_a_helper_along_ones)
+    jac = s2s.jacfwd(vm)(xs)
+    assert jac.shape == (size, size, 4)
+    np.testing.assert_allclose(jac, fd_jacobian(vm, (xs,), 0), rtol=1e-6, atol=1e-8)
+
+
 # -- jacfwd(jacfwd(f)) and hessian ---------------------------------------------------------
 
 
