@@ -197,6 +197,41 @@ def test_hessian_e2e_against_finite_differences_of_jacfwd(name):
     assert_tree_close(result, expected, rtol=1e-5, atol=1e-5, what=name)
 
 
+def _at_its_argmax(x):
+    i = np.argmax(x)
+    return x[i] ** 2 + np.sum(x) * x[i]
+
+
+def _set_at(x, i):
+    y = x * 2.0
+    y[i] = x[i] ** 3  # a read and a write at an index that differs per example
+    return np.sum(y ** 2)
+
+
+def _row_and_column_at(m, i):
+    return np.sum(m[i] ** 2 * m[0]) + m[i, 1] * np.sum(m[:, i % 3] ** 3)
+
+
+@pytest.mark.parametrize("size", [1, 3])
+@pytest.mark.parametrize("fn", [_at_its_argmax, _set_at, _row_and_column_at],
+                         ids=lambda f: f.__name__)
+def test_vmap_of_derivatives_indexing_at_a_per_example_index(fn, size):
+    # the tangent basis is shared by the batch, the index is not: the batch size
+    # was read from the index (slice(None), i), an IndexError in s2s's runtime
+    shape = (4, 3) if fn is _row_and_column_at else (4,)
+    args = (_normal(size, *shape),) if fn is _at_its_argmax else (
+        _normal(size, *shape), np.arange(1, size + 1) % shape[0])
+    jacobians = s2s.vmap(s2s.jacfwd(fn))(*args)
+    hessians = s2s.vmap(s2s.hessian(fn))(*args)
+    assert jacobians.shape == (size, *shape) and hessians.shape == (size, *shape, *shape)
+    for b in range(size):
+        example = [a[b] for a in args]
+        np.testing.assert_allclose(jacobians[b], fd_jacobian(fn, example, 0),
+                                   rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(hessians[b], fd_jacobian(s2s.jacfwd(fn), example, 0),
+                                   rtol=1e-5, atol=1e-5)
+
+
 # -- functions that call vmap/jacfwd, or a function held in a variable -------------------
 
 G_VMAPPED = s2s.vmap(g)
