@@ -683,6 +683,30 @@ def test_a_list_indexed_per_example_gives_each_example_its_item(size):
         np.testing.assert_allclose(jac, np.transpose(steps), rtol=1e-6, atol=1e-9)
 
 
+_ROWS = np.array([0, 2])
+
+
+def _rows_at_a_column(x, j):
+    return x[_ROWS, j] * x[0, j:j + 2]  # a constant index array beside a batched one
+
+
+def _write_rows_at_a_column(x, j):
+    y = x * 1.0
+    y[_ROWS, j] = x[_ROWS, j + 1] ** 2
+    return y
+
+
+@pytest.mark.parametrize("size", [1, 4])
+@pytest.mark.parametrize("f", [_rows_at_a_column, _write_rows_at_a_column])
+def test_an_index_tuple_with_batched_and_unbatched_entries(f, size):
+    # x[c, j] with c the same for every example, j not: every array in the
+    # index was taken per example (c[b]: wrong shapes, an IndexError for B > 2)
+    xs, js = _normal(size, 3, 5), np.array([3, 0, 1, 2])[:size]
+    np.testing.assert_allclose(s2s.vmap(f)(xs, js), _loop(f, (xs, js)), rtol=1e-14)
+    jac = s2s.jacfwd(f)
+    np.testing.assert_allclose(s2s.vmap(jac)(xs, js), _loop(jac, (xs, js)), rtol=1e-14)
+
+
 # -- randomness -----------------------------------------------------------------------
 
 RNG = np.random.default_rng(0)
