@@ -740,7 +740,8 @@ class Batcher(RankInference, AxisRules, StatementPass):
             return [s]
         if self.names_batched(target.slice):
             s2 = gast.Expr(value=call(self.rt("setitem_batched"), [
-                base, _index_value(target.slice), value, const(self.is_batched(value))]))
+                base, _index_value(target.slice), value, const(self.is_batched(value)),
+                self._index_flags(target.slice)]))
             return [s2]
         index = target.slice
         if isinstance(index, gast.Call) and _runtime_name(self._resolve(index.func)) \
@@ -920,8 +921,16 @@ class Batcher(RankInference, AxisRules, StatementPass):
             v.slice = _prepend_slice(v.slice)
             return v
         return call(self.rt("gather_batched"), [
-            base, const(self.is_batched(base)), _index_value(v.slice),
-            const(self.names_batched(v.slice))])
+            base, const(self.is_batched(base)), _index_value(v.slice), self._index_flags(v.slice)])
+
+    def _index_flags(self, index):
+        """Whether a subscript's index is batched; for a tuple, which entries
+        are (an unbatched array next to a batched one is the same for every
+        example)."""
+        if isinstance(index, gast.Tuple):
+            return gast.Tuple(elts=[const(self.names_batched(e)) for e in index.elts],
+                              ctx=gast.Load())
+        return const(self.names_batched(index))
 
     def _call(self, v, z, s):
         func = v.func

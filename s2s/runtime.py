@@ -460,7 +460,8 @@ def batch_size(value, axis=0):
     if type(value) is numpy.ndarray:
         return value.shape[axis]
     for leaf in _leaves(value):
-        return numpy.shape(leaf)[axis]
+        if leaf is not None:  # (None: a missing tangent, no value)
+            return numpy.shape(leaf)[axis]
     raise ValueError("s2s: a batched argument with no arrays in it")
 
 
@@ -671,31 +672,68 @@ def getitem_batched(value, index, lead=1):
 
 def gather_batched(value, value_batched, index, index_batched):
     """``value[index]`` where the index differs per example: one lookup per
-    example (a loop over the batch)."""
-    size = batch_size(value) if value_batched else batch_size(index)
-    items = []
-    for b in range(size):
-        v = value[b] if value_batched else value
-        i = _take_example(index, b) if index_batched else index
-        items.append(v[i])
-    return namespace_of(items[0]).stack(items)
+    example (a loop over the batch).
+
+    ``index_batched`` says whether the index is batched or, for a tuple
+    index, which of its entries are; a bare True on a tuple takes every
+    array entry with an axis, every list and every slice with an array bound
+    as batched. Every batched value has the batch axis first in each leaf: a
+    batched list (tuple, dict) holds batched items, and its example ``b`` is
+    row ``b`` of each item, so that ``lst[k]`` is row ``b`` of item ``k[b]``,
+    not item ``b``."""
+    size = batch_size(value) if value_batched else _index_batch_size(index, index_batched)
+    items = [(_example(value, b) if value_batched else value)[_index_example(index, index_batched, b)]
+             for b in range(size)]
+    return _stack_tree(items)
 
 
-def _take_example(index, b):
-    if isinstance(index, tuple):
-        return tuple(_take_example(i, b) for i in index)
-    if isinstance(index, slice):
-        return index
-    if numpy.ndim(index) == 0:
-        return index
-    return index[b]
+def setitem_batched(target, index, value, value_batched, index_batched=True):
+    """``target[index] = value`` per example, where the index differs per
+    example (``index_batched`` as in :func:`gather_batched`)."""
+    for b in range(numpy.shape(target)[0]):
+        target[b][_index_example(index, index_batched, b)] = value[b] if value_batched else value
 
 
-def setitem_batched(target, index, value, value_batched):
-    """``target[index] = value`` per example, where the index differs per example."""
-    size = numpy.shape(target)[0]
-    for b in range(size):
-        target[b][_take_example(index, b)] = value[b] if value_batched else value
+def _index_flags(index, index_batched):
+    """(entry, batched) for each entry of an index (one entry if no tuple);
+    None for "batched if it can be"."""
+    if type(index) is not tuple:
+        return ((index, bool(index_batched)),)
+    if isinstance(index_batched, tuple):
+        return tuple(zip(index, index_batched))
+    return tuple((entry, None if index_batched else False) for entry in index)
+
+
+def _index_example(index, index_batched, b):
+    """Example ``b`` of a batched index."""
+    entries = tuple(_entry_example(e, b) if f is not False else e
+                    for e, f in _index_flags(index, index_batched))
+    return entries if type(index) is tuple else entries[0]
+
+
+def _entry_example(entry, b):
+    if isinstance(entry, slice):
+        return slice(*(p[b] if numpy.ndim(p) else p for p in (entry.start, entry.stop, entry.step)))
+    if isinstance(entry, (list, tuple, dict)):
+        return _example(entry, b)
+    if entry is None or entry is Ellipsis or numpy.ndim(entry) == 0:
+        return entry  # (no batch axis: an unbatched entry of a tuple batched as a whole)
+    return entry[b]
+
+
+def _index_batch_size(index, index_batched):
+    """The batch size of a batched index: that of its first batched entry
+    (slices, None, ... and numbers carry none)."""
+    for entry, flag in _index_flags(index, index_batched):
+        if flag is False or entry is None or entry is Ellipsis:
+            continue
+        parts = (entry.start, entry.stop, entry.step) if isinstance(entry, slice) else (entry,)
+        for part in parts:
+            if isinstance(part, (list, tuple, dict)):
+                return batch_size(part)
+            if numpy.ndim(part):
+                return numpy.shape(part)[0]
+    raise ValueError("s2s: a batched index with no batched arrays in it")
 
 
 def call_first_example(fn, flags, *operands):
@@ -790,7 +828,9 @@ def loop_batched(fn, args, flags, keywords=()):
 
 
 def _example(tree, b):
-    return tree_map(lambda leaf: leaf[b], tree)
+    """Example ``b`` of a batched value; a None leaf (a missing tangent, a
+    zero) stays None."""
+    return tree_map(lambda leaf: None if leaf is None else leaf[b], tree)
 
 
 # -- batching rules written as helpers (one vectorised call, no loop) ---------------

@@ -121,6 +121,22 @@ def test_jvp_of_transformed_checks_its_inputs():
         s2s.jvp(s2s.vmap(g), (np.ones((2, 3)),), (np.ones((3, 2)),))
 
 
+def _derivative_of_a_helper_along_ones(x):
+    # the tangent passed to s2s.jvp does not depend on x: under jacfwd it has
+    # no tangent of its own (None), which vmap's loop indexed per example
+    return s2s.jvp(sin_x_squared, (x,), (np.ones_like(x),))[1]
+
+
+@pytest.mark.parametrize("size", [1, 3])
+def test_jacfwd_of_vmap_of_a_jvp_along_a_constant_tangent(size):
+    # a TypeError ('NoneType' object is not subscriptable) from s2s's runtime
+    xs = _normal(size, 4)
+    vm = s2s.vmap(_derivative_of_a_helper_along_ones)
+    jac = s2s.jacfwd(vm)(xs)
+    assert jac.shape == (size, size, 4)
+    np.testing.assert_allclose(jac, fd_jacobian(vm, (xs,), 0), rtol=1e-6, atol=1e-8)
+
+
 # -- jacfwd(jacfwd(f)) and hessian ---------------------------------------------------------
 
 
@@ -179,6 +195,41 @@ def test_hessian_e2e_against_finite_differences_of_jacfwd(name):
     assert hess.calls == 1
     expected = fd_jacobian(s2s.jacfwd(fn, argnums=argnums), primals, argnums)
     assert_tree_close(result, expected, rtol=1e-5, atol=1e-5, what=name)
+
+
+def _at_its_argmax(x):
+    i = np.argmax(x)
+    return x[i] ** 2 + np.sum(x) * x[i]
+
+
+def _set_at(x, i):
+    y = x * 2.0
+    y[i] = x[i] ** 3  # a read and a write at an index that differs per example
+    return np.sum(y ** 2)
+
+
+def _row_and_column_at(m, i):
+    return np.sum(m[i] ** 2 * m[0]) + m[i, 1] * np.sum(m[:, i % 3] ** 3)
+
+
+@pytest.mark.parametrize("size", [1, 3])
+@pytest.mark.parametrize("fn", [_at_its_argmax, _set_at, _row_and_column_at],
+                         ids=lambda f: f.__name__)
+def test_vmap_of_derivatives_indexing_at_a_per_example_index(fn, size):
+    # the tangent basis is shared by the batch, the index is not: the batch size
+    # was read from the index (slice(None), i), an IndexError in s2s's runtime
+    shape = (4, 3) if fn is _row_and_column_at else (4,)
+    args = (_normal(size, *shape),) if fn is _at_its_argmax else (
+        _normal(size, *shape), np.arange(1, size + 1) % shape[0])
+    jacobians = s2s.vmap(s2s.jacfwd(fn))(*args)
+    hessians = s2s.vmap(s2s.hessian(fn))(*args)
+    assert jacobians.shape == (size, *shape) and hessians.shape == (size, *shape, *shape)
+    for b in range(size):
+        example = [a[b] for a in args]
+        np.testing.assert_allclose(jacobians[b], fd_jacobian(fn, example, 0),
+                                   rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(hessians[b], fd_jacobian(s2s.jacfwd(fn), example, 0),
+                                   rtol=1e-5, atol=1e-5)
 
 
 # -- functions that call vmap/jacfwd, or a function held in a variable -------------------

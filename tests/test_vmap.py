@@ -741,6 +741,51 @@ def test_in_place_update_by_a_number_of_each_example():
         np.testing.assert_allclose(s2s.jacfwd(f)(x), np.transpose(steps), rtol=1e-6, atol=1e-9)
 
 
+def _pick_from_a_list(x):
+    choices = [x * 1.0, x * 2.0, x * 3.0]
+    k = int(x[0] > 0) + int(x[1] > 0)  # differs per example
+    return choices[k]
+
+
+@pytest.mark.parametrize("size", [1, 2, 5])
+def test_a_list_indexed_per_example_gives_each_example_its_item(size):
+    # the list's items are batched (the batch axis first in each), not the
+    # list: example b took item b's row k_b (wrong rows; an IndexError for B=1)
+    xs = np.array([[0.5, -1.0, 0.7, 0.1], [-0.5, -1.0, 0.7, 0.2], [0.5, 1.0, 0.7, 0.3],
+                   [-0.5, 1.0, 0.2, 0.4], [0.5, -1.0, 0.1, 0.5]])[:size]
+    np.testing.assert_allclose(s2s.vmap(_pick_from_a_list)(xs), _loop(_pick_from_a_list, (xs,)),
+                               rtol=1e-14)
+    jacobians = s2s.vmap(s2s.jacfwd(_pick_from_a_list))(xs)
+    for x, jac in zip(xs, jacobians):
+        steps = [(_pick_from_a_list(x + 1e-6 * e) - _pick_from_a_list(x - 1e-6 * e)) / 2e-6
+                 for e in np.eye(4)]
+        np.testing.assert_allclose(jac, np.transpose(steps), rtol=1e-6, atol=1e-9)
+
+
+_ROWS = np.array([0, 2])
+
+
+def _rows_at_a_column(x, j):
+    return x[_ROWS, j] * x[0, j:j + 2]  # a constant index array beside a batched one
+
+
+def _write_rows_at_a_column(x, j):
+    y = x * 1.0
+    y[_ROWS, j] = x[_ROWS, j + 1] ** 2
+    return y
+
+
+@pytest.mark.parametrize("size", [1, 4])
+@pytest.mark.parametrize("f", [_rows_at_a_column, _write_rows_at_a_column])
+def test_an_index_tuple_with_batched_and_unbatched_entries(f, size):
+    # x[c, j] with c the same for every example, j not: every array in the
+    # index was taken per example (c[b]: wrong shapes, an IndexError for B > 2)
+    xs, js = _normal(size, 3, 5), np.array([3, 0, 1, 2])[:size]
+    np.testing.assert_allclose(s2s.vmap(f)(xs, js), _loop(f, (xs, js)), rtol=1e-14)
+    jac = s2s.jacfwd(f)
+    np.testing.assert_allclose(s2s.vmap(jac)(xs, js), _loop(jac, (xs, js)), rtol=1e-14)
+
+
 # -- randomness -----------------------------------------------------------------------
 
 RNG = np.random.default_rng(0)
