@@ -1062,8 +1062,6 @@ class Batcher(RankInference, AxisRules, StatementPass):
             return v, []
         if path in ("linalg.inv", "linalg.det", "linalg.slogdet") and self.is_batched(v.args[0]):
             return v, []
-        if obj is sum:
-            return v, []
         return self._map(v, v.args, None), []
 
     def _helper_rule(self, v, path, func):
@@ -1284,7 +1282,7 @@ _MISSING_DEFAULT = object()
 
 
 def _twins():
-    """math-module and builtin functions of scalars -> the namespace function
+    """math-module functions of scalars -> the namespace function
     that does the same elementwise (what they become on batched values)."""
     import math
 
@@ -1296,8 +1294,6 @@ def _twins():
              "atanh": "arctanh", "radians": "deg2rad", "degrees": "rad2deg",
              "isnan": "isnan", "isinf": "isinf", "isfinite": "isfinite"}
     twins = {getattr(math, k): v for k, v in names.items() if hasattr(math, k)}
-    twins[max] = "maximum"
-    twins[min] = "minimum"
     return twins
 
 
