@@ -79,6 +79,23 @@ class RankInference:
             return items[key]
         return None
 
+    def _builtin_reduction_rank(self, obj, args, ranks):
+        """The rank of max/min of two values or more (broadcast), and of
+        max/min/sum of one array (an item's rank) or of a tuple display of
+        values of one rank."""
+        if obj is not sum and len(args) >= 2:
+            return _max_rank(*[r for a, r in zip(args, ranks) if _arrayish(a)])
+        if len(args) != 1:
+            return None
+        x = args[0]
+        display = self.displays.get(getattr(x, "id", None))
+        if isinstance(display, gast.Tuple):
+            items = [self.atom_rank(e) for e in display.elts]
+            return items[0] if items and all(r == items[0] for r in items) else None
+        if self.kind.get(getattr(x, "id", None)) in ("container", "list", "dict"):
+            return None
+        return ranks[0] - 1 if isinstance(ranks[0], int) and ranks[0] > 0 else None
+
     def _call_rank(self, v):
         func = v.func
         if isinstance(func, gast.Attribute) and func.attr in ("copy", "astype") \
@@ -110,6 +127,11 @@ class RankInference:
                 return items[0] + 1
         if rule is not None and rule.batching == "elementwise":
             return _max_rank(*[r for a, r in zip(args, ranks) if _arrayish(a)]) if args else None
+        if obj in (max, min, sum) and args and not v.keywords:
+            return self._builtin_reduction_rank(obj, args, ranks)
+        if obj is runtime.items_extremum_tangent and len(ranks) >= 3 \
+                and None not in ranks[:3]:
+            return ranks[1] + ranks[2] - ranks[0]  # the result's, after the tangent's own axes
         if path in ("zeros", "ones", "empty", "full"):
             return _shape_rank(args[0] if args else kw.get("shape"), self)
         if path in ("zeros_like", "ones_like", "empty_like", "full_like", "copy", "array",

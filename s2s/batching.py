@@ -110,6 +110,10 @@ class Batcher(RankInference, AxisRules, StatementPass):
         # parameters holding a boolean array per example: indexing with one selects
         # a number of elements that differs per example
         self.masks = {p for p in masks if p in self.batched}
+        # jacfwd's and hessian's directions: tangent parameters of generated jvp
+        # code, batched alone; every primal value is then the same in every example
+        tangents = getattr(ctx.parsed.fn, "__dict__", {}).get("__s2s_tangents__", ())
+        self.directions_only = bool(self.given) and self.given <= set(tangents)
         # the ranks of the items of a dict or list argument, from the spec, where
         # the function only reads them (``p["w"]``, ``p[0]``, ``w, b = p``)
         self.container_items = {p: ranks[p][1] for p in _items_only_read(fn_node, [
@@ -575,6 +579,17 @@ class Batcher(RankInference, AxisRules, StatementPass):
                 where = self.ctx.parsed.where(s.lineno)
                 return (f"loops over the batch: the f-string on {where} formats batched values "
                         "(a string per example)")
+            own = [getattr(s, f) for f in ("value", "iter") if isinstance(getattr(s, f, None), gast.AST)]
+            if any(isinstance(n, gast.Call) and self._resolve(n.func) is range
+                   and self.names_batched(n) for e in own for n in walk_values(e)):
+                where = self.ctx.parsed.where(s.lineno)
+                return (f"loops over the batch: the range on {where} depends on batched values "
+                        "(a number of iterations per example)")
+            if isinstance(s, gast.Try) and s.handlers and not self.directions_only \
+                    and any(self.names_batched(st) for st in s.body):
+                where = self.ctx.parsed.where(s.lineno)
+                return (f"loops over the batch: the try on {where} computes batched values "
+                        "(an exception is caught per example)")
         return None
 
     def _selects(self, index, stmts):
@@ -1082,8 +1097,6 @@ class Batcher(RankInference, AxisRules, StatementPass):
             return v, []
         if path in ("linalg.inv", "linalg.det", "linalg.slogdet") and self.is_batched(v.args[0]):
             return v, []
-        if obj is sum:
-            return v, []
         return self._map(v, v.args, None), []
 
     def _helper_rule(self, v, path, func):
@@ -1304,7 +1317,7 @@ _MISSING_DEFAULT = object()
 
 
 def _twins():
-    """math-module and builtin functions of scalars -> the namespace function
+    """math-module functions of scalars -> the namespace function
     that does the same elementwise (what they become on batched values)."""
     import math
 
@@ -1316,8 +1329,6 @@ def _twins():
              "atanh": "arctanh", "radians": "deg2rad", "degrees": "rad2deg",
              "isnan": "isnan", "isinf": "isinf", "isfinite": "isfinite"}
     twins = {getattr(math, k): v for k, v in names.items() if hasattr(math, k)}
-    twins[max] = "maximum"
-    twins[min] = "minimum"
     return twins
 
 

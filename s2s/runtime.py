@@ -390,6 +390,32 @@ def sorted_tangent(iterable, iterable_dot, key, reverse):
     return [dots[i] for i in order]
 
 
+def items_extremum_tangent(items, z, items_dot, default_dot=0.0):
+    """Tangent of the builtin max() or min() of ``items`` (a list, a tuple, or
+    an array: its items along its first axis, after any leading batch axes
+    of ``items_dot``) whose result is ``z``: the mean of the tangents of the
+    items equal to ``z`` (ties share it, as numpy.maximum does), NaN where
+    none is (a NaN result); ``default_dot`` for no items at all (else it
+    gives its batch axes, if it has any, to the result)."""
+    if hasattr(items, "shape") and numpy.ndim(items) == 1 and hasattr(items_dot, "shape"):
+        return broadcast_with(extremum_tangent(items, z, items_dot, -1, False), default_dot)
+    values = list(items)
+    if not values:
+        return default_dot
+    if hasattr(items_dot, "shape"):
+        lead = len(_lead(items_dot, numpy.ndim(items)))
+        dots = list(namespace_of(items_dot).moveaxis(items_dot, lead, 0))
+    else:
+        dots = list(items_dot)
+    hits = [i for i, value in enumerate(values) if value is z or value == z]
+    if not hits:
+        return broadcast_with(dots[0] * math.nan, default_dot)
+    total = dots[hits[0]]
+    for i in hits[1:]:
+        total = total + dots[i]
+    return broadcast_with(total / len(hits) if len(hits) > 1 else total, default_dot)
+
+
 # -- containers -------------------------------------------------------------------
 
 
@@ -1268,6 +1294,25 @@ def reshape_batched(a, shape, order):
     if order != "F":
         return xp.reshape(a, (size,) + shape, order=order)
     return xp.moveaxis(xp.reshape(xp.moveaxis(a, 0, -1), shape + (size,), order="F"), -1, 0)
+
+
+def extremum_batched(values, kind, lead=1):
+    """Python's ``max(values)`` or ``min(values)`` (``kind``) per example, of a
+    batched list or tuple (items batched), or array (its items along the
+    first axis after the ``lead`` batch axes): the items' elementwise
+    maximum or minimum."""
+    if hasattr(values, "shape"):
+        items = list(namespace_of(values).moveaxis(values, lead, 0))
+    else:
+        items = list(values)
+    if not items:
+        raise ValueError(f"{kind}() iterable argument is empty")
+    xp = namespace_of(*items)
+    combine = xp.maximum if kind == "max" else xp.minimum
+    total = items[0]
+    for item in items[1:]:
+        total = combine(total, item)
+    return total
 
 
 def truth_batched(kind, values, size):

@@ -146,6 +146,7 @@ def _build(fn, active, entry, spec, key):
     deps = _finish(compiled, origin, late, ctx)
     result = Generated(compiled, source, new.name, tangent_names, positional,
                        emitter.inactive_returns, origin, deps + callee_deps)
+    compiled.__s2s_tangents__ = _tangent_parameters(fn) + tuple(tangent_names.values())
     store(result)
     return result
 
@@ -308,8 +309,16 @@ def _build_batch(fn, batched, ranks, randomness, suffix, spec, key, entry=True, 
     result.fallback = batcher.fallback
     result.return_ranks = return_ranks
     result.return_batched = batcher.return_batched
+    compiled.__s2s_tangents__ = _tangent_parameters(fn)
     store(result)
     return result
+
+
+def _tangent_parameters(fn):
+    """The parameters of generated code ``fn`` that hold tangents: those the
+    jvp code it is made from added, kept by its batched code and its jvp code
+    (the batching transform knows then where only directions are batched)."""
+    return getattr(fn, "__dict__", {}).get("__s2s_tangents__", ())
 
 
 def _batch_callee(ctx, deps, randomness, suffix):
@@ -536,6 +545,7 @@ def _load(fn, spec, key):
         cache.discard(path, stale)
         return None
     compiled.__s2s_key__ = checksum
+    compiled.__s2s_tangents__ = _tangent_parameters(fn) + tuple(fields["tangent_names"].values())
     origin = manifest["origin"]
     _finish(compiled, origin, late)
     deps = []

@@ -1520,3 +1520,169 @@ def test_pad_with_batched_values_to_pad_with():
         jac = s2s.jacfwd(fn, argnums=1)
         assert_tree_close(jac(xs[0], c[0]), _jacobian_by_differences(
             lambda v, f=fn: f(xs[0], v), np.asarray(c[0])))
+
+
+# -- Python's max, min and sum ------------------------------------------------------
+
+
+def _max_of_three(x):
+    return max(x[0], x[1], 2.0 * x[2]) * x
+
+
+def _min_of_three(x):
+    return min(x[0], 0.25, x[2] ** 2) * x
+
+
+def _min_of_a_list(x):
+    return min([x[0] * 2, x[1], x[2] + 1.0]) * x
+
+
+def _max_of_a_generator(x):
+    return max(x[i] ** 2 for i in range(len(x))) * x
+
+
+def _max_of_an_array(x):
+    return max(x) * x
+
+
+def _sum_of_an_array(x):
+    return sum(x) * x
+
+
+def _sum_of_rows(m):
+    return sum(m) * 2.0
+
+
+def _sum_of_a_list_of_numbers(x):
+    return sum(x.tolist()) * x
+
+
+@pytest.mark.parametrize("fn", [_max_of_three, _min_of_three, _min_of_a_list,
+                                _max_of_a_generator, _max_of_an_array, _sum_of_an_array,
+                                _sum_of_rows, _sum_of_a_list_of_numbers],
+                         ids=lambda f: f.__name__)
+def test_builtin_max_min_and_sum(fn):
+    # max(a, b, c) became np.maximum(a, b, c), whose third argument is out= (a wrong
+    # answer, the caller's array overwritten); max/min of one iterable had no rule
+    # and crashed under vmap; sum(x) of a batched array summed over the batch axis
+    xs = np.array([[0.5, -1.3, 0.7, 0.2], [2.0, 1.0, -0.5, 0.3], [-0.3, 0.4, 1.1, -2.0],
+                   [0.1, 0.2, 0.3, 0.4], [1.5, -0.5, 0.25, 0.6]])[:, :3]
+    if fn is _sum_of_rows:
+        xs = _normal(5, 2, 3)
+    before, vm = xs.copy(), s2s.vmap(fn)
+    for b in (1, 2, 5):
+        assert_tree_close(vm(xs[:b]), _loop(fn, (xs[:b],)), rtol=1e-12, what=f"B={b}")
+    np.testing.assert_array_equal(xs, before)
+    assert "map_batched" not in s2s.source(vm)
+    x = xs[0]
+    check_jvp(fn, (x,))
+    jac = s2s.jacfwd(fn)
+    assert_tree_close(jac(x), _jacobian_by_differences(fn, x), what="jacfwd")
+    assert "map_batched" not in s2s.source(jac)
+    assert_tree_close(s2s.vmap(jac)(xs), _loop(jac, (xs,)), rtol=1e-12, what="vmap of jacfwd")
+    assert_tree_close(s2s.hessian(fn)(x), _jacobian_by_differences(jac, x), rtol=1e-5,
+                      atol=1e-5, what="hessian")
+
+
+def test_builtin_max_of_three_is_a_chain_of_maximum():
+    vm = s2s.vmap(_max_of_three)
+    vm(_normal(4, 3))
+    assert "xp.maximum(xp.maximum(_t0, _t1), _t3)" in s2s.source(vm)
+
+
+def test_builtin_max_and_min_ties_share_the_tangent():
+    def three(a, b, c):
+        return max(a, b, c)
+
+    def of_list(x):
+        return min([x[0], x[1], x[2]])
+
+    assert s2s.jvp(three, (1.5, 1.5, 1.5), (1.0, 2.0, 6.0))[1] == 3.0
+    assert s2s.jvp(of_list, (np.array([1.0, 1.0, 3.0]),), (np.array([5.0, 1.0, 2.0]),))[1] == 3.0
+    assert s2s.jvp(lambda x: max(x), (np.array([1.0, 3.0, 3.0]),),
+                   (np.array([5.0, 1.0, 2.0]),))[1] == 1.5
+    jac = s2s.jacfwd(three, argnums=(0, 1, 2))(2.0, 2.0, 1.0)
+    np.testing.assert_allclose(jac, (0.5, 0.5, 0.0))
+
+
+# -- try/except and range over values that differ per example ------------------------
+
+
+def _log_or_half(x):
+    with np.errstate(divide="raise"):
+        try:
+            y = np.log(x)
+        except FloatingPointError:
+            y = x * 0.5
+    return y
+
+
+def _solve_or_double(a, b):
+    try:
+        return np.linalg.solve(a, b)
+    except np.linalg.LinAlgError:
+        return b * 2.0
+
+
+def _cube_unless_large(x):
+    if np.sum(x) > 0.5:
+        raise ValueError("too large")
+    return x ** 3
+
+
+def _cube_or_negate(x):
+    try:
+        y = _cube_unless_large(x)
+    except ValueError:
+        y = -x
+    return y
+
+
+def _powers_summed(x):
+    n = int(abs(x[0]) * 3) + 1
+    s = 0.0
+    for k in range(n):
+        s = s + x[1] ** k
+    return s * x
+
+
+def test_try_catches_per_example():
+    # the body ran once for the whole batch: one example raising sent every
+    # example to the except branch; the function loops over the batch now
+    cases = [(_log_or_half, (np.array([[0.5, 1.0, 0.7], [1.5, 1.0, 0.0], [2.0, 0.1, 0.3]]),)),
+             (_solve_or_double, (np.stack([np.eye(2) * 2.0, np.ones((2, 2)), np.eye(2)]),
+                                 np.array([[1.0, 2.0], [1.0, 3.0], [0.5, 0.25]]))),
+             (_cube_or_negate, (np.array([[0.1, -0.2, 0.1], [1.0, 1.0, 1.0], [0.2, 0.0, -0.1]]),))]
+    for fn, args in cases:
+        vm = s2s.vmap(fn)
+        assert_tree_close(vm(*args), _loop(fn, args), rtol=1e-14, what=fn.__name__)
+        assert "loops over the batch: the try on" in s2s.source(vm)
+
+
+def test_try_under_jacfwd_stays_vectorised():
+    # jacfwd batches directions only: every direction raises, or none does
+    for fn, x in ((_log_or_half, np.array([0.5, 1.0, 0.7])),
+                  (_cube_or_negate, np.array([0.1, -0.2, 0.1])),
+                  (_cube_or_negate, np.array([1.0, 1.0, 1.0]))):
+        jac = s2s.jacfwd(fn)
+        assert_tree_close(jac(x), _jacobian_by_differences(fn, x), what=fn.__name__)
+        assert "loop_batched" not in s2s.source(jac)
+        hess = s2s.hessian(fn)
+        assert_tree_close(hess(x), _jacobian_by_differences(jac, x), rtol=1e-5, atol=1e-5)
+        assert "loop_batched" not in s2s.source(hess)
+    a, b = np.array([[2.0, 0.5], [0.0, 1.0]]), np.array([1.0, 2.0])
+    jac = s2s.jacfwd(_solve_or_double, argnums=1)
+    assert_tree_close(jac(a, b), np.linalg.inv(a))
+    assert "loop_batched" not in s2s.source(jac)
+
+
+def test_range_of_a_count_that_differs_per_example():
+    # range() of a batched count: a TypeError from the generated code
+    xs = np.array([[0.5, -1.3, 0.7], [0.9, 0.4, 1.1], [0.1, 2.0, -0.5]])
+    for b in (1, 3):
+        vm = s2s.vmap(_powers_summed)
+        assert_tree_close(vm(xs[:b]), _loop(_powers_summed, (xs[:b],)), rtol=1e-14)
+    assert "loops over the batch: the range on" in s2s.source(vm)
+    jac = s2s.jacfwd(_powers_summed)  # the count comes from the primal: no loop
+    assert_tree_close(jac(xs[0]), _jacobian_by_differences(_powers_summed, xs[0]))
+    assert "loop_batched" not in s2s.source(jac)

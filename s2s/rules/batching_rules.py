@@ -503,6 +503,56 @@ def _truth(b, v, args, key):
     return call(b.rt("truth_batched"), [const(key.__name__), x, name(b.B)])
 
 
+@batching_rule(max, min, lists=True)
+def _extremum(b, v, args, key):
+    """max/min of two values or more: a chain of np.maximum/np.minimum (three
+    values: ``xp.maximum(xp.maximum(a, b), c)``; np.maximum's third positional
+    parameter is ``out=``); of a batched 1-d array: np.max/np.min over its
+    axis; of a batched list or tuple: ``_s2s.extremum_batched``. (A key or a
+    default: the loop.)"""
+    if v.keywords or not v.args:
+        return None
+    if len(v.args) == 1:
+        x = v.args[0]
+        if b.kind.get(getattr(x, "id", None)) not in _CONTAINERS and b.atom_rank(x) == 1:
+            return call(b._xp(key.__name__), [x], [gast.keyword(arg="axis", value=const(1))])
+        return call(b.rt("extremum_batched"), [x, const(key.__name__)])
+    combine = "maximum" if key is max else "minimum"
+    operands = b._align(list(v.args))
+    total = operands[0]
+    for operand in operands[1:]:
+        total = call(b._xp(combine), [total, operand])
+    return total
+
+
+@batching_rule(sum, lists=True)
+def _sum(b, v, args, key):
+    """sum(x) of a batched array adds its items along the first axis of an
+    example, not the batch axis: it iterates ``_s2s.iter_batched(x)``. A
+    list or tuple holds batched items already. A start adds to the items
+    where its batch axis lines up with theirs: where the batched one of
+    them has as many axes as the other or more (else the loop; ranks known
+    only at run time: as it is, for an unbatched array)."""
+    if not v.args or len(v.args) > 2 or v.keywords:
+        return None
+    x, start = v.args[0], v.args[1:]
+    if b.kind.get(getattr(x, "id", None)) in _CONTAINERS:
+        return v
+    x_batched = b.is_batched(x)
+    if start:
+        rank, item = b.atom_rank(start[0]), b.atom_rank(x)
+        item = item - 1 if isinstance(item, int) and item > 0 else None
+        if rank is None or item is None:
+            return None if x_batched else v
+        start_batched = b.is_batched(start[0])
+        if (x_batched and start_batched and rank != item) or (x_batched and rank > item) \
+                or (start_batched and item > rank):
+            return None
+    if not x_batched:
+        return v
+    return call(v.func, [call(b.rt("iter_batched"), [x])] + start)
+
+
 @batching_rule(bool)
 def _bool(b, v, args, key):
     """bool(x) of a batched number: one bool per example."""
@@ -515,7 +565,7 @@ def _bool(b, v, args, key):
 
 
 @batching_rule(rt.lift, rt.flatten_batched, rt.squeeze_batched, rt.transpose_batched,
-               rt.iter_batched, rt.iter_unpacked_batched, rt.flat_batched,
+               rt.iter_batched, rt.iter_unpacked_batched, rt.flat_batched, rt.extremum_batched,
                rt.concatenate_flat_batched, rt.getitem_batched,
                rt.batched_under, rt.batched_copy_under, lists=True)
 def _deeper(b, v, args, key):

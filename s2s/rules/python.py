@@ -8,10 +8,14 @@ Batching: elementwise for the math functions (a batched scalar is an array).
 import builtins
 import math
 
+import gast
 import numpy as np
 
 from .. import runtime as rt
-from .registry import A, S, jvp_rule, linear, zero
+from ..context import assign, call, name
+from ..nodes import clone
+from .registry import A, S, TemplateRule, custom, jvp_rule, linear, zero
+from .templates import expand
 
 # ---------------------------------------------------------------- builtins
 
@@ -29,11 +33,55 @@ def dict_(z, iterable, iterable_dot):
     z_dot = rt.dict_tangent(iterable, iterable_dot)
 
 
-# two arguments only; ties share the tangent, as numpy.maximum does
-@jvp_rule(builtins.max, builtins.min, samples=[S(1.5, 2.5), S(2.5, 1.5), S(A(), A())],
-          batching="elementwise")
+# max and min of two values (a template, inlined by extremum below); ties share
+# the tangent, as numpy.maximum does
 def max_(z, a, b, a_dot, b_dot):
     z_dot = (a_dot + b_dot) / 2 if a == b else a_dot if z == a else b_dot
+
+
+_PAIR = TemplateRule(builtins.max, "max", max_, None)
+
+
+def _extremum_parameters(*args, key=None, default=None):
+    """builtin max's and min's parameters: two values or more, or one iterable
+    (``default``: the result when it is empty)."""
+
+
+_EXTREMUM_SAMPLES = [
+    S(1.5, 2.5), S(2.5, 1.5), S(A(), A()), S(0.5, 2.5, 1.5), S(A(), A(), A()),
+    S(2.5, 2.5, 0.5),  # a tie: the mean of its tangents
+    S([A(), A(), A()]), S((A(), A())), S(A(4)), S([A(), A()], default=0.5),
+    S(A(), A(), A(), key=abs), S([A(), A(), A()], key=abs),
+]
+
+
+@custom(builtins.max, signature=_extremum_parameters, batching="python", samples=_EXTREMUM_SAMPLES,
+        active=lambda bound: bound.get("args", False) or bound.get("default", False))
+@custom(builtins.min, signature=_extremum_parameters, batching="python", samples=_EXTREMUM_SAMPLES,
+        active=lambda bound: bound.get("args", False) or bound.get("default", False))
+def extremum(site):
+    """max(a, b): the template above. More values, a key, or one iterable:
+    the mean of the tangents of the items equal to the result
+    (``_s2s.items_extremum_tangent``), the tangent of ``default`` for none."""
+    bound = site.bound
+    values = bound.get("args", ())
+    site.uses_output = True
+    if len(values) == 2 and "key" not in bound:
+        stmts, zero = expand(_PAIR, {"a": values[0], "b": values[1]}, site.z, site.zd,
+                             site.dot, site.em.tangent_temp, site.ref)
+        return None if zero else stmts
+    helper = site.ref(rt.items_extremum_tangent)
+    stmts = []
+    if len(values) == 1:
+        items, items_dot = values[0], site.dot_or_zero(values[0])
+    else:  # the values as a tuple, and their tangents (each a variable: the batching
+        # transform broadcasts the unbatched items of a batched tuple it assigns)
+        items, items_dot = name(site.em.tangent_temp()), name(site.em.tangent_temp())
+        stmts += [assign(items.id, gast.Tuple(elts=[clone(v) for v in values], ctx=gast.Load())),
+                  assign(items_dot.id, gast.Tuple(elts=[site.dot_or_zero(v) for v in values],
+                                                  ctx=gast.Load()))]
+    extra = [site.dot_or_zero(bound["default"])] if "default" in bound and len(values) == 1 else []
+    return stmts + [site.assign(call(helper, [items, name(site.z), items_dot] + extra))]
 
 
 @jvp_rule(builtins.sorted, samples=[S([1.5, 0.5, 2.5]), S([A(), A(), A()]),

@@ -41,6 +41,11 @@ multilinear(rt.var_tangent, argnums=(0, 1),
 linear(rt.sorted_tangent, argnums=(1,),
        samples=[S(np.array([0.3, -1.0, 2.0]), A(3), None, False, argnums=(1,))],
        batching="helper")
+linear(rt.items_extremum_tangent, argnums=(2, 3), batching="helper", samples=[
+    S((0.3, 2.0, 2.0), 2.0, (A(), A(), A()), argnums=(2,)),
+    S(np.array([0.3, -1.0, 2.0]), 2.0, A(3), argnums=(2,)),
+    S([], 0.5, [], A(), argnums=(3,)),
+])
 linear(rt.tuple_like, argnums=slice(1, None),
        samples=[S((1.0, 2.0), A(3), A(2), argnums=(1, 2))], batching="helper")
 # zeros of any structure: linear (constant zero), which keeps the structure
