@@ -96,6 +96,9 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
         if explained is exc:
             raise
         raise explained from exc
+    if result is None:  # (the generated code, like the function, reached no return)
+        raise InputError(f"{generated.origin} returned nothing (it reached no return statement)",
+                         hint="return the value to differentiate")
     if has_aux:
         return _with_aux(result, has_aux, generated.origin)
     return result
@@ -276,7 +279,29 @@ def _as_tuple(value, what):
 def _active_params(fn, n):
     if n == 0:
         raise InputError("jvp needs at least one primal", hint="pass primals=(x,)")
-    return positional_params(fn, n)
+    names = positional_params(fn, n)
+    check_unfilled(fn, n, (), "primals")
+    return names
+
+
+def check_unfilled(fn, n, keywords, what="arguments"):
+    """An InputError naming the parameters of ``fn`` without a default that
+    ``n`` positional arguments and the ``keywords`` leave out (the call of
+    the generated code would fail with a TypeError naming generated code)."""
+    code = fn.__code__
+    names = code.co_varnames[: code.co_argcount]
+    required = names[: len(names) - len(fn.__defaults__ or ())]
+    kwonly = code.co_varnames[code.co_argcount: code.co_argcount + code.co_kwonlyargcount]
+    missing = [p for p in required[n:] if p not in keywords] + [
+        p for p in kwonly if p not in (fn.__kwdefaults__ or {}) and p not in keywords]
+    if missing:
+        listed = ", ".join(missing)
+        given = f"the {n} {what} given leave" if n != 1 else f"the one {what[:-1]} given leaves"
+        raise InputError(
+            f"{fn.__qualname__} needs {listed}, which {given} out",
+            hint="pass one per parameter, or fix the others with a default or "
+            f"functools.partial({fn.__qualname__}, ...)",
+        )
 
 
 def positional_params(fn, n):

@@ -124,6 +124,12 @@ def _params(fn, nargs):
     return positional_params(fn, nargs)
 
 
+def _check_unfilled(fn, nargs, kwargs):
+    from .api import check_unfilled
+
+    check_unfilled(fn, nargs, kwargs)
+
+
 def _argnums(argnums, nargs):
     """``argnums`` (an int or a tuple of ints) as a tuple of indices in ``range(nargs)``."""
     _check_argnums(argnums)
@@ -163,14 +169,22 @@ class _Core:
     def call(self, fn, values, kwargs):
         try:
             if self.npos >= len(values) and not kwargs:  # (the common case, no dict built)
-                return fn(*values)
-            named = dict(zip(self.params[self.npos:], values[self.npos:]))
-            return fn(*values[: self.npos], **named, **kwargs)
+                result = fn(*values)
+            elif kwargs:  # every value by name: a keyword may fill a parameter among them
+                result = fn(**dict(zip(self.params, values)), **kwargs)
+            else:
+                named = dict(zip(self.params[self.npos:], values[self.npos:]))
+                result = fn(*values[: self.npos], **named, **kwargs)
         except (TypeError, ValueError, NotImplementedError, IndexError, ImportError) as err:
             explained = backend.explain(err)
             if explained is None:
                 raise
             raise explained from err
+        if result is None:  # (the generated code, like the function, reached no return)
+            name = getattr(self.root, "__qualname__", None) or repr(self.root)
+            raise InputError(f"{name} returned nothing (it reached no return statement)",
+                             hint="return the value to differentiate or map")
+        return result
 
 
 @dataclasses.dataclass
@@ -445,6 +459,7 @@ class VMapped(_Transformed):
             values = [a if perm is None else a.transpose(perm) for a, perm in zip(args, axes)]
             return _move_out(core.call(generated.fn, values, {}), self.out_dims)
         program = self._program()
+        _check_unfilled(_root(program), len(args), kwargs)
         prepared = program.prepare(list(args), [])  # checks the inputs, finds the size
         size = program.size
         # the batched code depends on the ranks, not the batch size: one for every chunk
@@ -622,6 +637,7 @@ class JacFwd(_Transformed):
             self.calls += 1
             return program.finish(core.call(fn, [*args, *basis], {}), 0)
         program = self._program()
+        _check_unfilled(_root(program), len(args), kwargs)
         program.chunk = (0, self.chunk_size) if self.chunk_size else None
         prepared = program.prepare(list(args), [])
         if program.total == 0:  # empty inputs: no direction to batch over

@@ -991,3 +991,17 @@ def test_a_functools_partial_called_in_a_function_is_transformed_there():
     np.testing.assert_allclose(s2s.vmap(_calls_a_partial)(xs),
                                [_calls_a_partial(r) for r in xs], rtol=1e-14)
     assert "layer_partial_jvp(x, scale=3.0, x_dot=x_dot)" in s2s.source(_calls_a_partial)
+
+
+def _power_zero(x):
+    return x ** 0 + x ** 0.0
+
+
+def test_the_derivative_of_x_to_the_zero_is_zero_at_zero():
+    # the rule's 0 * x ** -1 was NaN at x = 0; a zero coefficient is a zero tangent
+    x = np.array([0.0, 1.5])
+    out, out_dot = s2s.jvp(_power_zero, (x,), (np.ones(2),))
+    np.testing.assert_array_equal(out, [2.0, 2.0])
+    np.testing.assert_array_equal(out_dot, [0.0, 0.0])
+    np.testing.assert_array_equal(s2s.jacfwd(_power_zero)(x), np.zeros((2, 2)))
+    assert s2s.jvp(_power_zero, (0.0,), (1.0,))[1] == 0.0  # (a Python float: no ZeroDivisionError)

@@ -529,3 +529,35 @@ def test_local_function_reading_an_inactive_value_is_differentiated():
     x = np.array([0.5, 1.5, 2.5])
     _, out_dot = _jvp(lambda_reads_constant, x)
     np.testing.assert_allclose(out_dot, np.arange(3.0))
+
+
+# -- calls that leave parameters out, functions that return nothing -----------------
+
+
+def _two_args(x, y):
+    return x * y
+
+
+def _returns_nothing(x):
+    y = x * 2.0  # noqa: F841 (the return is missing)
+
+
+def test_too_few_arguments_name_the_parameters_left_out():
+    # before: a TypeError naming the generated code (two_args_jvp() missing 'x_dot')
+    x = np.ones(3)
+    with pytest.raises(s2s.InputError, match="_two_args needs y, which the one primal given"):
+        s2s.jvp(_two_args, (x,), (x,))
+    for transform in (s2s.jacfwd, s2s.vmap):
+        with pytest.raises(s2s.InputError, match="_two_args needs y"):
+            transform(_two_args)(np.ones((2, 3)))
+    assert s2s.jacfwd(_two_args)(x, y=np.ones(3)).shape == (3, 3)  # a keyword fills it
+
+
+def test_a_function_that_returns_nothing_is_an_error():
+    # before: s2s.jvp returned None (unpacking failed later), jacfwd a TypeError
+    x = np.ones(3)
+    with pytest.raises(s2s.InputError, match="returned nothing"):
+        s2s.jvp(_returns_nothing, (x,), (x,))
+    for transform in (s2s.jacfwd, s2s.vmap):
+        with pytest.raises(s2s.InputError, match="returned nothing"):
+            transform(_returns_nothing)(np.ones((2, 3)))

@@ -243,6 +243,11 @@ def simplify(node):
         elif isinstance(op, (gast.Mult, gast.MatMult)):
             if lz or rz:
                 return ZeroNode(None)  # the other factor's shape is not known here
+            if isinstance(op, gast.Mult) and (ln == 0 or rn == 0):
+                # a coefficient that is zero, whatever the other factor (x ** 0 has
+                # 0 * x ** -1, which is NaN at x = 0: its derivative is 0 there too);
+                # a zero of the other factor's shape
+                return ZeroNode(right if ln == 0 else left)
             if isinstance(op, gast.Mult) and ln == 1:
                 return right
             if isinstance(op, gast.Mult) and rn == 1:
