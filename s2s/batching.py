@@ -484,7 +484,7 @@ class Batcher(RankInference, AxisRules, StatementPass):
         fn = self.fn
         name_ = self.ctx.namer.fresh(f"{fn.name}_{self.suffix}")
         self.B = self.ctx.namer.fresh("_B")
-        first = next((p for p in self.params if p in self.given), None)
+        first = self.first = next((p for p in self.params if p in self.given), None)
         body = []
         if first is not None:
             body.append(assign(self.B, call(self.rt("batch_size"), [name(first)])))
@@ -559,9 +559,13 @@ class Batcher(RankInference, AxisRules, StatementPass):
     def _broadcast(self, helper, value):
         """``_s2s.batched(value, _B, xp=xp)`` (or ``batched_copy``): ``value``
         broadcast over the batch, as an array of the call's library when it
-        is a Python number."""
-        keyword = gast.keyword(arg="xp", value=name(self.ctx.xp))
-        return call(self.rt(helper), [value, name(self.B)], [keyword])
+        is a Python number; a float literal ``like`` the batched input that
+        gives the batch size (``s = 0.0`` summing float32 values stays float32,
+        as in NumPy, where a Python float takes the array's type)."""
+        keywords = [gast.keyword(arg="xp", value=name(self.ctx.xp))]
+        if isinstance(value, gast.Constant) and type(value.value) is float and self.first:
+            keywords.append(gast.keyword(arg="like", value=name(self.first)))
+        return call(self.rt(helper), [value, name(self.B)], keywords)
 
     def _fallback_reason(self, stmts):
         for s in walk_statements(stmts):

@@ -491,8 +491,16 @@ def batch_size(value, axis=0):
     raise ValueError("s2s: a batched argument with no arrays in it")
 
 
-def batched(value, size, xp=None):
-    """``value`` with a leading batch axis of ``size`` (a broadcast view)."""
+def batched(value, size, xp=None, like=None):
+    """``value`` with a leading batch axis of ``size`` (a broadcast view).
+    ``like``: a batched input, whose floating type a Python float takes as
+    NumPy would combining them (``0.0`` with float32 values stays float32)."""
+    if like is not None and type(value) is float:
+        dtype = getattr(like, "dtype", None)
+        if dtype is not None:
+            space = namespace_or(like, xp)
+            return space.broadcast_to(space.asarray(value, dtype=numpy.result_type(dtype, value)),
+                                      (size,))
     view = _stride0(value, size)
     if view is not None:
         return view
@@ -526,9 +534,9 @@ def _stride0(value, size, lead=0):
     return view
 
 
-def batched_copy(value, size, xp=None):
+def batched_copy(value, size, xp=None, like=None):
     """Like :func:`batched`, but writable (the variable is updated in place)."""
-    return tree_map(lambda v: namespace_or(v, xp).array(batched(v, size, xp)), value)
+    return tree_map(lambda v: namespace_or(v, xp).array(batched(v, size, xp, like)), value)
 
 
 def concatenate_flat_batched(values, lead=1):

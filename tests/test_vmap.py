@@ -1686,3 +1686,26 @@ def test_range_of_a_count_that_differs_per_example():
     jac = s2s.jacfwd(_powers_summed)  # the count comes from the primal: no loop
     assert_tree_close(jac(xs[0]), _jacobian_by_differences(_powers_summed, xs[0]))
     assert "loop_batched" not in s2s.source(jac)
+
+
+def _energy_by_a_python_float_sum(x):
+    total = 0.0  # a Python float: NumPy keeps float32 values float32 when they meet
+    for xi in x:
+        total = total + 0.5 * xi ** 2
+    return total * x
+
+
+def test_a_python_float_accumulator_keeps_float32():
+    # the batched 0.0 was a float64 array, which made jacfwd, vmap and hessian float64
+    x = np.array([0.5, -1.0, 2.0], dtype=np.float32)
+    assert _energy_by_a_python_float_sum(x).dtype == np.float32
+    xs = np.stack([x, 2 * x])
+    got = s2s.vmap(_energy_by_a_python_float_sum)(xs)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, _loop(_energy_by_a_python_float_sum, (xs,)), rtol=1e-6)
+    J = s2s.jacfwd(_energy_by_a_python_float_sum)(x)
+    assert J.dtype == np.float32
+    x64 = x.astype(np.float64)
+    expected = np.outer(x64, x64) + np.sum(0.5 * x64 ** 2) * np.eye(3)
+    np.testing.assert_allclose(J, expected, rtol=1e-6)
+    assert s2s.hessian(lambda v: np.sum(_energy_by_a_python_float_sum(v)))(x).dtype == np.float32
