@@ -98,7 +98,9 @@ class Batcher(RankInference, AxisRules, StatementPass):
         self.kind = {p: _kind(ranks.get(p)) for p in self.params}
         # names updated in place, directly or through a view (``v = z[1:]``):
         # a batched update makes the view and its base batched (and writable)
-        direct = mutated_names(fn_node) | changed_arguments(walk(fn_node), ctx)
+        direct = mutated_names(fn_node) | changed_arguments(walk(fn_node), ctx) | {
+            t for t in (_written_by_helper(n, ctx.resolve) for n in walk(fn_node)
+                        if isinstance(n, gast.Call)) if t is not None}
         self.alias_class = _view_classes(fn_node, direct)
         self.mutated = set(direct) | {n for c in self.alias_class.values() for n in c}
         # parameters holding jacfwd's identity basis of a vector, never reassigned
@@ -251,6 +253,9 @@ class Batcher(RankInference, AxisRules, StatementPass):
                 self.batched.add(s.target.id)
         elif isinstance(s, gast.Expr) and isinstance(s.value, gast.Call):
             func = s.value.func
+            target = _written_by_helper(s.value, self._resolve)
+            if target is not None and self.names_batched(s.value):
+                self.batched.add(target)  # (batched code batched again: a store per example)
             if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
                     and func.attr in ("append", "extend", "insert", "update", "setdefault"):
                 self.kind[func.value.id] = "container"
@@ -1359,6 +1364,18 @@ def _unpacked_once(fn_node):
 
 def _flags(values):
     return gast.Tuple(elts=[const(f) for f in values], ctx=gast.Load())
+
+
+def _written_by_helper(call_node, resolve):
+    """The name ``y`` of ``_s2s.setitem_batched(y, ...)`` (batched code's
+    store at a per-example index, batched again), which writes into ``y``;
+    else None."""
+    from . import runtime
+
+    if call_node.args and isinstance(call_node.args[0], gast.Name) \
+            and resolve(call_node.func) is runtime.setitem_batched:
+        return call_node.args[0].id
+    return None
 
 
 def _view_classes(fn_node, mutated):

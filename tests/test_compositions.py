@@ -323,3 +323,26 @@ def test_jacfwd_of_a_jvp_based_function_is_a_hessian_vector_product():
     vm = s2s.vmap(directional_derivative)
     xs = _normal(4, 3)
     np.testing.assert_allclose(vm(xs), [directional_derivative(r) for r in xs], rtol=1e-13)
+
+
+def _cube_at(x, i):
+    y = np.zeros(3)
+    y[i] = x[i] ** 3
+    return y
+
+
+def test_a_store_at_a_per_example_index_batched_twice():
+    # vmap(vmap(jacfwd)): the inner batched store (setitem_batched) batched again
+    # wrote every example into one unbatched array (a silent wrong Jacobian)
+    rng = np.random.default_rng(0)
+    xs, idx = rng.normal(size=(2, 4, 3)), np.array([[0, 1, 2, 1], [2, 2, 0, 1]])
+    got = s2s.vmap(s2s.vmap(s2s.jacfwd(_cube_at)))(xs, idx)
+    for a in range(2):
+        for b in range(4):
+            expected = np.zeros((3, 3))
+            i = idx[a, b]
+            expected[i, i] = 3 * xs[a, b, i] ** 2
+            np.testing.assert_allclose(got[a, b], expected, rtol=1e-14)
+    vv = s2s.vmap(s2s.vmap(_cube_at))(xs, idx)
+    np.testing.assert_allclose(vv, [[_cube_at(xs[a, b], idx[a, b]) for b in range(4)]
+                                    for a in range(2)], rtol=1e-14)
