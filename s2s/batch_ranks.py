@@ -250,7 +250,7 @@ def _index_rank(base_rank, index, batcher):
     if base_rank is None:
         return None
     parts = index.elts if isinstance(index, gast.Tuple) else [index]
-    rank = base_rank
+    rank, advanced = base_rank, []
     for p in parts:
         if isinstance(p, gast.Slice):
             continue
@@ -264,11 +264,33 @@ def _index_rank(base_rank, index, batcher):
             names = [n for n in walk(p) if isinstance(n, gast.Name)]
             if all(batcher.atom_rank(n) == 0 for n in names):
                 rank -= 1
-            else:
+                continue
+            array = _global_index_array(p, batcher)
+            if array is None:
                 return None
+            # an index array: its dims replace the one it indexes (a mask, its own)
+            consumed = array.ndim if array.dtype.kind == "b" else 1
+            rank -= consumed
+            advanced.append(1 if array.dtype.kind == "b" else array.ndim)
         else:
             return None
-    return rank
+    # the index arrays (and numbers among them) broadcast together
+    return rank + max(advanced, default=0)
+
+
+def _global_index_array(node, batcher):
+    """The NumPy integer or boolean array a global (or closure variable)
+    ``node`` names, used as an index (the code then depends on it: its
+    dtype decides how many axes it takes); else None."""
+    import numpy
+
+    if not isinstance(node, gast.Name) or batcher.ctx.is_local(node.id):
+        return None
+    obj = batcher.ctx.resolve(node)
+    if not isinstance(obj, numpy.ndarray) or obj.dtype.kind not in "biu":
+        return None
+    batcher.ctx.resolver.depend_on_object(node.id, obj)
+    return obj
 
 
 def _advanced_count(index):

@@ -578,6 +578,13 @@ class Batcher(RankInference, AxisRules, StatementPass):
             if isinstance(s, (gast.If, gast.While)) and self.names_batched(test):
                 where = self.ctx.parsed.where(s.lineno)
                 return (f"loops over the batch: the test on {where} depends on batched values")
+            target = s.targets[0] if isinstance(s, gast.Assign) else None
+            if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name) \
+                    and self.kind.get(target.value.id) in _CONTAINERS \
+                    and self.names_batched(target.slice):
+                where = self.ctx.parsed.where(s.lineno)
+                return (f"loops over the batch: the store on {where} puts a value at a "
+                        "different place of a list or dict per example")
             value = getattr(s, "value", None)
             if isinstance(value, gast.Subscript) and self.names_batched(value.slice) \
                     and self._selects(value.slice, stmts):

@@ -552,6 +552,13 @@ class Resolver:
         self.deps[name] = (cell if cell is not None else self.parsed.globals, value)
         self.consts.add(name)
 
+    def depend_on_object(self, name, value):
+        """The generated code was built for the global (or closure variable)
+        ``name`` holding ``value`` itself: rebuild it when it is rebound."""
+        cell = self.parsed.cells.get(name)
+        if cell is not None or name in self.parsed.globals:
+            self.deps[name] = (cell if cell is not None else self.parsed.globals, value)
+
     def depend_on_rank(self, name, rank):
         """The generated code was built for the rank of the global (or
         closure variable) ``name``: rebuild it when that changes."""

@@ -1709,3 +1709,39 @@ def test_a_python_float_accumulator_keeps_float32():
     expected = np.outer(x64, x64) + np.sum(0.5 * x64 ** 2) * np.eye(3)
     np.testing.assert_allclose(J, expected, rtol=1e-6)
     assert s2s.hessian(lambda v: np.sum(_energy_by_a_python_float_sum(v)))(x).dtype == np.float32
+
+
+_ROWS = np.array([0, 2])
+
+
+def _store_at_global_rows(x):
+    y = np.zeros((3, 3))
+    j = 1
+    y[_ROWS, j] = x[1, j] ** 2
+    return y
+
+
+def test_a_store_through_a_global_index_array():
+    # the index array's rank was unknown, so the batched value was not given
+    # the axis the target has: a shape error under jacfwd
+    x = np.arange(9.0).reshape(3, 3) / 10
+    expected = np.zeros((3, 3, 3, 3))
+    expected[[0, 2], 1, 1, 1] = 2 * x[1, 1]
+    np.testing.assert_allclose(s2s.jacfwd(_store_at_global_rows)(x), expected, rtol=1e-14)
+    xs = np.stack([x, 2 * x])
+    np.testing.assert_allclose(s2s.vmap(_store_at_global_rows)(xs),
+                               _loop(_store_at_global_rows, (xs,)), rtol=1e-14)
+
+
+def _replace_an_item(x, k):
+    items = [x[0], x[1], x[2]]
+    items[k] = x[0] * 5.0
+    return items[0] + items[1] + items[2]
+
+
+def test_a_list_store_at_a_per_example_index_loops_over_the_batch():
+    # before: a TypeError from the generated code (a list indexed by an array)
+    xs, ks = np.arange(12.0).reshape(4, 3), np.array([0, 1, 2, 1])
+    vm = s2s.vmap(_replace_an_item)
+    np.testing.assert_allclose(vm(xs, ks), _loop(_replace_an_item, (xs, ks)), rtol=1e-14)
+    assert "puts a value at a different place of a list" in vm.source()
