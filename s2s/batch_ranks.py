@@ -137,7 +137,8 @@ class RankInference:
         if path in ("zeros_like", "ones_like", "empty_like", "full_like", "copy", "array",
                     "asarray", "ascontiguousarray", "negative", "positive", "sort", "flip",
                     "roll", "triu", "tril", "transpose", "swapaxes", "moveaxis", "cumsum",
-                    "cumprod", "clip", "where", "real", "imag", "conj", "sign", "abs", "pad"):
+                    "cumprod", "clip", "where", "real", "imag", "conj", "sign", "abs", "pad",
+                    "linalg.cholesky", "linalg.inv"):
             if path in ("cumsum", "cumprod") and _axis_arg(v, 1) is None:
                 return 1
             return ranks[0] if ranks else None

@@ -1005,3 +1005,23 @@ def test_the_derivative_of_x_to_the_zero_is_zero_at_zero():
     np.testing.assert_array_equal(out_dot, [0.0, 0.0])
     np.testing.assert_array_equal(s2s.jacfwd(_power_zero)(x), np.zeros((2, 2)))
     assert s2s.jvp(_power_zero, (0.0,), (1.0,))[1] == 0.0  # (a Python float: no ZeroDivisionError)
+
+
+def _gp_negative_log_likelihood(log_lengthscale, x, y):
+    d = x[:, None] - x[None, :]
+    K = np.exp(-0.5 * d ** 2 / np.exp(2 * log_lengthscale)) + 1e-3 * np.eye(len(x))
+    L = np.linalg.cholesky(K)
+    alpha = np.linalg.solve(L.T, np.linalg.solve(L, y))
+    return 0.5 * y @ alpha + np.sum(np.log(np.diag(L)))
+
+
+def test_a_gaussian_process_likelihood_through_cholesky():
+    # np.linalg.cholesky had no rule (a NoRuleError)
+    x, y = np.linspace(0.0, 1.0, 6), np.sin(3 * np.linspace(0.0, 1.0, 6))
+    ell = np.array(-1.0)
+    check_jvp(_gp_negative_log_likelihood, (ell, x, y), rtol=1e-5)
+    grad = s2s.jacfwd(_gp_negative_log_likelihood)
+    h = 1e-5
+    fd = (grad(ell + h, x, y) - grad(ell - h, x, y)) / (2 * h)
+    np.testing.assert_allclose(s2s.hessian(_gp_negative_log_likelihood)(ell, x, y), fd,
+                               rtol=1e-5)

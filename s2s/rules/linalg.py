@@ -75,6 +75,16 @@ def slogdet(z, a, a_dot):
     z_dot = rt.tuple_like(z, np.zeros_like(z[0]),
                           np.trace(np.linalg.solve(a, a_dot), axis1=-2, axis2=-1))
 
+# L = cholesky(A) reads A's lower triangle only (S: the symmetric matrix it
+# stands for); dL = L phi(L^-1 dS L^-T), phi: the lower triangle, the
+# diagonal halved (0.5 (X + tril(X, -1) - triu(X, 1)))
+@jvp_rule(np.linalg.cholesky, samples=_POSDEF, batching="linalg")
+def cholesky(z, a, a_dot):
+    s_dot = np.tril(a_dot) + np.swapaxes(np.tril(a_dot, -1), -1, -2)
+    x = np.linalg.solve(z, np.swapaxes(np.linalg.solve(z, s_dot), -1, -2))
+    z_dot = z @ (0.5 * (x + np.tril(x, -1) - np.triu(x, 1)))
+
+
 # ---------------------------------------------------------------- Fourier transforms
 # Linear: the tangent is the same transform of the tangent. Batching: they
 # act along their last axes (axis=-1 by default), which a leading batch axis
