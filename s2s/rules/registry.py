@@ -217,19 +217,22 @@ class TemplateRule(Rule):
     def __init__(self, primitive, name, template, samples, batching=None, defaults=None):
         super().__init__(primitive, name, samples, batching)
         self.template = template
-        params = list(inspect.signature(template).parameters.values())
-        self.out_param = params[0].name
-        self.tangent_params = {p.name[: -len("_dot")]: p.name for p in params if p.name.endswith("_dot")}
-        primal = [p for p in params[1:] if not p.name.endswith("_dot")]
+        code = template.__code__  # (not inspect.signature: ~100 rules load on first use)
+        names = code.co_varnames[: code.co_argcount]
+        self.out_param = names[0]
+        self.tangent_params = {n[: -len("_dot")]: n for n in names if n.endswith("_dot")}
         # defaults the primitive has and the template cannot spell (a user's rule
         # lists its function's parameters, then the tangents, which have none)
         self.primitive_defaults = dict(defaults or {})
-        self._signature = inspect.Signature(
-            [p.replace(kind=inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                       default=self.primitive_defaults.get(p.name, p.default)) for p in primal]
-        )
 
     def signature(self):
+        if "_signature" not in self.__dict__:  # once per rule, when first used
+            primal = [p for p in list(inspect.signature(self.template).parameters.values())[1:]
+                      if not p.name.endswith("_dot")]
+            self._signature = inspect.Signature(
+                [p.replace(kind=inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                           default=self.primitive_defaults.get(p.name, p.default))
+                 for p in primal])
         return self._signature
 
     def output_active(self, bound):
@@ -480,41 +483,52 @@ def _load():
 @functools.cache
 def _numpy_paths():
     paths = {}
-    for prefix, module in (
-        ("", numpy),
-        ("linalg.", numpy.linalg),
-        ("fft.", numpy.fft),
-        ("random.", numpy.random),
-    ):
-        for attr in sorted(dir(module)):
-            if attr.startswith("_"):
-                continue
-            try:
-                obj = getattr(module, attr)
-            except AttributeError:
-                continue
-            if isinstance(obj, types.ModuleType) or not (callable(obj) or isinstance(obj, type)):
-                continue
-            mod = getattr(obj, "__module__", None) or ""
-            if not (isinstance(obj, numpy.ufunc) or mod.startswith("numpy")):
-                continue
-            try:
-                known = paths.get(obj)
-                # NumPy's own name for it wins over aliases (arccos, not acos)
-                own = getattr(obj, "__name__", None) == attr
-                if known is None or (own and not known.endswith("." + attr) and known != attr):
-                    paths[obj] = prefix + attr
-            except TypeError:
-                continue
+    for prefix, module in (("", numpy), ("linalg.", numpy.linalg), ("fft.", numpy.fft)):
+        _add_paths(paths, prefix, module)
     # prefer the canonical names where NumPy has aliases
     for canonical in ("abs", "max", "min", "round", "conj", "power", "transpose", "concatenate"):
         paths[getattr(numpy, canonical)] = canonical
     return paths
 
 
+@functools.cache
+def _random_paths():
+    """The paths of ``numpy.random``'s functions, once something imported it
+    (NumPy imports it lazily: importing it for s2s's tables cost ~7 ms)."""
+    paths = {}
+    _add_paths(paths, "random.", numpy.random)
+    return paths
+
+
+def _add_paths(paths, prefix, module):
+    # the module's own names: dir() lists submodules NumPy imports lazily
+    # (f2py, testing...), which getattr would import, ~0.1 s on the first call
+    namespace = vars(module)
+    for attr in sorted(namespace):
+        if attr.startswith("_"):
+            continue
+        obj = namespace[attr]
+        if isinstance(obj, types.ModuleType) or not (callable(obj) or isinstance(obj, type)):
+            continue
+        mod = getattr(obj, "__module__", None) or ""
+        if not (isinstance(obj, numpy.ufunc) or mod.startswith("numpy")):
+            continue
+        try:
+            known = paths.get(obj)
+            # NumPy's own name for it wins over aliases (arccos, not acos)
+            own = getattr(obj, "__name__", None) == attr
+            if known is None or (own and not known.endswith("." + attr) and known != attr):
+                paths[obj] = prefix + attr
+        except TypeError:
+            continue
+
+
 def numpy_path(obj):
     """``numpy.linalg.norm`` -> ``"linalg.norm"``; None if not a NumPy object."""
     try:
-        return _numpy_paths().get(obj)
+        found = _numpy_paths().get(obj)
+        if found is None and "numpy.random" in sys.modules:  # (no object of it before)
+            found = _random_paths().get(obj)
+        return found
     except TypeError:
         return None
