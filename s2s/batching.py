@@ -1111,7 +1111,8 @@ class Batcher(RankInference, AxisRules, StatementPass):
                 return done, []
         if path in ("zeros_like", "ones_like", "empty_like", "full_like"):
             return v, []
-        if path in ("linalg.inv", "linalg.det", "linalg.slogdet") and self.is_batched(v.args[0]):
+        if path in ("linalg.inv", "linalg.det", "linalg.slogdet", "linalg.eigh") \
+                and self.is_batched(v.args[0]):
             return v, []
         return self._map(v, v.args, None), []
 
@@ -1124,9 +1125,10 @@ class Batcher(RankInference, AxisRules, StatementPass):
         first_only = flags[0] and not any(flags[1:]) and not any(
             self.is_batched(k.value) for k in kws)
         if first_only and path in ("triu", "tril", "linalg.inv", "linalg.det", "linalg.slogdet",
-                                   "linalg.eigvalsh", "linalg.cholesky", "matrix_transpose"):
+                                   "linalg.eigh", "linalg.eigvalsh", "linalg.cholesky",
+                                   "matrix_transpose"):
             return v  # they act on the last two axes and broadcast over the rest
-        if path in ("linalg.inv", "linalg.det", "linalg.slogdet") and flags[0]:
+        if path in ("linalg.inv", "linalg.det", "linalg.slogdet", "linalg.eigh") and flags[0]:
             return v
         if path == "linalg.solve" and len(args) == 2 and not kws:
             return self._solve(func, *args)

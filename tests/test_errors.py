@@ -187,7 +187,7 @@ def uses_gamma(t):
 
 
 def helper_without_rule(v):
-    return np.linalg.eigvalsh(v)
+    return np.linalg.pinv(v)
 
 
 def calls_helper_without_rule(x):
@@ -212,8 +212,8 @@ def test_no_rule_for_math_function():
 def test_no_rule_in_callee_names_the_callee_line():
     with pytest.raises(s2s.NoRuleError) as info:
         _jvp(calls_helper_without_rule)
-    assert "eigvalsh" in str(info.value)
-    _assert_names_user_line(info.value, helper_without_rule, "np.linalg.eigvalsh(v)")
+    assert "pinv" in str(info.value)
+    _assert_names_user_line(info.value, helper_without_rule, "np.linalg.pinv(v)")
 
 
 def pad_median(x):

@@ -85,6 +85,28 @@ def cholesky(z, a, a_dot):
     z_dot = z @ (0.5 * (x + np.tril(x, -1) - np.triu(x, 1)))
 
 
+# eigh of the symmetric S (it reads the lower triangle): with M = V^T dS V,
+# dw = diag(M), dV = V (F * M), F_ij = 1 / (w_j - w_i) off the diagonal, 0 on
+# it (infinite where eigenvalues coincide: no derivative of their vectors)
+@jvp_rule(np.linalg.eigh, samples=_POSDEF, batching="linalg")
+def eigh(z, a, a_dot):
+    s_dot = np.tril(a_dot) + np.swapaxes(np.tril(a_dot, -1), -1, -2)
+    v = z.eigenvectors
+    m = np.swapaxes(v, -1, -2) @ s_dot @ v
+    eye = np.eye(a.shape[-1])
+    f = (1.0 - eye) / (z.eigenvalues[..., None, :] - z.eigenvalues[..., :, None] + eye)
+    z_dot = rt.tuple_like(z, np.diagonal(m, axis1=-2, axis2=-1), v @ (f * m))
+
+
+# the eigenvalues of the symmetric S (eigvalsh reads the lower triangle too):
+# dw_j = v_j^T dS v_j, with v the eigenvectors (distinct eigenvalues)
+@jvp_rule(np.linalg.eigvalsh, samples=_POSDEF, batching="linalg")
+def eigvalsh(z, a, a_dot):
+    v = np.linalg.eigh(a).eigenvectors
+    s_dot = np.tril(a_dot) + np.swapaxes(np.tril(a_dot, -1), -1, -2)
+    z_dot = np.einsum("...ij,...ik,...kj->...j", v, s_dot, v)
+
+
 # ---------------------------------------------------------------- Fourier transforms
 # Linear: the tangent is the same transform of the tangent. Batching: they
 # act along their last axes (axis=-1 by default), which a leading batch axis
