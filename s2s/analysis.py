@@ -188,7 +188,24 @@ class Activity:
             if isinstance(node, gast.Name):
                 self.active.add(node.id)
 
+    def _changed_by_call(self, s):
+        """A call of a function of the user's that writes into the arrays it
+        is given (``add_into(y, x)``): with an active argument, they become
+        active, as ``y += x`` makes ``y``."""
+        value = getattr(s, "value", None)
+        if not isinstance(s, (gast.Assign, gast.Expr)) or not isinstance(value, gast.Call):
+            return
+        args = list(value.args) + [k.value for k in value.keywords]
+        if not any(self.is_active(a) for a in args):
+            return
+        from .effects import changed_arguments  # (it reads this module's helpers)
+
+        for var in changed_arguments([value], self.ctx):
+            if self.ctx.is_local(var) and var not in self.active:
+                self._mark_mutated(var)
+
     def _stmt(self, s):
+        self._changed_by_call(s)
         if isinstance(s, gast.Assign):
             target = s.targets[0]
             if isinstance(target, gast.Subscript):
@@ -284,8 +301,10 @@ def user_function(obj):
     one of s2s's own (its run-time helpers, its API: ``s2s.jvp`` inside a
     function is a call of the transform, never code to transform), or a
     ``functools.partial`` of one."""
-    if isinstance(obj, functools.partial):
-        return user_function(obj.func)
+    if isinstance(obj, functools.partial):  # (its function may have a rule: the call uses it)
+        inner = obj.func
+        return isinstance(inner, types.FunctionType) \
+            and not (getattr(inner, "__module__", None) or "").startswith("s2s.")
     return isinstance(obj, types.FunctionType) and registry.lookup(obj) is None \
         and not (getattr(obj, "__module__", None) or "").startswith("s2s.")
 

@@ -98,6 +98,7 @@ class Batcher(RankInference, AxisRules, StatementPass):
         self.kind = {p: _kind(ranks.get(p)) for p in self.params}
         # names updated in place, directly or through a view (``v = z[1:]``):
         # a batched update makes the view and its base batched (and writable)
+        self._changes = {}  # id of a call -> the names it writes into (_changed_by)
         direct = mutated_names(fn_node) | changed_arguments(walk(fn_node), ctx) | {
             t for t in (_written_by_helper(n, ctx.resolve) for n in walk(fn_node)
                         if isinstance(n, gast.Call)) if t is not None}
@@ -251,7 +252,11 @@ class Batcher(RankInference, AxisRules, StatementPass):
         elif isinstance(s, gast.AugAssign):
             if self.is_batched(s.value):
                 self.batched.add(s.target.id)
-        elif isinstance(s, gast.Expr) and isinstance(s.value, gast.Call):
+        if isinstance(s, (gast.Assign, gast.Expr)) and isinstance(s.value, gast.Call) \
+                and self.names_batched(s.value):
+            # a function of the user's writing batched values into arrays it is given
+            self.batched.update(n for n in self._changed_by(s.value) if self.ctx.is_local(n))
+        if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call):
             func = s.value.func
             target = _written_by_helper(s.value, self._resolve)
             if target is not None and self.names_batched(s.value):
@@ -264,6 +269,13 @@ class Batcher(RankInference, AxisRules, StatementPass):
                     self.batched.add(func.value.id)
         elif isinstance(s, gast.For):
             self._for_target(s.iter, s.target)
+
+    def _changed_by(self, call_node):
+        """The names a call of a function of the user's writes into (once per call)."""
+        found = self._changes.get(id(call_node))
+        if found is None:
+            found = self._changes[id(call_node)] = changed_arguments([call_node], self.ctx)
+        return found
 
     def _item_views(self, fn_node):
         """Names assigned once from ``d.items()`` or ``sorted(d.items())``:

@@ -21,10 +21,18 @@ _AXIS_ERROR = getattr(numpy, "exceptions", numpy).AxisError
 
 def fresh_copy(value):
     """A copy of a parameter the function mutates in place, so the caller's
-    primals and tangents are never changed (arrays, lists, dicts)."""
+    primals and tangents are never changed: an array, or lists, tuples and
+    dicts of them copied down to the arrays (``p["b"][0] = v`` writes into an
+    array of the dict: a copy of the dict alone would share it)."""
+    if isinstance(value, (list, tuple, dict)):
+        return tree_map(_copied_leaf, value)
     if hasattr(value, "copy"):
         return value.copy()
     return _copy.copy(value)
+
+
+def _copied_leaf(value):
+    return value.copy() if hasattr(value, "copy") else value
 
 
 def broadcast_with(t, other):

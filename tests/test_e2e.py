@@ -1025,3 +1025,80 @@ def test_a_gaussian_process_likelihood_through_cholesky():
     fd = (grad(ell + h, x, y) - grad(ell - h, x, y)) / (2 * h)
     np.testing.assert_allclose(s2s.hessian(_gp_negative_log_likelihood)(ell, x, y), fd,
                                rtol=1e-5)
+
+
+def _set_first(y, v):
+    y[0] = v
+
+
+def _writes_into_a_dict_item(p, x):
+    p["b"][0] = x[0]  # an array inside the caller's dict
+    return p["w"] * p["b"]
+
+
+def _writes_into_a_list_item_through_a_helper(items, x):
+    _set_first(items[0], x[0])
+    return items[0] * x
+
+
+def test_writes_into_arrays_inside_dict_and_list_inputs_leave_them_intact():
+    # the entry copy of a dict or list was shallow: its arrays were the caller's
+    def fresh():
+        return {"w": np.array([1.0, 2.0, 3.0]), "b": np.array([4.0, 5.0, 6.0])}
+    x = np.array([0.5, 0.6, 0.7])
+    p, pd = fresh(), {"w": np.ones(3), "b": np.full(3, 7.0)}
+    out, out_dot = s2s.jvp(_writes_into_a_dict_item, (p, x), (pd, np.full(3, 9.0)))
+    np.testing.assert_array_equal(p["b"], [4.0, 5.0, 6.0])
+    np.testing.assert_array_equal(pd["b"], [7.0, 7.0, 7.0])
+    np.testing.assert_allclose(out_dot, [1.0 * 9.0 + 1.0 * 0.5, 2 * 7.0 + 5.0, 3 * 7.0 + 6.0])
+    p = fresh()
+    s2s.jacfwd(_writes_into_a_dict_item, argnums=1)(p, x)
+    np.testing.assert_array_equal(p["b"], [4.0, 5.0, 6.0])
+    items = [np.array([1.0, 2.0]), np.array([3.0, 4.0])]
+    check_jvp(lambda i, v: _writes_into_a_list_item_through_a_helper(
+        [a.copy() for a in i], v), (items, np.array([5.0, 6.0])))
+    s2s.jvp(_writes_into_a_list_item_through_a_helper, (items, np.array([5.0, 6.0])),
+            ([np.ones(2), np.ones(2)], np.ones(2)))
+    np.testing.assert_array_equal(items[0], [1.0, 2.0])
+
+
+def _filled_by_a_helper(x):
+    y = np.zeros(3)
+    _add_into(y, x)  # y carries x's tangent from here on
+    return y * x
+
+
+def test_a_helper_writing_a_derivative_into_a_new_array():
+    # jvp refused (y "carries no tangent in the caller"); vmap kept y unbatched
+    # and returned zeros
+    x = np.array([0.5, -1.0, 2.0])
+    check_jvp(_filled_by_a_helper, (x,))
+    np.testing.assert_allclose(s2s.jacfwd(_filled_by_a_helper)(x), np.diag(2 * x), rtol=1e-14)
+    xs = np.stack([x, 2 * x])
+    np.testing.assert_allclose(s2s.vmap(_filled_by_a_helper)(xs), xs * xs, rtol=1e-14)
+    np.testing.assert_allclose(s2s.vmap(s2s.jacfwd(_helper_writes_the_argument))(xs),
+                               [np.diag(1 + 2 * r) for r in xs], rtol=1e-14)
+    np.testing.assert_allclose(s2s.hessian(lambda v: np.sum(_filled_by_a_helper(v)))(x),
+                               2 * np.eye(3), rtol=1e-14)
+
+
+def _softened(v, eps=1e-2):
+    return np.sqrt(v * v + eps)
+
+
+
+def _calls_a_partial_of_a_ruled_function(x):
+    return _soft_partial(x) * 2.0
+
+
+_soft_partial = functools.partial(_softened, eps=0.5)
+
+
+def test_a_partial_of_a_function_with_a_rule_called_in_a_function():
+    # before: a NoRuleError for the partial (its function has a rule, so it was
+    # not taken for the user's code to transform)
+    @s2s.defjvp(_softened)
+    def _(z, v, eps, v_dot):
+        z_dot = v / z * v_dot  # noqa: F841
+    x = np.array([0.5, -1.0, 2.0])
+    check_jvp(_calls_a_partial_of_a_ruled_function, (x,))
