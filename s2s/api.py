@@ -299,8 +299,8 @@ def check_unfilled(fn, n, keywords, what="arguments"):
         given = f"the {n} {what} given leave" if n != 1 else f"the one {what[:-1]} given leaves"
         raise InputError(
             f"{fn.__qualname__} needs {listed}, which {given} out",
-            hint="pass one per parameter, or fix the others with a default or "
-            f"functools.partial({fn.__qualname__}, ...)",
+            hint="pass one per parameter, or fix the others with a default or a "
+            "functools.partial",
         )
 
 

@@ -26,7 +26,7 @@ import numpy
 
 from .convert import parse as parse_gast
 from .defblock import def_block
-from .errors import SourceUnavailableError, UnsupportedSyntaxError
+from .errors import InputError, SourceUnavailableError, UnsupportedSyntaxError
 from .nodes import clone, walk
 
 
@@ -205,7 +205,7 @@ def _calling_partial(p):
         try:
             params = list(inspect.signature(p).parameters.values())
         except ValueError:
-            raise SourceUnavailableError(
+            raise InputError(
                 f"functools.partial({inner}, ...) fixes arguments that {inner} does not take",
                 hint="fix only parameters of the function") from None
     if params is None or kinds & {inspect.Parameter.VAR_POSITIONAL,
@@ -240,8 +240,10 @@ def _calling_partial(p):
     # partials with other open parameters do not share a line cache entry)
     digest = hashlib.sha256(src.encode()).hexdigest()[:8]
     where = f"<s2s call of functools.partial({inner}, ...) {digest}>"
-    _PARTIALS[p] = _define(src, where, namespace, name)
-    return _PARTIALS[p]
+    fn = _define(src, where, namespace, name)
+    fn.__qualname__ = f"functools.partial({inner}, ...)"  # (what messages call it)
+    _PARTIALS[p] = fn
+    return fn
 
 
 def _define(src, filename, namespace, name):

@@ -594,6 +594,14 @@ class Emitter(StatementPass):
                 "take the second derivative of a function that avoids this operation here, "
                 "or use jacfwd of a first derivative written by hand",
             )
+        if rule is None and obj is functools.partial:
+            self.problem(
+                UnsupportedSyntaxError, s,
+                "a functools.partial that fixes a value carrying a derivative",
+                "call the function with all its arguments instead (a partial of values "
+                "without derivatives, or one made outside the function, is differentiated)",
+            )
+            return None, False
         if rule is None:
             self.problem(
                 NoRuleError, s,

@@ -476,7 +476,7 @@ def test_partials_s2s_cannot_bind_and_callable_instances_say_what_to_do_instead(
     with pytest.raises(s2s.SourceUnavailableError, match="cannot bind") as info:
         s2s.jacfwd(functools.partial(_scaled_sines, scale=3.0))(np.ones(2))
     assert "s2s.jacfwd(_scaled_sines)(x, scale=3.0)" in str(info.value)
-    with pytest.raises(s2s.SourceUnavailableError, match="fixes arguments that _scaled_sine does not take"):
+    with pytest.raises(s2s.InputError, match="fixes arguments that _scaled_sine does not take"):
         s2s.jvp(functools.partial(_scaled_sine, shift=3.0), (np.ones(2),), (np.ones(2),))
     with pytest.raises(s2s.SourceUnavailableError, match="callable instance") as info:
         _jvp(_Callable())
@@ -561,3 +561,21 @@ def test_a_function_that_returns_nothing_is_an_error():
     for transform in (s2s.jacfwd, s2s.vmap):
         with pytest.raises(s2s.InputError, match="returned nothing"):
             transform(_returns_nothing)(np.ones((2, 3)))
+
+
+def _scaled(x, w):
+    return x * w
+
+
+def _partial_of_an_active_value(x):
+    scale = functools.partial(_scaled, w=x)
+    return scale(x)
+
+
+def test_partial_errors_name_the_partial_and_say_what_to_do():
+    with pytest.raises(s2s.InputError, match=r"functools.partial\(_scaled, \.\.\.\) needs w"):
+        s2s.jvp(functools.partial(_scaled), (np.ones(2),), (np.ones(2),))
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="partial that fixes a value") as info:
+        s2s.jvp(_partial_of_an_active_value, (np.ones(2),), (np.ones(2),))
+    assert "call the function with all its arguments" in str(info.value)
+    _assert_names_user_line(info.value, _partial_of_an_active_value, "functools.partial(")
