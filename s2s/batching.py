@@ -54,7 +54,7 @@ from .batch_ranks import (
 )
 from .codegen import comment
 from .context import assign, call, const, name, walk_statements
-from .effects import changed_arguments
+from .effects import changed_arguments, changed_bindings
 from .errors import UnsupportedSyntaxError
 from .frontend import MISSING
 from .nodes import Transformer, children, clone, name_nodes, walk, walk_values
@@ -271,10 +271,15 @@ class Batcher(RankInference, AxisRules, StatementPass):
             self._for_target(s.iter, s.target)
 
     def _changed_by(self, call_node):
-        """The names a call of a function of the user's writes into (once per call)."""
+        """The names a call of a function of the user's writes into (once per
+        call). Where only directions are batched (jacfwd), only the tangents
+        it writes: its primal values are the same in every example."""
         found = self._changes.get(id(call_node))
         if found is None:
-            found = self._changes[id(call_node)] = changed_arguments([call_node], self.ctx)
+            found = self._changes[id(call_node)] = {
+                name for param, name, fn in changed_bindings(call_node, self.ctx)
+                if not self.directions_only
+                or param in getattr(fn, "__dict__", {}).get("__s2s_tangents__", ())}
         return found
 
     def _item_views(self, fn_node):

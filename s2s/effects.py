@@ -30,28 +30,32 @@ from .normalize.writes import _HINTS
 def changed_arguments(nodes, ctx, seen=frozenset()):
     """Names that calls among ``nodes`` pass, whole, to parameters that the
     called function of the user's changes in place."""
-    found = set()
-    for node in nodes:
-        if not isinstance(node, gast.Call) or any(isinstance(a, gast.Starred) for a in node.args):
-            continue
-        try:
-            obj = ctx.resolve(node.func)
-        except S2SError:
-            continue
-        if obj is MISSING or not user_function(obj):
-            continue
-        changed = changed_parameters(obj, seen)
-        if not changed:
-            continue
-        try:
-            bound = inspect.signature(obj, follow_wrapped=False).bind(
-                *node.args, **{k.arg: k.value for k in node.keywords if k.arg})
-        except (TypeError, ValueError):
-            continue
-        for p, arg in bound.arguments.items():
-            if p in changed and isinstance(arg, gast.AST):
-                found.update(_stored_bases(arg, whole=True))  # x, or x of a view x[1:]
-    return found
+    return {name for node in nodes for _, name, _ in changed_bindings(node, ctx, seen)}
+
+
+def changed_bindings(node, ctx, seen=frozenset()):
+    """``(parameter, name, function)`` for each name that the call ``node``
+    passes to a parameter the called function of the user's changes in place
+    (``x`` of ``f(x)`` or of ``f(x[1:])``); empty for any other node."""
+    if not isinstance(node, gast.Call) or any(isinstance(a, gast.Starred) for a in node.args):
+        return []
+    try:
+        obj = ctx.resolve(node.func)
+    except S2SError:
+        return []
+    if obj is MISSING or not user_function(obj):
+        return []
+    changed = changed_parameters(obj, seen)
+    if not changed:
+        return []
+    try:
+        bound = inspect.signature(obj, follow_wrapped=False).bind(
+            *node.args, **{k.arg: k.value for k in node.keywords if k.arg})
+    except (TypeError, ValueError):
+        return []
+    return [(p, name, obj) for p, arg in bound.arguments.items()
+            if p in changed and isinstance(arg, gast.AST)
+            for name in _stored_bases(arg, whole=True)]
 
 
 def changed_parameters(fn, seen=frozenset()):

@@ -346,3 +346,23 @@ def test_a_store_at_a_per_example_index_batched_twice():
     vv = s2s.vmap(s2s.vmap(_cube_at))(xs, idx)
     np.testing.assert_allclose(vv, [[_cube_at(xs[a, b], idx[a, b]) for b in range(4)]
                                     for a in range(2)], rtol=1e-14)
+
+
+def _set_at(y, i, v):
+    y[i] = v
+
+
+def _fills_a_new_array_by_a_helper(x):
+    y = np.zeros(3)
+    _set_at(y, 0, x[1])
+    return y
+
+
+def test_vmap_of_jacfwd_of_a_helper_filling_a_new_array():
+    # under jacfwd only tangents are batched: the primal y was batched too (its
+    # helper writes into it), and batched again by vmap the store broke
+    xs = np.array([[0.5, -1.0, 2.0], [1.5, 0.3, -0.7]])
+    expected = np.zeros((3, 3))
+    expected[0, 1] = 1.0
+    np.testing.assert_array_equal(s2s.vmap(s2s.jacfwd(_fills_a_new_array_by_a_helper))(xs),
+                                  [expected, expected])
