@@ -582,6 +582,37 @@ def lift(value, rank, lead=1):
     return xp.reshape(value, value.shape[:lead] + (1,) * missing + value.shape[lead:])
 
 
+def lift_region(value, target, index, lead=1, index_batched=False):
+    """A batched ``value`` lifted for ``target[index] = value`` (both with
+    ``lead`` batch axes in front, ``index`` into one example): axes after the
+    batch axis up to the per-example rank of the region. Where the index's
+    dtype is known only at run time: a boolean mask of rank k takes k axes and
+    gives one, an integer array of rank k takes one and gives k. A batched
+    index (``index_batched`` as in :func:`gather_batched`) has the same rank
+    and dtype in every example: its first one tells."""
+    if index_batched is not False:
+        index = _index_example(index, index_batched, 0)
+    return lift(value, _region_rank(numpy.ndim(target) - lead, index), lead)
+
+
+def _region_rank(rank, index):
+    """The rank of ``a[index]`` for ``a`` of rank ``rank`` (index arrays and
+    numbers broadcast together into the axes they give)."""
+    advanced = []
+    for part in index if type(index) is tuple else (index,):
+        if part is None:
+            rank += 1
+        elif part is Ellipsis or isinstance(part, slice):
+            continue
+        else:
+            dims = numpy.ndim(part)
+            dtype = getattr(part, "dtype", None)  # (a dtype's truth is its field count)
+            mask = (dtype if dtype is not None else numpy.asarray(part).dtype).kind == "b"
+            rank -= dims if mask else 1
+            advanced.append(1 if mask else dims)
+    return rank + max(advanced, default=0)
+
+
 def align_batched(value, operands, flags, lead=1):
     """``value`` (batched) aligned for an elementwise operation with ``operands``
     (``flags``: which of them are batched, or how many batch axes they have)."""
