@@ -506,6 +506,8 @@ def batched(value, size, xp=None, like=None):
         return view
 
     def leaf(v):
+        if v is None:
+            return None  # (no value, as in _example: the function returned None, say)
         view = _stride0(v, size)
         if view is not None:
             return view
@@ -819,6 +821,8 @@ def _stack_tree(results, default=None):
     Python numbers (values, not the ints of shapes, axes and indices) stack
     into an array of ``default``, the call's namespace."""
     first = results[0]
+    if first is None and all(r is None for r in results):
+        return None  # (a function returning None, a pair of None and its tangent)
     if isinstance(first, (list, tuple)):
         return _rebuild(first, (_stack_tree([r[i] for r in results], default)
                                 for i in range(len(first))))
@@ -889,7 +893,32 @@ def loop_batched(fn, args, flags, keywords=()):
     for b in range(size):
         values = [_example(a, b) if f else a for a, f in zip(args, flags)]
         results.append(fn(*values[:npos], **dict(zip(keywords, values[npos:]))))
+    example = _none_for_some(results)
+    if example is not None:
+        from .errors import InputError
+
+        origin = getattr(fn, "__s2s_origin__", None) or fn.__qualname__
+        raise InputError(f"{origin} gives None for example {example} of the batch and a value "
+                         "for another: the results cannot be stacked",
+                         hint="return a value on every path (a function that reaches no return "
+                              "statement returns None)")
     return _stack_tree(results, namespace_of(*args))
+
+
+def _none_for_some(results):
+    """The first example whose result is None (or holds None in a tuple or
+    list: a jvp's pair) where another example's holds a value; else None."""
+    nones = [r is None for r in results]
+    if any(nones) and not all(nones):
+        return nones.index(True)
+    first = results[0]
+    if isinstance(first, (list, tuple)) and all(
+            type(r) is type(first) and len(r) == len(first) for r in results):
+        for i in range(len(first)):
+            example = _none_for_some([r[i] for r in results])
+            if example is not None:
+                return example
+    return None
 
 
 def _example(tree, b):
