@@ -99,6 +99,8 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     if result is None:  # (the generated code, like the function, reached no return)
         raise InputError(f"{generated.origin} returned nothing (it reached no return statement)",
                          hint="return the value to differentiate")
+    if result[0] is None:  # (return None, or a bare return: the pair (None, its tangent))
+        raise InputError(f"{generated.origin} returned None", hint="return the value to differentiate")
     if has_aux:
         return _with_aux(result, has_aux, generated.origin)
     return result

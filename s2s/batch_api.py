@@ -165,6 +165,7 @@ class _Core:
     params: list
     npos: int
     root: object  # the user's function
+    jvps: int = 0  # how often the code is a jvp: its result nests (output, tangent) as deep
 
     def call(self, fn, values, kwargs):
         try:
@@ -180,10 +181,17 @@ class _Core:
             if explained is None:
                 raise
             raise explained from err
-        if result is None:  # (the generated code, like the function, reached no return)
+        output = result  # (a jvp's code returns (output, tangent), or None with no return)
+        for _ in range(self.jvps):
+            if output is None:
+                break
+            output = output[0]
+        if output is None:
             name = getattr(self.root, "__qualname__", None) or repr(self.root)
-            raise InputError(f"{name} returned nothing (it reached no return statement)",
-                             hint="return the value to differentiate or map")
+            raise InputError(f"{name} returned nothing (it reached no return statement)"
+                             if result is None and self.jvps else f"{name} returned None",
+                             hint="return the value to differentiate or map (a function "
+                                  "that reaches no return statement returns None)")
         return result
 
 
@@ -243,7 +251,7 @@ class _Jvp:
         generated = jvp_function(core.fn, tuple(names))
         params = core.params + [generated.tangent_names[p] for p in names]
         npos = len(params) if generated.positional and core.npos == len(core.params) else core.npos
-        new_core = _Core(generated.fn, params, npos, core.root)
+        new_core = _Core(generated.fn, params, npos, core.root, core.jvps + 1)
         values = done.values + [moved.values[i] for i in active]
         origins = done.origins + [n + nums.index(done.origins[i]) for i in active]
         new_levels = [_Level(a.flags + tuple(b.flags[i] for i in active), a.randomness)

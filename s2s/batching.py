@@ -791,11 +791,12 @@ class Batcher(RankInference, AxisRules, StatementPass):
                 base, _index_value(target.slice), value, const(self.is_batched(value)),
                 self._index_flags(target.slice)]))
             return [s2]
-        index = target.slice
+        index, again = target.slice, False
         if isinstance(index, gast.Call) and _runtime_name(self._resolve(index.func)) \
                 == "batch_index":  # batched again: one more batch axis in front
             depth = index.args[1].value if len(index.args) > 1 else 1
             index.args = index.args[:1] + [const(depth + 1)]
+            index, again = index.args[0], True
         elif isinstance(index, gast.Name) and self.atom_rank(index) is None:
             # an index whose type is known only at run time, a tuple perhaps
             target.slice = call(self.rt("batch_index"), [index])
@@ -803,7 +804,12 @@ class Batcher(RankInference, AxisRules, StatementPass):
             target.slice = _prepend_slice(index)
         if self.is_batched(value):
             r_target = _index_rank(self.rank.get(base.id), _strip_first(target.slice), self)
-            s.value = self._lift(value, r_target)
+            if r_target is None and not again:
+                # an index whose dtype (a mask takes as many axes as it has, an
+                # integer array one) or rank is known only at run time: an argument
+                s.value = call(self.rt("lift_region"), [value, base, _index_value(index)])
+            else:  # (batched again, the first batching lifted it)
+                s.value = self._lift(value, r_target)
         return [s]
 
     # -- values ------------------------------------------------------------------------

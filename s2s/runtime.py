@@ -514,6 +514,8 @@ def batched(value, size, xp=None, like=None):
         return view
 
     def leaf(v):
+        if v is None:
+            return None  # (no value, as in _example: the function returned None, say)
         view = _stride0(v, size)
         if view is not None:
             return view
@@ -588,6 +590,37 @@ def lift(value, rank, lead=1):
         return value
     xp = namespace_of(value)
     return xp.reshape(value, value.shape[:lead] + (1,) * missing + value.shape[lead:])
+
+
+def lift_region(value, target, index, lead=1, index_batched=False):
+    """A batched ``value`` lifted for ``target[index] = value`` (both with
+    ``lead`` batch axes in front, ``index`` into one example): axes after the
+    batch axis up to the per-example rank of the region. Where the index's
+    dtype is known only at run time: a boolean mask of rank k takes k axes and
+    gives one, an integer array of rank k takes one and gives k. A batched
+    index (``index_batched`` as in :func:`gather_batched`) has the same rank
+    and dtype in every example: its first one tells."""
+    if index_batched is not False:
+        index = _index_example(index, index_batched, 0)
+    return lift(value, _region_rank(numpy.ndim(target) - lead, index), lead)
+
+
+def _region_rank(rank, index):
+    """The rank of ``a[index]`` for ``a`` of rank ``rank`` (index arrays and
+    numbers broadcast together into the axes they give)."""
+    advanced = []
+    for part in index if type(index) is tuple else (index,):
+        if part is None:
+            rank += 1
+        elif part is Ellipsis or isinstance(part, slice):
+            continue
+        else:
+            dims = numpy.ndim(part)
+            dtype = getattr(part, "dtype", None)  # (a dtype's truth is its field count)
+            mask = (dtype if dtype is not None else numpy.asarray(part).dtype).kind == "b"
+            rank -= dims if mask else 1
+            advanced.append(1 if mask else dims)
+    return rank + max(advanced, default=0)
 
 
 def align_batched(value, operands, flags, lead=1):
@@ -796,6 +829,8 @@ def _stack_tree(results, default=None):
     Python numbers (values, not the ints of shapes, axes and indices) stack
     into an array of ``default``, the call's namespace."""
     first = results[0]
+    if first is None and all(r is None for r in results):
+        return None  # (a function returning None, a pair of None and its tangent)
     if isinstance(first, (list, tuple)):
         return _rebuild(first, (_stack_tree([r[i] for r in results], default)
                                 for i in range(len(first))))
@@ -866,7 +901,32 @@ def loop_batched(fn, args, flags, keywords=()):
     for b in range(size):
         values = [_example(a, b) if f else a for a, f in zip(args, flags)]
         results.append(fn(*values[:npos], **dict(zip(keywords, values[npos:]))))
+    example = _none_for_some(results)
+    if example is not None:
+        from .errors import InputError
+
+        origin = getattr(fn, "__s2s_origin__", None) or fn.__qualname__
+        raise InputError(f"{origin} gives None for example {example} of the batch and a value "
+                         "for another: the results cannot be stacked",
+                         hint="return a value on every path (a function that reaches no return "
+                              "statement returns None)")
     return _stack_tree(results, namespace_of(*args))
+
+
+def _none_for_some(results):
+    """The first example whose result is None (or holds None in a tuple or
+    list: a jvp's pair) where another example's holds a value; else None."""
+    nones = [r is None for r in results]
+    if any(nones) and not all(nones):
+        return nones.index(True)
+    first = results[0]
+    if isinstance(first, (list, tuple)) and all(
+            type(r) is type(first) and len(r) == len(first) for r in results):
+        for i in range(len(first)):
+            example = _none_for_some([r[i] for r in results])
+            if example is not None:
+                return example
+    return None
 
 
 def _example(tree, b):

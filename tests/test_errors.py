@@ -558,7 +558,7 @@ def test_a_function_that_returns_nothing_is_an_error():
     x = np.ones(3)
     with pytest.raises(s2s.InputError, match="returned nothing"):
         s2s.jvp(_returns_nothing, (x,), (x,))
-    for transform in (s2s.jacfwd, s2s.vmap):
+    for transform in (s2s.jacfwd, s2s.hessian):
         with pytest.raises(s2s.InputError, match="returned nothing"):
             transform(_returns_nothing)(np.ones((2, 3)))
 
@@ -579,3 +579,50 @@ def test_partial_errors_name_the_partial_and_say_what_to_do():
         s2s.jvp(_partial_of_an_active_value, (np.ones(2),), (np.ones(2),))
     assert "call the function with all its arguments" in str(info.value)
     _assert_names_user_line(info.value, _partial_of_an_active_value, "functools.partial(")
+
+
+    with pytest.raises(s2s.InputError, match="_returns_nothing returned None"):
+        s2s.vmap(_returns_nothing)(np.ones((2, 3)))  # (vmap's code returns None either way)
+
+
+def _returns_none(x):
+    return None
+
+
+def _bare_return(x):
+    y = x + 1.0  # noqa: F841 (nothing returned)
+    return
+
+
+def _returns_on_one_branch(x):
+    if x[0] > 0:
+        return x * 2.0
+
+
+_ALL_TRANSFORMS = {"jacfwd": s2s.jacfwd, "hessian": s2s.hessian, "vmap": s2s.vmap,
+                   "vmap(jacfwd)": lambda f: s2s.vmap(s2s.jacfwd(f)),
+                   "jacfwd(vmap)": lambda f: s2s.jacfwd(s2s.vmap(f))}
+
+
+@pytest.mark.parametrize("f", [_returns_none, _bare_return])
+def test_a_function_that_returns_none_is_an_error(f):
+    # before: jvp gave (None, 0.0), jacfwd zeros or an object array of None,
+    # hessian an unpacking error, vmap said no return statement was reached
+    x = np.ones(3)
+    with pytest.raises(s2s.InputError, match=f"{f.__name__} returned None"):
+        s2s.jvp(f, (x,), (x,))
+    for transform in _ALL_TRANSFORMS.values():
+        with pytest.raises(s2s.InputError, match=f"{f.__name__} returned None"):
+            transform(f)(np.ones((2, 3)))
+
+
+@pytest.mark.parametrize("name", ["vmap", "vmap(jacfwd)", "jacfwd(vmap)"])
+def test_vmap_of_a_function_that_returns_for_some_examples_only(name):
+    # the loop over the batch: before, an object array of None where no example
+    # returns, a stacking error (or a TypeError) where some do
+    transform = _ALL_TRANSFORMS[name]
+    xs = np.array([[1.0, 2.0, 3.0], [-1.0, 2.0, 3.0], [2.0, 1.0, 0.0]])
+    with pytest.raises(s2s.InputError, match="_returns_on_one_branch returned"):
+        transform(_returns_on_one_branch)(-np.abs(xs))
+    with pytest.raises(s2s.InputError, match="_returns_on_one_branch gives None for example 1 "):
+        transform(_returns_on_one_branch)(xs)

@@ -728,3 +728,30 @@ def test_empty_inputs_give_empty_jacobians():
     assert jac.shape == (0,) and aux == "aux"
     blocks = s2s.jacfwd(_scaled_loss, argnums=(0, 1))(np.zeros(0), 2.0)
     assert blocks[0].shape == (0,) and blocks[1].shape == ()
+
+
+def _store_through_an_index(x, idx):
+    y = x * 1.0
+    y[idx] = 3.0 * x[0] ** 2
+    return y
+
+
+def _rows_through_an_index(x, idx):
+    y = x * 1.0
+    y[idx] = np.sin(x[0])
+    return y
+
+
+@pytest.mark.parametrize("index", [np.array([True, False, True, False]), np.array([0, 2]),
+                                   np.array([[0, 2], [2, 0]]), [2, 0]],
+                         ids=["mask", "ints", "ints-2d", "list"])
+@pytest.mark.parametrize("f", [_store_through_an_index, _rows_through_an_index])
+def test_a_store_through_an_index_argument(f, index):
+    # before: a shape error in the generated code (the tangent of one direction
+    # met the last axis of the region y[idx], whose rank depends on the dtype of
+    # idx: a mask of rank k takes k axes, an integer array one)
+    x = _normal(4, 3) if f is _rows_through_an_index else _normal(4)
+    jac = s2s.jacfwd(f)
+    np.testing.assert_allclose(jac(x, index), fd_jacobian(f, (x, index), 0), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(s2s.hessian(f)(x, index), fd_jacobian(jac, (x, index), 0),
+                               rtol=1e-6, atol=1e-8)

@@ -1745,3 +1745,70 @@ def test_a_list_store_at_a_per_example_index_loops_over_the_batch():
     vm = s2s.vmap(_replace_an_item)
     np.testing.assert_allclose(vm(xs, ks), _loop(_replace_an_item, (xs, ks)), rtol=1e-14)
     assert "puts a value at a different place of a list" in vm.source()
+
+
+def _store_through_an_index(x, idx):
+    y = x * 1.0
+    y[idx] = 3.0 * x[0] ** 2
+    return y
+
+
+def _store_in(y, idx, v):
+    y[idx] = v
+
+
+def _store_through_a_helper(x, idx):
+    y = x * 1.0
+    _store_in(y, idx, 3.0 * x[0] ** 2)
+    return y
+
+
+def _rows_through_an_index(x, idx):
+    y = x * 1.0
+    y[idx] = np.sin(x[0])
+    return y
+
+
+# two selected slots each, like the batch size 2 below (rows 0, 2 of a 4 x 3 matrix)
+_INDEX_ARGUMENTS = {"mask": np.array([True, False, True, False]), "ints": np.array([0, 2]),
+                    "ints-2d": np.array([[0, 2], [2, 0]])}
+_INDEX_BATCHES = {"mask": np.array([[True, False, True, False], [False, True, False, True],
+                                    [True, True, False, False]]),
+                  "ints": np.array([[0, 2], [1, 3], [3, 3]]),
+                  "ints-2d": np.array([[[0, 2], [2, 0]], [[1, 1], [3, 0]], [[3, 2], [1, 0]]])}
+
+
+def _across_the_batch(jacobians):
+    """The Jacobian of a batched function from those of its examples (``B x
+    out x in`` each): nothing across examples."""
+    size, shape = jacobians.shape[0], jacobians.shape[1:]
+    half = len(shape) // 2
+    full = np.zeros((size, *shape[:half], size, *shape[half:]))
+    for b in range(size):
+        full[(b, *[slice(None)] * half, b)] = jacobians[b]
+    return full
+
+
+@pytest.mark.parametrize("size", [1, 2, 3])  # 2: as many as the slots selected
+@pytest.mark.parametrize("kind", list(_INDEX_ARGUMENTS))
+@pytest.mark.parametrize("f", [_store_through_an_index, _store_through_a_helper,
+                               _rows_through_an_index])
+def test_a_store_through_an_index_argument(f, kind, size):
+    # before: the rank of y[idx] was unknown (a mask of rank k takes k axes, an
+    # integer array one), so a number per example met the region's last axis: a
+    # shape error, silently wrong values when the batch size equals that axis
+    index = _INDEX_ARGUMENTS[kind]
+    xs = _normal(size, 4, 3) if f is _rows_through_an_index else _normal(size, 4)
+    np.testing.assert_allclose(s2s.vmap(f, in_dims=(0, None))(xs, index),
+                               _loop(f, (xs, index), (0, None)), rtol=1e-14)
+    jac = s2s.jacfwd(f)  # (against central differences in test_jacfwd)
+    jacobians = _loop(jac, (xs, index), (0, None))
+    np.testing.assert_allclose(s2s.jacfwd(s2s.vmap(f, in_dims=(0, None)))(xs, index),
+                               _across_the_batch(jacobians), rtol=1e-14)
+    if f is _store_through_a_helper:
+        return  # (vmap(jacfwd) loses a helper's writes into a tangent passed by keyword)
+    np.testing.assert_allclose(s2s.vmap(jac, in_dims=(0, None))(xs, index), jacobians,
+                               rtol=1e-14)
+    indices = _INDEX_BATCHES[kind][:size]  # an index per example
+    for g in (f, jac, s2s.hessian(f)):
+        np.testing.assert_allclose(s2s.vmap(g)(xs, indices), _loop(g, (xs, indices)), rtol=1e-14)

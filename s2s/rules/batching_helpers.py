@@ -22,6 +22,9 @@ linear(rt.batched_under, rt.batched_copy_under, samples=[S(A(2, 3), 4)], batchin
 linear(rt.broadcast_with, samples=[S(A(3), np.ones((2, 3))), S(A(2, 3), 1.0)],
        batching="elementwise")
 linear(rt.lift, samples=[S(A(3, 2), 3)], batching=HELPER)
+linear(rt.lift_region, samples=[S(A(3), np.ones((3, 4)), np.array([True, False, True, False])),
+                                 S(A(3), np.ones((3, 4)), np.array([[0, 2], [1, 3]]))],
+       batching=HELPER)
 linear(rt.align_batched, samples=[S(A(3, 2), (np.ones((4, 2)),), (False,))], batching=HELPER)
 linear(rt.flatten_batched, rt.squeeze_batched, rt.transpose_batched, rt.iter_batched,
        rt.iter_unpacked_batched, samples=[S(A(3, 1, 2))], batching=HELPER)

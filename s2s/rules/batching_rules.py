@@ -603,6 +603,25 @@ def _align_again(b, v, args, key):
     return call(b.rt("batched"), [aligned, name(b.B)])
 
 
+@batching_rule(rt.lift_region)
+def _lift_region_again(b, v, args, key):
+    """lift_region batched again: the value and the target (broadcast where
+    unbatched) skip one more leading axis; a batched index (which entries of
+    a tuple are) is said."""
+    lead, index = _lead(args), args["index"]
+    if lead is None or _any_batched(b, args, ("lead", "index_batched")) \
+            or ("index_batched" in args and b.is_batched(index)):
+        return None
+    value, target = (args[k] if b.is_batched(args[k]) else call(b.rt("batched"), [args[k], name(b.B)])
+                     for k in ("value", "target"))
+    keywords = [gast.keyword(arg="lead", value=const(lead + 1))]
+    if b.names_batched(index):
+        flags = gast.Tuple(elts=[const(b.names_batched(e)) for e in index.elts], ctx=gast.Load()) \
+            if isinstance(index, gast.Tuple) else const(True)
+        keywords.append(gast.keyword(arg="index_batched", value=flags))
+    return call(v.func, [value, target, index], keywords)
+
+
 @batching_rule(rt.matmul_batched)
 def _matmul_again(b, v, args, key):
     """matmul_batched batched again: each operand gets an axis for every
