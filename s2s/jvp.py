@@ -241,7 +241,12 @@ class Emitter(StatementPass):
             self.inactive_returns.append([s.lineno, []])
         else:
             self.inactive_returns += [[s.lineno, path] for path in self._inactive_parts(value)]
-        tangent = self.dot_or_zero(value) if s.value is not None else const(None)
+        if s.value is None:
+            tangent = const(None)
+        elif isinstance(value, (gast.Tuple, gast.List, gast.Dict)) and not self.is_active(value):
+            tangent = self._display_tangent(value)  # a zero per part, not one zero array
+        else:
+            tangent = self.dot_or_zero(value)
         s.value = gast.Tuple(elts=[value, tangent], ctx=gast.Load())
         return [s]
 

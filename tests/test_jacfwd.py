@@ -755,3 +755,21 @@ def test_a_store_through_an_index_argument(f, index):
     np.testing.assert_allclose(jac(x, index), fd_jacobian(f, (x, index), 0), rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(s2s.hessian(f)(x, index), fd_jacobian(jac, (x, index), 0),
                                rtol=1e-6, atol=1e-8)
+
+
+def _a_constant(x):
+    return 3
+
+
+def _constant_parts(x):
+    return (1.0, np.ones(2))
+
+
+def test_second_derivatives_of_constant_outputs():
+    # the jvp code returns (3, 0.0), a tuple display whose tangent was one
+    # zeros_like array, not a pair: hessian failed to unpack it
+    x = np.ones(3)
+    np.testing.assert_array_equal(s2s.hessian(_a_constant)(x), np.zeros((3, 3)))
+    value, parts = s2s.jvp(_constant_parts, (x,), (x,))
+    assert isinstance(parts, tuple) and parts[0] == 0.0
+    np.testing.assert_array_equal(parts[1], np.zeros(2))
