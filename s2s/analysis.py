@@ -303,10 +303,17 @@ def user_function(obj):
     ``functools.partial`` of one."""
     if isinstance(obj, functools.partial):  # (its function may have a rule: the call uses it)
         inner = obj.func
-        return isinstance(inner, types.FunctionType) \
-            and not (getattr(inner, "__module__", None) or "").startswith("s2s.")
+        return isinstance(inner, types.FunctionType) and not _library_function(inner)
     return isinstance(obj, types.FunctionType) and registry.lookup(obj) is None \
-        and not (getattr(obj, "__module__", None) or "").startswith("s2s.")
+        and not _library_function(obj)
+
+
+def _library_function(fn):
+    """s2s's own functions, and NumPy's written in Python (``np.ones`` in
+    NumPy 2): never code to transform (one without a rule is a missing rule,
+    not NumPy's source to differentiate)."""
+    module = getattr(fn, "__module__", None) or ""
+    return module.startswith(("s2s.", "numpy.")) or module == "numpy"
 
 
 # -- mutation and aliasing ------------------------------------------------------
@@ -403,8 +410,7 @@ class Aliases:
                     self.union(t, s)
 
     def _user_function(self, func):
-        obj = self.ctx.resolve(func)
-        return isinstance(obj, types.FunctionType) and registry.lookup(obj) is None
+        return user_function(self.ctx.resolve(func))
 
     def find(self, x):
         self.parent.setdefault(x, x)

@@ -99,7 +99,12 @@ class Batcher(RankInference, AxisRules, StatementPass):
         # names updated in place, directly or through a view (``v = z[1:]``):
         # a batched update makes the view and its base batched (and writable)
         self._changes = {}  # id of a call -> the names it writes into (_changed_by)
-        direct = mutated_names(fn_node) | changed_arguments(walk(fn_node), ctx) | {
+        # ``s = 0.0`` then ``s += t``: a Python number, rebound by ``+=`` (to an
+        # array of t's shape, even); batched, ``s = s + t``, not an update of a
+        # buffer of the number's shape and type
+        self.rebound = _number_accumulators(fn_node)
+        direct = (mutated_names(fn_node) - self.rebound) | changed_arguments(
+            walk(fn_node), ctx) | {
             t for t in (_written_by_helper(n, ctx.resolve) for n in walk(fn_node)
                         if isinstance(n, gast.Call)) if t is not None}
         self.alias_class = _view_classes(fn_node, direct)
@@ -252,6 +257,9 @@ class Batcher(RankInference, AxisRules, StatementPass):
         elif isinstance(s, gast.AugAssign):
             if self.is_batched(s.value):
                 self.batched.add(s.target.id)
+            if s.target.id in self.rebound:  # (x = x + v: its rank may change)
+                self._set_rank(s.target.id, self.rank_of(
+                    gast.BinOp(left=name(s.target.id), op=s.op, right=s.value)))
         if isinstance(s, (gast.Assign, gast.Expr)) and isinstance(s.value, gast.Call) \
                 and self.names_batched(s.value):
             # a function of the user's writing batched values into arrays it is given
@@ -585,7 +593,10 @@ class Batcher(RankInference, AxisRules, StatementPass):
         gives the batch size (``s = 0.0`` summing float32 values stays float32,
         as in NumPy, where a Python float takes the array's type)."""
         keywords = [gast.keyword(arg="xp", value=name(self.ctx.xp))]
-        if isinstance(value, gast.Constant) and type(value.value) is float and self.first:
+        # (not for a writable copy: an update in place would keep float32 where
+        # NumPy's Python float would take float64 values as they are)
+        if isinstance(value, gast.Constant) and type(value.value) is float and self.first \
+                and helper == "batched":
             keywords.append(gast.keyword(arg="like", value=name(self.first)))
         return call(self.rt(helper), [value, name(self.B)], keywords)
 
@@ -707,6 +718,10 @@ class Batcher(RankInference, AxisRules, StatementPass):
         x = s.target.id
         if x not in self.batched:
             return [s]
+        if x in self.rebound:
+            rebinding = assign(x, gast.BinOp(left=name(x), op=s.op, right=s.value))
+            rebinding.lineno = getattr(s, "lineno", None)
+            return self.stmt_Assign(rebinding)
         if self.is_batched(s.value):
             # axes after the batch axis up to the target's rank (at run time where a
             # rank is unknown): a per-example number must not meet the last axis
@@ -1396,6 +1411,21 @@ def _unpacked_once(fn_node):
 
 def _flags(values):
     return gast.Tuple(elts=[const(f) for f in values], ctx=gast.Load())
+
+
+def _number_accumulators(fn_node):
+    """Names bound to a Python number literal and updated only by augmented
+    assignments (``s = 0.0; s += t``), never by a store into them."""
+    numbers, stores = set(), set()
+    for node in walk(fn_node):
+        if isinstance(node, gast.Assign):
+            target = node.targets[0]
+            if isinstance(target, gast.Name) and isinstance(node.value, gast.Constant) \
+                    and type(node.value.value) in (int, float, complex):
+                numbers.add(target.id)
+            elif isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
+                stores.add(target.value.id)
+    return numbers - stores
 
 
 def _written_by_helper(call_node, resolve):

@@ -8,7 +8,7 @@ import operator
 
 import numpy
 
-from .backend import namespace_of, namespace_or
+from .backend import kind_of, namespace_of, namespace_or
 from .outer import dense_tree, outer_product  # noqa: F401 (helpers of batched code)
 
 LN2 = math.log(2.0)
@@ -765,8 +765,14 @@ def gather_batched(value, value_batched, index, index_batched):
 def setitem_batched(target, index, value, value_batched, index_batched=True):
     """``target[index] = value`` per example, where the index differs per
     example (``index_batched`` as in :func:`gather_batched`)."""
+    views = kind_of(target) != "dask"
     for b in range(numpy.shape(target)[0]):
-        target[b][_index_example(index, index_batched, b)] = value[b] if value_batched else value
+        example = _index_example(index, index_batched, b)
+        item = value[b] if value_batched else value
+        if views:
+            target[b][example] = item
+        else:  # (a Dask array's target[b] is a new array: the write would go nowhere)
+            target[(b,) + (example if type(example) is tuple else (example,))] = item
 
 
 def _index_flags(index, index_batched):

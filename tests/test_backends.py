@@ -453,3 +453,19 @@ def test_simulated_device_refuses_host_arrays(monkeypatch):
     with pytest.raises(TypeError, match="NumPy array given to the device"):
         cp.stack([x, np.ones(3)])
     assert isinstance(x.sum(), cp.ndarray) and isinstance(np.sum(x), cp.ndarray)
+
+
+def _zero_the_masked(x, m):
+    y = x * 1.0
+    y[m] = 0.0
+    return y * x
+
+
+def test_dask_vmap_store_at_a_per_example_mask():
+    # setitem_batched wrote into target[b], which on Dask is a new array: the
+    # store was lost (the masked entries kept their values)
+    xs = np.arange(1.0, 7.0).reshape(2, 3)
+    masks = np.array([[True, False, False], [False, False, True]])
+    expected = np.stack([_zero_the_masked(x, m) for x, m in zip(xs, masks)])
+    got = s2s.vmap(_zero_the_masked)(da.from_array(xs, chunks=1), da.from_array(masks, chunks=1))
+    np.testing.assert_array_equal(got.compute(), expected)

@@ -1102,3 +1102,31 @@ def test_a_partial_of_a_function_with_a_rule_called_in_a_function():
         z_dot = v / z * v_dot  # noqa: F841
     x = np.array([0.5, -1.0, 2.0])
     check_jvp(_calls_a_partial_of_a_ruled_function, (x,))
+
+
+def _scale_into(v, x):
+    v[:] = v * np.var(x, axis=0)
+
+
+def _running_variance(x):
+    stats = {"var": np.ones(x.shape[1])}  # np.ones is Python code in NumPy 2
+    _scale_into(stats["var"], x)
+    return np.sum(stats["var"])
+
+
+def test_numpy_functions_written_in_python_are_not_transformed():
+    # np.ones without a rule was taken for the user's code: s2s transformed
+    # NumPy's own source and refused its np.copyto(..., casting=...)
+    x = np.array([[0.5, 1.0], [1.5, -1.0], [0.0, 2.0]])
+    check_jvp(_running_variance, (x,))
+    assert s2s.jacfwd(_running_variance)(x).shape == (3, 2)
+
+
+def _eigenvector_loss(a):
+    return np.linalg.eigh(a).eigenvectors[:, -1] ** 2
+
+
+def test_eigenvector_derivatives_keep_float32():
+    a = np.array([[2.0, 0.5, 0.1], [0.5, 1.0, 0.2], [0.1, 0.2, 3.0]], dtype=np.float32)
+    out, out_dot = s2s.jvp(_eigenvector_loss, (a,), (np.eye(3, dtype=np.float32),))
+    assert out.dtype == out_dot.dtype == np.float32

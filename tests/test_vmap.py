@@ -1810,3 +1810,35 @@ def test_a_store_through_an_index_argument(f, kind, size):
     indices = _INDEX_BATCHES[kind][:size]  # an index per example
     for g in (f, jac, s2s.hessian(f)):
         np.testing.assert_allclose(s2s.vmap(g)(xs, indices), _loop(g, (xs, indices)), rtol=1e-14)
+
+
+def _sum_of_rows(x):
+    s = 0.0  # a Python number: s += row rebinds it to an array
+    for i in range(2):
+        s += x[i] * x[i]
+    return s
+
+
+def _mixed_precision_sum(x, y):
+    s = 0.0
+    for i in range(2):
+        s += x[i] * y  # float32 times float64: float64, as NumPy gives per example
+    return s
+
+
+def test_a_number_accumulator_updated_with_arrays():
+    # batched, s was a buffer of the number's shape (and later of x's dtype)
+    # updated in place: a shape error under jacfwd, vmap and hessian, and
+    # float64 terms cast down to float32
+    x = np.arange(1.0, 7.0).reshape(2, 3)
+    xs = np.stack([x, 2 * x])
+    np.testing.assert_allclose(s2s.vmap(_sum_of_rows)(xs), _loop(_sum_of_rows, (xs,)), rtol=1e-14)
+    expected = np.zeros((3, 2, 3))
+    for i in range(2):
+        expected[np.arange(3), i, np.arange(3)] = 2 * x[i]
+    np.testing.assert_allclose(s2s.jacfwd(_sum_of_rows)(x), expected, rtol=1e-14)
+    assert s2s.hessian(_sum_of_rows)(x).shape == (3, 2, 3, 2, 3)
+    x32, y = np.array([1.0, 1.0], dtype=np.float32), np.array([1.000000001])
+    got = s2s.vmap(_mixed_precision_sum, in_dims=(0, None))(np.stack([x32, x32]), y)
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, [_mixed_precision_sum(x32, y)] * 2)

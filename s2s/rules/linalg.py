@@ -93,7 +93,7 @@ def eigh(z, a, a_dot):
     s_dot = np.tril(a_dot) + np.swapaxes(np.tril(a_dot, -1), -1, -2)
     v = z.eigenvectors
     m = np.swapaxes(v, -1, -2) @ s_dot @ v
-    eye = np.eye(a.shape[-1])
+    eye = np.eye(a.shape[-1], dtype=z.eigenvalues.dtype)
     f = (1.0 - eye) / (z.eigenvalues[..., None, :] - z.eigenvalues[..., :, None] + eye)
     z_dot = rt.tuple_like(z, np.diagonal(m, axis1=-2, axis2=-1), v @ (f * m))
 
