@@ -68,6 +68,18 @@ def abs_sign(x):
     return s
 
 
+def power_coefficient(x, y):
+    """``y * x ** (y - 1)``, the derivative of ``x ** y`` in ``x``, for an
+    exponent known only at run time: 0 where ``y`` is 0 (``x ** 0`` is 1
+    everywhere; at ``x = 0`` the formula is ``0 * inf``, NaN)."""
+    if isinstance(y, (int, float)) and not isinstance(y, bool):
+        if y != 0:
+            return y * x ** (y - 1)
+        return namespace_of(x).zeros_like(x) if hasattr(x, "shape") else 0.0 * x
+    xp = namespace_of(x, y)
+    return xp.where(y == 0, 0, y * x ** (xp.where(y == 0, 1, y) - 1))
+
+
 def power_log(x):
     """``log(x)``, and 0 where ``x`` is 0: the factor of the exponent's
     tangent in ``x ** y`` (``0 ** y`` is 0 for every ``y > 0``). A Python

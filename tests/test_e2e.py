@@ -1130,3 +1130,29 @@ def test_eigenvector_derivatives_keep_float32():
     a = np.array([[2.0, 0.5, 0.1], [0.5, 1.0, 0.2], [0.1, 0.2, 3.0]], dtype=np.float32)
     out, out_dot = s2s.jvp(_eigenvector_loss, (a,), (np.eye(3, dtype=np.float32),))
     assert out.dtype == out_dot.dtype == np.float32
+
+
+_COEFFICIENTS = np.array([1.0, -2.0, 0.5, 3.0])
+
+
+def _polynomial(x):
+    total = 0.0
+    for k in range(len(_COEFFICIENTS)):
+        total = total + _COEFFICIENTS[k] * x ** k  # k = 0: x ** 0, whose derivative is 0
+    return total
+
+
+def test_a_polynomial_with_the_exponent_in_a_variable_at_zero():
+    # y * x ** (y - 1) with y = 0 was 0 * inf at x = 0: NaN derivatives
+    x = np.array([0.0, 0.5])
+    slope = _COEFFICIENTS[1] + 2 * _COEFFICIENTS[2] * x + 3 * _COEFFICIENTS[3] * x ** 2
+    np.testing.assert_allclose(s2s.jvp(_polynomial, (x,), (np.ones(2),))[1], slope, rtol=1e-14)
+    np.testing.assert_allclose(s2s.jacfwd(_polynomial)(x), np.diag(slope), rtol=1e-14)
+    curvature = 2 * _COEFFICIENTS[2] + 6 * _COEFFICIENTS[3] * x
+    hessian = s2s.hessian(lambda v: np.sum(_polynomial(v)))(x)
+    np.testing.assert_allclose(hessian, np.diag(curvature), rtol=1e-14, atol=1e-14)
+    assert "_t0_dx = 3 * x ** 2" in s2s.source(_cube)  # a number as the exponent: folded
+
+
+def _cube(x):
+    return x ** 3

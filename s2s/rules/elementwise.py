@@ -13,7 +13,8 @@ import operator
 import numpy as np
 
 from .. import runtime as rt
-from .registry import A, S, jvp_rule, linear, zero
+from .registry import A, S, TemplateRule, custom, jvp_rule, linear, zero
+from .templates import _number, expand
 
 EW = "elementwise"
 
@@ -54,7 +55,26 @@ def positive(z, x, x_dot):
     z_dot = x_dot
 
 
-@jvp_rule(operator.pow, np.power, builtins.pow, samples=[
+# a number as the exponent: y * x ** (y - 1) folded (2 * x for x ** 2); one
+# known at run time: rt.power_coefficient, which is 0 where y is 0 (x ** 0 is
+# 1 everywhere, and at x = 0 the formula is 0 * inf)
+def power_(z, x, y, x_dot, y_dot):
+    z_dot = y * x ** (y - 1) * x_dot + z * rt.power_log(x) * y_dot
+
+
+def power_by_a_variable(z, x, y, x_dot, y_dot):
+    z_dot = rt.power_coefficient(x, y) * x_dot + z * rt.power_log(x) * y_dot
+
+
+_POWER = TemplateRule(operator.pow, "power", power_, None)
+_POWER_BY_A_VARIABLE = TemplateRule(operator.pow, "power", power_by_a_variable, None)
+
+
+def _power_parameters(x, y):
+    """``x ** y`` and ``np.power(x, y)``."""
+
+
+_POWER_SAMPLES = [
     S(A(3, low=0.5, high=2), A(3)),
     S(A(3, low=0.5, high=2), 3),
     S(A(3), 2),
@@ -65,9 +85,29 @@ def positive(z, x, x_dot):
     S(2.0, A(3)),
     # a zero base: 0 ** y is 0 for every y > 0, so the exponent's tangent is 0
     S(np.array([0.0, 1.5, 2.0]), A(3, low=1, high=2), argnums=(1,)),
-], batching=EW)
-def power(z, x, y, x_dot, y_dot):
-    z_dot = y * x ** (y - 1) * x_dot + z * rt.power_log(x) * y_dot
+    # a zero exponent at a zero base: the derivative is 0, not 0 * inf
+    S(np.array([0.0, 1.5, 2.0]), np.array([0.0, 2.0, 0.0]), argnums=(0,)),
+]
+
+
+def _power_active(bound):
+    return bound.get("x", False) or bound.get("y", False)
+
+
+@custom(operator.pow, signature=_power_parameters, active=_power_active, samples=_POWER_SAMPLES,
+        batching=EW)
+@custom(np.power, signature=_power_parameters, active=_power_active, samples=_POWER_SAMPLES,
+        batching=EW)
+@custom(builtins.pow, signature=_power_parameters, active=_power_active, samples=_POWER_SAMPLES,
+        batching=EW)
+def power(site):
+    """The template above: with a number as the exponent, its folded form."""
+    x, y = site.bound["x"], site.bound["y"]
+    rule = _POWER if _number(y) is not None else _POWER_BY_A_VARIABLE
+    site.uses_output = True
+    stmts, zero = expand(rule, {"x": x, "y": y}, site.z, site.zd, site.dot,
+                         site.em.tangent_temp, site.ref)
+    return None if zero else stmts
 
 
 @jvp_rule(np.float_power, samples=[S(A(3, low=0.5, high=2), A(3))], batching=EW)
