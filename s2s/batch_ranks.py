@@ -10,9 +10,10 @@ batcher's analysis fills to a fixed point (``_BOTTOM``: not reached yet).
 """
 
 import gast
+import numpy
 
 from . import runtime
-from .frontend import MISSING, static_rank
+from .frontend import MISSING, dotted, static_rank
 from .nodes import walk
 from .rules import registry
 from .rules.batching_axes import AXES
@@ -36,7 +37,11 @@ class RankInference:
                 return rank
             return r
         if isinstance(a, gast.Attribute) and self._is_reference(a):
-            return static_rank(self.ctx.resolve(a))
+            value = self.ctx.resolve(a)
+            rank = static_rank(value)
+            if type(value) is numpy.ndarray:  # (cfg.W of a module or object: rebound)
+                self.ctx.resolver.depend_on_rank(dotted(a), rank)
+            return rank
         return None
 
     def rank_of(self, v):

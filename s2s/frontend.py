@@ -476,14 +476,18 @@ def static_rank(obj):
 
 def dependency_current(name, where, value):
     """Whether ``name`` in ``where`` (a globals dict or a cell) still holds
-    ``value`` (for a :class:`RankOf`, a value of that rank)."""
+    ``value`` (for a :class:`RankOf`, a value of that rank); a dotted name
+    (``cfg.W``) is looked up attribute by attribute from its first name."""
+    first, _, rest = name.partition(".")
     if isinstance(where, dict):
-        current = where.get(name, MISSING)
+        current = where.get(first, MISSING)
     else:
         try:
             current = where.cell_contents
         except ValueError:
             return False
+    for attr in rest.split(".") if rest else ():
+        current = getattr(current, attr, MISSING)
     if type(value) is RankOf:
         return current is not MISSING and static_rank(current) == value.rank
     return current is value
@@ -523,7 +527,7 @@ class Resolver:
                 value = see_through(getattr(base, node.attr))
             except Exception:
                 value = self._MISSING
-            path = _dotted(node)
+            path = dotted(node)
             if path is not None and self._in_scope(path.split(".", 1)[0]):
                 self.seen[path] = value
             return value
@@ -563,11 +567,13 @@ class Resolver:
 
     def depend_on_rank(self, name, rank):
         """The generated code was built for the rank of the global (or
-        closure variable) ``name``: rebuild it when that changes."""
+        closure variable) ``name``, or of ``cfg.W``: rebuild it when that
+        changes."""
         if name in self.deps:
             return  # (a dependency on the value itself already)
-        cell = self.parsed.cells.get(name)
-        if cell is not None or name in self.parsed.globals:
+        first = name.partition(".")[0]
+        cell = self.parsed.cells.get(first)
+        if cell is not None or first in self.parsed.globals:
             self.deps[name] = (cell if cell is not None else self.parsed.globals, RankOf(rank))
 
     def _depend(self, name, where, value):
@@ -612,7 +618,7 @@ def lookup_path(fn, path, cells=None):
     return value
 
 
-def _dotted(node):
+def dotted(node):
     """``np.linalg.norm`` for a Name/Attribute chain, else None."""
     parts = []
     while isinstance(node, gast.Attribute):

@@ -550,8 +550,9 @@ def _load(fn, spec, key):
     _finish(compiled, origin, late)
     deps = []
     for name in manifest["deps"]:
-        where = cells[name] if name in cells else fn.__globals__
-        value = lookup(fn, name, cells)
+        first = name.partition(".")[0]
+        where = cells[first] if first in cells else fn.__globals__
+        value = lookup_path(fn, name, cells) if "." in name else lookup(fn, name, cells)
         if not (callable(value) or isinstance(value, types.ModuleType)):
             value = RankOf(static_rank(value))  # (what Resolver.depend_on_rank recorded)
         deps.append((name, where, value))

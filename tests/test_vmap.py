@@ -1842,3 +1842,23 @@ def test_a_number_accumulator_updated_with_arrays():
     got = s2s.vmap(_mixed_precision_sum, in_dims=(0, None))(np.stack([x32, x32]), y)
     assert got.dtype == np.float64
     np.testing.assert_array_equal(got, [_mixed_precision_sum(x32, y)] * 2)
+
+
+class _Config:
+    W = np.array([1.0, 2.0, 3.0])
+
+
+def _scaled_by_an_attribute(x):
+    return _Config.W * x
+
+
+def test_batched_code_follows_an_attribute_rebound_to_another_rank(monkeypatch):
+    # the rank dependency was on names only: cfg.W rebound to a matrix kept the
+    # vector's code (a wrong shape, silently)
+    xs = np.arange(6.0).reshape(2, 3)
+    vm = s2s.vmap(_scaled_by_an_attribute)
+    np.testing.assert_allclose(vm(xs), _loop(_scaled_by_an_attribute, (xs,)), rtol=1e-14)
+    monkeypatch.setattr(_Config, "W", np.arange(9.0).reshape(3, 3))
+    np.testing.assert_allclose(vm(xs), _loop(_scaled_by_an_attribute, (xs,)), rtol=1e-14)
+    np.testing.assert_allclose(s2s.jacfwd(_scaled_by_an_attribute)(xs[0]),
+                               _Config.W[:, :, None] * np.eye(3), rtol=1e-14)
