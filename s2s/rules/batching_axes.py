@@ -27,7 +27,8 @@ AXES = {
     "stack": ("axis", 1, 0, None), "split": ("axis", 2, 0, None),
     "array_split": ("axis", 2, 0, None), "repeat": ("axis", 2, None, "flat"),
     "take": ("axis", 2, None, "flat"), "diff": ("axis", 2, -1, None),
-    "roll": ("axis", 2, None, None),
+    "roll": ("axis", 2, None, None), "trapezoid": ("axis", 3, -1, None),
+    "trapz": ("axis", 3, -1, None),
     "linalg.norm": ("axis", 2, None, "norm"),
 }
 AXIS_PAIRS = {

@@ -337,3 +337,4 @@ zero(np.heaviside, np.greater, np.greater_equal, np.less, np.less_equal, np.equa
      operator.gt, operator.ge, operator.eq, operator.ne,
      samples=[S(A(4), A(4)), S(A(2, 4), A(4)), S(A(4), 0.5)], batching=EW)
 zero(operator.not_, samples=[S(2.5)], batching=EW)
+zero(np.isclose, samples=[S(A(4), A(4)), S(A(2, 4), 0.5), S(A(4), A(4), 0.5, 0.5)], batching=EW)

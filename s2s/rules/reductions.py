@@ -11,7 +11,7 @@ Batching: reduction over ``axis`` (the batch axis is never reduced).
 import numpy as np
 
 from .. import runtime as rt
-from .registry import A, S, jvp_rule, linear, zero
+from .registry import A, S, jvp_rule, linear, multilinear, zero
 
 RED = "reduction"
 
@@ -38,6 +38,13 @@ linear(np.trace, samples=[S(A(3, 3)), S(A(3, 4), 1), S(A(2, 3, 3), axis1=1, axis
 linear(np.diff, argnums=(0, 3, 4), samples=[
     S(A(5)), S(A(3, 4), axis=0), S(A(3, 5), 2), S(A(3, 4), 1, -1, A(3, 1), A(3, 2)),
     S(A(4), prepend=0.0),
+], batching=RED)
+
+# trapezoid(y, x, dx, axis) = sum(diff(x) * (y[1:] + y[:-1]) / 2): linear in y,
+# and in the sample points x or the spacing dx; np.trapz before NumPy 2
+multilinear(getattr(np, "trapezoid", None) or np.trapz, argnums=(0, 1, 2), samples=[
+    S(A(5)), S(A(3, 4)), S(A(3, 4), axis=0),
+    S(A(4), np.array([0.0, 0.5, 1.5, 2.0])), S(A(2, 5), dx=0.5),
 ], batching=RED)
 
 # ---------------------------------------------------------------- products
