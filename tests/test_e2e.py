@@ -1156,3 +1156,20 @@ def test_a_polynomial_with_the_exponent_in_a_variable_at_zero():
 
 def _cube(x):
     return x ** 3
+
+
+def _integral_to(t_end):
+    t = np.linspace(0.0, t_end, 51)
+    return np.trapezoid(np.sin(t) * t, t)
+
+
+def test_derivative_in_the_end_of_a_linspace_grid():
+    # np.linspace and np.trapezoid had no rules (a NoRuleError); the derivative in
+    # the end point of the grid is the integrand there, up to the quadrature error
+    t_end = np.array(1.5)
+    check_jvp(_integral_to, (t_end,), rtol=1e-6)
+    slope = s2s.jacfwd(_integral_to)(t_end)
+    np.testing.assert_allclose(slope, np.sin(1.5) * 1.5, rtol=1e-3)
+    ends = np.array([0.5, 1.0, 1.5])
+    np.testing.assert_allclose(s2s.vmap(_integral_to)(ends), [_integral_to(e) for e in ends],
+                               rtol=1e-14)

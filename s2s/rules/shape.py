@@ -142,6 +142,14 @@ linear(np.full, argnums=(1,), samples=[S((2, 3), 1.5), S((2, 3), A(3))], batchin
 linear(np.full_like, argnums=(1,), samples=[S(A(2, 3), 1.5), S(A(2, 3), A(3))],
        batching="broadcast_to")
 
+# linspace(start, stop, num, endpoint, retstep, dtype, axis): linear in start
+# and stop together (the points and the step are linear combinations of them).
+# Batched start or stop: once per example (a declared loop; exact)
+linear(np.linspace, argnums=(0, 1), samples=[
+    S(0.0, A(), 5), S(A(), A(), 4), S(A(3), A(3), 5), S(A(2), 3.0, 4, axis=1),
+    S(A(), A(), 5, False), S(A(), A(), 4, retstep=True),
+], batching="loop")
+
 # ---------------------------------------------------------------- shape queries
 
 zero(np.shape, np.ndim, samples=[S(A(3, 4)), S([1.5, 2.5])], batching="python")
