@@ -8,12 +8,16 @@ Batching: explicit rules (batched vector operands of matmul/dot).
 
 # ruff: noqa: F841  (a template assigns z_dot for the transformer to read, not Python)
 
+import inspect
 import operator
 
+import gast
 import numpy as np
 
 from .. import runtime as rt
-from .registry import A, S, jvp_rule, linear, multilinear
+from ..nodes import clone
+from .registry import A, S, TemplateRule, custom, jvp_rule, linear, multilinear
+from .templates import expand
 
 # ---------------------------------------------------------------- products
 
@@ -78,11 +82,47 @@ def slogdet(z, a, a_dot):
 # L = cholesky(A) reads A's lower triangle only (S: the symmetric matrix it
 # stands for); dL = L phi(L^-1 dS L^-T), phi: the lower triangle, the
 # diagonal halved (0.5 (X + tril(X, -1) - triu(X, 1)))
-@jvp_rule(np.linalg.cholesky, samples=_POSDEF, batching="linalg")
-def cholesky(z, a, a_dot):
+def cholesky_lower(z, a, a_dot):
     s_dot = np.tril(a_dot) + np.swapaxes(np.tril(a_dot, -1), -1, -2)
     x = np.linalg.solve(z, np.swapaxes(np.linalg.solve(z, s_dot), -1, -2))
     z_dot = z @ (0.5 * (x + np.tril(x, -1) - np.triu(x, 1)))
+
+
+# upper=True (NumPy 2): U = L^T, from the upper triangle; dU = (L phi(...))^T
+def cholesky_upper(z, a, a_dot):
+    s_dot = np.triu(a_dot) + np.swapaxes(np.triu(a_dot, 1), -1, -2)
+    low = np.swapaxes(z, -1, -2)
+    x = np.linalg.solve(low, np.swapaxes(np.linalg.solve(low, s_dot), -1, -2))
+    z_dot = np.swapaxes(low @ (0.5 * (x + np.tril(x, -1) - np.triu(x, 1))), -1, -2)
+
+
+_CHOLESKY = {False: TemplateRule(np.linalg.cholesky, "cholesky", cholesky_lower, None),
+             True: TemplateRule(np.linalg.cholesky, "cholesky", cholesky_upper, None)}
+
+
+def _cholesky_parameters(a, upper=False):
+    """``cholesky(a)``, and NumPy 2's ``upper=``."""
+
+
+_UPPER = ([S(A(3, 3, kind="posdef"), upper=True), S(A(2, 3, 3, kind="posdef"), upper=True)]
+          if "upper" in inspect.signature(np.linalg.cholesky).parameters else [])
+
+
+@custom(np.linalg.cholesky, signature=_cholesky_parameters, samples=_POSDEF + _UPPER,
+        batching="linalg", active=lambda bound: bound.get("a", False))
+def cholesky(site):
+    """The lower or the upper template, by ``upper`` (a literal: True or False)."""
+    upper = site.bound.get("upper")
+    site.uses_output = True
+
+    def tangent(flag):
+        return expand(_CHOLESKY[flag], {"a": site.bound["a"]}, site.z, site.zd, site.dot,
+                      site.em.tangent_temp, site.ref)[0]
+
+    if upper is None or isinstance(upper, gast.Constant):
+        return tangent(bool(upper.value) if upper is not None else False)
+    # a variable: the choice where the code runs
+    return [gast.If(test=clone(upper), body=tangent(True), orelse=tangent(False))]
 
 
 # eigh of the symmetric S (it reads the lower triangle): with M = V^T dS V,
