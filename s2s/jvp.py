@@ -83,6 +83,11 @@ class Emitter(StatementPass):
         self.mutated = mutated_names(fn_node, nodes) | changed_arguments(nodes, ctx)
         self.container_mutated = container_mutated_names(fn_node, nodes)
         self.inactive_returns = []  # [line, index path] of returned values without tangent
+        self.numbers = {  # names bound to a number literal somewhere (their tangent: 0.0)
+            n.targets[0].id for n in nodes
+            if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name)
+            and isinstance(n.value, gast.Constant)
+            and type(n.value.value) in (int, float, complex)}
         self.stores = collections.Counter(
             n.id for n in gast.walk(fn_node)
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store))
@@ -282,6 +287,11 @@ class Emitter(StatementPass):
         if isinstance(op, (gast.Add, gast.Sub)):
             if not is_zero(ad):
                 pre.append(gast.AugAssign(target=store(xd.id), op=type(op)(), value=ad))
+            elif x in self.numbers:
+                # s = 0.0 (tangent 0.0); s += c, c without a tangent: s may now be an
+                # array, and its tangent must have its shape (a zero of it)
+                pre.append(assign(xd.id, call(self.ctx.ref(runtime.broadcast_with),
+                                              [name(xd.id), clone(a)])))
         elif isinstance(op, gast.Mult):
             # x *= a: x_dot = x_dot * a + x * a_dot, all before the primal update
             # (the product term first: a may be x itself)

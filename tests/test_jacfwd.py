@@ -773,3 +773,17 @@ def test_second_derivatives_of_constant_outputs():
     value, parts = s2s.jvp(_constant_parts, (x,), (x,))
     assert isinstance(parts, tuple) and parts[0] == 0.0
     np.testing.assert_array_equal(parts[1], np.zeros(2))
+
+
+def _linear_by_an_accumulator(x):
+    s = 0.0
+    s += x * 2.0
+    return s
+
+
+def test_second_derivatives_of_a_linear_accumulated_output():
+    # the second tangent of s stayed the number 0.0 (no term adds to it), a
+    # scalar where s is a vector: hessian failed to reshape it
+    x = np.array([0.5, -1.0, 2.0])
+    np.testing.assert_array_equal(s2s.hessian(_linear_by_an_accumulator)(x), np.zeros((3, 3, 3)))
+    np.testing.assert_array_equal(s2s.jacfwd(_linear_by_an_accumulator)(x), 2.0 * np.eye(3))
