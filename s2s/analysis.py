@@ -327,6 +327,15 @@ VIEW_FUNCTIONS = {"reshape", "ravel", "transpose", "swapaxes", "moveaxis", "sque
 CONTAINER_MUTATORS = MUTATORS | {"pop", "remove", "clear", "reverse", "sort"}
 
 
+def number_names(nodes):
+    """Names that ``nodes`` (assignments among them) bind to a number literal
+    (``s = 0.0``): Python numbers, which ``s += t`` rebinds rather than updates."""
+    return {n.targets[0].id for n in nodes
+            if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name)
+            and isinstance(n.value, gast.Constant)
+            and type(n.value.value) in (int, float, complex)}
+
+
 def mutated_names(fn_node, nodes=None):
     """Names whose contents the function changes in place: ``y[i] = v``,
     ``y += v`` (every name that may share memory with them changes too).

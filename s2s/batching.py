@@ -41,6 +41,7 @@ from .analysis import (
     iterated_atoms,
     iteration,
     mutated_names,
+    number_names,
     user_function,
 )
 from .batch_axes import AxisRules, _full, _index, _shift, einsum_sublist_names
@@ -1416,16 +1417,10 @@ def _flags(values):
 def _number_accumulators(fn_node):
     """Names bound to a Python number literal and updated only by augmented
     assignments (``s = 0.0; s += t``), never by a store into them."""
-    numbers, stores = set(), set()
-    for node in walk(fn_node):
-        if isinstance(node, gast.Assign):
-            target = node.targets[0]
-            if isinstance(target, gast.Name) and isinstance(node.value, gast.Constant) \
-                    and type(node.value.value) in (int, float, complex):
-                numbers.add(target.id)
-            elif isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
-                stores.add(target.value.id)
-    return numbers - stores
+    nodes = [n for n in walk(fn_node) if isinstance(n, gast.Assign)]
+    stores = {n.targets[0].value.id for n in nodes if isinstance(n.targets[0], gast.Subscript)
+              and isinstance(n.targets[0].value, gast.Name)}
+    return number_names(nodes) - stores
 
 
 def _written_by_helper(call_node, resolve):

@@ -40,6 +40,7 @@ from .analysis import (
     container_mutated_names,
     iteration,
     mutated_names,
+    number_names,
     user_function,
 )
 from .context import assign, call, const, name, store
@@ -83,11 +84,7 @@ class Emitter(StatementPass):
         self.mutated = mutated_names(fn_node, nodes) | changed_arguments(nodes, ctx)
         self.container_mutated = container_mutated_names(fn_node, nodes)
         self.inactive_returns = []  # [line, index path] of returned values without tangent
-        self.numbers = {  # names bound to a number literal somewhere (their tangent: 0.0)
-            n.targets[0].id for n in nodes
-            if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name)
-            and isinstance(n.value, gast.Constant)
-            and type(n.value.value) in (int, float, complex)}
+        self.numbers = number_names(nodes)  # (their tangent starts as 0.0)
         self.stores = collections.Counter(
             n.id for n in gast.walk(fn_node)
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store))
