@@ -99,7 +99,6 @@ class Batcher(RankInference, AxisRules, StatementPass):
         self.kind = {p: _kind(ranks.get(p)) for p in self.params}
         # names updated in place, directly or through a view (``v = z[1:]``):
         # a batched update makes the view and its base batched (and writable)
-        self._changes = {}  # id of a call -> the names it writes into (_changed_by)
         # ``s = 0.0`` then ``s += t``: a Python number, rebound by ``+=`` (to an
         # array of t's shape, even); batched, ``s = s + t``, not an update of a
         # buffer of the number's shape and type
@@ -280,16 +279,12 @@ class Batcher(RankInference, AxisRules, StatementPass):
             self._for_target(s.iter, s.target)
 
     def _changed_by(self, call_node):
-        """The names a call of a function of the user's writes into (once per
-        call). Where only directions are batched (jacfwd), only the tangents
-        it writes: its primal values are the same in every example."""
-        found = self._changes.get(id(call_node))
-        if found is None:
-            found = self._changes[id(call_node)] = {
-                name for param, name, fn in changed_bindings(call_node, self.ctx)
+        """The names a call of a function of the user's writes into. Where
+        only directions are batched (jacfwd), only the tangents it writes:
+        its primal values are the same in every example."""
+        return {name for param, name, fn in changed_bindings(call_node, self.ctx)
                 if not self.directions_only
                 or param in getattr(fn, "__dict__", {}).get("__s2s_tangents__", ())}
-        return found
 
     def _item_views(self, fn_node):
         """Names assigned once from ``d.items()`` or ``sorted(d.items())``:

@@ -36,8 +36,20 @@ def changed_arguments(nodes, ctx, seen=frozenset()):
 def changed_bindings(node, ctx, seen=frozenset()):
     """``(parameter, name, function)`` for each name that the call ``node``
     passes to a parameter the called function of the user's changes in place
-    (``x`` of ``f(x)`` or of ``f(x[1:])``); empty for any other node."""
-    if not isinstance(node, gast.Call) or any(isinstance(a, gast.Starred) for a in node.args):
+    (``x`` of ``f(x)`` or of ``f(x[1:])``); empty for any other node. Worked
+    out once per call node and transformation (kept on ``ctx``): the passes
+    of one function ask again, activity at every step of its fixed point."""
+    if not isinstance(node, gast.Call):
+        return []
+    memo = ctx.__dict__.setdefault("_changed_bindings", {})
+    hit = memo.get(id(node))
+    if hit is None or hit[0] is not node:
+        hit = memo[id(node)] = (node, _bindings(node, ctx, seen))
+    return hit[1]
+
+
+def _bindings(node, ctx, seen):
+    if any(isinstance(a, gast.Starred) for a in node.args):
         return []
     try:
         obj = ctx.resolve(node.func)

@@ -170,15 +170,8 @@ def _calling(fn):
     params = [p for p in inspect.signature(fn).parameters.values()
               if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     namespace = {"_ruled": fn}
-    spelled = []
-    for i, p in enumerate(params):
-        if p.default is p.empty:
-            spelled.append(p.name)
-        else:
-            namespace[f"_default{i}"] = p.default
-            spelled.append(f"{p.name}=_default{i}")
     names = ", ".join(p.name for p in params)
-    src = f"def {fn.__name__}({', '.join(spelled)}):\n    return _ruled({names})\n"
+    src = f"def {fn.__name__}({_spelled(params, namespace)}):\n    return _ruled({names})\n"
     _PRIMITIVE_WRAPPERS[fn] = _define(
         src, f"<s2s call of {fn.__module__}.{fn.__qualname__}, which has a rule>", namespace,
         fn.__name__)
@@ -222,19 +215,11 @@ def _calling_partial(p):
     for i, value in enumerate(p.args):
         namespace[f"_fixed{i}"] = value
         passed.append(f"_fixed{i}")
-    spelled = []
-    for q in params:
-        if q.kind is q.KEYWORD_ONLY and "*" not in spelled:
-            spelled.append("*")
-        if q.default is q.empty:
-            spelled.append(q.name)
-        else:
-            fixed = "_fixed_" if q.name in p.keywords else "_default_"
-            namespace[fixed + q.name] = q.default
-            spelled.append(f"{q.name}={fixed}{q.name}")
-        passed.append(f"{q.name}={q.name}")
+    spelled = _spelled(params, namespace,
+                       lambda q: "_fixed_" if q.name in p.keywords else "_default_")
+    passed += [f"{q.name}={q.name}" for q in params]
     name = (re.sub(r"\W", "", getattr(p.func, "__name__", "")) or "fn") + "_partial"
-    src = (f"def {name}({', '.join(spelled)}):\n"
+    src = (f"def {name}({spelled}):\n"
            f"    return _partial_func({', '.join(passed)})\n")
     # (named by its source, whose fixed values are names: deterministic, and
     # partials with other open parameters do not share a line cache entry)
@@ -244,6 +229,22 @@ def _calling_partial(p):
     fn.__qualname__ = f"functools.partial({inner}, ...)"  # (what messages call it)
     _PARTIALS[p] = fn
     return fn
+
+
+def _spelled(params, namespace, label=lambda param: "_default_"):
+    """The parameter list of a synthesized def with ``params`` (of
+    ``inspect.signature``): each default a name bound in ``namespace``
+    (``eps=_default_eps``), keyword-only ones after a ``*``."""
+    spelled = []
+    for q in params:
+        if q.kind is q.KEYWORD_ONLY and "*" not in spelled:
+            spelled.append("*")
+        if q.default is q.empty:
+            spelled.append(q.name)
+        else:
+            namespace[label(q) + q.name] = q.default
+            spelled.append(f"{q.name}={label(q)}{q.name}")
+    return ", ".join(spelled)
 
 
 def _define(src, filename, namespace, name):
