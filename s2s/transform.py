@@ -14,7 +14,6 @@ import dataclasses
 import gc
 import hashlib
 import re
-import types
 import weakref
 
 import gast
@@ -31,7 +30,6 @@ from .frontend import (
     lookup_path,
     parse,
     short_filename,
-    static_rank,
 )
 from .jvp import Emitter
 from .normalize import normalize
@@ -491,6 +489,9 @@ def _manifest(fn, cells, ctx, compiled, bindings, names, generated):
         "names": names,
         "consts": {n: repr(lookup(fn, n, cells)) for n in sorted(ctx.resolver.consts)},
         "deps": sorted(ctx.resolver.deps),
+        # the dependencies on a value's rank only (the others: on the value itself)
+        "ranks": {n: v.rank for n, (_, v) in sorted(ctx.resolver.deps.items())
+                  if type(v) is RankOf},
         "result": result,
     }
 
@@ -549,13 +550,14 @@ def _load(fn, spec, key):
     origin = manifest["origin"]
     _finish(compiled, origin, late)
     deps = []
+    ranks = manifest.get("ranks", {})
     for name in manifest["deps"]:
         first = name.partition(".")[0]
         where = cells[first] if first in cells else fn.__globals__
-        value = lookup_path(fn, name, cells) if "." in name else lookup(fn, name, cells)
-        if not (callable(value) or isinstance(value, types.ModuleType)):
-            value = RankOf(static_rank(value))  # (what Resolver.depend_on_rank recorded)
-        deps.append((name, where, value))
+        if name in ranks:  # (as Resolver.depend_on_rank recorded it)
+            deps.append((name, where, RankOf(ranks[name])))
+        else:
+            deps.append((name, where, lookup(fn, name, cells)))
     result = Generated(compiled, source, manifest["name"], fields["tangent_names"],
                        fields["positional"], fields["inactive_returns"], origin,
                        deps + callee_deps)

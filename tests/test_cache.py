@@ -224,6 +224,25 @@ def test_rank_of_a_global_array_is_part_of_the_entry():
     np.testing.assert_allclose(out2[0], g(x))
 
 
+def test_a_loaded_entry_follows_a_value_it_was_built_for(cache_dir):
+    # np.pad's mode is read when transforming (the code depends on the value):
+    # an entry loaded from disk took it for a dependency on a rank (none for a
+    # string), so a rebinding kept code for the old mode
+    src = """
+    def f(x):
+        return np.sum(np.pad(x, 1, mode=MODE) ** 2)
+    """
+    x = np.array([1.0, 2.0, 3.0])
+    define(src, "f", "<mode>", MODE="constant")  # (fills the entry)
+    s2s.jvp(define(src, "f", "<mode>", MODE="constant"), (x,), (np.ones(3),))
+    g = define(src, "f", "<mode>", MODE="constant")
+    before = dict(cache.stats)
+    assert s2s.jvp(g, (x,), (np.ones(3),))[1] == pytest.approx(12.0)
+    assert delta(before)["hits"] == 1
+    g.__globals__["MODE"] = "edge"  # [1, 1, 2, 3, 3]: the end points count twice
+    assert s2s.jvp(g, (x,), (np.ones(3),))[1] == pytest.approx(2 * (1 + 1 + 2 + 3 + 3))
+
+
 def test_unlocatable_callee_stays_in_memory(cache_dir):
     src = """
     def f(x):
