@@ -520,9 +520,10 @@ class Batcher(RankInference, AxisRules, StatementPass):
                 if p in self.batched and p not in self.given:
                     helper = "batched_copy" if p in self.mutated else "batched"
                     body.append(assign(p, self._broadcast(helper, name(p))))
-        if self.entry:
+        if self.entry and not hasattr(self.ctx.parsed.fn, "__s2s_origin__"):
             # inputs the function changes in place are copied, so the caller's
-            # arrays stay intact (as in jvp; a batched copy copies already)
+            # arrays stay intact (as in jvp; a batched copy copies already; code
+            # s2s generated, batched again, copies them itself)
             changed = self.mutated | container_mutated_names(fn)
             body.extend(assign(p, call(self.rt("fresh_copy"), [name(p)])) for p in self.params
                         if p in changed and (p in self.given or p not in self.batched))

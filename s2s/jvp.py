@@ -168,7 +168,9 @@ class Emitter(StatementPass):
         # inputs the function changes in place are copied, so the caller's
         # primals and tangents stay intact (entry point only: a helper's
         # in-place update of its argument is the caller's intent)
-        if self.entry:
+        # (code s2s generated, differentiated again, copies them itself: the
+        # derivative of its fresh_copy lines copies the new tangents too)
+        if self.entry and not hasattr(self.ctx.parsed.fn, "__s2s_origin__"):
             for p in params:
                 if self.may_be_mutated(p) or p in self.container_mutated:
                     copy_call = call(self.ctx.ref(runtime.fresh_copy), [name(p)])
