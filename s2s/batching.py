@@ -468,6 +468,8 @@ class Batcher(RankInference, AxisRules, StatementPass):
             fname = getattr(obj, "__name__", None)
             if _runtime_name(obj) == "namespace_of" or _runtime_name(obj) in _SHAPE_HELPERS:
                 return False  # the same for every example (of an outer batch too)
+            if _runtime_name(obj) == "batched" and not any(self.names_batched(a) for a in v.args):
+                return False  # a constant broadcast like= a batched value: its dtype only
             if fname in _UNBATCHED_CALLS and getattr(obj, "__module__", "") in (
                     "builtins", "numpy", "numpy._core.fromnumeric"):
                 return False
@@ -1019,6 +1021,8 @@ class Batcher(RankInference, AxisRules, StatementPass):
             done = self._tangent_helper(v, helper)
             if done is not None:
                 return done, []
+        if helper == "batched" and not any(self.is_batched(a) for a in v.args):
+            return v, []  # (only like= batched: a dtype, the same for every example)
         if helper in ("batched", "batched_copy") and self.is_batched(v.args[0]) \
                 and not self.is_batched(v.args[1]):
             # an inner batch axis put after this (outer) batch axis

@@ -556,9 +556,9 @@ def _stride0(value, size, lead=0):
     return view
 
 
-def batched_copy(value, size, xp=None, like=None):
+def batched_copy(value, size, xp=None):
     """Like :func:`batched`, but writable (the variable is updated in place)."""
-    return tree_map(lambda v: namespace_or(v, xp).array(batched(v, size, xp, like)), value)
+    return tree_map(lambda v: namespace_or(v, xp).array(batched(v, size, xp)), value)
 
 
 def concatenate_flat_batched(values, lead=1):

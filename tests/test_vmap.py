@@ -1709,6 +1709,10 @@ def test_a_python_float_accumulator_keeps_float32():
     expected = np.outer(x64, x64) + np.sum(0.5 * x64 ** 2) * np.eye(3)
     np.testing.assert_allclose(J, expected, rtol=1e-6)
     assert s2s.hessian(lambda v: np.sum(_energy_by_a_python_float_sum(v)))(x).dtype == np.float32
+    twice = s2s.vmap(s2s.vmap(_energy_by_a_python_float_sum))  # like= batched again: no loop
+    np.testing.assert_allclose(twice(np.stack([xs, xs])), [_loop(_energy_by_a_python_float_sum,
+                                                                 (xs,))] * 2, rtol=1e-6)
+    assert "map_batched" not in twice.source()
 
 
 _ROWS = np.array([0, 2])
