@@ -175,7 +175,7 @@ class _Core:
                 result = fn(**dict(zip(self.params, values)), **kwargs)
             else:
                 named = dict(zip(self.params[self.npos:], values[self.npos:]))
-                result = fn(*values[: self.npos], **named, **kwargs)
+                result = fn(*values[: self.npos], **named)
         except (TypeError, ValueError, NotImplementedError, IndexError, ImportError) as err:
             explained = backend.explain(err)
             if explained is None:

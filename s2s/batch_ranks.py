@@ -288,8 +288,6 @@ def _global_index_array(node, batcher):
     """The NumPy integer or boolean array a global (or closure variable)
     ``node`` names, used as an index (the code then depends on it: its
     dtype decides how many axes it takes); else None."""
-    import numpy
-
     if not isinstance(node, gast.Name) or batcher.ctx.is_local(node.id):
         return None
     obj = batcher.ctx.resolve(node)

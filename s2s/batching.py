@@ -600,6 +600,8 @@ class Batcher(RankInference, AxisRules, StatementPass):
         return call(self.rt(helper), [value, name(self.B)], keywords)
 
     def _fallback_reason(self, stmts):
+        sources = {s.targets[0].id: s.value for s in walk_statements(stmts)  # (for _selects)
+                   if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)}
         for s in walk_statements(stmts):
             test = getattr(s, "test", None)
             if isinstance(s, (gast.If, gast.While)) and self.names_batched(test):
@@ -614,7 +616,7 @@ class Batcher(RankInference, AxisRules, StatementPass):
                         "different place of a list or dict per example")
             value = getattr(s, "value", None)
             if isinstance(value, gast.Subscript) and self.names_batched(value.slice) \
-                    and self._selects(value.slice, stmts):
+                    and self._selects(value.slice, sources):
                 where = self.ctx.parsed.where(s.lineno)
                 return (f"loops over the batch: the index on {where} selects a number of "
                         "elements that differs per example")
@@ -635,13 +637,11 @@ class Batcher(RankInference, AxisRules, StatementPass):
                         "(an exception is caught per example)")
         return None
 
-    def _selects(self, index, stmts):
-        """Whether ``index`` (its names, through their assignments in ``stmts``)
-        is a mask (computed, or a boolean parameter) or what ``nonzero``
-        found: a selection whose size depends on the values, so examples
-        select different numbers of elements."""
-        sources = {s.targets[0].id: s.value for s in walk_statements(stmts)
-                   if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)}
+    def _selects(self, index, sources):
+        """Whether ``index`` (its names, through their assignments: ``sources``,
+        name -> value) is a mask (computed, or a boolean parameter) or what
+        ``nonzero`` found: a selection whose size depends on the values, so
+        examples select different numbers of elements."""
         todo, seen = [n.id for n in name_nodes(index)], set()
         while todo:
             found = todo.pop()

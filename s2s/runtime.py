@@ -613,7 +613,7 @@ def lift_region(value, target, index, lead=1, index_batched=False):
     index (``index_batched`` as in :func:`gather_batched`) has the same rank
     and dtype in every example: its first one tells."""
     if index_batched is not False:
-        index = _index_example(index, index_batched, 0)
+        index = _index_example(index, _index_flags(index, index_batched), 0)
     return lift(value, _region_rank(numpy.ndim(target) - lead, index), lead)
 
 
@@ -769,7 +769,8 @@ def gather_batched(value, value_batched, index, index_batched):
     row ``b`` of each item, so that ``lst[k]`` is row ``b`` of item ``k[b]``,
     not item ``b``."""
     size = batch_size(value) if value_batched else _index_batch_size(index, index_batched)
-    items = [(_example(value, b) if value_batched else value)[_index_example(index, index_batched, b)]
+    flags = _index_flags(index, index_batched)
+    items = [(_example(value, b) if value_batched else value)[_index_example(index, flags, b)]
              for b in range(size)]
     return _stack_tree(items)
 
@@ -778,8 +779,9 @@ def setitem_batched(target, index, value, value_batched, index_batched=True):
     """``target[index] = value`` per example, where the index differs per
     example (``index_batched`` as in :func:`gather_batched`)."""
     views = kind_of(target) != "dask"
+    flags = _index_flags(index, index_batched)
     for b in range(numpy.shape(target)[0]):
-        example = _index_example(index, index_batched, b)
+        example = _index_example(index, flags, b)
         item = value[b] if value_batched else value
         if views:
             target[b][example] = item
@@ -797,10 +799,9 @@ def _index_flags(index, index_batched):
     return tuple((entry, None if index_batched else False) for entry in index)
 
 
-def _index_example(index, index_batched, b):
-    """Example ``b`` of a batched index."""
-    entries = tuple(_entry_example(e, b) if f is not False else e
-                    for e, f in _index_flags(index, index_batched))
+def _index_example(index, flags, b):
+    """Example ``b`` of a batched index (``flags``: :func:`_index_flags`)."""
+    entries = tuple(_entry_example(e, b) if f is not False else e for e, f in flags)
     return entries if type(index) is tuple else entries[0]
 
 
@@ -1395,10 +1396,11 @@ def extremum_batched(values, kind, lead=1):
     batched list or tuple (items batched), or array (its items along the
     first axis after the ``lead`` batch axes): the items' elementwise
     maximum or minimum."""
-    if hasattr(values, "shape"):
-        items = list(namespace_of(values).moveaxis(values, lead, 0))
-    else:
-        items = list(values)
+    if hasattr(values, "shape"):  # (one reduction over the items' axis)
+        if values.shape[lead] == 0:
+            raise ValueError(f"{kind}() iterable argument is empty")
+        return getattr(namespace_of(values), kind)(values, axis=lead)
+    items = list(values)
     if not items:
         raise ValueError(f"{kind}() iterable argument is empty")
     xp = namespace_of(*items)
