@@ -909,6 +909,15 @@ class Site:
             self.em.ctx.resolver.depend_on_value(atom.id, value)
         return value
 
+    def template(self, rule, bound):
+        """The tangent statements of the template ``rule`` (a TemplateRule)
+        for this call, its parameters bound to ``bound`` (name -> atom); None
+        where the tangent is zero. (A custom rule that picks a template.)"""
+        stmts, zero = expand(rule, bound, self.z, self.zd, self.dot, self.em.tangent_temp,
+                             self.ref)
+        self.uses_output = self.uses_output or rule.uses_output
+        return None if zero else stmts
+
     def problem(self, message, hint):
         """Refuse the call: a NoRuleError at the user's line (recorded, and
         the tangent taken as zero, when ``s2s check`` collects problems)."""

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import runtime as rt
 from .registry import A, S, TemplateRule, custom, jvp_rule, linear, zero
-from .templates import _number, expand
+from .templates import _number
 
 EW = "elementwise"
 
@@ -94,20 +94,13 @@ def _power_active(bound):
     return bound.get("x", False) or bound.get("y", False)
 
 
-@custom(operator.pow, signature=_power_parameters, active=_power_active, samples=_POWER_SAMPLES,
-        batching=EW)
-@custom(np.power, signature=_power_parameters, active=_power_active, samples=_POWER_SAMPLES,
-        batching=EW)
-@custom(builtins.pow, signature=_power_parameters, active=_power_active, samples=_POWER_SAMPLES,
-        batching=EW)
+@custom(operator.pow, np.power, builtins.pow, signature=_power_parameters, active=_power_active,
+        samples=_POWER_SAMPLES, batching=EW)
 def power(site):
     """The template above: with a number as the exponent, its folded form."""
     x, y = site.bound["x"], site.bound["y"]
-    rule = _POWER if _number(y) is not None else _POWER_BY_A_VARIABLE
-    site.uses_output = True
-    stmts, zero = expand(rule, {"x": x, "y": y}, site.z, site.zd, site.dot,
-                         site.em.tangent_temp, site.ref)
-    return None if zero else stmts
+    return site.template(_POWER if _number(y) is not None else _POWER_BY_A_VARIABLE,
+                         {"x": x, "y": y})
 
 
 @jvp_rule(np.float_power, samples=[S(A(3, low=0.5, high=2), A(3))], batching=EW)

@@ -15,9 +15,9 @@ import gast
 import numpy as np
 
 from .. import runtime as rt
+from ..frontend import MISSING
 from ..nodes import clone
 from .registry import A, S, TemplateRule, custom, jvp_rule, linear, multilinear
-from .templates import expand
 
 # ---------------------------------------------------------------- products
 
@@ -113,16 +113,12 @@ _UPPER = ([S(A(3, 3, kind="posdef"), upper=True), S(A(2, 3, 3, kind="posdef"), u
 def cholesky(site):
     """The lower or the upper template, by ``upper`` (a literal: True or False)."""
     upper = site.bound.get("upper")
-    site.uses_output = True
-
-    def tangent(flag):
-        return expand(_CHOLESKY[flag], {"a": site.bound["a"]}, site.z, site.zd, site.dot,
-                      site.em.tangent_temp, site.ref)[0]
-
-    if upper is None or isinstance(upper, gast.Constant):
-        return tangent(bool(upper.value) if upper is not None else False)
-    # a variable: the choice where the code runs
-    return [gast.If(test=clone(upper), body=tangent(True), orelse=tangent(False))]
+    flag = site.static(upper)  # (a literal or a global; None: not passed)
+    if flag is not MISSING:
+        return site.template(_CHOLESKY[bool(flag)], {"a": site.bound["a"]})
+    # a local variable: the choice where the code runs
+    return [gast.If(test=clone(upper), body=site.template(_CHOLESKY[True], {"a": site.bound["a"]}),
+                    orelse=site.template(_CHOLESKY[False], {"a": site.bound["a"]}))]
 
 
 # eigh of the symmetric S (it reads the lower triangle): with M = V^T dS V,

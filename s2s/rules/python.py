@@ -15,7 +15,6 @@ from .. import runtime as rt
 from ..context import assign, call, name
 from ..nodes import clone
 from .registry import A, S, TemplateRule, custom, jvp_rule, linear, zero
-from .templates import expand
 
 # ---------------------------------------------------------------- builtins
 
@@ -55,9 +54,8 @@ _EXTREMUM_SAMPLES = [
 ]
 
 
-@custom(builtins.max, signature=_extremum_parameters, batching="python", samples=_EXTREMUM_SAMPLES,
-        active=lambda bound: bound.get("args", False) or bound.get("default", False))
-@custom(builtins.min, signature=_extremum_parameters, batching="python", samples=_EXTREMUM_SAMPLES,
+@custom(builtins.max, builtins.min, signature=_extremum_parameters, batching="python",
+        samples=_EXTREMUM_SAMPLES,
         active=lambda bound: bound.get("args", False) or bound.get("default", False))
 def extremum(site):
     """max(a, b): the template above. More values, a key, or one iterable:
@@ -67,9 +65,7 @@ def extremum(site):
     values = bound.get("args", ())
     site.uses_output = True
     if len(values) == 2 and "key" not in bound:
-        stmts, zero = expand(_PAIR, {"a": values[0], "b": values[1]}, site.z, site.zd,
-                             site.dot, site.em.tangent_temp, site.ref)
-        return None if zero else stmts
+        return site.template(_PAIR, {"a": values[0], "b": values[1]})
     helper = site.ref(rt.items_extremum_tangent)
     stmts = []
     if len(values) == 1:

@@ -436,14 +436,16 @@ def zero(*primitives, samples=None, batching=None):
         _add(ZeroRule(prim, _name(prim), samples, batching))
 
 
-def custom(primitive, *, active, signature=None, samples=None, batching=None):
-    """Register ``emit`` as a custom rule; ``signature``: a function whose
-    parameters spell out how calls bind (keywords a primitive takes as
-    ``**kwargs``), ``active(bound)``: whether the output carries a tangent."""
+def custom(*primitives, active, signature=None, samples=None, batching=None):
+    """Register ``emit`` as the custom rule of each of ``primitives``;
+    ``signature``: a function whose parameters spell out how calls bind
+    (keywords a primitive takes as ``**kwargs``), ``active(bound)``: whether
+    the output carries a tangent."""
 
     def decorate(emit):
         sig = inspect.signature(signature) if signature is not None else None
-        _add(CustomRule(primitive, _name(primitive), emit, active, samples, batching, sig))
+        for primitive in primitives:
+            _add(CustomRule(primitive, _name(primitive), emit, active, samples, batching, sig))
         return emit
 
     return decorate
