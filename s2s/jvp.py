@@ -85,9 +85,6 @@ class Emitter(StatementPass):
         self.container_mutated = container_mutated_names(fn_node, nodes)
         self.inactive_returns = []  # [line, index path] of returned values without tangent
         self.numbers = number_names(nodes)  # (their tangent starts as 0.0)
-        self.stores = collections.Counter(
-            n.id for n in gast.walk(fn_node)
-            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store))
         self.tangent_temps = set()
         self.displays = {  # names bound to a tuple, list or dict display
             n.targets[0].id: n.value for n in nodes
@@ -253,6 +250,13 @@ class Emitter(StatementPass):
             tangent = self.dot_or_zero(value)
         s.value = gast.Tuple(elts=[value, tangent], ctx=gast.Load())
         return [s]
+
+    @functools.cached_property
+    def stores(self):
+        """How many times each name is bound (for returned displays, only
+        asked where a return builds a tuple, list or dict)."""
+        return collections.Counter(n.id for n in gast.walk(self.fn)
+                                   if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store))
 
     def _inactive_parts(self, value):
         """The parts of a returned tuple, list or dict display that carry no
