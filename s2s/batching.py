@@ -102,11 +102,13 @@ class Batcher(RankInference, AxisRules, StatementPass):
         # ``s = 0.0`` then ``s += t``: a Python number, rebound by ``+=`` (to an
         # array of t's shape, even); batched, ``s = s + t``, not an update of a
         # buffer of the number's shape and type
-        self.rebound = _number_accumulators(fn_node)
-        direct = (mutated_names(fn_node) - self.rebound) | changed_arguments(
-            walk(fn_node), ctx) | {
-            t for t in (_written_by_helper(n, ctx.resolve) for n in walk(fn_node)
-                        if isinstance(n, gast.Call)) if t is not None}
+        nodes = [n for n in walk(fn_node) if isinstance(n, (gast.Assign, gast.AugAssign,
+                                                           gast.For, gast.Call))]
+        self.rebound = _number_accumulators(nodes)
+        calls = [n for n in nodes if isinstance(n, gast.Call)]
+        direct = (mutated_names(fn_node, nodes) - self.rebound) | changed_arguments(
+            calls, ctx) | {t for t in (_written_by_helper(n, ctx.resolve) for n in calls)
+                           if t is not None}
         self.alias_class = _view_classes(fn_node, direct)
         self.mutated = set(direct) | {n for c in self.alias_class.values() for n in c}
         # parameters holding jacfwd's identity basis of a vector, never reassigned
@@ -1414,10 +1416,11 @@ def _flags(values):
     return gast.Tuple(elts=[const(f) for f in values], ctx=gast.Load())
 
 
-def _number_accumulators(fn_node):
-    """Names bound to a Python number literal and updated only by augmented
-    assignments (``s = 0.0; s += t``), never by a store into them."""
-    nodes = [n for n in walk(fn_node) if isinstance(n, gast.Assign)]
+def _number_accumulators(nodes):
+    """Names ``nodes`` (the function's) bind to a Python number literal and
+    update only by augmented assignments (``s = 0.0; s += t``), never by a
+    store into them."""
+    nodes = [n for n in nodes if isinstance(n, gast.Assign)]
     stores = {n.targets[0].value.id for n in nodes if isinstance(n.targets[0], gast.Subscript)
               and isinstance(n.targets[0].value, gast.Name)}
     return number_names(nodes) - stores
