@@ -2,6 +2,10 @@
 of the function with the rule uses it, calls may leave out its defaults, and
 a rule that does not fit is refused where it is registered, naming its line."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from helpers import central_difference, make_function
@@ -68,3 +72,32 @@ def test_a_rule_that_does_not_fit_is_refused_where_it_is_registered(rule, messag
         s2s.defjvp(_product)(template)
     assert message in str(info.value)
     assert info.value.filename == template.__code__.co_filename and info.value.lineno == 1
+
+
+OVERRIDE = """
+import numpy as np
+import s2s
+
+
+@s2s.defjvp(np.linalg.norm)
+def norm_jvp(z, x, ord, axis, keepdims, x_dot):
+    z_dot = 100.0 * np.sum(x_dot)
+
+
+def f(x):
+    return np.linalg.norm(x)
+
+
+print(s2s.jvp(f, (np.ones(3),), (np.ones(3),))[1])
+"""
+
+
+def test_a_rule_for_a_function_with_a_built_in_rule_replaces_it_from_the_first_call(tmp_path):
+    # in a fresh process, where s2s's rule tables load after the user's rule
+    script = tmp_path / "override.py"
+    script.write_text(OVERRIDE)
+    env = dict(os.environ, S2S_CACHE_DIR=str(tmp_path / "cache"))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    assert float(done.stdout) == 300.0

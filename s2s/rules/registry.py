@@ -413,6 +413,7 @@ def user_rule(primitive, template, defaults=None):
     (``s2s.defjvp``), prepared now: a template that is no rule raises
     :class:`s2s.rules.templates.TemplateError` here, not where it is used.
     ``defaults``: the primitive's, which calls may leave out."""
+    _load()  # the built-in rules first: loaded later, one would replace the user's
     rule = TemplateRule(primitive, _name(primitive), template, None, None, defaults)
     try:
         rule.expansion  # noqa: B018 (prepared, and kept, now)
@@ -452,8 +453,13 @@ def custom(*primitives, active, signature=None, samples=None, batching=None):
 
 
 def lookup(obj):
-    """The rule for ``obj``, or None. Loads the rule modules on first use."""
-    _load()
+    """The rule for ``obj``, or None. Loads the rule modules on first use,
+    unless ``obj`` is a Python function of the user's: only a user rule can
+    be its rule, and those are registered after the built-in ones. (A
+    process whose transforms the disk cache serves then never loads the
+    rule tables, ~5 ms.)"""
+    if not _users_function(obj):
+        _load()
     try:
         return RULES.get(obj)
     except TypeError:  # unhashable object
@@ -463,6 +469,17 @@ def lookup(obj):
 def all_rules():
     _load()
     return dict(RULES)
+
+
+# the modules whose Python functions can have built-in rules
+BUILTIN_RULE_MODULES = ("numpy", "s2s")
+
+
+def _users_function(obj):
+    if not isinstance(obj, types.FunctionType):
+        return False
+    module = getattr(obj, "__module__", None) or ""
+    return module.partition(".")[0] not in BUILTIN_RULE_MODULES
 
 
 @functools.cache

@@ -151,6 +151,13 @@ def test_every_rule_has_samples():
     assert not missing, f"rules without samples: {missing}"
 
 
+def test_every_python_function_with_a_built_in_rule_is_in_a_module_lookup_loads_rules_for():
+    # lookup() of any other Python function does not load the rule tables
+    outside = sorted(rule.name for rule in RULES.values()
+                     if rule.builtin and registry._users_function(rule.primitive))
+    assert not outside, f"rules lookup() would not find before the tables load: {outside}"
+
+
 def test_every_rule_says_how_it_batches():
     missing = sorted(rule.name for rule in RULES.values() if not rule.batching)
     assert not missing, f"rules without a batching kind: {missing}"
