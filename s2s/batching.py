@@ -1088,6 +1088,8 @@ class Batcher(RankInference, AxisRules, StatementPass):
         if getattr(obj, "__module__", None) == "math" or obj in (max, min):
             return self._map(v, v.args, None), []
         if obj in (float, int, complex):
+            if len(v.args) != 1 or v.keywords:  # complex(real, imag): per example
+                return self._map(v, v.args, None), []
             return call(self.rt("scalar_batched"), [v.args[0], func]), []
         if obj is len:
             return call(self.rt("len_batched"), v.args), []

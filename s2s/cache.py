@@ -221,7 +221,8 @@ def _user_rules():
 def _describe_rule(rule):
     import inspect
 
-    text = [rule.name, rule.kind, repr(getattr(rule, "argnums", None))]
+    text = [rule.name, rule.kind, repr(getattr(rule, "argnums", None)),
+            repr(sorted(getattr(rule, "passive", ())))]
     for part in (getattr(rule, "template", None), getattr(rule, "emit", None),
                  getattr(rule, "_active", None), rule.batching):
         if part is None or isinstance(part, str):

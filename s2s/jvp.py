@@ -672,6 +672,16 @@ class Emitter(StatementPass):
             return None, False
         if isinstance(rule, ZeroRule):
             return None, False
+        if isinstance(rule, LinearRule):
+            dropped = rule.dropped(args, keywords, self.is_active)
+            if dropped:
+                self.problem(
+                    NoRuleError, s,
+                    f"{rule.name} is differentiated in {', '.join(rule.linear_params())} "
+                    f"only, and the value passed as {dropped[0]} carries a derivative",
+                    "compute this value from operations that are differentiable in it",
+                )
+                return None, False
         if isinstance(rule, MultilinearRule):
             return self._multilinear(rule, args, keywords, func, zd), False
         if isinstance(rule, LinearRule):

@@ -9,7 +9,9 @@ import pytest
 from helpers import line_of
 
 import s2s
+from s2s import api
 from s2s.errors import S2SError
+from s2s.rules import registry
 
 
 def _assert_names_user_line(error, fn, text):
@@ -235,6 +237,43 @@ def test_pad_modes_without_a_rule_are_refused():
         s2s.jvp(pad_in_mode, (np.ones(3), "edge"), (np.ones(3), None))
     assert "a mode that is not a string known when s2s reads the code" in str(info.value)
     _assert_names_user_line(info.value, pad_in_mode, "mode=mode")
+
+
+def shaped_like(a, b):
+    return a * np.ones_like(b)
+
+
+def calls_shaped_like(x):
+    y = x * x
+    return shaped_like(x, y)
+
+
+@pytest.mark.parametrize("passive", [(), ("b",)])
+def test_a_linear_rule_refuses_a_derivative_in_a_parameter_it_is_not_linear_in(passive):
+    # a rule that forgets a parameter (complex(real, imag) was linear in real
+    # only) gave the primal value of that parameter in the tangent, silently
+    registry.linear(shaped_like, argnums=(0,), passive=passive)
+    try:
+        if passive:  # declared passive (b gives only a shape): no derivative through it
+            assert _jvp(calls_shaped_like)[1].tolist() == [1.0, 1.0, 1.0]
+        else:
+            with pytest.raises(s2s.NoRuleError) as info:
+                _jvp(calls_shaped_like)
+            assert "differentiated in a only, and the value passed as b carries a " \
+                "derivative" in str(info.value)
+            _assert_names_user_line(info.value, calls_shaped_like, "shaped_like(x, y)")
+    finally:
+        del registry.RULES[shaped_like]
+        registry.generation += 1  # (as a registration does: the cache's key changes)
+        api._forget_all()
+
+
+def complex_of(a, b):
+    return complex(a, b).imag * 3.0
+
+
+def test_complex_is_differentiated_in_its_imaginary_part():
+    assert s2s.jvp(complex_of, (1.0, 2.0), (0.0, 1.0)) == (6.0, 3.0)
 
 
 def test_no_rule_not_raised_for_inactive_call():

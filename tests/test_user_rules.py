@@ -50,6 +50,14 @@ def test_a_call_may_leave_out_the_defaults_of_a_function_with_a_rule():
     s2s.defjvp(_smooth_abs)(make_function("def rule(z, x, eps, x_dot):\n    z_dot = x * x_dot / z\n"))
     np.testing.assert_allclose(s2s.jvp(_total_smooth_abs, (X,), (V,))[1],
                                central_difference(_total_smooth_abs, (X,), (V,)), rtol=1e-6)
+
+
+def test_an_argument_left_out_has_the_functions_default_not_the_rules():
+    # the primal used eps=1e-2; the tangent used the template's eps=100.0
+    s2s.defjvp(_smooth_abs)(make_function(
+        "def rule(z, x, eps=100.0, x_dot=None):\n    z_dot = x * x_dot / np.sqrt(x * x + eps)\n"))
+    np.testing.assert_allclose(s2s.jvp(_total_smooth_abs, (X,), (V,))[1],
+                               central_difference(_total_smooth_abs, (X,), (V,)), rtol=1e-6)
     np.testing.assert_allclose(s2s.jacfwd(_total_smooth_abs)(X), X / _smooth_abs(X), rtol=1e-12)
 
 

@@ -315,7 +315,8 @@ def clip(z, a, a_min, a_max, a_dot, a_min_dot, a_max_dot):
 
 
 linear(np.where, argnums=(1, 2), samples=[S(A(5, kind="bool"), A(5), A(5)),
-                                          S(A(2, 5, kind="bool"), A(5), 0.0)], batching=EW)
+                                          S(A(2, 5, kind="bool"), A(5), 0.0)], batching=EW,
+       passive=("condition",))
 
 linear(np.real, np.imag, np.conj, np.conjugate, samples=[S(A(3))], batching=EW)
 

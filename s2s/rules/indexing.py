@@ -16,20 +16,23 @@ from .registry import A, S, jvp_rule, linear, zero
 
 # ---------------------------------------------------------------- gathers
 
-linear(np.take, samples=[S(A(5), [0, 3, 3]), S(A(3, 4), [2, 0], axis=1)], batching="axes")
+# (indices and conditions computed from values that carry a derivative have none)
+linear(np.take, samples=[S(A(5), [0, 3, 3]), S(A(3, 4), [2, 0], axis=1)], batching="axes",
+       passive=("indices",))
 linear(np.take_along_axis, samples=[S(A(3, 4), np.array([[0], [2], [1]]), 1),
-                                    S(A(3, 4), np.array([0, 5, 11]), None)], batching="axes")
+                                    S(A(3, 4), np.array([0, 5, 11]), None)], batching="axes",
+       passive=("indices",))
 linear(np.compress, samples=[S([True, False, True], A(3, 2), axis=0),
                              S([True, False, True, True], A(2, 2))], argnums=(1,),
-       batching="axes")
+       batching="axes", passive=("condition",))
 linear(np.extract, samples=[S(np.array([True, False, True, True]), A(4))], argnums=(1,),
-       batching="axes")
+       batching="axes", passive=("condition",))
 # select(condlist, choicelist, default): linear in the choices and the default
 linear(np.select, argnums=(1, 2), samples=[
     S([A(4, kind="bool"), A(4, kind="bool")], [A(4), A(4)]),
     S([A(4, kind="bool")], [A(4)], A(4)),
     S([A(2, 4, kind="bool")], [A(4)], 0.5),
-], batching="elementwise")
+], batching="elementwise", passive=("condlist",))
 
 # ---------------------------------------------------------------- sorting
 

@@ -22,7 +22,8 @@ from .registry import A, S, TemplateRule, custom, jvp_rule, linear, zero
 linear(builtins.sum, argnums=(0, 1), samples=[S([A(3), A(3), A(3)]), S([1.5, 2.5]),
                                               S([A(3), A(3)], A(3))], batching="python")
 linear(builtins.float, samples=[S(A()), S(2.5)], batching="elementwise")
-linear(builtins.complex, samples=[S(2.5)], batching="elementwise")
+# complex(real, imag) = real + 1j * imag
+linear(builtins.complex, argnums=(0, 1), samples=[S(2.5), S(2.5, -0.5)], batching="elementwise")
 linear(builtins.list, builtins.tuple, samples=[S([A(2), A(2)]), S(A(3, 2))], batching="python")
 
 

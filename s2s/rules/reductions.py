@@ -25,12 +25,13 @@ _ZEROS = [S(np.array([1.5, 0.0, 2.0, -1.0])),
 
 # ---------------------------------------------------------------- linear
 
-linear(np.mean, samples=_AXES + [S(A(3, 4), axis=1, where=_MASK)], batching=RED)
+linear(np.mean, samples=_AXES + [S(A(3, 4), axis=1, where=_MASK)], batching=RED,
+       passive=("where",))
 # sum(a, initial=c) = c + sum(a): linear in ``a`` and ``initial`` together
 linear(np.sum, argnums=(0, 5), samples=_AXES + [
     S(A(3, 4), axis=1, where=_MASK), S(A(3, 4), axis=0, initial=1.5),
     S(A(3, 4), 0, None, None, False, 1.5),
-], batching=RED)
+], batching=RED, passive=("where",))
 linear(np.cumsum, samples=_SCAN, batching=RED)
 linear(np.trace, samples=[S(A(3, 3)), S(A(3, 4), 1), S(A(2, 3, 3), axis1=1, axis2=2)],
        batching=RED)

@@ -273,9 +273,12 @@ class TemplateRule(Rule):
 class LinearRule(Rule):
     kind = "linear"
 
-    def __init__(self, primitive, name, argnums, samples, batching=None):
+    def __init__(self, primitive, name, argnums, samples, batching=None, passive=()):
         super().__init__(primitive, name, samples, batching)
         self.argnums = argnums if isinstance(argnums, slice) else tuple(argnums)
+        # parameters whose values do not move the output (conditions, indices,
+        # an array giving only a shape): a value carrying a derivative is fine there
+        self.passive = frozenset(passive)
 
     def signature(self):
         if "_signature" not in self.__dict__:  # once per rule: inspect.signature is slow
@@ -311,6 +314,20 @@ class LinearRule(Rule):
             wanted = {names[i] for i in self.argnums if nargs <= i < len(names)}
             positions += [("kw", k) for k, kw in enumerate(keywords) if kw.arg in wanted]
         return positions
+
+    def dropped(self, args, keywords, is_active):
+        """The parameters, outside those the rule is linear in and those
+        declared passive, that this call passes a value carrying a
+        derivative: the tangent would leave that derivative out."""
+        if getattr(self.primitive, "__module__", None) == "s2s.runtime":
+            return []  # (s2s's own helpers: their other parameters are primal values)
+        try:
+            bound = self.bind(list(args), list(keywords))
+        except BindError:
+            return []  # (*args or **kwargs: the parameters cannot be told apart)
+        linear = set(self.linear_params()) | self.passive
+        return [p for p, a in bound.items() if p not in linear
+                and any(is_active(v) for v in (a if isinstance(a, tuple) else (a,)))]
 
 
 class MultilinearRule(LinearRule):
@@ -422,14 +439,17 @@ def user_rule(primitive, template, defaults=None):
     return _add(rule, builtin=False)
 
 
-def linear(*primitives, argnums=(0,), samples=None, batching=None):
+def linear(*primitives, argnums=(0,), samples=None, batching=None, passive=()):
+    """``passive``: parameters outside ``argnums`` that may be given values
+    carrying a derivative, which does not reach the output (conditions,
+    indices, an array giving a shape); a derivative in any other is refused."""
     for prim in primitives:
-        _add(LinearRule(prim, _name(prim), argnums, samples, batching))
+        _add(LinearRule(prim, _name(prim), argnums, samples, batching, passive))
 
 
-def multilinear(*primitives, argnums=(0, 1), samples=None, batching=None):
+def multilinear(*primitives, argnums=(0, 1), samples=None, batching=None, passive=()):
     for prim in primitives:
-        _add(MultilinearRule(prim, _name(prim), argnums, samples, batching))
+        _add(MultilinearRule(prim, _name(prim), argnums, samples, batching, passive))
 
 
 def zero(*primitives, samples=None, batching=None):

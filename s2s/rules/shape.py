@@ -56,13 +56,14 @@ linear(np.append, argnums=(0, 1), samples=[S(A(3), A(2)), S(A(2, 3), A(1, 3), ax
                                           S(A(2, 3), A(4))], batching="axes")
 linear(np.split, samples=[S(A(6, 2), 3), S(A(4, 6), [1, 4], axis=1)], batching="axes")
 linear(np.array_split, samples=[S(A(7), 3), S(A(2, 7), 2, axis=-1)], batching="axes")
-linear(np.delete, samples=[S(A(5), 1), S(A(3, 4), [0, 2], axis=1)], batching="axes")
+linear(np.delete, samples=[S(A(5), 1), S(A(3, 4), [0, 2], axis=1)], batching="axes",
+       passive=("obj",))
 
 # ---------------------------------------------------------------- repetition and padding
 
 linear(np.tile, samples=[S(A(3), 2), S(A(2, 3), (2, 1))], batching="tile")
 linear(np.repeat, samples=[S(A(3), 2), S(A(2, 3), 2, axis=1), S(A(3), [1, 2, 0])],
-       batching="axes")
+       batching="axes", passive=("repeats",))
 
 # np.pad is linear in the array and the values it pads with together: the
 # tangent's pad takes their tangents (0 for constants). "constant" pads with
@@ -136,11 +137,13 @@ linear(np.triu, np.tril, samples=[S(A(3, 3)), S(A(3, 4), 1), S(A(2, 3, 3), -1)],
 # ---------------------------------------------------------------- copies and filled arrays
 
 linear(np.copy, np.array, np.asarray, np.ascontiguousarray, np.asanyarray,
-       samples=[S(A(3)), S(A(2, 3))], batching="elementwise")
-# full(shape, value) and full_like(a, value) are linear in the value alone
-linear(np.full, argnums=(1,), samples=[S((2, 3), 1.5), S((2, 3), A(3))], batching="broadcast_to")
+       samples=[S(A(3)), S(A(2, 3))], batching="elementwise", passive=("like",))
+# full(shape, value) and full_like(a, value) are linear in the value alone (a
+# gives full_like a shape and a dtype)
+linear(np.full, argnums=(1,), samples=[S((2, 3), 1.5), S((2, 3), A(3))], batching="broadcast_to",
+       passive=("like",))
 linear(np.full_like, argnums=(1,), samples=[S(A(2, 3), 1.5), S(A(2, 3), A(3))],
-       batching="broadcast_to")
+       batching="broadcast_to", passive=("a",))
 
 # linspace(start, stop, num, endpoint, retstep, dtype, axis): linear in start
 # and stop together (the points and the step are linear combinations of them).

@@ -104,12 +104,11 @@ def prepare(rule):
     fn = rule.parsed
     template = rule.template
     params = [a.id for a in fn.args.args]
-    defaults = dict(rule.primitive_defaults)
-    defaults.update({
-        p.name: p.default
-        for p in inspect.signature(template).parameters.values()
-        if p.default is not p.empty
-    })
+    # an argument a call leaves out has the primitive's default, which the
+    # primal used, whatever the template says (as in TemplateRule.signature)
+    defaults = {p.name: p.default for p in inspect.signature(template).parameters.values()
+                if p.default is not p.empty}
+    defaults.update(rule.primitive_defaults)
     local = set(params) | {
         t.id for stmt in fn.body if isinstance(stmt, gast.Assign) for t in stmt.targets
         if isinstance(t, gast.Name)
