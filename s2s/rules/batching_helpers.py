@@ -33,4 +33,6 @@ linear(rt.getitem_batched, samples=[S(A(3, 4), 1), S(A(3, 4), slice(1, None))],
 linear(rt.concatenate_flat_batched, samples=[S([A(3, 2), A(3, 1, 2)])], batching=HELPER)
 linear(rt.scalar_batched, samples=[S(A(3), float)], batching=HELPER)
 multilinear(rt.matmul_batched, samples=[S(A(3, 2, 4), A(4, 5), True, False),
-                                        S(A(2, 4), A(3, 4), False, True)], batching=HELPER)
+                                        S(A(3, 4), A(4, 5), True, False),
+                                        S(A(2, 4), A(3, 4), False, True),
+                                        S(A(2, 4), A(3, 4, 2), False, True)], batching=HELPER)
