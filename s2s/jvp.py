@@ -229,8 +229,14 @@ class Emitter(StatementPass):
     # -- statements ----------------------------------------------------------------
 
     def stmt_Delete(self, s):
-        extra = [name(self.dot_name(t.id), gast.Del()) for t in s.targets
-                 if isinstance(t, gast.Name) and t.id in self.activity.active]
+        extra = []
+        for t in s.targets:
+            if isinstance(t, gast.Name) and t.id in self.activity.active:
+                extra.append(name(self.dot_name(t.id), gast.Del()))
+            elif isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name) \
+                    and t.value.id in self.activity.active:  # del lst[i]: its tangent's item too
+                extra.append(gast.Subscript(value=name(self.dot_name(t.value.id)),
+                                            slice=clone(t.slice), ctx=gast.Del()))
         return [s] + ([gast.Delete(targets=extra)] if extra else [])
 
     def stmt_Return(self, s):

@@ -760,6 +760,24 @@ def test_a_preallocated_list_filled_in_a_loop():
     np.testing.assert_allclose(s2s.hessian(_preallocated_list)(w), expected, rtol=1e-5, atol=1e-5)
 
 
+def _deletes_items(x):
+    items = [x[0], x[1] ** 2, x[2] ** 3, x[0] * x[1]]
+    del items[1]
+    named = {"a": x[0] ** 2, "b": x[2]}
+    del named["a"]
+    del items[:1]
+    return items[0] * items[1] + named["b"]
+
+
+def test_del_of_an_item_deletes_its_tangent_too():
+    # the tangent list kept the item: items[0]'s tangent was the deleted one's
+    x = np.array([0.3, -0.5, 1.2])
+    check_jvp(_deletes_items, (x,))
+    np.testing.assert_allclose(
+        s2s.jacfwd(_deletes_items)(x),
+        [central_difference(_deletes_items, (x,), (e,)) for e in np.eye(3)], rtol=1e-6)
+
+
 def test_hessian_of_a_list_of_states_does_not_loop():
     # h0 shares the states list with W and xs; its zero second tangent was
     # zeros_like_tree(h0_dot), of unknown rank: every dot with it looped over both

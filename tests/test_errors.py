@@ -357,6 +357,28 @@ def uses_walrus(x):
     return x
 
 
+def reads_locals(x):
+    # the generated code's locals are not these: a zero tangent, silently
+    y = x * 2.0
+    return locals()["y"]
+
+
+def reads_vars(x):
+    y = x * 2.0
+    return vars()["y"] + y
+
+
+class _Holder:
+    pass
+
+
+def uses_setattr(x):
+    # setattr got around the refusal of o.v = x: a zero tangent
+    o, name = _Holder(), "v"
+    setattr(o, name, x)
+    return getattr(o, name) * 2.0
+
+
 def defines_inner_function(x):
     def inner(v):
         return v * 2.0
@@ -374,6 +396,9 @@ _UNSUPPORTED = [
     (uses_match, "match x.ndim", ("match",)),
     (uses_walrus, ":=", (":=",)),
     (defines_inner_function, "def inner", ("function",)),
+    (reads_locals, 'locals()["y"]', ("locals()",)),
+    (reads_vars, 'vars()["y"]', ("vars()",)),
+    (uses_setattr, "setattr(o, name, x)", ("setattr()",)),
 ]
 
 

@@ -349,3 +349,39 @@ def test_primitive_with_rule_passed_directly():
     out, out_dot = s2s.jvp(np.sin, (X,), (T,))
     np.testing.assert_allclose(out, np.sin(X))
     np.testing.assert_allclose(out_dot, np.cos(X) * T)
+
+
+def test_a_function_whose_file_was_edited_after_import_is_refused(tmp_path, monkeypatch):
+    # s2s read the new text and differentiated it: cos * 3 for a function running sin * 2
+    # (code transformed before the edit stays right: it was built from the old text)
+    import importlib
+
+    module = tmp_path / "edited_module.py"
+    module.write_text("import numpy as np\n\n\ndef f(x):\n    return np.sin(x) * 2\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    import edited_module
+
+    x, t = np.array([0.5]), np.ones(1)
+    module.write_text("import numpy as np\n\n\ndef f(x):\n    return np.cos(x) * 3.0  # edited\n")
+    with pytest.raises(s2s.SourceUnavailableError, match="its file was edited after it was defined"):
+        s2s.jvp(edited_module.f, (x,), (t,))
+    importlib.reload(edited_module)  # the function is the file's again
+    assert s2s.jvp(edited_module.f, (x,), (t,))[1] == pytest.approx(-3 * np.sin(0.5))
+    del sys.modules["edited_module"]
+
+
+def _written_through_a_view(x):
+    y = np.zeros(4)
+    w = y.view()
+    w[:] = x * x
+    return y
+
+
+def test_writes_through_a_view_method_reach_the_array():
+    # w = y.view() was a new array to s2s: y's tangent stayed zero
+    x = np.array([1.0, 2.0, 3.0, 4.0])
+    check_jvp(_written_through_a_view, (x,))
+    np.testing.assert_allclose(s2s.jacfwd(_written_through_a_view)(x), np.diag(2 * x))
+    xs = np.stack([x, 2 * x])
+    np.testing.assert_allclose(s2s.vmap(_written_through_a_view)(xs), xs * xs)

@@ -76,6 +76,10 @@ class _Methods(Transformer):
                        node.keywords)
         elif method == "compress" and node.args:  # np.compress(condition, a, axis)
             new = call(self._xp(method), [node.args[0], recv, *node.args[1:]], node.keywords)
+        elif method == "view" and not node.args and not node.keywords:
+            # another view of the whole array, as x[...] is (whose writes s2s follows)
+            new = gast.Subscript(value=recv, slice=gast.Constant(value=Ellipsis, kind=None),
+                                 ctx=gast.Load())
         elif method in IN_PLACE and isinstance(recv, gast.Name) and self.ctx.is_local(recv.id):
             self.ctx.report(self.ctx.error(
                 UnsupportedSyntaxError,

@@ -3,7 +3,8 @@
 Expects the user's function as parsed; guarantees that none of these remain:
 generators (``yield``), ``async``/``await``, ``global``/``nonlocal``,
 nested ``class`` or ``def``, ``match``, the walrus operator, starred
-assignment targets, and ``exec``/``eval`` of strings.
+assignment targets, ``exec``/``eval`` of strings, ``locals()``/``vars()``
+and ``setattr``/``delattr``.
 
 >>> import gast
 >>> from s2s.normalize.syntax import offending
@@ -60,6 +61,22 @@ def offending(fn_node):
                             node.lineno,
                             f"{node.func.id}() of a string",
                             "write the code out in the function",
+                        )
+                    )
+                elif node.func.id in ("locals", "vars") and not node.args:
+                    found.append(  # (the generated code's locals are not the function's)
+                        (
+                            node.lineno,
+                            f"{node.func.id}()",
+                            "use the variables by name, or keep the values in a dict",
+                        )
+                    )
+                elif node.func.id in ("setattr", "delattr"):
+                    found.append(  # (s2s does not follow values into attributes)
+                        (
+                            node.lineno,
+                            f"{node.func.id}()",
+                            "keep the value in a local variable, a tuple or a dict",
                         )
                     )
             elif isinstance(node, (gast.Assign, gast.For)):
