@@ -318,7 +318,7 @@ def _parse_code(fn):
     """``(node, text)``: the function's tree and the source lines it was read from."""
     lines, start, tree = _read_source(fn)
     source = "".join(lines)
-    if fn.__name__ != "<lambda>" and not _current(fn):
+    if fn.__name__ != "<lambda>" and not _current(fn, lines, start):
         code = fn.__code__
         raise SourceUnavailableError(
             f"the source of {fn.__qualname__} is not the code it runs: its file was edited "
@@ -336,29 +336,58 @@ def _parse_code(fn):
     return node, source
 
 
-def _current(fn):
+def _current(fn, lines, start):
     """Whether ``fn`` runs the code its file (as linecache has it now) says:
     False when the file was edited after ``fn`` was defined, and s2s would
-    differentiate the new text. The whole file is compiled (alone, a def
-    compiles differently: ``np.zeros`` of an imported ``np``, closures) and
-    its code at ``fn``'s line compared. Not checked (True): s2s's generated
-    code, a module pytest rewrote the asserts of, text that does not compile."""
+    differentiate the new text. Its ``lines`` (from line ``start``) are
+    compiled as the file has them, with the file's imports (alone, a def
+    compiles differently: ``np.zeros`` of an imported ``np``), and the code
+    compared with ``fn``'s; where that differs (a nested function, imports
+    inside a block) the whole file decides. Not checked (True): s2s's
+    generated code, a module pytest rewrote the asserts of, text that does
+    not compile."""
     code = fn.__code__
     if "__s2s_source__" in fn.__dict__ or "@pytest_ar" in fn.__globals__:
         return True
-    compiled = _compiled_file(code.co_filename, _source_stamp(code))
-    if compiled is None:
-        return True
-    return any(c == code for c in _code_objects(compiled)
-               if c.co_firstlineno == code.co_firstlineno and c.co_name == code.co_name)
+    file_lines = linecache.getlines(code.co_filename)
+    if fn.__qualname__ == fn.__name__:  # (a module's function: its lines, unindented)
+        text = _imports(file_lines, start - 1) + "".join(lines)
+        if _has_code(_compiled(text, code.co_filename), code):
+            return True
+    return _has_code(_compiled_file(code.co_filename, _source_stamp(code)), code)
 
 
-@functools.lru_cache(maxsize=16)
-def _compiled_file(filename, stamp):
+def _compiled(text, filename):
     try:
-        return compile("".join(linecache.getlines(filename)), filename, "exec", dont_inherit=True)
+        return compile(text, filename, "exec", dont_inherit=True)
     except (SyntaxError, ValueError):
         return None
+
+
+@functools.lru_cache(maxsize=8)
+def _compiled_file(filename, stamp):
+    return _compiled("".join(linecache.getlines(filename)), filename)
+
+
+def _has_code(module, code):
+    """Whether ``module`` (compiled text; None: it did not compile, which
+    counts as yes) has ``code`` at ``code``'s line."""
+    return module is None or any(
+        c == code for c in _code_objects(module)
+        if c.co_firstlineno == code.co_firstlineno and c.co_name == code.co_name)
+
+
+def _imports(file_lines, end):
+    """The first ``end`` lines of a file as text, blank but for its
+    top-level imports (on their own lines, as in the file)."""
+    out, depth, continued = [], 0, False
+    for line in file_lines[:end]:
+        keep = continued or depth > 0 or line.startswith(("import ", "from "))
+        if keep:
+            depth += line.count("(") - line.count(")")
+            continued = line.rstrip().endswith("\\")
+        out.append(line if keep else "\n")
+    return "".join(out)
 
 
 def _code_objects(code):

@@ -351,24 +351,54 @@ def test_primitive_with_rule_passed_directly():
     np.testing.assert_allclose(out_dot, np.cos(X) * T)
 
 
+_EDITED_MODULE = """\
+import numpy as np
+from numpy import (
+    cos,
+)
+
+
+def f(x):
+    return np.sin(x) * 2
+
+
+def outer(k):
+    def inner(x):
+        return np.sin(x) * k
+    return inner
+
+
+class Model:
+    @staticmethod
+    def forward(x):
+        return np.sin(x) * 2
+"""
+
+
 def test_a_function_whose_file_was_edited_after_import_is_refused(tmp_path, monkeypatch):
     # s2s read the new text and differentiated it: cos * 3 for a function running sin * 2
     # (code transformed before the edit stays right: it was built from the old text)
     import importlib
 
-    module = tmp_path / "edited_module.py"
-    module.write_text("import numpy as np\n\n\ndef f(x):\n    return np.sin(x) * 2\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    for name in ("unedited_module", "edited_module"):
+        (tmp_path / f"{name}.py").write_text(_EDITED_MODULE)
     import edited_module
+    import unedited_module
 
     x, t = np.array([0.5]), np.ones(1)
-    module.write_text("import numpy as np\n\n\ndef f(x):\n    return np.cos(x) * 3.0  # edited\n")
-    with pytest.raises(s2s.SourceUnavailableError, match="its file was edited after it was defined"):
-        s2s.jvp(edited_module.f, (x,), (t,))
-    importlib.reload(edited_module)  # the function is the file's again
+    for fn in (unedited_module.f, unedited_module.outer(2.0), unedited_module.Model.forward):
+        assert s2s.jvp(fn, (x,), (t,))[1] == pytest.approx(2 * np.cos(0.5))
+    (tmp_path / "edited_module.py").write_text(
+        _EDITED_MODULE.replace("np.sin(x) * 2", "np.cos(x) * 3.0  # edited").replace(
+            "np.sin(x) * k", "cos(x) * k  # edited"))
+    for fn in (edited_module.f, edited_module.outer(2.0), edited_module.Model.forward):
+        with pytest.raises(s2s.SourceUnavailableError, match="its file was edited after it"):
+            s2s.jvp(fn, (x,), (t,))
+    importlib.reload(edited_module)  # the functions are the file's again
     assert s2s.jvp(edited_module.f, (x,), (t,))[1] == pytest.approx(-3 * np.sin(0.5))
-    del sys.modules["edited_module"]
+    del sys.modules["edited_module"], sys.modules["unedited_module"]
 
 
 def _written_through_a_view(x):
