@@ -37,6 +37,7 @@ import gast
 from . import views
 from .analysis import (
     BINOPS,
+    VIEW_FUNCTIONS,
     container_mutated_names,
     iterated_atoms,
     iteration,
@@ -740,6 +741,18 @@ class Batcher(RankInference, AxisRules, StatementPass):
             for k in v.keywords:  # d.update(w=...)
                 k.value = self._ensure(k.value)
             return [s]
+        if isinstance(v, gast.Call) and isinstance(v.func, gast.Attribute) \
+                and isinstance(v.func.value, gast.Name) and v.func.value.id in self.batched \
+                and self.kind.get(v.func.value.id) in ("list", "container") \
+                and v.func.attr in ("reverse", "clear", "pop", "popitem") \
+                and not any(self.is_batched(a) for a in v.args):
+            return [s]  # the same change of the list (of batched items) in every example
+        if isinstance(v, gast.Call) and isinstance(v.func, gast.Attribute) \
+                and isinstance(v.func.value, gast.Name) and v.func.value.id in self.batched \
+                and v.func.attr in ("remove", "sort"):  # (per example, on copies: lost)
+            raise self.ctx.unsupported(
+                s, f"s2s cannot batch .{v.func.attr}() of a list whose items differ from "
+                "example to example", "build a new list (sorted(items), a comprehension)")
         if isinstance(v, gast.Call) and self.names_batched(v):
             value, pre = self.batch_value(v, None, s)
             return pre + [gast.Expr(value=value)]
@@ -1440,10 +1453,15 @@ def _written_by_helper(call_node, resolve):
     return None
 
 
+# calls whose result may be a view of their first argument
+_VIEW_CALLS = VIEW_FUNCTIONS | {"getitem_batched", "flat_batched"}
+
+
 def _view_classes(fn_node, mutated):
     """For each name updated in place: the names it may share memory with
     through views and plain copies of the reference (``v = z[1:]``, ``v = z.flat``,
-    ``w = v``, and ``v = _s2s.getitem_batched(z, ...)`` in code batched once already)."""
+    ``v = np.reshape(z, s)``, ``w = v``, and ``v = _s2s.getitem_batched(z, ...)``
+    in code batched once already)."""
     parent = {}
 
     def find(x):
@@ -1458,8 +1476,8 @@ def _view_classes(fn_node, mutated):
                     isinstance(value, gast.Attribute) and value.attr == "flat"):
                 value = value.value
             elif isinstance(value, gast.Call) and value.args and getattr(
-                    value.func, "attr", None) in ("getitem_batched", "flat_batched"):
-                value = value.args[0]  # batched code's view
+                    value.func, "attr", None) in _VIEW_CALLS:
+                value = value.args[0]  # xp.reshape(z, ...), or batched code's view
             if isinstance(value, gast.Name):
                 parent[find(node.targets[0].id)] = find(value.id)
     return {m: [n for n in parent if find(n) == find(m)] for m in mutated if m in parent}

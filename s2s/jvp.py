@@ -331,6 +331,14 @@ class Emitter(StatementPass):
         if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
                 and self.ctx.is_local(func.value.id) and func.attr in _LIST_MUTATORS:
             if func.value.id in self.activity.active:
+                if func.attr == "remove":  # the item's position, found before it goes
+                    at = self.ctx.temp()
+                    find = call(gast.Attribute(value=func.value, attr="index", ctx=gast.Load()),
+                                list(v.args))
+                    return [assign(at, find)] + [
+                        gast.Expr(value=call(gast.Attribute(value=lst, attr="pop", ctx=gast.Load()),
+                                             [name(at)]))
+                        for lst in (name(func.value.id), name(self.dot_name(func.value.id)))]
                 return [s] + self._mutator(func.value, func.attr, v, s)
             return [s]
         if any(self.is_active(a) for a in list(v.args) + [k.value for k in v.keywords]):
@@ -362,10 +370,6 @@ class Emitter(StatementPass):
             return [gast.Expr(value=call(meth, [self.dot_or_zero(a) for a in args], keywords))]
         if method == "setdefault":
             return [gast.Expr(value=call(meth, [args[0], self.dot_or_zero(args[1])]))]
-        if method == "remove":
-            index = call(gast.Attribute(value=recv, attr="index", ctx=gast.Load()), list(args))
-            pop = call(gast.Attribute(value=rd, attr="pop", ctx=gast.Load()), [index])
-            return [gast.Expr(value=pop)]
         raise self.error(NoRuleError, s, f"no rule for the list/dict method .{method}()")
 
     def stmt_For(self, s):

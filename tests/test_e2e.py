@@ -778,6 +778,49 @@ def test_del_of_an_item_deletes_its_tangent_too():
         [central_difference(_deletes_items, (x,), (e,)) for e in np.eye(3)], rtol=1e-6)
 
 
+def _reorders_containers(x):
+    items = [x[0], x[1] ** 2, x[2] ** 3]
+    items.reverse()
+    named = {"a": x[0] * 2, "b": x[1]}
+    named.popitem()
+    items.pop()
+    cleared = [x[1]]
+    cleared.clear()
+    cleared.append(x[2])
+    return items[0] + items[1] * named["a"] + cleared[0]
+
+
+def test_reverse_clear_pop_and_popitem_of_containers_under_every_transform():
+    # batched, each ran per example on a copy of the list (map_batched): lost
+    x = np.array([0.3, -0.5, 1.2])
+    check_jvp(_reorders_containers, (x,))
+    xs = np.stack([x, 2 * x, x - 1.0])
+    np.testing.assert_allclose(s2s.vmap(_reorders_containers)(xs),
+                               [_reorders_containers(v) for v in xs], rtol=1e-12)
+    jacobian = s2s.jacfwd(_reorders_containers)
+    np.testing.assert_allclose(
+        jacobian(x), [central_difference(_reorders_containers, (x,), (e,)) for e in np.eye(3)],
+        rtol=1e-6)
+    expected = [(jacobian(x + 1e-6 * e) - jacobian(x - 1e-6 * e)) / 2e-6 for e in np.eye(3)]
+    np.testing.assert_allclose(s2s.hessian(_reorders_containers)(x), expected, rtol=1e-5,
+                               atol=1e-5)
+
+
+def _removes_an_item(x):
+    items = [x[0], x[1] ** 2, x[2] ** 3]
+    items.remove(items[1])
+    return items[0] + items[1]
+
+
+def test_remove_of_a_list_item_and_its_tangent():
+    # the tangent list was searched for the primal value after it was removed
+    # (ValueError); batched, .remove() ran on per-example copies (lost)
+    x = np.array([0.3, -0.5, 1.2])
+    check_jvp(_removes_an_item, (x,))
+    with pytest.raises(s2s.UnsupportedSyntaxError, match=r"cannot batch \.remove\(\)"):
+        s2s.vmap(_removes_an_item)(np.stack([x, 2 * x]))
+
+
 def test_hessian_of_a_list_of_states_does_not_loop():
     # h0 shares the states list with W and xs; its zero second tangent was
     # zeros_like_tree(h0_dot), of unknown rank: every dot with it looped over both
