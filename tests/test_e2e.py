@@ -821,6 +821,27 @@ def test_remove_of_a_list_item_and_its_tangent():
         s2s.vmap(_removes_an_item)(np.stack([x, 2 * x]))
 
 
+def _merges_dicts(x):
+    d = {"a": x[0]} | {"b": x[1] ** 2}
+    e = {"c": x[0] * x[1]}
+    e |= d
+    g = e | {"z": x[1] * 3}
+    return d["b"] + e["a"] * e["c"] + g["z"]
+
+
+def test_a_merge_of_dicts_carries_the_items_tangents():
+    # | was bitwise or (a zero rule): the merged dict's tangent was zero
+    x = np.array([0.3, -0.5])
+    check_jvp(_merges_dicts, (x,))
+    jacobian = s2s.jacfwd(_merges_dicts)
+    np.testing.assert_allclose(
+        jacobian(x), [central_difference(_merges_dicts, (x,), (e,)) for e in np.eye(2)], rtol=1e-6)
+    xs = np.stack([x, 2 * x])
+    np.testing.assert_allclose(s2s.vmap(_merges_dicts)(xs), [_merges_dicts(v) for v in xs])
+    expected = [(jacobian(x + 1e-6 * e) - jacobian(x - 1e-6 * e)) / 2e-6 for e in np.eye(2)]
+    np.testing.assert_allclose(s2s.hessian(_merges_dicts)(x), expected, rtol=1e-5, atol=1e-5)
+
+
 def test_hessian_of_a_list_of_states_does_not_loop():
     # h0 shares the states list with W and xs; its zero second tangent was
     # zeros_like_tree(h0_dot), of unknown rank: every dot with it looped over both

@@ -6,6 +6,9 @@ are calls ``xp.sum(x, axis=0)`` etc. Methods shared with lists and dicts
 (``copy``, ``append``, ``items``...) and ``astype``/``item`` stay methods: the
 jvp pass knows them. A method is rewritten when its receiver is a local
 variable (only arrays have these methods) or a global that is an array.
+A merge of dicts, ``a | b``, becomes ``{**a, **b}`` and ``d |= e``
+``d.update(e)``, whose items the jvp pass follows, where one side is a dict
+display or a name bound to one.
 
 >>> from s2s.normalize._doctest import show
 >>> print(show("def f(x):\\n    return x.sum(axis=0) + x.T.dot(x).reshape(2, 3)\\n", "methods"))
@@ -42,8 +45,32 @@ IN_PLACE = {
 
 
 class _Methods(Transformer):
-    def __init__(self, ctx):
+    def __init__(self, ctx, dicts=()):
         self.ctx = ctx
+        self.dicts = set(dicts)  # names bound to a dict display or dict(...)
+
+    def _is_dict(self, node):
+        return isinstance(node, (gast.Dict, gast.DictComp)) or (
+            isinstance(node, gast.Name) and node.id in self.dicts) or (
+            isinstance(node, gast.Call) and self.ctx.resolve(node.func) is dict)
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.op, gast.BitOr) and (self._is_dict(node.left)
+                                                 or self._is_dict(node.right)):
+            merged = gast.Dict(keys=[None, None], values=[node.left, node.right])
+            return gast.copy_location(merged, node)
+        return node
+
+    def visit_AugAssign(self, node):
+        self.generic_visit(node)
+        if isinstance(node.op, gast.BitOr) and isinstance(node.target, gast.Name) and (
+                self._is_dict(node.target) or self._is_dict(node.value)):
+            update = gast.Attribute(value=gast.Name(id=node.target.id, ctx=gast.Load(),
+                                                    annotation=None, type_comment=None),
+                                    attr="update", ctx=gast.Load())
+            return gast.copy_location(gast.Expr(value=call(update, [node.value])), node)
+        return node
 
     def _is_array_receiver(self, node):
         if isinstance(node, gast.Name) and self.ctx.is_local(node.id):
@@ -123,6 +150,10 @@ def _clip_bounds(node, ctx):
 
 
 def run(fn_node, ctx):
-    return _Methods(ctx).visit(fn_node)
+    dicts = {node.targets[0].id for node in gast.walk(fn_node)
+             if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name)
+             and (isinstance(node.value, (gast.Dict, gast.DictComp)) or (
+                 isinstance(node.value, gast.Call) and ctx.resolve(node.value.func) is dict))}
+    return _Methods(ctx, dicts).visit(fn_node)
 
 
