@@ -433,8 +433,10 @@ def _parse_text(text, fn, offset):
 
 def _parse_fragment(text, fn):
     # A lambda inside a larger expression: inspect gives the lines of the
-    # statement fragment. Try parenthesising it, then trimming trailing lines.
-    for candidate in ("(" + text.strip().rstrip(",") + ")", text.strip().rstrip(",")):
+    # statement fragment. Try parenthesising it (or bracing it: an item of a
+    # dict display), then trimming trailing lines.
+    for candidate in ("(" + text.strip().rstrip(",") + ")", text.strip().rstrip(","),
+                      "{" + text.strip().rstrip(",") + "}"):
         try:
             return parse_gast(candidate)
         except SyntaxError:
@@ -442,7 +444,7 @@ def _parse_fragment(text, fn):
     lines = text.splitlines()
     for end in range(len(lines), 0, -1):
         chunk = "\n".join(lines[:end]).strip().rstrip(",")
-        for candidate in (chunk, "(" + chunk + ")"):
+        for candidate in (chunk, "(" + chunk + ")", "{" + chunk + "}"):
             try:
                 return parse_gast(candidate)
             except SyntaxError:

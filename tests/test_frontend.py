@@ -64,6 +64,18 @@ def test_lambda_in_a_call_spanning_lines():
     np.testing.assert_allclose(results[1], 5.0 * T)
 
 
+_ACTIVATIONS = {
+    "sin": lambda v: np.sin(v) * 2.0,
+    "square": lambda v: v * v,
+}
+
+
+def test_lambdas_in_a_dict_display_spanning_lines():
+    # "cannot parse the source of <lambda>": the item "sin": lambda ... alone
+    np.testing.assert_allclose(s2s.jvp(_ACTIVATIONS["sin"], (X,), (T,))[1], 2 * np.cos(X) * T)
+    np.testing.assert_allclose(s2s.jvp(_ACTIVATIONS["square"], (X,), (T,))[1], 2 * X * T)
+
+
 def test_lambda_with_default_argument():
     f = lambda x, scale=3.0: scale * np.sin(x)  # noqa: E731
     _, out_dot = s2s.jvp(f, (X,), (T,))
