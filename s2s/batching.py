@@ -110,8 +110,12 @@ class Batcher(RankInference, AxisRules, StatementPass):
         direct = (mutated_names(fn_node, nodes) - self.rebound) | changed_arguments(
             calls, ctx) | {t for t in (_written_by_helper(n, ctx.resolve) for n in calls)
                            if t is not None}
-        self.alias_class = _view_classes(fn_node, direct)
-        self.mutated = set(direct) | {n for c in self.alias_class.values() for n in c}
+        # (lists and dicts changed in place: another name for one that gets batched
+        # items must hold the same, batched, container)
+        containers = container_mutated_names(fn_node, nodes)
+        self.alias_class = _view_classes(fn_node, direct | containers)
+        self.mutated = set(direct) | {n for m, c in self.alias_class.items() if m in direct
+                                      for n in c}
         # parameters holding jacfwd's identity basis of a vector, never reassigned
         # or updated: batch_axes multiplies by them symbolically
         stored = {n.id for n in walk(fn_node)

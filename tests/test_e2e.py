@@ -842,6 +842,26 @@ def test_a_merge_of_dicts_carries_the_items_tangents():
     np.testing.assert_allclose(s2s.hessian(_merges_dicts)(x), expected, rtol=1e-5, atol=1e-5)
 
 
+def _appends_through_another_name(x):
+    items = [x * 1.0]
+    same = items
+    same.append(x ** 3)
+    return np.sum(items[1] * items[0])
+
+
+def test_a_list_appended_to_through_another_name_under_hessian():
+    # the second name's second tangent was a batched copy of the list: the append
+    # reached only the copy (IndexError reading items[1])
+    x = np.array([0.3, -0.5])
+    jacobian = s2s.jacfwd(_appends_through_another_name)
+    expected = [(jacobian(x + 1e-6 * e) - jacobian(x - 1e-6 * e)) / 2e-6 for e in np.eye(2)]
+    np.testing.assert_allclose(s2s.hessian(_appends_through_another_name)(x), expected,
+                               rtol=1e-5, atol=1e-5)
+    xs = np.stack([x, 2 * x])
+    np.testing.assert_allclose(s2s.vmap(_appends_through_another_name)(xs),
+                               [_appends_through_another_name(v) for v in xs])
+
+
 def test_hessian_of_a_list_of_states_does_not_loop():
     # h0 shares the states list with W and xs; its zero second tangent was
     # zeros_like_tree(h0_dot), of unknown rank: every dot with it looped over both
