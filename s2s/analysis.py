@@ -55,6 +55,12 @@ def is_int_dtype(obj):
         return False
 
 
+def unpacks(args, keywords):
+    """Whether a call passes ``*args`` or ``**kwargs`` (which parameter
+    gets which value is then known only at run time)."""
+    return any(isinstance(a, gast.Starred) for a in args) or any(k.arg is None for k in keywords)
+
+
 class Activity:
     """``active``: the set of active variable names."""
 
@@ -128,6 +134,10 @@ class Activity:
         rule = registry.lookup(obj) if obj is not MISSING else None
         if rule is None:
             return True  # a user function, or a missing rule reported later
+        if unpacks(call.args, call.keywords):
+            # which parameter gets which value is known at run time only: active,
+            # for the jvp pass to refuse, never a silent zero
+            return not isinstance(rule, registry.ZeroRule)
         if isinstance(rule, registry.LinearRule):
             return any(
                 self.is_active(call.args[i] if kind == "pos" else call.keywords[i].value)

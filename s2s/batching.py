@@ -43,6 +43,7 @@ from .analysis import (
     iteration,
     mutated_names,
     number_names,
+    unpacks,
     user_function,
 )
 from .batch_axes import AxisRules, _full, _index, _shift, einsum_sublist_names
@@ -1033,8 +1034,11 @@ class Batcher(RankInference, AxisRules, StatementPass):
             return done, []
         rule = registry.lookup(obj)
         path = registry.numpy_path(obj)
-        if rule is not None and any(self.is_batched(k.value) for k in v.keywords):
-            return self._map(v, v.args, None), []  # a batched keyword argument: per element
+        if rule is not None and (unpacks(v.args, v.keywords)
+                                 or any(self.is_batched(k.value) for k in v.keywords)):
+            # a batched keyword argument, or *args/**kwargs (which parameter gets
+            # which value is known at run time only): per element
+            return self._map(v, v.args, None), []
         helper = _runtime_name(obj)
         if helper in TANGENT_HELPERS:
             done = self._tangent_helper(v, helper)
@@ -1081,6 +1085,8 @@ class Batcher(RankInference, AxisRules, StatementPass):
             return self._map(v, v.args, None), []  # never transform s2s's own helpers
         if rule is None:
             if isinstance(obj, types.FunctionType) and self.callee is not None:
+                if unpacks(v.args, v.keywords):  # its parameters' values known at run time
+                    return self._map(v, v.args, None), []
                 if _has_varargs(obj) and any(self.is_batched(a) for a in v.args):
                     # the callee's *args tuple is batched as a whole: every item
                     v.args = [self._ensure(a) for a in v.args]
@@ -1361,6 +1367,8 @@ class Batcher(RankInference, AxisRules, StatementPass):
     def _map(self, v, operands, build):
         """Fallback: run ``v`` once per batch element (``_s2s.map_batched``)."""
         if isinstance(v, gast.Call):
+            # f(*args): the lambda is given args (every item batched) and unpacks it
+            operands = [o.value if isinstance(o, gast.Starred) else o for o in operands]
             seen = {id(o) for o in operands}
             operands = list(operands) + [k.value for k in v.keywords
                                          if isinstance(k.value, gast.Name) and id(k.value) not in seen]

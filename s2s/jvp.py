@@ -41,6 +41,7 @@ from .analysis import (
     iteration,
     mutated_names,
     number_names,
+    unpacks,
     user_function,
 )
 from .context import assign, call, const, name, store
@@ -682,6 +683,15 @@ class Emitter(StatementPass):
             return None, False
         if isinstance(rule, ZeroRule):
             return None, False
+        if unpacks(args, keywords):
+            self.problem(
+                NoRuleError, s,
+                f"{rule.name} is called with *args or **kwargs and a value that carries a "
+                "derivative: s2s cannot tell which parameter gets which value",
+                f"pass the arguments of {rule.name} one by one, or unpack a tuple display "
+                "bound once in this function (args = (a, b); f(*args))",
+            )
+            return None, False
         if isinstance(rule, LinearRule):
             dropped = rule.dropped(args, keywords, self.is_active)
             if dropped:
@@ -845,6 +855,16 @@ class Emitter(StatementPass):
         return gast.Call(func=func, args=primals + tangents, keywords=[])
 
     def _user_call(self, z, value, obj, s, discard=False):
+        if unpacks(value.args, value.keywords):
+            fname = _describe(obj)
+            self.problem(
+                UnsupportedSyntaxError, s,
+                f"{fname} is called with *args or **kwargs and a value that carries a "
+                "derivative",
+                f"pass the arguments of {fname} by position or name, not through "
+                "*args/**kwargs",
+            )
+            return [s]
         try:
             sig = inspect.signature(obj, follow_wrapped=False)  # (the wrapper is transformed)
             bound = sig.bind(*[_Marker(a) for a in value.args],

@@ -690,3 +690,64 @@ def test_vmap_of_a_function_that_returns_for_some_examples_only(name):
         transform(_returns_on_one_branch)(-np.abs(xs))
     with pytest.raises(s2s.InputError, match="_returns_on_one_branch gives None for example 1 "):
         transform(_returns_on_one_branch)(xs)
+
+
+# -- *args and **kwargs whose items s2s cannot see -----------------------------------
+
+
+def dot_unpacked(x):
+    args = tuple([x, x])
+    return np.dot(*args)
+
+
+def where_unpacked(x):
+    args = tuple([x > 1.0, x, -x])
+    return np.where(*args)
+
+
+def sin_unpacked(x):
+    args = list(x[None])
+    return np.sin(*args)
+
+
+def sum_with_kwargs(x):
+    kw = dict(axis=0)
+    return np.sum(x, **kw)
+
+
+@pytest.mark.parametrize("fn, text", [
+    (dot_unpacked, "np.dot(*args)"), (where_unpacked, "np.where(*args)"),
+    (sin_unpacked, "np.sin(*args)"), (sum_with_kwargs, "np.sum(x, **kw)")])
+def test_a_primitive_given_a_derivative_through_star_args_is_refused(fn, text):
+    # a linear rule put *args_dot in place of *args (np.dot(*args) lost a term);
+    # np.where(*args) was inactive: a zero tangent
+    with pytest.raises(s2s.NoRuleError) as info:
+        _jvp(fn)
+    assert "*args or **kwargs" in str(info.value)
+    _assert_names_user_line(info.value, fn, text)
+
+
+def scaled(a, b=1.0):
+    return a * b
+
+
+def helper_unpacked(x):
+    args = tuple([x])
+    return scaled(*args, 2.0)
+
+
+def helper_with_kwargs(x):
+    kw = {"a": x, "b": 2.0}
+    kw["b"] = 3.0
+    return scaled(**kw)
+
+
+@pytest.mark.parametrize("fn, text", [(helper_unpacked, "scaled(*args, 2.0)"),
+                                      (helper_with_kwargs, "scaled(**kw)")])
+def test_a_helper_given_a_derivative_through_star_args_is_refused(fn, text):
+    # scaled(*args, 2.0) became invalid Python; scaled(**kw) lacked "a"
+    with pytest.raises(s2s.UnsupportedSyntaxError) as info:
+        _jvp(fn)
+    assert "pass the arguments of" in str(info.value)
+    assert "by position or name, not through *args/**kwargs" in str(info.value)
+    _assert_names_user_line(info.value, fn, text)

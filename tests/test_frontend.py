@@ -427,3 +427,100 @@ def test_writes_through_a_view_method_reach_the_array():
     np.testing.assert_allclose(s2s.jacfwd(_written_through_a_view)(x), np.diag(2 * x))
     xs = np.stack([x, 2 * x])
     np.testing.assert_allclose(s2s.vmap(_written_through_a_view)(xs), xs * xs)
+
+# -- *args and **kwargs of calls ----------------------------------------------------
+
+
+def star_dot(v):
+    args = (v, v)
+    return np.dot(*args)
+
+
+def star_where(v):
+    args = (v > 0.3, v, -v)
+    return np.where(*args)
+
+
+def star_take(v):
+    return np.take(*(v, [0, 2]))
+
+
+def star_einsum(v):
+    return np.einsum(*("i,i->", v, v))
+
+
+def star_linspace(v):
+    return np.linspace(*(v[0], v[1], 5))
+
+
+def star_sum(v):
+    kw = {"axis": 0}
+    return np.sum(v * v, **kw)
+
+
+def times(a, b=1.0):
+    return a * b
+
+
+def star_helper(v):
+    args = (v,)
+    return times(*args, 2.0)
+
+
+def star_helper_default(v):
+    args = [v[0], v[1]]
+    return times(*args)
+
+
+def kwargs_helper(v):
+    kw = {"a": v[0], "b": v[1]}
+    return times(**kw)
+
+
+STARRED = [star_dot, star_where, star_take, star_einsum, star_linspace, star_sum, star_helper,
+           star_helper_default, kwargs_helper]
+
+
+def _jacobian_by_differences(f, x, h=1e-6):
+    columns = [(np.asarray(f(x + h * e)) - np.asarray(f(x - h * e))) / (2 * h)
+               for e in np.eye(x.size)]
+    return np.stack(columns, axis=-1)
+
+
+@pytest.mark.parametrize("f", STARRED, ids=lambda f: f.__name__)
+def test_starred_displays_are_passed_item_by_item(f):
+    # the tangent replaced *args by *args_dot as a whole (np.dot(*args) missed
+    # a term), np.where(*args) had none, and helper(*args, 2.0) was no Python
+    x = np.array([0.1, 0.2, 0.7])
+    check_jvp(f, (x,))
+    np.testing.assert_allclose(s2s.jacfwd(f)(x), _jacobian_by_differences(f, x), atol=1e-6)
+
+
+def reshape_unpacked(x):
+    rest = x.shape[1:]
+    return np.sum(x.reshape(2, -1, *rest)[0] ** 3)
+
+
+def reshape_starred(x):
+    return np.sum(np.sin(x.reshape(*x.shape[::-1])[0]) ** 2)
+
+
+def transpose_starred(x):
+    axes = list(range(x.ndim))[::-1]
+    return x.transpose(*axes)[0] ** 2
+
+
+@pytest.mark.parametrize("f", [reshape_unpacked, reshape_starred, transpose_starred],
+                         ids=lambda f: f.__name__)
+def test_reshape_and_transpose_with_starred_sizes(f):
+    # x.reshape(*s) became np.reshape(x, *s): s's second size was taken as the order
+    x = np.linspace(0.1, 1.2, 12).reshape(4, 3)
+    check_jvp(f, (x,))
+    jac = s2s.jacfwd(f)(x)
+    np.testing.assert_allclose(jac.reshape(np.shape(f(x)) + (12,)),
+                               _jacobian_by_differences(lambda u: f(u.reshape(4, 3)), x.ravel()),
+                               atol=1e-6)
+    if np.ndim(f(x)) == 0:
+        hess = s2s.hessian(f)(x).reshape(12, 12)
+        grad = s2s.jacfwd(lambda u: f(u.reshape(4, 3)))
+        np.testing.assert_allclose(hess, _jacobian_by_differences(grad, x.ravel()), atol=1e-5)

@@ -45,6 +45,45 @@ def test_methods_become_namespace_calls():
     )
 
 
+def test_reshape_and_transpose_take_their_sizes_as_one_tuple():
+    check(
+        """
+        def f(x, s):
+            return x.reshape(*s) + x.reshape(2, *s) + x.transpose(*s) + x.reshape(s)
+        """,
+        """
+        def f(x, s):
+            return xp.reshape(x, (*s,)) + xp.reshape(x, (2, *s)) + xp.transpose(x, (*s,)) + xp.reshape(x, s)
+        """,
+        "methods",
+    )
+
+
+def test_unpacked_displays_become_arguments():
+    # a tuple bound once: its items; a list or dict only where nothing else reads it
+    check(
+        """
+        def f(x, d):
+            t = (x, 2.0)
+            l = [x]
+            kw = {"axis": 0}
+            grown = [x]
+            grown.append(x)
+            return g(*t, *(1, *d), *l, *grown, **kw, **{"k": 1}, **d)
+        """,
+        """
+        def f(x, d):
+            t = (x, 2.0)
+            l = [x]
+            kw = {'axis': 0}
+            grown = [x]
+            grown.append(x)
+            return g(t[0], t[1], 1, *d, l[0], *grown, axis=kw['axis'], k=1, **d)
+        """,
+        "unpack",
+    )
+
+
 def test_list_methods_stay_methods():
     check(
         """

@@ -1866,3 +1866,59 @@ def test_batched_code_follows_an_attribute_rebound_to_another_rank(monkeypatch):
     np.testing.assert_allclose(vm(xs), _loop(_scaled_by_an_attribute, (xs,)), rtol=1e-14)
     np.testing.assert_allclose(s2s.jacfwd(_scaled_by_an_attribute)(xs[0]),
                                _Config.W[:, :, None] * np.eye(3), rtol=1e-14)
+
+
+# -- *args and **kwargs of calls ----------------------------------------------------
+
+
+def _add_parts(x):
+    parts = [x[0], x[1]]
+    return np.add(*parts)
+
+
+def _hypot_parts(x):
+    parts = list(x[:2])  # no display: the call runs once per example
+    return np.hypot(*parts)
+
+
+def _where_unpacked(x):
+    args = tuple([x > 0.3, x, -x])
+    return np.where(*args)
+
+
+def _sum_with_kwargs(x):
+    kw = {"axis": 0}
+    return np.sum(x, **kw)
+
+
+def _cumsum_with_kwargs(x):
+    kw = dict(axis=0)
+    return np.cumsum(x, **kw)
+
+
+def _times(a, b=1.0):
+    return a * b
+
+
+def _helper_unpacked(x):
+    args = list(x[:2])
+    return _times(*args)
+
+
+def _helper_unpacked_display(x):
+    args = [x[0], x[1]]
+    return _times(*args)
+
+
+def _reshape_starred(x):
+    return x.reshape(*x.shape[::-1])[0]
+
+
+@pytest.mark.parametrize("f", [_add_parts, _hypot_parts, _where_unpacked, _sum_with_kwargs,
+                               _cumsum_with_kwargs, _helper_unpacked, _helper_unpacked_display,
+                               _reshape_starred], ids=lambda f: f.__name__)
+def test_starred_calls_batch_as_a_loop_would(f):
+    # align_batched was handed *parts as one operand, the axis of **kw was given
+    # twice, and helper(*args) bound the whole batch to its first parameter
+    xs = _normal(5, 4, 3)
+    np.testing.assert_allclose(s2s.vmap(f)(xs), _loop(f, (xs,)), rtol=1e-14)

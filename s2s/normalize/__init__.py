@@ -2,10 +2,11 @@
 statement. The pipeline is this one tuple; ``s2s dump --stage NAME`` shows the
 code after any stage."""
 
-from . import anf, augassign, expressions, methods, namespace, syntax, writes
+from . import anf, augassign, expressions, methods, namespace, syntax, unpack, writes
 
 PIPELINE = (
     ("syntax", syntax.run),
+    ("unpack", unpack.run),
     ("methods", methods.run),
     ("writes", writes.run),
     ("namespace", namespace.run),

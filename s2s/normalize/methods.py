@@ -94,8 +94,8 @@ class _Methods(Transformer):
         if method in SAME_NAME:
             new = call(self._xp(method), [recv, *node.args], node.keywords)
         elif method in TUPLE_ARGS:
-            args = node.args
-            if len(args) > 1:
+            args = node.args  # x.reshape(2, *rest) is np.reshape(x, (2, *rest))
+            if len(args) > 1 or any(isinstance(a, gast.Starred) for a in args):
                 args = [gast.Tuple(elts=list(args), ctx=gast.Load())]
             new = call(self._xp(method), [recv, *args], node.keywords)
         elif method == "flatten":  # (its order, positional or not, goes to ravel)
