@@ -428,6 +428,7 @@ def test_writes_through_a_view_method_reach_the_array():
     xs = np.stack([x, 2 * x])
     np.testing.assert_allclose(s2s.vmap(_written_through_a_view)(xs), xs * xs)
 
+
 # -- *args and **kwargs of calls ----------------------------------------------------
 
 
