@@ -862,6 +862,28 @@ def test_a_list_appended_to_through_another_name_under_hessian():
                                [_appends_through_another_name(v) for v in xs])
 
 
+def _cumulative_trapezoid(y):
+    return np.concatenate([[0.0], np.cumsum(0.5 * (y[1:] + y[:-1]))])
+
+
+def _padded_ends(x):
+    return np.hstack([0.0, x ** 2, [2.0, 3.0]]) + np.append([1.0, 2.0, 3.0], x * x[0])
+
+
+@pytest.mark.parametrize("fn", [_cumulative_trapezoid, _padded_ends])
+def test_a_list_display_joined_with_arrays_is_one_operand_per_example(fn):
+    # batched, [2.0, 3.0] became a list of two batched numbers: joined as an array of
+    # shape (2, B), wrong values where B was 2, a ValueError otherwise
+    x = np.array([1.0, 2.0, 4.0, 3.0])
+    check_jvp(fn, (x,))
+    np.testing.assert_allclose(s2s.jacfwd(fn)(x),
+                               np.stack([central_difference(fn, (x,), (e,)) for e in np.eye(4)],
+                                        axis=-1), rtol=1e-6, atol=1e-9)
+    for size in (2, 3):
+        xs = np.stack([x * (k + 1) for k in range(size)])
+        np.testing.assert_allclose(s2s.vmap(fn)(xs), [fn(v) for v in xs])
+
+
 def test_hessian_of_a_list_of_states_does_not_loop():
     # h0 shares the states list with W and xs; its zero second tangent was
     # zeros_like_tree(h0_dot), of unknown rank: every dot with it looped over both

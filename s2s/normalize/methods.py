@@ -8,7 +8,8 @@ jvp pass knows them. A method is rewritten when its receiver is a local
 variable (only arrays have these methods) or a global that is an array.
 A merge of dicts, ``a | b``, becomes ``{**a, **b}`` and ``d |= e``
 ``d.update(e)``, whose items the jvp pass follows, where one side is a dict
-display or a name bound to one.
+display or a name bound to one. A list display among the arrays
+``np.concatenate`` and the like join is ``xp.asarray([...])``.
 
 >>> from s2s.normalize._doctest import show
 >>> print(show("def f(x):\\n    return x.sum(axis=0) + x.T.dot(x).reshape(2, 3)\\n", "methods"))
@@ -89,7 +90,7 @@ class _Methods(Transformer):
         self.generic_visit(node)
         func = node.func
         if not isinstance(func, gast.Attribute) or not self._is_array_receiver(func.value):
-            return _clip_bounds(node, self.ctx)
+            return _clip_bounds(_joined_arrays(node, self.ctx, self._xp("asarray")), self.ctx)
         method, recv = func.attr, func.value
         if method in SAME_NAME:
             new = call(self._xp(method), [recv, *node.args], node.keywords)
@@ -129,6 +130,32 @@ class _Methods(Transformer):
             new = call(self._xp(ATTRIBUTES[node.attr]), [node.value])
             return gast.copy_location(new, node)
         return node
+
+
+# functions joining a sequence of arrays (array-likes: np.concatenate([[0.0], y]))
+_JOINS = ("concatenate", "stack", "hstack", "vstack", "dstack", "column_stack", "row_stack",
+          "append")
+
+
+def _joined_arrays(node, ctx, asarray):
+    """The list or tuple displays among the arrays that ``np.concatenate``
+    and the like join, ``np.asarray(...)``: per example (vmap, jacfwd)
+    ``[2.0, 3.0]`` is one operand of shape (2,), not a list of two batched
+    numbers."""
+    func = ctx.resolve(node.func)
+    if not any(func is getattr(numpy, f, None) for f in _JOINS) or not node.args:
+        return node
+
+    def as_array(part):
+        if not isinstance(part, (gast.List, gast.Tuple)):
+            return part
+        return gast.copy_location(call(asarray, [part]), part)
+
+    if func is numpy.append:  # append(arr, values, axis)
+        node.args = [as_array(a) for a in node.args[:2]] + node.args[2:]
+    elif isinstance(node.args[0], (gast.List, gast.Tuple)):
+        node.args[0].elts = [as_array(part) for part in node.args[0].elts]
+    return node
 
 
 def _clip_bounds(node, ctx):
