@@ -138,6 +138,8 @@ class Activity:
             # which parameter gets which value is known at run time only: active,
             # for the jvp pass to refuse, never a silent zero
             return not isinstance(rule, registry.ZeroRule)
+        if self._integer_result(rule, call):
+            return False  # np.asarray(v, dtype=int): whole numbers, piecewise constant
         if isinstance(rule, registry.LinearRule):
             return any(
                 self.is_active(call.args[i] if kind == "pos" else call.keywords[i].value)
@@ -170,6 +172,18 @@ class Activity:
                 (k.value for k in call.keywords if k.arg == "dtype"), None)
             return not is_int_dtype(self._static(dtype))
         return True
+
+    def _integer_result(self, rule, call):
+        """Whether ``call`` asks ``rule``'s primitive for an integer or bool
+        result, with a ``dtype`` known when s2s reads the code."""
+        sig = rule.signature()
+        if sig is None or "dtype" not in sig.parameters:
+            return False
+        try:
+            dtype = rule.bind(call.args, call.keywords).get("dtype")
+        except BindError:
+            return False
+        return dtype is not None and is_int_dtype(self._static(dtype))
 
     def _static(self, node):
         if isinstance(node, gast.Constant):

@@ -884,6 +884,20 @@ def test_a_list_display_joined_with_arrays_is_one_operand_per_example(fn):
         np.testing.assert_allclose(s2s.vmap(fn)(xs), [fn(v) for v in xs])
 
 
+def _integer_conversions(x):
+    bins = np.asarray(x * 3.0, dtype=np.int64)
+    whole = np.array(x, dtype=int)
+    total = np.sum(x * 2.5, dtype=int)
+    return bins + x + whole + total
+
+
+def test_conversions_to_integers_by_dtype_carry_no_derivative():
+    # asarray(v, dtype=int) kept v's tangent (x.astype(int) did not): 4 for 1
+    x = np.array([1.1, 2.7, 0.45])  # (away from whole numbers of x, 3x and 2.5x)
+    check_jvp(_integer_conversions, (x,))
+    np.testing.assert_allclose(s2s.jacfwd(_integer_conversions)(x), np.eye(3))
+
+
 def test_hessian_of_a_list_of_states_does_not_loop():
     # h0 shares the states list with W and xs; its zero second tangent was
     # zeros_like_tree(h0_dot), of unknown rank: every dot with it looped over both
