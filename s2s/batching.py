@@ -1492,6 +1492,14 @@ def _view_classes(fn_node, mutated):
                 value = value.args[0]  # xp.reshape(z, ...), or batched code's view
             if isinstance(value, gast.Name):
                 parent[find(node.targets[0].id)] = find(value.id)
+            elif isinstance(value, (gast.List, gast.Tuple, gast.Dict)):
+                # a display holds its arrays themselves: a write through an item
+                # (state["u"][1:3] = v, rows[i][:] = v) is a write into them
+                for item in value.elts if not isinstance(value, gast.Dict) else value.values:
+                    while isinstance(item, gast.Subscript):
+                        item = item.value
+                    if isinstance(item, gast.Name):
+                        parent[find(item.id)] = find(node.targets[0].id)
     return {m: [n for n in parent if find(n) == find(m)] for m in mutated if m in parent}
 
 

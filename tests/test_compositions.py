@@ -407,8 +407,32 @@ def _through_expand_dims(x):
     return y * x[0]
 
 
+def _through_a_dict(x):
+    u = np.zeros(4)
+    state = {"u": u}
+    state["u"][1:3] = x[:2] * x[2]
+    return u * x[3]
+
+
+def _through_a_list_of_rows(x):
+    m = np.zeros((2, 2))
+    rows = [m[0], m[1]]
+    for i in range(2):
+        rows[i][:] = x[2 * i:2 * i + 2] ** 2
+    return m
+
+
+def _through_a_pair_of_names(x):
+    y = np.zeros(2)
+    pair = [y, y]
+    pair[0][0] = x[0] * x[3]
+    pair[1][1] = 2.0 * x[1]
+    return pair[0] + y
+
+
 _VIEW_WRITERS = [_through_reshape, _through_ravel, _through_transpose, _through_asarray,
-                 _through_expand_dims]
+                 _through_expand_dims, _through_a_dict, _through_a_list_of_rows,
+                 _through_a_pair_of_names]
 
 
 @pytest.mark.parametrize("fn", _VIEW_WRITERS, ids=[f.__name__ for f in _VIEW_WRITERS])
