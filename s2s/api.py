@@ -8,6 +8,7 @@ import weakref
 import numpy
 
 from . import backend, pytree
+from .batch_api import handed_back
 from .codegen import annotate
 from .errors import InputError, NonDifferentiableOutputError
 from .frontend import _unwrap, see_through
@@ -66,7 +67,8 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
         if isinstance(func, _Transformed):  # what vmap/jacfwd/hessian returned
             for i, (p, t) in enumerate(zip(primals, tangents)):
                 _check_pair(i, f"argument {i}", p, t)
-            return _with_aux(transformed_jvp(func, primals, tangents), has_aux, repr(func))
+            result = handed_back(transformed_jvp(func, primals, tangents))
+            return _with_aux(result, has_aux, repr(func))
         fn = _unwrap(func)
         active = _active_params(fn, len(primals))
         generated = jvp_function(fn, active)
@@ -101,6 +103,10 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
                          hint="return the value to differentiate")
     if result[0] is None:  # (return None, or a bare return: the pair (None, its tangent))
         raise InputError(f"{generated.origin} returned None", hint="return the value to differentiate")
+    out, out_dot = result  # (read-only ones, broadcast views, are copied: the caller may write)
+    if not (type(out) is _ndarray and type(out_dot) is _ndarray and out.flags.writeable
+            and out_dot.flags.writeable):
+        result = handed_back(result)
     if has_aux:
         return _with_aux(result, has_aux, generated.origin)
     return result

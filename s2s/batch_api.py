@@ -21,6 +21,7 @@ of the batched core carries every level's axis.
 
 import dataclasses
 import math
+import operator
 import weakref
 
 import numpy
@@ -29,7 +30,7 @@ from . import backend, pytree
 from .codegen import annotate
 from .errors import InputError
 from .frontend import _unwrap
-from .runtime import namespace_of, tree_map
+from .runtime import _rebuild, batch_size, namespace_of, tree_map
 from .transform import batch_function, jvp_function, value_rank
 
 
@@ -138,7 +139,11 @@ def _argnums(argnums, nargs):
         if not -nargs <= k < nargs:
             raise InputError(f"argnums {k!r} is out of range for a function of {nargs} "
                              f"positional parameter{'s' if nargs != 1 else ''}")
-    return tuple(k % nargs for k in nums)
+    nums = tuple(k % nargs for k in nums)
+    if len(set(nums)) != len(nums):
+        raise InputError(f"argnums {argnums!r} names an argument more than once",
+                         hint="list each argument to differentiate once")
+    return nums
 
 
 def _check_argnums(argnums):
@@ -167,7 +172,8 @@ class _Core:
     root: object  # the user's function
     jvps: int = 0  # how often the code is a jvp: its result nests (output, tangent) as deep
 
-    def call(self, fn, values, kwargs):
+    def call(self, fn, values, kwargs, levels=()):
+        """``fn`` (this core, batched over ``levels``) on ``values``."""
         try:
             if self.npos >= len(values) and not kwargs:  # (the common case, no dict built)
                 result = fn(*values)
@@ -192,7 +198,20 @@ class _Core:
                              if result is None and self.jvps else f"{name} returned None",
                              hint="return the value to differentiate or map (a function "
                                   "that reaches no return statement returns None)")
+        if levels and type(result) in (bool, int, float, complex):
+            # a number literal returned: the batched code leaves it as it is
+            return _spread(result, values, levels)
         return result
+
+
+def _spread(number, values, levels):
+    """``number`` along the axes of ``levels`` (an output that does not vary
+    over the batch is broadcast, as in JAX), a new array."""
+    sizes = []
+    for j, level in enumerate(levels):
+        i = level.flags.index(True)
+        sizes.append(batch_size(values[i], _lead(levels[:j], i)))
+    return namespace_of(*values).full(tuple(sizes), number)
 
 
 @dataclasses.dataclass
@@ -461,11 +480,12 @@ class VMapped(_Transformed):
         hit = self._fast.get(key) if key is not None else None
         if hit is not None and hit[1] is not None and hit[0].is_current():
             # NumPy arrays of the shapes seen before: the same code, axes and checks
-            generated, axes, core = hit
+            generated, axes, core, levels = hit
             self._last = generated
             self.calls += 1
             values = [a if perm is None else a.transpose(perm) for a, perm in zip(args, axes)]
-            return _move_out(core.call(generated.fn, values, {}), self.out_dims)
+            return handed_back(_move_out(core.call(generated.fn, values, {}, levels),
+                                          self.out_dims))
         program = self._program()
         _check_unfilled(_root(program), len(args), kwargs)
         prepared = program.prepare(list(args), [])  # checks the inputs, finds the size
@@ -475,12 +495,14 @@ class VMapped(_Transformed):
         if generated is None or not generated.is_current():
             generated = _batched_core(prepared, kwargs)
         if key is not None:
-            self._fast[key] = (generated, self._moves(args, size), prepared.core)
+            self._fast[key] = (generated, self._moves(args, size), prepared.core,
+                               prepared.levels)
         self._last = generated
         chunk = self.chunk_size or size
         if chunk >= size:
             self.calls += 1
-            return program.finish(prepared.core.call(generated.fn, prepared.values, kwargs), 0)
+            raw = prepared.core.call(generated.fn, prepared.values, kwargs, prepared.levels)
+            return handed_back(program.finish(raw, 0))
         # chunks: slices of the batched inputs (after moving their axis to the front)
         parts = []
         same = _SameDraws(_root(program), self.randomness)
@@ -491,8 +513,8 @@ class VMapped(_Transformed):
             values = [_slice_tree(v, start, start + chunk) if f else v
                       for v, f in zip(prepared.values, flags)]
             self.calls += 1
-            parts.append(prepared.core.call(generated.fn, values, kwargs))
-        return program.finish(_concat_trees(parts), 0)
+            parts.append(prepared.core.call(generated.fn, values, kwargs, prepared.levels))
+        return handed_back(program.finish(_concat_trees(parts), 0))
 
     def _moves(self, args, size):
         """Per argument, the transpose that brings its batch axis to the front
@@ -597,12 +619,30 @@ def _move_out(out, out_dims, lead=0):
         dims = _dims_for(out_dims, out, "out_dims")
     moved = []
     for leaf, d in zip(leaves, dims):
-        ndim = numpy.ndim(leaf) - lead
-        if d and not -ndim <= d < ndim:
-            raise InputError(f"out_dims={d} is out of range for an output with {ndim} "
-                             "dimensions (batch axis included)")
-        moved.append(namespace_of(leaf).moveaxis(leaf, lead, lead + d % ndim) if d else leaf)
+        if leaf is None or d == 0:  # (None: no value, an aux of None, say)
+            moved.append(leaf)
+        elif d is None:
+            moved.append(_unbatched(leaf, lead))
+        else:
+            ndim = numpy.ndim(leaf) - lead
+            if not -ndim <= d < ndim:
+                raise InputError(f"out_dims={d} is out of range for an output with {ndim} "
+                                 "dimensions (batch axis included)")
+            moved.append(namespace_of(leaf).moveaxis(leaf, lead, lead + d % ndim))
     return pytree.unflatten(treedef, moved)
+
+
+def _unbatched(leaf, lead):
+    """An output of ``out_dims=None`` without its batch axis (at ``lead``):
+    its first example, which must be every example's (NaNs match)."""
+    xp = namespace_of(leaf)
+    first = leaf[(slice(None),) * lead + (0,)]
+    row = xp.expand_dims(first, lead)
+    if not bool(xp.all((leaf == row) | ((leaf != leaf) & (row != row)))):
+        raise InputError("vmap returned an output that varies over the batch, but out_dims "
+                         "is None for it", hint="give it an out_dims entry (0 puts the batch "
+                         "axis first), or make it independent of the batched inputs")
+    return first
 
 
 def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
@@ -641,9 +681,9 @@ class JacFwd(_Transformed):
         hit = self._fast.get(key) if key is not None else None
         if hit is not None and all(g.is_current() for g in hit[1]):
             # arrays of the shapes seen before: the same code and bases
-            program, _, core, fn, basis = hit
+            program, _, core, fn, basis, kept = hit
             self.calls += 1
-            return program.finish(core.call(fn, [*args, *basis], {}), 0)
+            return handed_back(program.finish(core.call(fn, [*args, *basis], {}), 0), kept)
         program = self._program()
         _check_unfilled(_root(program), len(args), kwargs)
         program.chunk = (0, self.chunk_size) if self.chunk_size else None
@@ -652,16 +692,18 @@ class JacFwd(_Transformed):
             return self._without_directions(args, kwargs, program)
         generated = _batched_core(prepared, kwargs)
         self._last = generated
+        kept = ()  # the arrays kept for later calls: the bases
         if key is not None:
             # (only code built from globals or cells can go stale: the rest is not checked)
             watched = [g for g in [generated] + _jvp_code(program) if g.deps]
-            self._fast[key] = (program, watched, prepared.core, generated.fn,
-                               prepared.values[len(args):])
+            basis = prepared.values[len(args):]
+            kept = pytree.flatten(basis)[0]
+            self._fast[key] = (program, watched, prepared.core, generated.fn, basis, kept)
         same = _SameDraws(_root(program), self.randomness) if self.chunk_size else None
         self.calls += 1
         raw = prepared.core.call(generated.fn, prepared.values, kwargs)
         if not self.chunk_size or self.chunk_size >= program.total:
-            return program.finish(raw, 0)
+            return handed_back(program.finish(raw, 0), kept)
         # the other chunks of directions; the primal output comes from the first
         pieces = [raw[1]]
         for start in range(self.chunk_size, program.total, self.chunk_size):
@@ -670,7 +712,7 @@ class JacFwd(_Transformed):
             prepared = program.prepare(list(args), [])
             self.calls += 1
             pieces.append(prepared.core.call(generated.fn, prepared.values, kwargs)[1])
-        return program.finish((raw[0], _concat_trees(pieces)), 0)
+        return handed_back(program.finish((raw[0], _concat_trees(pieces)), 0))
 
     def _without_directions(self, args, kwargs, program):
         """The Jacobian when the differentiated inputs hold no number: blocks
@@ -766,11 +808,34 @@ def _is_identity(value):
 
 
 def _first_example(tree, axis=0):
-    """Each leaf at index 0 along ``axis`` (the batch axis)."""
+    """Each leaf at index 0 along ``axis`` (the batch axis); a leaf without
+    axes (None in an aux, say) is the same for every example, as it is."""
     index = (slice(None),) * axis + (0,)
     if type(tree) is numpy.ndarray:  # (the common case, without tree_map)
         return tree[index]
-    return tree_map(lambda leaf: leaf[index], tree)
+    return tree_map(lambda leaf: leaf[index] if getattr(leaf, "ndim", 0) else leaf, tree)
+
+
+def handed_back(tree, kept=()):
+    """``tree`` as the caller gets it: arrays they may write to (``J -= I``)
+    without touching anything s2s keeps. A read-only array (a broadcast view:
+    an output that does not vary over the batch, a constant Jacobian) or one
+    sharing memory with ``kept`` (the bases a jacfwd object keeps for its
+    next call) is copied; the rest is returned as it is."""
+    if isinstance(tree, numpy.ndarray):
+        if not tree.flags.writeable:
+            return tree.copy()
+        for k in kept:  # (a loop, not any(): this runs on every call)
+            if numpy.may_share_memory(tree, k):
+                return tree.copy()
+        return tree
+    if isinstance(tree, (tuple, list, dict)):
+        items = list(tree.values()) if isinstance(tree, dict) else tree
+        owned = [handed_back(item, kept) for item in items]
+        if all(map(operator.is_, owned, items)):
+            return tree
+        return dict(zip(tree, owned)) if isinstance(tree, dict) else _rebuild(tree, owned)
+    return tree
 
 
 def _assemble(out, out_dot, shapes, single, lead=0):
@@ -840,7 +905,8 @@ def _run(program, inputs, kwargs=None):
     prepared = program.prepare(list(inputs), [])
     generated = _batched_core(prepared, kwargs)
     fn = prepared.core.fn if generated is None else generated.fn
-    return program.finish(prepared.core.call(fn, prepared.values, kwargs), 0), generated
+    raw = prepared.core.call(fn, prepared.values, kwargs, prepared.levels)
+    return program.finish(raw, 0), generated
 
 
 def transformed_jvp(func, primals, tangents):

@@ -578,6 +578,8 @@ def batched_under(value, size, lead=1, xp=None):
     axes: the new axis goes after them."""
 
     def leaf(v):
+        if v is None:
+            return None  # (as in batched)
         view = _stride0(v, size, lead)
         if view is not None:
             return view

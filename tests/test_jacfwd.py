@@ -787,3 +787,91 @@ def test_second_derivatives_of_a_linear_accumulated_output():
     x = np.array([0.5, -1.0, 2.0])
     np.testing.assert_array_equal(s2s.hessian(_linear_by_an_accumulator)(x), np.zeros((3, 3, 3)))
     np.testing.assert_array_equal(s2s.jacfwd(_linear_by_an_accumulator)(x), 2.0 * np.eye(3))
+
+
+# -- what the caller gets: arrays of their own --------------------------------------------
+
+
+def _plus_one(x):
+    return x + 1.0
+
+
+def _tail(x):
+    return x[1:]
+
+
+def _transposed(x):
+    return x.T
+
+
+def _in_a_dict(x):
+    return {"a": x}
+
+
+@pytest.mark.parametrize("fn,x", [(_plus_one, np.zeros(3)), (_tail, np.zeros(4)),
+                                  (_transposed, np.zeros((2, 3))), (_in_a_dict, np.zeros(3))],
+                         ids=["x+1", "x[1:]", "x.T", "dict"])
+def test_writing_to_a_jacobian_does_not_change_the_next_one(fn, x):
+    # the Jacobian was a view of the identity basis the jacfwd object keeps
+    # for its next call: J -= I on the first made the second wrong
+    jac = s2s.jacfwd(fn)
+    expected = _copy_tree(jac(x))
+    for _ in range(2):  # the first call builds the basis, the second reuses it
+        for leaf in pytree.flatten(jac(x))[0]:
+            leaf -= 5.0
+        assert_tree_close(jac(x), expected, rtol=0)
+
+
+def _x_times_two(x, y):
+    return x * 2.0
+
+
+def _square_sum(x):
+    return np.sum(x ** 2)
+
+
+def _rows(x):
+    return np.broadcast_to(x, (2, 3))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: s2s.jacfwd(_x_times_two, argnums=1)(np.ones(3), np.ones(3)),  # zero
+    lambda: s2s.vmap(s2s.jacfwd(_plus_one))(np.ones((4, 3))),  # the same for every example
+    lambda: s2s.vmap(s2s.hessian(_square_sum))(np.ones((4, 3))),
+    lambda: s2s.jvp(_rows, (np.ones(3),), (np.ones(3),)),
+    lambda: s2s.jvp(s2s.vmap(s2s.jacfwd(_plus_one)), (np.ones((4, 3)),), (np.ones((4, 3)),)),
+], ids=["zero", "vmap-jacfwd", "vmap-hessian", "jvp", "jvp-of-vmap"])
+def test_every_array_handed_back_is_writable(make):
+    # read-only broadcast views came back: H += lam * I failed
+    for leaf in pytree.flatten(make())[0]:
+        assert leaf.flags.writeable
+        leaf += 1.0
+
+
+def _sin_and_none(x):
+    return np.sin(x), None
+
+
+def _sin_and_parts(x):
+    return np.sin(x), {"none": None, "cos": np.cos(x)}
+
+
+def test_has_aux_with_none_in_the_aux():
+    # None passes through, as in s2s.jvp (a TypeError: jacfwd indexed it per
+    # direction; under vmap, an AxisError: the batched code broadcast it)
+    x, xs = _normal(3), _normal(4, 3)
+    assert s2s.jacfwd(_sin_and_none, has_aux=True)(x)[1] is None
+    assert s2s.vmap(s2s.jacfwd(_sin_and_none, has_aux=True))(xs)[1] is None
+    assert s2s.jacfwd(s2s.jacfwd(_sin_and_none, has_aux=True), has_aux=True)(x)[1] is None
+    jacobians, aux = s2s.vmap(s2s.jacfwd(_sin_and_parts, has_aux=True))(xs)
+    np.testing.assert_allclose(jacobians, [np.diag(np.cos(r)) for r in xs], rtol=1e-14)
+    assert aux["none"] is None
+    np.testing.assert_allclose(aux["cos"], np.cos(xs), rtol=1e-14)
+
+
+@pytest.mark.parametrize("argnums", [(0, 0), (1, -1)])
+@pytest.mark.parametrize("transform", [s2s.jacfwd, s2s.hessian])
+def test_error_argnums_repeated(transform, argnums):
+    # torch.func refuses them; s2s gave the same block twice
+    with pytest.raises(s2s.InputError, match="more than once"):
+        transform(x_plus_y_squared, argnums=argnums)(_normal(5), _normal(5))

@@ -1002,6 +1002,68 @@ def test_error_out_dims_out_of_range():
         s2s.vmap(square, out_dims=3)(_normal(7, 3))
 
 
+def _ones_of_two(x):
+    return np.ones(2)
+
+
+def _row_sums_and_ones(x):
+    return np.sum(x), np.ones(2)
+
+
+def test_out_dims_none_returns_the_output_unbatched():
+    # torch.func: an output of out_dims=None has no batch axis (s2s kept one)
+    xs = _normal(7, 3)
+    np.testing.assert_array_equal(s2s.vmap(_ones_of_two, out_dims=None)(xs), np.ones(2))
+    total, ones = s2s.vmap(_row_sums_and_ones, out_dims=(0, None))(xs)
+    np.testing.assert_allclose(total, xs.sum(axis=1))
+    np.testing.assert_array_equal(ones, np.ones(2))
+    inner = s2s.vmap(_ones_of_two, out_dims=None)
+    assert s2s.vmap(inner)(_normal(5, 7, 3)).shape == (5, 2)
+
+
+def test_error_out_dims_none_for_an_output_that_varies_over_the_batch():
+    # torch.func: "returned a batched output but out_dims is None"
+    with pytest.raises(s2s.InputError, match="varies over the batch, but out_dims is None"):
+        s2s.vmap(square, out_dims=None)(_normal(7, 3))
+    with pytest.raises(s2s.InputError, match="out_dims is None"):
+        s2s.vmap(_row_sums_and_ones, out_dims=(None, 0))(_normal(7, 3))
+
+
+def test_a_batch_independent_output_is_writable():
+    # it was a read-only broadcast view: out += 1 failed
+    xs = _normal(7, 3)
+    for out in (s2s.vmap(_ones_of_two)(xs), s2s.vmap(_ones_of_two, out_dims=1)(xs),
+                s2s.vmap(_ones_of_two, out_dims=None)(xs)):
+        out += 1.0
+        np.testing.assert_array_equal(out, 2.0)
+
+
+def _three(x):
+    return 3.0
+
+
+def _three_numpy(x):
+    return np.float64(3.0)
+
+
+def _three_or_first(x):
+    if x.shape[0] > 1:
+        return 3
+    return x[0]
+
+
+@pytest.mark.parametrize("fn,value", [(_three, 3.0), (_three_numpy, 3.0), (_three_or_first, 3)])
+def test_a_number_literal_output_is_broadcast_along_the_batch(fn, value):
+    # as in JAX, and as np.float64(3.0) already was: the literal came back as it is
+    xs = _normal(7, 3)
+    for vm in (s2s.vmap(fn), s2s.vmap(fn, chunk_size=3), s2s.vmap(fn, in_dims=1)):
+        for _ in range(2):  # the second call takes the fast path
+            out = vm(xs)
+            np.testing.assert_array_equal(out, np.full(xs.shape[vm.in_dims], value))
+            assert out.dtype == np.asarray(value).dtype
+    assert s2s.vmap(s2s.vmap(fn))(_normal(5, 7, 3)).shape == (5, 7)
+
+
 def test_source_before_first_call_is_an_error():
     vm = s2s.vmap(square)
     with pytest.raises(s2s.InputError, match="call"):
