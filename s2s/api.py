@@ -103,10 +103,6 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
                          hint="return the value to differentiate")
     if result[0] is None:  # (return None, or a bare return: the pair (None, its tangent))
         raise InputError(f"{generated.origin} returned None", hint="return the value to differentiate")
-    out, out_dot = result  # (read-only ones, broadcast views, are copied: the caller may write)
-    if not (type(out) is _ndarray and type(out_dot) is _ndarray and out.flags.writeable
-            and out_dot.flags.writeable):
-        result = handed_back(result)
     if has_aux:
         return _with_aux(result, has_aux, generated.origin)
     return result

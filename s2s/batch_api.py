@@ -697,7 +697,7 @@ class JacFwd(_Transformed):
             # (only code built from globals or cells can go stale: the rest is not checked)
             watched = [g for g in [generated] + _jvp_code(program) if g.deps]
             basis = prepared.values[len(args):]
-            kept = pytree.flatten(basis)[0]
+            kept = _read_only(pytree.flatten(basis)[0])
             self._fast[key] = (program, watched, prepared.core, generated.fn, basis, kept)
         same = _SameDraws(_root(program), self.randomness) if self.chunk_size else None
         self.calls += 1
@@ -816,26 +816,43 @@ def _first_example(tree, axis=0):
     return tree_map(lambda leaf: leaf[index] if getattr(leaf, "ndim", 0) else leaf, tree)
 
 
+def _read_only(bases):
+    """The bases a jacfwd object keeps for its next calls, NumPy's made
+    read-only: a Jacobian that is one of them or a view of one (``x + 1``,
+    ``x[1:]``) is then read-only, and :func:`handed_back` copies it. Those
+    of other libraries (no such flag) are returned, for handed_back to
+    compare with."""
+    others = []
+    for basis in bases:
+        if isinstance(basis, numpy.ndarray):
+            basis.flags.writeable = False
+        else:
+            others.append(basis)
+    return tuple(others)
+
+
 def handed_back(tree, kept=()):
     """``tree`` as the caller gets it: arrays they may write to (``J -= I``)
     without touching anything s2s keeps. A read-only array (a broadcast view:
-    an output that does not vary over the batch, a constant Jacobian) or one
-    sharing memory with ``kept`` (the bases a jacfwd object keeps for its
-    next call) is copied; the rest is returned as it is."""
+    an output that does not vary over the batch, a constant Jacobian, a view
+    of a kept basis) or one sharing memory with ``kept`` (the bases of other
+    libraries a jacfwd object keeps) is copied; the rest is returned as it is."""
     if isinstance(tree, numpy.ndarray):
-        if not tree.flags.writeable:
-            return tree.copy()
-        for k in kept:  # (a loop, not any(): this runs on every call)
-            if numpy.may_share_memory(tree, k):
-                return tree.copy()
-        return tree
+        return tree if tree.flags.writeable else tree.copy()
     if isinstance(tree, (tuple, list, dict)):
         items = list(tree.values()) if isinstance(tree, dict) else tree
         owned = [handed_back(item, kept) for item in items]
         if all(map(operator.is_, owned, items)):
             return tree
         return dict(zip(tree, owned)) if isinstance(tree, dict) else _rebuild(tree, owned)
+    if kept and any(_shares_memory(tree, k) for k in kept):
+        return tree.copy()
     return tree
+
+
+def _shares_memory(a, b):
+    check = getattr(namespace_of(a), "may_share_memory", None)  # (CuPy's; Dask has none)
+    return check is not None and bool(check(a, b))
 
 
 def _assemble(out, out_dot, shapes, single, lead=0):

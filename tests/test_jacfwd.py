@@ -830,19 +830,16 @@ def _square_sum(x):
     return np.sum(x ** 2)
 
 
-def _rows(x):
-    return np.broadcast_to(x, (2, 3))
-
-
 @pytest.mark.parametrize("make", [
     lambda: s2s.jacfwd(_x_times_two, argnums=1)(np.ones(3), np.ones(3)),  # zero
     lambda: s2s.vmap(s2s.jacfwd(_plus_one))(np.ones((4, 3))),  # the same for every example
     lambda: s2s.vmap(s2s.hessian(_square_sum))(np.ones((4, 3))),
-    lambda: s2s.jvp(_rows, (np.ones(3),), (np.ones(3),)),
     lambda: s2s.jvp(s2s.vmap(s2s.jacfwd(_plus_one)), (np.ones((4, 3)),), (np.ones((4, 3)),)),
-], ids=["zero", "vmap-jacfwd", "vmap-hessian", "jvp", "jvp-of-vmap"])
+], ids=["zero", "vmap-jacfwd", "vmap-hessian", "jvp-of-vmap"])
 def test_every_array_handed_back_is_writable(make):
-    # read-only broadcast views came back: H += lam * I failed
+    # read-only broadcast views came back: H += lam * I failed. (s2s.jvp of a
+    # plain function returns what the function's code makes: np.broadcast_to's
+    # read-only view, as calling the function does.)
     for leaf in pytree.flatten(make())[0]:
         assert leaf.flags.writeable
         leaf += 1.0
