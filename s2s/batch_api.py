@@ -73,10 +73,10 @@ def _with_batch_axis(rank):
 class _SameDraws:
     """``randomness="same"`` over several chunks: every chunk must see the
     same draws, so the random generators the function can reach (NumPy's
-    global one, and Generator/RandomState objects among its globals and
-    closure) are put back to their state before each chunk."""
+    global one, and Generator/RandomState objects among its globals, closure
+    and ``args``) are put back to their state before each chunk."""
 
-    def __init__(self, fn, randomness):
+    def __init__(self, fn, randomness, args=()):
         self.saved = []
         if randomness != "same":
             return
@@ -84,8 +84,7 @@ class _SameDraws:
         names = set(fn.__code__.co_names)
         values = [fn.__globals__[n] for n in names if n in fn.__globals__]
         values += [c.cell_contents for c in (fn.__closure__ or ()) if _cell_full(c)]
-        gens = [v for v in values
-                if isinstance(v, (numpy.random.Generator, numpy.random.RandomState))]
+        gens = [v for v in values + _generators(args) if isinstance(v, _GENERATORS)]
         self.saved = [(numpy.random.mtrand._rand, numpy.random.get_state())]
         self.saved += [(g, g.bit_generator.state if isinstance(g, numpy.random.Generator)
                         else g.get_state()) for g in gens]
@@ -96,6 +95,14 @@ class _SameDraws:
                 gen.bit_generator.state = state
             else:
                 gen.set_state(state)
+
+
+_GENERATORS = (numpy.random.Generator, numpy.random.RandomState)
+
+
+def _generators(args):
+    """The random generators among the leaves of ``args``."""
+    return [leaf for leaf in pytree.flatten(list(args))[0] if isinstance(leaf, _GENERATORS)]
 
 
 def _cell_full(cell):
@@ -291,6 +298,15 @@ class _VMap:
         self.randomness = randomness
 
     def prepare(self, inputs, levels):
+        if self.randomness != "same" and _generators(inputs):
+            # its draws run once, for the whole batch: s2s does not see them
+            raise InputError(
+                f"vmap got a random generator ({type(_generators(inputs)[0]).__name__}) as an "
+                f"argument, with randomness={self.randomness!r}: s2s cannot tell the draws it "
+                "makes apart, so they would be the same for every example",
+                hint="pass randomness='same' for one draw for the whole batch, or draw "
+                "with np.random or a module-level generator (randomness='different' then "
+                "draws once per example)")
         in_dims = _per_argument(self.in_dims, len(inputs))
         if len(in_dims) != len(inputs):
             raise InputError(f"in_dims has {len(in_dims)} entries but vmap got {len(inputs)} "
@@ -505,7 +521,7 @@ class VMapped(_Transformed):
             return handed_back(program.finish(raw, 0))
         # chunks: slices of the batched inputs (after moving their axis to the front)
         parts = []
-        same = _SameDraws(_root(program), self.randomness)
+        same = _SameDraws(_root(program), self.randomness, args)
         flags = prepared.levels[0].flags
         for start in range(0, size, chunk):
             if start:

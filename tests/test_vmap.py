@@ -1984,3 +1984,25 @@ def test_starred_calls_batch_as_a_loop_would(f):
     # twice, and helper(*args) bound the whole batch to its first parameter
     xs = _normal(5, 4, 3)
     np.testing.assert_allclose(s2s.vmap(f)(xs), _loop(f, (xs,)), rtol=1e-14)
+
+
+def _noisy(x, rng):
+    return x + rng.normal(size=x.shape)
+
+
+@pytest.mark.parametrize("randomness", ["error", "different"])
+def test_a_random_generator_argument_is_refused_unless_the_draws_are_the_same(randomness):
+    # its draws ran once for the whole batch: 'different' gave every example the same
+    # noise, 'error' raised nothing
+    xs = np.zeros((4, 3))
+    with pytest.raises(s2s.InputError, match="random generator"):
+        s2s.vmap(_noisy, in_dims=(0, None), randomness=randomness)(xs, np.random.default_rng(0))
+
+
+def test_a_random_generator_argument_draws_once_for_the_batch_also_in_chunks():
+    xs = np.zeros((4, 3))
+    whole = s2s.vmap(_noisy, in_dims=(0, None), randomness="same")(xs, np.random.default_rng(0))
+    chunked = s2s.vmap(_noisy, in_dims=(0, None), randomness="same", chunk_size=2)(
+        xs, np.random.default_rng(0))
+    np.testing.assert_array_equal(whole, np.broadcast_to(whole[0], whole.shape))
+    np.testing.assert_array_equal(chunked, whole)  # (chunks drew anew: rows 2-3 differed)
