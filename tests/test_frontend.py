@@ -525,3 +525,15 @@ def test_reshape_and_transpose_with_starred_sizes(f):
         hess = s2s.hessian(f)(x).reshape(12, 12)
         grad = s2s.jacfwd(lambda u: f(u.reshape(4, 3)))
         np.testing.assert_allclose(hess, _jacobian_by_differences(grad, x.ravel()), atol=1e-5)
+
+
+def _array_api_style(x):
+    xp = np  # the array API's namespace variable (scipy's style)
+    return xp.sum(xp.sin(x) * x, axis=0)
+
+
+def test_a_local_name_bound_to_a_module_reads_the_module():
+    # xp.sin(x) was a method of an object: jvp had no rule, vmap called sum twice with axis
+    x = np.array([[0.3, -0.5, 1.2], [0.1, 0.2, 0.3]])
+    check_jvp(_array_api_style, (x,))
+    np.testing.assert_allclose(s2s.vmap(_array_api_style)(x.T), [_array_api_style(v) for v in x.T])

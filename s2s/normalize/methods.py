@@ -8,7 +8,8 @@ jvp pass knows them. A method is rewritten when its receiver is a local
 variable (only arrays have these methods) or a global that is an array.
 A merge of dicts, ``a | b``, becomes ``{**a, **b}`` and ``d |= e``
 ``d.update(e)``, whose items the jvp pass follows, where one side is a dict
-display or a name bound to one. A list display among the arrays
+display or a name bound to one. A local name bound once to a module
+(``xp = np``) reads the module. A list display among the arrays
 ``np.concatenate`` and the like join is ``xp.asarray([...])``.
 
 >>> from s2s.normalize._doctest import show
@@ -17,13 +18,15 @@ def f(x):
     return xp.sum(x, axis=0) + xp.reshape(xp.dot(xp.transpose(x), x), (2, 3))
 """
 
+import types
+
 import gast
 import numpy
 
 from ..context import call, dotted
 from ..errors import UnsupportedSyntaxError
 from ..frontend import MISSING
-from ..nodes import Transformer
+from ..nodes import Transformer, clone
 
 # method name -> namespace function; the receiver becomes the first argument
 SAME_NAME = {
@@ -176,7 +179,38 @@ def _clip_bounds(node, ctx):
     return node
 
 
+class _ModuleAliases(Transformer):
+    """Reads of a local name bound once to a module (``xp = np``: the array
+    API's style) read the module: ``xp.sin(x)`` is NumPy's sin, not a
+    method of an object."""
+
+    def __init__(self, aliases):
+        self.aliases = aliases
+
+    def visit_Name(self, node):
+        value = self.aliases.get(node.id)
+        if value is None or not isinstance(node.ctx, gast.Load):
+            return node
+        return gast.copy_location(clone(value), node)
+
+
+def _module_aliases(fn_node, ctx):
+    bindings, found = {}, {}
+    for node in gast.walk(fn_node):
+        if isinstance(node, gast.Name) and not isinstance(node.ctx, gast.Load):
+            bindings[node.id] = bindings.get(node.id, 0) + 1
+        if isinstance(node, gast.Assign) and len(node.targets) == 1 \
+                and isinstance(node.targets[0], gast.Name) \
+                and isinstance(node.value, (gast.Name, gast.Attribute)) \
+                and isinstance(ctx.resolve(node.value), types.ModuleType):
+            found[node.targets[0].id] = node.value
+    return {n: v for n, v in found.items() if bindings.get(n) == 1}
+
+
 def run(fn_node, ctx):
+    aliases = _module_aliases(fn_node, ctx)
+    if aliases:
+        fn_node = _ModuleAliases(aliases).visit(fn_node)
     dicts = {node.targets[0].id for node in gast.walk(fn_node)
              if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name)
              and (isinstance(node.value, (gast.Dict, gast.DictComp)) or (
