@@ -55,6 +55,24 @@ def is_int_dtype(obj):
         return False
 
 
+# array makers whose dtype may come by position: its index
+_DTYPE_POSITION = {numpy.zeros: 1, numpy.ones: 1, numpy.empty: 1, numpy.full: 2,
+                   numpy.zeros_like: 1, numpy.ones_like: 1, numpy.empty_like: 1,
+                   numpy.full_like: 2, numpy.array: 1, numpy.asarray: 1}
+
+
+def _dtype_argument(call, ctx):
+    """The node a call gives as its ``dtype`` (``x.astype(t)``'s ``t``), or None."""
+    for k in call.keywords:
+        if k.arg == "dtype":
+            return k.value
+    if isinstance(call.func, gast.Attribute) and call.func.attr == "astype":
+        return call.args[0] if call.args else None
+    maker = ctx.resolve(call.func)
+    position = next((i for f, i in _DTYPE_POSITION.items() if f is maker), None)
+    return call.args[position] if position is not None and len(call.args) > position else None
+
+
 def unpacks(args, keywords):
     """Whether a call passes ``*args`` or ``**kwargs`` (which parameter
     gets which value is then known only at run time)."""
@@ -68,7 +86,23 @@ class Activity:
         self.ctx = ctx
         self.aliases = aliases
         self.active = set(active_params)
+        self.integers = self._integer_arrays(fn_node)
         self._run(fn_node.body)
+
+    def _integer_arrays(self, fn_node):
+        """Names bound once, to an integer or bool array made with a dtype
+        known in the code (``c = np.zeros(n, dtype=int)``): values stored
+        into them are whole numbers, which carry no derivative."""
+        bindings, found = {}, set()
+        for node in walk(fn_node):
+            if isinstance(node, gast.Name) and not isinstance(node.ctx, gast.Load):
+                bindings[node.id] = bindings.get(node.id, 0) + 1
+            elif isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name) \
+                    and isinstance(node.value, gast.Call):
+                dtype = _dtype_argument(node.value, self.ctx)
+                if dtype is not None and is_int_dtype(self._static(dtype)):
+                    found.add(node.targets[0].id)
+        return {n for n in found if bindings.get(n) == 1}
 
     def _mark_mutated(self, var):
         """An active value written into ``var`` in place reaches every name
@@ -233,7 +267,8 @@ class Activity:
         if isinstance(s, gast.Assign):
             target = s.targets[0]
             if isinstance(target, gast.Subscript):
-                if self.is_active(s.value) and isinstance(target.value, gast.Name):
+                if self.is_active(s.value) and isinstance(target.value, gast.Name) \
+                        and target.value.id not in self.integers:
                     self._mark_mutated(target.value.id)
             elif isinstance(target, gast.Name):
                 # an active target gains nothing (the jvp pass asks value_active

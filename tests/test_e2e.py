@@ -898,6 +898,26 @@ def test_conversions_to_integers_by_dtype_carry_no_derivative():
     np.testing.assert_allclose(s2s.jacfwd(_integer_conversions)(x), np.eye(3))
 
 
+def _stores_into_integer_arrays(x):
+    counts = np.zeros(2, dtype=int)
+    counts[0] = x[0] * 10.0
+    flags = np.zeros(2, bool)
+    flags[:] = x
+    steps = np.zeros(2, np.int32)
+    steps[1] = x[1] * 3.3
+    return counts + x + flags + steps
+
+
+def test_values_stored_into_integer_arrays_carry_no_derivative():
+    # the tangent buffer was an integer array keeping the truncated tangent: 11 for 1
+    x = np.array([0.33, 1.17])
+    check_jvp(_stores_into_integer_arrays, (x,))
+    np.testing.assert_allclose(s2s.jacfwd(_stores_into_integer_arrays)(x), np.eye(2))
+    xs = np.stack([x, 2 * x])
+    np.testing.assert_allclose(s2s.vmap(_stores_into_integer_arrays)(xs),
+                               [_stores_into_integer_arrays(v) for v in xs])
+
+
 def test_hessian_of_a_list_of_states_does_not_loop():
     # h0 shares the states list with W and xs; its zero second tangent was
     # zeros_like_tree(h0_dot), of unknown rank: every dot with it looped over both
