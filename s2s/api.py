@@ -342,6 +342,13 @@ def _check_pair(i, pname, primal, tangent):
         )
     for p, t in zip(pleaves, tleaves):
         pkind = _kind(p)
+        if pkind not in _FLOAT_KINDS + "biu":  # (a string, None, an object)
+            raise InputError(
+                f"primal {i} ({pname}) is {_what(p)}: s2s differentiates floating-point "
+                "arrays and numbers",
+                hint=f"pass {pname} as a float array, or close over it (or give it a "
+                "default) instead of passing it as a primal",
+            )
         if pkind not in _FLOAT_KINDS:
             raise InputError(
                 f"primal {i} ({pname}) is {_what(p)}: integer and bool inputs are not "
@@ -383,4 +390,7 @@ def _what(value):
     dtype = getattr(value, "dtype", None)
     if dtype is not None:
         return f"an array of dtype {dtype}"
-    return f"a {type(value).__name__}"
+    if value is None:
+        return "None"
+    name = type(value).__name__
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"

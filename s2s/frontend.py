@@ -126,6 +126,9 @@ def _differentiable_class():
 
 
 def _unwrap(fn):
+    if not callable(fn):
+        raise InputError(f"{fn!r} ({type(fn).__name__}) is not a function: s2s transforms "
+                         "functions", hint="pass the function itself, e.g. s2s.jvp(f, ...)")
     fn = see_through(fn)
     if isinstance(fn, types.MethodType):
         raise SourceUnavailableError(

@@ -751,3 +751,22 @@ def test_a_helper_given_a_derivative_through_star_args_is_refused(fn, text):
     assert "pass the arguments of" in str(info.value)
     assert "by position or name, not through *args/**kwargs" in str(info.value)
     _assert_names_user_line(info.value, fn, text)
+
+
+@pytest.mark.parametrize("bad, what", [("abc", "a str"), (None, "None"), (object(), "an object")])
+def test_a_primal_that_is_no_number_says_what_it_is(bad, what):
+    # it said "integer and bool inputs are not differentiable" for a string
+    with pytest.raises(s2s.InputError, match=f"primal 1 \\(y\\) is {what}: s2s differentiates "
+                       "floating-point arrays and numbers"):
+        s2s.jvp(add, (np.ones(2), bad), (np.ones(2), bad))
+
+
+@pytest.mark.parametrize("transform", [
+    lambda f: s2s.jvp(f, (np.ones(2),), (np.ones(2),)),
+    lambda f: s2s.jacfwd(f)(np.ones(2)),
+    lambda f: s2s.vmap(f)(np.ones(2)),
+])
+def test_a_func_that_is_no_function_is_named(transform):
+    # "cannot read the Python source of 3 (int)"
+    with pytest.raises(s2s.InputError, match=r"3 \(int\) is not a function"):
+        transform(3)
