@@ -9,7 +9,7 @@ variable (only arrays have these methods) or a global that is an array.
 A merge of dicts, ``a | b``, becomes ``{**a, **b}`` and ``d |= e``
 ``d.update(e)``, whose items the jvp pass follows, where one side is a dict
 display or a name bound to one. A local name bound once to a module
-(``xp = np``) reads the module. A list display among the arrays
+(``xp = np``) or a function reads it. A list display among the arrays
 ``np.concatenate`` and the like join is ``xp.asarray([...])``.
 
 >>> from s2s.normalize._doctest import show
@@ -181,8 +181,10 @@ def _clip_bounds(node, ctx):
 
 class _ModuleAliases(Transformer):
     """Reads of a local name bound once to a module (``xp = np``: the array
-    API's style) read the module: ``xp.sin(x)`` is NumPy's sin, not a
-    method of an object."""
+    API's style) or a function (``act = np.tanh``, ``g = helper``) read it:
+    ``xp.sin(x)`` is NumPy's sin, not a method of an object, and ``g(x)`` a
+    call of ``helper`` that s2s sees (hessian too), not one known only when
+    it runs."""
 
     def __init__(self, aliases):
         self.aliases = aliases
@@ -194,6 +196,9 @@ class _ModuleAliases(Transformer):
         return gast.copy_location(clone(value), node)
 
 
+_ALIASED = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, numpy.ufunc)
+
+
 def _module_aliases(fn_node, ctx):
     bindings, found = {}, {}
     for node in gast.walk(fn_node):
@@ -202,7 +207,7 @@ def _module_aliases(fn_node, ctx):
         if isinstance(node, gast.Assign) and len(node.targets) == 1 \
                 and isinstance(node.targets[0], gast.Name) \
                 and isinstance(node.value, (gast.Name, gast.Attribute)) \
-                and isinstance(ctx.resolve(node.value), types.ModuleType):
+                and isinstance(ctx.resolve(node.value), _ALIASED):
             found[node.targets[0].id] = node.value
     return {n: v for n, v in found.items() if bindings.get(n) == 1}
 
