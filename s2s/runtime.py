@@ -55,17 +55,20 @@ def broadcast_with(t, other):
 
 
 def abs_sign(x):
-    """``sign(x)``, the factor of abs's tangent ``sign(x) * x_dot``. A complex
-    ``x`` is refused: the derivative of ``|z|`` is ``Re(conj(z) dz) / |z|``,
-    no complex multiple of ``dz``, so that tangent would be wrong."""
-    s = namespace_of(x).sign(x)
-    if s.dtype.kind == "c":  # (every array library's sign gives a dtype, a number too)
-        from .errors import NoRuleError
+    """The factor of abs's tangent ``real_part(abs_sign(x) * x_dot)``:
+    ``sign(x)``, and for a complex ``x`` ``conj(x) / |x|`` (0 at 0, as
+    NumPy's sign): the derivative of ``|z|`` is ``Re(conj(z) dz) / |z|``."""
+    xp = namespace_of(x)
+    s = xp.sign(x)
+    return xp.conj(s) if s.dtype.kind == "c" else s  # (every library's sign has a dtype)
 
-        raise NoRuleError("abs of a complex value has no forward-mode rule in s2s: the "
-                          "derivative of |z| is not complex-linear in dz",
-                          hint="write it with real parts: np.sqrt(z.real ** 2 + z.imag ** 2)")
-    return s
+
+def real_part(v):
+    """``v``'s real part, ``v`` itself where it is real (no copy)."""
+    dtype = getattr(v, "dtype", None)
+    if dtype is not None and dtype.kind != "c" or isinstance(v, (float, int)):
+        return v
+    return v.real
 
 
 def power_coefficient(x, y):

@@ -725,13 +725,25 @@ def _modulus(z):
     return np.abs(z) * 2.0
 
 
-def test_abs_of_a_complex_value_is_refused_and_of_a_real_one_differentiated():
-    # the tangent sign(z) * z_dot is complex, where d|z| = Re(conj(z) dz) / |z|:
-    # a silently wrong answer
-    z = np.array([1.0 + 2.0j, -0.5 + 0.1j])
-    with pytest.raises(s2s.NoRuleError, match="abs of a complex value"):
-        s2s.jvp(_modulus, (z,), (z,))
+def _power_spectrum(x):
+    return np.sum(np.abs(np.fft.fft(x)) ** 2 * np.arange(1.0, 5.0))
+
+
+def test_abs_of_a_complex_value_is_its_real_directional_derivative():
+    # d|z| = Re(conj(z) dz) / |z|, real (sign(z) * dz would be complex: it was refused)
+    z, dz = np.array([1.0 + 2.0j, -0.5 + 0.1j]), np.array([0.3 - 1.0j, 2.0 + 0.5j])
+    out, tangent = s2s.jvp(_modulus, (z,), (dz,))
+    assert tangent.dtype == np.float64
+    np.testing.assert_allclose(tangent, (_modulus(z + 1e-6 * dz) - _modulus(z - 1e-6 * dz)) / 2e-6,
+                               rtol=1e-6)
     check_jvp(_modulus, (np.array([-1.0, 2.0, 0.5]),))
+    # a power spectrum of a real signal, to second order; real abs's Hessian is 0
+    x = np.array([0.3, -0.5, 1.2, 0.7])
+    check_jvp(_power_spectrum, (x,))
+    jacobian = s2s.jacfwd(_power_spectrum)
+    expected = [(jacobian(x + 1e-6 * e) - jacobian(x - 1e-6 * e)) / 2e-6 for e in np.eye(4)]
+    np.testing.assert_allclose(s2s.hessian(_power_spectrum)(x), expected, rtol=1e-5, atol=1e-6)
+    assert not s2s.hessian(lambda v: np.sum(np.abs(v)))(x).any()
 
 
 def _preallocated_list(w):

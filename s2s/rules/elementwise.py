@@ -253,7 +253,7 @@ def reciprocal(z, x, x_dot):
 @jvp_rule(np.abs, np.absolute, np.fabs, abs, operator.abs,
           samples=[S(A(4))], batching=EW)
 def absolute(z, x, x_dot):
-    z_dot = rt.abs_sign(x) * x_dot  # (np.sign, refusing a complex x)
+    z_dot = rt.real_part(rt.abs_sign(x) * x_dot)  # (Re(conj(x) x_dot) / |x| for a complex x)
 
 
 @jvp_rule(np.hypot, samples=[S(A(3), A(3)), S(A(2, 3), A(3))], batching=EW)

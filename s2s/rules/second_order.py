@@ -20,7 +20,7 @@ its rule is that of the log, with the zero it puts at ``x == 0`` kept.
 import numpy as np
 
 from .. import runtime as rt
-from .registry import A, S, jvp_rule, linear, multilinear, zero
+from .registry import A, S, jvp_rule, linear, multilinear
 
 _A = np.array([[0.3, 2.0, -1.0], [1.5, 0.2, 0.9]])
 
@@ -68,5 +68,14 @@ def power_log(z, x, x_dot):
     z_dot = np.where(x == 0, 0.0, x_dot) / np.where(x == 0, 1.0, x)
 
 
-# abs's sign: locally constant, as np.sign is
-zero(rt.abs_sign, samples=[S(A(3))], batching="elementwise")
+# abs's sign s: locally constant for a real x (s * s == 1: exactly 0 below); for a
+# complex one s = conj(x) / |x| and ds = (conj(dx) - s Re(s dx)) / |x| (0 at 0)
+@jvp_rule(rt.abs_sign, samples=[S(A(3))],
+          batching="elementwise")
+def abs_sign(z, x, x_dot):
+    r = np.abs(x)
+    z_dot = np.where(r == 0, 0.0, np.conj(x_dot) - z * rt.real_part(z * x_dot)) / np.where(
+        r == 0, 1.0, r)
+
+
+linear(rt.real_part, samples=[S(A(3))], batching="elementwise")  # (complex: tests/test_e2e.py)
