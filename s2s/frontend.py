@@ -9,6 +9,8 @@ closure cells and the builtins, at transform time; the generated code reads
 the same globals and cells live.
 """
 
+import __future__
+
 import builtins
 import contextlib
 import dataclasses
@@ -16,6 +18,7 @@ import functools
 import hashlib
 import inspect
 import linecache
+import operator
 import re
 import textwrap
 import types
@@ -321,7 +324,7 @@ def _parse_code(fn):
     """``(node, text)``: the function's tree and the source lines it was read from."""
     lines, start, tree = _read_source(fn)
     source = "".join(lines)
-    if fn.__name__ != "<lambda>" and not _current(fn, lines, start):
+    if not _current(fn, lines, start):
         code = fn.__code__
         raise SourceUnavailableError(
             f"the source of {fn.__qualname__} is not the code it runs: its file was edited "
@@ -342,40 +345,48 @@ def _parse_code(fn):
 def _current(fn, lines, start):
     """Whether ``fn`` runs the code its file (as linecache has it now) says:
     False when the file was edited after ``fn`` was defined, and s2s would
-    differentiate the new text. Its ``lines`` (from line ``start``) are
-    compiled as the file has them, with the file's imports (alone, a def
-    compiles differently: ``np.zeros`` of an imported ``np``), and the code
-    compared with ``fn``'s; where that differs (a nested function, imports
-    inside a block) the whole file decides. Not checked (True): s2s's
-    generated code, a module pytest rewrote the asserts of, text that does
-    not compile."""
+    differentiate the new text. A module's function: its ``lines`` (from
+    line ``start``) compiled as the file has them, with the file's imports
+    (alone, a def compiles differently: ``np.zeros`` of an imported ``np``),
+    and the code compared with ``fn``'s; where that differs (a nested
+    function, a def inside an ``if``, imports inside a block) the whole
+    file decides, compiled as the interpreter does and as under -O/-OO; a
+    file that no longer compiles was edited. Not checked: s2s's generated
+    code, a module pytest rewrote the asserts of."""
     code = fn.__code__
     if "__s2s_source__" in fn.__dict__ or "@pytest_ar" in fn.__globals__:
         return True
-    file_lines = linecache.getlines(code.co_filename)
-    if fn.__qualname__ == fn.__name__:  # (a module's function: its lines, unindented)
-        text = _imports(file_lines, start - 1) + "".join(lines)
-        if _has_code(_compiled(text, code.co_filename), code):
+    flags = code.co_flags & _FUTURE_FLAGS  # (from __future__ import annotations...)
+    if fn.__qualname__ == fn.__name__:
+        text = _imports(linecache.getlines(code.co_filename), start - 1) + "".join(lines)
+        if _has_code(_compiled(text, code.co_filename, flags), code):
             return True
-    return _has_code(_compiled_file(code.co_filename, _source_stamp(code)), code)
+    for optimize in (-1, 2, 1):
+        module = _compiled_file(code.co_filename, _source_stamp(code), flags, optimize)
+        if module is None or _has_code(module, code):
+            return module is not None
+    return False
 
 
-def _compiled(text, filename):
+_FUTURE_FLAGS = functools.reduce(
+    operator.or_, (getattr(__future__, f).compiler_flag for f in __future__.all_feature_names))
+
+
+def _compiled(text, filename, flags, optimize=-1):
     try:
-        return compile(text, filename, "exec", dont_inherit=True)
+        return compile(text, filename, "exec", flags=flags, dont_inherit=True, optimize=optimize)
     except (SyntaxError, ValueError):
         return None
 
 
 @functools.lru_cache(maxsize=8)
-def _compiled_file(filename, stamp):
-    return _compiled("".join(linecache.getlines(filename)), filename)
+def _compiled_file(filename, stamp, flags, optimize):
+    return _compiled("".join(linecache.getlines(filename)), filename, flags, optimize)
 
 
 def _has_code(module, code):
-    """Whether ``module`` (compiled text; None: it did not compile, which
-    counts as yes) has ``code`` at ``code``'s line."""
-    return module is None or any(
+    """Whether ``module`` (compiled text, or None) has ``code`` at its line."""
+    return module is not None and any(
         c == code for c in _code_objects(module)
         if c.co_firstlineno == code.co_firstlineno and c.co_name == code.co_name)
 

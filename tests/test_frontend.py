@@ -364,10 +364,24 @@ def test_primitive_with_rule_passed_directly():
 
 
 _EDITED_MODULE = """\
+from __future__ import annotations
+
+import linecache
+
 import numpy as np
 from numpy import (
     cos,
 )
+
+_MADE = "def made(x):\\n    return np.sin(x) * 2\\n"
+linecache.cache["<made-here>"] = (len(_MADE), None, _MADE.splitlines(True), "<made-here>")
+exec(compile(_MADE, "<made-here>", "exec"))  # (inherits the module's __future__ flags)
+
+if True:
+    def in_block(x):
+        return np.sin(x) * 2
+
+lam = lambda x: np.sin(x) * 2  # noqa: E731
 
 
 def f(x):
@@ -400,12 +414,14 @@ def test_a_function_whose_file_was_edited_after_import_is_refused(tmp_path, monk
     import unedited_module
 
     x, t = np.array([0.5]), np.ones(1)
-    for fn in (unedited_module.f, unedited_module.outer(2.0), unedited_module.Model.forward):
+    for fn in (unedited_module.f, unedited_module.outer(2.0), unedited_module.Model.forward,
+               unedited_module.made, unedited_module.in_block, unedited_module.lam):
         assert s2s.jvp(fn, (x,), (t,))[1] == pytest.approx(2 * np.cos(0.5))
     (tmp_path / "edited_module.py").write_text(
         _EDITED_MODULE.replace("np.sin(x) * 2", "np.cos(x) * 3.0  # edited").replace(
             "np.sin(x) * k", "cos(x) * k  # edited"))
-    for fn in (edited_module.f, edited_module.outer(2.0), edited_module.Model.forward):
+    for fn in (edited_module.f, edited_module.outer(2.0), edited_module.Model.forward,
+               edited_module.in_block, edited_module.lam):
         with pytest.raises(s2s.SourceUnavailableError, match="its file was edited after it"):
             s2s.jvp(fn, (x,), (t,))
     importlib.reload(edited_module)  # the functions are the file's again
