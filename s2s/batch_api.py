@@ -304,9 +304,9 @@ class _VMap:
                 f"vmap got a random generator ({type(_generators(inputs)[0]).__name__}) as an "
                 f"argument, with randomness={self.randomness!r}: s2s cannot tell the draws it "
                 "makes apart, so they would be the same for every example",
-                hint="pass randomness='same' for one draw for the whole batch, or draw "
-                "with np.random or a module-level generator (randomness='different' then "
-                "draws once per example)")
+                hint="pass randomness='same' for one draw for the whole batch (or if the "
+                "function draws nothing from it), or draw with np.random or a module-level "
+                "generator (randomness='different' then draws once per example)")
         in_dims = _per_argument(self.in_dims, len(inputs))
         if len(in_dims) != len(inputs):
             raise InputError(f"in_dims has {len(in_dims)} entries but vmap got {len(inputs)} "

@@ -538,8 +538,10 @@ class Emitter(StatementPass):
 
     def _display_tangent(self, value):
         if isinstance(value, gast.Dict):
-            return gast.Dict(keys=clone(value.keys),
-                             values=[self.dot_or_zero(v) for v in value.values])
+            # (a **d item without a tangent: zeros of d's structure, a dict)
+            return gast.Dict(keys=clone(value.keys), values=[
+                self._sequence_dot(v) if k is None else self.dot_or_zero(v)
+                for k, v in zip(value.keys, value.values)])
         return type(value)(elts=[self.dot_or_zero(e) for e in value.elts], ctx=gast.Load())
 
     # -- tangents of one operation ---------------------------------------------------

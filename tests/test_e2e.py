@@ -1343,3 +1343,28 @@ def test_derivative_in_the_end_of_a_linspace_grid():
     ends = np.array([0.5, 1.0, 1.5])
     np.testing.assert_allclose(s2s.vmap(_integral_to)(ends), [_integral_to(e) for e in ends],
                                rtol=1e-14)
+
+
+_DEFAULTS = {"c": 2.0}
+
+
+def _merges_with_a_global_dict(x):
+    merged = _DEFAULTS | {"a": x}
+    return merged["a"] * merged["c"]
+
+
+def _merges_after_a_rebinding(x):
+    mask = {}
+    mask = x > 0.5
+    return np.where(mask | (x < 0.1), x, 2 * x)
+
+
+def test_dict_merges_with_a_global_and_a_rebound_name():
+    # {**G, ...}'s tangent took G's zero for an array ("ndarray is not a mapping");
+    # a name bound to a dict and then to an array was merged as a dict (TypeError)
+    x = np.array([0.3, 0.7, 0.05])
+    for fn in (_merges_with_a_global_dict, _merges_after_a_rebinding):
+        check_jvp(fn, (x,))
+        np.testing.assert_allclose(s2s.jacfwd(fn)(x),
+                                   [central_difference(fn, (x,), (e,)) for e in np.eye(3)],
+                                   rtol=1e-6)

@@ -379,6 +379,13 @@ def uses_setattr(x):
     return getattr(o, name) * 2.0
 
 
+def sets_a_shape(x):
+    # the array was reshaped in place, its tangent not: a (3, 1) tangent of a (3,) value
+    y = x.reshape(3, 1) * 2.0
+    y.shape = (3,)
+    return y
+
+
 def defines_inner_function(x):
     def inner(v):
         return v * 2.0
@@ -399,6 +406,7 @@ _UNSUPPORTED = [
     (reads_locals, 'locals()["y"]', ("locals()",)),
     (reads_vars, 'vars()["y"]', ("vars()",)),
     (uses_setattr, "setattr(o, name, x)", ("setattr()",)),
+    (sets_a_shape, "y.shape = (3,)", (".shape",)),
 ]
 
 

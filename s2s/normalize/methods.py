@@ -216,8 +216,13 @@ def run(fn_node, ctx):
     aliases = _module_aliases(fn_node, ctx)
     if aliases:
         fn_node = _ModuleAliases(aliases).visit(fn_node)
-    dicts = {node.targets[0].id for node in gast.walk(fn_node)
+    bindings = {}
+    for node in gast.walk(fn_node):
+        if isinstance(node, gast.Name) and not isinstance(node.ctx, gast.Load):
+            bindings[node.id] = bindings.get(node.id, 0) + 1
+    dicts = {node.targets[0].id for node in gast.walk(fn_node)  # (bound once: always one)
              if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name)
+             and bindings.get(node.targets[0].id) == 1
              and (isinstance(node.value, (gast.Dict, gast.DictComp)) or (
                  isinstance(node.value, gast.Call) and ctx.resolve(node.value.func) is dict))}
     return _Methods(ctx, dicts).visit(fn_node)

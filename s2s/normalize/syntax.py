@@ -79,6 +79,15 @@ def offending(fn_node):
                             "keep the value in a local variable, a tuple or a dict",
                         )
                     )
+            elif isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Attribute) \
+                    and node.targets[0].attr in ("shape", "strides", "dtype"):
+                found.append(  # (the array changes in place: its tangent would not)
+                    (
+                        node.lineno,
+                        f"setting an array's .{node.targets[0].attr}",
+                        "make a new array: x = x.reshape(...) or x = x.view(dtype)",
+                    )
+                )
             elif isinstance(node, (gast.Assign, gast.For)):
                 targets = node.targets if isinstance(node, gast.Assign) else [node.target]
                 for target in targets:
