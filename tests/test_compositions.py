@@ -430,7 +430,21 @@ def _through_a_pair_of_names(x):
     return pair[0] + y
 
 
-_VIEW_WRITERS = [_through_reshape, _through_ravel, _through_transpose, _through_asarray,
+def _through_squeeze(x):
+    y = x.reshape(1, 4) * 1.0
+    v = np.squeeze(y)
+    v[2:4] = np.cos(v[:2])
+    return y.ravel() * x[0]
+
+
+def _through_atleast_2d(x):
+    y = x * 1.0
+    m = np.atleast_2d(y)
+    m[0, 0] = x[1] * x[2]
+    return y
+
+
+_VIEW_WRITERS = [_through_squeeze, _through_atleast_2d, _through_reshape, _through_ravel, _through_transpose, _through_asarray,
                  _through_expand_dims, _through_a_dict, _through_a_list_of_rows,
                  _through_a_pair_of_names]
 
