@@ -73,6 +73,15 @@ def _dtype_argument(call, ctx):
     return call.args[position] if position is not None and len(call.args) > position else None
 
 
+def _store_targets(fn_node):
+    """The targets the function's statements assign (subscripts included)."""
+    for node in walk_statements(fn_node.body):
+        if isinstance(node, gast.Assign):
+            yield from node.targets
+        elif isinstance(node, (gast.AugAssign, gast.For)):
+            yield node.target
+
+
 def unpacks(args, keywords):
     """Whether a call passes ``*args`` or ``**kwargs`` (which parameter
     gets which value is then known only at run time)."""
@@ -93,12 +102,21 @@ class Activity:
         """Names bound once, to an integer or bool array made with a dtype
         known in the code (``c = np.zeros(n, dtype=int)``): values stored
         into them are whole numbers, which carry no derivative."""
+        params = {a.id for a in fn_node.args.posonlyargs + fn_node.args.args
+                  + fn_node.args.kwonlyargs}
+        stored = {t.value.id for t in _store_targets(fn_node)
+                  if isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name)} - params
+        if not stored:
+            return set()
         bindings, found = {}, set()
-        for node in walk(fn_node):
-            if isinstance(node, gast.Name) and not isinstance(node.ctx, gast.Load):
-                bindings[node.id] = bindings.get(node.id, 0) + 1
-            elif isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name) \
-                    and isinstance(node.value, gast.Call):
+        for target in _store_targets(fn_node):
+            for node in walk(target):  # (names bound, not those a subscript reads)
+                if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store) \
+                        and node.id in stored:
+                    bindings[node.id] = bindings.get(node.id, 0) + 1
+        for node in walk_statements(fn_node.body):
+            if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name) \
+                    and node.targets[0].id in stored and isinstance(node.value, gast.Call):
                 dtype = _dtype_argument(node.value, self.ctx)
                 if dtype is not None and is_int_dtype(self._static(dtype)):
                     found.add(node.targets[0].id)

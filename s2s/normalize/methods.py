@@ -26,7 +26,7 @@ import numpy
 from ..context import call, dotted
 from ..errors import UnsupportedSyntaxError
 from ..frontend import MISSING
-from ..nodes import Transformer, clone
+from ..nodes import Transformer, clone, walk_values
 
 # method name -> namespace function; the receiver becomes the first argument
 SAME_NAME = {
@@ -199,32 +199,34 @@ class _ModuleAliases(Transformer):
 _ALIASED = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, numpy.ufunc)
 
 
-def _module_aliases(fn_node, ctx):
-    bindings, found = {}, {}
-    for node in gast.walk(fn_node):
-        if isinstance(node, gast.Name) and not isinstance(node.ctx, gast.Load):
-            bindings[node.id] = bindings.get(node.id, 0) + 1
-        if isinstance(node, gast.Assign) and len(node.targets) == 1 \
-                and isinstance(node.targets[0], gast.Name) \
-                and isinstance(node.value, (gast.Name, gast.Attribute)) \
-                and isinstance(ctx.resolve(node.value), _ALIASED):
-            found[node.targets[0].id] = node.value
-    return {n: v for n, v in found.items() if bindings.get(n) == 1}
+def _names_bound_once(fn_node, ctx):
+    """``(aliases, dicts)``: the local names bound once in ``fn_node``, to a
+    module or function (their expressions), and to a dict display or
+    ``dict(...)`` (one walk of the function)."""
+    bindings, aliases, dicts, merged = {}, {}, set(), set()
+    for node in walk_values(fn_node):
+        if isinstance(node, gast.Name):
+            if not isinstance(node.ctx, gast.Load) and id(node) not in merged:
+                bindings[node.id] = bindings.get(node.id, 0) + 1
+        elif isinstance(node, gast.AugAssign) and isinstance(node.op, gast.BitOr):
+            merged.add(id(node.target))  # (d |= e keeps d a dict: no new binding)
+        elif isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name):
+            value, target = node.value, node.targets[0].id
+            if isinstance(value, (gast.Dict, gast.DictComp)) or (
+                    isinstance(value, gast.Call) and isinstance(value.func, gast.Name)
+                    and ctx.resolve(value.func) is dict):
+                dicts.add(target)
+            elif isinstance(value, (gast.Name, gast.Attribute)) \
+                    and isinstance(ctx.resolve(value), _ALIASED):
+                aliases[target] = value
+    once = {n for n, count in bindings.items() if count == 1}
+    return {n: v for n, v in aliases.items() if n in once}, dicts & once
 
 
 def run(fn_node, ctx):
-    aliases = _module_aliases(fn_node, ctx)
+    aliases, dicts = _names_bound_once(fn_node, ctx)
     if aliases:
         fn_node = _ModuleAliases(aliases).visit(fn_node)
-    bindings = {}
-    for node in gast.walk(fn_node):
-        if isinstance(node, gast.Name) and not isinstance(node.ctx, gast.Load):
-            bindings[node.id] = bindings.get(node.id, 0) + 1
-    dicts = {node.targets[0].id for node in gast.walk(fn_node)  # (bound once: always one)
-             if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name)
-             and bindings.get(node.targets[0].id) == 1
-             and (isinstance(node.value, (gast.Dict, gast.DictComp)) or (
-                 isinstance(node.value, gast.Call) and ctx.resolve(node.value.func) is dict))}
     return _Methods(ctx, dicts).visit(fn_node)
 
 
