@@ -228,13 +228,13 @@ class Activity:
     def _integer_result(self, rule, call):
         """Whether ``call`` asks ``rule``'s primitive for an integer or bool
         result, with a ``dtype`` known when s2s reads the code."""
+        dtype = _dtype_argument(call, self.ctx)  # (NumPy's C functions may have no signature)
         sig = rule.signature()
-        if sig is None or "dtype" not in sig.parameters:
-            return False
-        try:
-            dtype = rule.bind(call.args, call.keywords).get("dtype")
-        except BindError:
-            return False
+        if dtype is None and sig is not None and "dtype" in sig.parameters:
+            try:
+                dtype = rule.bind(call.args, call.keywords).get("dtype")
+            except BindError:
+                return False
         return dtype is not None and is_int_dtype(self._static(dtype))
 
     def _static(self, node):

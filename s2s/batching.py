@@ -1467,7 +1467,7 @@ def _written_by_helper(call_node, resolve):
 
 # calls whose result may be a view of their first argument
 _VIEW_CALLS = VIEW_FUNCTIONS | {"getitem_batched", "flat_batched", "squeeze_batched",
-                               "transpose_batched", "flatten_batched"}
+                               "transpose_batched", "flatten_batched", "atleast_batched"}
 
 
 def _view_classes(fn_node, mutated):

@@ -1071,12 +1071,12 @@ def broadcast_to_batched(x, shape):
     return namespace_of(x).broadcast_to(x, (numpy.shape(x)[0],) + shape)
 
 
-def atleast_batched(x, k):
-    """``atleast_{k}d(x)`` per example (k in 1, 2, 3), as NumPy places the
-    new axes."""
+def atleast_batched(x, k, lead=1):
+    """``atleast_{k}d(x)`` per example (k in 1, 2, 3; ``lead`` batch axes),
+    as NumPy places the new axes: a view, as NumPy's is."""
     xp = namespace_of(x)
     shape = numpy.shape(x)
-    size, rest = shape[0], shape[1:]
+    sizes, rest = shape[:lead], shape[lead:]
     if len(rest) >= k:
         return x
     if k == 1:
@@ -1085,7 +1085,7 @@ def atleast_batched(x, k):
         new = (1, 1) if not rest else (1,) + rest
     else:
         new = {0: (1, 1, 1), 1: (1,) + rest + (1,), 2: rest + (1,)}[len(rest)]
-    return xp.reshape(x, (size,) + new)
+    return xp.reshape(x, sizes + new)
 
 
 def stack_like_batched(kind, values):

@@ -28,6 +28,7 @@ linear(rt.lift_region, samples=[S(A(3), np.ones((3, 4)), np.array([True, False, 
 linear(rt.align_batched, samples=[S(A(3, 2), (np.ones((4, 2)),), (False,))], batching=HELPER)
 linear(rt.flatten_batched, rt.squeeze_batched, rt.transpose_batched, rt.iter_batched,
        rt.iter_unpacked_batched, samples=[S(A(3, 1, 2))], batching=HELPER)
+linear(rt.atleast_batched, samples=[S(A(3), 2), S(A(3, 2), 3)], batching=HELPER)
 linear(rt.getitem_batched, samples=[S(A(3, 4), 1), S(A(3, 4), slice(1, None))],
        batching=HELPER)
 linear(rt.concatenate_flat_batched, samples=[S([A(3, 2), A(3, 1, 2)])], batching=HELPER)

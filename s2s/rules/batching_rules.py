@@ -566,7 +566,7 @@ def _bool(b, v, args, key):
 
 @batching_rule(rt.lift, rt.flatten_batched, rt.squeeze_batched, rt.transpose_batched,
                rt.iter_batched, rt.iter_unpacked_batched, rt.flat_batched, rt.extremum_batched,
-               rt.concatenate_flat_batched, rt.getitem_batched,
+               rt.concatenate_flat_batched, rt.getitem_batched, rt.atleast_batched,
                rt.batched_under, rt.batched_copy_under, lists=True)
 def _deeper(b, v, args, key):
     """A helper of batched code, batched again: the new batch axis goes in

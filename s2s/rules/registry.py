@@ -319,8 +319,11 @@ class LinearRule(Rule):
         """The parameters, outside those the rule is linear in and those
         declared passive, that this call passes a value carrying a
         derivative: the tangent would leave that derivative out."""
-        if getattr(self.primitive, "__module__", None) == "s2s.runtime":
-            return []  # (s2s's own helpers: their other parameters are primal values)
+        if getattr(self.primitive, "__module__", None) == "s2s.runtime" \
+                or self.signature() is None:
+            # (s2s's own helpers: their other parameters are primal values; without a
+            # signature, as some of NumPy's C functions before 2.3, no names to check)
+            return []
         try:
             bound = self.bind(list(args), list(keywords))
         except BindError:
