@@ -96,6 +96,12 @@ class Activity:
         self.aliases = aliases
         self.active = set(active_params)
         self.integers = self._integer_arrays(fn_node)
+        # local names bound to a lambda: a call of one that reads a value carrying a
+        # derivative from around it carries one (the jvp pass refuses it), even
+        # with no such argument (g = lambda: x * 2.0; g())
+        self.lambdas = {n.targets[0].id: n.value for n in walk_statements(fn_node.body)
+                        if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name)
+                        and isinstance(n.value, gast.Lambda)}
         self._run(fn_node.body)
 
     def _integer_arrays(self, fn_node):
@@ -180,6 +186,9 @@ class Activity:
         func = call.func
         if isinstance(func, gast.Attribute) and not self._is_reference(func):
             return self._method_active(func.attr, func.value, call)
+        if isinstance(func, gast.Name) and func.id in self.lambdas \
+                and self._reads_active(self.lambdas[func.id]):
+            return True
         if not any(self.is_active(a) for a in args):
             return False
         obj = self.ctx.resolve(func)
@@ -224,6 +233,11 @@ class Activity:
                 (k.value for k in call.keywords if k.arg == "dtype"), None)
             return not is_int_dtype(self._static(dtype))
         return True
+
+    def _reads_active(self, lam):
+        own = {a.id for a in lam.args.args + lam.args.kwonlyargs}
+        return any(isinstance(n, gast.Name) and n.id not in own and n.id in self.active
+                   for n in walk(lam.body))
 
     def _integer_result(self, rule, call):
         """Whether ``call`` asks ``rule``'s primitive for an integer or bool

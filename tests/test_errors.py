@@ -581,6 +581,20 @@ def lambda_reads_parameter(x):
     return scale(x)
 
 
+def lambda_reads_active_without_arguments(x):
+    # called with no argument carrying a derivative: it was a zero tangent, silently
+    scale = lambda: x * 2.0  # noqa: E731
+    return scale()
+
+
+def test_local_function_without_arguments_reading_an_active_value_is_refused():
+    with pytest.raises(s2s.UnsupportedSyntaxError) as info:
+        _jvp(lambda_reads_active_without_arguments)
+    assert "scale reads x, which depends on the differentiated inputs" in str(info.value)
+    _assert_names_user_line(info.value, lambda_reads_active_without_arguments,
+                            "return scale()")
+
+
 @pytest.mark.parametrize("fn, name", [(lambda_reads_active, "a"), (lambda_reads_parameter, "x")])
 def test_local_function_reading_an_active_value_is_refused(fn, name):
     # it would be differentiated through its argument only: a wrong answer
