@@ -508,8 +508,9 @@ class Emitter(StatementPass):
         tangent, uses_output = self.tangent_of(value, z, zd, s)
         if tangent is None:  # zero after all
             return [s, assign(zd, self.zero(name(z)))]
-        tangent = [t for t in tangent if not _self_assignment(t)]
+        # (a = a * 1.0 when a is changed later: a_dot = a_dot is a fresh copy, not dropped)
         tangent = self._copy_if_aliased(z, value, tangent) if tangent else tangent
+        tangent = [t for t in tangent if not _self_assignment(t)]
         operands = {n.id for n in name_nodes(value)}
         if z in operands:
             if uses_output:

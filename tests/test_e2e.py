@@ -1368,3 +1368,21 @@ def test_dict_merges_with_a_global_and_a_rebound_name():
         np.testing.assert_allclose(s2s.jacfwd(fn)(x),
                                    [central_difference(fn, (x,), (e,)) for e in np.eye(3)],
                                    rtol=1e-6)
+
+
+def _rebinds_a_view_to_a_new_array(x):
+    y = x * 1.0
+    a = y[:2]
+    a = a * 1.0  # a new array now, no longer a view of y
+    a[:] = 7.0 * x[:2]
+    return y + a.sum()
+
+
+def test_a_view_rebound_to_a_new_array_takes_its_writes_alone():
+    # a = a * 1.0 kept a_dot a view of y_dot: the write reached y's tangent
+    x = np.array([0.3, 0.7, 1.1, 1.5])
+    check_jvp(_rebinds_a_view_to_a_new_array, (x,))
+    np.testing.assert_allclose(
+        s2s.jacfwd(_rebinds_a_view_to_a_new_array)(x),
+        np.stack([central_difference(_rebinds_a_view_to_a_new_array, (x,), (e,))
+                  for e in np.eye(4)], axis=-1), rtol=1e-6)
