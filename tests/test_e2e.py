@@ -1386,3 +1386,17 @@ def test_a_view_rebound_to_a_new_array_takes_its_writes_alone():
         s2s.jacfwd(_rebinds_a_view_to_a_new_array)(x),
         np.stack([central_difference(_rebinds_a_view_to_a_new_array, (x,), (e,))
                   for e in np.eye(4)], axis=-1), rtol=1e-6)
+
+
+def _integer_dtype_by_name(x):
+    whole = int
+    small = np.int32
+    counts = np.zeros(2, dtype=small)
+    counts[0] = x[0] * 10
+    return np.asarray(x * 3, dtype=whole) * x + counts
+
+
+def test_an_integer_dtype_held_in_a_local_name_gives_no_derivative():
+    # dt = int; np.asarray(v, dtype=dt) kept v's tangent
+    x = np.array([0.3, 0.7])
+    np.testing.assert_allclose(s2s.jacfwd(_integer_dtype_by_name)(x), np.diag([0.0, 2.0]))  # int(3x)

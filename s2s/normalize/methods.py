@@ -196,7 +196,8 @@ class _ModuleAliases(Transformer):
         return gast.copy_location(clone(value), node)
 
 
-_ALIASED = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, numpy.ufunc)
+_ALIASED = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, numpy.ufunc,
+            type)  # (a type: dt = int; np.zeros(n, dtype=dt))
 
 
 def _names_bound_once(fn_node, ctx):
