@@ -882,7 +882,13 @@ def _padded_ends(x):
     return np.hstack([0.0, x ** 2, [2.0, 3.0]]) + np.append([1.0, 2.0, 3.0], x * x[0])
 
 
-@pytest.mark.parametrize("fn", [_cumulative_trapezoid, _padded_ends])
+def _joined_through_names(x):
+    rows = [[x[0], x[1]], [x[2] ** 2, x[3]]]
+    repeated = [x[0]] * 4
+    return np.concatenate(rows).ravel() * np.stack([x, repeated]).sum(axis=0)
+
+
+@pytest.mark.parametrize("fn", [_cumulative_trapezoid, _padded_ends, _joined_through_names])
 def test_a_list_display_joined_with_arrays_is_one_operand_per_example(fn):
     # batched, [2.0, 3.0] became a list of two batched numbers: joined as an array of
     # shape (2, B), wrong values where B was 2, a ValueError otherwise

@@ -49,9 +49,10 @@ IN_PLACE = {
 
 
 class _Methods(Transformer):
-    def __init__(self, ctx, dicts=()):
+    def __init__(self, ctx, dicts=(), sequences=None):
         self.ctx = ctx
         self.dicts = set(dicts)  # names bound to a dict display or dict(...)
+        self.sequences = sequences or {}  # names bound once to a list or tuple display
 
     def _is_dict(self, node):
         return isinstance(node, (gast.Dict, gast.DictComp)) or (
@@ -93,7 +94,8 @@ class _Methods(Transformer):
         self.generic_visit(node)
         func = node.func
         if not isinstance(func, gast.Attribute) or not self._is_array_receiver(func.value):
-            return _clip_bounds(_joined_arrays(node, self.ctx, self._xp("asarray")), self.ctx)
+            return _clip_bounds(_joined_arrays(node, self.ctx, self._xp("asarray"),
+                                               self.sequences), self.ctx)
         method, recv = func.attr, func.value
         if method in SAME_NAME:
             new = call(self._xp(method), [recv, *node.args], node.keywords)
@@ -140,25 +142,36 @@ _JOINS = ("concatenate", "stack", "hstack", "vstack", "dstack", "column_stack", 
           "append")
 
 
-def _joined_arrays(node, ctx, asarray):
+def _joined_arrays(node, ctx, asarray, sequences):
     """The list or tuple displays among the arrays that ``np.concatenate``
-    and the like join, ``np.asarray(...)``: per example (vmap, jacfwd)
-    ``[2.0, 3.0]`` is one operand of shape (2,), not a list of two batched
-    numbers."""
+    and the like join (in the call, or in the display a name bound once in
+    ``sequences`` holds), ``np.asarray(...)``: per example (vmap, jacfwd)
+    ``[2.0, 3.0]`` or ``[x[0]] * 2`` is one operand of shape (2,), not a list
+    of two batched numbers."""
     func = ctx.resolve(node.func)
     if not any(func is getattr(numpy, f, None) for f in _JOINS) or not node.args:
         return node
 
-    def as_array(part):
-        if not isinstance(part, (gast.List, gast.Tuple)):
+    def as_array(part):  # (NumPy makes each part an array: the same values)
+        held = sequences.get(part.id) if isinstance(part, gast.Name) else part
+        if not _list_like(held):
             return part
         return gast.copy_location(call(asarray, [part]), part)
 
     if func is numpy.append:  # append(arr, values, axis)
         node.args = [as_array(a) for a in node.args[:2]] + node.args[2:]
-    elif isinstance(node.args[0], (gast.List, gast.Tuple)):
-        node.args[0].elts = [as_array(part) for part in node.args[0].elts]
+        return node
+    seq = sequences.get(node.args[0].id) if isinstance(node.args[0], gast.Name) else node.args[0]
+    if isinstance(seq, (gast.List, gast.Tuple)):  # (not a repetition: its parts are one)
+        seq.elts = [as_array(part) for part in seq.elts]
     return node
+
+
+def _list_like(node):
+    """A list or tuple display, or one repeated (``[x[0]] * 2``)."""
+    if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult):
+        node = node.left
+    return isinstance(node, (gast.List, gast.Tuple))
 
 
 def _clip_bounds(node, ctx):
@@ -201,10 +214,11 @@ _ALIASED = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, num
 
 
 def _names_bound_once(fn_node, ctx):
-    """``(aliases, dicts)``: the local names bound once in ``fn_node``, to a
-    module or function (their expressions), and to a dict display or
-    ``dict(...)`` (one walk of the function)."""
-    bindings, aliases, dicts, merged = {}, {}, set(), set()
+    """``(aliases, dicts, sequences)``: the local names bound once in
+    ``fn_node``, to a module or function (their expressions), to a dict
+    display or ``dict(...)``, and to a list or tuple display (the display;
+    one walk of the function)."""
+    bindings, aliases, dicts, merged, sequences = {}, {}, set(), set(), {}
     for node in walk_values(fn_node):
         if isinstance(node, gast.Name):
             if not isinstance(node.ctx, gast.Load) and id(node) not in merged:
@@ -213,7 +227,9 @@ def _names_bound_once(fn_node, ctx):
             merged.add(id(node.target))  # (d |= e keeps d a dict: no new binding)
         elif isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name):
             value, target = node.value, node.targets[0].id
-            if isinstance(value, (gast.Dict, gast.DictComp)) or (
+            if _list_like(value):
+                sequences[target] = value
+            elif isinstance(value, (gast.Dict, gast.DictComp)) or (
                     isinstance(value, gast.Call) and isinstance(value.func, gast.Name)
                     and ctx.resolve(value.func) is dict):
                 dicts.add(target)
@@ -221,13 +237,14 @@ def _names_bound_once(fn_node, ctx):
                     and isinstance(ctx.resolve(value), _ALIASED):
                 aliases[target] = value
     once = {n for n, count in bindings.items() if count == 1}
-    return {n: v for n, v in aliases.items() if n in once}, dicts & once
+    return ({n: v for n, v in aliases.items() if n in once}, dicts & once,
+            {n: v for n, v in sequences.items() if n in once})
 
 
 def run(fn_node, ctx):
-    aliases, dicts = _names_bound_once(fn_node, ctx)
+    aliases, dicts, sequences = _names_bound_once(fn_node, ctx)
     if aliases:
         fn_node = _ModuleAliases(aliases).visit(fn_node)
-    return _Methods(ctx, dicts).visit(fn_node)
+    return _Methods(ctx, dicts, sequences).visit(fn_node)
 
 
