@@ -1,6 +1,7 @@
 """The frontend end to end: lambdas, closures with live cells, ``__main__``
 scripts, NumPy import styles, live globals, and source that is unavailable."""
 
+import functools
 import os
 import subprocess
 import sys
@@ -573,3 +574,15 @@ def test_a_local_name_bound_to_a_function_calls_it_where_s2s_sees_it():
     jacobian = s2s.jacfwd(_calls_an_alias)
     expected = [(jacobian(x + 1e-6 * e) - jacobian(x - 1e-6 * e)) / 2e-6 for e in np.eye(3)]
     np.testing.assert_allclose(s2s.hessian(_calls_an_alias)(x), expected, rtol=1e-5, atol=1e-6)
+
+
+def _transposed_by(x, axes):
+    return np.sin(x.transpose(*axes))
+
+
+@pytest.mark.parametrize("axes", [(), (1, 0)])
+def test_transpose_of_starred_axes_reverses_them_when_there_are_none(axes):
+    # np.transpose(x, ()) raised where the method reverses the axes
+    x = np.arange(6.0).reshape(2, 3)
+    out, tangent = s2s.jvp(functools.partial(_transposed_by, axes=axes), (x,), (np.ones_like(x),))
+    np.testing.assert_allclose(tangent, np.cos(x.transpose(*axes)))

@@ -53,7 +53,7 @@ def test_reshape_and_transpose_take_their_sizes_as_one_tuple():
         """,
         """
         def f(x, s):
-            return xp.reshape(x, (*s,)) + xp.reshape(x, (2, *s)) + xp.transpose(x, (*s,)) + xp.reshape(x, s)
+            return xp.reshape(x, (*s,)) + xp.reshape(x, (2, *s)) + xp.transpose(x, (*s,) or None) + xp.reshape(x, s)
         """,
         "methods",
     )

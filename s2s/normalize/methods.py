@@ -103,6 +103,10 @@ class _Methods(Transformer):
             args = node.args  # x.reshape(2, *rest) is np.reshape(x, (2, *rest))
             if len(args) > 1 or any(isinstance(a, gast.Starred) for a in args):
                 args = [gast.Tuple(elts=list(args), ctx=gast.Load())]
+                if method == "transpose" and all(isinstance(a, gast.Starred) for a in node.args):
+                    # x.transpose(*()) reverses the axes, as np.transpose(x, None) does
+                    args = [gast.BoolOp(op=gast.Or(), values=[args[0], gast.Constant(
+                        value=None, kind=None)])]
             new = call(self._xp(method), [recv, *args], node.keywords)
         elif method == "flatten":  # (its order, positional or not, goes to ravel)
             new = call(self._xp("ravel"), [call(self._xp("copy"), [recv]), *node.args],
