@@ -86,6 +86,15 @@ class Emitter(StatementPass):
         self.container_mutated = container_mutated_names(fn_node, nodes)
         self.inactive_returns = []  # [line, index path] of returned values without tangent
         self.numbers = number_names(nodes)  # (their tangent starts as 0.0)
+        bindings, values = collections.Counter(), {}
+        for n in nodes:
+            if isinstance(n, (gast.Assign, gast.For, gast.AugAssign)):
+                for t in n.targets if isinstance(n, gast.Assign) else [n.target]:
+                    bindings.update(v.id for v in walk(t) if isinstance(v, gast.Name)
+                                    and isinstance(v.ctx, gast.Store))
+                if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name):
+                    values[n.targets[0].id] = n.value
+        self.bound_once = {k: v for k, v in values.items() if bindings[k] == 1}
         self.tangent_temps = set()
         self.displays = {  # names bound to a tuple, list or dict display
             n.targets[0].id: n.value for n in nodes
@@ -115,12 +124,31 @@ class Emitter(StatementPass):
                                 ctx=gast.Load())
         if isinstance(atom, gast.Name) and atom.id in self.activity.active:
             return name(self.dot_name(atom.id))
-        return ZeroNode(atom)
+        return ZeroNode(atom, self._python_number(atom))
 
     def zero(self, atom):
         if isinstance(atom, gast.Name) and atom.id in self.structured:
             return call(self.ctx.ref(runtime.zeros_like_tree), [name(atom.id)])
+        if self._python_number(atom):
+            # (np.inf, -np.inf, a global): 0.0, not zeros_like's 0-d float64 array,
+            # which would make a float32 tangent float64
+            return const(0.0)
         return materialize_zero(atom, self.ctx.ref)
+
+    def _python_number(self, atom, depth=0):
+        """Whether ``atom`` is a Python number in every run: a literal, a
+        global one, or a local bound once to -/+ of one."""
+        if isinstance(atom, gast.Constant):
+            return type(atom.value) in (float, int)
+        if isinstance(atom, gast.UnaryOp) and isinstance(atom.op, (gast.USub, gast.UAdd)):
+            return self._python_number(atom.operand, depth)
+        if isinstance(atom, gast.Name) and self.ctx.is_local(atom.id):
+            value = self.bound_once.get(atom.id)
+            return value is not None and depth < 8 and self._python_number(value, depth + 1)
+        if isinstance(atom, (gast.Name, gast.Attribute)) and not self.ctx.is_local(
+                _root_name(atom)):
+            return type(self.ctx.resolve(atom)) in (float, int)
+        return False
 
     def _sequence_dot(self, atom):
         """The tangent of a part of a concatenation: zeros of its structure
@@ -905,6 +933,13 @@ class Emitter(StatementPass):
             return [gast.Expr(value=new_call)]
         target = gast.Tuple(elts=[store(z), store(self.dot_name(z))], ctx=gast.Store())
         return [assign(target, new_call)]
+
+
+def _root_name(node):
+    """The name an attribute chain starts from (``np`` of ``np.inf``)."""
+    while isinstance(node, gast.Attribute):
+        node = node.value
+    return node.id if isinstance(node, gast.Name) else ""
 
 
 def _self_assignment(stmt):

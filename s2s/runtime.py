@@ -58,6 +58,8 @@ def abs_sign(x):
     """The factor of abs's tangent ``real_part(abs_sign(x) * x_dot)``:
     ``sign(x)``, and for a complex ``x`` ``conj(x) / |x|`` (0 at 0, as
     NumPy's sign): the derivative of ``|z|`` is ``Re(conj(z) dz) / |z|``."""
+    if type(x) in (float, int):  # a Python number's: a Python float (a weak type, as x is)
+        return numpy.sign(x).item()
     xp = namespace_of(x)
     s = xp.sign(x)
     return xp.conj(s) if s.dtype.kind == "c" else s  # (every library's sign has a dtype)
@@ -719,9 +721,15 @@ def len_batched(value):
 
 
 def scalar_batched(value, kind):
-    """``float(x)`` of a batched x: one number per example."""
+    """``float(x)`` of a batched x: one number per example. A floating x
+    keeps its dtype: a Python float is a weak type, so ``float(x[0]) * x``
+    of a float32 x is float32 (float64 numbers would make it float64)."""
     xp = namespace_of(value)
-    return xp.asarray(value).astype(kind)
+    value = xp.asarray(value)
+    if (kind is float and value.dtype.kind == "f") or (kind is complex
+                                                        and value.dtype.kind == "c"):
+        return value
+    return value.astype(kind)
 
 
 def flat_batched(value, lead=1):

@@ -1406,3 +1406,16 @@ def test_an_integer_dtype_held_in_a_local_name_gives_no_derivative():
     # dt = int; np.asarray(v, dtype=dt) kept v's tangent
     x = np.array([0.3, 0.7])
     np.testing.assert_allclose(s2s.jacfwd(_integer_dtype_by_name)(x), np.diag([0.0, 2.0]))  # int(3x)
+
+
+def _masked_with_constants(s):
+    return np.where(s > 0, s, -np.inf) + np.clip(s, -np.inf, 1.0) + abs(float(s[0])) * s
+
+
+def test_float32_stays_float32_next_to_python_number_constants():
+    # the zero tangent of -np.inf was xp.zeros_like(-inf), a 0-d float64 array, and
+    # abs's sign of a Python float an np.float64: both made the float32 tangent float64
+    s = np.array([0.5, -1.0, 2.0], dtype=np.float32)
+    out, tangent = s2s.jvp(_masked_with_constants, (s,), (np.ones_like(s),))
+    assert out.dtype == tangent.dtype == np.float32
+    assert s2s.jacfwd(_masked_with_constants)(s).dtype == np.float32

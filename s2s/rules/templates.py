@@ -20,13 +20,15 @@ _MISSING = MISSING
 
 class ZeroNode(gast.expr):
     """A tangent known to be zero; ``of`` is the primal atom it is the tangent
-    of (gives the shape when the zero must be materialised)."""
+    of (gives the shape when the zero must be materialised; ``number``: it is
+    a Python number, whose zero is 0.0)."""
 
     _fields = ()
 
-    def __init__(self, of=None):
+    def __init__(self, of=None, number=False):
         super().__init__()
         self.of = of
+        self.number = number
 
 
 def is_zero(node):
@@ -366,7 +368,7 @@ def _finish(node, ref):
 
 def _finished(node, ref):
     if isinstance(node, ZeroNode):
-        return materialize_zero(node.of, ref)
+        return materialize_zero(None if node.number else node.of, ref)
     if isinstance(node, GlobalRef):
         obj = node.obj
         if isinstance(obj, (int, float)) and not isinstance(obj, bool):
