@@ -872,7 +872,17 @@ def _stack_tree(results, default=None):
     if space is numpy and default is not None and all(
             isinstance(r, (float, complex, numpy.inexact)) for r in results):
         space = default
-    return space.stack([space.asarray(r) for r in results])
+    parts = [space.asarray(r) for r in results]
+    shapes = {tuple(p.shape) for p in parts}
+    if len(shapes) > 1:  # (np.unique(x) per example: a size that depends on the values)
+        from .errors import InputError
+
+        raise InputError(
+            f"a value has shapes {' and '.join(map(str, sorted(shapes)[:2]))} in different "
+            "examples of the batch (its size depends on the values): the batch cannot be "
+            "stacked", hint="vmap batches such a value where it indexes an array (x[mask]); "
+            "otherwise loop over the examples in Python")
+    return space.stack(parts)
 
 
 def repeat_batched(draw, size):

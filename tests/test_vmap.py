@@ -2006,3 +2006,16 @@ def test_a_random_generator_argument_draws_once_for_the_batch_also_in_chunks():
         xs, np.random.default_rng(0))
     np.testing.assert_array_equal(whole, np.broadcast_to(whole[0], whole.shape))
     np.testing.assert_array_equal(chunked, whole)  # (chunks drew anew: rows 2-3 differed)
+
+
+def _counts_distinct(x):
+    return np.sum(x) * np.unique(np.round(x)).shape[0]
+
+
+def test_a_size_that_depends_on_the_values_is_a_clear_error_naming_the_line():
+    # NumPy's "all input arrays must have the same shape" from s2s's stacking
+    xs = np.array([[0.2, 0.4, 1.6], [-1.0, 0.1, 2.0]])
+    with pytest.raises(s2s.InputError, match="its size depends on the values") as info:
+        s2s.vmap(_counts_distinct)(xs)
+    notes = "\n".join(getattr(info.value, "__notes__", ()))
+    assert "test_vmap.py" in notes and "np.unique(np.round(x))" in notes, notes
