@@ -11,6 +11,7 @@ share memory with which (for the copies that keep the caller's arrays intact).
 """
 
 import builtins
+import collections
 import functools
 import operator
 import types
@@ -20,7 +21,7 @@ import numpy
 
 from .context import walk_statements
 from .frontend import MISSING
-from .nodes import name_nodes, walk
+from .nodes import name_nodes, walk, walk_values
 from .rules import registry
 from .rules.registry import BindError
 
@@ -73,13 +74,12 @@ def _dtype_argument(call, ctx):
     return call.args[position] if position is not None and len(call.args) > position else None
 
 
-def _store_targets(fn_node):
-    """The targets the function's statements assign (subscripts included)."""
-    for node in walk_statements(fn_node.body):
-        if isinstance(node, gast.Assign):
-            yield from node.targets
-        elif isinstance(node, (gast.AugAssign, gast.For)):
-            yield node.target
+def binding_counts(fn_node):
+    """name -> how many times ``fn_node`` binds it: parameters, targets of
+    assignments, loops, comprehensions and ``with``, augmented assignments,
+    ``del`` (a name bound once holds one value in every run)."""
+    return collections.Counter(n.id for n in walk_values(fn_node) if isinstance(n, gast.Name)
+                               and not isinstance(n.ctx, gast.Load))
 
 
 def unpacks(args, keywords):
@@ -91,42 +91,34 @@ def unpacks(args, keywords):
 class Activity:
     """``active``: the set of active variable names."""
 
-    def __init__(self, fn_node, ctx, active_params, aliases=None):
+    def __init__(self, fn_node, ctx, active_params, aliases, bindings):
+        """``bindings``: :func:`binding_counts` of ``fn_node``."""
         self.ctx = ctx
         self.aliases = aliases
         self.active = set(active_params)
-        self.integers = self._integer_arrays(fn_node)
+        assigns = [n for n in walk_statements(fn_node.body) if isinstance(n, gast.Assign)]
+        self.integers = self._integer_arrays(assigns, bindings)
         # local names bound to a lambda: a call of one that reads a value carrying a
         # derivative from around it carries one (the jvp pass refuses it), even
         # with no such argument (g = lambda: x * 2.0; g())
-        self.lambdas = {n.targets[0].id: n.value for n in walk_statements(fn_node.body)
-                        if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name)
-                        and isinstance(n.value, gast.Lambda)}
+        self.lambdas = {n.targets[0].id: n.value for n in assigns
+                        if isinstance(n.targets[0], gast.Name) and isinstance(n.value, gast.Lambda)}
         self._run(fn_node.body)
 
-    def _integer_arrays(self, fn_node):
+    def _integer_arrays(self, assigns, bindings):
         """Names bound once, to an integer or bool array made with a dtype
         known in the code (``c = np.zeros(n, dtype=int)``): values stored
         into them are whole numbers, which carry no derivative."""
-        params = {a.id for a in fn_node.args.posonlyargs + fn_node.args.args
-                  + fn_node.args.kwonlyargs}
-        stored = {t.value.id for t in _store_targets(fn_node)
-                  if isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name)} - params
-        if not stored:
-            return set()
-        bindings, found = {}, set()
-        for target in _store_targets(fn_node):
-            for node in walk(target):  # (names bound, not those a subscript reads)
-                if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store) \
-                        and node.id in stored:
-                    bindings[node.id] = bindings.get(node.id, 0) + 1
-        for node in walk_statements(fn_node.body):
-            if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name) \
-                    and node.targets[0].id in stored and isinstance(node.value, gast.Call):
+        stored = {n.targets[0].value.id for n in assigns if isinstance(n.targets[0], gast.Subscript)
+                  and isinstance(n.targets[0].value, gast.Name)}  # (the only ones asked)
+        found = set()
+        for node in assigns:
+            if isinstance(node.targets[0], gast.Name) and node.targets[0].id in stored \
+                    and bindings[node.targets[0].id] == 1 and isinstance(node.value, gast.Call):
                 dtype = _dtype_argument(node.value, self.ctx)
                 if dtype is not None and is_int_dtype(self._static(dtype)):
                     found.add(node.targets[0].id)
-        return {n for n in found if bindings.get(n) == 1}
+        return found
 
     def _mark_mutated(self, var):
         """An active value written into ``var`` in place reaches every name

@@ -24,7 +24,6 @@ def f_jvp(x, w, x_dot, w_dot):
     return (_t0, _t0_dot)
 """
 
-import collections
 import functools
 import inspect
 
@@ -37,6 +36,7 @@ from .analysis import (
     UNARYOPS,
     Activity,
     Aliases,
+    binding_counts,
     container_mutated_names,
     iteration,
     mutated_names,
@@ -79,22 +79,18 @@ class Emitter(StatementPass):
         # for the analyses below, walked once: they read assignments, loops and calls only
         nodes = [n for n in walk_values(fn_node) if isinstance(n, _ANALYSED)]
         self.aliases = Aliases(fn_node, ctx, nodes)
-        self.activity = Activity(fn_node, ctx, active_params, self.aliases)
+        self.bindings = binding_counts(fn_node)
+        self.activity = Activity(fn_node, ctx, active_params, self.aliases, self.bindings)
         self.active_params = list(active_params)
         # (and the names it passes to a function of the user's that writes into them)
         self.mutated = mutated_names(fn_node, nodes) | changed_arguments(nodes, ctx)
         self.container_mutated = container_mutated_names(fn_node, nodes)
         self.inactive_returns = []  # [line, index path] of returned values without tangent
         self.numbers = number_names(nodes)  # (their tangent starts as 0.0)
-        bindings, values = collections.Counter(), {}
-        for n in nodes:
-            if isinstance(n, (gast.Assign, gast.For, gast.AugAssign)):
-                for t in n.targets if isinstance(n, gast.Assign) else [n.target]:
-                    bindings.update(v.id for v in walk(t) if isinstance(v, gast.Name)
-                                    and isinstance(v.ctx, gast.Store))
-                if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name):
-                    values[n.targets[0].id] = n.value
-        self.bound_once = {k: v for k, v in values.items() if bindings[k] == 1}
+        self.bound_once = {  # name -> its value, for the names bound once
+            n.targets[0].id: n.value for n in nodes
+            if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name)
+            and self.bindings[n.targets[0].id] == 1}
         self.tangent_temps = set()
         self.displays = {  # names bound to a tuple, list or dict display
             n.targets[0].id: n.value for n in nodes
@@ -145,8 +141,7 @@ class Emitter(StatementPass):
         if isinstance(atom, gast.Name) and self.ctx.is_local(atom.id):
             value = self.bound_once.get(atom.id)
             return value is not None and depth < 8 and self._python_number(value, depth + 1)
-        if isinstance(atom, (gast.Name, gast.Attribute)) and not self.ctx.is_local(
-                _root_name(atom)):
+        if isinstance(atom, (gast.Name, gast.Attribute)) and self._is_reference(atom):
             return type(self.ctx.resolve(atom)) in (float, int)
         return False
 
@@ -286,20 +281,13 @@ class Emitter(StatementPass):
         s.value = gast.Tuple(elts=[value, tangent], ctx=gast.Load())
         return [s]
 
-    @functools.cached_property
-    def stores(self):
-        """How many times each name is bound (for returned displays, only
-        asked where a return builds a tuple, list or dict)."""
-        return collections.Counter(n.id for n in gast.walk(self.fn)
-                                   if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store))
-
     def _inactive_parts(self, value):
         """The parts of a returned tuple, list or dict display that carry no
         tangent, as index paths (``["[1]"]``, ``["['b']", "[0]"]``), for
         ``strict=True``; a name stands for its display if it is bound once
         and never changed."""
         if (isinstance(value, gast.Name) and value.id in self.displays
-                and self.stores[value.id] == 1
+                and self.bindings[value.id] == 1
                 and value.id not in self.mutated | self.container_mutated):
             value = self.displays[value.id]
         if isinstance(value, (gast.Tuple, gast.List)):
@@ -933,13 +921,6 @@ class Emitter(StatementPass):
             return [gast.Expr(value=new_call)]
         target = gast.Tuple(elts=[store(z), store(self.dot_name(z))], ctx=gast.Store())
         return [assign(target, new_call)]
-
-
-def _root_name(node):
-    """The name an attribute chain starts from (``np`` of ``np.inf``)."""
-    while isinstance(node, gast.Attribute):
-        node = node.value
-    return node.id if isinstance(node, gast.Name) else ""
 
 
 def _self_assignment(stmt):

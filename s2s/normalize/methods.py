@@ -23,7 +23,8 @@ import types
 import gast
 import numpy
 
-from ..context import call, dotted
+from ..analysis import binding_counts
+from ..context import call, dotted, name
 from ..errors import UnsupportedSyntaxError
 from ..frontend import MISSING
 from ..nodes import Transformer, clone, walk_values
@@ -71,9 +72,7 @@ class _Methods(Transformer):
         self.generic_visit(node)
         if isinstance(node.op, gast.BitOr) and isinstance(node.target, gast.Name) and (
                 self._is_dict(node.target) or self._is_dict(node.value)):
-            update = gast.Attribute(value=gast.Name(id=node.target.id, ctx=gast.Load(),
-                                                    annotation=None, type_comment=None),
-                                    attr="update", ctx=gast.Load())
+            update = gast.Attribute(value=name(node.target.id), attr="update", ctx=gast.Load())
             return gast.copy_location(gast.Expr(value=call(update, [node.value])), node)
         return node
 
@@ -220,15 +219,13 @@ _ALIASED = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, num
 def _names_bound_once(fn_node, ctx):
     """``(aliases, dicts, sequences)``: the local names bound once in
     ``fn_node``, to a module or function (their expressions), to a dict
-    display or ``dict(...)``, and to a list or tuple display (the display;
-    one walk of the function)."""
-    bindings, aliases, dicts, merged, sequences = {}, {}, set(), set(), {}
+    display or ``dict(...)``, and to a list or tuple display (the display)."""
+    bindings = binding_counts(fn_node)
+    aliases, dicts, sequences = {}, set(), {}
     for node in walk_values(fn_node):
-        if isinstance(node, gast.Name):
-            if not isinstance(node.ctx, gast.Load) and id(node) not in merged:
-                bindings[node.id] = bindings.get(node.id, 0) + 1
-        elif isinstance(node, gast.AugAssign) and isinstance(node.op, gast.BitOr):
-            merged.add(id(node.target))  # (d |= e keeps d a dict: no new binding)
+        if isinstance(node, gast.AugAssign) and isinstance(node.op, gast.BitOr) \
+                and isinstance(node.target, gast.Name):
+            bindings[node.target.id] -= 1  # (d |= e keeps d a dict: no new binding)
         elif isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name):
             value, target = node.value, node.targets[0].id
             if _list_like(value):

@@ -19,14 +19,13 @@ def f(x):
 
 import gast
 
-from ..context import const
+from ..analysis import binding_counts
+from ..context import const, name
 from ..nodes import Transformer, walk_values
 
 
 def _item(base, key):
-    return gast.Subscript(value=gast.Name(id=base, ctx=gast.Load(), annotation=None,
-                                          type_comment=None),
-                          slice=const(key), ctx=gast.Load())
+    return gast.Subscript(value=name(base), slice=const(key), ctx=gast.Load())
 
 
 def _keys(display):
@@ -43,13 +42,11 @@ def _known_displays(fn_node):
     bound once (parameters, loops and deletions count), to a tuple display,
     or to a list or dict display that is read only as ``*name``/``**name``
     of calls (nothing can change its length or keys)."""
-    bindings, loaded, unpacked, assigned = {}, {}, set(), {}
+    bindings, loaded, unpacked, assigned = binding_counts(fn_node), {}, set(), {}
     for node in walk_values(fn_node):
         if isinstance(node, gast.Name):
             if isinstance(node.ctx, gast.Load):
                 loaded.setdefault(node.id, []).append(id(node))
-            else:
-                bindings[node.id] = bindings.get(node.id, 0) + 1
         elif isinstance(node, gast.Call):
             unpacked.update(id(a.value) for a in node.args if isinstance(a, gast.Starred))
             unpacked.update(id(k.value) for k in node.keywords if k.arg is None)
