@@ -250,8 +250,6 @@ def _axis_arg(v, pos):
     return axis
 
 
-
-
 def _index_rank(base_rank, index, batcher):
     if base_rank is None:
         return None

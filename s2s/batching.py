@@ -737,26 +737,23 @@ class Batcher(RankInference, AxisRules, StatementPass):
 
     def stmt_Expr(self, s):
         v = s.value
-        if isinstance(v, gast.Call) and isinstance(v.func, gast.Attribute) \
-                and isinstance(v.func.value, gast.Name) and v.func.value.id in self.batched \
-                and v.func.attr in ("append", "insert", "extend", "setdefault", "update"):
+        # a method of a batched local (a container of batched items, as a rule)
+        method = v.func.attr if isinstance(v, gast.Call) and isinstance(v.func, gast.Attribute) \
+            and isinstance(v.func.value, gast.Name) and v.func.value.id in self.batched else None
+        if method in ("append", "insert", "extend", "setdefault", "update"):
             # what goes into a batched container gets the batch axis (keys and positions don't)
             v.args = [self._ensure(a) if i == len(v.args) - 1 else a
                       for i, a in enumerate(v.args)]
             for k in v.keywords:  # d.update(w=...)
                 k.value = self._ensure(k.value)
             return [s]
-        if isinstance(v, gast.Call) and isinstance(v.func, gast.Attribute) \
-                and isinstance(v.func.value, gast.Name) and v.func.value.id in self.batched \
+        if method in ("reverse", "clear", "pop", "popitem") \
                 and self.kind.get(v.func.value.id) in ("list", "container") \
-                and v.func.attr in ("reverse", "clear", "pop", "popitem") \
                 and not any(self.is_batched(a) for a in v.args):
             return [s]  # the same change of the list (of batched items) in every example
-        if isinstance(v, gast.Call) and isinstance(v.func, gast.Attribute) \
-                and isinstance(v.func.value, gast.Name) and v.func.value.id in self.batched \
-                and v.func.attr in ("remove", "sort"):  # (per example, on copies: lost)
+        if method in ("remove", "sort"):  # (per example, on copies: lost)
             raise self.ctx.unsupported(
-                s, f"s2s cannot batch .{v.func.attr}() of a list whose items differ from "
+                s, f"s2s cannot batch .{method}() of a list whose items differ from "
                 "example to example", "build a new list (sorted(items), a comprehension)")
         if isinstance(v, gast.Call) and self.names_batched(v):
             value, pre = self.batch_value(v, None, s)

@@ -67,8 +67,8 @@ def abs_sign(x):
 
 def real_part(v):
     """``v``'s real part, ``v`` itself where it is real (no copy)."""
-    dtype = getattr(v, "dtype", None)
-    if dtype is not None and dtype.kind != "c" or isinstance(v, (float, int)):
+    if isinstance(v, (float, int)) or getattr(v, "dtype", None) is not None \
+            and v.dtype.kind != "c":
         return v
     return v.real
 
@@ -873,16 +873,19 @@ def _stack_tree(results, default=None):
             isinstance(r, (float, complex, numpy.inexact)) for r in results):
         space = default
     parts = [space.asarray(r) for r in results]
-    shapes = {tuple(p.shape) for p in parts}
-    if len(shapes) > 1:  # (np.unique(x) per example: a size that depends on the values)
-        from .errors import InputError
+    try:
+        return space.stack(parts)
+    except ValueError:
+        shapes = sorted({tuple(p.shape) for p in parts})
+        if len(shapes) == 1:
+            raise
+    from .errors import InputError  # (np.unique(x) per example: a size that depends on values)
 
-        raise InputError(
-            f"a value has shapes {' and '.join(map(str, sorted(shapes)[:2]))} in different "
-            "examples of the batch (its size depends on the values): the batch cannot be "
-            "stacked", hint="vmap batches such a value where it indexes an array (x[mask]); "
-            "otherwise loop over the examples in Python")
-    return space.stack(parts)
+    raise InputError(
+        f"a value has shapes {shapes[0]} and {shapes[1]} in different examples of the batch "
+        "(its size depends on the values): the batch cannot be stacked",
+        hint="vmap batches such a value where it indexes an array (x[mask]); otherwise loop "
+        "over the examples in Python") from None
 
 
 def repeat_batched(draw, size):

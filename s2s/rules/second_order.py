@@ -70,8 +70,7 @@ def power_log(z, x, x_dot):
 
 # abs's sign s: locally constant for a real x (s * s == 1: exactly 0 below); for a
 # complex one s = conj(x) / |x| and ds = (conj(dx) - s Re(s dx)) / |x| (0 at 0)
-@jvp_rule(rt.abs_sign, samples=[S(A(3))],
-          batching="elementwise")
+@jvp_rule(rt.abs_sign, samples=[S(A(3))], batching="elementwise")
 def abs_sign(z, x, x_dot):
     r = np.abs(x)
     z_dot = np.where(r == 0, 0.0, np.conj(x_dot) - z * rt.real_part(z * x_dot)) / np.where(
