@@ -221,9 +221,7 @@ class Activity:
             return method not in MUTATORS and any(
                 self.is_active(a) for a in list(call.args) + [k.value for k in call.keywords])
         if method == "astype":
-            dtype = call.args[0] if call.args else next(
-                (k.value for k in call.keywords if k.arg == "dtype"), None)
-            return not is_int_dtype(self._static(dtype))
+            return not is_int_dtype(self._static(_dtype_argument(call, self.ctx)))
         return True
 
     def _reads_active(self, lam):
