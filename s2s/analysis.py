@@ -21,7 +21,7 @@ import numpy
 
 from .context import walk_statements
 from .frontend import MISSING
-from .nodes import name_nodes, walk, walk_values
+from .nodes import name_nodes, walk
 from .rules import registry
 from .rules.registry import BindError
 
@@ -74,11 +74,12 @@ def _dtype_argument(call, ctx):
     return call.args[position] if position is not None and len(call.args) > position else None
 
 
-def binding_counts(fn_node):
-    """name -> how many times ``fn_node`` binds it: parameters, targets of
-    assignments, loops, comprehensions and ``with``, augmented assignments,
-    ``del`` (a name bound once holds one value in every run)."""
-    return collections.Counter(n.id for n in walk_values(fn_node) if isinstance(n, gast.Name)
+def binding_counts(nodes):
+    """name -> how many times a function binds it, from ``nodes`` (its
+    ``walk_values``): parameters, targets of assignments, loops,
+    comprehensions and ``with``, augmented assignments, ``del`` (a name
+    bound once holds one value in every run)."""
+    return collections.Counter(n.id for n in nodes if isinstance(n, gast.Name)
                                and not isinstance(n.ctx, gast.Load))
 
 

@@ -77,9 +77,10 @@ class Emitter(StatementPass):
         self.callee = callee
         self.entry = entry
         # for the analyses below, walked once: they read assignments, loops and calls only
-        nodes = [n for n in walk_values(fn_node) if isinstance(n, _ANALYSED)]
+        every = walk_values(fn_node)
+        nodes = [n for n in every if isinstance(n, _ANALYSED)]
         self.aliases = Aliases(fn_node, ctx, nodes)
-        self.bindings = binding_counts(fn_node)
+        self.bindings = binding_counts(every)
         self.activity = Activity(fn_node, ctx, active_params, self.aliases, self.bindings)
         self.active_params = list(active_params)
         # (and the names it passes to a function of the user's that writes into them)

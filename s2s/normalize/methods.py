@@ -220,9 +220,10 @@ def _names_bound_once(fn_node, ctx):
     """``(aliases, dicts, sequences)``: the local names bound once in
     ``fn_node``, to a module or function (their expressions), to a dict
     display or ``dict(...)``, and to a list or tuple display (the display)."""
-    bindings = binding_counts(fn_node)
+    nodes = walk_values(fn_node)
+    bindings = binding_counts(nodes)
     aliases, dicts, sequences = {}, set(), {}
-    for node in walk_values(fn_node):
+    for node in nodes:
         if isinstance(node, gast.AugAssign) and isinstance(node.op, gast.BitOr) \
                 and isinstance(node.target, gast.Name):
             bindings[node.target.id] -= 1  # (d |= e keeps d a dict: no new binding)

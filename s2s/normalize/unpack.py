@@ -42,8 +42,9 @@ def _known_displays(fn_node):
     bound once (parameters, loops and deletions count), to a tuple display,
     or to a list or dict display that is read only as ``*name``/``**name``
     of calls (nothing can change its length or keys)."""
-    bindings, loaded, unpacked, assigned = binding_counts(fn_node), {}, set(), {}
-    for node in walk_values(fn_node):
+    nodes = walk_values(fn_node)
+    bindings, loaded, unpacked, assigned = binding_counts(nodes), {}, set(), {}
+    for node in nodes:
         if isinstance(node, gast.Name):
             if isinstance(node.ctx, gast.Load):
                 loaded.setdefault(node.id, []).append(id(node))
