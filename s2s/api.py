@@ -71,7 +71,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
             return _with_aux(result, has_aux, repr(func))
         fn = _unwrap(func)
         active = _active_params(fn, len(primals))
-        generated = jvp_function(fn, active)
+        generated = jvp_function(fn, active, inplace=True)
         _remember(func, len(primals), (active, generated))
     else:
         active, generated = hit
@@ -183,7 +183,7 @@ def source(fn, transform="jvp", *, argnums=None, in_dims=0, ranks=None, randomne
         from .batch_api import _argnums
 
         active = tuple(names[i] for i in _argnums(argnums, len(names)))
-    return jvp_function(fn, tuple(active)).source
+    return jvp_function(fn, tuple(active), inplace=True).source
 
 
 def defjvp(primitive):
