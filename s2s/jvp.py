@@ -29,7 +29,7 @@ import inspect
 
 import gast
 
-from . import coefficients, cse, deadcode, inplace, release, runtime, scaling
+from . import broadcasts, coefficients, cse, deadcode, inplace, release, runtime, scaling
 from .analysis import (
     BINOPS,
     LINEAR_METHODS,
@@ -229,6 +229,8 @@ class Emitter(StatementPass):
             if coefficient_form:
                 body, nodes = coefficient_form, StatementNodes()
         body = scaling.run(body, self.tangent_vars(), nodes)
+        body = broadcasts.run(body, self.ctx.namer.primals(), self.ctx.ref(runtime.broadcast_with),
+                              self.ctx.xp, nodes)
         body = release.run(cse.run(body, nodes), self.ctx.user_names | set(params), nodes)
         if self.inplace:
             body = inplace.run(body, params, self.active_params,

@@ -72,3 +72,7 @@ class Namer:
     def tangent_names(self):
         """Every tangent name handed out so far."""
         return set(self._tangents.values())
+
+    def primals(self):
+        """tangent name -> the name it is the tangent of."""
+        return {t: p for p, t in self._tangents.items()}

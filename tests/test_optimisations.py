@@ -308,6 +308,59 @@ def test_release_lowers_peak_memory_to_that_of_a_hand_written_jvp():
     assert peak <= 10 * x.nbytes
 
 
+# -- broadcasts the tangent's use makes anyway ------------------------------------------
+
+
+def dense_layer(x):
+    return np.tanh(W @ x + B[:, 0])  # W @ x_dot grows to the sum's shape by the tanh's product
+
+
+def grown_then_scaled(x):
+    y = x + B  # x (4,) grows to (3, 4)
+    return np.exp(y) * 2.0
+
+
+def grown_then_times_a_smaller_value(x):
+    y = x + B
+    return y * x  # x has not the sum's shape: the product would not grow x_dot
+
+
+def grown_then_summed(x):
+    y = x + B
+    return y + 1.0
+
+
+def layers_in_a_loop(h):
+    for _ in range(3):
+        h = np.tanh(W[:, :3] @ h[:3] + B[:, 0])
+        h = np.concatenate([h, h[:1]])
+    return h
+
+
+def test_broadcast_dropped_where_the_product_with_the_derivative_grows_the_tangent():
+    source = s2s.source(dense_layer)
+    assert "broadcast_with" not in source
+    assert "    _t3_dot = (1 - _t3 * _t3) * _t0_dot\n" in source, source
+    for f in (grown_then_times_a_smaller_value, grown_then_summed):
+        assert "broadcast_with(" in s2s.source(f), s2s.source(f)
+    source = s2s.source(layers_in_a_loop)
+    assert "broadcast_with" not in source  # in a loop's body too
+
+
+@pytest.mark.parametrize("f", [dense_layer, grown_then_scaled, grown_then_times_a_smaller_value,
+                               grown_then_summed, layers_in_a_loop])
+def test_broadcast_dropped_code_matches_finite_differences_and_hessians(f):
+    x = np.linspace(-0.7, 0.9, 4)
+    v = np.linspace(1.0, -1.0, 4)
+    out, out_dot = s2s.jvp(f, (x,), (v,))
+    assert out_dot.shape == out.shape
+    np.testing.assert_allclose(out_dot, (f(x + 1e-6 * v) - f(x - 1e-6 * v)) / 2e-6, rtol=1e-6)
+    np.testing.assert_allclose(s2s.jacfwd(f)(x), fd_jacobian(f, (x,), 0), rtol=1e-6, atol=1e-8)
+    hessian = s2s.hessian(lambda x: np.sum(np.sin(f(x))))(x)
+    fd = fd_jacobian(lambda x: s2s.jacfwd(lambda y: np.sum(np.sin(f(y))))(x), (x,), 0)
+    np.testing.assert_allclose(hessian, fd, rtol=1e-5, atol=1e-7)
+
+
 # -- in-place updates ---------------------------------------------------------------------
 
 
