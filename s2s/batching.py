@@ -75,6 +75,8 @@ _SHAPE_HELPERS = {"batch_size", "tail_axes", "len_batched", "shift_axis_of"}
 # argument): indexing with them selects a different number of elements per example
 _SELECTIONS = {"nonzero", "argwhere", "flatnonzero", "logical_and", "logical_or",
                "logical_not", "logical_xor", "isnan", "isfinite", "isinf"}
+# NumPy functions that return a list of arrays
+_SPLITS = {"split", "array_split", "hsplit", "vsplit", "dsplit"}
 # runtime helpers whose result has the structure of their first argument
 _SAME_STRUCTURE = {"zeros_like_tree", "fresh_copy", "batched", "batched_copy", "batched_under",
                    "batched_copy_under"}
@@ -246,6 +248,8 @@ class Batcher(RankInference, AxisRules, StatementPass):
                             self.item_batched[target.id] = flags
                 if isinstance(s.value, (gast.List, gast.Tuple, gast.Dict)) \
                         or self.kind.get(self._copied_container(s.value)) in _CONTAINERS \
+                        or isinstance(s.value, gast.Call) and registry.numpy_path(
+                            self._resolve(s.value.func)) in _SPLITS \
                         or isinstance(s.value, gast.BinOp) and self._sequence_op(s.value):
                     self.kind[target.id] = "container"
                 elif self.kind.get(target.id) != "container" and self.rank.get(target.id) is not None:
@@ -778,7 +782,9 @@ class Batcher(RankInference, AxisRules, StatementPass):
                     # not the batch axis (a tuple or list passes through as it is)
                     s.value = call(self.rt("iter_batched"), [s.value])
             elif any(e.id in self.batched for e in target.elts):
-                s.value = self._ensure(s.value)
+                # (a, b = np.split(c): parts written in place need writable copies)
+                s.value = self._broadcast("batched_copy", s.value) if any(
+                    e.id in self.mutated for e in target.elts) else self._ensure(s.value)
             return [s]
         if isinstance(target, gast.Attribute):
             if self.names_batched(s.value):

@@ -2019,3 +2019,42 @@ def test_a_size_that_depends_on_the_values_is_a_clear_error_naming_the_line():
         s2s.vmap(_counts_distinct)(xs)
     notes = "\n".join(getattr(info.value, "__notes__", ()))
     assert "test_vmap.py" in notes and "np.unique(np.round(x))" in notes, notes
+
+
+# -- parts of np.split written in place ------------------------------------------------
+
+
+def _product_of_halves(x):
+    a, b = np.split(x.copy(), 2)
+    a *= b
+    return np.sum(a * a)
+
+
+def _halves_written_through(x):
+    y = x.copy()
+    top, bottom = np.split(y, 2)
+    top += 1.0
+    top *= bottom
+    return np.sum(y ** 2) + np.sum(top * x[:3])
+
+
+def _thirds_updated(x):
+    a, b, c = np.array_split(x.copy(), 3)
+    b -= a ** 2
+    c *= 2.0
+    return np.concatenate([a, b, c]) * x
+
+
+def _list_of_parts_updated(x):
+    parts = np.split(x.copy(), 2)
+    parts[0] *= parts[1]
+    return np.sum(parts[0] ** 2) + parts[1]
+
+
+@pytest.mark.parametrize("fn", [_product_of_halves, _halves_written_through, _thirds_updated,
+                                _list_of_parts_updated], ids=lambda f: f.__name__)
+def test_parts_of_a_split_written_in_place_batch_like_loops(fn):
+    # hessian broadcast the unbatched parts (read-only views) for the inner tangents
+    # written in place: "output array is read-only"; the list np.split returns was
+    # indexed as a batched array (parts[:, 0] = ...: "list indices must be integers")
+    _assert_batched_like_loops(fn, _normal(5, 6))
