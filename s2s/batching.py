@@ -437,7 +437,8 @@ class Batcher(RankInference, AxisRules, StatementPass):
         if kind in ("atom", "reversed"):
             batched = self.is_batched(parts)
             r = self.atom_rank(parts)
-            item_rank = r - 1 if r is not None and r > 0 and isinstance(target, gast.Name) \
+            item_rank = _BOTTOM if r is _BOTTOM else r - 1 if r is not None and r > 0 \
+                and isinstance(target, gast.Name) \
                 and self.kind.get(getattr(parts, "id", None)) != "container" else None
             for n in names:
                 if batched:
@@ -632,6 +633,10 @@ class Batcher(RankInference, AxisRules, StatementPass):
                 where = self.ctx.parsed.where(s.lineno)
                 return (f"loops over the batch: the index on {where} selects a number of "
                         "elements that differs per example")
+            if self._is_set(value, sources) and self.names_batched(value):
+                where = self.ctx.parsed.where(s.lineno)
+                return (f"loops over the batch: the set on {where} holds batched values "
+                        "(a set per example)")
             if isinstance(value, gast.JoinedStr) and self.names_batched(value):
                 where = self.ctx.parsed.where(s.lineno)
                 return (f"loops over the batch: the f-string on {where} formats batched values "
@@ -648,6 +653,15 @@ class Batcher(RankInference, AxisRules, StatementPass):
                 return (f"loops over the batch: the try on {where} computes batched values "
                         "(an exception is caught per example)")
         return None
+
+    def _is_set(self, value, sources):
+        """Whether ``value`` builds a set (a display, a comprehension, ``set(...)``)
+        or adds to one (``s.add(v)`` of a set ``s`` of ``sources``)."""
+        if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
+                and isinstance(value.func.value, gast.Name) and not self._is_reference(value.func):
+            return self._is_set(sources.get(value.func.value.id), {})
+        return isinstance(value, (gast.Set, gast.SetComp)) or isinstance(value, gast.Call) \
+            and self._resolve(value.func) in (set, frozenset)
 
     def _selects(self, index, sources):
         """Whether ``index`` (its names, through their assignments: ``sources``,

@@ -2058,3 +2058,60 @@ def test_parts_of_a_split_written_in_place_batch_like_loops(fn):
     # written in place: "output array is read-only"; the list np.split returns was
     # indexed as a batched array (parts[:, 0] = ...: "list indices must be integers")
     _assert_batched_like_loops(fn, _normal(5, 6))
+
+
+# -- sets ---------------------------------------------------------------------------
+
+
+def _weighted_by_set_keys(x):
+    keys = {int(k) for k in range(3)}
+    y = x * 0.0
+    for k in sorted(keys):
+        y = y + x[k] * k
+    return y
+
+
+def _dict_over_set_keys(x):
+    keys = {k for k in ("a", "b")}
+    d = {k: x * i for i, k in enumerate(sorted(keys))}
+    return d["a"] + d["b"] ** 2
+
+
+def _scaled_by_distinct_signs(x):
+    signs = {bool(v > 0) for v in x}
+    return x * len(signs)
+
+
+def _scaled_by_distinct_rounded(x):
+    rounded = {float(np.round(v)) for v in x}
+    return np.sum(x ** 2) * len(rounded) + max({0.5, 1.5})
+
+
+def _scaled_by_distinct_rounded_added(x):
+    seen = set()
+    for v in x:
+        seen.add(float(np.round(v)))
+    return x * len(seen)
+
+
+def _scaled_by_distinct_rounded_list(x):
+    seen = set(np.round(x).tolist())
+    return x * len(seen)
+
+
+@pytest.mark.parametrize("fn", [_weighted_by_set_keys, _dict_over_set_keys,
+                                _scaled_by_distinct_signs, _scaled_by_distinct_rounded,
+                                _scaled_by_distinct_rounded_added,
+                                _scaled_by_distinct_rounded_list],
+                         ids=lambda f: f.__name__)
+def test_set_comprehensions_batch_like_loops(fn):
+    # the rank of a set (never decided) crashed the analysis of a loop over it; a set
+    # of batched values hashed the batch's rows (unhashable arrays) instead of numbers,
+    # or (s.add in a loop) collected the values of every example in one set
+    xs = np.array([[0.3, -1.2, 2.6, 0.4], [1.5, 0.2, -0.7, 1.1], [-2.2, -0.6, -0.4, 0.9],
+                   [0.8, 0.1, 3.4, -1.9], [1.2, 2.4, 0.6, 0.05]])
+    assert_tree_close(s2s.vmap(fn)(xs), _loop(fn, (xs,)), rtol=1e-12, what="vmap")
+    jac = s2s.jacfwd(fn)
+    assert_tree_close(jac(xs[0]), _jacobian_by_differences(fn, xs[0]), what="jacfwd")
+    assert_tree_close(s2s.hessian(fn)(xs[0]), _jacobian_by_differences(jac, xs[0]),
+                      rtol=1e-5, atol=1e-5, what="hessian")
