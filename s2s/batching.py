@@ -1067,6 +1067,14 @@ class Batcher(RankInference, AxisRules, StatementPass):
                 and not self.is_batched(v.args[1]):
             # an inner batch axis put after this (outer) batch axis
             return call(self.rt(f"{helper}_under"), v.args, v.keywords), []
+        if helper == "view_batched" and self.is_batched(v.args[0]) \
+                and not any(self.is_batched(a) for a in v.args[1:]):
+            lead = next((k for k in v.keywords if k.arg == "lead"), None)
+            if lead is None:
+                v.keywords.append(gast.keyword(arg="lead", value=const(2)))
+            else:
+                lead.value = const(lead.value.value + 1)  # (a constant the batcher wrote)
+            return v, []  # one more outer batch axis in front
         if helper in ("batched_under", "batched_copy_under", "getitem_batched") \
                 and len(v.args) >= 2 and self.is_batched(v.args[0]) \
                 and not any(self.is_batched(a) for a in v.args[1:]):
@@ -1313,6 +1321,11 @@ class Batcher(RankInference, AxisRules, StatementPass):
                 return v
         if method in ("copy", "astype", "conj", "conjugate", "get", "pop", "values", "items"):
             return v
+        if method == "view" and len(v.args) + len(v.keywords) <= 1 \
+                and not any(self.is_batched(a) for a in v.args) \
+                and all(k.arg == "dtype" and not self.is_batched(k.value) for k in v.keywords):
+            # a view of the batch (writes through it must reach the array)
+            return call(self.rt("view_batched"), [v.func.value, *v.args], v.keywords)
         if method in ("item", "tolist"):
             return call(gast.Attribute(value=v.func.value, attr="copy", ctx=gast.Load()), [])
         return self._map(v, [v.func.value] + list(v.args), None)
@@ -1484,7 +1497,8 @@ def _written_by_helper(call_node, resolve):
 
 # calls whose result may be a view of their first argument
 _VIEW_CALLS = VIEW_FUNCTIONS | {"getitem_batched", "flat_batched", "squeeze_batched",
-                               "transpose_batched", "flatten_batched", "atleast_batched"}
+                               "transpose_batched", "flatten_batched", "atleast_batched",
+                               "view_batched"}
 
 
 def _view_classes(fn_node, mutated):
@@ -1508,6 +1522,9 @@ def _view_classes(fn_node, mutated):
             elif isinstance(value, gast.Call) and value.args and getattr(
                     value.func, "attr", None) in _VIEW_CALLS:
                 value = value.args[0]  # xp.reshape(z, ...), or batched code's view
+            elif isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
+                    and value.func.attr == "view":
+                value = value.func.value  # z.view(dtype)
             if isinstance(value, gast.Name):
                 parent[find(node.targets[0].id)] = find(value.id)
             elif isinstance(value, (gast.List, gast.Tuple, gast.Dict)):

@@ -743,6 +743,18 @@ def flat_batched(value, lead=1):
     return flat
 
 
+def view_batched(value, dtype=None, lead=1):
+    """``x.view(dtype)`` of each example of ``value`` (after ``lead`` batch
+    axes), a view of ``value``, so that writes through it reach ``value``. A
+    type of another size changes an example's last axis: as NumPy, refused
+    where the example has none."""
+    view = value.view() if dtype is None else value.view(dtype)
+    if numpy.ndim(value) <= lead and view.shape != value.shape:
+        raise ValueError("Changing the dtype of a 0d array is only supported if the itemsize "
+                         "is unchanged")
+    return view
+
+
 def batch_index(index, lead=1):
     """The index into a batched array (``lead`` batch axes in front) that
     ``index`` is into one example: a stored ``y[idx] = v`` whose ``idx`` is

@@ -2115,3 +2115,60 @@ def test_set_comprehensions_batch_like_loops(fn):
     assert_tree_close(jac(xs[0]), _jacobian_by_differences(fn, xs[0]), what="jacfwd")
     assert_tree_close(s2s.hessian(fn)(xs[0]), _jacobian_by_differences(jac, xs[0]),
                       rtol=1e-5, atol=1e-5, what="hessian")
+
+
+# -- writes through .view() --------------------------------------------------------
+
+
+def _first_set_through_a_view(x):
+    a = x.copy()
+    b = a.view(np.float64)
+    b[0] = 5.0
+    return a * x
+
+
+def _imaginary_parts_through_a_real_view(x):
+    c = x.astype(np.complex128)
+    r = c.view(np.float64)
+    r[1::2] = x ** 2
+    return np.real(c) * np.imag(c)
+
+
+def _absolute_by_clearing_the_sign_bit(x):
+    a = x.copy()
+    bits = a.view(np.int64)
+    bits &= 0x7FFFFFFFFFFFFFFF
+    return a
+
+
+def _zeros_filled_through_a_view(x):
+    a = np.zeros(4)
+    b = a.view(dtype=np.float64)
+    b[1:] = x[:3]
+    return a + 1.0
+
+
+@pytest.mark.parametrize("fn", [_first_set_through_a_view, _imaginary_parts_through_a_real_view,
+                                _absolute_by_clearing_the_sign_bit, _zeros_filled_through_a_view],
+                         ids=lambda f: f.__name__)
+def test_writes_through_a_view_batch_like_loops(fn):
+    # .view ran once per example on copies (map_batched): the writes were lost
+    xs = _normal(5, 4)
+    vm = s2s.vmap(fn)
+    np.testing.assert_array_equal(vm(xs), _loop(fn, (xs,)))
+    assert "map_batched" not in vm.source()
+    np.testing.assert_array_equal(s2s.vmap(vm)(xs.reshape(1, 5, 4)), _loop(fn, (xs,))[None])
+
+
+def _number_viewed_as_two(x):
+    return x[0].copy().view(np.float32)
+
+
+def test_a_view_of_one_number_as_another_size_is_refused_as_numpy_refuses():
+    xs = _normal(5, 4)
+    with pytest.raises(ValueError, match="0d array"):
+        _number_viewed_as_two(xs[0])
+    with pytest.raises(ValueError, match="0d array"):
+        s2s.vmap(_number_viewed_as_two)(xs)
+    with pytest.raises(ValueError, match="0d array"):
+        s2s.vmap(s2s.vmap(_number_viewed_as_two))(xs.reshape(1, 5, 4))
