@@ -2110,6 +2110,12 @@ def test_set_comprehensions_batch_like_loops(fn):
     # or (s.add in a loop) collected the values of every example in one set
     xs = np.array([[0.3, -1.2, 2.6, 0.4], [1.5, 0.2, -0.7, 1.1], [-2.2, -0.6, -0.4, 0.9],
                    [0.8, 0.1, 3.4, -1.9], [1.2, 2.4, 0.6, 0.05]])
+    _assert_transforms_like_loops(fn, xs)
+
+
+def _assert_transforms_like_loops(fn, xs):
+    """vmap, jacfwd and hessian of ``fn`` against loops and finite differences
+    (a loop over the batch allowed)."""
     assert_tree_close(s2s.vmap(fn)(xs), _loop(fn, (xs,)), rtol=1e-12, what="vmap")
     jac = s2s.jacfwd(fn)
     assert_tree_close(jac(xs[0]), _jacobian_by_differences(fn, xs[0]), what="jacfwd")
@@ -2172,3 +2178,73 @@ def test_a_view_of_one_number_as_another_size_is_refused_as_numpy_refuses():
         s2s.vmap(_number_viewed_as_two)(xs)
     with pytest.raises(ValueError, match="0d array"):
         s2s.vmap(s2s.vmap(_number_viewed_as_two))(xs.reshape(1, 5, 4))
+
+
+# -- out= inside an expression ----------------------------------------------------
+
+
+def _doubled_into_a_buffer_plus_one(x):
+    y = np.empty_like(x)
+    z = np.multiply(x, 2.0, out=y) + 1.0
+    return z * y
+
+
+def _exp_into_a_fixed_buffer(x):
+    y = np.empty(4)
+    z = 2.0 * np.exp(x, out=y)
+    return z + y
+
+
+def _sine_into_itself_returned(x):
+    y = x * 1.5
+    return np.sum(np.sin(y, out=(y,))) * y
+
+
+def _written_twice_in_one_line(x):
+    y, w = np.zeros(4), np.zeros(4)
+    z = np.add(np.square(x, out=y), 1.0, out=w) * y
+    return z + w
+
+
+def _squared_in_place_minus_one(x):
+    y = x.copy()
+    z = np.multiply(y, y, out=y) - 1.0
+    return z + y
+
+
+@pytest.mark.parametrize("fn", [_doubled_into_a_buffer_plus_one, _exp_into_a_fixed_buffer,
+                                _sine_into_itself_returned, _written_twice_in_one_line,
+                                _squared_in_place_minus_one],
+                         ids=lambda f: f.__name__)
+def test_out_inside_an_expression_batches_like_loops(fn):
+    # a fixed buffer got the whole batch ("non-broadcastable output operand"), and
+    # jacfwd had no rule for out= in a call whose value is used
+    _assert_batched_like_loops(fn, _normal(5, 4))
+
+
+def _summed_into_a_number_buffer(x):
+    total = np.zeros(())
+    return np.sum(x ** 2, out=total) * x
+
+
+def test_out_of_a_reduction_inside_an_expression_batches_like_loops():
+    _assert_transforms_like_loops(_summed_into_a_number_buffer, _normal(5, 4))
+
+
+def _out_into_a_buffer_read_before(x):
+    y = np.zeros(4)
+    return np.sum(y) + np.exp(x, out=y)
+
+
+def _out_in_a_conditional_expression(x):
+    y = np.zeros(4)
+    return np.exp(x, out=y) if x[0] > 0 else x
+
+
+@pytest.mark.parametrize("fn", [_out_into_a_buffer_read_before, _out_in_a_conditional_expression],
+                         ids=lambda f: f.__name__)
+def test_out_inside_an_expression_that_cannot_be_hoisted_is_refused_naming_the_line(fn):
+    for transform in (s2s.vmap, s2s.jacfwd):
+        with pytest.raises(s2s.UnsupportedSyntaxError, match="out=") as info:
+            transform(fn)(_normal(5, 4) if transform is s2s.vmap else _normal(4))
+        assert f"test_vmap.py:{line_of(fn, 'out=y')}" in str(info.value)
