@@ -2248,3 +2248,39 @@ def test_out_inside_an_expression_that_cannot_be_hoisted_is_refused_naming_the_l
         with pytest.raises(s2s.UnsupportedSyntaxError, match="out=") as info:
             transform(fn)(_normal(5, 4) if transform is s2s.vmap else _normal(4))
         assert f"test_vmap.py:{line_of(fn, 'out=y')}" in str(info.value)
+
+
+# -- map ------------------------------------------------------------------------------
+
+
+def _stacked_sines_of_rows(x):
+    rows = list(map(np.sin, x))
+    return np.stack(rows) * 2.0
+
+
+def _sum_of_cosines(x):
+    return sum(map(np.cos, x))
+
+
+def _softplus(v):
+    return np.log1p(np.exp(v))
+
+
+def _pairs_mapped_through_a_function(x):
+    total = 0.0
+    for p in map(np.multiply, x[:3], x[1:]):
+        total = total + _softplus(p)
+    return total
+
+
+def _rows_mapped_through_a_lambda(x):
+    return np.array(tuple(map(lambda r: r * np.tanh(r), x)))
+
+
+@pytest.mark.parametrize("fn", [_stacked_sines_of_rows, _sum_of_cosines,
+                                _pairs_mapped_through_a_function, _rows_mapped_through_a_lambda],
+                         ids=lambda f: f.__name__)
+def test_map_batches_like_loops(fn):
+    # map_batched stacked map objects (an object array): "axis 1 is out of bounds";
+    # jacfwd had no rule for map
+    _assert_transforms_like_loops(fn, _normal(5, 4, 3))
