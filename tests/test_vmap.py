@@ -7,6 +7,7 @@ batching rule that pairs the batch axis with the wrong axis cannot pass by
 coincidence.
 """
 
+import dataclasses
 import math
 import sys
 
@@ -2284,3 +2285,48 @@ def test_map_batches_like_loops(fn):
     # map_batched stacked map objects (an object array): "axis 1 is out of bounds";
     # jacfwd had no rule for map
     _assert_transforms_like_loops(fn, _normal(5, 4, 3))
+
+
+# -- dataclasses --------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class _State:
+    u: np.ndarray
+    v: float
+
+
+@dataclasses.dataclass(frozen=True)
+class _Frozen:
+    u: np.ndarray
+    scale: float = 2.0
+    total: float = dataclasses.field(init=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "total", float(np.sum(self.u)))
+
+
+def _state_read_back(x):
+    s = _State(x * 2, 3.0)
+    return s.u + s.v
+
+
+def _state_with_a_computed_field(x):
+    s = _Frozen(np.sin(x))
+    return s.u * s.scale - s.total
+
+
+def _states_of_a_loop(x):
+    states = []
+    for k in range(3):
+        states.append(_State(x ** k, float(k)))
+    return sum(s.u * s.v for s in states)
+
+
+@pytest.mark.parametrize("fn", [_state_read_back, _state_with_a_computed_field,
+                                _states_of_a_loop], ids=lambda f: f.__name__)
+def test_a_dataclass_built_in_the_function_batches_like_loops(fn):
+    # the instances of the examples were stacked into an object array: "'numpy.ndarray'
+    # object has no attribute 'u'"
+    xs = _normal(5, 4)
+    assert_tree_close(s2s.vmap(fn)(xs), _loop(fn, (xs,)), rtol=1e-12)
