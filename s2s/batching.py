@@ -33,6 +33,7 @@ def f_vmap(x, w):
 import types
 
 import gast
+import numpy
 
 from . import views
 from .analysis import (
@@ -801,6 +802,10 @@ class Batcher(RankInference, AxisRules, StatementPass):
                     e.id in self.mutated for e in target.elts) else self._ensure(s.value)
             return [s]
         if isinstance(target, gast.Attribute):
+            if isinstance(target.value, gast.Name) and target.value.id in self.batched \
+                    and not hasattr(numpy.ndarray, target.attr):  # (not a.real = v)
+                s.value = self._ensure(s.value)  # a field of a record of batched fields
+                return [s]
             if self.names_batched(s.value):
                 raise self.ctx.unsupported(s, "s2s cannot batch an attribute assignment")
             return [s]

@@ -2323,8 +2323,15 @@ def _states_of_a_loop(x):
     return sum(s.u * s.v for s in states)
 
 
+def _state_updated(x):
+    s = _State(x, 0.5)
+    s.u = s.u * s.v
+    s.v = 4.0
+    return s.u - s.v
+
+
 @pytest.mark.parametrize("fn", [_state_read_back, _state_with_a_computed_field,
-                                _states_of_a_loop], ids=lambda f: f.__name__)
+                                _states_of_a_loop, _state_updated], ids=lambda f: f.__name__)
 def test_a_dataclass_built_in_the_function_batches_like_loops(fn):
     # the instances of the examples were stacked into an object array: "'numpy.ndarray'
     # object has no attribute 'u'"
