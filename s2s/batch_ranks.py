@@ -45,6 +45,8 @@ class RankInference:
         return None
 
     def rank_of(self, v):
+        if isinstance(v, (gast.Set, gast.SetComp)):
+            return None  # (no array; its comprehension's names get no rank)
         if self._analysing and any(
                 isinstance(n, gast.Name) and self.atom_rank(n) is _BOTTOM for n in walk(v)):
             return _BOTTOM  # an operand not reached yet: decide on a later pass

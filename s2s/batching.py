@@ -33,6 +33,7 @@ def f_vmap(x, w):
 import types
 
 import gast
+import numpy
 
 from . import views
 from .analysis import (
@@ -75,6 +76,8 @@ _SHAPE_HELPERS = {"batch_size", "tail_axes", "len_batched", "shift_axis_of"}
 # argument): indexing with them selects a different number of elements per example
 _SELECTIONS = {"nonzero", "argwhere", "flatnonzero", "logical_and", "logical_or",
                "logical_not", "logical_xor", "isnan", "isfinite", "isinf"}
+# NumPy functions that return a list of arrays
+_SPLITS = {"split", "array_split", "hsplit", "vsplit", "dsplit"}
 # runtime helpers whose result has the structure of their first argument
 _SAME_STRUCTURE = {"zeros_like_tree", "fresh_copy", "batched", "batched_copy", "batched_under",
                    "batched_copy_under"}
@@ -246,6 +249,8 @@ class Batcher(RankInference, AxisRules, StatementPass):
                             self.item_batched[target.id] = flags
                 if isinstance(s.value, (gast.List, gast.Tuple, gast.Dict)) \
                         or self.kind.get(self._copied_container(s.value)) in _CONTAINERS \
+                        or isinstance(s.value, gast.Call) and registry.numpy_path(
+                            self._resolve(s.value.func)) in _SPLITS \
                         or isinstance(s.value, gast.BinOp) and self._sequence_op(s.value):
                     self.kind[target.id] = "container"
                 elif self.kind.get(target.id) != "container" and self.rank.get(target.id) is not None:
@@ -433,7 +438,8 @@ class Batcher(RankInference, AxisRules, StatementPass):
         if kind in ("atom", "reversed"):
             batched = self.is_batched(parts)
             r = self.atom_rank(parts)
-            item_rank = r - 1 if r is not None and r > 0 and isinstance(target, gast.Name) \
+            item_rank = _BOTTOM if r is _BOTTOM else r - 1 if r is not None and r > 0 \
+                and isinstance(target, gast.Name) \
                 and self.kind.get(getattr(parts, "id", None)) != "container" else None
             for n in names:
                 if batched:
@@ -628,6 +634,10 @@ class Batcher(RankInference, AxisRules, StatementPass):
                 where = self.ctx.parsed.where(s.lineno)
                 return (f"loops over the batch: the index on {where} selects a number of "
                         "elements that differs per example")
+            if self._is_set(value, sources) and self.names_batched(value):
+                where = self.ctx.parsed.where(s.lineno)
+                return (f"loops over the batch: the set on {where} holds batched values "
+                        "(a set per example)")
             if isinstance(value, gast.JoinedStr) and self.names_batched(value):
                 where = self.ctx.parsed.where(s.lineno)
                 return (f"loops over the batch: the f-string on {where} formats batched values "
@@ -644,6 +654,15 @@ class Batcher(RankInference, AxisRules, StatementPass):
                 return (f"loops over the batch: the try on {where} computes batched values "
                         "(an exception is caught per example)")
         return None
+
+    def _is_set(self, value, sources):
+        """Whether ``value`` builds a set (a display, a comprehension, ``set(...)``)
+        or adds to one (``s.add(v)`` of a set ``s`` of ``sources``)."""
+        if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
+                and isinstance(value.func.value, gast.Name) and not self._is_reference(value.func):
+            return self._is_set(sources.get(value.func.value.id), {})
+        return isinstance(value, (gast.Set, gast.SetComp)) or isinstance(value, gast.Call) \
+            and self._resolve(value.func) in (set, frozenset)
 
     def _selects(self, index, sources):
         """Whether ``index`` (its names, through their assignments: ``sources``,
@@ -778,9 +797,15 @@ class Batcher(RankInference, AxisRules, StatementPass):
                     # not the batch axis (a tuple or list passes through as it is)
                     s.value = call(self.rt("iter_batched"), [s.value])
             elif any(e.id in self.batched for e in target.elts):
-                s.value = self._ensure(s.value)
+                # (a, b = np.split(c): parts written in place need writable copies)
+                s.value = self._broadcast("batched_copy", s.value) if any(
+                    e.id in self.mutated for e in target.elts) else self._ensure(s.value)
             return [s]
         if isinstance(target, gast.Attribute):
+            if isinstance(target.value, gast.Name) and target.value.id in self.batched \
+                    and not hasattr(numpy.ndarray, target.attr):  # (not a.real = v)
+                s.value = self._ensure(s.value)  # a field of a record of batched fields
+                return [s]
             if self.names_batched(s.value):
                 raise self.ctx.unsupported(s, "s2s cannot batch an attribute assignment")
             return [s]
@@ -1047,6 +1072,14 @@ class Batcher(RankInference, AxisRules, StatementPass):
                 and not self.is_batched(v.args[1]):
             # an inner batch axis put after this (outer) batch axis
             return call(self.rt(f"{helper}_under"), v.args, v.keywords), []
+        if helper == "view_batched" and self.is_batched(v.args[0]) \
+                and not any(self.is_batched(a) for a in v.args[1:]):
+            lead = next((k for k in v.keywords if k.arg == "lead"), None)
+            if lead is None:
+                v.keywords.append(gast.keyword(arg="lead", value=const(2)))
+            else:
+                lead.value = const(lead.value.value + 1)  # (a constant the batcher wrote)
+            return v, []  # one more outer batch axis in front
         if helper in ("batched_under", "batched_copy_under", "getitem_batched") \
                 and len(v.args) >= 2 and self.is_batched(v.args[0]) \
                 and not any(self.is_batched(a) for a in v.args[1:]):
@@ -1293,6 +1326,11 @@ class Batcher(RankInference, AxisRules, StatementPass):
                 return v
         if method in ("copy", "astype", "conj", "conjugate", "get", "pop", "values", "items"):
             return v
+        if method == "view" and len(v.args) + len(v.keywords) <= 1 \
+                and not any(self.is_batched(a) for a in v.args) \
+                and all(k.arg == "dtype" and not self.is_batched(k.value) for k in v.keywords):
+            # a view of the batch (writes through it must reach the array)
+            return call(self.rt("view_batched"), [v.func.value, *v.args], v.keywords)
         if method in ("item", "tolist"):
             return call(gast.Attribute(value=v.func.value, attr="copy", ctx=gast.Load()), [])
         return self._map(v, [v.func.value] + list(v.args), None)
@@ -1464,7 +1502,8 @@ def _written_by_helper(call_node, resolve):
 
 # calls whose result may be a view of their first argument
 _VIEW_CALLS = VIEW_FUNCTIONS | {"getitem_batched", "flat_batched", "squeeze_batched",
-                               "transpose_batched", "flatten_batched", "atleast_batched"}
+                               "transpose_batched", "flatten_batched", "atleast_batched",
+                               "view_batched"}
 
 
 def _view_classes(fn_node, mutated):
@@ -1488,6 +1527,9 @@ def _view_classes(fn_node, mutated):
             elif isinstance(value, gast.Call) and value.args and getattr(
                     value.func, "attr", None) in _VIEW_CALLS:
                 value = value.args[0]  # xp.reshape(z, ...), or batched code's view
+            elif isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
+                    and value.func.attr == "view":
+                value = value.func.value  # z.view(dtype)
             if isinstance(value, gast.Name):
                 parent[find(node.targets[0].id)] = find(value.id)
             elif isinstance(value, (gast.List, gast.Tuple, gast.Dict)):

@@ -3,6 +3,7 @@ code would be unreadable, and constants rules use. Each helper is
 backend-neutral: it works on whatever array type it is handed."""
 
 import copy as _copy
+import dataclasses
 import math
 import operator
 
@@ -115,13 +116,29 @@ def zeros_like_each(values):
 
 
 def tree_map(fn, value):
-    """``fn`` on every leaf of nested lists, tuples (named ones too) and
-    dicts, keeping the structure."""
+    """``fn`` on every leaf of nested lists, tuples (named ones too), dicts
+    and dataclass instances, keeping the structure."""
     if isinstance(value, (list, tuple)):
         return _rebuild(value, (tree_map(fn, v) for v in value))
     if isinstance(value, dict):
         return {k: tree_map(fn, v) for k, v in value.items()}
+    if _is_record(value):
+        return _with_fields(value, lambda f: tree_map(fn, getattr(value, f)))
     return fn(value)
+
+
+def _is_record(value):
+    """Whether ``value`` is a dataclass instance."""
+    return dataclasses.is_dataclass(value) and not isinstance(value, type)
+
+
+def _with_fields(like, field_value):
+    """A copy of the dataclass instance ``like`` whose fields hold
+    ``field_value(name)`` (not built again: ``__post_init__`` ran already)."""
+    new = _copy.copy(like)
+    for f in dataclasses.fields(like):
+        object.__setattr__(new, f.name, field_value(f.name))  # (frozen ones too)
+    return new
 
 
 def _rebuild(like, items):
@@ -743,6 +760,18 @@ def flat_batched(value, lead=1):
     return flat
 
 
+def view_batched(value, dtype=None, lead=1):
+    """``x.view(dtype)`` of each example of ``value`` (after ``lead`` batch
+    axes), a view of ``value``, so that writes through it reach ``value``. A
+    type of another size changes an example's last axis: as NumPy, refused
+    where the example has none."""
+    view = value.view() if dtype is None else value.view(dtype)
+    if numpy.ndim(value) <= lead and view.shape != value.shape:
+        raise ValueError("Changing the dtype of a 0d array is only supported if the itemsize "
+                         "is unchanged")
+    return view
+
+
 def batch_index(index, lead=1):
     """The index into a batched array (``lead`` batch axes in front) that
     ``index`` is into one example: a stored ``y[idx] = v`` whose ``idx`` is
@@ -868,6 +897,9 @@ def _stack_tree(results, default=None):
                                 for i in range(len(first))))
     if isinstance(first, dict):
         return {k: _stack_tree([r[k] for r in results], default) for k in first}
+    if _is_record(first):  # (a dataclass instance per example: one of batched fields)
+        return _with_fields(first, lambda f: _stack_tree([getattr(r, f) for r in results],
+                                                         default))
     space = namespace_of(*results)
     if space is numpy and default is not None and all(
             isinstance(r, (float, complex, numpy.inexact)) for r in results):

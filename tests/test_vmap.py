@@ -7,6 +7,7 @@ batching rule that pairs the batch axis with the wrong axis cannot pass by
 coincidence.
 """
 
+import dataclasses
 import math
 import sys
 
@@ -2019,3 +2020,320 @@ def test_a_size_that_depends_on_the_values_is_a_clear_error_naming_the_line():
         s2s.vmap(_counts_distinct)(xs)
     notes = "\n".join(getattr(info.value, "__notes__", ()))
     assert "test_vmap.py" in notes and "np.unique(np.round(x))" in notes, notes
+
+
+# -- parts of np.split written in place ------------------------------------------------
+
+
+def _product_of_halves(x):
+    a, b = np.split(x.copy(), 2)
+    a *= b
+    return np.sum(a * a)
+
+
+def _halves_written_through(x):
+    y = x.copy()
+    top, bottom = np.split(y, 2)
+    top += 1.0
+    top *= bottom
+    return np.sum(y ** 2) + np.sum(top * x[:3])
+
+
+def _thirds_updated(x):
+    a, b, c = np.array_split(x.copy(), 3)
+    b -= a ** 2
+    c *= 2.0
+    return np.concatenate([a, b, c]) * x
+
+
+def _list_of_parts_updated(x):
+    parts = np.split(x.copy(), 2)
+    parts[0] *= parts[1]
+    return np.sum(parts[0] ** 2) + parts[1]
+
+
+@pytest.mark.parametrize("fn", [_product_of_halves, _halves_written_through, _thirds_updated,
+                                _list_of_parts_updated], ids=lambda f: f.__name__)
+def test_parts_of_a_split_written_in_place_batch_like_loops(fn):
+    # hessian broadcast the unbatched parts (read-only views) for the inner tangents
+    # written in place: "output array is read-only"; the list np.split returns was
+    # indexed as a batched array (parts[:, 0] = ...: "list indices must be integers")
+    _assert_batched_like_loops(fn, _normal(5, 6))
+
+
+# -- sets ---------------------------------------------------------------------------
+
+
+def _weighted_by_set_keys(x):
+    keys = {int(k) for k in range(3)}
+    y = x * 0.0
+    for k in sorted(keys):
+        y = y + x[k] * k
+    return y
+
+
+def _dict_over_set_keys(x):
+    keys = {k for k in ("a", "b")}
+    d = {k: x * i for i, k in enumerate(sorted(keys))}
+    return d["a"] + d["b"] ** 2
+
+
+def _scaled_by_distinct_signs(x):
+    signs = {bool(v > 0) for v in x}
+    return x * len(signs)
+
+
+def _scaled_by_distinct_rounded(x):
+    rounded = {float(np.round(v)) for v in x}
+    return np.sum(x ** 2) * len(rounded) + max({0.5, 1.5})
+
+
+def _scaled_by_distinct_rounded_added(x):
+    seen = set()
+    for v in x:
+        seen.add(float(np.round(v)))
+    return x * len(seen)
+
+
+def _scaled_by_distinct_rounded_list(x):
+    seen = set(np.round(x).tolist())
+    return x * len(seen)
+
+
+@pytest.mark.parametrize("fn", [_weighted_by_set_keys, _dict_over_set_keys,
+                                _scaled_by_distinct_signs, _scaled_by_distinct_rounded,
+                                _scaled_by_distinct_rounded_added,
+                                _scaled_by_distinct_rounded_list],
+                         ids=lambda f: f.__name__)
+def test_set_comprehensions_batch_like_loops(fn):
+    # the rank of a set (never decided) crashed the analysis of a loop over it; a set
+    # of batched values hashed the batch's rows (unhashable arrays) instead of numbers,
+    # or (s.add in a loop) collected the values of every example in one set
+    xs = np.array([[0.3, -1.2, 2.6, 0.4], [1.5, 0.2, -0.7, 1.1], [-2.2, -0.6, -0.4, 0.9],
+                   [0.8, 0.1, 3.4, -1.9], [1.2, 2.4, 0.6, 0.05]])
+    _assert_transforms_like_loops(fn, xs)
+
+
+def _assert_transforms_like_loops(fn, xs):
+    """vmap, jacfwd and hessian of ``fn`` against loops and finite differences
+    (a loop over the batch allowed)."""
+    assert_tree_close(s2s.vmap(fn)(xs), _loop(fn, (xs,)), rtol=1e-12, what="vmap")
+    jac = s2s.jacfwd(fn)
+    assert_tree_close(jac(xs[0]), _jacobian_by_differences(fn, xs[0]), what="jacfwd")
+    assert_tree_close(s2s.hessian(fn)(xs[0]), _jacobian_by_differences(jac, xs[0]),
+                      rtol=1e-5, atol=1e-5, what="hessian")
+
+
+# -- writes through .view() --------------------------------------------------------
+
+
+def _first_set_through_a_view(x):
+    a = x.copy()
+    b = a.view(np.float64)
+    b[0] = 5.0
+    return a * x
+
+
+def _imaginary_parts_through_a_real_view(x):
+    c = x.astype(np.complex128)
+    r = c.view(np.float64)
+    r[1::2] = x ** 2
+    return np.real(c) * np.imag(c)
+
+
+def _absolute_by_clearing_the_sign_bit(x):
+    a = x.copy()
+    bits = a.view(np.int64)
+    bits &= 0x7FFFFFFFFFFFFFFF
+    return a
+
+
+def _zeros_filled_through_a_view(x):
+    a = np.zeros(4)
+    b = a.view(dtype=np.float64)
+    b[1:] = x[:3]
+    return a + 1.0
+
+
+@pytest.mark.parametrize("fn", [_first_set_through_a_view, _imaginary_parts_through_a_real_view,
+                                _absolute_by_clearing_the_sign_bit, _zeros_filled_through_a_view],
+                         ids=lambda f: f.__name__)
+def test_writes_through_a_view_batch_like_loops(fn):
+    # .view ran once per example on copies (map_batched): the writes were lost
+    xs = _normal(5, 4)
+    vm = s2s.vmap(fn)
+    np.testing.assert_array_equal(vm(xs), _loop(fn, (xs,)))
+    assert "map_batched" not in vm.source()
+    np.testing.assert_array_equal(s2s.vmap(vm)(xs.reshape(1, 5, 4)), _loop(fn, (xs,))[None])
+
+
+def _number_viewed_as_two(x):
+    return x[0].copy().view(np.float32)
+
+
+def test_a_view_of_one_number_as_another_size_is_refused_as_numpy_refuses():
+    xs = _normal(5, 4)
+    with pytest.raises(ValueError, match="0d array"):
+        _number_viewed_as_two(xs[0])
+    with pytest.raises(ValueError, match="0d array"):
+        s2s.vmap(_number_viewed_as_two)(xs)
+    with pytest.raises(ValueError, match="0d array"):
+        s2s.vmap(s2s.vmap(_number_viewed_as_two))(xs.reshape(1, 5, 4))
+
+
+# -- out= inside an expression ----------------------------------------------------
+
+
+def _doubled_into_a_buffer_plus_one(x):
+    y = np.empty_like(x)
+    z = np.multiply(x, 2.0, out=y) + 1.0
+    return z * y
+
+
+def _exp_into_a_fixed_buffer(x):
+    y = np.empty(4)
+    z = 2.0 * np.exp(x, out=y)
+    return z + y
+
+
+def _sine_into_itself_returned(x):
+    y = x * 1.5
+    return np.sum(np.sin(y, out=(y,))) * y
+
+
+def _written_twice_in_one_line(x):
+    y, w = np.zeros(4), np.zeros(4)
+    z = np.add(np.square(x, out=y), 1.0, out=w) * y
+    return z + w
+
+
+def _squared_in_place_minus_one(x):
+    y = x.copy()
+    z = np.multiply(y, y, out=y) - 1.0
+    return z + y
+
+
+@pytest.mark.parametrize("fn", [_doubled_into_a_buffer_plus_one, _exp_into_a_fixed_buffer,
+                                _sine_into_itself_returned, _written_twice_in_one_line,
+                                _squared_in_place_minus_one],
+                         ids=lambda f: f.__name__)
+def test_out_inside_an_expression_batches_like_loops(fn):
+    # a fixed buffer got the whole batch ("non-broadcastable output operand"), and
+    # jacfwd had no rule for out= in a call whose value is used
+    _assert_batched_like_loops(fn, _normal(5, 4))
+
+
+def _summed_into_a_number_buffer(x):
+    total = np.zeros(())
+    return np.sum(x ** 2, out=total) * x
+
+
+def test_out_of_a_reduction_inside_an_expression_batches_like_loops():
+    _assert_transforms_like_loops(_summed_into_a_number_buffer, _normal(5, 4))
+
+
+def _out_into_a_buffer_read_before(x):
+    y = np.zeros(4)
+    return np.sum(y) + np.exp(x, out=y)
+
+
+def _out_in_a_conditional_expression(x):
+    y = np.zeros(4)
+    return np.exp(x, out=y) if x[0] > 0 else x
+
+
+@pytest.mark.parametrize("fn", [_out_into_a_buffer_read_before, _out_in_a_conditional_expression],
+                         ids=lambda f: f.__name__)
+def test_out_inside_an_expression_that_cannot_be_hoisted_is_refused_naming_the_line(fn):
+    for transform in (s2s.vmap, s2s.jacfwd):
+        with pytest.raises(s2s.UnsupportedSyntaxError, match="out=") as info:
+            transform(fn)(_normal(5, 4) if transform is s2s.vmap else _normal(4))
+        assert f"test_vmap.py:{line_of(fn, 'out=y')}" in str(info.value)
+
+
+# -- map ------------------------------------------------------------------------------
+
+
+def _stacked_sines_of_rows(x):
+    rows = list(map(np.sin, x))
+    return np.stack(rows) * 2.0
+
+
+def _sum_of_cosines(x):
+    return sum(map(np.cos, x))
+
+
+def _softplus(v):
+    return np.log1p(np.exp(v))
+
+
+def _pairs_mapped_through_a_function(x):
+    total = 0.0
+    for p in map(np.multiply, x[:3], x[1:]):
+        total = total + _softplus(p)
+    return total
+
+
+def _rows_mapped_through_a_lambda(x):
+    return np.array(tuple(map(lambda r: r * np.tanh(r), x)))
+
+
+@pytest.mark.parametrize("fn", [_stacked_sines_of_rows, _sum_of_cosines,
+                                _pairs_mapped_through_a_function, _rows_mapped_through_a_lambda],
+                         ids=lambda f: f.__name__)
+def test_map_batches_like_loops(fn):
+    # map_batched stacked map objects (an object array): "axis 1 is out of bounds";
+    # jacfwd had no rule for map
+    _assert_transforms_like_loops(fn, _normal(5, 4, 3))
+
+
+# -- dataclasses --------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class _State:
+    u: np.ndarray
+    v: float
+
+
+@dataclasses.dataclass(frozen=True)
+class _Frozen:
+    u: np.ndarray
+    scale: float = 2.0
+    total: float = dataclasses.field(init=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "total", float(np.sum(self.u)))
+
+
+def _state_read_back(x):
+    s = _State(x * 2, 3.0)
+    return s.u + s.v
+
+
+def _state_with_a_computed_field(x):
+    s = _Frozen(np.sin(x))
+    return s.u * s.scale - s.total
+
+
+def _states_of_a_loop(x):
+    states = []
+    for k in range(3):
+        states.append(_State(x ** k, float(k)))
+    return sum(s.u * s.v for s in states)
+
+
+def _state_updated(x):
+    s = _State(x, 0.5)
+    s.u = s.u * s.v
+    s.v = 4.0
+    return s.u - s.v
+
+
+@pytest.mark.parametrize("fn", [_state_read_back, _state_with_a_computed_field,
+                                _states_of_a_loop, _state_updated], ids=lambda f: f.__name__)
+def test_a_dataclass_built_in_the_function_batches_like_loops(fn):
+    # the instances of the examples were stacked into an object array: "'numpy.ndarray'
+    # object has no attribute 'u'"
+    xs = _normal(5, 4)
+    assert_tree_close(s2s.vmap(fn)(xs), _loop(fn, (xs,)), rtol=1e-12)

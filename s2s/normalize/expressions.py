@@ -6,7 +6,8 @@ assignments, returns, expression statements and ``for`` iterables contain no
 ``IfExp``, no ``BoolOp`` that can return a non-boolean operand, and no list,
 dict or generator comprehension. Tests of ``if``/``while``/``assert`` are left
 whole: they are evaluated on primal values only. Comprehension variables are
-renamed when the name is used elsewhere in the function.
+renamed when the name is used elsewhere in the function. ``map(f, x)``
+becomes the list of ``f`` of each item (a list, not a lazy iterator).
 
 >>> from s2s.normalize._doctest import show
 >>> print(show("def f(x, c):\\n    return sum([v * 2 for v in x if v > 0]) if c else x\\n",
@@ -90,6 +91,8 @@ class _Hoister:
             return self._boolop(e, pre)
         if isinstance(e, _COMPREHENSIONS):
             return self._comprehension(e, pre)
+        if self._is_map(e):
+            return self._map(e, pre)
         if isinstance(e, (gast.Lambda, gast.SetComp)) or boolean_valued(e):
             return e
         for field in VALUE_FIELDS[e.__class__]:  # contexts and operators hold nothing
@@ -132,6 +135,40 @@ class _Hoister:
             current.append(gast.If(test=test, body=inner, orelse=[]))
             current = inner
         return name(tmp)
+
+    def _is_map(self, e):
+        return isinstance(e, gast.Call) and len(e.args) >= 2 and not e.keywords \
+            and not any(isinstance(a, gast.Starred) for a in e.args) \
+            and self.ctx.resolve(e.func) is map
+
+    def _map(self, e, pre):
+        """``map(f, a, b)`` -> the list ``[f(_t1, _t2) for _t1, _t2 in zip(a, b)]``
+        (``f`` computed once; a lambda's body written in), whose items the
+        passes follow."""
+        fn, *iterables = e.args
+        params = fn.args if isinstance(fn, gast.Lambda) else None
+        if params is not None and not (params.posonlyargs or params.vararg or params.kwonlyargs
+                                       or params.kwarg or params.defaults) \
+                and len(params.args) == len(iterables):
+            # map(lambda r: r * 2, x) -> [r * 2 for r in x]
+            items, elt = [a.id for a in params.args], fn.body
+        else:
+            if not isinstance(fn, (gast.Name, gast.Attribute)):
+                tmp = self.ctx.temp()
+                pre.append(assign(tmp, self.expr(fn, pre)))
+                fn = name(tmp)
+            items = [self.ctx.temp() for _ in iterables]
+            elt = call(fn, [name(i) for i in items])
+        if len(items) == 1:
+            target, it = gast.Name(id=items[0], ctx=gast.Store(), annotation=None,
+                                   type_comment=None), iterables[0]
+        else:
+            target = gast.Tuple(elts=[gast.Name(id=i, ctx=gast.Store(), annotation=None,
+                                                type_comment=None) for i in items],
+                                ctx=gast.Store())
+            it = call(name("zip"), iterables)
+        loop = gast.comprehension(target=target, iter=it, ifs=[], is_async=0)
+        return self._comprehension(gast.ListComp(elt=elt, generators=[loop]), pre)
 
     def _comprehension(self, e, pre):
         tmp = self.ctx.temp()
