@@ -35,7 +35,6 @@ def f_jvp(h, h_dot):
     return (_t2, _t2_dot)
 """
 
-import collections
 import itertools
 
 import gast
@@ -43,11 +42,10 @@ import gast
 from .codegen import is_comment
 from .coefficients import may_mutate
 from .inplace import _BINARY, _UNARY
-from .nodes import StatementNodes, clone, name_nodes, walk
+from .nodes import StatementNodes, clone, name_nodes, read_once, single_target, walk
+from .scaling import BLOCKS, COMPOUND
 
 _ELEMENTWISE = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
-_COMPOUND = (gast.For, gast.While, gast.If, gast.With, gast.Try)
-_BLOCKS = ("body", "orelse", "finalbody")  # a Try's handlers are left as they are
 
 
 def run(body, primals, broadcast_with, namespace, nodes=None):
@@ -59,11 +57,7 @@ def run(body, primals, broadcast_with, namespace, nodes=None):
     of ``body``, if there is one (the statements this pass changes are new
     ones)."""
     nodes = nodes or StatementNodes()
-    reads, writes = collections.Counter(), collections.Counter()
-    for stmt in body:
-        for n in nodes.names(stmt):
-            (reads if isinstance(n.ctx, gast.Load) else writes)[n.id] += 1
-    once = {t for t in primals if reads[t] == 1 and writes[t] == 1}
+    once = read_once(body, primals, nodes)
     if not once:
         return body
     return _Pass(once, primals, gast.dump(broadcast_with), namespace, nodes).block(body)
@@ -87,8 +81,8 @@ class _Pass:
             if is_comment(stmt):
                 out.append(stmt)
                 continue
-            if isinstance(stmt, _COMPOUND):
-                for field in _BLOCKS:
+            if isinstance(stmt, COMPOUND):
+                for field in BLOCKS:
                     if getattr(stmt, field, None):
                         setattr(stmt, field, self.block(getattr(stmt, field)))
                 shapes.clear()
@@ -103,7 +97,7 @@ class _Pass:
                     out[pending.pop(folded)[0]] = None
                     stmt = gast.copy_location(
                         gast.Assign(targets=stmt.targets, value=value, type_comment=None), stmt)
-            target = _single_target(stmt)
+            target = single_target(stmt)
             self._forget(stmt, target, pending, shapes, made)
             if target is not None:
                 value = stmt.value
@@ -202,9 +196,3 @@ def _same(a, b):
         return b
     return a if b in (a, _NUMBER) else None
 
-
-def _single_target(stmt):
-    if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 \
-            and isinstance(stmt.targets[0], gast.Name):
-        return stmt.targets[0].id
-    return None

@@ -39,7 +39,7 @@ import gast
 import numpy
 
 from .codegen import is_comment
-from .nodes import VALUE_FIELDS, StatementNodes
+from .nodes import VALUE_FIELDS, StatementNodes, single_target
 
 
 def run(body, nodes=None):
@@ -54,7 +54,7 @@ def run(body, nodes=None):
         if is_comment(stmt):
             out.append(stmt)
             continue
-        target = _single_target(stmt)
+        target = single_target(stmt)
         key = _key(stmt.value) if target is not None and _pure(stmt.value) else None
         held = seen.get(key)
         if held is not None and held != target:
@@ -159,12 +159,6 @@ def _reuse_inside(v, seen):
             else:
                 _reuse_inside(item, seen)
 
-
-def _single_target(stmt):
-    if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 \
-            and isinstance(stmt.targets[0], gast.Name):
-        return stmt.targets[0].id
-    return None
 
 
 def _pure(v):

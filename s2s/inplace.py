@@ -69,7 +69,7 @@ def f_jvp(x, x_dot):
 import gast
 
 from .codegen import is_comment
-from .nodes import walk
+from .nodes import single_target, walk
 
 # NumPy's elementwise functions whose result has the dtype of their float
 # or complex operands (not abs, angle, real, the comparisons...)
@@ -130,8 +130,7 @@ class _Pass:
         for i, stmt in enumerate(block):
             if is_comment(stmt):
                 continue
-            if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 \
-                    and isinstance(stmt.targets[0], gast.Name):
+            if single_target(stmt) is not None:
                 self._bind(stmt.targets[0].id, stmt.value)
                 self._read(stmt.value, block, i, stmt)
             elif isinstance(stmt, gast.AugAssign) and isinstance(stmt.target, gast.Name):
@@ -230,8 +229,7 @@ class _Pass:
                         handler.body = self.block(handler.body)
                 out.append(stmt)
                 continue
-            if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 \
-                    and isinstance(stmt.targets[0], gast.Name):
+            if single_target(stmt) is not None:
                 out.extend(self.assign(stmt.targets[0].id, stmt.value, block, i, set(), stmt))
                 continue
             out.append(stmt)
@@ -284,8 +282,7 @@ class _Pass:
 
     def _index(self, block, name):
         for j, stmt in enumerate(block):
-            if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 \
-                    and isinstance(stmt.targets[0], gast.Name) and stmt.targets[0].id == name:
+            if single_target(stmt) == name:
                 return j
         return None
 

@@ -21,6 +21,7 @@ True
 """
 
 import ast
+import collections
 
 import gast
 
@@ -91,6 +92,24 @@ def name_nodes(node):
     contexts and operators skipped, as :func:`walk_values` does)."""
     name_cls = gast.Name
     return [n for n in walk_values(node) if n.__class__ is name_cls]
+
+
+def single_target(stmt):
+    """The name ``stmt`` assigns, if it is ``name = value``; else None."""
+    if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 \
+            and isinstance(stmt.targets[0], gast.Name):
+        return stmt.targets[0].id
+    return None
+
+
+def read_once(body, names, nodes):
+    """The names of ``names`` that the statements ``body`` (with their
+    :class:`StatementNodes` ``nodes``) assign once and read once."""
+    reads, writes = collections.Counter(), collections.Counter()
+    for stmt in body:
+        for n in nodes.names(stmt):
+            (reads if isinstance(n.ctx, gast.Load) else writes)[n.id] += 1
+    return {t for t in names if reads[t] == 1 and writes[t] == 1}
 
 
 class StatementNodes:

@@ -36,7 +36,6 @@ def f_jvp(x, x_dot):
     return (_t3, _t3_dot)
 """
 
-import collections
 import copy
 import functools
 
@@ -45,7 +44,7 @@ import gast
 from .codegen import is_comment
 from .coefficients import may_mutate
 from .context import const
-from .nodes import StatementNodes
+from .nodes import StatementNodes, read_once, single_target
 
 
 def run(body, tangents, nodes=None):
@@ -54,11 +53,7 @@ def run(body, tangents, nodes=None):
     ``nodes``: the :class:`s2s.nodes.StatementNodes` of ``body``, if there is
     one (the statements this pass changes are new ones)."""
     nodes = nodes or StatementNodes()
-    reads, writes = collections.Counter(), collections.Counter()
-    for stmt in body:
-        for n in nodes.names(stmt):
-            (reads if isinstance(n.ctx, gast.Load) else writes)[n.id] += 1
-    once = {t for t in tangents if reads[t] == 1 and writes[t] == 1}
+    once = read_once(body, tangents, nodes)
     return _block(body, once, nodes) if once else body
 
 
@@ -69,9 +64,9 @@ def _block(stmts, once, nodes):
         if is_comment(stmt):
             out.append(stmt)
             continue
-        if isinstance(stmt, _COMPOUND):
+        if isinstance(stmt, COMPOUND):
             stmt = copy.copy(stmt)
-            for field in _BLOCKS:
+            for field in BLOCKS:
                 if getattr(stmt, field, None):
                     setattr(stmt, field, _block(getattr(stmt, field), once, nodes))
         value = stmt.value if isinstance(stmt, gast.Assign) else None
@@ -83,7 +78,7 @@ def _block(stmts, once, nodes):
                 stmt = gast.copy_location(
                     gast.Assign(targets=stmt.targets, value=value, type_comment=None), stmt)
         _forget(stmt, pending, nodes)
-        target = _single_target(stmt)
+        target = single_target(stmt)
         if target in once and value is not None:
             scaled = _Scaled.of(value)
             if scaled is not None and scaled.number != 1:
@@ -92,15 +87,15 @@ def _block(stmts, once, nodes):
     return [s for s in out if s is not None]
 
 
-_COMPOUND = (gast.For, gast.While, gast.If, gast.With, gast.Try)
-_BLOCKS = ("body", "orelse", "finalbody")  # a Try's handlers are left as they are
+COMPOUND = (gast.For, gast.While, gast.If, gast.With, gast.Try)
+BLOCKS = ("body", "orelse", "finalbody")  # a Try's handlers are left as they are
 
 
 def _forget(stmt, pending, nodes):
     """Drop the pending temporaries whose expression ``stmt`` may change."""
     if not pending:
         return
-    if isinstance(stmt, _COMPOUND):
+    if isinstance(stmt, COMPOUND):
         pending.clear()
         return
     written = set()
@@ -202,9 +197,3 @@ class _Scaled:
 def _is_number(v):
     return isinstance(v, gast.Constant) and type(v.value) in (int, float)
 
-
-def _single_target(stmt):
-    if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 \
-            and isinstance(stmt.targets[0], gast.Name):
-        return stmt.targets[0].id
-    return None
