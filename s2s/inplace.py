@@ -80,8 +80,11 @@ _UNARY = frozenset({
 })
 _BINARY = frozenset({"add", "subtract", "multiply", "divide", "true_divide", "power", "maximum",
                      "minimum", "fmax", "fmin", "hypot", "arctan2", "copysign"})
-_READERS = frozenset(_UNARY | _BINARY | {"sum", "mean", "prod", "max", "min", "dot", "matmul",
-                                         "vdot", "inner", "outer", "tensordot", "einsum"})
+# functions that keep no reference to their arguments -> how many they may
+# take by position (more would be an output array: np.add(a, b, out))
+_READERS = dict.fromkeys(_UNARY, 1) | dict.fromkeys(_BINARY, 2) | dict.fromkeys(
+    ("sum", "mean", "prod", "max", "min", "dot", "matmul", "vdot", "inner", "outer"), 2) | {
+    "tensordot": 3}
 _INPLACE = {gast.Add: True, gast.Mult: True, gast.Sub: False, gast.Div: False}  # -> commutes
 _CLASSED_OPS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
 _SCOPES = (gast.FunctionDef, gast.AsyncFunctionDef, gast.Lambda, gast.ClassDef)
@@ -277,7 +280,8 @@ class _Pass:
         """Whether reading a name as a child of ``holder`` leaves no reference to it."""
         if isinstance(holder, (gast.BinOp, gast.UnaryOp, gast.Compare)):
             return True
-        return isinstance(holder, gast.Call) and self.ufunc(holder, _READERS, True) is not None \
+        reader = isinstance(holder, gast.Call) and self.ufunc(holder, _READERS, True)
+        return bool(reader) and len(holder.args) <= _READERS[reader] \
             and not any(k.arg == "out" for k in holder.keywords)
 
     def _index(self, block, name):
