@@ -320,11 +320,25 @@ linear(np.where, argnums=(1, 2), samples=[S(A(5, kind="bool"), A(5), A(5)),
 
 linear(np.real, np.imag, np.conj, np.conjugate, samples=[S(A(3))], batching=EW)
 
+# ---------------------------------------------------------------- scalar types
+
+# np.float32(x) casts (an array to an array): the tangent is cast the same way,
+# so it has the primal's dtype. The float32 and complex64 samples lie near 0,
+# where single precision keeps the float64 finite differences exact enough.
+_SMALL = A(3, low=-1e-6, high=1e-6)
+linear(np.float64, np.longdouble, np.complex128, np.clongdouble,
+       samples=[S(A(3)), S(A(2, 3)), S(A()), S(2.5)], batching=EW)
+linear(np.float32, np.complex64, samples=[S(_SMALL), S(A(2, 3, low=-1e-6, high=1e-6))],
+       batching=EW)
+
 # ---------------------------------------------------------------- not differentiable
 
 zero(np.floor, np.ceil, np.trunc, np.rint, np.fix, np.sign, np.isfinite, np.isnan,
      np.isinf, np.signbit, np.logical_not, np.zeros_like, np.ones_like, np.empty_like,
      samples=[S(A(4, low=0.1, high=3.9)), S(A(2, 3))], batching=EW)
+zero(np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64,
+     np.bool_, samples=[S(A(4, low=0.1, high=3.9)), S(A(2, 3, low=0.1, high=3.9)), S(2.5)],
+     batching=EW)
 zero(np.round, np.around, samples=[S(A(4)), S(A(4), 2)], batching=EW)
 zero(np.heaviside, np.greater, np.greater_equal, np.less, np.less_equal, np.equal,
      np.not_equal, np.logical_and, np.logical_or, np.logical_xor, operator.lt, operator.le,
