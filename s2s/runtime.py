@@ -1244,6 +1244,30 @@ def average_batched(a, weights, flags, axis=None, returned=False, **keepdims):
     return xp.average(a, axis=axes, weights=w, returned=returned, **keepdims)
 
 
+def bincount_batched(x, weights, flags, minlength=0):
+    """``bincount(x, weights, minlength)`` per example (``flags``: whether
+    ``x`` and ``weights`` are batched), as one bincount: the bins of
+    example ``b`` offset by ``b`` times the examples' common length."""
+    xp = namespace_of(x, weights)
+    x = xp.asarray(x)
+    size = x.shape[0] if flags[0] else xp.shape(weights)[0]
+    if minlength < 0:
+        raise ValueError("'minlength' must not be negative")
+    if x.size and xp.min(x) < 0:  # (an offset would move it into another example's bins)
+        raise ValueError("'list' argument must have no negative elements")
+    rows = x if flags[0] else x[None]
+    tops = xp.max(rows, axis=1) + 1 if x.shape[-1] else xp.zeros(rows.shape[:1], dtype=int)
+    lengths = {max(int(top), minlength) for top in tops}
+    if len(lengths) > 1:
+        return _stack_tree([xp.zeros(n) for n in sorted(lengths)])  # (the loop's error)
+    length = lengths.pop()
+    index = xp.broadcast_to(rows + length * xp.arange(size)[:, None], (size, x.shape[-1]))
+    if weights is not None:
+        weights = xp.reshape(xp.broadcast_to(xp.asarray(weights), index.shape), (-1,))
+    counts = xp.bincount(xp.reshape(index, (-1,)), weights, minlength=size * length)
+    return xp.reshape(counts, (size, length))
+
+
 def select_batched(condlist, choicelist, default, flags):
     """``select(condlist, choicelist, default)`` per example; ``flags`` say
     which of the three are batched (a batched list is batched in every

@@ -85,6 +85,10 @@ def _bind(obj, v):
     try:
         sig = inspect.signature(obj)
     except (TypeError, ValueError):
+        # (NumPy's C functions before 2.3): the signature the jvp rule spells out
+        rule = registry.lookup(obj)
+        sig = rule.signature() if rule is not None else None
+    if sig is None:
         return None if v.keywords else {f"#{i}": a for i, a in enumerate(v.args)}
     try:
         return dict(sig.bind(*v.args, **{k.arg: k.value for k in v.keywords}).arguments)
@@ -238,6 +242,30 @@ def _average(b, v, args, key):
     if weights is None or _holds_none(b, weights):
         return b._axes(call(v.func, [a], options), key) if b.is_batched(a) else None
     return call(b.rt("average_batched"), [a, weights, _flags(b, a, weights)], options)
+
+
+_SCALAR_TYPES = (numpy.float64, numpy.float32, numpy.longdouble, numpy.complex64,
+                 numpy.complex128, numpy.clongdouble, numpy.int8, numpy.int16, numpy.int32,
+                 numpy.int64, numpy.uint8, numpy.uint16, numpy.uint32, numpy.uint64, numpy.bool_)
+
+
+@batching_rule(*(registry.numpy_path(t) for t in _SCALAR_TYPES))
+def _scalar_type(b, v, args, key):
+    """np.float64(x) and its kin of a batched value: a new array of that type
+    (NumPy before 2.3 makes a batch of one example a scalar)."""
+    if len(v.args) != 1 or v.keywords:
+        return None
+    return call(b._xp("array"), list(v.args), [gast.keyword(arg="dtype", value=v.func)])
+
+
+@batching_rule("bincount")
+def _bincount(b, v, args, key):
+    """bincount of batched bins or weights: ``_s2s.bincount_batched``."""
+    if b.is_batched(args.get("minlength")):
+        return None
+    x, weights = args["x"], args.get("weights", const(None))
+    return call(b.rt("bincount_batched"), [x, weights, _flags(b, x, weights)],
+                _keywords(args, ("minlength",)))
 
 
 @batching_rule("diff")

@@ -107,6 +107,17 @@ def average(z, a, a_dot, weights_dot, axis=None, weights=None, returned=False, k
     z_dot = rt.average_tangent(a, z, a_dot, axis, weights, weights_dot, returned, keepdims)
 
 
+# ---------------------------------------------------------------- counting
+
+# the bins x are integers: bincount is linear in the weights alone
+@jvp_rule(np.bincount, batching="bincount", samples=[
+    S(np.array([0, 2, 2, 4, 1]), A(5)), S(np.array([1, 1, 3]), A(3), 6),
+    S(np.array([3, 0, 3, 3]), A(4), minlength=2),
+])
+def bincount(z, x, weights_dot, weights=None, minlength=0):
+    z_dot = np.bincount(x, weights_dot, minlength)
+
+
 # ---------------------------------------------------------------- ignoring NaN
 
 _NANS = [S(np.array([1.0, np.nan, 2.0, 3.0])),
