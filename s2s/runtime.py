@@ -199,6 +199,35 @@ def extremum_tangent(a, z, a_dot, axis, keepdims):
     return total / xp.sum(hit, axis=axis, keepdims=keepdims, dtype=total.dtype)
 
 
+def accumulated_extremum_tangent(a, z, a_dot, axis):
+    """Tangent of maximum.accumulate and minimum.accumulate along ``axis``:
+    at each position, the mean of the tangents of the entries so far equal
+    to the running extremum ``z`` (ties share it equally, as in max and min).
+    Those entries lie in the run of equal ``z`` that position is in, from its
+    start (which attains it) on: without ties the tangent at the start,
+    else sums and counts of the hits' tangents since it. The tangent may
+    carry leading batch axes."""
+    xp = namespace_of(a, a_dot)
+    a = xp.asarray(a)
+    axis = axis % a.ndim - a.ndim
+    a, z, a_dot = (xp.moveaxis(v, axis, -1) for v in (a, z, a_dot))
+    lead = (1,) * (xp.ndim(a_dot) - a.ndim)
+    hit = a == z
+    starts = xp.concatenate([xp.ones(z.shape[:-1] + (1,), dtype=bool), z[..., 1:] != z[..., :-1]],
+                            axis=-1)
+    start = xp.maximum.accumulate(xp.where(starts, xp.arange(z.shape[-1]), 0), axis=-1)
+    start = xp.reshape(start, lead + start.shape)
+    if xp.count_nonzero(hit) == xp.count_nonzero(starts) and not xp.isnan(z).any():
+        t = xp.take_along_axis(a_dot, start, axis=-1)  # (the start is the one hit of its run)
+    else:
+        mine = xp.where(hit, a_dot, 0.0)
+        sums, counts = xp.cumsum(mine, axis=-1), xp.cumsum(hit, axis=-1)
+        before = xp.take_along_axis(sums - mine, start, axis=-1)
+        count = counts - xp.take_along_axis(counts - hit, start[(0,) * len(lead)], axis=-1)
+        t = (sums - before) / count.astype(sums.dtype)
+    return xp.moveaxis(t, -1, axis)
+
+
 def var_tangent(a, a_dot, axis, ddof, keepdims):
     """Tangent of var: 2 / (n - ddof) * sum((a - mean) * a_dot)."""
     xp = namespace_of(a, a_dot)

@@ -44,7 +44,7 @@ TANGENT_HELPERS = {
     "extremum_tangent": ((2,), 3, 0), "var_tangent": ((1,), 2, 0),
     "prod_tangent": ((1,), 2, 0),
     "norm_tangent": ((2,), 4, 0), "clip_tangent": ((3, 4, 5), None, 0),
-    "cumprod_tangent": ((1,), 2, 0),
+    "cumprod_tangent": ((1,), 2, 0), "accumulated_extremum_tangent": ((2,), 3, 0),
     "average_tangent": ((2, 5), None, 0), "unique_tangent": ((2,), None, 0),
     "sorted_tangent": ((1,), None, 0),
     "items_extremum_tangent": ((2, 3), None, 0),

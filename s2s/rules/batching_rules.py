@@ -268,6 +268,18 @@ def _bincount(b, v, args, key):
                 _keywords(args, ("minlength",)))
 
 
+@batching_rule(numpy.maximum.accumulate, numpy.minimum.accumulate)
+def _accumulate(b, v, args, key):
+    """maximum.accumulate and minimum.accumulate along the axis (0 when not
+    passed) shifted past the batch axis."""
+    array = args["array"]
+    axis = _axis(b, args, "axis", 0)
+    if set(args) - {"array", "axis"} or not b.is_batched(array) or b.is_batched(args.get("axis")) \
+            or axis is _UNKNOWN or _is_none(axis):
+        return None
+    return call(v.func, [array], [gast.keyword(arg="axis", value=_shift(b, axis))])
+
+
 @batching_rule("diff")
 def _diff(b, v, args, key):
     """diff with ``prepend=``/``append=`` (an edge or the array batched):

@@ -77,6 +77,18 @@ def ptp(z, a, a_dot, axis=None, keepdims=False):
     z_dot = high - low
 
 
+# the running extremum's tangent is the mean of the tangents of the entries so
+# far that equal it (ties share it equally, as in max and min); dtype= and
+# out= are not in the rule (a call passing them is refused)
+@jvp_rule(np.maximum.accumulate, np.minimum.accumulate, batching=RED, samples=_SCAN[:2] + [
+    S(A(3, 4), axis=1), S(A(3, 4), -1), S(A(2, 3, 4), 1),
+    S(np.array([1.0, 3.0, 2.0, 3.0, 0.5, 4.0])), S(np.array([2.0, 0.5, 1.0, 0.5, 3.0])),
+    S(np.array([[1.0, 1.0, 0.5], [2.0, 3.0, 3.0]]), axis=1),
+])
+def accumulate(z, array, array_dot, axis=0):
+    z_dot = rt.accumulated_extremum_tangent(array, z, array_dot, axis)
+
+
 zero(np.argmax, np.argmin, np.argsort, np.count_nonzero, np.any, np.all,
      samples=[S(A(3, 4)), S(A(3, 4), axis=0), S(A(3, 4), -1)], batching=RED)
 

@@ -9,7 +9,7 @@ import pytest
 from helpers import central_difference, make_function
 
 import s2s
-from s2s.errors import InputError
+from s2s.errors import InputError, NoRuleError
 
 
 def _jvp_against_fd(src, primals, seed=0, rtol=1e-6, namespace=None):
@@ -63,3 +63,44 @@ def test_bincount_vmap_over_bins_of_different_lengths_cannot_stack():
         s2s.vmap(f)(x, np.ones((2, 3)))
     with pytest.raises(ValueError, match="negative"):
         s2s.vmap(f)(np.array([[0, 1, 1], [0, -1, 3]]), np.ones((2, 3)))
+
+
+# -- running extrema ------------------------------------------------------------------
+
+
+def _running_mean_of_ties(a, a_dot, accumulate):
+    # the tangent at i: the mean of a_dot[j] over j <= i with a[j] equal to z[i]
+    z = accumulate(a)
+    return np.array([np.mean(a_dot[: i + 1][a[: i + 1] == z[i]]) for i in range(len(a))])
+
+
+@pytest.mark.parametrize("ufunc", [np.maximum, np.minimum])
+def test_accumulate_ties_share_the_tangent(ufunc):
+    a = np.array([1.0, 3.0, 1.0, 3.0, 3.0, 0.5, 4.0, 0.5, 0.5, 4.0])
+    a_dot = np.arange(1.0, 11.0) ** 2
+    f = make_function("def f(x):\n    return UFUNC.accumulate(x)\n", {"UFUNC": ufunc})
+    _, tangent = s2s.jvp(f, (a,), (a_dot,))
+    np.testing.assert_allclose(tangent, _running_mean_of_ties(a, a_dot, ufunc.accumulate),
+                               rtol=1e-14)
+
+
+def test_accumulate_along_an_axis_with_ties_and_a_batch_of_tangents():
+    rng = np.random.default_rng(4)
+    a = rng.integers(0, 3, size=(4, 6, 3)).astype(float)  # many ties
+    basis = rng.normal(size=(5, 4, 6, 3))
+    for axis in (0, 1, -1):
+        got = s2s.runtime.accumulated_extremum_tangent(a, np.maximum.accumulate(a, axis), basis,
+                                                        axis)
+        for k in range(5):
+            moved_a, moved_d = np.moveaxis(a, axis, -1), np.moveaxis(basis[k], axis, -1)
+            rows = [_running_mean_of_ties(r, d, np.maximum.accumulate)
+                    for r, d in zip(moved_a.reshape(-1, a.shape[axis]),
+                                    moved_d.reshape(-1, a.shape[axis]))]
+            expected = np.moveaxis(np.reshape(rows, moved_a.shape), -1, axis)
+            np.testing.assert_allclose(got[k], expected, rtol=1e-13, atol=1e-15)
+
+
+def test_accumulate_refuses_a_dtype():
+    f = make_function("def f(x):\n    return np.maximum.accumulate(x, dtype=np.float32)\n")
+    with pytest.raises(NoRuleError, match="does not cover this call"):
+        s2s.jvp(f, (np.ones(3),), (np.ones(3),))
