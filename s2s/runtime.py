@@ -408,6 +408,61 @@ def _weights_in_place(xp, w, shape, axes, lead):
         s if ax in axes else 1 for ax, s in enumerate(shape)))
 
 
+# -- interpolation and polynomials -------------------------------------------------
+
+
+def interp_tangent(x, xp_, fp, left, right, period, x_dot, xp_dot, fp_dot, left_dot, right_dot,
+                   period_dot):
+    """Tangent of ``interp(x, xp, fp, left, right, period)``. Inside the
+    points, on the segment ``j`` NumPy uses (``xp[j] <= x < xp[j + 1]``),
+    z = (1 - w) fp[j] + w fp[j + 1] with w = (x - xp[j]) / (xp[j + 1] - xp[j]):
+    dz = (1 - w) fp_dot[j] + w fp_dot[j + 1] + slope (x_dot - (1 - w) xp_dot[j]
+    - w xp_dot[j + 1]). Below the first point the tangent of ``left`` (of
+    fp[0] without it), from the last point on that of ``right`` (of fp[-1]).
+    At a point x is differentiated from the right. With a period, x and xp
+    are first reduced modulo it and the points sorted and wrapped, as NumPy
+    does. The tangents may carry leading batch axes."""
+    xp = namespace_of(x, fp, x_dot, fp_dot)
+    x, points, values = xp.asarray(x), xp.asarray(xp_, dtype=float), xp.asarray(fp)
+    lead = max(_lead(x_dot, x.ndim), _lead(xp_dot, 1), _lead(fp_dot, 1), _lead(left_dot, 0),
+               _lead(right_dot, 0), _lead(period_dot, 0), key=len)
+    dots = [xp.broadcast_to(d, lead + points.shape) for d in (xp_dot, fp_dot)]
+    x_dot = xp.broadcast_to(x_dot, lead + x.shape)
+
+    def each_x(v):  # a value per example (lead axes) against every x
+        return xp.reshape(xp.broadcast_to(v, lead), lead + (1,) * x.ndim)
+
+    if period is not None:
+        period_dot = xp.sign(period) * xp.broadcast_to(period_dot, lead)
+        period, left, right = abs(period), None, None
+        x_dot = x_dot - xp.floor(x / period) * each_x(period_dot)
+        dots[0] = dots[0] - xp.floor(points / period) * period_dot[..., None]
+        x, points = x % period, points % period
+        order = xp.argsort(points)
+        points, values = points[order], values[order]
+        dots = [xp.take(d, order, axis=-1) for d in dots]
+        points = xp.concatenate([points[-1:] - period, points, points[:1] + period])
+        values = xp.concatenate([values[-1:], values, values[:1]])
+        shift = period_dot[..., None]
+        dots = [xp.concatenate([d[..., -1:] - k * shift, d, d[..., :1] + k * shift], axis=-1)
+                for d, k in zip(dots, (1, 0))]
+    n = points.shape[0]
+    j = xp.clip(xp.searchsorted(points, x, side="right") - 1, 0, max(n - 2, 0))
+    k = xp.minimum(j + 1, n - 1)
+    width = points[k] - points[j]
+    width = xp.where(width == 0, 1.0, width)
+    w = (x - points[j]) / width
+    slope = (values[k] - values[j]) / width
+    points_dot, values_dot = dots
+    inside = (1 - w) * xp.take(values_dot, j, axis=-1) + w * xp.take(values_dot, k, axis=-1) \
+        + slope * (x_dot - (1 - w) * xp.take(points_dot, j, axis=-1)
+                   - w * xp.take(points_dot, k, axis=-1))
+    low = each_x(values_dot[..., 0] if left is None else left_dot)
+    high = each_x(values_dot[..., -1] if right is None else right_dot)
+    high = xp.where(x == points[-1], each_x(values_dot[..., -1]), high)
+    return xp.where(x < points[0], low, xp.where(x >= points[-1], high, inside))
+
+
 # -- sorting and sets --------------------------------------------------------------
 
 
@@ -1295,6 +1350,53 @@ def bincount_batched(x, weights, flags, minlength=0):
         weights = xp.reshape(xp.broadcast_to(xp.asarray(weights), index.shape), (-1,))
     counts = xp.bincount(xp.reshape(index, (-1,)), weights, minlength=size * length)
     return xp.reshape(counts, (size, length))
+
+
+def interp_batched(x, xp_, fp, flags, left=None, right=None, period=None):
+    """``interp(x, xp, fp, left, right, period)`` per example (``flags``:
+    which of the six are batched): each example's segments found by
+    :func:`searchsorted_batched`, then NumPy's own formula, and its answers
+    at and beyond the ends."""
+    xp = namespace_of(x, xp_, fp)
+    size = next(numpy.shape(v)[0] for v, f in zip((x, xp_, fp, left, right, period), flags) if f)
+    x, points, values = (xp.asarray(v) if f else batched(xp.asarray(v), size)
+                         for v, f in zip((x, xp_, fp), flags))
+    shape = x.shape
+    x, points = xp.reshape(x, (size, -1)).astype(float), points.astype(float)
+    values = values.astype(complex if values.dtype.kind == "c" else float)
+    if points.ndim != 2 or points.shape != values.shape:
+        raise ValueError("fp and xp are not of the same length")
+
+    def each(v, f):  # a value per example, as a column
+        return xp.reshape(xp.asarray(v) if f else batched(xp.asarray(v), size), (size, 1))
+
+    if period is not None:
+        period = xp.abs(each(period, flags[5]))
+        if (period == 0).any():
+            raise ValueError("period must be a non-zero value")
+        left = right = None
+        x, points = x % period, points % period
+        order = xp.argsort(points, axis=1)
+        points = xp.take_along_axis(points, order, axis=1)
+        values = xp.take_along_axis(values, order, axis=1)
+        points = xp.concatenate([points[:, -1:] - period, points, points[:, :1] + period], axis=1)
+        values = xp.concatenate([values[:, -1:], values, values[:, :1]], axis=1)
+    n = points.shape[1]
+    j = searchsorted_batched(points, x, (True, True, False), side="right") - 1
+    lo = xp.clip(j, 0, max(n - 2, 0))
+    hi = xp.minimum(lo + 1, n - 1)
+    p0, p1, v0, v1 = (xp.take_along_axis(a, k, axis=1) for a, k in
+                      ((points, lo), (points, hi), (values, lo), (values, hi)))
+    with numpy.errstate(divide="ignore", invalid="ignore"):
+        slope = (v1 - v0) / (p1 - p0)
+        inner = slope * (x - p0) + v0
+        inner = xp.where(xp.isnan(inner), slope * (x - p1) + v1, inner)  # (as NumPy retries)
+    inner = xp.where(xp.isnan(inner) & (v0 == v1), v0, inner)
+    inner = xp.where(j == n - 1, values[:, -1:], xp.where(p0 == x, v0, inner))
+    low = values[:, :1] if left is None else each(left, flags[3])
+    high = values[:, -1:] if right is None else each(right, flags[4])
+    out = xp.where(j < 0, low, xp.where(x > points[:, -1:], high, inner))
+    return xp.reshape(xp.where(xp.isnan(x), x, out), shape)
 
 
 def select_batched(condlist, choicelist, default, flags):

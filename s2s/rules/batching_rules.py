@@ -280,6 +280,18 @@ def _accumulate(b, v, args, key):
     return call(v.func, [array], [gast.keyword(arg="axis", value=_shift(b, axis))])
 
 
+@batching_rule("interp")
+def _interp(b, v, args, key):
+    """interp of batched x alone: interp takes x of any shape; else
+    ``_s2s.interp_batched``."""
+    if not _any_batched(b, args, [k for k in args if k != "x"]):
+        return v
+    names = ("x", "xp", "fp", "left", "right", "period")
+    return call(b.rt("interp_batched"), [args["x"], args["xp"], args["fp"],
+                                        _flags(b, *(args.get(k) for k in names))],
+                _keywords(args, names[3:]))
+
+
 @batching_rule("diff")
 def _diff(b, v, args, key):
     """diff with ``prepend=``/``append=`` (an edge or the array batched):

@@ -314,6 +314,28 @@ def clip(z, a, a_min, a_max, a_dot, a_min_dot, a_max_dot):
     z_dot = rt.clip_tangent(a, a_min, a_max, a_dot, a_min_dot, a_max_dot)
 
 
+# ---------------------------------------------------------------- interpolation
+
+_XP = np.array([-1.0, 0.0, 0.5, 2.0])  # (differentiated too, as written-in floats are)
+_FP = np.array([1.0, -0.5, 2.0, 0.25])
+
+
+# in x: the slope of the segment x is on, taken from the right at a point, 0
+# outside the points (constants there); linear in fp, left and right; in xp
+# and period: see _s2s.interp_tangent
+@jvp_rule(np.interp, batching="interp", samples=[
+    S(A(6, low=-1.5, high=2.5), _XP, _FP), S(A(2, 3, low=-0.9, high=1.9), _XP, A(4)),
+    S(1.2, _XP, _FP), S(np.array([-2.0, -0.5, 0.7, 3.0]), _XP, _FP, -3.0, 5.0),
+    S(np.array([-2.0, 3.0]), _XP, _FP, left=2.5),
+    S(A(5, low=-4, high=4), np.array([0.3, 2.5, 1.0, 4.2]), A(4), period=3.0),
+    S(A(5, low=-4, high=4), _XP, _FP, None, None, -2.5),
+])
+def interp(z, x, xp, fp, x_dot, xp_dot, fp_dot, left_dot, right_dot, period_dot, left=None,
+           right=None, period=None):
+    z_dot = rt.interp_tangent(x, xp, fp, left, right, period, x_dot, xp_dot, fp_dot, left_dot,
+                              right_dot, period_dot)
+
+
 linear(np.where, argnums=(1, 2), samples=[S(A(5, kind="bool"), A(5), A(5)),
                                           S(A(2, 5, kind="bool"), A(5), 0.0)], batching=EW,
        passive=("condition",))

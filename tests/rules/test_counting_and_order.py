@@ -104,3 +104,35 @@ def test_accumulate_refuses_a_dtype():
     f = make_function("def f(x):\n    return np.maximum.accumulate(x, dtype=np.float32)\n")
     with pytest.raises(NoRuleError, match="does not cover this call"):
         s2s.jvp(f, (np.ones(3),), (np.ones(3),))
+
+
+# -- interp -------------------------------------------------------------------------
+
+
+def _vmap_against_loop(src, args, in_dims):
+    f = make_function(src)
+    vm = s2s.vmap(f, in_dims=in_dims)
+    size = next(np.shape(a)[0] for a, d in zip(args, in_dims) if d is not None)
+    expected = np.stack([f(*[a[b] if d is not None else a for a, d in zip(args, in_dims)])
+                         for b in range(size)])
+    np.testing.assert_allclose(vm(*args), expected, rtol=1e-13, atol=0)
+    assert "map_batched" not in vm.source()
+
+
+def test_interp_batched_points_at_the_points_the_ends_and_nan():
+    x = np.array([-1.0, 0.0, 0.5, 2.0, 2.5, np.nan, 1.0])
+    points = np.array([[-1.0, 0.0, 0.5, 2.0], [0.0, 0.5, 1.0, 2.0], [-3.0, -2.0, 0.5, 1.0]])
+    values = np.array([[1.0, -0.5, 2.0, 0.25], [0.0, 1.0, 4.0, 9.0], [2.0, 2.0, 2.0, -1.0]])
+    _vmap_against_loop("def f(x, p, v):\n    return np.interp(x, p, v)\n", (x, points, values),
+                       (None, 0, 0))
+    _vmap_against_loop("def f(x, p, v):\n    return np.interp(x, p, v, -7.0, 7.0)\n",
+                       (x, points, values[0]), (None, 0, None))
+    _vmap_against_loop("def f(x, p, v):\n    return np.interp(x, p, v, period=1.5)\n",
+                       (x, points, values), (None, 0, 0))
+
+
+def test_interp_at_a_point_takes_the_slope_to_its_right():
+    f = make_function("def f(x):\n    return np.interp(x, XP, FP)\n",
+                      {"XP": np.array([0.0, 1.0, 2.0]), "FP": np.array([0.0, 2.0, 1.0])})
+    _, tangent = s2s.jvp(f, (np.array([0.0, 1.0, 2.0, -1.0, 3.0]),), (np.ones(5),))
+    np.testing.assert_array_equal(tangent, [2.0, -1.0, 0.0, 0.0, 0.0])
