@@ -1399,6 +1399,35 @@ def interp_batched(x, xp_, fp, flags, left=None, right=None, period=None):
     return xp.reshape(xp.where(xp.isnan(x), x, out), shape)
 
 
+def polyval_batched(p, x, flags):
+    """``polyval(p, x)`` per example, ``p`` batched (``flags``: whether ``p``
+    and ``x`` are): NumPy's Horner loop, over the coefficients, each
+    example's against its own ``x``."""
+    xp = namespace_of(p, x)
+    p, x = xp.asarray(p), xp.asarray(x)
+    y = xp.zeros_like(x)
+    for k in range(p.shape[1]):
+        y = y * x + xp.reshape(p[:, k], (-1,) + (1,) * (x.ndim - flags[1]))
+    return y
+
+
+def meshgrid_batched(xs, flags, copy=True, sparse=False, indexing="xy"):
+    """``meshgrid(*xs, ...)`` per example (``flags``: which of ``xs`` are
+    batched): each example's vector along its own axis after the batch axis."""
+    if indexing not in ("xy", "ij"):
+        raise ValueError("Valid values for `indexing` are 'xy' and 'ij'.")
+    xp = namespace_of(*xs)
+    size = next(numpy.shape(x)[0] for x, f in zip(xs, flags) if f)
+    grids = []
+    for i, (x, f) in enumerate(zip(xs, flags)):
+        axis = 1 - i if indexing == "xy" and i < 2 and len(xs) > 1 else i
+        shape = tuple(-1 if k == axis else 1 for k in range(len(xs)))
+        grids.append(xp.reshape(xp.asarray(x), (size if f else 1,) + shape))
+    every = numpy.broadcast_shapes(*(g.shape for g in grids))
+    grids = [xp.broadcast_to(g, (size,) + g.shape[1:] if sparse else every) for g in grids]
+    return tuple(xp.array(g) if copy else g for g in grids)
+
+
 def select_batched(condlist, choicelist, default, flags):
     """``select(condlist, choicelist, default)`` per example; ``flags`` say
     which of the three are batched (a batched list is batched in every

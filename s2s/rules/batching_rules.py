@@ -292,6 +292,29 @@ def _interp(b, v, args, key):
                 _keywords(args, names[3:]))
 
 
+@batching_rule("polyval")
+def _polyval(b, v, args, key):
+    """polyval of batched x alone: elementwise; of batched coefficients (one
+    vector per example): ``_s2s.polyval_batched``."""
+    p, x = args["p"], args["x"]
+    if not b.is_batched(p):
+        return v
+    if b.atom_rank(p) != 1:
+        return None
+    return call(b.rt("polyval_batched"), [p, x, _flags(b, p, x)])
+
+
+@batching_rule("meshgrid")
+def _meshgrid(b, v, args, key):
+    """meshgrid with a batched vector: ``_s2s.meshgrid_batched``."""
+    xs = args.get("xi", ())
+    if not isinstance(xs, tuple) or _any_batched(b, args, ("copy", "sparse", "indexing")):
+        return None
+    return call(b.rt("meshgrid_batched"), [gast.Tuple(elts=list(xs), ctx=gast.Load()),
+                                           _flags(b, *xs)],
+                _keywords(args, ("copy", "sparse", "indexing")))
+
+
 @batching_rule("diff")
 def _diff(b, v, args, key):
     """diff with ``prepend=``/``append=`` (an edge or the array batched):
