@@ -463,6 +463,69 @@ def interp_tangent(x, xp_, fp, left, right, period, x_dot, xp_dot, fp_dot, left_
     return xp.where(x < points[0], low, xp.where(x >= points[-1], high, inside))
 
 
+def quantile_tangent(a, z, a_dot, q, q_dot, axis, keepdims, scale):
+    """Tangent of quantile (``scale`` 1), percentile (100) and median (q =
+    0.5) by the 'linear' method: at the virtual index i = q (n - 1) / scale,
+    between the sorted values s[lo] and s[lo + 1] with f = i - lo, the same
+    interpolation of the tangents, (1 - f) s_dot[lo] + f s_dot[lo + 1], plus
+    (s[lo + 1] - s[lo]) (n - 1) q_dot / scale. A value that ties with others
+    has the mean of their tangents (as in max and min); a NaN result a NaN
+    tangent. The tangents may carry leading batch axes."""
+    xp = namespace_of(a, a_dot)
+    a, q = xp.asarray(a), xp.asarray(q, dtype=float) / scale
+    axes = tuple(range(a.ndim)) if axis is None else _axis_tuple(axis, a.ndim)
+    kept = tuple(k for k in range(a.ndim) if k not in axes)
+    lead = max(_lead(a_dot, a.ndim), _lead(q_dot, q.ndim), key=len)
+    ones = (1,) * len(lead)
+    shape = tuple(a.shape[k] for k in kept) + (-1,)
+    values = xp.reshape(xp.transpose(a, kept + axes), shape)
+    dots = xp.transpose(xp.broadcast_to(a_dot, lead + a.shape),
+                        tuple(range(len(lead))) + tuple(len(lead) + k for k in kept + axes))
+    dots = xp.reshape(dots, lead + shape)
+    order = xp.argsort(values, axis=-1)
+    s = xp.take_along_axis(values, order, axis=-1)
+    s_dot = _tie_means(xp, s, xp.take_along_axis(dots, xp.reshape(order, ones + order.shape),
+                                                 axis=-1))
+    n = s.shape[-1]
+    index = q * (n - 1)
+    lo = xp.clip(xp.floor(index).astype(int), 0, n - 1)
+    hi = xp.minimum(lo + 1, n - 1)
+    f = index - lo
+    gap = xp.take(s, hi, axis=-1) - xp.take(s, lo, axis=-1)  # kept + q.shape
+    t = (1 - f) * xp.take(s_dot, lo, axis=-1) + f * xp.take(s_dot, hi, axis=-1) \
+        + gap * xp.reshape(xp.broadcast_to(q_dot, lead + q.shape) * ((n - 1) / scale),
+                           lead + (1,) * len(kept) + q.shape)
+    # q's axes first, then the kept axes (and the reduced ones, of size 1, with keepdims)
+    r, m = len(lead), len(kept)
+    t = xp.transpose(t, tuple(range(r)) + tuple(range(r + m, t.ndim)) + tuple(range(r, r + m)))
+    if keepdims:
+        t = xp.reshape(t, t.shape[:t.ndim - m] + tuple(1 if k in axes else a.shape[k]
+                                                       for k in range(a.ndim)))
+    return xp.where(xp.isnan(z), xp.nan, t).astype(xp.asarray(z).dtype)
+
+
+def _tie_means(xp, s, s_dot):
+    """``s_dot`` (the tangents of the sorted values ``s``, along the last
+    axis, after any leading batch axes) with each run of equal values given
+    the mean of its tangents."""
+    change = s[..., 1:] != s[..., :-1]
+    if xp.all(change):
+        return s_dot
+    edge = xp.ones(s.shape[:-1] + (1,), dtype=bool)
+    n = s.shape[-1]
+    position = xp.arange(n)
+    first = xp.maximum.accumulate(xp.where(xp.concatenate([edge, change], axis=-1), position, 0),
+                                  axis=-1)
+    ends = xp.where(xp.concatenate([change, edge], axis=-1), position, n - 1)
+    last = xp.flip(xp.minimum.accumulate(xp.flip(ends, axis=-1), axis=-1), axis=-1)
+    ones = (1,) * (s_dot.ndim - s.ndim)
+    first, last = xp.reshape(first, ones + first.shape), xp.reshape(last, ones + last.shape)
+    sums = xp.cumsum(s_dot, axis=-1)
+    total = xp.take_along_axis(sums, last, axis=-1) - xp.take_along_axis(sums - s_dot, first,
+                                                                          axis=-1)
+    return total / (last - first + 1)
+
+
 # -- sorting and sets --------------------------------------------------------------
 
 
@@ -1426,6 +1489,36 @@ def meshgrid_batched(xs, flags, copy=True, sparse=False, indexing="xy"):
     every = numpy.broadcast_shapes(*(g.shape for g in grids))
     grids = [xp.broadcast_to(g, (size,) + g.shape[1:] if sparse else every) for g in grids]
     return tuple(xp.array(g) if copy else g for g in grids)
+
+
+def quantile_batched(a, q, scale, axis=None, keepdims=False, method="linear"):
+    """``quantile(a, q / scale, axis, keepdims=keepdims)`` per example by the
+    'linear' method, ``a`` and ``q`` both batched: each example's values
+    sorted, then NumPy's interpolation between the two around each virtual
+    index q (n - 1) (NaN where the values have a NaN)."""
+    if method != "linear":
+        raise ValueError(f"s2s batches quantiles by the method 'linear' only, not {method!r}")
+    xp = namespace_of(a, q)
+    a, q = xp.asarray(a), xp.asarray(q, dtype=float) / scale
+    size, nd = a.shape[0], a.ndim - 1
+    axes = tuple(range(nd)) if axis is None else _axis_tuple(axis, nd)
+    kept = tuple(k for k in range(nd) if k not in axes)
+    shape = tuple(a.shape[1 + k] for k in kept)
+    s = xp.sort(xp.reshape(xp.transpose(a, (0,) + tuple(1 + k for k in kept + axes)),
+                           (size,) + shape + (-1,)), axis=-1)
+    n = s.shape[-1]
+    index = xp.reshape(q * (n - 1), (size,) + (1,) * len(kept) + (-1,))
+    lo = xp.clip(xp.floor(index).astype(int), 0, n - 1)
+    below = xp.take_along_axis(s, lo, axis=-1)
+    above = xp.take_along_axis(s, xp.minimum(lo + 1, n - 1), axis=-1)
+    t, diff = index - lo, above - below
+    out = xp.where(t >= 0.5, above - diff * (1 - t), below + diff * t)
+    out = xp.where(xp.isnan(s[..., -1:]), xp.nan, out)  # (NaNs sort last)
+    out = xp.reshape(xp.moveaxis(out, -1, 1), (size,) + q.shape[1:] + shape)
+    if keepdims:
+        out = xp.reshape(out, (size,) + q.shape[1:] + tuple(
+            1 if k in axes else a.shape[1 + k] for k in range(nd)))
+    return out
 
 
 def select_batched(condlist, choicelist, default, flags):

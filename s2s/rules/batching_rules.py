@@ -85,8 +85,10 @@ def _bind(obj, v):
     try:
         sig = inspect.signature(obj)
     except (TypeError, ValueError):
-        # (NumPy's C functions before 2.3): the signature the jvp rule spells out
-        rule = registry.lookup(obj)
+        # NumPy's C functions before 2.3: the signature their jvp rule spells out
+        numpy_function = registry.numpy_path(obj) is not None \
+            or isinstance(getattr(obj, "__self__", None), numpy.ufunc)
+        rule = registry.lookup(obj) if numpy_function else None
         sig = rule.signature() if rule is not None else None
     if sig is None:
         return None if v.keywords else {f"#{i}": a for i, a in enumerate(v.args)}
@@ -313,6 +315,35 @@ def _meshgrid(b, v, args, key):
     return call(b.rt("meshgrid_batched"), [gast.Tuple(elts=list(xs), ctx=gast.Load()),
                                            _flags(b, *xs)],
                 _keywords(args, ("copy", "sparse", "indexing")))
+
+
+@batching_rule("quantile", "percentile", "median")
+def _quantile(b, v, args, key):
+    """quantile, percentile and median of a batched array over its shifted
+    axes; the axes of q come first in the result, the batch axis is moved
+    in front of them. A batched number q alone: a vector of them gives the
+    result its axis first; else, q batched: ``_s2s.quantile_batched``."""
+    a, q = args["a"], args.get("q")
+    others = [k for k in args if k not in ("a", "q", "axis")]
+    axis = _axis(b, args, "axis")
+    r, q_rank = b.atom_rank(a), 0 if q is None else b.atom_rank(q)
+    if _any_batched(b, args, ["axis"] + others) or not _no_out(b, args) or axis is _UNKNOWN:
+        return None
+    if b.is_batched(q):
+        if not b.is_batched(a) and q_rank == 0:
+            return v
+        if set(others) - {"keepdims", "method"}:
+            return None
+        return call(b.rt("quantile_batched"), [_batched_array(b, a), q,
+                                               const(100 if key == "percentile" else 1)],
+                    [gast.keyword(arg="axis", value=axis)] + _keywords(args, others))
+    if r is None or q_rank is None:
+        return None
+    axis = gast.Tuple(elts=[const(k) for k in range(1, r + 1)], ctx=gast.Load()) \
+        if _is_none(axis) else _shift(b, axis)
+    result = call(v.func, [a] + ([q] if q is not None else []),
+                  [gast.keyword(arg="axis", value=axis)] + _keywords(args, others))
+    return call(b._xp("moveaxis"), [result, const(q_rank), const(0)]) if q_rank else result
 
 
 @batching_rule("diff")

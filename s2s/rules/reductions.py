@@ -11,7 +11,8 @@ Batching: reduction over ``axis`` (the batch axis is never reduced).
 import numpy as np
 
 from .. import runtime as rt
-from .registry import A, S, jvp_rule, linear, multilinear, zero
+from ..context import const
+from .registry import A, S, TemplateRule, custom, jvp_rule, linear, multilinear, zero
 
 RED = "reduction"
 
@@ -117,6 +118,56 @@ def std(z, a, a_dot, axis=None, ddof=0, keepdims=False):
 ], batching=RED)
 def average(z, a, a_dot, weights_dot, axis=None, weights=None, returned=False, keepdims=False):
     z_dot = rt.average_tangent(a, z, a_dot, axis, weights, weights_dot, returned, keepdims)
+
+
+# ---------------------------------------------------------------- order statistics
+
+
+def quantile_(z, a, q, a_dot, q_dot, axis=None, keepdims=False, scale=1):
+    z_dot = rt.quantile_tangent(a, z, a_dot, q, q_dot, axis, keepdims, scale)
+
+
+_QUANTILE = TemplateRule(np.quantile, "quantile", quantile_, None)
+_SCALE = {np.quantile: 1, np.percentile: 100, np.median: 1}
+# what the rule covers: these arguments at their defaults
+_PLAIN = {"method": "linear", "out": None, "overwrite_input": False, "weights": None,
+          "interpolation": None}
+
+
+def _quantile_parameters(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+                         keepdims=False, *, weights=None, interpolation=None):
+    """np.quantile's and np.percentile's parameters (NumPy before 2.4 has
+    interpolation=, the old name of method=)."""
+
+
+# the 'linear' method interpolates between two sorted values: the same
+# interpolation of their tangents (a value tied with others has the mean of
+# their tangents, as in max and min), and the gap between them times q's
+# tangent; other methods, weights, out= and overwrite_input=True are refused
+@custom(np.median, active=lambda bound: bound.get("a", False), batching=RED,
+        samples=_AXES + [S(np.array([1.0, 2.0, 2.0, 0.5])), S(A(4, 5), axis=1)])
+@custom(np.quantile, np.percentile, signature=_quantile_parameters, batching=RED,
+        active=lambda bound: bound.get("a", False) or bound.get("q", False), samples=[
+            S(A(3, 4), 0.3), S(A(3, 4), 0.7, axis=1), S(A(2, 3, 4), 0.55, (0, 2)),
+            S(A(3, 4), 0.4, axis=0, keepdims=True), S(A(7), np.array([0.15, 0.45, 0.9])),
+            S(A(2, 6), np.array([0.35, 0.62]), 1, keepdims=True), S(A(5), 0.3, method="linear"),
+            S(np.array([3.0, 1.0, 3.0, 0.5, 2.0]), 0.8),
+        ])
+def quantile(site):
+    """The template above, for the calls it covers."""
+    bound, name = site.bound, site.rule.name
+    for key, default in _PLAIN.items():
+        value = site.static(bound[key]) if key in bound else default
+        if not (value == default if isinstance(default, str) and isinstance(value, str)
+                else value is default):
+            site.problem(f"no forward-mode rule for {name} with {key}= other than {default!r}",
+                         f"call {name} with the default {key}= (method='linear'), or compute "
+                         "the statistic from np.sort")
+            return None
+    given = {"a": bound["a"], "q": bound.get("q", const(0.5)),
+             "scale": const(_SCALE[site.rule.primitive])}
+    given.update({k: bound[k] for k in ("axis", "keepdims") if k in bound})
+    return site.template(_QUANTILE, given)
 
 
 # ---------------------------------------------------------------- counting

@@ -136,3 +136,33 @@ def test_interp_at_a_point_takes_the_slope_to_its_right():
                       {"XP": np.array([0.0, 1.0, 2.0]), "FP": np.array([0.0, 2.0, 1.0])})
     _, tangent = s2s.jvp(f, (np.array([0.0, 1.0, 2.0, -1.0, 3.0]),), (np.ones(5),))
     np.testing.assert_array_equal(tangent, [2.0, -1.0, 0.0, 0.0, 0.0])
+
+
+# -- order statistics -----------------------------------------------------------------
+
+
+def test_median_of_tied_values_takes_the_mean_of_their_tangents():
+    f = make_function("def f(x):\n    return np.median(x)\n")
+    x = np.array([2.0, 1.0, 2.0, 5.0, 2.0])  # the median, 2.0, three times
+    _, tangent = s2s.jvp(f, (x,), (np.array([1.0, 10.0, 2.0, 20.0, 6.0]),))
+    np.testing.assert_allclose(tangent, 3.0)
+
+
+@pytest.mark.parametrize("call", ["np.quantile(x, 0.3, method='nearest')",
+                                  "np.percentile(x, 30.0, method=METHOD)",
+                                  "np.median(x, overwrite_input=True)"])
+def test_quantile_refuses_what_its_rule_does_not_cover(call):
+    f = make_function(f"def f(x):\n    return {call}\n", {"METHOD": "lower"})
+    with pytest.raises(NoRuleError, match="no forward-mode rule for numpy") as info:
+        s2s.jvp(f, (np.ones(4),), (np.ones(4),))
+    assert call in str(info.value)  # the user's line
+
+
+def test_quantile_vmap_over_values_and_quantiles_with_nan():
+    a = np.array([[3.0, 1.0, 2.0, 0.5], [1.0, np.nan, 2.0, 4.0], [0.0, 0.0, 1.0, 1.0]])
+    q = np.array([[0.1, 0.5], [0.2, 0.3], [1.0, 0.0]])
+    _vmap_against_loop("def f(a, q):\n    return np.quantile(a, q)\n", (a, q), (0, 0))
+    _vmap_against_loop("def f(a, q):\n    return np.percentile(a, q, keepdims=True)\n",
+                       (a[0], q * 100), (None, 0))
+    _vmap_against_loop("def f(a, q):\n    return np.quantile(a, q, axis=-1)\n",
+                       (np.stack([a, a[::-1]]), q[:2]), (0, 0))
