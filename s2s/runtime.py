@@ -408,6 +408,37 @@ def _weights_in_place(xp, w, shape, axes, lead):
         s if ax in axes else 1 for ax, s in enumerate(shape)))
 
 
+def histogram_tangent(a, z, bins, range_, weights, a_dot, bins_dot, weights_dot):
+    """Tangent of ``histogram(a, bins, range, weights=weights)`` (``z``: its
+    counts and edges). The counts are the sums of the weights in each bin:
+    linear in the weights, locally constant in ``a`` and the edges (zero
+    without weights). The edges are ``bins`` given as an array, else evenly
+    spaced between the ends of ``range`` (constants) or the least and the
+    largest value of ``a`` (ties share the tangent, as in min and max). The
+    tangents may carry leading batch axes."""
+    xp = namespace_of(a, a_dot, weights_dot)
+    values = xp.reshape(xp.asarray(a), (-1,))
+    hist, edges = z
+    n = edges.shape[0] - 1
+    lead = max(_lead(a_dot, xp.ndim(a)), _lead(weights_dot, xp.ndim(a)), _lead(bins_dot, 1),
+               key=len)
+    if xp.ndim(bins) == 1:
+        edges_dot = xp.broadcast_to(bins_dot, lead + edges.shape)
+    elif range_ is not None or not values.size:
+        edges_dot = xp.zeros(lead + edges.shape)
+    else:
+        dots = xp.reshape(xp.broadcast_to(a_dot, lead + xp.shape(a)), lead + (-1,))
+        ends = [extremum_tangent(values, end(values), dots, -1, False) for end in (xp.min, xp.max)]
+        edges_dot = xp.linspace(*ends, n + 1, axis=-1)
+    if weights is None:
+        return tuple_like(z, xp.zeros(lead + hist.shape), edges_dot)
+    inside = (values >= edges[0]) & (values <= edges[-1])
+    index = xp.clip(xp.searchsorted(edges, values, side="right") - 1, 0, n - 1)
+    w_dot = xp.reshape(xp.broadcast_to(weights_dot, lead + xp.shape(a)), (-1, values.size))
+    sums = bincount_batched(index[inside], w_dot[:, inside], (False, True), minlength=n)
+    return tuple_like(z, xp.reshape(sums, lead + (n,)).astype(hist.dtype), edges_dot)
+
+
 # -- interpolation and polynomials -------------------------------------------------
 
 

@@ -49,5 +49,6 @@ TANGENT_HELPERS = {
     "sorted_tangent": ((1,), None, 0),
     "items_extremum_tangent": ((2, 3), None, 0),
     "interp_tangent": ((6, 7, 8, 9, 10, 11), None, 0), "quantile_tangent": ((2, 4), None, 0),
+    "histogram_tangent": ((5, 6, 7), None, 0),
 }
 AXIS_DEFAULTS = {"trace": (0, 1), "diagonal": (0, 1)}

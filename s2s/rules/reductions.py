@@ -13,6 +13,7 @@ import numpy as np
 from .. import runtime as rt
 from ..context import const
 from .registry import A, S, TemplateRule, custom, jvp_rule, linear, multilinear, zero
+from .templates import is_zero
 
 RED = "reduction"
 
@@ -179,6 +180,41 @@ def quantile(site):
 ])
 def bincount(z, x, weights_dot, weights=None, minlength=0):
     z_dot = np.bincount(x, weights_dot, minlength)
+
+
+def histogram_(z, a, a_dot, bins_dot, weights_dot, bins=10, range=None, weights=None):
+    z_dot = rt.histogram_tangent(a, z, bins, range, weights, a_dot, bins_dot, weights_dot)
+
+
+_HISTOGRAM = TemplateRule(np.histogram, "histogram", histogram_, None)
+
+
+# the counts are linear in the weights (a and the edges only choose the bins),
+# the edges are the bins, or spaced evenly between the least and the largest
+# value of a (ties share, as in min and max); density=True and a range that
+# carries a derivative are refused. Batched: once per example (a declared
+# loop: the edges are each example's own); the tangents batch without one.
+@custom(np.histogram, batching="loop", samples=[
+    S(A(20), 5, None, None, A(20)), S(A(20), 4), S(A(3, 5), 6, None, False, A(3, 5)),
+    S(A(3, 5), np.array([-3.0, -0.5, 0.0, 1.0, 3.0]), None, False, A(3, 5)),
+    S(A(12), 3, (-2.0, 2.0), None, A(12), argnums=(0, 4)), S(A(10), "sturges"),
+    S(np.array([1.0, 2.0, 2.0, 0.5, 0.5]), 3),
+], active=lambda bound: any(bound.get(k, False) for k in ("a", "bins", "range", "weights")))
+def histogram(site):
+    """The template above, for the calls it covers."""
+    bound = site.bound
+    density = site.static(bound["density"]) if "density" in bound else None
+    problem = "density=True" if density not in (None, False) else \
+        "a range that carries a derivative" if "range" in bound \
+        and not is_zero(site.dot(bound["range"])) else None
+    if problem is not None:
+        site.problem(f"no forward-mode rule for numpy.histogram with {problem}",
+                     "take the counts with weights and divide them yourself, or pass a range "
+                     "of constants")
+        return None
+    site.uses_output = True
+    return site.template(_HISTOGRAM, {k: bound[k] for k in ("a", "bins", "range", "weights")
+                                      if k in bound})
 
 
 # ---------------------------------------------------------------- ignoring NaN

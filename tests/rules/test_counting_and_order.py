@@ -166,3 +166,31 @@ def test_quantile_vmap_over_values_and_quantiles_with_nan():
                        (a[0], q * 100), (None, 0))
     _vmap_against_loop("def f(a, q):\n    return np.quantile(a, q, axis=-1)\n",
                        (np.stack([a, a[::-1]]), q[:2]), (0, 0))
+
+
+# -- histogram ------------------------------------------------------------------------
+
+
+def test_histogram_jacobians_do_not_loop():
+    f = make_function("def f(a, w):\n    return np.histogram(a * a, 4, weights=w * a)\n")
+    a = np.array([0.3, -1.2, 0.8, 2.0, -0.1, 1.1])
+    w = np.array([1.0, 2.0, 0.5, 1.5, 3.0, 1.0])
+    for argnum in (0, 1):
+        jac = s2s.jacfwd(f, argnums=argnum)
+        counts, edges = jac(a, w)
+        for k in range(a.size):
+            direction = np.eye(a.size)[k]
+            tangents = (direction, 0 * w) if argnum == 0 else (0 * a, direction)
+            want = central_difference(f, (a, w), tangents)
+            np.testing.assert_allclose(counts[:, k], want[0], atol=1e-6)
+            np.testing.assert_allclose(edges[:, k], want[1], atol=1e-6)
+        assert "map_batched" not in jac.source()
+
+
+@pytest.mark.parametrize("call", ["np.histogram(x, 3, density=True)",
+                                  "np.histogram(x, 3, range=(x[0], 5.0), weights=x)"])
+def test_histogram_refuses_what_its_rule_does_not_cover(call):
+    f = make_function(f"def f(x):\n    return {call}\n")
+    with pytest.raises(NoRuleError, match="numpy.histogram with") as info:
+        s2s.jvp(f, (np.arange(4.0),), (np.ones(4),))
+    assert call in str(info.value)
