@@ -216,6 +216,35 @@ def extremum_tangent(a, z, a_dot, axis, keepdims):
     return total / xp.sum(hit, axis=axis, keepdims=keepdims, dtype=total.dtype)
 
 
+def accumulated_extremum_tangent(a, z, a_dot, axis):
+    """Tangent of maximum.accumulate and minimum.accumulate along ``axis``:
+    at each position, the mean of the tangents of the entries so far equal
+    to the running extremum ``z`` (ties share it equally, as in max and min).
+    Those entries lie in the run of equal ``z`` that position is in, from its
+    start (which attains it) on: without ties the tangent at the start,
+    else sums and counts of the hits' tangents since it. The tangent may
+    carry leading batch axes."""
+    xp = namespace_of(a, a_dot)
+    a = xp.asarray(a)
+    axis = axis % a.ndim - a.ndim
+    a, z, a_dot = (xp.moveaxis(v, axis, -1) for v in (a, z, a_dot))
+    lead = (1,) * (xp.ndim(a_dot) - a.ndim)
+    hit = a == z
+    starts = xp.concatenate([xp.ones(z.shape[:-1] + (1,), dtype=bool), z[..., 1:] != z[..., :-1]],
+                            axis=-1)
+    start = xp.maximum.accumulate(xp.where(starts, xp.arange(z.shape[-1]), 0), axis=-1)
+    start = xp.reshape(start, lead + start.shape)
+    if xp.count_nonzero(hit) == xp.count_nonzero(starts) and not xp.isnan(z).any():
+        t = xp.take_along_axis(a_dot, start, axis=-1)  # (the start is the one hit of its run)
+    else:
+        mine = xp.where(hit, a_dot, 0.0)
+        sums, counts = xp.cumsum(mine, axis=-1), xp.cumsum(hit, axis=-1)
+        before = xp.take_along_axis(sums - mine, start, axis=-1)
+        count = counts - xp.take_along_axis(counts - hit, start[(0,) * len(lead)], axis=-1)
+        t = (sums - before) / count.astype(sums.dtype)
+    return xp.moveaxis(t, -1, axis)
+
+
 def var_tangent(a, a_dot, axis, ddof, keepdims):
     """Tangent of var: 2 / (n - ddof) * sum((a - mean) * a_dot)."""
     xp = namespace_of(a, a_dot)
@@ -394,6 +423,155 @@ def _weights_in_place(xp, w, shape, axes, lead):
     w = xp.transpose(w, tuple(range(lead)) + tuple(lead + k for k in order))
     return xp.reshape(w, numpy.shape(w)[:lead] + tuple(
         s if ax in axes else 1 for ax, s in enumerate(shape)))
+
+
+def histogram_tangent(a, z, bins, range_, weights, a_dot, bins_dot, weights_dot):
+    """Tangent of ``histogram(a, bins, range, weights=weights)`` (``z``: its
+    counts and edges). The counts are the sums of the weights in each bin:
+    linear in the weights, locally constant in ``a`` and the edges (zero
+    without weights). The edges are ``bins`` given as an array, else evenly
+    spaced between the ends of ``range`` (constants) or the least and the
+    largest value of ``a`` (ties share the tangent, as in min and max). The
+    tangents may carry leading batch axes."""
+    xp = namespace_of(a, a_dot, weights_dot)
+    values = xp.reshape(xp.asarray(a), (-1,))
+    hist, edges = z
+    n = edges.shape[0] - 1
+    lead = max(_lead(a_dot, xp.ndim(a)), _lead(weights_dot, xp.ndim(a)), _lead(bins_dot, 1),
+               key=len)
+    if xp.ndim(bins) == 1:
+        edges_dot = xp.broadcast_to(bins_dot, lead + edges.shape)
+    elif range_ is not None or not values.size:
+        edges_dot = xp.zeros(lead + edges.shape)
+    else:
+        dots = xp.reshape(xp.broadcast_to(a_dot, lead + xp.shape(a)), lead + (-1,))
+        ends = [extremum_tangent(values, end(values), dots, -1, False) for end in (xp.min, xp.max)]
+        edges_dot = xp.linspace(*ends, n + 1, axis=-1)
+    if weights is None:
+        return tuple_like(z, xp.zeros(lead + hist.shape), edges_dot)
+    inside = (values >= edges[0]) & (values <= edges[-1])
+    index = xp.clip(xp.searchsorted(edges, values, side="right") - 1, 0, n - 1)
+    w_dot = xp.reshape(xp.broadcast_to(weights_dot, lead + xp.shape(a)), (-1, values.size))
+    sums = bincount_batched(index[inside], w_dot[:, inside], (False, True), minlength=n)
+    return tuple_like(z, xp.reshape(sums, lead + (n,)).astype(hist.dtype), edges_dot)
+
+
+# -- interpolation and polynomials -------------------------------------------------
+
+
+def interp_tangent(x, xp_, fp, left, right, period, x_dot, xp_dot, fp_dot, left_dot, right_dot,
+                   period_dot):
+    """Tangent of ``interp(x, xp, fp, left, right, period)``. Inside the
+    points, on the segment ``j`` NumPy uses (``xp[j] <= x < xp[j + 1]``),
+    z = (1 - w) fp[j] + w fp[j + 1] with w = (x - xp[j]) / (xp[j + 1] - xp[j]):
+    dz = (1 - w) fp_dot[j] + w fp_dot[j + 1] + slope (x_dot - (1 - w) xp_dot[j]
+    - w xp_dot[j + 1]). Below the first point the tangent of ``left`` (of
+    fp[0] without it), from the last point on that of ``right`` (of fp[-1]).
+    At a point x is differentiated from the right. With a period, x and xp
+    are first reduced modulo it and the points sorted and wrapped, as NumPy
+    does. The tangents may carry leading batch axes."""
+    xp = namespace_of(x, fp, x_dot, fp_dot)
+    x, points, values = xp.asarray(x), xp.asarray(xp_, dtype=float), xp.asarray(fp)
+    lead = max(_lead(x_dot, x.ndim), _lead(xp_dot, 1), _lead(fp_dot, 1), _lead(left_dot, 0),
+               _lead(right_dot, 0), _lead(period_dot, 0), key=len)
+    dots = [xp.broadcast_to(d, lead + points.shape) for d in (xp_dot, fp_dot)]
+    x_dot = xp.broadcast_to(x_dot, lead + x.shape)
+
+    def each_x(v):  # a value per example (lead axes) against every x
+        return xp.reshape(xp.broadcast_to(v, lead), lead + (1,) * x.ndim)
+
+    if period is not None:
+        period_dot = xp.sign(period) * xp.broadcast_to(period_dot, lead)
+        period, left, right = abs(period), None, None
+        x_dot = x_dot - xp.floor(x / period) * each_x(period_dot)
+        dots[0] = dots[0] - xp.floor(points / period) * period_dot[..., None]
+        x, points = x % period, points % period
+        order = xp.argsort(points)
+        points, values = points[order], values[order]
+        dots = [xp.take(d, order, axis=-1) for d in dots]
+        points = xp.concatenate([points[-1:] - period, points, points[:1] + period])
+        values = xp.concatenate([values[-1:], values, values[:1]])
+        shift = period_dot[..., None]
+        dots = [xp.concatenate([d[..., -1:] - k * shift, d, d[..., :1] + k * shift], axis=-1)
+                for d, k in zip(dots, (1, 0))]
+    n = points.shape[0]
+    j = xp.clip(xp.searchsorted(points, x, side="right") - 1, 0, max(n - 2, 0))
+    k = xp.minimum(j + 1, n - 1)
+    width = points[k] - points[j]
+    width = xp.where(width == 0, 1.0, width)
+    w = (x - points[j]) / width
+    slope = (values[k] - values[j]) / width
+    points_dot, values_dot = dots
+    inside = (1 - w) * xp.take(values_dot, j, axis=-1) + w * xp.take(values_dot, k, axis=-1) \
+        + slope * (x_dot - (1 - w) * xp.take(points_dot, j, axis=-1)
+                   - w * xp.take(points_dot, k, axis=-1))
+    low = each_x(values_dot[..., 0] if left is None else left_dot)
+    high = each_x(values_dot[..., -1] if right is None else right_dot)
+    high = xp.where(x == points[-1], each_x(values_dot[..., -1]), high)
+    return xp.where(x < points[0], low, xp.where(x >= points[-1], high, inside))
+
+
+def quantile_tangent(a, z, a_dot, q, q_dot, axis, keepdims, scale):
+    """Tangent of quantile (``scale`` 1), percentile (100) and median (q =
+    0.5) by the 'linear' method: at the virtual index i = q (n - 1) / scale,
+    between the sorted values s[lo] and s[lo + 1] with f = i - lo, the same
+    interpolation of the tangents, (1 - f) s_dot[lo] + f s_dot[lo + 1], plus
+    (s[lo + 1] - s[lo]) (n - 1) q_dot / scale. A value that ties with others
+    has the mean of their tangents (as in max and min); a NaN result a NaN
+    tangent. The tangents may carry leading batch axes."""
+    xp = namespace_of(a, a_dot)
+    a, q = xp.asarray(a), xp.asarray(q, dtype=float) / scale
+    axes = tuple(range(a.ndim)) if axis is None else _axis_tuple(axis, a.ndim)
+    kept = tuple(k for k in range(a.ndim) if k not in axes)
+    lead = max(_lead(a_dot, a.ndim), _lead(q_dot, q.ndim), key=len)
+    ones = (1,) * len(lead)
+    shape = tuple(a.shape[k] for k in kept) + (-1,)
+    values = xp.reshape(xp.transpose(a, kept + axes), shape)
+    dots = xp.transpose(xp.broadcast_to(a_dot, lead + a.shape),
+                        tuple(range(len(lead))) + tuple(len(lead) + k for k in kept + axes))
+    dots = xp.reshape(dots, lead + shape)
+    order = xp.argsort(values, axis=-1)
+    s = xp.take_along_axis(values, order, axis=-1)
+    s_dot = _tie_means(xp, s, xp.take_along_axis(dots, xp.reshape(order, ones + order.shape),
+                                                 axis=-1))
+    n = s.shape[-1]
+    index = q * (n - 1)
+    lo = xp.clip(xp.floor(index).astype(int), 0, n - 1)
+    hi = xp.minimum(lo + 1, n - 1)
+    f = index - lo
+    gap = xp.take(s, hi, axis=-1) - xp.take(s, lo, axis=-1)  # kept + q.shape
+    t = (1 - f) * xp.take(s_dot, lo, axis=-1) + f * xp.take(s_dot, hi, axis=-1) \
+        + gap * xp.reshape(xp.broadcast_to(q_dot, lead + q.shape) * ((n - 1) / scale),
+                           lead + (1,) * len(kept) + q.shape)
+    # q's axes first, then the kept axes (and the reduced ones, of size 1, with keepdims)
+    r, m = len(lead), len(kept)
+    t = xp.transpose(t, tuple(range(r)) + tuple(range(r + m, t.ndim)) + tuple(range(r, r + m)))
+    if keepdims:
+        t = xp.reshape(t, t.shape[:t.ndim - m] + tuple(1 if k in axes else a.shape[k]
+                                                       for k in range(a.ndim)))
+    return xp.where(xp.isnan(z), xp.nan, t).astype(xp.asarray(z).dtype)
+
+
+def _tie_means(xp, s, s_dot):
+    """``s_dot`` (the tangents of the sorted values ``s``, along the last
+    axis, after any leading batch axes) with each run of equal values given
+    the mean of its tangents."""
+    change = s[..., 1:] != s[..., :-1]
+    if xp.all(change):
+        return s_dot
+    edge = xp.ones(s.shape[:-1] + (1,), dtype=bool)
+    n = s.shape[-1]
+    position = xp.arange(n)
+    first = xp.maximum.accumulate(xp.where(xp.concatenate([edge, change], axis=-1), position, 0),
+                                  axis=-1)
+    ends = xp.where(xp.concatenate([change, edge], axis=-1), position, n - 1)
+    last = xp.flip(xp.minimum.accumulate(xp.flip(ends, axis=-1), axis=-1), axis=-1)
+    ones = (1,) * (s_dot.ndim - s.ndim)
+    first, last = xp.reshape(first, ones + first.shape), xp.reshape(last, ones + last.shape)
+    sums = xp.cumsum(s_dot, axis=-1)
+    total = xp.take_along_axis(sums, last, axis=-1) - xp.take_along_axis(sums - s_dot, first,
+                                                                          axis=-1)
+    return total / (last - first + 1)
 
 
 # -- sorting and sets --------------------------------------------------------------
@@ -1274,6 +1452,136 @@ def average_batched(a, weights, flags, axis=None, returned=False, **keepdims):
     w = xp.broadcast_to(w, full)
     axes = tuple(range(1, len(full))) if axes is None else tuple(ax + 1 for ax in axes)
     return xp.average(a, axis=axes, weights=w, returned=returned, **keepdims)
+
+
+def bincount_batched(x, weights, flags, minlength=0):
+    """``bincount(x, weights, minlength)`` per example (``flags``: whether
+    ``x`` and ``weights`` are batched), as one bincount: the bins of
+    example ``b`` offset by ``b`` times the examples' common length."""
+    xp = namespace_of(x, weights)
+    x = xp.asarray(x)
+    size = x.shape[0] if flags[0] else xp.shape(weights)[0]
+    if minlength < 0:
+        raise ValueError("'minlength' must not be negative")
+    if x.size and xp.min(x) < 0:  # (an offset would move it into another example's bins)
+        raise ValueError("'list' argument must have no negative elements")
+    rows = x if flags[0] else x[None]
+    tops = xp.max(rows, axis=1) + 1 if x.shape[-1] else xp.zeros(rows.shape[:1], dtype=int)
+    lengths = {max(int(top), minlength) for top in tops}
+    if len(lengths) > 1:
+        return _stack_tree([xp.zeros(n) for n in sorted(lengths)])  # (the loop's error)
+    length = lengths.pop()
+    index = xp.broadcast_to(rows + length * xp.arange(size)[:, None], (size, x.shape[-1]))
+    if weights is not None:
+        weights = xp.reshape(xp.broadcast_to(xp.asarray(weights), index.shape), (-1,))
+    counts = xp.bincount(xp.reshape(index, (-1,)), weights, minlength=size * length)
+    return xp.reshape(counts, (size, length))
+
+
+def interp_batched(x, xp_, fp, flags, left=None, right=None, period=None):
+    """``interp(x, xp, fp, left, right, period)`` per example (``flags``:
+    which of the six are batched): each example's segments found by
+    :func:`searchsorted_batched`, then NumPy's own formula, and its answers
+    at and beyond the ends."""
+    xp = namespace_of(x, xp_, fp)
+    size = next(numpy.shape(v)[0] for v, f in zip((x, xp_, fp, left, right, period), flags) if f)
+    x, points, values = (xp.asarray(v) if f else batched(xp.asarray(v), size)
+                         for v, f in zip((x, xp_, fp), flags))
+    shape = x.shape
+    x, points = xp.reshape(x, (size, -1)).astype(float), points.astype(float)
+    values = values.astype(complex if values.dtype.kind == "c" else float)
+    if points.ndim != 2 or points.shape != values.shape:
+        raise ValueError("fp and xp are not of the same length")
+
+    def each(v, f):  # a value per example, as a column
+        return xp.reshape(xp.asarray(v) if f else batched(xp.asarray(v), size), (size, 1))
+
+    if period is not None:
+        period = xp.abs(each(period, flags[5]))
+        if (period == 0).any():
+            raise ValueError("period must be a non-zero value")
+        left = right = None
+        x, points = x % period, points % period
+        order = xp.argsort(points, axis=1)
+        points = xp.take_along_axis(points, order, axis=1)
+        values = xp.take_along_axis(values, order, axis=1)
+        points = xp.concatenate([points[:, -1:] - period, points, points[:, :1] + period], axis=1)
+        values = xp.concatenate([values[:, -1:], values, values[:, :1]], axis=1)
+    n = points.shape[1]
+    j = searchsorted_batched(points, x, (True, True, False), side="right") - 1
+    lo = xp.clip(j, 0, max(n - 2, 0))
+    hi = xp.minimum(lo + 1, n - 1)
+    p0, p1, v0, v1 = (xp.take_along_axis(a, k, axis=1) for a, k in
+                      ((points, lo), (points, hi), (values, lo), (values, hi)))
+    with numpy.errstate(divide="ignore", invalid="ignore"):
+        slope = (v1 - v0) / (p1 - p0)
+        inner = slope * (x - p0) + v0
+        inner = xp.where(xp.isnan(inner), slope * (x - p1) + v1, inner)  # (as NumPy retries)
+    inner = xp.where(xp.isnan(inner) & (v0 == v1), v0, inner)
+    inner = xp.where(j == n - 1, values[:, -1:], xp.where(p0 == x, v0, inner))
+    low = values[:, :1] if left is None else each(left, flags[3])
+    high = values[:, -1:] if right is None else each(right, flags[4])
+    out = xp.where(j < 0, low, xp.where(x > points[:, -1:], high, inner))
+    return xp.reshape(xp.where(xp.isnan(x), x, out), shape)
+
+
+def polyval_batched(p, x, flags):
+    """``polyval(p, x)`` per example, ``p`` batched (``flags``: whether ``p``
+    and ``x`` are): NumPy's Horner loop, over the coefficients, each
+    example's against its own ``x``."""
+    xp = namespace_of(p, x)
+    p, x = xp.asarray(p), xp.asarray(x)
+    y = xp.zeros_like(x)
+    for k in range(p.shape[1]):
+        y = y * x + xp.reshape(p[:, k], (-1,) + (1,) * (x.ndim - flags[1]))
+    return y
+
+
+def meshgrid_batched(xs, flags, copy=True, sparse=False, indexing="xy"):
+    """``meshgrid(*xs, ...)`` per example (``flags``: which of ``xs`` are
+    batched): each example's vector along its own axis after the batch axis."""
+    if indexing not in ("xy", "ij"):
+        raise ValueError("Valid values for `indexing` are 'xy' and 'ij'.")
+    xp = namespace_of(*xs)
+    size = next(numpy.shape(x)[0] for x, f in zip(xs, flags) if f)
+    grids = []
+    for i, (x, f) in enumerate(zip(xs, flags)):
+        axis = 1 - i if indexing == "xy" and i < 2 and len(xs) > 1 else i
+        shape = tuple(-1 if k == axis else 1 for k in range(len(xs)))
+        grids.append(xp.reshape(xp.asarray(x), (size if f else 1,) + shape))
+    every = numpy.broadcast_shapes(*(g.shape for g in grids))
+    grids = [xp.broadcast_to(g, (size,) + g.shape[1:] if sparse else every) for g in grids]
+    return tuple(xp.array(g) if copy else g for g in grids)
+
+
+def quantile_batched(a, q, scale, axis=None, keepdims=False, method="linear"):
+    """``quantile(a, q / scale, axis, keepdims=keepdims)`` per example by the
+    'linear' method, ``a`` and ``q`` both batched: each example's values
+    sorted, then NumPy's interpolation between the two around each virtual
+    index q (n - 1) (NaN where the values have a NaN)."""
+    if method != "linear":
+        raise ValueError(f"s2s batches quantiles by the method 'linear' only, not {method!r}")
+    xp = namespace_of(a, q)
+    a, q = xp.asarray(a), xp.asarray(q, dtype=float) / scale
+    size, nd = a.shape[0], a.ndim - 1
+    axes = tuple(range(nd)) if axis is None else _axis_tuple(axis, nd)
+    kept = tuple(k for k in range(nd) if k not in axes)
+    shape = tuple(a.shape[1 + k] for k in kept)
+    s = xp.sort(xp.reshape(xp.transpose(a, (0,) + tuple(1 + k for k in kept + axes)),
+                           (size,) + shape + (-1,)), axis=-1)
+    n = s.shape[-1]
+    index = xp.reshape(q * (n - 1), (size,) + (1,) * len(kept) + (-1,))
+    lo = xp.clip(xp.floor(index).astype(int), 0, n - 1)
+    below = xp.take_along_axis(s, lo, axis=-1)
+    above = xp.take_along_axis(s, xp.minimum(lo + 1, n - 1), axis=-1)
+    t, diff = index - lo, above - below
+    out = xp.where(t >= 0.5, above - diff * (1 - t), below + diff * t)
+    out = xp.where(xp.isnan(s[..., -1:]), xp.nan, out)  # (NaNs sort last)
+    out = xp.reshape(xp.moveaxis(out, -1, 1), (size,) + q.shape[1:] + shape)
+    if keepdims:
+        out = xp.reshape(out, (size,) + q.shape[1:] + tuple(
+            1 if k in axes else a.shape[1 + k] for k in range(nd)))
+    return out
 
 
 def select_batched(condlist, choicelist, default, flags):

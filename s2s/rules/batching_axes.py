@@ -44,9 +44,11 @@ TANGENT_HELPERS = {
     "extremum_tangent": ((2,), 3, 0), "var_tangent": ((1,), 2, 0),
     "prod_tangent": ((1,), 2, 0),
     "norm_tangent": ((2,), 4, 0), "clip_tangent": ((3, 4, 5), None, 0),
-    "cumprod_tangent": ((1,), 2, 0),
+    "cumprod_tangent": ((1,), 2, 0), "accumulated_extremum_tangent": ((2,), 3, 0),
     "average_tangent": ((2, 5), None, 0), "unique_tangent": ((2,), None, 0),
     "sorted_tangent": ((1,), None, 0),
     "items_extremum_tangent": ((2, 3), None, 0),
+    "interp_tangent": ((6, 7, 8, 9, 10, 11), None, 0), "quantile_tangent": ((2, 4), None, 0),
+    "histogram_tangent": ((5, 6, 7), None, 0),
 }
 AXIS_DEFAULTS = {"trace": (0, 1), "diagonal": (0, 1)}

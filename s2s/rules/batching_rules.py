@@ -85,6 +85,12 @@ def _bind(obj, v):
     try:
         sig = inspect.signature(obj)
     except (TypeError, ValueError):
+        # NumPy's C functions before 2.3: the signature their jvp rule spells out
+        numpy_function = registry.numpy_path(obj) is not None \
+            or isinstance(getattr(obj, "__self__", None), numpy.ufunc)
+        rule = registry.lookup(obj) if numpy_function else None
+        sig = rule.signature() if rule is not None else None
+    if sig is None:
         return None if v.keywords else {f"#{i}": a for i, a in enumerate(v.args)}
     try:
         return dict(sig.bind(*v.args, **{k.arg: k.value for k in v.keywords}).arguments)
@@ -238,6 +244,106 @@ def _average(b, v, args, key):
     if weights is None or _holds_none(b, weights):
         return b._axes(call(v.func, [a], options), key) if b.is_batched(a) else None
     return call(b.rt("average_batched"), [a, weights, _flags(b, a, weights)], options)
+
+
+_SCALAR_TYPES = (numpy.float64, numpy.float32, numpy.longdouble, numpy.complex64,
+                 numpy.complex128, numpy.clongdouble, numpy.int8, numpy.int16, numpy.int32,
+                 numpy.int64, numpy.uint8, numpy.uint16, numpy.uint32, numpy.uint64, numpy.bool_)
+
+
+@batching_rule(*(registry.numpy_path(t) for t in _SCALAR_TYPES))
+def _scalar_type(b, v, args, key):
+    """np.float64(x) and its kin of a batched value: a new array of that type
+    (NumPy before 2.3 makes a batch of one example a scalar)."""
+    if len(v.args) != 1 or v.keywords:
+        return None
+    return call(b._xp("array"), list(v.args), [gast.keyword(arg="dtype", value=v.func)])
+
+
+@batching_rule("bincount")
+def _bincount(b, v, args, key):
+    """bincount of batched bins or weights: ``_s2s.bincount_batched``."""
+    if b.is_batched(args.get("minlength")):
+        return None
+    x, weights = args["x"], args.get("weights", const(None))
+    return call(b.rt("bincount_batched"), [x, weights, _flags(b, x, weights)],
+                _keywords(args, ("minlength",)))
+
+
+@batching_rule(numpy.maximum.accumulate, numpy.minimum.accumulate)
+def _accumulate(b, v, args, key):
+    """maximum.accumulate and minimum.accumulate along the axis (0 when not
+    passed) shifted past the batch axis."""
+    array = args["array"]
+    axis = _axis(b, args, "axis", 0)
+    if set(args) - {"array", "axis"} or not b.is_batched(array) or b.is_batched(args.get("axis")) \
+            or axis is _UNKNOWN or _is_none(axis):
+        return None
+    return call(v.func, [array], [gast.keyword(arg="axis", value=_shift(b, axis))])
+
+
+@batching_rule("interp")
+def _interp(b, v, args, key):
+    """interp of batched x alone: interp takes x of any shape; else
+    ``_s2s.interp_batched``."""
+    if not _any_batched(b, args, [k for k in args if k != "x"]):
+        return v
+    names = ("x", "xp", "fp", "left", "right", "period")
+    return call(b.rt("interp_batched"), [args["x"], args["xp"], args["fp"],
+                                        _flags(b, *(args.get(k) for k in names))],
+                _keywords(args, names[3:]))
+
+
+@batching_rule("polyval")
+def _polyval(b, v, args, key):
+    """polyval of batched x alone: elementwise; of batched coefficients (one
+    vector per example): ``_s2s.polyval_batched``."""
+    p, x = args["p"], args["x"]
+    if not b.is_batched(p):
+        return v
+    if b.atom_rank(p) != 1:
+        return None
+    return call(b.rt("polyval_batched"), [p, x, _flags(b, p, x)])
+
+
+@batching_rule("meshgrid")
+def _meshgrid(b, v, args, key):
+    """meshgrid with a batched vector: ``_s2s.meshgrid_batched``."""
+    xs = args.get("xi", ())
+    if not isinstance(xs, tuple) or _any_batched(b, args, ("copy", "sparse", "indexing")):
+        return None
+    return call(b.rt("meshgrid_batched"), [gast.Tuple(elts=list(xs), ctx=gast.Load()),
+                                           _flags(b, *xs)],
+                _keywords(args, ("copy", "sparse", "indexing")))
+
+
+@batching_rule("quantile", "percentile", "median")
+def _quantile(b, v, args, key):
+    """quantile, percentile and median of a batched array over its shifted
+    axes; the axes of q come first in the result, the batch axis is moved
+    in front of them. A batched number q alone: a vector of them gives the
+    result its axis first; else, q batched: ``_s2s.quantile_batched``."""
+    a, q = args["a"], args.get("q")
+    others = [k for k in args if k not in ("a", "q", "axis")]
+    axis = _axis(b, args, "axis")
+    r, q_rank = b.atom_rank(a), 0 if q is None else b.atom_rank(q)
+    if _any_batched(b, args, ["axis"] + others) or not _no_out(b, args) or axis is _UNKNOWN:
+        return None
+    if b.is_batched(q):
+        if not b.is_batched(a) and q_rank == 0:
+            return v
+        if set(others) - {"keepdims", "method"}:
+            return None
+        return call(b.rt("quantile_batched"), [_batched_array(b, a), q,
+                                               const(100 if key == "percentile" else 1)],
+                    [gast.keyword(arg="axis", value=axis)] + _keywords(args, others))
+    if r is None or q_rank is None:
+        return None
+    axis = gast.Tuple(elts=[const(k) for k in range(1, r + 1)], ctx=gast.Load()) \
+        if _is_none(axis) else _shift(b, axis)
+    result = call(v.func, [a] + ([q] if q is not None else []),
+                  [gast.keyword(arg="axis", value=axis)] + _keywords(args, others))
+    return call(b._xp("moveaxis"), [result, const(q_rank), const(0)]) if q_rank else result
 
 
 @batching_rule("diff")

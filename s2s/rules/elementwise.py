@@ -314,17 +314,65 @@ def clip(z, a, a_min, a_max, a_dot, a_min_dot, a_max_dot):
     z_dot = rt.clip_tangent(a, a_min, a_max, a_dot, a_min_dot, a_max_dot)
 
 
+# ---------------------------------------------------------------- interpolation
+
+_XP = np.array([-1.0, 0.0, 0.5, 2.0])  # (differentiated too, as written-in floats are)
+_FP = np.array([1.0, -0.5, 2.0, 0.25])
+
+
+# in x: the slope of the segment x is on, taken from the right at a point, 0
+# outside the points (constants there); linear in fp, left and right; in xp
+# and period: see _s2s.interp_tangent
+@jvp_rule(np.interp, batching="interp", samples=[
+    S(A(6, low=-1.5, high=2.5), _XP, _FP), S(A(2, 3, low=-0.9, high=1.9), _XP, A(4)),
+    S(1.2, _XP, _FP), S(np.array([-2.0, -0.5, 0.7, 3.0]), _XP, _FP, -3.0, 5.0),
+    S(np.array([-2.0, 3.0]), _XP, _FP, left=2.5),
+    S(A(5, low=-4, high=4), np.array([0.3, 2.5, 1.0, 4.2]), A(4), period=3.0),
+    S(A(5, low=-4, high=4), _XP, _FP, None, None, -2.5),
+])
+def interp(z, x, xp, fp, x_dot, xp_dot, fp_dot, left_dot, right_dot, period_dot, left=None,
+           right=None, period=None):
+    z_dot = rt.interp_tangent(x, xp, fp, left, right, period, x_dot, xp_dot, fp_dot, left_dot,
+                              right_dot, period_dot)
+
+
+# ---------------------------------------------------------------- polynomials
+
+
+# linear in the coefficients; in x, the derivative polynomial
+@jvp_rule(np.polyval, batching="polyval", samples=[
+    S(A(3), A(5)), S(A(4), A(2, 3)), S(A(1), A(3)), S(A(3), 0.7),
+    S(np.array([1.0, -2.0, 0.5]), A(4)),
+])
+def polyval(z, p, x, p_dot, x_dot):
+    z_dot = np.polyval(p_dot, x) + np.polyval(np.polyder(p), x) * x_dot
+
+
 linear(np.where, argnums=(1, 2), samples=[S(A(5, kind="bool"), A(5), A(5)),
                                           S(A(2, 5, kind="bool"), A(5), 0.0)], batching=EW,
        passive=("condition",))
 
 linear(np.real, np.imag, np.conj, np.conjugate, samples=[S(A(3))], batching=EW)
 
+# ---------------------------------------------------------------- scalar types
+
+# np.float32(x) casts (an array to an array): the tangent is cast the same way,
+# so it has the primal's dtype. The float32 and complex64 samples lie near 0,
+# where single precision keeps the float64 finite differences exact enough.
+_SMALL = A(3, low=-1e-6, high=1e-6)
+linear(np.float64, np.longdouble, np.complex128, np.clongdouble,
+       samples=[S(A(3)), S(A(2, 3)), S(A()), S(2.5)], batching=EW)
+linear(np.float32, np.complex64, samples=[S(_SMALL), S(A(2, 3, low=-1e-6, high=1e-6))],
+       batching=EW)
+
 # ---------------------------------------------------------------- not differentiable
 
 zero(np.floor, np.ceil, np.trunc, np.rint, np.fix, np.sign, np.isfinite, np.isnan,
      np.isinf, np.signbit, np.logical_not, np.zeros_like, np.ones_like, np.empty_like,
      samples=[S(A(4, low=0.1, high=3.9)), S(A(2, 3))], batching=EW)
+zero(np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64,
+     np.bool_, samples=[S(A(4, low=0.1, high=3.9)), S(A(2, 3, low=0.1, high=3.9)), S(2.5)],
+     batching=EW)
 zero(np.round, np.around, samples=[S(A(4)), S(A(4), 2)], batching=EW)
 zero(np.heaviside, np.greater, np.greater_equal, np.less, np.less_equal, np.equal,
      np.not_equal, np.logical_and, np.logical_or, np.logical_xor, operator.lt, operator.le,

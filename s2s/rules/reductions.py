@@ -11,7 +11,9 @@ Batching: reduction over ``axis`` (the batch axis is never reduced).
 import numpy as np
 
 from .. import runtime as rt
-from .registry import A, S, jvp_rule, linear, multilinear, zero
+from ..context import const
+from .registry import A, S, TemplateRule, custom, jvp_rule, linear, multilinear, zero
+from .templates import is_zero
 
 RED = "reduction"
 
@@ -77,6 +79,18 @@ def ptp(z, a, a_dot, axis=None, keepdims=False):
     z_dot = high - low
 
 
+# the running extremum's tangent is the mean of the tangents of the entries so
+# far that equal it (ties share it equally, as in max and min); dtype= and
+# out= are not in the rule (a call passing them is refused)
+@jvp_rule(np.maximum.accumulate, np.minimum.accumulate, batching=RED, samples=_SCAN[:2] + [
+    S(A(3, 4), axis=1), S(A(3, 4), -1), S(A(2, 3, 4), 1),
+    S(np.array([1.0, 3.0, 2.0, 3.0, 0.5, 4.0])), S(np.array([2.0, 0.5, 1.0, 0.5, 3.0])),
+    S(np.array([[1.0, 1.0, 0.5], [2.0, 3.0, 3.0]]), axis=1),
+])
+def accumulate(z, array, array_dot, axis=0):
+    z_dot = rt.accumulated_extremum_tangent(array, z, array_dot, axis)
+
+
 zero(np.argmax, np.argmin, np.argsort, np.count_nonzero, np.any, np.all,
      samples=[S(A(3, 4)), S(A(3, 4), axis=0), S(A(3, 4), -1)], batching=RED)
 
@@ -105,6 +119,102 @@ def std(z, a, a_dot, axis=None, ddof=0, keepdims=False):
 ], batching=RED)
 def average(z, a, a_dot, weights_dot, axis=None, weights=None, returned=False, keepdims=False):
     z_dot = rt.average_tangent(a, z, a_dot, axis, weights, weights_dot, returned, keepdims)
+
+
+# ---------------------------------------------------------------- order statistics
+
+
+def quantile_(z, a, q, a_dot, q_dot, axis=None, keepdims=False, scale=1):
+    z_dot = rt.quantile_tangent(a, z, a_dot, q, q_dot, axis, keepdims, scale)
+
+
+_QUANTILE = TemplateRule(np.quantile, "quantile", quantile_, None)
+_SCALE = {np.quantile: 1, np.percentile: 100, np.median: 1}
+# what the rule covers: these arguments at their defaults
+_PLAIN = {"method": "linear", "out": None, "overwrite_input": False, "weights": None,
+          "interpolation": None}
+
+
+def _quantile_parameters(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+                         keepdims=False, *, weights=None, interpolation=None):
+    """np.quantile's and np.percentile's parameters (NumPy before 2.4 has
+    interpolation=, the old name of method=)."""
+
+
+# the 'linear' method interpolates between two sorted values: the same
+# interpolation of their tangents (a value tied with others has the mean of
+# their tangents, as in max and min), and the gap between them times q's
+# tangent; other methods, weights, out= and overwrite_input=True are refused
+@custom(np.median, active=lambda bound: bound.get("a", False), batching=RED,
+        samples=_AXES + [S(np.array([1.0, 2.0, 2.0, 0.5])), S(A(4, 5), axis=1)])
+@custom(np.quantile, np.percentile, signature=_quantile_parameters, batching=RED,
+        active=lambda bound: bound.get("a", False) or bound.get("q", False), samples=[
+            S(A(3, 4), 0.3), S(A(3, 4), 0.7, axis=1), S(A(2, 3, 4), 0.55, (0, 2)),
+            S(A(3, 4), 0.4, axis=0, keepdims=True), S(A(7), np.array([0.15, 0.45, 0.9])),
+            S(A(2, 6), np.array([0.35, 0.62]), 1, keepdims=True), S(A(5), 0.3, method="linear"),
+            S(np.array([3.0, 1.0, 3.0, 0.5, 2.0]), 0.8),
+        ])
+def quantile(site):
+    """The template above, for the calls it covers."""
+    bound, name = site.bound, site.rule.name
+    for key, default in _PLAIN.items():
+        value = site.static(bound[key]) if key in bound else default
+        if not (value == default if isinstance(default, str) and isinstance(value, str)
+                else value is default):
+            site.problem(f"no forward-mode rule for {name} with {key}= other than {default!r}",
+                         f"call {name} with the default {key}= (method='linear'), or compute "
+                         "the statistic from np.sort")
+            return None
+    given = {"a": bound["a"], "q": bound.get("q", const(0.5)),
+             "scale": const(_SCALE[site.rule.primitive])}
+    given.update({k: bound[k] for k in ("axis", "keepdims") if k in bound})
+    return site.template(_QUANTILE, given)
+
+
+# ---------------------------------------------------------------- counting
+
+# the bins x are integers: bincount is linear in the weights alone
+@jvp_rule(np.bincount, batching="bincount", samples=[
+    S(np.array([0, 2, 2, 4, 1]), A(5)), S(np.array([1, 1, 3]), A(3), 6),
+    S(np.array([3, 0, 3, 3]), A(4), minlength=2),
+])
+def bincount(z, x, weights_dot, weights=None, minlength=0):
+    z_dot = np.bincount(x, weights_dot, minlength)
+
+
+def histogram_(z, a, a_dot, bins_dot, weights_dot, bins=10, range=None, weights=None):
+    z_dot = rt.histogram_tangent(a, z, bins, range, weights, a_dot, bins_dot, weights_dot)
+
+
+_HISTOGRAM = TemplateRule(np.histogram, "histogram", histogram_, None)
+
+
+# the counts are linear in the weights (a and the edges only choose the bins),
+# the edges are the bins, or spaced evenly between the least and the largest
+# value of a (ties share, as in min and max); density=True and a range that
+# carries a derivative are refused. Batched: once per example (a declared
+# loop: the edges are each example's own); the tangents batch without one.
+@custom(np.histogram, batching="loop", samples=[
+    S(A(20), 5, None, None, A(20)), S(A(20), 4), S(A(3, 5), 6, None, False, A(3, 5)),
+    S(A(3, 5), np.array([-3.0, -0.5, 0.0, 1.0, 3.0]), None, False, A(3, 5)),
+    S(A(12), 3, (-2.0, 2.0), None, A(12), argnums=(0, 4)), S(A(10), "sturges"),
+    S(np.array([1.0, 2.0, 2.0, 0.5, 0.5]), 3),
+], active=lambda bound: any(bound.get(k, False) for k in ("a", "bins", "range", "weights")))
+def histogram(site):
+    """The template above, for the calls it covers."""
+    bound = site.bound
+    density = site.static(bound["density"]) if "density" in bound else None
+    problem = "density=True" if density not in (None, False) else \
+        "a range that carries a derivative" if "range" in bound \
+        and not is_zero(site.dot(bound["range"])) else None
+    if problem is not None:
+        site.problem(f"no forward-mode rule for numpy.histogram with {problem}",
+                     "take the counts with weights and divide them yourself, or pass a range "
+                     "of constants")
+        return None
+    site.uses_output = True
+    return site.template(_HISTOGRAM, {k: bound[k] for k in ("a", "bins", "range", "weights")
+                                      if k in bound})
 
 
 # ---------------------------------------------------------------- ignoring NaN

@@ -386,6 +386,9 @@ def _signature_of(obj):
 
 
 def _name(obj):
+    owner = getattr(obj, "__self__", None)
+    if isinstance(owner, numpy.ufunc):  # a ufunc's method: numpy.maximum.accumulate
+        return f"numpy.{owner.__name__}.{obj.__name__}"
     path = numpy_path(obj)
     if path is not None:
         return f"numpy.{path}"

@@ -153,6 +153,14 @@ linear(np.linspace, argnums=(0, 1), samples=[
     S(A(), A(), 5, False), S(A(), A(), 4, retstep=True),
 ], batching="loop")
 
+# ---------------------------------------------------------------- grids
+
+# each grid is one of the vectors, broadcast: linear in all of them together
+linear(np.meshgrid, argnums=slice(None), batching="meshgrid", samples=[
+    S(A(3), A(4)), S(A(3), A(4), indexing="ij"), S(A(2), A(3), A(4)),
+    S(A(2), A(3), A(4), indexing="xy", sparse=True), S(A(3), A(2, 2), copy=False), S(A(5)),
+])
+
 # ---------------------------------------------------------------- shape queries
 
 zero(np.shape, np.ndim, samples=[S(A(3, 4)), S([1.5, 2.5])], batching="python")

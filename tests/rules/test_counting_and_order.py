@@ -1,0 +1,196 @@
+"""The rules for casts, counting, scans of extrema, interpolation,
+polynomials, order statistics, grids and histograms, on what the generic
+tests (test_rules.py, test_batching.py) cannot make: keyword-only
+arguments they leave as constants, ties, arguments a rule refuses, and
+vmap over examples that cannot be stacked."""
+
+import numpy as np
+import pytest
+from helpers import central_difference, make_function
+
+import s2s
+from s2s.errors import InputError, NoRuleError
+
+
+def _jvp_against_fd(src, primals, seed=0, rtol=1e-6, namespace=None):
+    f = make_function(src, namespace)
+    rng = np.random.default_rng(seed)
+    tangents = tuple(rng.normal(size=np.shape(p)) for p in primals)
+    out, tangent = s2s.jvp(f, primals, tangents)
+    np.testing.assert_allclose(tangent, central_difference(f, primals, tangents),
+                               rtol=rtol, atol=1e-6)
+    return out, tangent
+
+
+# -- casts --------------------------------------------------------------------------
+
+
+def test_float32_cast_tangent_has_the_primal_dtype():
+    f = make_function("def f(x):\n    return np.float32(x) * 2\n")
+    x, t = np.array([1.0, 2.0]), np.array([0.1 + 1e-12, 3.0])
+    out, tangent = s2s.jvp(f, (x,), (t,))
+    assert out.dtype == tangent.dtype == np.float32
+    np.testing.assert_array_equal(tangent, np.float32(t) * 2)
+
+
+def test_integer_cast_carries_no_derivative():
+    f = make_function("def f(x):\n    return np.int64(x) * x\n")
+    _, tangent = s2s.jvp(f, (np.array([1.5, 2.5]),), (np.ones(2),))
+    np.testing.assert_array_equal(tangent, [1.0, 2.0])
+
+
+# -- bincount -----------------------------------------------------------------------
+
+
+def test_bincount_with_keyword_weights():
+    _jvp_against_fd("def f(w):\n    return np.bincount(IDX, weights=w * w, minlength=7)\n",
+                    (np.array([0.5, -1.0, 2.0, 1.5]),), namespace={"IDX": np.array([3, 0, 3, 5])})
+
+
+def test_bincount_jacobian_with_keyword_weights():
+    f = make_function("def f(w):\n    return np.bincount(IDX, weights=w, minlength=5)\n",
+                      {"IDX": np.array([3, 0, 3])})
+    jac = s2s.jacfwd(f)
+    np.testing.assert_array_equal(jac(np.ones(3)), [[0, 1, 0], [0, 0, 0], [0, 0, 0],
+                                                    [1, 0, 1], [0, 0, 0]])
+    assert "map_batched" not in jac.source()
+
+
+def test_bincount_vmap_over_bins_of_different_lengths_cannot_stack():
+    f = make_function("def f(x, w):\n    return np.bincount(x, w)\n")
+    x = np.array([[0, 1, 1], [0, 1, 3]])
+    with pytest.raises(InputError, match="shapes"):
+        s2s.vmap(f)(x, np.ones((2, 3)))
+    with pytest.raises(ValueError, match="negative"):
+        s2s.vmap(f)(np.array([[0, 1, 1], [0, -1, 3]]), np.ones((2, 3)))
+
+
+# -- running extrema ------------------------------------------------------------------
+
+
+def _running_mean_of_ties(a, a_dot, accumulate):
+    # the tangent at i: the mean of a_dot[j] over j <= i with a[j] equal to z[i]
+    z = accumulate(a)
+    return np.array([np.mean(a_dot[: i + 1][a[: i + 1] == z[i]]) for i in range(len(a))])
+
+
+@pytest.mark.parametrize("ufunc", [np.maximum, np.minimum])
+def test_accumulate_ties_share_the_tangent(ufunc):
+    a = np.array([1.0, 3.0, 1.0, 3.0, 3.0, 0.5, 4.0, 0.5, 0.5, 4.0])
+    a_dot = np.arange(1.0, 11.0) ** 2
+    f = make_function("def f(x):\n    return UFUNC.accumulate(x)\n", {"UFUNC": ufunc})
+    _, tangent = s2s.jvp(f, (a,), (a_dot,))
+    np.testing.assert_allclose(tangent, _running_mean_of_ties(a, a_dot, ufunc.accumulate),
+                               rtol=1e-14)
+
+
+def test_accumulate_along_an_axis_with_ties_and_a_batch_of_tangents():
+    rng = np.random.default_rng(4)
+    a = rng.integers(0, 3, size=(4, 6, 3)).astype(float)  # many ties
+    basis = rng.normal(size=(5, 4, 6, 3))
+    for axis in (0, 1, -1):
+        got = s2s.runtime.accumulated_extremum_tangent(a, np.maximum.accumulate(a, axis), basis,
+                                                        axis)
+        for k in range(5):
+            moved_a, moved_d = np.moveaxis(a, axis, -1), np.moveaxis(basis[k], axis, -1)
+            rows = [_running_mean_of_ties(r, d, np.maximum.accumulate)
+                    for r, d in zip(moved_a.reshape(-1, a.shape[axis]),
+                                    moved_d.reshape(-1, a.shape[axis]))]
+            expected = np.moveaxis(np.reshape(rows, moved_a.shape), -1, axis)
+            np.testing.assert_allclose(got[k], expected, rtol=1e-13, atol=1e-15)
+
+
+def test_accumulate_refuses_a_dtype():
+    f = make_function("def f(x):\n    return np.maximum.accumulate(x, dtype=np.float32)\n")
+    with pytest.raises(NoRuleError, match="does not cover this call"):
+        s2s.jvp(f, (np.ones(3),), (np.ones(3),))
+
+
+# -- interp -------------------------------------------------------------------------
+
+
+def _vmap_against_loop(src, args, in_dims):
+    f = make_function(src)
+    vm = s2s.vmap(f, in_dims=in_dims)
+    size = next(np.shape(a)[0] for a, d in zip(args, in_dims) if d is not None)
+    expected = np.stack([f(*[a[b] if d is not None else a for a, d in zip(args, in_dims)])
+                         for b in range(size)])
+    np.testing.assert_allclose(vm(*args), expected, rtol=1e-13, atol=0)
+    assert "map_batched" not in vm.source()
+
+
+def test_interp_batched_points_at_the_points_the_ends_and_nan():
+    x = np.array([-1.0, 0.0, 0.5, 2.0, 2.5, np.nan, 1.0])
+    points = np.array([[-1.0, 0.0, 0.5, 2.0], [0.0, 0.5, 1.0, 2.0], [-3.0, -2.0, 0.5, 1.0]])
+    values = np.array([[1.0, -0.5, 2.0, 0.25], [0.0, 1.0, 4.0, 9.0], [2.0, 2.0, 2.0, -1.0]])
+    _vmap_against_loop("def f(x, p, v):\n    return np.interp(x, p, v)\n", (x, points, values),
+                       (None, 0, 0))
+    _vmap_against_loop("def f(x, p, v):\n    return np.interp(x, p, v, -7.0, 7.0)\n",
+                       (x, points, values[0]), (None, 0, None))
+    _vmap_against_loop("def f(x, p, v):\n    return np.interp(x, p, v, period=1.5)\n",
+                       (x, points, values), (None, 0, 0))
+
+
+def test_interp_at_a_point_takes_the_slope_to_its_right():
+    f = make_function("def f(x):\n    return np.interp(x, XP, FP)\n",
+                      {"XP": np.array([0.0, 1.0, 2.0]), "FP": np.array([0.0, 2.0, 1.0])})
+    _, tangent = s2s.jvp(f, (np.array([0.0, 1.0, 2.0, -1.0, 3.0]),), (np.ones(5),))
+    np.testing.assert_array_equal(tangent, [2.0, -1.0, 0.0, 0.0, 0.0])
+
+
+# -- order statistics -----------------------------------------------------------------
+
+
+def test_median_of_tied_values_takes_the_mean_of_their_tangents():
+    f = make_function("def f(x):\n    return np.median(x)\n")
+    x = np.array([2.0, 1.0, 2.0, 5.0, 2.0])  # the median, 2.0, three times
+    _, tangent = s2s.jvp(f, (x,), (np.array([1.0, 10.0, 2.0, 20.0, 6.0]),))
+    np.testing.assert_allclose(tangent, 3.0)
+
+
+@pytest.mark.parametrize("call", ["np.quantile(x, 0.3, method='nearest')",
+                                  "np.percentile(x, 30.0, method=METHOD)",
+                                  "np.median(x, overwrite_input=True)"])
+def test_quantile_refuses_what_its_rule_does_not_cover(call):
+    f = make_function(f"def f(x):\n    return {call}\n", {"METHOD": "lower"})
+    with pytest.raises(NoRuleError, match="no forward-mode rule for numpy") as info:
+        s2s.jvp(f, (np.ones(4),), (np.ones(4),))
+    assert call in str(info.value)  # the user's line
+
+
+def test_quantile_vmap_over_values_and_quantiles_with_nan():
+    a = np.array([[3.0, 1.0, 2.0, 0.5], [1.0, np.nan, 2.0, 4.0], [0.0, 0.0, 1.0, 1.0]])
+    q = np.array([[0.1, 0.5], [0.2, 0.3], [1.0, 0.0]])
+    _vmap_against_loop("def f(a, q):\n    return np.quantile(a, q)\n", (a, q), (0, 0))
+    _vmap_against_loop("def f(a, q):\n    return np.percentile(a, q, keepdims=True)\n",
+                       (a[0], q * 100), (None, 0))
+    _vmap_against_loop("def f(a, q):\n    return np.quantile(a, q, axis=-1)\n",
+                       (np.stack([a, a[::-1]]), q[:2]), (0, 0))
+
+
+# -- histogram ------------------------------------------------------------------------
+
+
+def test_histogram_jacobians_do_not_loop():
+    f = make_function("def f(a, w):\n    return np.histogram(a * a, 4, weights=w * a)\n")
+    a = np.array([0.3, -1.2, 0.8, 2.0, -0.1, 1.1])
+    w = np.array([1.0, 2.0, 0.5, 1.5, 3.0, 1.0])
+    for argnum in (0, 1):
+        jac = s2s.jacfwd(f, argnums=argnum)
+        counts, edges = jac(a, w)
+        for k in range(a.size):
+            direction = np.eye(a.size)[k]
+            tangents = (direction, 0 * w) if argnum == 0 else (0 * a, direction)
+            want = central_difference(f, (a, w), tangents)
+            np.testing.assert_allclose(counts[:, k], want[0], atol=1e-6)
+            np.testing.assert_allclose(edges[:, k], want[1], atol=1e-6)
+        assert "map_batched" not in jac.source()
+
+
+@pytest.mark.parametrize("call", ["np.histogram(x, 3, density=True)",
+                                  "np.histogram(x, 3, range=(x[0], 5.0), weights=x)"])
+def test_histogram_refuses_what_its_rule_does_not_cover(call):
+    f = make_function(f"def f(x):\n    return {call}\n")
+    with pytest.raises(NoRuleError, match="numpy.histogram with") as info:
+        s2s.jvp(f, (np.arange(4.0),), (np.ones(4),))
+    assert call in str(info.value)
