@@ -194,3 +194,29 @@ def test_histogram_refuses_what_its_rule_does_not_cover(call):
     with pytest.raises(NoRuleError, match="numpy.histogram with") as info:
         s2s.jvp(f, (np.arange(4.0),), (np.ones(4),))
     assert call in str(info.value)
+
+
+def _poly_of_x(x):
+    return np.sum(np.polyval(_P, x) ** 2)
+
+
+def _poly_of_p(p):
+    return np.sum(np.polyval(p, _X) ** 2)
+
+
+def _poly_of_both(p):
+    return np.sum(np.polyval(p, 0.3 + p) ** 2)
+
+
+_P, _X = np.array([0.5, -1.0, 2.0, 0.3]), np.array([-0.7, 0.2, 1.1])
+
+
+@pytest.mark.parametrize("f, at", [(_poly_of_x, _X), (_poly_of_p, _P), (_poly_of_both, _P)])
+def test_polyval_second_derivatives(f, at):
+    # the derivative in x is written as arithmetic on p's coefficients (no polyder call),
+    # which the second derivative differentiates again
+    hessian = s2s.hessian(f)(at)
+    jacobian = s2s.jacfwd(f)
+    fd = np.stack([(jacobian(at + 1e-6 * e) - jacobian(at - 1e-6 * e)) / 2e-6
+                   for e in np.eye(len(at))])
+    np.testing.assert_allclose(hessian, fd, rtol=1e-6, atol=1e-6)
