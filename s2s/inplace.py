@@ -31,10 +31,15 @@ run-time test:
   block that binds it, the last of them the one updated in place.
 
 The primal's operations keep their order, so its values are exactly the
-function's. A tangent's product may take its operands in the other order
-(``t = c * a`` with ``a`` dying becomes ``t = a; t *= c``): exact for real
-numbers; a complex product can then differ in its last bit, as NumPy's
-complex multiply rounds differently with the operands swapped.
+function's, to the bit. A tangent's sum or product may take its operands in
+the other order (``t = c * a`` with ``a`` dying becomes ``t = a; t *= c``):
+the same numbers, except that a complex product can then differ in its last
+bit (NumPy's complex multiply rounds differently with the operands swapped)
+and a sum of two NaNs keeps the other one's sign bit.
+
+Nothing is rewritten inside a ``try`` or ``with`` block: there an exception
+in the middle of ``t = a; t *= b`` could be caught and ``t`` read, holding
+``a``'s array.
 
 Runs last, on the jvp code ``s2s.jvp`` calls; the code ``jacfwd`` and
 ``hessian`` batch or differentiate again is left as it was.
@@ -220,19 +225,24 @@ class _Pass:
 
     # -- the rewrite ------------------------------------------------------------------
 
-    def block(self, block):
+    def block(self, block, guarded=False):
+        """The statements of ``block``, rewritten; ``guarded``: inside a
+        ``try`` or ``with`` (left as they are: an exception an update in
+        place raises there could be caught, and the name it assigns read,
+        holding what it held in the middle of the update)."""
         out = []
         for i, stmt in enumerate(block):
             if isinstance(stmt, _COMPOUND):
+                inner = guarded or isinstance(stmt, (gast.Try, gast.With, gast.AsyncWith))
                 for field in ("body", "orelse", "finalbody"):
                     if getattr(stmt, field, None):
-                        setattr(stmt, field, self.block(getattr(stmt, field)))
+                        setattr(stmt, field, self.block(getattr(stmt, field), inner))
                 if isinstance(stmt, gast.Try):
                     for handler in stmt.handlers:
-                        handler.body = self.block(handler.body)
+                        handler.body = self.block(handler.body, inner)
                 out.append(stmt)
                 continue
-            if single_target(stmt) is not None:
+            if single_target(stmt) is not None and not guarded:
                 out.extend(self.assign(stmt.targets[0].id, stmt.value, block, i, set(), stmt))
                 continue
             out.append(stmt)
@@ -243,8 +253,7 @@ class _Pass:
         ``block``), where ``later`` are the names read after ``value``."""
         if isinstance(value, gast.BinOp) and type(value.op) in _INPLACE \
                 and target not in _names(value):
-            commutes = _INPLACE[type(value.op)] and (
-                isinstance(value.op, gast.Add) or target in self.tangents)
+            commutes = _INPLACE[type(value.op)] and target in self.tangents
             sides = [(value.left, value.right)]
             if commutes and _pure(value.left, self):
                 sides.append((value.right, value.left))

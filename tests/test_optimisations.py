@@ -408,6 +408,37 @@ def read_after_in_a_second_operand(x):
     return (a * x + a) * x  # a is read again after the first product
 
 
+def ratio_or_zero(x):
+    t = x * 0.0
+    with np.errstate(divide="raise", invalid="raise"):
+        try:
+            a = np.sin(x)
+            b = np.cos(x) - np.cos(x)  # zeros
+            t = a / b  # raises: t keeps its zeros
+        except FloatingPointError:
+            pass
+    return t
+
+
+def sum_of_two_nans(x):
+    p = np.sqrt(x - 2.0)  # NaN for x < 2, with the sign bit that NaN has
+    q = -np.sqrt(x - 2.0)  # its negation: the other sign bit
+    s = p + q  # q dies here: the sum keeps p's NaN, not q's
+    return s * p
+
+
+def test_in_place_keeps_a_caught_exception_s_values_and_the_primal_s_bits():
+    x, v = np.array([0.3, 0.7]), np.ones(2)
+    out, out_dot = s2s.jvp(ratio_or_zero, (x,), (v,))
+    np.testing.assert_array_equal(out, [0.0, 0.0])  # not the quotient computed in place
+    np.testing.assert_array_equal(out_dot, [0.0, 0.0])
+    x = np.array([0.5, 1.0])
+    with np.errstate(invalid="ignore"):
+        expected = sum_of_two_nans(x)
+        out, _ = s2s.jvp(sum_of_two_nans, (x,), (v,))
+    np.testing.assert_array_equal(np.signbit(out), np.signbit(expected))
+
+
 _IN_PLACE = [wave, returned_temporary, kept_in_a_list, times_a_float64_global,
              carried_through_a_loop, times_a_complex_number, read_after_in_a_second_operand]
 
