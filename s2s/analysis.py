@@ -414,8 +414,14 @@ def number_names(nodes):
     (``s = 0.0``): Python numbers, which ``s += t`` rebinds rather than updates."""
     return {n.targets[0].id for n in nodes
             if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name)
-            and isinstance(n.value, gast.Constant)
-            and type(n.value.value) in (int, float, complex)}
+            and number_literal(n.value)}
+
+
+def number_literal(value):
+    """``0.0``, ``-1.0``, ``+2``: a number written in the code."""
+    if isinstance(value, gast.UnaryOp) and isinstance(value.op, (gast.USub, gast.UAdd)):
+        value = value.operand
+    return isinstance(value, gast.Constant) and type(value.value) in (int, float, complex)
 
 
 def mutated_names(fn_node, nodes=None):

@@ -40,6 +40,7 @@ from .analysis import (
     container_mutated_names,
     iteration,
     mutated_names,
+    number_literal,
     number_names,
     unpacks,
     user_function,
@@ -518,8 +519,7 @@ class Emitter(StatementPass):
         zd = self.dot_name(z)
         value = s.value
         if not self.activity.value_active(value):
-            if isinstance(value, gast.Constant) and isinstance(value.value, (int, float, complex)) \
-                    and not isinstance(value.value, bool):
+            if number_literal(value):  # (0.0, -1.0: a Python number, whose tangent is 0.0)
                 return [s, assign(zd, const(0.0))]
             if isinstance(value, (gast.List, gast.Tuple, gast.Dict)):
                 return [s, assign(zd, self._display_tangent(value))]
@@ -551,12 +551,17 @@ class Emitter(StatementPass):
         later changed in place, ``z_dot`` must not share ``a_dot``'s memory,
         nor if ``a`` is (``a[0] = 5`` writes ``a_dot[0]``, not ``z_dot``)."""
         last = tangent[-1]
+        if not isinstance(last, gast.Assign):
+            return tangent
+        shared = last.value  # (broadcast_with(a_dot, b) is a_dot itself where b grows nothing)
+        if isinstance(shared, gast.Call) and shared.args and gast.dump(shared.func) == gast.dump(
+                self.ctx.ref(runtime.broadcast_with)):
+            shared = shared.args[0]
         if (
-            isinstance(last, gast.Assign)
-            and isinstance(last.value, gast.Name)
+            isinstance(shared, gast.Name)
             and not isinstance(value, (gast.Name, gast.Subscript, gast.Attribute))
             and (self.may_be_mutated(z) or any(
-                self.dot_name(n.id) == last.value.id and self.may_be_mutated(n.id)
+                self.dot_name(n.id) == shared.id and self.may_be_mutated(n.id)
                 for n in name_nodes(value)))
         ):
             last.value = call(self.ctx.ref(runtime.fresh_copy), [last.value])

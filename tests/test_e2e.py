@@ -239,9 +239,29 @@ def _previous_values(x):
     return np.sum(y * prev)
 
 
-@pytest.mark.parametrize("fn", [_kept_then_written, _previous_values], ids=lambda f: f.__name__)
+_SAME_SHAPE = np.array([0.1, 0.2, 0.3])
+
+
+def _kept_plus_an_array_then_written(x):
+    y = np.sin(x)
+    z = y + _SAME_SHAPE  # z_dot is broadcast_with(y_dot, ...): y_dot itself, grown by nothing
+    y[0] = 5.0
+    return np.tanh(z) + y
+
+
+def _sum_with_an_array_then_scaled(x):
+    a = x * 1.0
+    b = a + _SAME_SHAPE
+    b *= x  # b's update must not scale a's tangent
+    return a + b
+
+
+@pytest.mark.parametrize("fn", [_kept_then_written, _previous_values,
+                                _kept_plus_an_array_then_written, _sum_with_an_array_then_scaled],
+                         ids=lambda f: f.__name__)
 def test_a_write_into_an_array_leaves_the_tangent_of_an_earlier_result_of_it(fn):
-    # before: z_dot was y_dot itself, so y_dot[0] = 0 zeroed z_dot[0] too
+    # before: z_dot was y_dot itself, so y_dot[0] = 0 zeroed z_dot[0] too (also where
+    # it was broadcast_with(y_dot, b), which is y_dot itself when b grows nothing)
     x = np.array([0.3, -0.7, 1.1])
     check_jvp(fn, (x,))
     fd = np.stack([central_difference(fn, (x,), (e,)) for e in np.eye(3)], -1)
@@ -1309,6 +1329,27 @@ def test_eigenvector_derivatives_keep_float32():
 
 
 _COEFFICIENTS = np.array([1.0, -2.0, 0.5, 3.0])
+
+
+def _negative_start_plus(x):
+    v = -1.0  # a Python number (its tangent 0.0), which += makes an array
+    v += _COEFFICIENTS * x
+    return v
+
+
+def _negative_start_times(x):
+    v = -2.0
+    v *= _COEFFICIENTS * x
+    return v
+
+
+@pytest.mark.parametrize("fn", [_negative_start_plus, _negative_start_times])
+def test_a_negative_number_grown_into_an_array_by_augmented_assignment(fn):
+    # v_dot was zeros_like(-1.0), a 0-d array that += of a (4,) array cannot grow
+    x = np.array([0.3, -0.7, 1.1, 0.4])
+    check_jvp(fn, (x,))
+    fd = np.stack([central_difference(fn, (x,), (e,)) for e in np.eye(4)], -1)
+    np.testing.assert_allclose(s2s.jacfwd(fn)(x), fd, rtol=1e-6, atol=1e-8)
 
 
 def _polynomial(x):
