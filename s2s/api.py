@@ -75,16 +75,21 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
         _remember(func, len(primals), (active, generated))
     else:
         active, generated = hit
+    containers = False  # (a list of arrays: not the in-place code, whose analysis sees arrays)
     if len(primals) == 1:  # (the common case, without a loop)
         p, t = primals[0], tangents[0]
         if not (type(p) is _ndarray and type(t) is _ndarray and p.shape == t.shape
                 and p.dtype in _FLOATS and t.dtype in _FLOATS):
             _check_pair(0, active[0], p, t)
+            containers = isinstance(p, _CONTAINERS)
     else:
         for i, (p, t) in enumerate(zip(primals, tangents)):
             if not (type(p) is _ndarray and type(t) is _ndarray and p.shape == t.shape
                     and p.dtype in _FLOATS and t.dtype in _FLOATS):
                 _check_pair(i, active[i], p, t)
+                containers = containers or isinstance(p, _CONTAINERS)
+    if containers:
+        generated = jvp_function(_unwrap(func), active)
     if strict and generated.inactive_returns:
         _check_strict(generated, has_aux)
     try:
@@ -106,6 +111,9 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     if has_aux:
         return _with_aux(result, has_aux, generated.origin)
     return result
+
+
+_CONTAINERS = (list, tuple, dict)
 
 
 def _check_strict(generated, has_aux):

@@ -41,8 +41,10 @@ Nothing is rewritten inside a ``try`` or ``with`` block: there an exception
 in the middle of ``t = a; t *= b`` could be caught and ``t`` read, holding
 ``a``'s array.
 
-Runs last, on the jvp code ``s2s.jvp`` calls; the code ``jacfwd`` and
-``hessian`` batch or differentiate again is left as it was.
+Runs last, on the jvp code ``s2s.jvp`` calls when every primal is an
+array or a number (for a list, tuple or dict primal, ``p + p`` is a longer
+list: the code without this pass); the code ``jacfwd`` and ``hessian``
+batch or differentiate again is left as it was.
 
 >>> from s2s.normalize._doctest import show
 >>> print(show("def f(x):\\n    return np.exp(-x * x) + x * x\\n", "jvp-inplace"))

@@ -439,6 +439,20 @@ def test_in_place_keeps_a_caught_exception_s_values_and_the_primal_s_bits():
     np.testing.assert_array_equal(np.signbit(out), np.signbit(expected))
 
 
+def list_grown(p):
+    a = np.sin(p)  # (1, n) for a list of one array
+    q = p + p  # a list of two arrays: (2, n), not p's shape
+    return a + q  # a dies here: updated in place, its (1, n) could not hold the sum
+
+
+def test_in_place_code_runs_only_for_array_and_number_primals():
+    p = [np.array([0.1, 0.2])]
+    out, out_dot = s2s.jvp(list_grown, (p,), ([np.ones(2)],))
+    np.testing.assert_array_equal(out, list_grown(p))
+    np.testing.assert_allclose(out_dot, np.cos(p) + 2.0, rtol=1e-14)
+    assert "_t0 = a\n    _t0 += q\n" in s2s.source(list_grown)  # the code for an array p
+
+
 _IN_PLACE = [wave, returned_temporary, kept_in_a_list, times_a_float64_global,
              carried_through_a_loop, times_a_complex_number, read_after_in_a_second_operand]
 
