@@ -1345,8 +1345,10 @@ class Batcher(RankInference, AxisRules, StatementPass):
         if (_runtime_name(obj) == "call_jvp" or obj is api_jvp) and len(v.args) == 3 \
                 and not v.keywords:
             func, args, tangents = v.args
+            if self.names_batched(func):
+                raise self._reads_batched(func, s)
             arg_flags, tangent_flags = self._item_flags(args), self._item_flags(tangents)
-            if self.is_batched(func) or arg_flags is None or tangent_flags is None:
+            if arg_flags is None or tangent_flags is None:
                 return self._map(v, v.args, None)
             return call(self.rt("call_jvp_batched"), [
                 func, args, tangents, _flags(arg_flags), _flags(tangent_flags),
@@ -1356,20 +1358,31 @@ class Batcher(RankInference, AxisRules, StatementPass):
         if obj is MISSING and not (isinstance(v.func, gast.Name) and self.ctx.is_local(v.func.id)):
             raise self.ctx.unsupported(s, "s2s cannot tell which function is called here")
         if self.is_batched(v.func):
-            # a lambda reading a batched value of this function: a loop over the
-            # arguments' examples would hand each call the whole batch of that value
-            fname = v.func.id if isinstance(v.func, gast.Name) else "the function"
-            read = self._captured(fname) or "a value"
-            raise self.ctx.error(
-                UnsupportedSyntaxError, s,
-                f"{fname} reads {read}, which differs per batch element; a function held "
-                "in a variable is batched through its arguments only",
-                f"pass {read} to {fname} as an argument")
+            raise self._reads_batched(v.func, s)
         if v.keywords or any(isinstance(a, gast.Starred) for a in v.args):
             return self._map(v, v.args, None)
         return call(self.rt("call_batched"), [
             v.func, gast.Tuple(elts=list(v.args), ctx=gast.Load()),
             _flags([self.is_batched(a) for a in v.args]), const(self.randomness)])
+
+    def _reads_batched(self, func, s):
+        """The error for calling ``func``, a lambda that reads a batched value of
+        this function: called with the arguments' examples, it would see the
+        whole batch of that value."""
+        if isinstance(func, gast.Lambda):
+            fname = "the lambda"
+            own = {a.id for a in func.args.args + func.args.kwonlyargs}
+            read = next((n.id for n in name_nodes(func.body)
+                         if n.id not in own and n.id in self.batched), None) or "a value"
+        else:
+            fname = func.id if isinstance(func, gast.Name) else "the function"
+            read = self._captured(fname) or "a value"
+        return self.ctx.error(
+            UnsupportedSyntaxError, s,
+            f"{fname} reads {read}, which differs per batch element; a function "
+            f"{'written here' if fname == 'the lambda' else 'held in a variable'} is "
+            "batched through its arguments only",
+            f"pass {read} to {fname} as an argument")
 
     def _holds_items(self, value):
         """Whether ``value`` is known to be a tuple, list or dict (whose items
@@ -1392,11 +1405,14 @@ class Batcher(RankInference, AxisRules, StatementPass):
         return None
 
     def _item_flags(self, atom):
-        """Which items of a tuple display (inline or in a variable) are batched."""
+        """Which items of a tuple display (inline or in a variable) are batched.
+        A batched variable's display has every item broadcast (``batch_value``)."""
+        every = isinstance(atom, gast.Name) and atom.id in self.batched \
+            and atom.id not in self.return_displays
         if isinstance(atom, gast.Name) and atom.id in self.displays:
             atom = self.displays[atom.id]
         if isinstance(atom, gast.Tuple) and not any(isinstance(e, gast.Starred) for e in atom.elts):
-            return [self.is_batched(e) for e in atom.elts]
+            return [every or self.is_batched(e) for e in atom.elts]
         return None
 
     def _map(self, v, operands, build):

@@ -51,8 +51,10 @@ class Parsed:
     def origin(self, lineno):
         """``(filename, lineno)`` in the user's code of line ``lineno`` of this
         function's file: for generated code (transformed again), the user's
-        line it came from."""
-        origins = getattr(self.fn, "__s2s_origins__", None)
+        line it came from (a lambda in generated code too)."""
+        from .codegen import ORIGINS
+
+        origins = getattr(self.fn, "__s2s_origins__", None) or ORIGINS.get(self.filename)
         if origins and lineno in origins:
             return origins[lineno]
         return self.filename, lineno
@@ -352,9 +354,14 @@ def _current(fn, lines, start):
     function, a def inside an ``if``, imports inside a block) the whole
     file decides, compiled as the interpreter does and as under -O/-OO; a
     file that no longer compiles was edited. Not checked: s2s's generated
-    code, a module pytest rewrote the asserts of."""
+    code, with the lambdas in it (compiled inside a factory function, they
+    are not the code the file's text compiles to), a module pytest rewrote
+    the asserts of."""
+    from .codegen import ORIGINS
+
     code = fn.__code__
-    if "__s2s_source__" in fn.__dict__ or "@pytest_ar" in fn.__globals__:
+    if "__s2s_source__" in fn.__dict__ or "@pytest_ar" in fn.__globals__ \
+            or code.co_filename in ORIGINS:  # (a file s2s wrote: in memory or in its cache)
         return True
     flags = code.co_flags & _FUTURE_FLAGS  # (from __future__ import annotations...)
     if fn.__qualname__ == fn.__name__:

@@ -9,7 +9,7 @@ import re
 import e2e_functions as ef
 import numpy as np
 import pytest
-from helpers import central_difference, check_jvp
+from helpers import central_difference, check_jvp, line_of
 
 import s2s
 
@@ -669,6 +669,83 @@ def test_writes_into_arrays_and_method_arguments(f):
     # a NumPy call writing into an array (out=, np.copyto) as a statement had no
     # effect on the tangent (zero); x.flatten("F") and x.compress(c) mixed up arguments
     _check_jvp_jacfwd_vmap(f)
+
+
+_M23 = np.linspace(-1.0, 1.0, 6).reshape(2, 3)
+
+
+def _dot_into_by_position(x):
+    o = np.zeros(2)
+    r = np.dot(_M23 * x, x, o)  # out by position: r is o
+    return r * x[:2]
+
+
+def _ufunc_into_by_position(x):
+    y = np.empty(3)
+    np.multiply(x, np.sin(x), y)
+    return y * x
+
+
+def _matmul_into_by_position(x):
+    o = np.empty(2)
+    np.matmul(_M23, x * x, o)
+    return o * o
+
+
+def _sum_into_by_position(x):
+    s = np.zeros(())
+    t = np.sum(x * x, 0, None, s, False)  # out and keepdims by position
+    return t * x + s
+
+
+def _method_into_by_position(x):
+    c = np.empty(3)
+    (x * x).cumsum(0, None, c)
+    return c * x
+
+
+def _clip_and_concatenate_into_by_position(x):
+    c = np.empty(3)
+    np.clip(x * x, 0.1, 0.5, c)
+    o = np.empty(6)
+    np.concatenate((x, c), 0, o)
+    return o * 2.0
+
+
+def _no_out_by_position(x):
+    return np.multiply(x, x, None) + np.sum(x, 0, None, None) * x
+
+
+@pytest.mark.parametrize("f", [_dot_into_by_position, _ufunc_into_by_position,
+                               _matmul_into_by_position, _sum_into_by_position,
+                               _method_into_by_position, _clip_and_concatenate_into_by_position,
+                               _no_out_by_position], ids=lambda f: f.__name__)
+def test_out_given_by_position(f):
+    # np.dot(a, x, o): o was passed as out to both the primal and the tangent dot,
+    # both came out as the tangent; out= given by keyword was the only one seen
+    x = np.array([0.3, -0.7, 0.45])
+    check_jvp(f, (x,))
+    jac = s2s.jacfwd(f)
+    by_differences = np.transpose([central_difference(f, (x,), (e,)) for e in np.eye(3)])
+    np.testing.assert_allclose(jac(x), by_differences, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(
+        s2s.hessian(f)(x),
+        np.moveaxis([central_difference(jac, (x,), (e,)) for e in np.eye(3)], 0, -1),
+        rtol=1e-5, atol=1e-6)
+    xs = np.array([x, 2 * x, -x, x[::-1], 0.5 * x])
+    np.testing.assert_allclose(s2s.vmap(f)(xs), [f(r) for r in xs], rtol=1e-12)
+
+
+def _two_outputs_by_position(x):
+    q, r = np.empty(3), np.empty(3)
+    np.divmod(x, 0.25, q, r)
+    return r * x
+
+
+def test_out_given_by_position_where_it_cannot_be_written_is_refused_naming_the_line():
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="out=") as info:
+        s2s.jvp(_two_outputs_by_position, (np.ones(3),), (np.ones(3),))
+    assert f"test_e2e.py:{line_of(_two_outputs_by_position, 'np.divmod')}" in str(info.value)
 
 
 def _clipped_by_keywords(x):

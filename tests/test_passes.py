@@ -484,3 +484,26 @@ def test_parallel_assignments_differentiate_like_the_original():
     h = 1e-6
     expected = (fibonacci_like(x + h * vx, w + h * vw) - fibonacci_like(x - h * vx, w - h * vw)) / (2 * h)
     np.testing.assert_allclose(out_dot, expected, rtol=1e-6, atol=1e-9)
+
+
+def test_an_output_given_by_position_is_written_like_out():
+    # a ufunc's arguments beyond nin, and a function's parameter out given by position
+    # (from its signature, or its docstring where NumPy's C functions have none)
+    check(
+        """
+        def f(x, y, s, w):
+            np.add(x, x, y)
+            t = np.dot(x, x, s) + np.sum(x, 0, None, w, True)
+            return np.multiply(x, y, None) + t
+        """,
+        """
+        def f(x, y, s, w):
+            y[...] = np.add(x, x)
+            s[...] = np.dot(x, x)
+            w[...] = np.sum(x, 0, None, keepdims=True)
+            t = s + w
+            return np.multiply(x, y) + t
+        """,
+        "writes",
+        {"np": np},
+    )

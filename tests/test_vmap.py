@@ -1127,6 +1127,73 @@ def test_vmap_of_a_function_calling_jvp():
     np.testing.assert_allclose(jac, np.diag(2.0 * X0), rtol=1e-14)
 
 
+_B4 = np.linspace(1.0, 2.0, 4)
+_W34 = np.linspace(-0.5, 0.5, 12).reshape(3, 4)
+_B23 = np.linspace(0.1, 0.6, 6).reshape(2, 3)
+
+
+def _scaled_by(x, b):
+    return np.sin(x) * b
+
+
+def _dense_scaled_by(x, b):
+    return np.tanh(_W34 @ x + b) * b
+
+
+def _jvp_with_a_zero_closure_tangent(a, v):
+    return s2s.jvp(_scaled_by, (a, _B4), (v, np.zeros_like(_B4)))[1]
+
+
+def _jvp_with_a_fixed_closure_tangent(a, v):
+    return s2s.jvp(_dense_scaled_by, (a, _B23), (v, _B23 * 0.3))[1]
+
+
+def _jvp_with_a_batched_closure_tangent(a, v):
+    return s2s.jvp(_scaled_by, (a, _B4), (v, a * v))
+
+
+def _jvp_of_a_lambda(a, v):
+    return s2s.jvp(lambda x: _dense_scaled_by(x, _B23), (a,), (v,))[1]
+
+
+def _jvp_of_a_lambda_of_both(a, v):
+    return s2s.jvp(lambda x, b: _scaled_by(x, b) * _B4, (a, _B4), (v, v))[1]
+
+
+@pytest.mark.parametrize("g", [_jvp_with_a_zero_closure_tangent, _jvp_with_a_fixed_closure_tangent,
+                               _jvp_with_a_batched_closure_tangent, _jvp_of_a_lambda,
+                               _jvp_of_a_lambda_of_both], ids=lambda g: g.__name__)
+def test_vmap_of_jvp_with_unbatched_primals_and_tangents_beside_batched_ones(g):
+    # the tuple (a, b) was given the batch axis on every item, while the flags
+    # handed to the batched jvp said b had none: rows of the batch were paired
+    # with one another, (5, 5, 4) for (5, 4); jvp of a lambda in the vmapped
+    # function was refused: "its file was edited after it was defined"
+    xs, vs = _normal(5, 4), _normal(5, 4)
+    assert_tree_close(s2s.vmap(g)(xs, vs), _loop(g, (xs, vs)), rtol=1e-12, what="vmap")
+    assert_tree_close(s2s.vmap(g, in_dims=(0, None))(xs, vs[0]), _loop(g, (xs, vs[0]), (0, None)),
+                      rtol=1e-12, what="vmap, v unbatched")
+
+
+def _jvp_of_a_lambda_reading_a_batched_value(a, v):
+    return s2s.jvp(lambda x: _scaled_by(x, a), (a,), (v,))[1]
+
+
+def _jvp_of_a_named_lambda_reading_a_batched_value(a, v):
+    scale = lambda x: _scaled_by(x, a)  # noqa: E731
+    return s2s.jvp(scale, (a,), (v,))[1]
+
+
+@pytest.mark.parametrize("g, fname", [(_jvp_of_a_lambda_reading_a_batched_value, "the lambda"),
+                                      (_jvp_of_a_named_lambda_reading_a_batched_value, "scale")])
+def test_vmap_of_jvp_of_a_lambda_reading_a_batched_value_is_refused_naming_the_line(g, fname):
+    # the lambda, called with the batch, read all of a: (5, 5, 4) for (5, 4); held
+    # in a variable, it was indexed per example ("'function' object is not subscriptable")
+    with pytest.raises(s2s.UnsupportedSyntaxError) as info:
+        s2s.vmap(g)(_normal(5, 4), _normal(5, 4))
+    assert f"{fname} reads a, which differs per batch element" in str(info.value)
+    assert f"test_vmap.py:{line_of(g, 'return s2s.jvp')}" in str(info.value)
+
+
 def sum_of_vmapped_squares(x):
     return np.sum(s2s.vmap(elementwise_and_reduce)(x), axis=0)
 

@@ -7,6 +7,13 @@ and batching passes follow like any other in-place update:
     np.multiply(x, x, out=y)    ->    y[...] = np.multiply(x, x)
     np.copyto(y, x)             ->    y[...] = x
 
+An output given by position is the same: a ufunc's arguments beyond its
+``nin`` inputs, a function's parameter ``out`` (from its signature, or for
+NumPy's C functions without one, from the signature their docstring opens
+with) become ``out=`` first (``np.dot(a, b, y)`` -> ``np.dot(a, b, out=y)``);
+where that parameter's position cannot be read, a call that may pass it by
+position is refused.
+
 The other NumPy functions that write into an argument (``fill_diagonal``,
 ``put``, ``place``, ``putmask``, ``put_along_axis``, a ufunc's ``.at``), and
 ``out=`` together with ``where=`` or into anything but a variable, are
@@ -31,6 +38,9 @@ def f(x):
     y[...] = np.exp(x)
     return y + 1.0
 """
+
+import inspect
+import re
 
 import gast
 import numpy
@@ -62,6 +72,7 @@ class _Writes(Transformer):
         obj = self.ctx.resolve(value.func)
         if obj is MISSING or not _from_numpy(obj):
             return self._hoisted(node)
+        self._out_by_keyword(value, obj)
         out = next((k for k in value.keywords if k.arg == "out"), None)
         if obj is numpy.copyto:
             return self._copyto(node, value)
@@ -87,6 +98,10 @@ class _Writes(Transformer):
         target = out.value
         if isinstance(target, gast.Tuple) and len(target.elts) == 1:
             target = target.elts[0]
+        if isinstance(target, gast.Tuple):
+            self._refuse(value, "out= with several arrays",
+                         "assign the results and copy them: a, b = np.f(...); y[...] = a")
+            return None
         if any(k.arg == "where" for k in value.keywords) or not isinstance(target, gast.Name):
             self._refuse(value, "out= with where= or into an expression",
                          "assign the result: y = np.where(mask, np.f(...), y), or y[...] = ...")
@@ -98,11 +113,50 @@ class _Writes(Transformer):
         if not isinstance(value, gast.Call) or isinstance(value.func, gast.Name) \
                 and self.ctx.is_local(value.func.id):
             return None
-        out = next((k for k in value.keywords if k.arg == "out"), None)
-        if out is None:
-            return None
         obj = self.ctx.resolve(value.func)
-        return out if obj is not MISSING and _from_numpy(obj) else None
+        if obj is MISSING or not _from_numpy(obj):
+            return None
+        self._out_by_keyword(value, obj)
+        return next((k for k in value.keywords if k.arg == "out"), None)
+
+    def _out_by_keyword(self, value, obj):
+        """An output ``value`` (a call of ``obj``) passes by position moved to
+        ``out=`` (with the arguments after it, by their names); ``out=None``
+        dropped (NumPy's default, also from a global name). Refused where the position is unknown.
+        A call with ``*args`` is left as it is (the rules refuse it where a
+        derivative goes through it)."""
+        position, names = _out_position(obj)
+        args = value.args
+        starred = next((i for i, a in enumerate(args) if isinstance(a, gast.Starred)), len(args))
+        if position is None and names is None:
+            if starred > 1 and _documents_out(obj):
+                self._refuse(value, f"{_name(obj)} with arguments by position, one of which "
+                             "may be its out= (s2s cannot read its parameters)",
+                             "pass the arguments after the first by keyword (out=...)")
+        elif position is not None and position < len(args) == starred:  # (*args: as it is)
+            if names is None:  # a ufunc: its arguments from nin on are its outputs
+                if len(args) - position > obj.nout:
+                    return  # (NumPy's TypeError)
+                outputs, later = args[position:], []
+            else:
+                if len(args) > len(names):
+                    return  # (NumPy's TypeError)
+                outputs = args[position:position + 1]
+                later = [gast.keyword(arg=n, value=a)
+                         for n, a in zip(names[position + 1:], args[position + 1:])]
+            out = outputs[0] if len(outputs) == 1 else \
+                gast.Tuple(elts=list(outputs), ctx=gast.Load())
+            value.args = args[:position]
+            value.keywords = [gast.keyword(arg="out", value=out)] + later + value.keywords
+        value.keywords = [k for k in value.keywords if not (k.arg == "out" and self._none(k.value))]
+
+    def _none(self, node):
+        """Whether ``node`` is None: the constant, or a global or closure name
+        bound to it."""
+        if isinstance(node, gast.Constant):
+            return node.value is None
+        return isinstance(node, gast.Name) and not self.ctx.is_local(node.id) \
+            and self.ctx.resolve(node) is None
 
     def _hoisted(self, node):
         """``node`` (a statement) after the writes of the calls with ``out=``
@@ -174,6 +228,89 @@ class _Hoist(Transformer):
 
     visit_IfExp = visit_BoolOp = visit_Lambda = visit_ListComp = visit_SetComp = \
         visit_DictComp = visit_GeneratorExp = _not_always_run
+
+
+def _out_position(obj):
+    """``(position, names)``: where ``obj``'s output may be passed by
+    position and the names of its positional parameters (names None: a
+    ufunc, every argument from ``position`` on is an output); ``(None, [])``
+    when no output goes by position; ``(None, None)`` when unknown."""
+    if isinstance(obj, numpy.ufunc):
+        return obj.nin, None
+    try:
+        sig = inspect.signature(obj)
+    except (TypeError, ValueError):  # NumPy's C functions before 2.3
+        sig = _doc_signature(obj)
+    if sig is None:
+        return None, None
+    names = []
+    for p in sig.parameters.values():
+        if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            break
+        names.append(p.name)
+    return (names.index("out") if "out" in names else None), names
+
+
+_DOC_PARAMETER = re.compile(r"^(\*{0,2})([A-Za-z_]\w*)\s*(=.*)?$", re.S)
+
+
+def _doc_signature(obj):
+    """The signature a C function's docstring opens with (``dot(a, b,
+    out=None)``, over several lines for some), or None where it does not
+    spell one out parameter by parameter (``where(condition, [x, y], /)``)."""
+    doc = (getattr(obj, "__doc__", None) or "").lstrip()
+    head = re.match(r"[\w.]+\(", doc)
+    if head is None:
+        return None
+    parts, depth, part = [], 0, ""
+    for ch in doc[head.end():]:
+        if ch in ")]}" and depth == 0:
+            parts.append(part)
+            break
+        depth += (ch in "([{") - (ch in ")]}")
+        if ch == "," and depth == 0:
+            parts.append(part)
+            part = ""
+        else:
+            part += ch
+    else:
+        return None
+    params, kind = [], inspect.Parameter.POSITIONAL_OR_KEYWORD
+    for i, part in enumerate(p.strip() for p in parts):
+        if not part:
+            continue
+        if part == "/":
+            params = [p.replace(kind=p.POSITIONAL_ONLY) for p in params]
+            continue
+        if part == "*":
+            kind = inspect.Parameter.KEYWORD_ONLY
+            continue
+        if part.startswith("(") and part.endswith(")") and "[" not in part:
+            part = f"_{i}"  # a sequence given as one argument: ``(a1, a2, ...)``
+        m = _DOC_PARAMETER.match(part)
+        if m is None:
+            return None
+        stars, pname, default = m.groups()
+        p_kind = {"*": inspect.Parameter.VAR_POSITIONAL,
+                  "**": inspect.Parameter.VAR_KEYWORD}.get(stars, kind)
+        if stars == "*":
+            kind = inspect.Parameter.KEYWORD_ONLY
+        params.append(inspect.Parameter(
+            pname, p_kind, default=None if default else inspect.Parameter.empty))
+    try:
+        return inspect.Signature(params)
+    except ValueError:
+        return None
+
+
+def _documents_out(obj):
+    """Whether ``obj``'s docstring lists a parameter ``out`` (in its
+    Parameters section, not as what it returns)."""
+    doc = getattr(obj, "__doc__", None) or ""
+    section = re.search(r"^\s*Parameters\s*\n\s*-+\s*\n(.*?)(^\s*\w+\s*\n\s*-+\s*$|\Z)",
+                        doc, re.M | re.S)
+    return section is not None and re.search(r"^\s*out\b[^\n]*:", section.group(1),
+                                             re.M) is not None
 
 
 def _from_numpy(obj):
