@@ -835,15 +835,19 @@ class Emitter(StatementPass):
         ``(x, v)``."""
         from .api import jvp as api_jvp
 
+        called = value.func
         if self.ctx.resolve(value.func) is api_jvp:
+            called = value.args[0] if value.args else called  # (the function s2s.jvp is given)
             value = self._jvp_as_call(value, s)
         if value.keywords or any(isinstance(a, gast.Starred) for a in value.args):
             raise self.error(
                 UnsupportedSyntaxError, s,
                 "a function known only at run time is called with *args or keyword arguments",
                 "pass its arguments as plain positional arguments")
-        if isinstance(value.func, gast.Name):
-            self._check_captures(value.func.id, s)
+        if isinstance(called, gast.Lambda):
+            self._check_lambda(called, "the lambda", s)
+        elif isinstance(called, gast.Name):
+            self._check_captures(called.id, s)
         tangents = [self.dot(a) if self.is_active(a) else const(None) for a in value.args]
         new_call = call(self.ctx.ref(runtime.call_jvp), [
             value.func, gast.Tuple(elts=list(value.args), ctx=gast.Load()),
@@ -857,20 +861,21 @@ class Emitter(StatementPass):
         carrying a derivative from the enclosing function would lose it.
         (A ``def`` inside the function is refused earlier.)"""
         for node in walk(self.fn):
-            if not (isinstance(node, gast.Assign) and isinstance(node.value, gast.Lambda)
-                    and any(isinstance(t, gast.Name) and t.id == fname for t in node.targets)):
-                continue
-            inner = node.value
-            own = {a.id for a in inner.args.args + inner.args.kwonlyargs}
-            for n in walk(inner):
-                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) \
-                        and n.id not in own and n.id in self.activity.active:
-                    raise self.error(
-                        UnsupportedSyntaxError, s,
-                        f"{fname} reads {n.id}, which depends on the differentiated inputs; "
-                        f"a function held in a variable is differentiated through its "
-                        f"arguments only",
-                        f"pass {n.id} to {fname} as an argument")
+            if isinstance(node, gast.Assign) and isinstance(node.value, gast.Lambda) \
+                    and any(isinstance(t, gast.Name) and t.id == fname for t in node.targets):
+                self._check_lambda(node.value, fname, s)
+
+    def _check_lambda(self, inner, fname, s):
+        own = {a.id for a in inner.args.args + inner.args.kwonlyargs}
+        for n in walk(inner):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) \
+                    and n.id not in own and n.id in self.activity.active:
+                held = "held in a variable" if fname != "the lambda" else "written here"
+                raise self.error(
+                    UnsupportedSyntaxError, s,
+                    f"{fname} reads {n.id}, which depends on the differentiated inputs; "
+                    f"a function {held} is differentiated through its arguments only",
+                    f"pass {n.id} to {fname} as an argument")
 
     def _jvp_as_call(self, value, s):
         items = []

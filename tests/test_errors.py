@@ -587,6 +587,29 @@ def lambda_reads_active_without_arguments(x):
     return scale()
 
 
+def _times_sin(t, a):
+    return np.sin(t) * a
+
+
+def jvp_of_a_lambda_reading_its_primal(a):
+    # the lambda's a carries a derivative of the outer jvp: it was lost (a wrong answer)
+    return s2s.jvp(lambda t: _times_sin(t, a), (a,), (np.ones(3),))[1]
+
+
+def jvp_of_a_held_lambda_reading_its_primal(a):
+    inner = lambda t: _times_sin(t, a)  # noqa: E731
+    return s2s.jvp(inner, (a,), (np.ones(3),))[1]
+
+
+@pytest.mark.parametrize("fn, name", [(jvp_of_a_lambda_reading_its_primal, "the lambda"),
+                                      (jvp_of_a_held_lambda_reading_its_primal, "inner")])
+def test_s2s_jvp_of_a_lambda_reading_an_active_value_is_refused(fn, name):
+    with pytest.raises(s2s.UnsupportedSyntaxError) as info:
+        _jvp(fn)
+    assert f"{name} reads a, which depends on the differentiated inputs" in str(info.value)
+    _assert_names_user_line(info.value, fn, "return s2s.jvp(")
+
+
 def test_local_function_without_arguments_reading_an_active_value_is_refused():
     with pytest.raises(s2s.UnsupportedSyntaxError) as info:
         _jvp(lambda_reads_active_without_arguments)
