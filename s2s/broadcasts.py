@@ -41,7 +41,7 @@ import gast
 
 from .codegen import is_comment
 from .coefficients import may_mutate
-from .inplace import _BINARY, _UNARY
+from .inplace import BINARY_UFUNCS, UNARY_UFUNCS
 from .nodes import StatementNodes, clone, name_nodes, read_once, single_target, walk
 from .scaling import BLOCKS, COMPOUND
 
@@ -180,8 +180,8 @@ class _Pass:
         if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
                 and isinstance(value.func.value, gast.Name) \
                 and value.func.value.id == self.namespace \
-                and not value.keywords and value.func.attr in _UNARY | _BINARY \
-                and len(value.args) == (1 if value.func.attr in _UNARY else 2):
+                and not value.keywords and value.func.attr in UNARY_UFUNCS | BINARY_UFUNCS \
+                and len(value.args) == (1 if value.func.attr in UNARY_UFUNCS else 2):
             shape = _NUMBER
             for a in value.args:
                 shape = _same(shape, self._shape(a, shapes))

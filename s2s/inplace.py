@@ -80,16 +80,16 @@ from .nodes import single_target, walk
 
 # NumPy's elementwise functions whose result has the dtype of their float
 # or complex operands (not abs, angle, real, the comparisons...)
-_UNARY = frozenset({
+UNARY_UFUNCS = frozenset({
     "negative", "positive", "conjugate", "conj", "sin", "cos", "tan", "arcsin", "arccos",
     "arctan", "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh", "exp", "exp2", "expm1",
     "log", "log2", "log10", "log1p", "sqrt", "square", "reciprocal",
 })
-_BINARY = frozenset({"add", "subtract", "multiply", "divide", "true_divide", "power", "maximum",
+BINARY_UFUNCS = frozenset({"add", "subtract", "multiply", "divide", "true_divide", "power", "maximum",
                      "minimum", "fmax", "fmin", "hypot", "arctan2", "copysign"})
 # functions that keep no reference to their arguments -> how many they may
 # take by position (more would be an output array: np.add(a, b, out))
-_READERS = dict.fromkeys(_UNARY, 1) | dict.fromkeys(_BINARY, 2) | dict.fromkeys(
+_READERS = dict.fromkeys(UNARY_UFUNCS, 1) | dict.fromkeys(BINARY_UFUNCS, 2) | dict.fromkeys(
     ("sum", "mean", "prod", "max", "min", "dot", "matmul", "vdot", "inner", "outer"), 2) | {
     "tensordot": 3}
 _INPLACE = {gast.Add: True, gast.Mult: True, gast.Sub: False, gast.Div: False}  # -> commutes
@@ -212,8 +212,8 @@ class _Pass:
         if isinstance(node, gast.BinOp) and isinstance(node.op, _CLASSED_OPS):
             return _join(self.of(node.left, classes), self.of(node.right, classes))
         if isinstance(node, gast.Call):
-            name = self.ufunc(node, _UNARY | _BINARY)
-            if name is not None and len(node.args) == (1 if name in _UNARY else 2):
+            name = self.ufunc(node, UNARY_UFUNCS | BINARY_UFUNCS)
+            if name is not None and len(node.args) == (1 if name in UNARY_UFUNCS else 2):
                 cls = NUMBER
                 for a in node.args:
                     cls = _join(cls, self.of(a, classes))
@@ -355,7 +355,7 @@ def _pure(node, pass_):
     arithmetic of names, numbers and elementwise functions."""
     for n in walk(node):
         if isinstance(n, gast.Call):
-            if pass_.ufunc(n, _UNARY | _BINARY) is None:
+            if pass_.ufunc(n, UNARY_UFUNCS | BINARY_UFUNCS) is None:
                 return False
         elif not isinstance(n, (gast.Name, gast.Constant, gast.BinOp, gast.UnaryOp, gast.Attribute,
                                 gast.Load, gast.operator, gast.unaryop)):
