@@ -71,25 +71,20 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
             return _with_aux(result, has_aux, repr(func))
         fn = _unwrap(func)
         active = _active_params(fn, len(primals))
-        generated = jvp_function(fn, active, inplace=True)
+        generated = jvp_function(fn, active)
         _remember(func, len(primals), (active, generated))
     else:
         active, generated = hit
-    containers = False  # (a list of arrays: not the in-place code, whose analysis sees arrays)
     if len(primals) == 1:  # (the common case, without a loop)
         p, t = primals[0], tangents[0]
         if not (type(p) is _ndarray and type(t) is _ndarray and p.shape == t.shape
                 and p.dtype in _FLOATS and t.dtype in _FLOATS):
             _check_pair(0, active[0], p, t)
-            containers = isinstance(p, _CONTAINERS)
     else:
         for i, (p, t) in enumerate(zip(primals, tangents)):
             if not (type(p) is _ndarray and type(t) is _ndarray and p.shape == t.shape
                     and p.dtype in _FLOATS and t.dtype in _FLOATS):
                 _check_pair(i, active[i], p, t)
-                containers = containers or isinstance(p, _CONTAINERS)
-    if containers:
-        generated = jvp_function(_unwrap(func), active)
     if strict and generated.inactive_returns:
         _check_strict(generated, has_aux)
     try:
@@ -111,9 +106,6 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     if has_aux:
         return _with_aux(result, has_aux, generated.origin)
     return result
-
-
-_CONTAINERS = (list, tuple, dict)
 
 
 def _check_strict(generated, has_aux):
@@ -191,7 +183,7 @@ def source(fn, transform="jvp", *, argnums=None, in_dims=0, ranks=None, randomne
         from .batch_api import _argnums
 
         active = tuple(names[i] for i in _argnums(argnums, len(names)))
-    return jvp_function(fn, tuple(active), inplace=True).source
+    return jvp_function(fn, tuple(active)).source
 
 
 def defjvp(primitive):

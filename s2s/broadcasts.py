@@ -41,11 +41,18 @@ import gast
 
 from .codegen import is_comment
 from .coefficients import may_mutate
-from .inplace import BINARY_UFUNCS, UNARY_UFUNCS
 from .nodes import StatementNodes, clone, name_nodes, read_once, single_target, walk
 from .scaling import BLOCKS, COMPOUND
 
 _ELEMENTWISE = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
+# NumPy's elementwise functions of one and of two arrays: a result of their shape
+_UNARY = frozenset({
+    "negative", "positive", "conjugate", "conj", "sin", "cos", "tan", "arcsin", "arccos",
+    "arctan", "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh", "exp", "exp2", "expm1",
+    "log", "log2", "log10", "log1p", "sqrt", "square", "reciprocal", "abs", "absolute",
+})
+_BINARY = frozenset({"add", "subtract", "multiply", "divide", "true_divide", "power", "maximum",
+                     "minimum", "fmax", "fmin", "hypot", "arctan2", "copysign"})
 
 
 def run(body, primals, broadcast_with, namespace, nodes=None):
@@ -180,8 +187,8 @@ class _Pass:
         if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
                 and isinstance(value.func.value, gast.Name) \
                 and value.func.value.id == self.namespace \
-                and not value.keywords and value.func.attr in UNARY_UFUNCS | BINARY_UFUNCS \
-                and len(value.args) == (1 if value.func.attr in UNARY_UFUNCS else 2):
+                and not value.keywords and value.func.attr in _UNARY | _BINARY \
+                and len(value.args) == (1 if value.func.attr in _UNARY else 2):
             shape = _NUMBER
             for a in value.args:
                 shape = _same(shape, self._shape(a, shapes))

@@ -51,25 +51,20 @@ class _NotElementwise(Exception):
     pass
 
 
-def run(body, seed, tangents, namer, broadcast_with, nodes=None, made=None):
+def run(body, seed, tangents, namer, broadcast_with, nodes=None):
     """``body`` (statements of a jvp function whose only differentiated input
     has the tangent ``seed``; ``tangents``: every tangent name in it) in
     coefficient form, or None when some tangent is not elementwise in the seed.
     ``broadcast_with``: the node that refers to ``s2s.runtime.broadcast_with``;
-    ``nodes``: the :class:`s2s.nodes.StatementNodes` of ``body``, if there is one;
-    ``made``: a set to add the names of the coefficients to."""
+    ``nodes``: the :class:`s2s.nodes.StatementNodes` of ``body``, if there is one."""
     if nodes is None:
         nodes = StatementNodes()
     if any(may_mutate(node) for s in body for node in nodes.of(s)):
         return None
     try:
-        coefficients = _Coefficients(seed, tangents, namer, broadcast_with)
-        new = coefficients.body(body)
+        return _Coefficients(seed, tangents, namer, broadcast_with).body(body)
     except _NotElementwise:
         return None
-    if made is not None:
-        made.update(v for v in coefficients.value.values() if isinstance(v, str))
-    return new
 
 
 # calls that cannot change an array a coefficient refers to (until the

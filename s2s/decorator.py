@@ -55,7 +55,7 @@ class Differentiable:
         if errors:
             raise errors[0]
         if not found:
-            jvp_function(plain, self.params, inplace=True)  # kept for f.jvp and s2s.source
+            jvp_function(plain, self.params)  # kept for f.jvp and s2s.source
 
     def __call__(self, *args, **kwargs):
         return self.__wrapped__(*args, **kwargs)

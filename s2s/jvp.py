@@ -29,7 +29,7 @@ import inspect
 
 import gast
 
-from . import broadcasts, coefficients, cse, deadcode, inplace, release, runtime, scaling
+from . import broadcasts, coefficients, cse, deadcode, release, runtime, scaling
 from .analysis import (
     BINOPS,
     LINEAR_METHODS,
@@ -72,12 +72,11 @@ class Emitter(StatementPass):
     a user function called with active arguments and returns
     ``(binding name, {param: tangent param name}, mutated params)``."""
 
-    def __init__(self, ctx, fn_node, active_params, callee, entry, inplace=False):
+    def __init__(self, ctx, fn_node, active_params, callee, entry):
         self.ctx = ctx
         self.fn = fn_node
         self.callee = callee
         self.entry = entry
-        self.inplace = inplace
         # for the analyses below, walked once: they read assignments, loops and calls only
         every = walk_values(fn_node)
         nodes = [n for n in every if isinstance(n, _ANALYSED)]
@@ -221,21 +220,16 @@ class Emitter(StatementPass):
                                   returns=None, type_comment=None, type_params=[])
         nodes = StatementNodes()  # the walks of the statements, shared by the passes below
         body = deadcode.run(holder, self.tangent_vars() - set(self.active_params), nodes).body
-        coefficient_names = set()
         if len(self.active_params) == 1:
             seed = self.dot_name(self.active_params[0])
             coefficient_form = coefficients.run(body, seed, self.tangent_vars(), self.ctx.namer,
-                                                self.ctx.ref(runtime.broadcast_with), nodes,
-                                                coefficient_names)
+                                                self.ctx.ref(runtime.broadcast_with), nodes)
             if coefficient_form:
                 body, nodes = coefficient_form, StatementNodes()
         body = scaling.run(body, self.tangent_vars(), nodes)
         body = broadcasts.run(body, self.ctx.namer.primals(), self.ctx.ref(runtime.broadcast_with),
                               self.ctx.xp, nodes)
         body = release.run(cse.run(body, nodes), self.ctx.user_names | set(params), nodes)
-        if self.inplace:
-            body = inplace.run(body, params, self.active_params,
-                               self.tangent_vars() | coefficient_names, self.ctx.xp)
         tangents = [p for p in self.active_params]
         args = clone(fn.args)
         tangent_args = [gast.Name(id=self.dot_name(p), ctx=gast.Param(), annotation=None,

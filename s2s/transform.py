@@ -74,14 +74,12 @@ def forget_memo():
     _MEMO.clear()
 
 
-def jvp_function(fn, active, *, entry=True, inplace=False):
-    """The jvp of ``fn`` w.r.t. the parameters ``active`` (tuple of names);
-    ``inplace``: with temporaries updated in place (``inplace.py``), the
-    code ``s2s.jvp`` runs (not the code other transforms start from)."""
+def jvp_function(fn, active, *, entry=True):
+    """The jvp of ``fn`` w.r.t. the parameters ``active`` (tuple of names)."""
     from .frontend import _unwrap
 
     fn = _unwrap(fn)
-    spec = ("jvp", tuple(active), entry) + (("inplace",) if inplace else ())
+    spec = ("jvp", tuple(active), entry)
     per_fn = _MEMO.get(fn)
     if per_fn is not None and spec in per_fn and per_fn[spec].is_current():
         return per_fn[spec]
@@ -136,8 +134,7 @@ def _build(fn, active, entry, spec, key):
     _IN_PROGRESS[(fn, spec)] = (late, {p: ctx.namer.tangent(p) for p in active})
     try:
         node = normalize(parsed.node, ctx)
-        emitter = Emitter(ctx, node, active, _callee(ctx, callee_deps), entry,
-                          inplace="inplace" in spec)
+        emitter = Emitter(ctx, node, active, _callee(ctx, callee_deps), entry)
         new, tangent_names, positional = emitter.run()
         header = f"# s2s {__version__} | {origin} | jvp | source sha256 {digest}"
         compiled, source, store = _compile(fn, spec, key, new, header, f"{origin} jvp", ctx,

@@ -456,12 +456,11 @@ def test_info_and_clear(cache_dir):
     s2s.jacfwd(define(SIMPLE, "f", "<info>"))(X)
     info = cache.info()
     assert info["location"] == str(cache_dir) and info["enabled"] is True
-    # s2s.jvp's code (with in-place updates), the jvp code jacfwd batches, and that batched
-    assert info["entries"] == len(entries(cache_dir)) == 3
+    assert info["entries"] == len(entries(cache_dir)) == 2
     # the entries and their compiled code
     assert info["size_bytes"] == sum(p.stat().st_size for p in cache_dir.iterdir())
-    assert sorted(p.suffix for p in cache_dir.iterdir()) == [".code"] * 3 + [".py"] * 3
-    assert cache.clear() == 3
+    assert sorted(p.suffix for p in cache_dir.iterdir()) == [".code", ".code", ".py", ".py"]
+    assert cache.clear() == 2
     assert cache.info()["entries"] == 0 and entries(cache_dir) == []
 
 
@@ -509,7 +508,7 @@ def test_traceback_names_generated_and_user_line(loaded):
 def test_getsource_and_pdb_on_loaded_code():
     s2s.jvp(define(SIMPLE, "f", "<debug>"), (X,), (DX,))
     before = dict(cache.stats)
-    generated = jvp_function(define(SIMPLE, "f", "<debug>"), ("x",), inplace=True)
+    generated = jvp_function(define(SIMPLE, "f", "<debug>"), ("x",))
     assert delta(before)["hits"] == 1
     assert os.path.isfile(generated.fn.__code__.co_filename)
     assert generated.fn.__s2s_def__[0] == "<debug>"  # the user's def, for backend errors

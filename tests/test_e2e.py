@@ -1445,8 +1445,7 @@ def test_a_polynomial_with_the_exponent_in_a_variable_at_zero():
     curvature = 2 * _COEFFICIENTS[2] + 6 * _COEFFICIENTS[3] * x
     hessian = s2s.hessian(lambda v: np.sum(_polynomial(v)))(x)
     np.testing.assert_allclose(hessian, np.diag(curvature), rtol=1e-14, atol=1e-14)
-    # a number as the exponent: folded (and the product made in place)
-    assert "_t0_dx = x ** 2\n    _t0_dx *= 3\n" in s2s.source(_cube)
+    assert "_t0_dx = 3 * x ** 2" in s2s.source(_cube)  # a number as the exponent: folded
 
 
 def _cube(x):

@@ -24,11 +24,10 @@ def show(src, stage):
         from ..api import source
 
         return source(fn, "jacfwd", ranks=(1,)).split("\n", 1)[1].rstrip()
-    if stage in ("jvp", "jvp-inplace"):
+    if stage == "jvp":
         from ..transform import jvp_function
 
         code = fn.__code__
-        source = jvp_function(fn, code.co_varnames[: code.co_argcount],
-                              inplace=stage == "jvp-inplace").source
+        source = jvp_function(fn, code.co_varnames[: code.co_argcount]).source
         return source.split("\n", 1)[1].rstrip()
     return stage_source(fn, stage).split("\n", 1)[1].rstrip()
