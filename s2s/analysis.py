@@ -406,6 +406,8 @@ VIEW_FUNCTIONS = {"reshape", "ravel", "transpose", "swapaxes", "moveaxis", "sque
                   "rot90", "asanyarray", "split", "array_split", "hsplit", "vsplit"}
 
 
+_VIEWS_OF_EVERY_ARGUMENT = {"atleast_1d", "atleast_2d", "atleast_3d"}  # (the rest: of the first)
+
 CONTAINER_MUTATORS = MUTATORS | {"pop", "remove", "clear", "reverse", "sort"}
 
 
@@ -494,6 +496,8 @@ class Aliases:
             fname = func.attr if isinstance(func, gast.Attribute) else getattr(func, "id", "")
             if isinstance(func, gast.Attribute) and not _is_ref(func, self.ctx):
                 sources = _names(func.value) if fname in ("get", "pop", "values", "items") else set()
+            elif fname in VIEW_FUNCTIONS and fname not in _VIEWS_OF_EVERY_ARGUMENT:
+                sources = _names(value.args[0]) if value.args else set()  # (not split's indices)
             elif fname in VIEW_FUNCTIONS or self._user_function(func):
                 sources = set().union(*(_names(a) for a in value.args)) if value.args else set()
             else:

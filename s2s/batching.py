@@ -1535,7 +1535,14 @@ def _view_classes(fn_node, mutated):
         return x
 
     for node in walk(fn_node):
-        if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name):
+        if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Tuple) and (
+                _split_of_name(node.value) or isinstance(node.value, gast.Name)):
+            # a, b = np.split(z, 2), or a, b = parts: each is a view of z, an item of parts
+            held = node.value.args[0] if isinstance(node.value, gast.Call) else node.value
+            for part in node.targets[0].elts:
+                if isinstance(part, gast.Name):
+                    parent[find(part.id)] = find(held.id)
+        elif isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name):
             value = node.value
             if isinstance(value, gast.Subscript) or (
                     isinstance(value, gast.Attribute) and value.attr == "flat"):
@@ -1546,6 +1553,8 @@ def _view_classes(fn_node, mutated):
             elif isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
                     and value.func.attr == "view":
                 value = value.func.value  # z.view(dtype)
+            elif _split_of_name(value):
+                value = value.args[0]  # parts = np.split(z, 2): a list of views of z
             if isinstance(value, gast.Name):
                 parent[find(node.targets[0].id)] = find(value.id)
             elif isinstance(value, (gast.List, gast.Tuple, gast.Dict)):
@@ -1557,6 +1566,12 @@ def _view_classes(fn_node, mutated):
                     if isinstance(item, gast.Name):
                         parent[find(item.id)] = find(node.targets[0].id)
     return {m: [n for n in parent if find(n) == find(m)] for m in mutated if m in parent}
+
+
+def _split_of_name(value):
+    """Whether ``value`` is ``np.split(z, ...)`` (or array_split, hsplit...) of a name."""
+    return isinstance(value, gast.Call) and getattr(value.func, "attr", None) in _SPLITS \
+        and bool(value.args) and isinstance(value.args[0], gast.Name)
 
 
 def _assigned_once(fn_node):

@@ -268,6 +268,57 @@ def test_a_write_into_an_array_leaves_the_tangent_of_an_earlier_result_of_it(fn)
     np.testing.assert_allclose(s2s.jacfwd(fn)(x), fd, rtol=1e-6, atol=1e-8)
 
 
+def _list_item_updated(x):
+    y = x.copy()
+    rows = [y[0:2], y[2:4]]
+    rows[1] += 1.0  # the list holds a view of y: y changes
+    return y * x
+
+
+def _dict_item_updated(x):
+    y = x * 2.0
+    d = {"a": y}
+    d["a"] *= x  # the dict holds y itself
+    return y
+
+
+def _split_parts_updated(x):
+    y = x.copy()
+    parts = np.split(y, [1, 3])  # the indices carry no derivative
+    parts[1] += parts[0]
+    parts[2][:] = np.sin(parts[2])
+    return y * y
+
+
+def _split_part_written(x):
+    y = x.copy()
+    a, b = np.split(y, 2)
+    a *= 3.0
+    b[0] = a[0] * b[1]
+    return y ** 2
+
+
+@pytest.mark.parametrize("fn", [_list_item_updated, _dict_item_updated, _split_parts_updated,
+                                _split_part_written], ids=lambda f: f.__name__)
+def test_items_of_lists_dicts_and_split_parts_updated_in_place(fn):
+    # rows[1] += v replaced the list's item instead of changing the array (a view of y):
+    # y kept its values (the output and the derivative were wrong); np.split's indices
+    # were taken for values carrying a derivative; hessian through written parts was wrong
+    x = np.array([0.3, -0.7, 1.1, 0.4])
+    np.testing.assert_allclose(s2s.jvp(fn, (x,), (np.ones(4),))[0], fn(x.copy()), rtol=1e-14)
+    check_jvp(fn, (x,))
+    jacobian = s2s.jacfwd(fn)
+    fd = np.stack([central_difference(fn, (x,), (e,)) for e in np.eye(4)], -1)
+    np.testing.assert_allclose(jacobian(x), fd, rtol=1e-6, atol=1e-8)
+    xs = np.stack([x, 2 * x, -x])
+    np.testing.assert_allclose(s2s.vmap(fn)(xs), [fn(r.copy()) for r in xs], rtol=1e-14)
+    total = lambda v: np.sum(np.sin(fn(v)))  # noqa: E731
+    hessian = s2s.hessian(total)(x)
+    gradient = s2s.jacfwd(total)
+    fd = np.stack([(gradient(x + 1e-6 * e) - gradient(x - 1e-6 * e)) / 2e-6 for e in np.eye(4)])
+    np.testing.assert_allclose(hessian, fd, rtol=1e-5, atol=1e-6)
+
+
 def test_identity_function():
     x = np.array([0.5, -1.0, 2.0])
     t = np.ones(3)

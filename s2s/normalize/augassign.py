@@ -4,7 +4,11 @@ Expects comprehensions and conditional expressions removed. Guarantees that
 every remaining ``AugAssign`` targets a plain name (kept in place: ``x += v``
 updates the array ``x`` refers to, and the jvp pass updates ``x_dot`` the same
 way). ``y[i] += v`` becomes ``y[i] = y[i] + v``, which is what NumPy does;
-an index that is not trivial is evaluated once, into a temporary.
+an index that is not trivial is evaluated once, into a temporary. An item
+of a list or dict (a name bound to a display, ``list(...)``, ``dict(...)``
+or ``np.split(...)``) is updated in place, as Python does: ``rows[1] += v``
+becomes ``_t = rows[1]``, ``_t += v``, ``rows[1] = _t`` (the array the list
+holds, perhaps a view of another, changes; it is not replaced).
 
 >>> from s2s.normalize._doctest import show
 >>> print(show("def f(y, v, k):\\n    y[1:] += v\\n    y[idx(k)] *= 2\\n    y += v\\n", "augassign"))
@@ -17,9 +21,10 @@ def f(y, v, k):
 
 
 import gast
+import numpy
 
 from ..context import assign, name
-from ..nodes import clone
+from ..nodes import clone, walk
 
 
 def trivial(node):
@@ -40,8 +45,9 @@ def trivial(node):
 
 
 class _AugAssign:
-    def __init__(self, ctx):
+    def __init__(self, ctx, containers):
         self.ctx = ctx
+        self.containers = containers
 
     def statements(self, node):
         """Rewrite the augmented assignments in the statement lists under
@@ -79,6 +85,15 @@ class _AugAssign:
             index = name(tmp)
         load = gast.Subscript(value=clone(target.value), slice=clone(index), ctx=gast.Load())
         store = gast.Subscript(value=target.value, slice=index, ctx=gast.Store())
+        if isinstance(target.value, gast.Name) and target.value.id in self.containers:
+            item = self.ctx.temp()
+            update = gast.AugAssign(target=gast.Name(id=item, ctx=gast.Store(), annotation=None,
+                                                     type_comment=None),
+                                    op=node.op, value=node.value)
+            update.lineno = node.lineno
+            back = gast.Assign(targets=[store], value=name(item), type_comment=None)
+            back.lineno = node.lineno
+            return pre + [assign(item, load, node.lineno), update, back]
         value = gast.BinOp(left=load, op=node.op, right=node.value)
         new = gast.Assign(targets=[store], value=value, type_comment=None)
         new.lineno = node.lineno
@@ -90,5 +105,22 @@ _STATEMENT_LISTS = ("body", "orelse", "finalbody", "handlers", "cases")
 
 
 def run(fn_node, ctx):
-    _AugAssign(ctx).statements(fn_node)
+    _AugAssign(ctx, _containers(fn_node, ctx)).statements(fn_node)
     return fn_node
+
+
+_MAKES_CONTAINERS = {list, dict, numpy.split, numpy.array_split, numpy.hsplit, numpy.vsplit,
+                     numpy.dsplit}
+
+
+def _containers(fn_node, ctx):
+    """Names the function binds to a list or dict: a display, ``list(...)``,
+    ``dict(...)``, ``np.split(...)`` and its kin."""
+    found = set()
+    for node in walk(fn_node):
+        if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name):
+            value = node.value
+            if isinstance(value, (gast.List, gast.Dict)) or isinstance(value, gast.Call) \
+                    and ctx.resolve(value.func) in _MAKES_CONTAINERS:
+                found.add(node.targets[0].id)
+    return found
