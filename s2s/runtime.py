@@ -524,6 +524,8 @@ def quantile_tangent(a, z, a_dot, q, q_dot, axis, keepdims, scale):
     axes = tuple(range(a.ndim)) if axis is None else _axis_tuple(axis, a.ndim)
     kept = tuple(k for k in range(a.ndim) if k not in axes)
     lead = max(_lead(a_dot, a.ndim), _lead(q_dot, q.ndim), key=len)
+    if any(a.shape[k] == 0 for k in axes):  # of no values: NaN, as the quantile is
+        return xp.full(lead + xp.shape(z), xp.nan, dtype=xp.asarray(z).dtype)
     ones = (1,) * len(lead)
     shape = tuple(a.shape[k] for k in kept) + (-1,)
     values = xp.reshape(xp.transpose(a, kept + axes), shape)

@@ -340,14 +340,15 @@ def interp(z, x, xp, fp, x_dot, xp_dot, fp_dot, left_dot, right_dot, period_dot,
 
 
 # linear in the coefficients; in x, the derivative polynomial (np.polyder's
-# coefficients, written as arithmetic on p's, which a second derivative follows)
+# coefficients, written as arithmetic on p's, which a second derivative follows,
+# with the exponents in p's type: an int64 arange made float32 float64)
 @jvp_rule(np.polyval, batching="polyval", samples=[
     S(A(3), A(5)), S(A(4), A(2, 3)), S(A(1), A(3)), S(A(3), 0.7),
     S(np.array([1.0, -2.0, 0.5]), A(4)),
 ])
 def polyval(z, p, x, p_dot, x_dot):
-    z_dot = np.polyval(p_dot, x) + np.polyval(
-        np.asarray(p)[:-1] * np.arange(np.shape(p)[-1] - 1, 0, -1), x) * x_dot
+    z_dot = np.polyval(p_dot, x) + np.polyval(np.asarray(p)[:-1] * np.arange(
+        np.shape(p)[-1] - 1, 0, -1).astype(np.asarray(p).dtype), x) * x_dot
 
 
 linear(np.where, argnums=(1, 2), samples=[S(A(5, kind="bool"), A(5), A(5)),

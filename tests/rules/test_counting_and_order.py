@@ -220,3 +220,18 @@ def test_polyval_second_derivatives(f, at):
     fd = np.stack([(jacobian(at + 1e-6 * e) - jacobian(at - 1e-6 * e)) / 2e-6
                    for e in np.eye(len(at))])
     np.testing.assert_allclose(hessian, fd, rtol=1e-6, atol=1e-6)
+
+
+def test_polyval_of_float32_keeps_float32():
+    p, x = np.array([0.5, -1.0, 2.0], np.float32), np.array([0.3, 0.7], np.float32)
+    for primals, tangents in (((p, x), (np.ones(3, np.float32), np.ones(2, np.float32))),):
+        out, out_dot = s2s.jvp(np.polyval, primals, tangents)
+        assert out.dtype == out_dot.dtype == np.float32
+
+
+@pytest.mark.parametrize("a, axis", [(np.array([]), None), (np.zeros((0, 3)), 0)])
+def test_median_of_no_values_is_nan_with_a_nan_tangent(a, axis):
+    with np.errstate(invalid="ignore"), pytest.warns(RuntimeWarning):
+        out, out_dot = s2s.jvp(lambda v: np.median(v, axis=axis), (a,), (np.ones_like(a),))
+    assert np.all(np.isnan(out)) and np.shape(out_dot) == np.shape(out)
+    assert np.all(np.isnan(out_dot))
