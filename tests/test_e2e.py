@@ -298,8 +298,16 @@ def _split_part_written(x):
     return y ** 2
 
 
+def _list_copy_item_updated(x):
+    y = x * 1.0
+    rows = list([y[:2], y[2:]])  # a new list of the same views of y
+    rows[0] -= x[2:]
+    return y * y
+
+
 @pytest.mark.parametrize("fn", [_list_item_updated, _dict_item_updated, _split_parts_updated,
-                                _split_part_written], ids=lambda f: f.__name__)
+                                _split_part_written, _list_copy_item_updated],
+                         ids=lambda f: f.__name__)
 def test_items_of_lists_dicts_and_split_parts_updated_in_place(fn):
     # rows[1] += v replaced the list's item instead of changing the array (a view of y):
     # y kept its values (the output and the derivative were wrong); np.split's indices
@@ -317,6 +325,20 @@ def test_items_of_lists_dicts_and_split_parts_updated_in_place(fn):
     gradient = s2s.jacfwd(total)
     fd = np.stack([(gradient(x + 1e-6 * e) - gradient(x - 1e-6 * e)) / 2e-6 for e in np.eye(4)])
     np.testing.assert_allclose(hessian, fd, rtol=1e-5, atol=1e-6)
+
+
+def _dict_parameter_item_updated(p):
+    w = p["w"]
+    p["w"] *= 2.0  # w is the same array: it doubles too
+    return w + p["w"]
+
+
+def test_an_item_of_a_dict_parameter_updated_in_place():
+    x = np.array([0.3, -0.7, 1.1, 0.4])
+    out, out_dot = s2s.jvp(_dict_parameter_item_updated, ({"w": x},), ({"w": np.ones(4)},))
+    np.testing.assert_allclose(out, 4 * x, rtol=1e-14)
+    np.testing.assert_allclose(out_dot, np.full(4, 4.0), rtol=1e-14)
+    np.testing.assert_array_equal(x, [0.3, -0.7, 1.1, 0.4])  # the caller's array: untouched
 
 
 def test_identity_function():

@@ -8,7 +8,8 @@ an index that is not trivial is evaluated once, into a temporary. An item
 of a list or dict (a name bound to a display, ``list(...)``, ``dict(...)``
 or ``np.split(...)``) is updated in place, as Python does: ``rows[1] += v``
 becomes ``_t = rows[1]``, ``_t += v``, ``rows[1] = _t`` (the array the list
-holds, perhaps a view of another, changes; it is not replaced).
+holds, perhaps a view of another, changes; it is not replaced); so does an
+item with a string key (``p["w"] *= 2`` of a dict parameter).
 
 >>> from s2s.normalize._doctest import show
 >>> print(show("def f(y, v, k):\\n    y[1:] += v\\n    y[idx(k)] *= 2\\n    y += v\\n", "augassign"))
@@ -85,7 +86,8 @@ class _AugAssign:
             index = name(tmp)
         load = gast.Subscript(value=clone(target.value), slice=clone(index), ctx=gast.Load())
         store = gast.Subscript(value=target.value, slice=index, ctx=gast.Store())
-        if isinstance(target.value, gast.Name) and target.value.id in self.containers:
+        if isinstance(target.value, gast.Name) and target.value.id in self.containers or (
+                isinstance(index, gast.Constant) and isinstance(index.value, str)):  # (p["w"])
             item = self.ctx.temp()
             update = gast.AugAssign(target=gast.Name(id=item, ctx=gast.Store(), annotation=None,
                                                      type_comment=None),
