@@ -496,10 +496,10 @@ class Aliases:
             fname = func.attr if isinstance(func, gast.Attribute) else getattr(func, "id", "")
             if isinstance(func, gast.Attribute) and not _is_ref(func, self.ctx):
                 sources = _names(func.value) if fname in ("get", "pop", "values", "items") else set()
-            elif self.ctx.resolve(func) in (list, tuple, dict):
-                # a new list of the same arrays: list(rows), dict(a=y)
-                sources = set().union(*(_names(a) for a in value.args), *(
-                    _names(k.value) for k in value.keywords))
+            elif self.ctx.resolve(func) in (list, tuple):
+                # a new list of the same arrays: list(rows) (not dict(p): an item of
+                # the copy replaced would count as a write into p)
+                sources = set().union(*(_names(a) for a in value.args))
             elif fname in VIEW_FUNCTIONS and fname not in _VIEWS_OF_EVERY_ARGUMENT:
                 sources = _names(value.args[0]) if value.args else set()  # (not split's indices)
             elif fname in VIEW_FUNCTIONS or self._user_function(func):
