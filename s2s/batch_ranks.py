@@ -125,7 +125,7 @@ class RankInference:
         if obj is runtime.outer_product and len(ranks) == 2:
             return None if ranks[1] is None else ranks[1] + 1  # a[:, None] * c
         if obj in (runtime.dense_tree, runtime.zeros_like_tree, runtime.fresh_copy) \
-                and len(ranks) == 1:
+                and len(ranks) == 1 or obj is runtime.tangent_copy and ranks:
             return ranks[0]  # (of an array: its shape; of a container: no rank anyway)
         if path in ("array", "asarray", "stack") and args and isinstance(args[0], gast.Name) \
                 and args[0].id in self.displays and not v.keywords:

@@ -79,7 +79,7 @@ _SELECTIONS = {"nonzero", "argwhere", "flatnonzero", "logical_and", "logical_or"
 # NumPy functions that return a list of arrays
 _SPLITS = {"split", "array_split", "hsplit", "vsplit", "dsplit"}
 # runtime helpers whose result has the structure of their first argument
-_SAME_STRUCTURE = {"zeros_like_tree", "fresh_copy", "batched", "batched_copy", "batched_under",
+_SAME_STRUCTURE = {"zeros_like_tree", "fresh_copy", "tangent_copy", "batched", "batched_copy", "batched_under",
                    "batched_copy_under"}
 
 
@@ -1086,7 +1086,11 @@ class Batcher(RankInference, AxisRules, StatementPass):
             depth = v.args[2].value if len(v.args) > 2 else 1  # a constant the batcher wrote
             v.args = v.args[:2] + [const(depth + 1)]
             return v, []  # one more outer batch axis in front
-        if helper in ("fresh_copy", "zeros_like_tree", "dict_tangent"):
+        if helper == "tangent_copy" and len(v.args) == 2 and self.is_batched(v.args[1]) \
+                and not self.is_batched(v.args[0]):
+            v.args[0] = self._broadcast("batched", v.args[0])  # (copied: one per example)
+            return v, []
+        if helper in ("fresh_copy", "tangent_copy", "zeros_like_tree", "dict_tangent"):
             return v, []  # batched the same way as their argument (the items of a dict)
         if helper == "identity_matmul" and not self.is_batched(v.args[0]):
             return v, []  # a copy of its second argument: batched as that is

@@ -551,13 +551,13 @@ class Emitter(StatementPass):
         if isinstance(shared, gast.Call) and shared.args and gast.dump(shared.func) == gast.dump(
                 self.ctx.ref(runtime.broadcast_with)):
             shared = shared.args[0]
-        if (
-            isinstance(shared, gast.Name)
-            and not isinstance(value, (gast.Name, gast.Subscript, gast.Attribute))
-            and (self.may_be_mutated(z) or any(
-                self.dot_name(n.id) == shared.id and self.may_be_mutated(n.id)
-                for n in name_nodes(value)))
-        ):
+        if not isinstance(shared, gast.Name) \
+                or isinstance(value, (gast.Name, gast.Subscript, gast.Attribute)):
+            return tangent
+        if self.may_be_mutated(z):  # (z = x + 1j; z *= 1j: a complex copy of x's tangent)
+            last.value = call(self.ctx.ref(runtime.tangent_copy), [last.value, name(z)])
+        elif any(self.dot_name(n.id) == shared.id and self.may_be_mutated(n.id)
+                 for n in name_nodes(value)):
             last.value = call(self.ctx.ref(runtime.fresh_copy), [last.value])
         return tangent
 

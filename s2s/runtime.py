@@ -32,6 +32,17 @@ def fresh_copy(value):
     return _copy.copy(value)
 
 
+def tangent_copy(t, z):
+    """A copy of the tangent ``t`` that ``z`` shares (``z = x + 1j`` has ``x``'s
+    tangent), for ``z``'s tangent to be updated in place: complex where ``z``
+    is (``z *= 1j`` makes it so), else of ``t``'s own dtype."""
+    z_dtype, t_dtype = getattr(z, "dtype", None), getattr(t, "dtype", None)
+    if z_dtype is not None and t_dtype is not None and z_dtype.kind == "c" \
+            and t_dtype.kind != "c":
+        return t.astype(z_dtype)  # (a copy)
+    return fresh_copy(t)
+
+
 def _copied_leaf(value):
     return value.copy() if hasattr(value, "copy") else value
 

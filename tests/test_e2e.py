@@ -341,6 +341,35 @@ def test_an_item_of_a_dict_parameter_updated_in_place():
     np.testing.assert_array_equal(x, [0.3, -0.7, 1.1, 0.4])  # the caller's array: untouched
 
 
+def _complex_updated_in_place(x):
+    v = x + 1j  # its tangent is x's real tangent until v *= ... makes it complex
+    v *= 2j * x
+    return np.abs(v) ** 2
+
+
+def _phase_accumulated(x):
+    psi = x + 0j
+    for k in range(3):
+        psi *= np.exp(1j * k * x)
+    return np.real(psi * np.conj(psi)) + np.imag(psi)
+
+
+@pytest.mark.parametrize("fn", [_complex_updated_in_place, _phase_accumulated],
+                         ids=lambda f: f.__name__)
+def test_a_complex_value_made_from_a_real_one_and_updated_in_place(fn):
+    # v_dot was x_dot's real copy: v_dot *= 2j * x raised a casting error
+    x = np.array([0.5, 1.0, -0.3])
+    check_jvp(fn, (x,))
+    fd = np.stack([central_difference(fn, (x,), (e,)) for e in np.eye(3)], -1)
+    np.testing.assert_allclose(s2s.jacfwd(fn)(x), fd, rtol=1e-6, atol=1e-8)
+    total = lambda v: np.sum(fn(v))  # noqa: E731
+    gradient = s2s.jacfwd(total)
+    fd = np.stack([(gradient(x + 1e-6 * e) - gradient(x - 1e-6 * e)) / 2e-6 for e in np.eye(3)])
+    np.testing.assert_allclose(s2s.hessian(total)(x), fd, rtol=1e-5, atol=1e-6)
+    xs = np.stack([x, 2 * x])
+    np.testing.assert_allclose(s2s.vmap(fn)(xs), [fn(r) for r in xs], rtol=1e-13)
+
+
 def test_identity_function():
     x = np.array([0.5, -1.0, 2.0])
     t = np.ones(3)

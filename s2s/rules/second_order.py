@@ -25,6 +25,8 @@ from .registry import A, S, jvp_rule, linear, multilinear
 _A = np.array([[0.3, 2.0, -1.0], [1.5, 0.2, 0.9]])
 
 linear(rt.fresh_copy, samples=[S(A(3, 2))], batching="helper")
+linear(rt.tangent_copy, argnums=(0,), batching="helper", passive=("z",), samples=[
+    S(A(3, 2), A(3, 2), argnums=(0,)), S(A(3), np.array([1 + 1j, 2 - 1j, 0.5j]), argnums=(0,))])
 linear(rt.extremum_tangent, argnums=(2,),
        samples=[S(_A, _A.max(axis=1), A(2, 3), 1, False, argnums=(2,)),
                 S(_A, _A.min(), A(2, 3), None, False, argnums=(2,))],
