@@ -249,8 +249,9 @@ class Batcher(RankInference, AxisRules, StatementPass):
                             self.item_batched[target.id] = flags
                 if isinstance(s.value, (gast.List, gast.Tuple, gast.Dict)) \
                         or self.kind.get(self._copied_container(s.value)) in _CONTAINERS \
-                        or isinstance(s.value, gast.Call) and registry.numpy_path(
-                            self._resolve(s.value.func)) in _SPLITS \
+                        or isinstance(s.value, gast.Call) and (registry.numpy_path(
+                            self._resolve(s.value.func)) in _SPLITS or _runtime_name(
+                            self._resolve(s.value.func)) == "dict_tangent") \
                         or isinstance(s.value, gast.BinOp) and self._sequence_op(s.value):
                     self.kind[target.id] = "container"
                 elif self.kind.get(target.id) != "container" and self.rank.get(target.id) is not None:

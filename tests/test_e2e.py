@@ -305,9 +305,15 @@ def _list_copy_item_updated(x):
     return y * y
 
 
+def _dict_of_pairs_updated(x):
+    d = dict([("a", x * 2.0), ("b", x * 3.0)])  # (batched, its tangent was taken for an array)
+    d["a"] /= d["b"] + 1.0
+    return d["a"] + d["b"]
+
+
 @pytest.mark.parametrize("fn", [_list_item_updated, _dict_item_updated, _split_parts_updated,
-                                _split_part_written, _list_copy_item_updated],
-                         ids=lambda f: f.__name__)
+                                _split_part_written, _list_copy_item_updated,
+                                _dict_of_pairs_updated], ids=lambda f: f.__name__)
 def test_items_of_lists_dicts_and_split_parts_updated_in_place(fn):
     # rows[1] += v replaced the list's item instead of changing the array (a view of y):
     # y kept its values (the output and the derivative were wrong); np.split's indices
@@ -321,6 +327,10 @@ def test_items_of_lists_dicts_and_split_parts_updated_in_place(fn):
     xs = np.stack([x, 2 * x, -x])
     np.testing.assert_allclose(s2s.vmap(fn)(xs), [fn(r.copy()) for r in xs], rtol=1e-14)
     total = lambda v: np.sum(np.sin(fn(v)))  # noqa: E731
+    if fn is _dict_of_pairs_updated:  # (dict(pairs) has no second-order rule: refused)
+        with pytest.raises(s2s.NoRuleError, match="no second-order rule"):
+            s2s.hessian(total)(x)
+        return
     hessian = s2s.hessian(total)(x)
     gradient = s2s.jacfwd(total)
     fd = np.stack([(gradient(x + 1e-6 * e) - gradient(x - 1e-6 * e)) / 2e-6 for e in np.eye(4)])
