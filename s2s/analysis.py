@@ -310,8 +310,8 @@ class Activity:
                 and func.attr in MUTATORS
                 and isinstance(func.value, gast.Name)
                 and self.ctx.is_local(func.value.id)
-                and any(self.is_active(a) for a in s.value.args)
-            ):
+                and any(self.is_active(a) for a in s.value.args + [k.value for k in s.value.keywords])
+            ):  # (d.update(a=y) too)
                 self._mark_mutated(func.value.id)
         elif isinstance(s, gast.For):
             self._for_target(s.iter, s.target)
@@ -442,6 +442,41 @@ def mutated_names(fn_node, nodes=None):
     return found
 
 
+_MAKES_CONTAINERS = {list, dict, numpy.split, numpy.array_split, numpy.hsplit, numpy.vsplit,
+                     numpy.dsplit}
+
+
+def container_names(nodes, ctx):
+    """``(containers, copies)``: the names ``nodes`` (the function's) bind to
+    a new list or dict (a display, ``list(...)``, ``dict(...)``, ``np.split``
+    and its kin, or another such name), and those of them that are a
+    shallow copy of a name (``dict(p)``, ``list(p)``, ``p.copy()``: their
+    arrays are ``p``'s)."""
+    containers, copies, named = set(), set(), {}
+    for node in nodes:
+        if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name):
+            target, value = node.targets[0].id, node.value
+            if isinstance(value, gast.Call) and len(value.args) == 1 \
+                    and isinstance(value.args[0], gast.Name) \
+                    and ctx.resolve(value.func) in (list, dict):
+                copies.add(target)
+            elif isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
+                    and value.func.attr == "copy" and isinstance(value.func.value, gast.Name) \
+                    and not value.args:
+                copies.add(target)
+            if isinstance(value, (gast.List, gast.Dict)) or isinstance(value, gast.Call) \
+                    and ctx.resolve(value.func) in _MAKES_CONTAINERS:
+                containers.add(target)
+            elif isinstance(value, gast.Name):
+                named.setdefault(target, set()).add(value.id)
+    for _ in range(len(named)):  # (names bound to a container's name)
+        more = {t for t, sources in named.items() if sources & containers} - containers
+        if not more:
+            break
+        containers |= more
+    return containers, copies
+
+
 def container_mutated_names(fn_node, nodes=None):
     """Lists and dicts the function changes: ``lst.append(v)``, ``d.update(e)``.
     ``nodes``: as for :func:`mutated_names`."""
@@ -462,7 +497,9 @@ class Aliases:
     def __init__(self, fn_node, ctx, nodes=None):
         self.parent = {}
         self.ctx = ctx
-        for node in nodes if nodes is not None else walk(fn_node):
+        nodes = list(nodes if nodes is not None else walk(fn_node))
+        self.containers = container_names(nodes, ctx)[0]
+        for node in nodes:
             if isinstance(node, gast.Assign):
                 self._assign(node.targets[0], node.value)
             elif isinstance(node, gast.For):
@@ -472,14 +509,22 @@ class Aliases:
                             self.union(src, dst)
             elif isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute):
                 if node.func.attr in MUTATORS and isinstance(node.func.value, gast.Name):
-                    for a in node.args:
+                    for a in node.args + [k.value for k in node.keywords]:  # (d.update(a=y))
                         for n in _names(a):
                             if ctx.is_local(n):
                                 self.union(node.func.value.id, n)
 
     def _assign(self, target, value):
         if isinstance(target, gast.Subscript):
-            return  # y[i] = v copies v's values into the array y
+            # y[i] = v copies v's values into the array y; d["a"] = v of a list or
+            # dict puts v itself there
+            base = target.value
+            if isinstance(base, gast.Name) and base.id in self.containers \
+                    and isinstance(value, (gast.Name, gast.Subscript)):
+                for n in _names(value.value if isinstance(value, gast.Subscript) else value):
+                    if self.ctx.is_local(n) and self.ctx.is_local(base.id):
+                        self.union(base.id, n)
+            return
         targets = _names(target)
         if isinstance(value, gast.Subscript):
             value = value.value  # an item or view of it, or an item of its shape

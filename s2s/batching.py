@@ -38,6 +38,7 @@ import numpy
 from . import views
 from .analysis import (
     BINOPS,
+    MUTATORS,
     VIEW_FUNCTIONS,
     container_mutated_names,
     iterated_atoms,
@@ -841,7 +842,9 @@ class Batcher(RankInference, AxisRules, StatementPass):
             return [s]
         value = s.value
         if self.kind.get(base.id) in _CONTAINERS:
-            s.value = self._ensure(value)
+            # (an item updated in place later needs a writable copy of each example)
+            s.value = self._broadcast("batched_copy", value) if base.id in self.mutated \
+                and not self.is_batched(value) else self._ensure(value)
             return [s]
         if self.names_batched(target.slice):
             s2 = gast.Expr(value=call(self.rt("setitem_batched"), [
@@ -1539,8 +1542,21 @@ def _view_classes(fn_node, mutated):
             x = parent[x]
         return x
 
+    displays = {node.targets[0].id for node in walk(fn_node)
+                if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name)
+                and isinstance(node.value, (gast.List, gast.Dict))}
     for node in walk(fn_node):
-        if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Tuple) and (
+        if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Subscript) \
+                and isinstance(node.targets[0].value, gast.Name) \
+                and node.targets[0].value.id in displays and isinstance(node.value, gast.Name):
+            # d["a"] = y: a list or dict holds y itself
+            parent[find(node.value.id)] = find(node.targets[0].value.id)
+        elif isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
+                and node.func.attr in MUTATORS and isinstance(node.func.value, gast.Name):
+            for item in node.args + [k.value for k in node.keywords]:  # lst.append(y)
+                if isinstance(item, gast.Name):
+                    parent[find(item.id)] = find(node.func.value.id)
+        elif isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Tuple) and (
                 _split_of_name(node.value) or isinstance(node.value, gast.Name)):
             # a, b = np.split(z, 2), or a, b = parts: each is a view of z, an item of parts
             held = node.value.args[0] if isinstance(node.value, gast.Call) else node.value

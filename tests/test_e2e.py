@@ -337,6 +337,73 @@ def test_items_of_lists_dicts_and_split_parts_updated_in_place(fn):
     np.testing.assert_allclose(hessian, fd, rtol=1e-5, atol=1e-6)
 
 
+def _stored_then_updated(x):
+    d = {}
+    d["a"] = x  # the dict holds x itself: += writes into the caller's array in Python
+    d["a"] += 1.0
+    return d["a"] * 2.0
+
+
+def _slot_then_updated(x):
+    lst = [None]
+    lst[0] = x[1:]
+    lst[0] *= 3.0
+    return lst[0] * x[1:]
+
+
+def _updated_with_a_keyword(x):
+    y = x * 1.0
+    d = {}
+    d.update(a=y)  # (a keyword: its value was not followed)
+    d["a"] += 1.0
+    return d["a"] * y  # y is the same array: (x + 1) ** 2
+
+
+def _appended_then_updated(x):
+    lst = []
+    lst.append(x)
+    lst[0] += 1.0
+    return lst[0] * x
+
+
+@pytest.mark.parametrize("fn", [_stored_then_updated, _slot_then_updated, _updated_with_a_keyword,
+                                _appended_then_updated], ids=lambda f: f.__name__)
+def test_an_item_a_list_or_dict_holds_updated_in_place_leaves_the_inputs_intact(fn):
+    # the caller's x was written (jvp, jacfwd, vmap), or the derivative lost the update
+    x = np.array([0.3, -0.7, 1.1])
+    x0 = x.copy()
+    out, out_dot = s2s.jvp(fn, (x,), (np.ones(3),))
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_allclose(out, fn(x.copy()), rtol=1e-14)
+    np.testing.assert_allclose(out_dot, central_difference(lambda v: fn(v.copy()), (x0,),
+                                                           (np.ones(3),)), rtol=1e-6)
+    jacobian = s2s.jacfwd(fn)(x)
+    np.testing.assert_array_equal(x, x0)
+    fd = np.stack([central_difference(lambda v: fn(v.copy()), (x0,), (e,)) for e in np.eye(3)], -1)
+    np.testing.assert_allclose(jacobian, fd, rtol=1e-6, atol=1e-8)
+    xs = np.stack([x0, 2 * x0])
+    xs0 = xs.copy()
+    np.testing.assert_allclose(s2s.vmap(fn)(xs), [fn(r.copy()) for r in xs0], rtol=1e-14)
+    np.testing.assert_array_equal(xs, xs0)
+
+
+def _copied_dict_updated(p, x):
+    q = {k: v.copy() for k, v in p.items()}
+    q["b"] += x  # q's items: copies made before x, batched (jacfwd over x, vmap over x)
+    return q["b"] * q["w"]
+
+
+def test_a_dict_of_copies_updated_with_a_batched_value():
+    # "output array is read-only": the items were broadcast views of p's copies
+    p, x = {"w": np.array([1.0, 2.0, 3.0]), "b": np.array([0.5, 0.5, 0.5])}, np.ones(3)
+    np.testing.assert_allclose(s2s.jacfwd(_copied_dict_updated, argnums=1)(p, x),
+                               np.diag(p["w"]), rtol=1e-14)
+    xs = np.stack([x, 2 * x])
+    np.testing.assert_allclose(s2s.vmap(_copied_dict_updated, in_dims=(None, 0))(p, xs),
+                               [_copied_dict_updated(p, r) for r in xs], rtol=1e-14)
+    np.testing.assert_array_equal(p["b"], [0.5, 0.5, 0.5])
+
+
 def _dict_parameter_item_updated(p):
     w = p["w"]
     p["w"] *= 2.0  # w is the same array: it doubles too

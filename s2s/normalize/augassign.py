@@ -22,8 +22,8 @@ def f(y, v, k):
 
 
 import gast
-import numpy
 
+from ..analysis import container_names
 from ..context import assign, name
 from ..nodes import clone, walk
 
@@ -86,7 +86,9 @@ class _AugAssign:
             index = name(tmp)
         load = gast.Subscript(value=clone(target.value), slice=clone(index), ctx=gast.Load())
         store = gast.Subscript(value=target.value, slice=index, ctx=gast.Store())
-        if isinstance(target.value, gast.Name) and target.value.id in self.containers or (
+        base = target.value.id if isinstance(target.value, gast.Name) else None
+        owned, copies = self.containers
+        if base in owned or base is not None and base not in copies and (
                 isinstance(index, gast.Constant) and isinstance(index.value, str)):  # (p["w"])
             item = self.ctx.temp()
             update = gast.AugAssign(target=gast.Name(id=item, ctx=gast.Store(), annotation=None,
@@ -111,18 +113,9 @@ def run(fn_node, ctx):
     return fn_node
 
 
-_MAKES_CONTAINERS = {list, dict, numpy.split, numpy.array_split, numpy.hsplit, numpy.vsplit,
-                     numpy.dsplit}
-
-
 def _containers(fn_node, ctx):
-    """Names the function binds to a list or dict: a display, ``list(...)``,
-    ``dict(...)``, ``np.split(...)`` and its kin."""
-    found = set()
-    for node in walk(fn_node):
-        if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name):
-            value = node.value
-            if isinstance(value, (gast.List, gast.Dict)) or isinstance(value, gast.Call) \
-                    and ctx.resolve(value.func) in _MAKES_CONTAINERS:
-                found.add(node.targets[0].id)
-    return found
+    """Lists and dicts whose items an update changes in place: built by the
+    function, or (an item with a string key) a parameter; not a shallow copy
+    of another name (``dict(p)``), whose arrays are that name's."""
+    containers, copies = container_names(walk(fn_node), ctx)
+    return containers - copies, copies
