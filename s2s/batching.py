@@ -119,8 +119,9 @@ class Batcher(RankInference, AxisRules, StatementPass):
         # items must hold the same, batched, container)
         containers = container_mutated_names(fn_node, nodes)
         self.alias_class = _view_classes(fn_node, direct | containers)
-        self.mutated = set(direct) | {n for m, c in self.alias_class.items() if m in direct
-                                      for n in c}
+        # (and the arrays a list holds: lst.append(x); lst[0] += 1 writes into x)
+        held = _view_classes(fn_node, direct, held=True)
+        self.mutated = set(direct) | {n for m, c in held.items() if m in direct for n in c}
         # parameters holding jacfwd's identity basis of a vector, never reassigned
         # or updated: batch_axes multiplies by them symbolically
         stored = {n.id for n in walk(fn_node)
@@ -490,7 +491,7 @@ class Batcher(RankInference, AxisRules, StatementPass):
                     "builtins", "numpy", "numpy._core.fromnumeric"):
                 return False
             if self._is_random(v):
-                return self.randomness == "different"
+                return self.randomness == "different" or self._random_parameters_batched(v)
             if obj is sorted and v.args and self.kind.get(getattr(v.args[0], "id", None)) == "dict":
                 return False  # the keys of a dict: the same for every example
             if isinstance(v.func, gast.Attribute) and v.func.attr == "keys" and not v.args \
@@ -1447,6 +1448,19 @@ class Batcher(RankInference, AxisRules, StatementPass):
                 "pass randomness='same' (one draw shared by the batch) or 'different' "
                 "(a draw per batch element)",
             )
+        if self._random_parameters_batched(v):
+            # np.random.normal(loc=x) with x batched: a parameter per example
+            if self.randomness == "same":
+                raise self.ctx.error(
+                    UnsupportedSyntaxError, s,
+                    "a random draw whose parameters differ per batch element, with "
+                    "randomness='same' (the same draws for every element)",
+                    "draw standard values and transform them (x + np.random.normal(size=n)), "
+                    "or pass randomness='different'")
+            name_ = getattr(v.func, "attr", None) or getattr(v.func, "id", None)
+            if name_ in _BROADCASTING_DRAWS and not any(k.arg == "size" for k in v.keywords):
+                return v  # independent draws, each with its example's parameters
+            return self._map(v, list(v.args), None)  # one draw per example, in turn
         if self.randomness == "same":
             return v
         return call(self.rt("repeat_batched"), [gast.Lambda(args=gast.arguments(
@@ -1454,11 +1468,21 @@ class Batcher(RankInference, AxisRules, StatementPass):
             defaults=[]), body=v), name(self.B)])
 
 
+    def _random_parameters_batched(self, v):
+        return any(self.names_batched(a) for a in list(v.args) + [k.value for k in v.keywords])
+
     def _xp(self, attr_):
         return gast.Attribute(value=name(self.ctx.xp), attr=attr_, ctx=gast.Load())
 
 
 _MISSING_DEFAULT = object()
+# NumPy's draws whose parameters broadcast against each other (one draw per element)
+_BROADCASTING_DRAWS = {
+    "normal", "uniform", "binomial", "poisson", "exponential", "gamma", "beta", "lognormal",
+    "laplace", "logistic", "gumbel", "chisquare", "standard_t", "f", "geometric",
+    "negative_binomial", "pareto", "rayleigh", "triangular", "vonmises", "wald", "weibull",
+    "standard_gamma", "power", "hypergeometric", "logseries", "zipf", "noncentral_chisquare",
+    "noncentral_f", "integers", "randint"}
 
 
 def _twins():
@@ -1530,7 +1554,7 @@ _VIEW_CALLS = VIEW_FUNCTIONS | {"getitem_batched", "flat_batched", "squeeze_batc
                                "view_batched"}
 
 
-def _view_classes(fn_node, mutated):
+def _view_classes(fn_node, mutated, held=False):
     """For each name updated in place: the names it may share memory with
     through views and plain copies of the reference (``v = z[1:]``, ``v = z.flat``,
     ``v = np.reshape(z, s)``, ``w = v``, and ``v = _s2s.getitem_batched(z, ...)``
@@ -1551,18 +1575,20 @@ def _view_classes(fn_node, mutated):
                 and node.targets[0].value.id in displays and isinstance(node.value, gast.Name):
             # d["a"] = y: a list or dict holds y itself
             parent[find(node.value.id)] = find(node.targets[0].value.id)
-        elif isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
+        elif held and isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
                 and node.func.attr in MUTATORS and isinstance(node.func.value, gast.Name):
-            for item in node.args + [k.value for k in node.keywords]:  # lst.append(y)
+            # lst.append(y): the list holds y (for what may change; not for what is
+            # batched: a list of unbatched items may get batched ones)
+            for item in node.args + [k.value for k in node.keywords]:
                 if isinstance(item, gast.Name):
                     parent[find(item.id)] = find(node.func.value.id)
         elif isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Tuple) and (
                 _split_of_name(node.value) or isinstance(node.value, gast.Name)):
             # a, b = np.split(z, 2), or a, b = parts: each is a view of z, an item of parts
-            held = node.value.args[0] if isinstance(node.value, gast.Call) else node.value
+            whole = node.value.args[0] if isinstance(node.value, gast.Call) else node.value
             for part in node.targets[0].elts:
                 if isinstance(part, gast.Name):
-                    parent[find(part.id)] = find(held.id)
+                    parent[find(part.id)] = find(whole.id)
         elif isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name):
             value = node.value
             if isinstance(value, gast.Subscript) or (

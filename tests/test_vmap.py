@@ -865,6 +865,29 @@ def test_randomness_same_draws_once_from_the_live_global_generator():
         RNG = saved
 
 
+def _noise_around(x):
+    return np.random.normal(loc=x, scale=0.1)  # a parameter per example
+
+
+def _choice_of(x):
+    return np.random.choice(x, size=2)  # (does not broadcast its parameters: a loop)
+
+
+def test_randomness_with_parameters_that_differ_per_example():
+    # the draw took the whole batch as each example's parameters: shape (3, 3, 4)
+    x = np.arange(12.0).reshape(3, 4)
+    np.random.seed(0)
+    out = s2s.vmap(_noise_around, randomness="different")(x)
+    np.random.seed(0)
+    assert out.shape == (3, 4)
+    np.testing.assert_array_equal(out, np.random.normal(loc=x, scale=0.1))
+    np.random.seed(1)
+    picks = s2s.vmap(_choice_of, randomness="different")(x)
+    assert picks.shape == (3, 2) and all(set(p) <= set(r) for p, r in zip(picks, x))
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="parameters differ per batch element"):
+        s2s.vmap(_noise_around, randomness="same")(x)
+
+
 def test_randomness_different_with_unbatched_noise_only():
     # the draw does not depend on the input at all: still one draw per example
     out = s2s.vmap(lambda x: RNG.normal(size=3) + 0.0 * x, randomness="different")(
