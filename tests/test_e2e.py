@@ -311,9 +311,16 @@ def _dict_of_pairs_updated(x):
     return d["a"] + d["b"]
 
 
+def _dict_of_keywords_updated(x):
+    d = dict(a=x * 2.0, b=np.sin(x))  # (was refused: the rule for dict takes pairs)
+    d["a"] += 1.0
+    return d["a"] * d["b"]
+
+
 @pytest.mark.parametrize("fn", [_list_item_updated, _dict_item_updated, _split_parts_updated,
                                 _split_part_written, _list_copy_item_updated,
-                                _dict_of_pairs_updated], ids=lambda f: f.__name__)
+                                _dict_of_pairs_updated, _dict_of_keywords_updated],
+                         ids=lambda f: f.__name__)
 def test_items_of_lists_dicts_and_split_parts_updated_in_place(fn):
     # rows[1] += v replaced the list's item instead of changing the array (a view of y):
     # y kept its values (the output and the derivative were wrong); np.split's indices

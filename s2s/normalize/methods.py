@@ -8,7 +8,7 @@ jvp pass knows them. A method is rewritten when its receiver is a local
 variable (only arrays have these methods) or a global that is an array.
 A merge of dicts, ``a | b``, becomes ``{**a, **b}`` and ``d |= e``
 ``d.update(e)``, whose items the jvp pass follows, where one side is a dict
-display or a name bound to one. A local name bound once to a module
+display or a name bound to one; ``dict(a=x)`` becomes ``{"a": x}``. A local name bound once to a module
 (``xp = np``) or a function reads it. A list display among the arrays
 ``np.concatenate`` and the like join is ``xp.asarray([...])``.
 
@@ -92,6 +92,12 @@ class _Methods(Transformer):
     def visit_Call(self, node):
         self.generic_visit(node)
         func = node.func
+        if not node.args and node.keywords and all(k.arg for k in node.keywords) \
+                and isinstance(func, gast.Name) and self.ctx.resolve(func) is dict:
+            # dict(a=x, b=y) is the display {"a": x, "b": y}, whose items the passes follow
+            return gast.copy_location(gast.Dict(
+                keys=[gast.Constant(value=k.arg, kind=None) for k in node.keywords],
+                values=[k.value for k in node.keywords]), node)
         if not isinstance(func, gast.Attribute) or not self._is_array_receiver(func.value):
             return _clip_bounds(_joined_arrays(node, self.ctx, self._xp("asarray"),
                                                self.sequences), self.ctx)
