@@ -438,7 +438,12 @@ def _phase_accumulated(x):
     return np.real(psi * np.conj(psi)) + np.imag(psi)
 
 
-@pytest.mark.parametrize("fn", [_complex_updated_in_place, _phase_accumulated],
+def _angles(x):
+    z = np.exp(1j * x) * (2.0 + x)
+    return np.angle(z * z + 1.0) + np.angle(z, deg=True)
+
+
+@pytest.mark.parametrize("fn", [_complex_updated_in_place, _phase_accumulated, _angles],
                          ids=lambda f: f.__name__)
 def test_a_complex_value_made_from_a_real_one_and_updated_in_place(fn):
     # v_dot was x_dot's real copy: v_dot *= 2j * x raised a casting error

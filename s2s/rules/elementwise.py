@@ -256,6 +256,14 @@ def absolute(z, x, x_dot):
     z_dot = rt.real_part(rt.abs_sign(x) * x_dot)  # (Re(conj(x) x_dot) / |x| for a complex x)
 
 
+# the angle of z = |z| e^(i a): da = Im(conj(z) dz) / |z|^2 (0 for a real z, and at 0);
+# in degrees with deg=True
+@jvp_rule(np.angle, samples=[S(A(4)), S(A(2, 3), deg=True)], batching=EW)
+def angle(z, x, x_dot, deg=False):
+    z_dot = np.imag(np.conj(x) * x_dot) / (np.real(np.conj(x) * x) + (x == 0)) \
+        * (1.0 + deg * (180.0 / np.pi - 1.0))
+
+
 @jvp_rule(np.hypot, samples=[S(A(3), A(3)), S(A(2, 3), A(3))], batching=EW)
 def hypot(z, x1, x2, x1_dot, x2_dot):
     z_dot = (x1 * x1_dot + x2 * x2_dot) / z
