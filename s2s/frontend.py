@@ -278,17 +278,14 @@ def synthesize_primitive_function(obj):
         return None
     nin = getattr(obj, "nin", None)
     if nin is None:
-        try:
-            params = [
-                p.name
-                for p in inspect.signature(obj).parameters.values()
-                if p.default is inspect.Parameter.empty
-                and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-            ]
-        except (TypeError, ValueError):
-            params = _params_from_doc(obj)
-            if params is None:
-                return None
+        sig = signature_of(obj)
+        if sig is None:
+            return None
+        params = [p.name for p in sig.parameters.values()
+                  if p.default is inspect.Parameter.empty
+                  and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        if any(p.startswith("_") for p in params):  # (_0: the docstring's (a1, a2, ...))
+            return None
     else:
         params = ["x"] if nin == 1 else [f"x{i + 1}" for i in range(nin)]
     path = registry.numpy_path(obj)
@@ -302,24 +299,66 @@ def synthesize_primitive_function(obj):
     return fn
 
 
-def _params_from_doc(obj):
-    """Required positional parameters from a C function's docstring, whose
-    first line is its signature (``dot(a, b, out=None)``)."""
-    import re
+def signature_of(obj):
+    """``inspect.signature(obj)``, or for a C function without one (NumPy's
+    before 2.3) the signature its docstring opens with; None where neither
+    says."""
+    try:
+        return inspect.signature(obj)
+    except (TypeError, ValueError):
+        return _doc_signature(obj)
 
-    doc = (getattr(obj, "__doc__", None) or "").strip().splitlines()
-    m = re.match(r"^\w+\((.*)\)", doc[0]) if doc else None
-    if m is None:
+
+_DOC_PARAMETER = re.compile(r"^(\*{0,2})([A-Za-z_]\w*)\s*(=.*)?$", re.S)
+
+
+def _doc_signature(obj):
+    """The signature a C function's docstring opens with (``dot(a, b,
+    out=None)``, over several lines for some), or None where it does not
+    spell one out parameter by parameter (``where(condition, [x, y], /)``)."""
+    doc = (getattr(obj, "__doc__", None) or "").lstrip()
+    head = re.match(r"[\w.]+\(", doc)
+    if head is None:
         return None
-    params = []
-    for part in m.group(1).split(","):
-        part = part.strip()
-        if not part or "=" in part or part.startswith("*") or part == "/":
+    parts, depth, part = [], 0, ""
+    for ch in doc[head.end():]:
+        if ch in ")]}" and depth == 0:
+            parts.append(part)
             break
-        if not part.isidentifier():
+        depth += (ch in "([{") - (ch in ")]}")
+        if ch == "," and depth == 0:
+            parts.append(part)
+            part = ""
+        else:
+            part += ch
+    else:
+        return None
+    params, kind = [], inspect.Parameter.POSITIONAL_OR_KEYWORD
+    for i, part in enumerate(p.strip() for p in parts):
+        if not part:
+            continue
+        if part == "/":
+            params = [p.replace(kind=p.POSITIONAL_ONLY) for p in params]
+            continue
+        if part == "*":
+            kind = inspect.Parameter.KEYWORD_ONLY
+            continue
+        if part.startswith("(") and part.endswith(")") and "[" not in part:
+            part = f"_{i}"  # a sequence given as one argument: ``(a1, a2, ...)``
+        m = _DOC_PARAMETER.match(part)
+        if m is None:
             return None
-        params.append(part)
-    return params or None
+        stars, pname, default = m.groups()
+        p_kind = {"*": inspect.Parameter.VAR_POSITIONAL,
+                  "**": inspect.Parameter.VAR_KEYWORD}.get(stars, kind)
+        if stars == "*":
+            kind = inspect.Parameter.KEYWORD_ONLY
+        params.append(inspect.Parameter(
+            pname, p_kind, default=None if default else inspect.Parameter.empty))
+    try:
+        return inspect.Signature(params)
+    except ValueError:
+        return None
 
 
 def _parse_code(fn):

@@ -39,14 +39,13 @@ def f(x):
     return y + 1.0
 """
 
-import inspect
 import re
 
 import gast
 import numpy
 
 from ..errors import UnsupportedSyntaxError
-from ..frontend import MISSING
+from ..frontend import MISSING, signature_of
 from ..nodes import Transformer, walk
 
 _HINTS = {
@@ -237,10 +236,7 @@ def _out_position(obj):
     when no output goes by position; ``(None, None)`` when unknown."""
     if isinstance(obj, numpy.ufunc):
         return obj.nin, None
-    try:
-        sig = inspect.signature(obj)
-    except (TypeError, ValueError):  # NumPy's C functions before 2.3
-        sig = _doc_signature(obj)
+    sig = signature_of(obj)
     if sig is None:
         return None, None
     names = []
@@ -249,58 +245,6 @@ def _out_position(obj):
             break
         names.append(p.name)
     return (names.index("out") if "out" in names else None), names
-
-
-_DOC_PARAMETER = re.compile(r"^(\*{0,2})([A-Za-z_]\w*)\s*(=.*)?$", re.S)
-
-
-def _doc_signature(obj):
-    """The signature a C function's docstring opens with (``dot(a, b,
-    out=None)``, over several lines for some), or None where it does not
-    spell one out parameter by parameter (``where(condition, [x, y], /)``)."""
-    doc = (getattr(obj, "__doc__", None) or "").lstrip()
-    head = re.match(r"[\w.]+\(", doc)
-    if head is None:
-        return None
-    parts, depth, part = [], 0, ""
-    for ch in doc[head.end():]:
-        if ch in ")]}" and depth == 0:
-            parts.append(part)
-            break
-        depth += (ch in "([{") - (ch in ")]}")
-        if ch == "," and depth == 0:
-            parts.append(part)
-            part = ""
-        else:
-            part += ch
-    else:
-        return None
-    params, kind = [], inspect.Parameter.POSITIONAL_OR_KEYWORD
-    for i, part in enumerate(p.strip() for p in parts):
-        if not part:
-            continue
-        if part == "/":
-            params = [p.replace(kind=p.POSITIONAL_ONLY) for p in params]
-            continue
-        if part == "*":
-            kind = inspect.Parameter.KEYWORD_ONLY
-            continue
-        if part.startswith("(") and part.endswith(")") and "[" not in part:
-            part = f"_{i}"  # a sequence given as one argument: ``(a1, a2, ...)``
-        m = _DOC_PARAMETER.match(part)
-        if m is None:
-            return None
-        stars, pname, default = m.groups()
-        p_kind = {"*": inspect.Parameter.VAR_POSITIONAL,
-                  "**": inspect.Parameter.VAR_KEYWORD}.get(stars, kind)
-        if stars == "*":
-            kind = inspect.Parameter.KEYWORD_ONLY
-        params.append(inspect.Parameter(
-            pname, p_kind, default=None if default else inspect.Parameter.empty))
-    try:
-        return inspect.Signature(params)
-    except ValueError:
-        return None
 
 
 def _documents_out(obj):
