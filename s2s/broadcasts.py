@@ -38,6 +38,7 @@ def f_jvp(h, h_dot):
 import itertools
 
 import gast
+import numpy
 
 from .codegen import is_comment
 from .coefficients import may_mutate
@@ -45,14 +46,6 @@ from .nodes import StatementNodes, clone, name_nodes, read_once, single_target, 
 from .scaling import BLOCKS, COMPOUND
 
 _ELEMENTWISE = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
-# NumPy's elementwise functions of one and of two arrays: a result of their shape
-_UNARY = frozenset({
-    "negative", "positive", "conjugate", "conj", "sin", "cos", "tan", "arcsin", "arccos",
-    "arctan", "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh", "exp", "exp2", "expm1",
-    "log", "log2", "log10", "log1p", "sqrt", "square", "reciprocal", "abs", "absolute",
-})
-_BINARY = frozenset({"add", "subtract", "multiply", "divide", "true_divide", "power", "maximum",
-                     "minimum", "fmax", "fmin", "hypot", "arctan2", "copysign"})
 
 
 def run(body, primals, broadcast_with, namespace, nodes=None):
@@ -186,14 +179,21 @@ class _Pass:
             return _same(self._shape(value.left, shapes), self._shape(value.right, shapes))
         if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
                 and isinstance(value.func.value, gast.Name) \
-                and value.func.value.id == self.namespace \
-                and not value.keywords and value.func.attr in _UNARY | _BINARY \
-                and len(value.args) == (1 if value.func.attr in _UNARY else 2):
+                and value.func.value.id == self.namespace and not value.keywords \
+                and _ufunc_of(value.func.attr, len(value.args)):
             shape = _NUMBER
             for a in value.args:
                 shape = _same(shape, self._shape(a, shapes))
             return shape
         return None
+
+
+def _ufunc_of(attr, n):
+    """Whether ``xp.<attr>`` of ``n`` arguments is a NumPy ufunc of them (an
+    elementwise function: its result has their broadcast shape)."""
+    ufunc = getattr(numpy, attr, None)
+    return isinstance(ufunc, numpy.ufunc) and ufunc.nin == n and ufunc.nout == 1 \
+        and ufunc.signature is None  # (not matmul, a generalised ufunc)
 
 
 def _same(a, b):
