@@ -41,6 +41,7 @@ from .analysis import (
     MUTATORS,
     VIEW_FUNCTIONS,
     container_mutated_names,
+    container_names,
     iterated_atoms,
     iteration,
     mutated_names,
@@ -118,10 +119,11 @@ class Batcher(RankInference, AxisRules, StatementPass):
         # (lists and dicts changed in place: another name for one that gets batched
         # items must hold the same, batched, container)
         containers = container_mutated_names(fn_node, nodes)
-        self.alias_class = _view_classes(fn_node, direct | containers)
-        # (and the arrays a list holds: lst.append(x); lst[0] += 1 writes into x)
-        held = _view_classes(fn_node, direct, held=True)
-        self.mutated = set(direct) | {n for m, c in held.items() if m in direct for n in c}
+        # (and, for what may change, the arrays a list holds: lst.append(x); lst[0] += 1
+        # writes into x)
+        self.alias_class, held = _view_classes(fn_node, direct | containers, direct,
+                                               container_names(nodes, ctx)[0])
+        self.mutated = set(direct) | {n for c in held.values() for n in c}
         # parameters holding jacfwd's identity basis of a vector, never reassigned
         # or updated: batch_axes multiplies by them symbolically
         stored = {n.id for n in walk(fn_node)
@@ -1554,41 +1556,45 @@ _VIEW_CALLS = VIEW_FUNCTIONS | {"getitem_batched", "flat_batched", "squeeze_batc
                                "view_batched"}
 
 
-def _view_classes(fn_node, mutated, held=False):
-    """For each name updated in place: the names it may share memory with
-    through views and plain copies of the reference (``v = z[1:]``, ``v = z.flat``,
-    ``v = np.reshape(z, s)``, ``w = v``, and ``v = _s2s.getitem_batched(z, ...)``
-    in code batched once already)."""
-    parent = {}
+def _view_classes(fn_node, batched, mutated, containers):
+    """``(views, held)``. ``views``: for each name of ``batched`` (names
+    updated in place), the names it may share memory with through views and
+    plain copies of the reference (``v = z[1:]``, ``v = z.flat``, ``v =
+    np.reshape(z, s)``, ``w = v``, ``a, b = np.split(z, 2)``, an array a
+    list or dict display holds, and ``v = _s2s.getitem_batched(z, ...)`` in
+    code batched once already): batched together. ``held``: the same for
+    each name of ``mutated``, with the arrays put into one of the lists and
+    dicts ``containers`` (``d["a"] = y``, ``lst.append(y)``) too: changed
+    together (not batched together: a list of unbatched items may get
+    batched ones)."""
+    views, held = {}, {}
 
-    def find(x):
+    def find(parent, x):
         while parent.setdefault(x, x) != x:
             x = parent[x]
         return x
 
-    displays = {node.targets[0].id for node in walk(fn_node)
-                if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name)
-                and isinstance(node.value, (gast.List, gast.Dict))}
+    def union(a, b, *parents):
+        for parent in parents:
+            parent[find(parent, a)] = find(parent, b)
+
     for node in walk(fn_node):
         if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Subscript) \
                 and isinstance(node.targets[0].value, gast.Name) \
-                and node.targets[0].value.id in displays and isinstance(node.value, gast.Name):
-            # d["a"] = y: a list or dict holds y itself
-            parent[find(node.value.id)] = find(node.targets[0].value.id)
-        elif held and isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
+                and node.targets[0].value.id in containers and isinstance(node.value, gast.Name):
+            union(node.value.id, node.targets[0].value.id, views, held)  # d["a"] = y
+        elif isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
                 and node.func.attr in MUTATORS and isinstance(node.func.value, gast.Name):
-            # lst.append(y): the list holds y (for what may change; not for what is
-            # batched: a list of unbatched items may get batched ones)
-            for item in node.args + [k.value for k in node.keywords]:
+            for item in node.args + [k.value for k in node.keywords]:  # lst.append(y)
                 if isinstance(item, gast.Name):
-                    parent[find(item.id)] = find(node.func.value.id)
+                    union(item.id, node.func.value.id, held)
         elif isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Tuple) and (
                 _split_of_name(node.value) or isinstance(node.value, gast.Name)):
             # a, b = np.split(z, 2), or a, b = parts: each is a view of z, an item of parts
             whole = node.value.args[0] if isinstance(node.value, gast.Call) else node.value
             for part in node.targets[0].elts:
                 if isinstance(part, gast.Name):
-                    parent[find(part.id)] = find(whole.id)
+                    union(part.id, whole.id, views, held)
         elif isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name):
             value = node.value
             if isinstance(value, gast.Subscript) or (
@@ -1603,7 +1609,7 @@ def _view_classes(fn_node, mutated, held=False):
             elif _split_of_name(value):
                 value = value.args[0]  # parts = np.split(z, 2): a list of views of z
             if isinstance(value, gast.Name):
-                parent[find(node.targets[0].id)] = find(value.id)
+                union(node.targets[0].id, value.id, views, held)
             elif isinstance(value, (gast.List, gast.Tuple, gast.Dict)):
                 # a display holds its arrays themselves: a write through an item
                 # (state["u"][1:3] = v, rows[i][:] = v) is a write into them
@@ -1611,8 +1617,10 @@ def _view_classes(fn_node, mutated, held=False):
                     while isinstance(item, gast.Subscript):
                         item = item.value
                     if isinstance(item, gast.Name):
-                        parent[find(item.id)] = find(node.targets[0].id)
-    return {m: [n for n in parent if find(n) == find(m)] for m in mutated if m in parent}
+                        union(item.id, node.targets[0].id, views, held)
+    return ({m: [n for n in views if find(views, n) == find(views, m)]
+             for m in batched if m in views},
+            {m: [n for n in held if find(held, n) == find(held, m)] for m in mutated if m in held})
 
 
 def _split_of_name(value):
