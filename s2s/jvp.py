@@ -29,7 +29,7 @@ import inspect
 
 import gast
 
-from . import broadcasts, coefficients, cse, deadcode, release, runtime, scaling
+from . import broadcasts, coefficients, cse, deadcode, release, runtime, scaling, views
 from .analysis import (
     BINOPS,
     LINEAR_METHODS,
@@ -548,8 +548,8 @@ class Emitter(StatementPass):
         if not isinstance(last, gast.Assign):
             return tangent
         shared = last.value  # (broadcast_with(a_dot, b) is a_dot itself where b grows nothing)
-        if isinstance(shared, gast.Call) and shared.args and gast.dump(shared.func) == gast.dump(
-                self.ctx.ref(runtime.broadcast_with)):
+        runtime_name = self.ctx.ref(runtime.fresh_copy).value.id
+        if views.helper_name(shared, runtime_name) in views.PASS_THROUGH and shared.args:
             shared = shared.args[0]
         if not isinstance(shared, gast.Name) \
                 or isinstance(value, (gast.Name, gast.Subscript, gast.Attribute)):

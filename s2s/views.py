@@ -43,7 +43,7 @@ from .context import const
 from .nodes import children, walk_values
 
 _NEW_ARRAY_OPS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.MatMult)
-_PASS_THROUGH = ("broadcast_with", "align_batched")  # may return their first argument
+PASS_THROUGH = ("broadcast_with", "align_batched")  # may return their first argument
 
 
 def run(fn_node, runtime_name, mutated):
@@ -55,7 +55,7 @@ def run(fn_node, runtime_name, mutated):
     products = {node.targets[0].id: node.value for node in nodes  # target -> the call
                 if isinstance(node, gast.Assign) and len(node.targets) == 1
                 and isinstance(node.targets[0], gast.Name)
-                and _helper(node.value, runtime_name) == "identity_matmul"}
+                and helper_name(node.value, runtime_name) == "identity_matmul"}
     if not products:
         return  # (most functions: no parent table built)
     parents, reads = {}, {}
@@ -83,12 +83,12 @@ def _consumed_at(node, reads, parents, runtime_name, seen):
     parent = parents.get(node)
     if isinstance(parent, gast.BinOp) and isinstance(parent.op, _NEW_ARRAY_OPS):
         return True
-    if isinstance(parent, gast.Call) and _helper(parent, runtime_name) in _PASS_THROUGH:
+    if isinstance(parent, gast.Call) and helper_name(parent, runtime_name) in PASS_THROUGH:
         if parent.args and parent.args[0] is node:
             return _consumed_at(parent, reads, parents, runtime_name, seen)
         return True  # an operand read for its shape only
     if isinstance(parent, gast.Tuple) and isinstance(parents.get(parent), gast.Call) \
-            and _helper(parents[parent], runtime_name) == "align_batched" \
+            and helper_name(parents[parent], runtime_name) == "align_batched" \
             and parents[parent].args[0] is not parent:
         return True  # align_batched's operands, read for their ranks
     if isinstance(parent, gast.Assign) and parent.value is node and len(parent.targets) == 1 \
@@ -97,7 +97,7 @@ def _consumed_at(node, reads, parents, runtime_name, seen):
     return False
 
 
-def _helper(v, runtime_name):
+def helper_name(v, runtime_name):
     """The name of the s2s runtime helper ``v`` calls, or None."""
     if isinstance(v, gast.Call) and isinstance(v.func, gast.Attribute) \
             and isinstance(v.func.value, gast.Name) and v.func.value.id == runtime_name:
