@@ -135,18 +135,46 @@ class _Pass:
         return None
 
     def _fold(self, value, pending, shapes):
-        """The pending tangent ``value`` multiplies by a value of its shape
-        (replaced there by the tangent it grew), or None."""
+        """The pending tangent that ``value`` reads where its growth is made
+        anyway (replaced there by the tangent it grew), or None."""
         for node in walk(value):
-            if not (isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult)):
-                continue
-            for side, other in (("left", node.right), ("right", node.left)):
+            for side, other in _operands(node):
                 t = getattr(node, side)
                 if isinstance(t, gast.Name) and t.id in pending \
-                        and self._shape(other, shapes) == pending[t.id][2]:
+                        and self._grows(node, other, value, pending[t.id][2], shapes):
                     setattr(node, side, clone(pending[t.id][1]))
                     return t.id
         return None
+
+    def _grows(self, node, other, value, shape, shapes):
+        """Whether ``node``, an elementwise operation of a tangent and
+        ``other``, or an elementwise operation it is an operand of, in
+        ``value``, has an operand besides it whose shape is ``shape`` grown:
+        the result then has a shape ``shape`` broadcasts to, whether the
+        tangent is grown or not, and the same values."""
+        parents = {id(getattr(n, side)): n for n in walk(value) for side, _ in _operands(n)}
+        while True:
+            if self._covers(other, shape, shapes):
+                return True
+            parent = parents.get(id(node))
+            if parent is None:
+                return False
+            other = next(o for side, o in _operands(parent) if getattr(parent, side) is node)
+            node = parent
+
+    def _covers(self, value, shape, shapes):
+        """Whether ``value`` is made elementwise from a value of shape class
+        ``shape`` (its shape is that one, broadcast)."""
+        if isinstance(value, gast.Name):
+            return shapes.get(value.id) == shape
+        if isinstance(value, gast.UnaryOp) and isinstance(value.op, (gast.USub, gast.UAdd)):
+            return self._covers(value.operand, shape, shapes)
+        if isinstance(value, gast.BinOp) and isinstance(value.op, _ELEMENTWISE):
+            return self._covers(value.left, shape, shapes) or self._covers(value.right, shape,
+                                                                          shapes)
+        if self._ufunc_call(value):
+            return any(self._covers(a, shape, shapes) for a in value.args)
+        return False
 
     def _forget(self, stmt, target, pending, shapes, made):
         """Drop what ``stmt`` may change: the pending tangents whose grown
@@ -177,15 +205,29 @@ class _Pass:
             return self._shape(value.operand, shapes)
         if isinstance(value, gast.BinOp) and isinstance(value.op, _ELEMENTWISE):
             return _same(self._shape(value.left, shapes), self._shape(value.right, shapes))
-        if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
-                and isinstance(value.func.value, gast.Name) \
-                and value.func.value.id == self.namespace and not value.keywords \
-                and _ufunc_of(value.func.attr, len(value.args)):
+        if self._ufunc_call(value):
             shape = _NUMBER
             for a in value.args:
                 shape = _same(shape, self._shape(a, shapes))
             return shape
         return None
+
+    def _ufunc_call(self, value):
+        """Whether ``value`` calls ``xp.<an elementwise ufunc>`` on positional arguments."""
+        return isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
+            and isinstance(value.func.value, gast.Name) \
+            and value.func.value.id == self.namespace and not value.keywords \
+            and _ufunc_of(value.func.attr, len(value.args))
+
+
+def _operands(node):
+    """``(field, the other operand)`` for each operand of an elementwise
+    binary operation, ``(field, None)`` for a negation's; else none."""
+    if isinstance(node, gast.BinOp) and isinstance(node.op, _ELEMENTWISE):
+        return (("left", node.right), ("right", node.left))
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, (gast.USub, gast.UAdd)):
+        return (("operand", None),)
+    return ()
 
 
 def _ufunc_of(attr, n):

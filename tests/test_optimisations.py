@@ -319,7 +319,22 @@ def grown_then_scaled(x):
 
 def grown_then_times_a_smaller_value(x):
     y = x + B
-    return y * x  # x has not the sum's shape: the product would not grow x_dot
+    return y * x  # (in coefficient form: the derivative x + y has the product's shape)
+
+
+def grown_in_a_product_rule(x):
+    y = B - x
+    return x[::-1] * y  # x_dot[::-1] * y grows x[::-1] * -x_dot, in the one use of y_dot
+
+
+def grown_then_reduced(x):
+    y = x + B
+    return np.sum(y * x[::-1], axis=0)  # the sum of a product: its terms grow x_dot
+
+
+def grown_then_reduced_alone(x):
+    y = x + B
+    return x * np.sum(y, axis=0)  # y_dot is summed by itself: it must have y's shape
 
 
 def grown_then_summed(x):
@@ -338,14 +353,17 @@ def test_broadcast_dropped_where_the_product_with_the_derivative_grows_the_tange
     source = s2s.source(dense_layer)
     assert "broadcast_with" not in source
     assert "    _t3_dot = (1 - _t3 * _t3) * _t0_dot\n" in source, source
-    for f in (grown_then_times_a_smaller_value, grown_then_summed):
+    for f in (grown_then_reduced_alone, grown_then_summed):
         assert "broadcast_with(" in s2s.source(f), s2s.source(f)
+    for f in (grown_in_a_product_rule, grown_then_reduced):
+        assert "broadcast_with(" not in s2s.source(f), s2s.source(f)
     source = s2s.source(layers_in_a_loop)
     assert "broadcast_with" not in source  # in a loop's body too
 
 
 @pytest.mark.parametrize("f", [dense_layer, grown_then_scaled, grown_then_times_a_smaller_value,
-                               grown_then_summed, layers_in_a_loop])
+                               grown_in_a_product_rule, grown_then_reduced,
+                               grown_then_reduced_alone, grown_then_summed, layers_in_a_loop])
 def test_broadcast_dropped_code_matches_finite_differences_and_hessians(f):
     x = np.linspace(-0.7, 0.9, 4)
     v = np.linspace(1.0, -1.0, 4)
@@ -532,7 +550,9 @@ def test_a_parameter_left_to_its_default_has_the_default_s_rank():
     jacobian(np.ones(3))
     code = s2s.source(_three, "jacfwd", ranks=[1])
     assert code == s2s.source(jacobian)  # what a call generates
-    assert "align_batched" not in code and "_s2s.broadcast_with(_t6, rho)" in code
+    assert "align_batched" not in code
+    # x_dot * (rho - z) grows -z_dot's product with x: no broadcast_with
+    assert "_t8 = x * _t7\n" in code and "broadcast_with" not in code
     # passed, of a rank not given: decided at run time
     assert "align_batched" in s2s.source(_three, "jacfwd", ranks={"u": 1, "rho": None})
 
