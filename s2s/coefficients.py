@@ -178,7 +178,9 @@ class _Coefficients:
         Constant or an expression of primal values)."""
         if isinstance(v, gast.Name) and v.id in self.tangents:
             if v.id == self.seed:
-                return const(1.0)
+                # (an int: a list's tangent may reach x_dot + x_dot, a concatenation, which
+                # 2 * x_dot repeats as it does an array's values)
+                return const(1)
             known = self.value.get(v.id)
             if known is None:
                 raise _NotElementwise  # read before it is computed (a loop, a branch)

@@ -124,8 +124,14 @@ class Emitter(StatementPass):
             return name(self.dot_name(atom.id))
         return ZeroNode(atom, self._python_number(atom))
 
-    def zero(self, atom):
-        if isinstance(atom, gast.Name) and atom.id in self.structured:
+    def zero(self, atom, structure=False):
+        """The zero tangent of ``atom`` as a value. With ``structure`` (a
+        part of a display, or a returned value), a name of unknown type gets
+        zeros of its structure, as one the code knows to be a list or dict
+        does: it may hold a list the caller passed (``p + p``), whose
+        zeros_like would be one array."""
+        if isinstance(atom, gast.Name) and (atom.id in self.structured or structure
+                                             and not self._python_number(atom)):
             return call(self.ctx.ref(runtime.zeros_like_tree), [name(atom.id)])
         if self._python_number(atom):
             # (np.inf, -np.inf, a global): 0.0, not zeros_like's 0-d float64 array,
@@ -153,9 +159,9 @@ class Emitter(StatementPass):
         d = self.dot(atom)
         return call(self.ctx.ref(runtime.zeros_like_tree), [atom]) if is_zero(d) else d
 
-    def dot_or_zero(self, atom):
+    def dot_or_zero(self, atom, structure=False):
         d = self.dot(atom)
-        return self.zero(atom) if is_zero(d) else d
+        return self.zero(atom, structure) if is_zero(d) else d
 
     def tangent_temp(self):
         """A temporary that holds part of a tangent computation."""
@@ -281,7 +287,7 @@ class Emitter(StatementPass):
         elif isinstance(value, (gast.Tuple, gast.List, gast.Dict)) and not self.is_active(value):
             tangent = self._display_tangent(value)  # a zero per part, not one zero array
         else:
-            tangent = self.dot_or_zero(value)
+            tangent = self.dot_or_zero(value, structure=True)
         s.value = gast.Tuple(elts=[value, tangent], ctx=gast.Load())
         return [s]
 
@@ -562,12 +568,15 @@ class Emitter(StatementPass):
         return tangent
 
     def _display_tangent(self, value):
+        """The tangent of a tuple, list or dict display: its parts' tangents,
+        zeros of their structure where they carry none."""
         if isinstance(value, gast.Dict):
             # (a **d item without a tangent: zeros of d's structure, a dict)
             return gast.Dict(keys=clone(value.keys), values=[
-                self._sequence_dot(v) if k is None else self.dot_or_zero(v)
+                self._sequence_dot(v) if k is None else self.dot_or_zero(v, structure=True)
                 for k, v in zip(value.keys, value.values)])
-        return type(value)(elts=[self.dot_or_zero(e) for e in value.elts], ctx=gast.Load())
+        return type(value)(elts=[self.dot_or_zero(e, structure=True) for e in value.elts],
+                           ctx=gast.Load())
 
     # -- tangents of one operation ---------------------------------------------------
 

@@ -620,6 +620,47 @@ def test_primals_as_list_are_accepted():
     assert out_dot == pytest.approx(1.0)
 
 
+def _self_concatenated(p):
+    return p + p  # a list's concatenation, an array's sum
+
+
+def _tripled_then_scaled(p):
+    return np.array(p + p + p) * 2.0
+
+
+@pytest.mark.parametrize("p", [[np.array([1.0, 2.0]), np.array([3.0, 4.0])], [1.5, -2.0],
+                               (0.5, 0.25), np.array([1.0, 2.0])],
+                         ids=["list of arrays", "list of floats", "tuple", "array"])
+def test_a_sequence_added_to_itself_is_a_concatenation(p):
+    # the tangent of p + p in coefficient form is 2 * p_dot: a sequence's
+    # repetition, as p_dot + p_dot concatenates (2.0 * p_dot raised TypeError)
+    if isinstance(p, np.ndarray):
+        t = np.array([1.0, -1.0])
+    elif isinstance(p[0], np.ndarray):
+        t = [np.ones(2), -np.ones(2)]
+    else:
+        t = type(p)([1.0, -0.5])
+    out, out_dot = s2s.jvp(_self_concatenated, (p,), (t,))
+    assert type(out) is type(p) and type(out_dot) is type(p)
+    for got, want in [(out, p + p), (out_dot, t + t)]:
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+    out, out_dot = s2s.jvp(_tripled_then_scaled, (p,), (t,))
+    np.testing.assert_array_equal(out, _tripled_then_scaled(p))
+    np.testing.assert_array_equal(out_dot, np.array(t + t + t) * 2.0)
+
+
+def test_jacobian_and_hessian_of_a_list_concatenated_with_itself():
+    p = [1.5, -2.0]
+    jacobian = s2s.jacfwd(_self_concatenated)(p)  # d out[i] / d p[j], a list of lists
+    np.testing.assert_array_equal(np.array(jacobian, dtype=float), np.vstack([np.eye(2)] * 2))
+    # the second derivative's zero for p_dot + p_dot has the list's structure
+    # (zeros_like of the list was one array, which the Hessian could not be read from)
+    hessian = s2s.hessian(_self_concatenated)(p)
+    assert len(hessian) == 4 and all(len(row) == 2 and all(len(r) == 2 for r in row)
+                                     for row in hessian)
+    np.testing.assert_array_equal(np.array(hessian, dtype=float), np.zeros((4, 2, 2)))
+
+
 # -- generated source -----------------------------------------------------------------
 
 
