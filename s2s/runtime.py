@@ -164,7 +164,7 @@ def zeros_like_tree(value):
 
 
 def _zero(leaf):
-    if isinstance(leaf, (int, float, complex)):
+    if type(leaf) in (int, float, complex, bool):  # (a NumPy scalar keeps its dtype)
         return 0.0
     return namespace_of(leaf).zeros_like(leaf)
 

@@ -649,6 +649,22 @@ def test_a_sequence_added_to_itself_is_a_concatenation(p):
     np.testing.assert_array_equal(out_dot, np.array(t + t + t) * 2.0)
 
 
+_SCALE, _SHIFT = np.float32(2.0), np.float64(0.5)
+
+
+def _with_constant_outputs(x):
+    return x * 2.0, _SCALE, [x, _SHIFT], 3
+
+
+def test_zero_tangents_of_constant_outputs_keep_numpy_scalars_dtypes():
+    x = np.ones(2, dtype=np.float32)
+    _, (_, scale_dot, (_, shift_dot), count_dot) = s2s.jvp(_with_constant_outputs, (x,), (x,))
+    for zero, dtype in ((scale_dot, np.float32), (shift_dot, np.float64)):
+        # a NumPy zero of the output's dtype, not a Python 0.0
+        assert isinstance(zero, (np.ndarray, np.generic)) and zero.dtype == dtype and zero == 0
+    assert count_dot == 0.0
+
+
 def test_jacobian_and_hessian_of_a_list_concatenated_with_itself():
     p = [1.5, -2.0]
     jacobian = s2s.jacfwd(_self_concatenated)(p)  # d out[i] / d p[j], a list of lists
