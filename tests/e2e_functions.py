@@ -6,6 +6,7 @@ Every function is differentiable at the primals the tests choose (no ties,
 no kinks). Nothing here imports s2s.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -341,6 +342,16 @@ def view_update(x):
 
 def polynomial_features(x):
     return np.stack([x ** k for k in range(4)], axis=1)
+
+
+def chained_product(x):
+    mats = [np.outer(x, x), np.eye(x.size) + x[:, None], np.cos(x)[:, None] * x]
+    return functools.reduce(np.dot, mats)  # mats[0] @ mats[1] @ mats[2]
+
+
+def weighted_fold(x, w):
+    # a lambda reading the function's values, from an initial value
+    return functools.reduce(lambda acc, v: acc * np.cos(v) + w * v, x, np.ones_like(w))
 
 
 def stacked_list(x):

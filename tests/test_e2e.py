@@ -85,6 +85,8 @@ CASES = {
     "view_update": (ef.view_update, (_normal(4),), {}),
     "polynomial_features": (ef.polynomial_features, (_normal(5),), {}),
     "stacked_list_append": (ef.stacked_list, (_normal(4),), {}),
+    "functools_reduce_dot": (ef.chained_product, (_normal(3),), {}),
+    "functools_reduce_lambda": (ef.weighted_fold, (_normal(4), _normal(2)), {}),
     "moments_dict_output": (ef.moments, (_normal(6),), {}),
     "split_stats_tuple_output": (ef.split_stats, (_normal(4), _normal(4)), {}),
     "list_of_arrays_primal": (ef.list_of_arrays, ([_normal(3), _normal(3), _normal(3)],), {}),

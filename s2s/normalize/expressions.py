@@ -7,7 +7,8 @@ assignments, returns, expression statements and ``for`` iterables contain no
 dict or generator comprehension. Tests of ``if``/``while``/``assert`` are left
 whole: they are evaluated on primal values only. Comprehension variables are
 renamed when the name is used elsewhere in the function. ``map(f, x)``
-becomes the list of ``f`` of each item (a list, not a lazy iterator).
+becomes the list of ``f`` of each item (a list, not a lazy iterator), and
+``functools.reduce(f, x)`` a loop that folds the items with ``f``.
 
 >>> from s2s.normalize._doctest import show
 >>> print(show("def f(x, c):\\n    return sum([v * 2 for v in x if v > 0]) if c else x\\n",
@@ -24,10 +25,12 @@ def f(x, c):
     return _t0
 """
 
+import functools
+
 import gast
 
-from ..context import _walk_scope, assign, call, name
-from ..nodes import VALUE_FIELDS, Transformer, walk
+from ..context import _walk_scope, assign, call, const, name
+from ..nodes import VALUE_FIELDS, Transformer, clone, walk
 
 _BOOL_CALLS = {"isinstance", "callable", "hasattr", "all", "any", "bool", "allclose",
                "isclose", "array_equal", "issubdtype", "isscalar"}
@@ -93,6 +96,8 @@ class _Hoister:
             return self._comprehension(e, pre)
         if self._is_map(e):
             return self._map(e, pre)
+        if self._is_reduce(e):
+            return self._reduce(e, pre)
         if isinstance(e, (gast.Lambda, gast.SetComp)) or boolean_valued(e):
             return e
         for field in VALUE_FIELDS[e.__class__]:  # contexts and operators hold nothing
@@ -169,6 +174,46 @@ class _Hoister:
             it = call(name("zip"), iterables)
         loop = gast.comprehension(target=target, iter=it, ifs=[], is_async=0)
         return self._comprehension(gast.ListComp(elt=elt, generators=[loop]), pre)
+
+    def _is_reduce(self, e):
+        return isinstance(e, gast.Call) and len(e.args) in (2, 3) and not e.keywords \
+            and not any(isinstance(a, gast.Starred) for a in e.args) \
+            and self.ctx.resolve(e.func) is functools.reduce
+
+    def _reduce(self, e, pre):
+        """``functools.reduce(f, xs)`` -> a loop over the items, whose values
+        the passes follow: ``_t1 = list(xs)``, ``_t2 = _t1[0]``, then ``for
+        _t3 in _t1[1:]: _t2 = f(_t2, _t3)`` (from the initial value over all
+        of them, when one is given; a lambda's body written in)."""
+        fn, items, *initial = e.args
+        params = fn.args if isinstance(fn, gast.Lambda) else None
+        inline = params is not None and not (params.posonlyargs or params.vararg
+                                             or params.kwonlyargs or params.kwarg
+                                             or params.defaults) and len(params.args) == 2
+        if not inline and not isinstance(fn, (gast.Name, gast.Attribute)):
+            tmp = self.ctx.temp()
+            pre.append(assign(tmp, self.expr(fn, pre)))
+            fn = name(tmp)
+        seq, acc, item = self.ctx.temp(), self.ctx.temp(), self.ctx.temp()
+        pre.append(assign(seq, call(name("list"), [self.expr(items, pre)])))
+        if initial:
+            pre.append(assign(acc, self.expr(initial[0], pre)))
+            rest = name(seq)
+        else:
+            pre.append(assign(acc, gast.Subscript(value=name(seq), slice=const(0),
+                                                  ctx=gast.Load())))
+            rest = gast.Subscript(value=name(seq), slice=gast.Slice(
+                lower=const(1), upper=None, step=None), ctx=gast.Load())
+        body = []
+        if inline:
+            step = _Rename({params.args[0].id: acc, params.args[1].id: item}).visit(
+                clone(fn.body))
+        else:
+            step = call(fn, [name(acc), name(item)])
+        body.append(assign(acc, self.expr(step, body)))
+        target = gast.Name(id=item, ctx=gast.Store(), annotation=None, type_comment=None)
+        pre.append(gast.For(target=target, iter=rest, body=body, orelse=[], type_comment=None))
+        return name(acc)
 
     def _comprehension(self, e, pre):
         tmp = self.ctx.temp()
