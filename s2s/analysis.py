@@ -198,7 +198,7 @@ class Activity:
             return any(
                 self.is_active(call.args[i] if kind == "pos" else call.keywords[i].value)
                 for kind, i in rule.positions(call.args, call.keywords)
-            )
+            ) or rule.refuses(call.args, call.keywords, self.is_active)
         try:
             bound = rule.bind(call.args, call.keywords)
         except BindError:

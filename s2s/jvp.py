@@ -100,11 +100,13 @@ class Emitter(StatementPass):
             and isinstance(n.value, (gast.Tuple, gast.List, gast.Dict))}
         self.sequences = _sequence_names(nodes)
         # names whose zero tangent has their structure (zeros_like_tree): displays,
-        # sequences, and dict(...), list(...), tuple(...) of something
+        # sequences, and dict(...), list(...), tuple(...) of something (or the
+        # tangent of a dict(...), in derivative code)
         self.structured = set(self.displays) | self.sequences | {
             n.targets[0].id for n in nodes
             if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name)
-            and isinstance(n.value, gast.Call) and ctx.resolve(n.value.func) in (dict, list, tuple)}
+            and isinstance(n.value, gast.Call)
+            and ctx.resolve(n.value.func) in (dict, list, tuple, runtime.dict_tangent)}
 
     # -- helpers -------------------------------------------------------------
 
@@ -730,6 +732,16 @@ class Emitter(StatementPass):
             return None, False
         if isinstance(rule, LinearRule):
             dropped = rule.dropped(args, keywords, self.is_active)
+            if dropped and rule.refused:  # (one of s2s's helpers, in derivative code)
+                self.problem(
+                    NoRuleError, s,
+                    f"no second-order rule for {rule.name} where its {dropped[0]} carries a "
+                    "derivative: the derivative code of this line cannot be differentiated "
+                    "again (hessian, jacfwd of jacfwd)",
+                    "take the second derivative of a function that avoids this operation "
+                    "here, or use jacfwd of a first derivative written by hand",
+                )
+                return None, False
             if dropped:
                 self.problem(
                     NoRuleError, s,

@@ -273,12 +273,16 @@ class TemplateRule(Rule):
 class LinearRule(Rule):
     kind = "linear"
 
-    def __init__(self, primitive, name, argnums, samples, batching=None, passive=()):
+    def __init__(self, primitive, name, argnums, samples, batching=None, passive=(),
+                 refused=()):
         super().__init__(primitive, name, samples, batching)
         self.argnums = argnums if isinstance(argnums, slice) else tuple(argnums)
         # parameters whose values do not move the output (conditions, indices,
         # an array giving only a shape): a value carrying a derivative is fine there
         self.passive = frozenset(passive)
+        # of s2s's own helpers (whose other parameters are passive): those that
+        # move the output otherwise than linearly, where a derivative is refused
+        self.refused = tuple(refused)
 
     def signature(self):
         if "_signature" not in self.__dict__:  # once per rule: inspect.signature is slow
@@ -287,6 +291,19 @@ class LinearRule(Rule):
 
     def output_active(self, bound):
         return any(bound.get(p, False) for p in self.linear_params())
+
+    def refuses(self, args, keywords, is_active):
+        """Whether this call passes a value carrying a derivative in a
+        ``refused`` parameter: the output would carry it, so the call is
+        active, for the jvp pass to refuse it (never a silent zero)."""
+        if not self.refused:
+            return False
+        try:
+            bound = self.bind(list(args), list(keywords))
+        except BindError:
+            return True
+        return any(is_active(v) for p in self.refused if p in bound
+                   for v in (bound[p] if isinstance(bound[p], tuple) else (bound[p],)))
 
     def linear_params(self):
         sig = self.signature()
@@ -319,17 +336,18 @@ class LinearRule(Rule):
         """The parameters, outside those the rule is linear in and those
         declared passive, that this call passes a value carrying a
         derivative: the tangent would leave that derivative out."""
-        if getattr(self.primitive, "__module__", None) == "s2s.runtime" \
-                or self.signature() is None:
-            # (s2s's own helpers: their other parameters are primal values; without a
-            # signature, as some of NumPy's C functions before 2.3, no names to check)
+        helper = getattr(self.primitive, "__module__", None) == "s2s.runtime"
+        if helper and not self.refused or self.signature() is None:
+            # (s2s's own helpers: their other parameters are primal values that
+            # only choose where a tangent goes; without a signature, as some of
+            # NumPy's C functions before 2.3, no names to check)
             return []
         try:
             bound = self.bind(list(args), list(keywords))
         except BindError:
             return []  # (*args or **kwargs: the parameters cannot be told apart)
         linear = set(self.linear_params()) | self.passive
-        return [p for p, a in bound.items() if p not in linear
+        return [p for p, a in bound.items() if (p in self.refused if helper else p not in linear)
                 and any(is_active(v) for v in (a if isinstance(a, tuple) else (a,)))]
 
 
@@ -445,12 +463,14 @@ def user_rule(primitive, template, defaults=None):
     return _add(rule, builtin=False)
 
 
-def linear(*primitives, argnums=(0,), samples=None, batching=None, passive=()):
+def linear(*primitives, argnums=(0,), samples=None, batching=None, passive=(), refused=()):
     """``passive``: parameters outside ``argnums`` that may be given values
     carrying a derivative, which does not reach the output (conditions,
-    indices, an array giving a shape); a derivative in any other is refused."""
+    indices, an array giving a shape); a derivative in any other is refused.
+    s2s's own helpers take primal values that only choose where a tangent
+    goes: all their other parameters are passive, but those ``refused``."""
     for prim in primitives:
-        _add(LinearRule(prim, _name(prim), argnums, samples, batching, passive))
+        _add(LinearRule(prim, _name(prim), argnums, samples, batching, passive, refused))
 
 
 def multilinear(*primitives, argnums=(0, 1), samples=None, batching=None, passive=()):

@@ -8,8 +8,10 @@ inside the clip bounds, the sort order, a parameter's copy), a choice that
 is locally constant, so their derivative is zero almost everywhere and the
 rule is linear in the tangents alone. ``var_tangent`` is bilinear in the
 centred primal and the tangent. Helpers not listed here (prod, cumprod,
-norm and average tangents) have no second-order rule yet: differentiating
-them again is refused with an error naming the helper.
+norm, average and interp tangents, which depend smoothly on primal values)
+have no second-order rule yet: differentiating them again is refused with
+an error naming the helper. The quantile's tangent refuses a derivative of
+``q_dot`` (of a q that depends on the input), which would move its weights.
 
 ``power_log`` (the ``log(x)`` of the power rule) is a function of a primal:
 its rule is that of the log, with the zero it puts at ``x == 0`` kept.
@@ -52,6 +54,25 @@ linear(rt.tuple_like, argnums=slice(1, None),
        samples=[S((1.0, 2.0), A(3), A(2), argnums=(1, 2))], batching="helper")
 # zeros of any structure: linear (constant zero), which keeps the structure
 linear(rt.zeros_like_tree, samples=[S((A(2), A(3)))], batching="helper")
+linear(rt.accumulated_extremum_tangent, argnums=(2,), batching="helper", samples=[
+    S(_A, np.maximum.accumulate(_A, axis=1), A(2, 3), 1, argnums=(2,)),
+    S(_A, np.minimum.accumulate(_A, axis=0), A(2, 3), 0, argnums=(2,))])
+# the quantile's tangent interpolates the sorted values' tangents, with weights the
+# (locally constant) order and q choose; a derivative of q itself moves them: refused
+linear(rt.quantile_tangent, argnums=(2,), refused=("q_dot",), batching="helper", samples=[
+    S(_A, np.quantile(_A, 0.3, axis=1), A(2, 3), 0.3, 0.0, 1, False, 1, argnums=(2,)),
+    S(_A, np.median(_A), A(2, 3), 0.5, 0.0, None, False, 1, argnums=(2,))])
+# the counts sum the weights' tangents in bins the values choose; the edges'
+# tangents are the bins' or the ends' (those of the least and largest value)
+_VALUES, _WEIGHTS = np.array([0.1, 0.7, 0.35, 0.9, 0.55, 0.2]), np.linspace(0.5, 1.5, 6)
+linear(rt.histogram_tangent, argnums=(5, 6, 7), batching="helper", samples=[
+    S(_VALUES, np.histogram(_VALUES, 3, weights=_WEIGHTS), 3, None, _WEIGHTS, A(6), 0.0, A(6),
+      argnums=(5, 7)),
+    S(_VALUES, np.histogram(_VALUES, np.array([0.0, 0.3, 0.6, 1.0]), weights=_WEIGHTS),
+      np.array([0.0, 0.3, 0.6, 1.0]), None, _WEIGHTS, A(6), A(4), A(6), argnums=(5, 6, 7))])
+# the values' tangents under the pairs' keys
+linear(rt.dict_tangent, argnums=(1,), batching="helper", samples=[
+    S({"w": A(2)}, {"w": A(2)}, argnums=(1,))])
 
 
 # d/dx y x^(y-1) = y (y-1) x^(y-2) (0 where y is 0: z is 0 for every x there);

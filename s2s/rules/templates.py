@@ -276,6 +276,9 @@ def simplify(node):
         rule = lookup(obj) if obj is not _MISSING else None
         if isinstance(rule, LinearRule):
             idx = [i for i in _argnums(rule, len(node.args))]
+            if rule.refused:  # (tangents too, where this template is first-order code)
+                names = list(rule.signature().parameters)
+                idx += [names.index(p) for p in rule.refused if names.index(p) < len(node.args)]
             linear_args = [node.args[i] for i in idx]
             if linear_args:
                 zeros = [is_zero(a) for a in linear_args]

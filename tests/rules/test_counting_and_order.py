@@ -235,3 +235,62 @@ def test_median_of_no_values_is_nan_with_a_nan_tangent(a, axis):
         out, out_dot = s2s.jvp(lambda v: np.median(v, axis=axis), (a,), (np.ones_like(a),))
     assert np.all(np.isnan(out)) and np.shape(out_dot) == np.shape(out)
     assert np.all(np.isnan(out_dot))
+
+
+# -- second derivatives through order statistics, running extrema, histograms -----------
+
+
+def _median_times_sum(x):
+    return np.median(np.sin(x) * x) * np.sum(x)
+
+
+def _quantiles(x):
+    return np.sum(np.quantile(x * x, [0.25, 0.8])) * x[0]
+
+
+def _percentile_squared(x):
+    return np.percentile(np.exp(x), 40) ** 2
+
+
+def _running_max(x):
+    return np.sum(np.maximum.accumulate(np.sin(3 * x)) * x)
+
+
+def _weighted_histogram(x):
+    return np.sum(np.histogram(x, bins=3, weights=x * x)[0] ** 2)
+
+
+def _dict_of_pairs(x):
+    d = dict([("a", x * x), ("b", np.sin(x))])
+    return np.sum(d["a"] * d["b"])
+
+
+_AT = np.array([0.3, -1.1, 0.75, 1.4, -0.2])
+
+
+@pytest.mark.parametrize("f", [_median_times_sum, _quantiles, _percentile_squared, _running_max,
+                               _weighted_histogram, _dict_of_pairs], ids=lambda f: f.__name__)
+def test_second_derivatives_through_selections(f):
+    # the tangents of these are linear in the values' tangents, with weights the
+    # values' order chooses (locally constant): their hessians were refused
+    hessian = s2s.hessian(f)(_AT)
+    jacobian = s2s.jacfwd(f)
+    fd = np.stack([(jacobian(_AT + 1e-6 * e) - jacobian(_AT - 1e-6 * e)) / 2e-6
+                   for e in np.eye(_AT.size)])
+    np.testing.assert_allclose(hessian, fd, rtol=1e-5, atol=1e-6)
+
+
+def _quantile_at_a_moving_level(x):
+    return np.quantile(x, 1 / (1 + np.exp(-x[0])))
+
+
+def test_second_derivative_in_a_quantile_s_level_is_refused():
+    # d/dq moves with the values (the gap between two sorted values): a rule
+    # linear in the values' tangents alone would drop that term
+    np.testing.assert_allclose(s2s.jacfwd(_quantile_at_a_moving_level)(_AT),
+                               [(_quantile_at_a_moving_level(_AT + 1e-6 * e)
+                                 - _quantile_at_a_moving_level(_AT - 1e-6 * e)) / 2e-6
+                                for e in np.eye(_AT.size)], rtol=1e-6, atol=1e-8)
+    with pytest.raises(s2s.NoRuleError, match="no second-order rule.*q_dot") as info:
+        s2s.hessian(_quantile_at_a_moving_level)(_AT)
+    assert "test_counting_and_order.py" in str(info.value)
