@@ -105,8 +105,10 @@ def test_jacfwd(name):
 @pytest.mark.parametrize("name", CASES)
 def test_vmap(name):
     f = CASES[name]
-    out = s2s.vmap(f)(XS)
+    vmapped = s2s.vmap(f)
+    out = vmapped(XS)
     assert_tree_close(out, np.stack([f(x) for x in XS]), rtol=1e-12, atol=1e-12, what=name)
+    assert "map_batched" not in vmapped.source()  # (vectorised: no loop over the examples)
 
 
 # (the others call self.forward: refused below)
