@@ -14,6 +14,7 @@ import dataclasses
 import gc
 import hashlib
 import re
+import types
 import weakref
 
 import gast
@@ -24,6 +25,7 @@ from .context import Context
 from .errors import InputError
 from .frontend import (
     MISSING,
+    MethodOf,
     RankOf,
     dependency_current,
     display_name,
@@ -568,8 +570,11 @@ def _load(fn, spec, key):
         where = cells[first] if first in cells else fn.__globals__
         if name in ranks:  # (as Resolver.depend_on_rank recorded it)
             deps.append((name, where, RankOf(ranks[name])))
-        else:  # (a dotted one: a method, obj.forward)
-            deps.append((name, where, lookup_path(fn, name, cells)))
+        else:
+            value = lookup_path(fn, name, cells)
+            if type(value) is types.MethodType:  # (obj.forward: as Resolver recorded it)
+                value = MethodOf(value.__func__)
+            deps.append((name, where, value))
     result = Generated(compiled, source, manifest["name"], fields["tangent_names"],
                        fields["positional"], fields["inactive_returns"], origin,
                        deps + callee_deps)

@@ -314,6 +314,10 @@ def test_a_new_process_loads_method_code_from_the_disk_cache(tmp_path):
         for f in (m.forward, caller):
             out, t = s2s.jvp(f, (x,), (x,))
             assert np.allclose(t, np.cos(m.W @ x) * (m.W @ x))
+        loaded = cache.stats["hits"]
+        for _ in range(3):  # served from memory: the loaded code's dependencies are current
+            s2s.jvp(caller, (x,), (x,))
+        assert cache.stats["hits"] == loaded, (loaded, cache.stats["hits"])
         print(cache.stats["transforms"], cache.stats["hits"])
     """))
     env = {**__import__("os").environ, "S2S_CACHE_DIR": str(tmp_path / "cache")}
