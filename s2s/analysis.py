@@ -34,6 +34,7 @@ INACTIVE_METHODS = {"keys", "index", "count", "nonzero", "argmax", "argmin", "ar
                     "lower", "upper", "replace", "bit_length", "is_integer"}
 # methods that put their arguments into the receiver
 MUTATORS = {"append", "extend", "insert", "update", "setdefault", "__setitem__"}
+CONTAINER_MUTATORS = MUTATORS | {"pop", "remove", "clear", "reverse", "sort"}
 INACTIVE_ATTRIBUTES = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides", "flags"}
 # operators -> the primitive their rule is registered under
 BINOPS = {
@@ -382,12 +383,76 @@ def user_function(obj):
     transform where it is called: a Python function without a rule, and not
     one of s2s's own (its run-time helpers, its API: ``s2s.jvp`` inside a
     function is a call of the transform, never code to transform), or a
-    ``functools.partial`` of one."""
+    ``functools.partial`` of one, or a method of an object bound to one
+    (``m.forward``, called as ``forward(m, ...)``: see :func:`method_call`)."""
     if isinstance(obj, functools.partial):  # (its function may have a rule: the call uses it)
         inner = obj.func
         return isinstance(inner, types.FunctionType) and not _library_function(inner)
+    if type(obj) is types.MethodType:  # obj.forward: the function, the receiver passed first
+        obj = obj.__func__
     return isinstance(obj, types.FunctionType) and registry.lookup(obj) is None \
         and not _library_function(obj)
+
+
+def method_call(obj, call):
+    """``(function, arguments)`` of the call ``call`` of ``obj``: for a
+    method bound to an object (``m.forward(x)``, where ``m`` is read from
+    outside the function), its class's function and the receiver expression
+    before the arguments (``forward(m, x)``), else ``obj`` and the call's
+    arguments. The receiver is read when the code runs, as Python does."""
+    if type(obj) is types.MethodType and isinstance(call.func, gast.Attribute):
+        return obj.__func__, [call.func.value] + list(call.args)
+    return obj, list(call.args)
+
+
+# methods of arrays, lists and dicts that the passes know (not a method of the user's)
+KNOWN_METHODS = (LINEAR_METHODS | INACTIVE_METHODS | CONTAINER_MUTATORS
+                 | {"astype", "view", "item", "tolist", "remove"})
+
+
+def library_objects(nodes, ctx):
+    """Local names ``nodes`` (a function's) bind to what a library function
+    returns (``rng = np.random.default_rng(0)``): their methods are the
+    library's, with rules or none, not the user's code."""
+    found = set()
+    for n in nodes:
+        if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name) \
+                and isinstance(n.value, gast.Call):
+            obj = ctx.resolve(n.value.func)
+            module = "" if obj is MISSING else getattr(obj, "__module__", None) or ""
+            if module.split(".")[0] in ("numpy", "builtins", "s2s"):
+                found.add(n.targets[0].id)
+    return found
+
+
+def object_method(func, ctx, active, library=()):
+    """Whether the attribute ``func`` of a call is a method of an object a
+    local variable holds (``self.other``, ``self.layer.forward``, ``layer.forward``
+    in a loop over layers), not carrying a derivative itself and not one of
+    the methods of arrays, lists and dicts s2s knows: which code runs is
+    known only when it runs (the jvp calls it through ``s2s.jvp``, the
+    batching transform through ``s2s.vmap``). ``library``: the names of
+    :func:`library_objects`."""
+    if func.attr in KNOWN_METHODS:
+        return False
+    root = func.value
+    while isinstance(root, gast.Attribute):
+        root = root.value
+    return isinstance(root, gast.Name) and ctx.is_local(root.id) and root.id not in active \
+        and root.id not in library
+
+
+def attribute_names(nodes):
+    """Names that ``nodes`` (a function's) bind to an attribute of an object
+    (``_t0 = self.buf``): a write into one of them writes into the array the
+    object holds, which s2s does not follow (the object has no tangent)."""
+    return {n.targets[0].id for n in nodes
+            if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name)
+            and isinstance(n.value, gast.Attribute)
+            and n.value.attr not in INACTIVE_ATTRIBUTES | _ARRAY_VIEWS}
+
+
+_ARRAY_VIEWS = {"flat", "T", "mT", "real", "imag", "base"}  # (an array's own, not an object's)
 
 
 def _library_function(fn):
@@ -408,7 +473,6 @@ VIEW_FUNCTIONS = {"reshape", "ravel", "transpose", "swapaxes", "moveaxis", "sque
 
 _VIEWS_OF_EVERY_ARGUMENT = {"atleast_1d", "atleast_2d", "atleast_3d"}  # (the rest: of the first)
 
-CONTAINER_MUTATORS = MUTATORS | {"pop", "remove", "clear", "reverse", "sort"}
 
 
 def number_names(nodes):

@@ -11,7 +11,7 @@ from . import backend, pytree
 from .batch_api import handed_back
 from .codegen import annotate
 from .errors import InputError, NonDifferentiableOutputError
-from .frontend import _unwrap, see_through
+from .frontend import _unwrap, bound_function, see_through
 from .rules import registry
 from .transform import jvp_function
 
@@ -72,7 +72,8 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
         fn = _unwrap(func)
         active = _active_params(fn, len(primals))
         generated = jvp_function(fn, active)
-        _remember(func, len(primals), (active, generated))
+        if not hasattr(fn, "__s2s_method__"):  # (a callable instance: its code holds it)
+            _remember(func, len(primals), (active, generated))
     else:
         active, generated = hit
     if len(primals) == 1:  # (the common case, without a loop)
@@ -170,7 +171,12 @@ def source(fn, transform="jvp", *, argnums=None, in_dims=0, ranks=None, randomne
     if isinstance(fn, Differentiable):
         return fn.source(transform, argnums=argnums, in_dims=in_dims, ranks=ranks,
                          randomness=randomness)
-    fn = _unwrap(fn)
+    method = bound_function(fn)
+    if method is not None and transform == "jvp":
+        # a method of an object: its own code, the receiver a parameter without tangent
+        fn, skip = method, 1
+    else:
+        fn, skip = _unwrap(fn), 0
     if transform != "jvp":
         return transform_source(fn, transform, argnums=argnums, in_dims=in_dims, ranks=ranks,
                                 randomness=randomness)
@@ -178,11 +184,11 @@ def source(fn, transform="jvp", *, argnums=None, in_dims=0, ranks=None, randomne
     names = code.co_varnames[: code.co_argcount]
     if argnums is None:
         ndefaults = len(fn.__defaults__ or ())
-        active = names[: len(names) - ndefaults]
+        active = names[skip: len(names) - ndefaults]
     else:
         from .batch_api import _argnums
 
-        active = tuple(names[i] for i in _argnums(argnums, len(names)))
+        active = tuple(names[skip + i] for i in _argnums(argnums, len(names) - skip))
     return jvp_function(fn, tuple(active)).source
 
 

@@ -40,12 +40,16 @@ from .analysis import (
     BINOPS,
     MUTATORS,
     VIEW_FUNCTIONS,
+    attribute_names,
     container_mutated_names,
     container_names,
     iterated_atoms,
     iteration,
+    library_objects,
+    method_call,
     mutated_names,
     number_names,
+    object_method,
     unpacks,
     user_function,
 )
@@ -143,6 +147,8 @@ class Batcher(RankInference, AxisRules, StatementPass):
             p for p in self.params if isinstance(ranks.get(p), tuple)])}
         self.suffix = name_suffix
         self.callee = callee
+        self.attribute_names = attribute_names(walk_statements(fn_node.body))
+        self.library = library_objects(walk_statements(fn_node.body), ctx)
         self.randomness = randomness
         self.fallback = None
         self.callee_ranks = callee_ranks
@@ -841,6 +847,11 @@ class Batcher(RankInference, AxisRules, StatementPass):
 
     def _store(self, s, target):
         base = target.value
+        if isinstance(base, gast.Name) and self.names_batched(s.value) \
+                and base.id in self.attribute_names:
+            raise self.ctx.unsupported(
+                s, "s2s cannot batch a write of values that differ per batch element into an "
+                "array an object holds (the object is the same for every element)")
         if not isinstance(base, gast.Name) or base.id not in self.batched:
             return [s]
         value = s.value
@@ -1125,6 +1136,11 @@ class Batcher(RankInference, AxisRules, StatementPass):
         if helper is not None and rule is None:
             return self._map(v, v.args, None), []  # never transform s2s's own helpers
         if rule is None:
+            if type(obj) is types.MethodType and user_function(obj) and self.callee is not None \
+                    and not unpacks(v.args, v.keywords):
+                # m.forward(x): its class's function, called as forward(m, x)
+                binding = self.callee(obj, v, self)
+                return call(name(binding), method_call(obj, v)[1], v.keywords), []
             if isinstance(obj, types.FunctionType) and self.callee is not None:
                 if unpacks(v.args, v.keywords):  # its parameters' values known at run time
                     return self._map(v, v.args, None), []
@@ -1344,6 +1360,14 @@ class Batcher(RankInference, AxisRules, StatementPass):
             return call(self.rt("view_batched"), [v.func.value, *v.args], v.keywords)
         if method in ("item", "tolist"):
             return call(gast.Attribute(value=v.func.value, attr="copy", ctx=gast.Load()), [])
+        if object_method(v.func, self.ctx, self.batched, self.library) and not v.keywords \
+                and not any(isinstance(a, gast.Starred) for a in v.args) \
+                and any(self.is_batched(a) for a in v.args):
+            # self.other(x): the method of an object this function holds, batched
+            # by the same transform when it runs
+            return call(self.rt("call_batched"), [
+                v.func, gast.Tuple(elts=list(v.args), ctx=gast.Load()),
+                _flags([self.is_batched(a) for a in v.args]), const(self.randomness)])
         return self._map(v, [v.func.value] + list(v.args), None)
 
     def _dynamic_call(self, v, obj, s):

@@ -25,6 +25,7 @@ could not transform), 2 bad command line or a target that cannot be loaded,
 import argparse
 import importlib
 import importlib.util
+import inspect
 import os
 import re
 import sys
@@ -149,6 +150,17 @@ def load_function(target):
     if not callable(obj):
         raise CommandError(f"{where}: {name} is not a function but {_a(type(obj).__name__)}")
     return module, obj
+
+
+def _instance_method(module, name):
+    """Whether ``name`` (``Class.method``) names a plain method of a class
+    (not a staticmethod or classmethod): its first parameter is the receiver."""
+    owner_path, _, attr = name.rpartition(".")
+    owner = module
+    for part in owner_path.split(".") if owner_path else ():
+        owner = getattr(owner, part, None)
+    return isinstance(owner, type) and isinstance(
+        inspect.getattr_static(owner, attr, None), types.FunctionType)
 
 
 def _a(noun):
@@ -328,7 +340,13 @@ def _dump(args, parser):
             what = f"--stage {args.stage}" if normalising else f"--transform {transform}"
             parser.error(f"{flag} does not apply to {what}")
         options[option] = value
-    _, obj = load_function(args.target)
+    module, obj = load_function(args.target)
+    if not normalising and options["argnums"] is None and transform != "vmap" \
+            and _instance_method(module, split_target(args.target)[1]):
+        # Class.method: with respect to its parameters after the receiver (self)
+        code = obj.__code__
+        count = code.co_argcount - len(obj.__defaults__ or ())
+        options["argnums"] = tuple(range(1, count)) if transform == "jvp" else 1
     if normalising:
         from .normalize import stage_source
 

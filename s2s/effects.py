@@ -14,6 +14,7 @@ view of it, or passes it on to a function that changes it.
 """
 
 import inspect
+import types
 
 import gast
 import numpy
@@ -76,7 +77,8 @@ def changed_parameters(fn, seen=frozenset()):
     from .frontend import _unwrap
 
     try:
-        fn = _unwrap(fn)
+        # (of a bound method, its function's: the receiver's name is bound to nothing)
+        fn = fn.__func__ if type(fn) is types.MethodType else _unwrap(fn)
         code = fn.__code__
         if code in seen:
             return set()

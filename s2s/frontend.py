@@ -12,6 +12,7 @@ the same globals and cells live.
 import __future__
 
 import builtins
+import collections
 import contextlib
 import dataclasses
 import functools
@@ -136,11 +137,7 @@ def _unwrap(fn):
                          "functions", hint="pass the function itself, e.g. s2s.jvp(f, ...)")
     fn = see_through(fn)
     if isinstance(fn, types.MethodType):
-        raise SourceUnavailableError(
-            f"{fn.__qualname__} is a bound method",
-            hint="differentiate a plain function; pass the object's arrays as arguments "
-            "or close over the object (lambda x: obj.method(x))",
-        )
+        return calling_method(fn)
     if isinstance(fn, types.FunctionType):
         from .rules import registry
 
@@ -153,12 +150,8 @@ def _unwrap(fn):
         return _calling_partial(fn)
     if not isinstance(fn, type) and isinstance(
             inspect.getattr_static(type(fn), "__call__", None), types.FunctionType):
-        raise SourceUnavailableError(
-            f"{type(fn).__qualname__} object is a callable instance: s2s transforms "
-            "functions, not objects",
-            hint="write the computation as a module-level function of the object's "
-            "arrays, def forward(params, x), and differentiate that",
-        )
+        # a callable instance: its class's __call__, bound to it
+        return calling_method(types.MethodType(type(fn).__call__, fn))
     name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
     raise SourceUnavailableError(
         f"cannot read the Python source of {name} ({type(fn).__name__})",
@@ -237,6 +230,97 @@ def _calling_partial(p):
     fn.__qualname__ = f"functools.partial({inner}, ...)"  # (what messages call it)
     _PARTIALS[p] = fn
     return fn
+
+
+# (function, id(receiver)) -> the function calling it, for the receivers used last: it
+# holds its receiver (so the id stays that receiver's), and is kept (with the code
+# generated for it) until _BOUND_KEPT others have been used since
+_BOUND = collections.OrderedDict()
+_BOUND_KEPT = 16
+
+
+def calling_method(method):
+    """A function with source for the bound method ``method`` of a class of
+    the user's: ``def forward(x): return self.forward(x)``, where ``self``,
+    a global of its own, is the receiver. Transforms then see what the user
+    writes in a function (a method called on an object it reads from
+    outside), so the receiver is never differentiated, its arrays are
+    constants, and the generated code depends on the class's method (it is
+    rebuilt when that is replaced). One per function and receiver, kept as
+    long as the receiver lives."""
+    func, receiver = method.__func__, method.__self__
+    qualname = getattr(func, "__qualname__", None) or repr(func)
+    if not isinstance(func, types.FunctionType):
+        raise SourceUnavailableError(
+            f"cannot read the Python source of the method {qualname} ({type(func).__name__})",
+            hint="s2s transforms methods written in Python in a .py file")
+    key = (func, id(receiver))
+    hit = _BOUND.get(key)
+    if hit is not None:
+        _BOUND.move_to_end(key)
+        return hit
+    code = func.__code__
+    if code.co_argcount + code.co_posonlyargcount == 0:
+        raise InputError(f"the method {qualname} takes no parameter for its receiver",
+                         filename=code.co_filename, lineno=code.co_firstlineno,
+                         hint="give it a first parameter (self), or make it a staticmethod")
+    params = list(inspect.signature(method).parameters.values())
+    if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
+        raise InputError(
+            f"the method {qualname} takes *args or **kwargs: s2s differentiates with respect "
+            "to named parameters", filename=code.co_filename, lineno=code.co_firstlineno,
+            hint="give the method named parameters (def __call__(self, x)), or "
+            "differentiate the method it passes them on to")
+    receiver_name = code.co_varnames[0]
+    namespace = {receiver_name: receiver}
+    passed = [p.name if p.kind is not p.KEYWORD_ONLY else f"{p.name}={p.name}" for p in params]
+    spelled = _spelled([p.replace(kind=p.POSITIONAL_OR_KEYWORD)
+                        if p.kind is p.POSITIONAL_ONLY else p for p in params], namespace)
+    name = func.__name__
+    if name in namespace or any(p.name == name for p in params):
+        name = f"{name}_"
+    found = getattr(receiver, func.__name__, None)
+    if isinstance(found, types.MethodType) and found.__func__ is func:
+        called = f"{receiver_name}.{func.__name__}"  # (rebuilt when the class's method changes)
+    else:  # (a name-mangled __method, or one stored under another name)
+        called = "_method"
+        while called in namespace or any(p.name == called for p in params):
+            called += "_"
+        namespace[called] = func
+        passed.insert(0, receiver_name)
+    src = f"def {name}({spelled}):\n    return {called}({', '.join(passed)})\n"
+    digest = hashlib.sha256(f"{func.__module__}.{qualname}\n{src}".encode()).hexdigest()[:8]
+    wrapper = _define(src, f"<s2s bound method {qualname} {digest}>", namespace, name)
+    wrapper.__s2s_method__ = func  # (what headers and messages name: display_name)
+    wrapper.__qualname__ = qualname
+    _BOUND[key] = wrapper
+    if len(_BOUND) > _BOUND_KEPT:
+        _BOUND.popitem(last=False)
+    return wrapper
+
+
+def bound_function(obj):
+    """The function of the user's behind a bound method (``m.forward``) or
+    a callable instance (``m``, its class's ``__call__``), else None."""
+    obj = see_through(obj)
+    if type(obj) is types.MethodType:
+        func = obj.__func__
+    elif not isinstance(obj, type):
+        func = inspect.getattr_static(type(obj), "__call__", None)
+    else:
+        return None
+    return func if isinstance(func, types.FunctionType) else None
+
+
+def display_name(fn, node_name):
+    """The name of ``fn`` in headers and messages: ``MLP.forward`` for a
+    method (or the function calling a bound one), else its def's name."""
+    method = getattr(fn, "__s2s_method__", None)
+    qualname = getattr(method or fn, "__qualname__", "") or ""
+    shown = qualname.rsplit("<locals>.", 1)[-1]
+    if "." in shown and shown.rsplit(".", 1)[-1] == getattr(method or fn, "__name__", None):
+        return shown
+    return node_name
 
 
 def _spelled(params, namespace, label=lambda param: "_default_"):
@@ -596,6 +680,21 @@ class RankOf:
         return f"RankOf({self.rank})"
 
 
+class MethodOf:
+    """A dependency on an attribute chain (``m.forward``) holding a method
+    bound to some object whose function is ``func``: a bound method is a new
+    object at each lookup, and the generated code reads the receiver when it
+    runs, so only the function matters (and no receiver is kept alive)."""
+
+    __slots__ = ("func",)
+
+    def __init__(self, func):
+        self.func = func
+
+    def __repr__(self):
+        return f"MethodOf({self.func.__qualname__})"
+
+
 def static_rank(obj):
     """The rank generated code may assume for a global's value: a NumPy
     array's ndim, 0 for a Python number, None for anything else."""
@@ -622,6 +721,8 @@ def dependency_current(name, where, value):
         current = getattr(current, attr, MISSING)
     if type(value) is RankOf:
         return current is not MISSING and static_rank(current) == value.rank
+    if type(value) is MethodOf:
+        return type(current) is types.MethodType and current.__func__ is value.func
     return current is value
 
 
@@ -662,6 +763,8 @@ class Resolver:
             path = dotted(node)
             if path is not None and self._in_scope(path.split(".", 1)[0]):
                 self.seen[path] = value
+                if type(value) is types.MethodType:  # obj.method: rebuilt when it changes
+                    self._depend_on_path(path, value)
             return value
         return self._MISSING
 
@@ -707,6 +810,13 @@ class Resolver:
         cell = self.parsed.cells.get(first)
         if cell is not None or first in self.parsed.globals:
             self.deps[name] = (cell if cell is not None else self.parsed.globals, RankOf(rank))
+
+    def _depend_on_path(self, path, value):
+        first = path.partition(".")[0]
+        cell = self.parsed.cells.get(first)
+        if cell is not None or first in self.parsed.globals:
+            self.deps[path] = (cell if cell is not None else self.parsed.globals,
+                               MethodOf(value.__func__))
 
     def _depend(self, name, where, value):
         if callable(value) or isinstance(value, types.ModuleType):

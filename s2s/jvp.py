@@ -36,19 +36,23 @@ from .analysis import (
     UNARYOPS,
     Activity,
     Aliases,
+    attribute_names,
     binding_counts,
     container_mutated_names,
     iteration,
+    library_objects,
+    method_call,
     mutated_names,
     number_literal,
     number_names,
+    object_method,
     unpacks,
     user_function,
 )
 from .context import assign, call, const, name, store
 from .effects import changed_arguments
 from .errors import NoRuleError, UndefinedNameError, UnsupportedSyntaxError
-from .frontend import MISSING
+from .frontend import MISSING, dotted
 from .nodes import StatementNodes, clone, name_nodes, walk, walk_values
 from .rules import registry
 from .rules.registry import (
@@ -94,6 +98,8 @@ class Emitter(StatementPass):
             if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name)
             and self.bindings[n.targets[0].id] == 1}
         self.tangent_temps = set()
+        self.attribute_names = attribute_names(nodes)
+        self.library = library_objects(nodes, ctx)
         self.displays = {  # names bound to a tuple, list or dict display
             n.targets[0].id: n.value for n in nodes
             if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name)
@@ -371,6 +377,8 @@ class Emitter(StatementPass):
                 return [s] + self._mutator(func.value, func.attr, v, s)
             return [s]
         if any(self.is_active(a) for a in list(v.args) + [k.value for k in v.keywords]):
+            if isinstance(func, gast.Attribute) and self.is_object_method(func, v):
+                return self._dynamic_call(self.ctx.temp(), v, s)  # (its result unused)
             obj = self.ctx.resolve(func)
             if user_function(obj):
                 target = self.ctx.temp()
@@ -513,6 +521,14 @@ class Emitter(StatementPass):
             return [s]
         if base.id not in self.activity.active:
             return [s]
+        held = self.bound_once.get(base.id)
+        if base.id in self.attribute_names and self.is_active(value):
+            raise self.error(
+                UnsupportedSyntaxError, s,
+                f"s2s cannot follow a derivative written into the array {dotted(held) or 'an object'} "
+                "holds (the object carries no derivative)",
+                "build a new array in a local variable and return it (or pass it on) "
+                "instead of writing it into the object")
         dt = gast.Subscript(value=name(self.dot_name(base.id)), slice=clone(target.slice),
                             ctx=gast.Store())
         return [s, assign(dt, self.dot_or_zero(value))]
@@ -653,6 +669,14 @@ class Emitter(StatementPass):
             )
             return None, False
         rule = registry.lookup(obj)
+        if rule is None and obj in (runtime.call_jvp, runtime.call_jvp_batched):
+            raise self.error(
+                NoRuleError, s,
+                "s2s cannot differentiate twice (hessian, jacfwd of jacfwd) a call whose "
+                "function is known only when it runs: a method of an object this function "
+                "is given (self.other(x)), or a function held in a variable",
+                "for a method, call it on an object the function reads from outside "
+                "(model.other(x) with model a global) or make it a module-level function")
         if rule is None and (getattr(obj, "__module__", None) or "").startswith("s2s."):
             raise self.error(
                 NoRuleError, s,
@@ -840,9 +864,16 @@ class Emitter(StatementPass):
         if isinstance(func, gast.Name) and self.ctx.is_local(func.id):
             return func.id not in self.activity.active
         if isinstance(func, gast.Attribute) and not self._is_reference(func):
-            return False
+            return self.is_object_method(func, value)
         obj = self.ctx.resolve(func)
         return isinstance(obj, _Transformed) or obj is api_jvp
+
+    def is_object_method(self, func, value):
+        """Whether ``func`` (an attribute) is a method of an object this
+        function is given (``self.other`` in a method), called with a value
+        that carries a derivative: its code is known when it runs."""
+        return object_method(func, self.ctx, self.activity.active, self.library) and any(
+            self.is_active(a) for a in list(value.args) + [k.value for k in value.keywords])
 
     def _dynamic_call(self, z, value, s):
         """``z, z_dot = _s2s.call_jvp(f, (args...), (tangents or None...))``;
@@ -945,12 +976,13 @@ class Emitter(StatementPass):
                 continue
             if self.is_active(marker.atom):
                 active.append(pname)
-        binding, tangent_names, _ = self.callee(obj, tuple(active), s)
+        target, args = method_call(obj, value)  # (m.forward(x): forward(m, x))
+        binding, tangent_names, _ = self.callee(target, tuple(active), s)
         kws = list(value.keywords)
         for pname in active:
             marker = bound.arguments[pname]
             kws.append(gast.keyword(arg=tangent_names[pname], value=self.dot(marker.atom)))
-        new_call = call(name(binding), list(value.args), kws)
+        new_call = call(name(binding), args, kws)
         if discard:
             return [gast.Expr(value=new_call)]
         target = gast.Tuple(elts=[store(z), store(self.dot_name(z))], ctx=gast.Store())

@@ -14,6 +14,7 @@ import dataclasses
 import gc
 import hashlib
 import re
+import types
 import weakref
 
 import gast
@@ -24,8 +25,10 @@ from .context import Context
 from .errors import InputError
 from .frontend import (
     MISSING,
+    MethodOf,
     RankOf,
     dependency_current,
+    display_name,
     lookup,
     lookup_path,
     parse,
@@ -113,7 +116,13 @@ def _begin(fn):
     is the hash of its source lines shown in the header."""
     cache.stats["transforms"] += 1
     parsed = parse(fn)
-    origin = getattr(fn, "__s2s_origin__", None) or f"{short_filename(parsed.filename)}:{parsed.node.name}"
+    origin = getattr(fn, "__s2s_origin__", None)
+    if origin is None:
+        method = getattr(fn, "__s2s_method__", None)  # (a function calling a bound method)
+        filename = parsed.filename if method is None else method.__code__.co_filename
+        origin = f"{short_filename(filename)}:{display_name(fn, parsed.node.name)}"
+        if method is not None:
+            origin += " (bound)"
     digest = hashlib.sha256(parsed.source.encode()).hexdigest()[:12]
     return parsed, origin, digest
 
@@ -323,13 +332,15 @@ def _batch_callee(ctx, deps, randomness, suffix):
     def generated_for(obj, call_node, batcher):
         import inspect
 
+        from .analysis import method_call
         from .frontend import _unwrap
 
-        target = _unwrap(obj)
+        target, call_args = method_call(obj, call_node)  # (m.forward(x): forward(m, x))
+        target = _unwrap(target)
         sig = inspect.signature(target, follow_wrapped=False)
         args = {}
         try:
-            bound = sig.bind(*call_node.args, **{k.arg: k.value for k in call_node.keywords})
+            bound = sig.bind(*call_args, **{k.arg: k.value for k in call_node.keywords})
         except TypeError:
             bound = None
         batched, ranks = [], {}
@@ -390,9 +401,12 @@ def _batch_callee(ctx, deps, randomness, suffix):
 
 def _label(fn, spec):
     """A readable name for the entry of ``fn``: ``model.f.jvp``."""
-    origin = fn.__dict__.get("__s2s_origin__") or short_filename(fn.__code__.co_filename)
+    method = fn.__dict__.get("__s2s_method__")  # (a function calling a bound method)
+    origin = fn.__dict__.get("__s2s_origin__") or short_filename(
+        (method or fn).__code__.co_filename)
     stem = origin.split(":", 1)[0].rsplit(".py", 1)[0]
-    return f"{stem}.{fn.__name__}.{spec[0] if spec[0] == 'jvp' else spec[4]}"
+    shown = fn.__name__ if method is None else f"{method.__name__}.bound"
+    return f"{stem}.{shown}.{spec[0] if spec[0] == 'jvp' else spec[4]}"
 
 
 def _compile(fn, spec, key, new, header, label, ctx, def_origin=None):
@@ -557,7 +571,10 @@ def _load(fn, spec, key):
         if name in ranks:  # (as Resolver.depend_on_rank recorded it)
             deps.append((name, where, RankOf(ranks[name])))
         else:
-            deps.append((name, where, lookup(fn, name, cells)))
+            value = lookup_path(fn, name, cells)
+            if type(value) is types.MethodType:  # (obj.forward: as Resolver recorded it)
+                value = MethodOf(value.__func__)
+            deps.append((name, where, value))
     result = Generated(compiled, source, manifest["name"], fields["tangent_names"],
                        fields["positional"], fields["inactive_returns"], origin,
                        deps + callee_deps)
