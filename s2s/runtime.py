@@ -1825,3 +1825,181 @@ def truth_batched(kind, values, size):
         return xp.full(size, not deciding)
     stacked = xp.stack(truths, axis=1)
     return xp.any(stacked, axis=1) if deciding else xp.all(stacked, axis=1)
+
+
+# ---------------------------------------------------------------- linear algebra (rules-linalg)
+
+
+def defined_completion(a, a_dot, full, what, wide_ok=False):
+    """``a_dot`` as it is, unless a factor of ``a`` is completed to a square
+    one (``full``: svd's full_matrices, qr's mode='complete') with columns
+    (or rows) that ``a`` does not determine: any orthonormal completion would
+    do, so their tangent is not defined, and this raises. ``wide_ok``: only a
+    tall ``a`` has such columns (qr's Q)."""
+    m, n = numpy.shape(a)[-2:]
+    if full and (m > n or (m < n and not wide_ok)):
+        raise ValueError(
+            f"{what} of a {m}x{n} matrix: the columns the square factor adds to the "
+            "reduced one are any orthonormal completion, so they have no derivative; "
+            "pass full_matrices=False (svd) or mode='reduced' (qr)")
+    return a_dot
+
+
+def hermitian_from_lower(a_dot, hermitian):
+    """The tangent of the Hermitian matrix ``hermitian=True`` makes of a
+    matrix by reading its lower triangle (svd, pinv); ``a_dot`` itself when
+    ``hermitian`` is False."""
+    if not hermitian:
+        return a_dot
+    xp = namespace_of(a_dot)
+    lower = xp.tril(a_dot, -1)
+    diagonal = a_dot - lower - xp.triu(a_dot, 1)  # (its imaginary part is not read)
+    return lower + xp.conj(xp.swapaxes(lower, -1, -2)) + xp.real(diagonal)
+
+
+def multi_dot_tangent(arrays, arrays_dot):
+    """Tangent of numpy.linalg.multi_dot: the sum over the factors of the
+    product with that factor replaced by its tangent. The tangents may carry
+    leading batch axes (one factor of one or two axes each, as multi_dot's)."""
+    arrays = [numpy.asarray(x) if not hasattr(x, "shape") else x for x in arrays]
+    total = None
+    for i in range(len(arrays)):
+        factors = list(arrays)
+        factors[i] = arrays_dot[i]
+        term = _chain_product(factors, [numpy.ndim(x) for x in arrays])
+        total = term if total is None else total + term
+    return total
+
+
+def multi_dot_batched(arrays, lead=1):
+    """multi_dot of factors that each carry ``lead`` leading batch axes."""
+    return _chain_product(arrays, [numpy.ndim(x) - lead for x in arrays])
+
+
+def _chain_product(factors, ndims):
+    """The product of ``factors`` as multi_dot takes them (a first or last
+    vector is a row or a column), each with ``ndims[i]`` axes of its own
+    after any leading ones (which broadcast, as matmul's stacks)."""
+    xp = namespace_of(*factors)
+    first_vector, last_vector = ndims[0] == 1, ndims[-1] == 1
+    factors = list(factors)
+    if first_vector:
+        factors[0] = xp.asarray(factors[0])[..., None, :]
+    if last_vector:
+        factors[-1] = xp.asarray(factors[-1])[..., :, None]
+    total = factors[0]
+    for factor in factors[1:]:
+        total = total @ factor
+    if last_vector:
+        total = total[..., 0]
+    if first_vector:
+        total = total[..., 0, :] if not last_vector else total[..., 0]
+    return total
+
+
+def axes_to_end(x, axes, ndim):
+    """``x`` with ``axes`` (of an array of ``ndim`` axes, after any leading
+    ones of ``x``) moved to the end in their order, as tensorsolve does."""
+    if axes is None:
+        return x
+    xp = namespace_of(x)
+    axes = [ax % ndim - ndim for ax in axes]
+    return xp.moveaxis(x, axes, list(range(-len(axes), 0)))
+
+
+def tensorsolve_batched(a, b, axes, a_batched, b_batched):
+    """numpy.linalg.tensorsolve per example, ``a`` or ``b`` (or both) with
+    a leading batch axis: one stacked solve of the matrices it reshapes to."""
+    xp = namespace_of(a, b)
+    a, b = xp.asarray(a), xp.asarray(b)
+    if not a_batched:
+        a = a[None]
+    if not b_batched:
+        b = b[None]
+    if axes is not None:
+        a = axes_to_end(a, axes, a.ndim - 1)
+    b_shape, x_shape = a.shape[1:b.ndim], a.shape[b.ndim:]
+    rows, cols = math.prod(b_shape), math.prod(x_shape)
+    if rows != cols:
+        raise numpy.linalg.LinAlgError("tensorsolve: the product of the leading axes of a "
+                                       "must equal that of the trailing ones")
+    size = max(a.shape[0], b.shape[0])
+    x = xp.linalg.solve(xp.broadcast_to(xp.reshape(a, (a.shape[0], rows, cols)), (size, rows, cols)),
+                        xp.broadcast_to(xp.reshape(b, (b.shape[0], rows, 1)), (size, rows, 1)))
+    return xp.reshape(x, (size,) + x_shape)
+
+
+def tensorinv_batched(a, ind=2):
+    """numpy.linalg.tensorinv of each example of a batched ``a``."""
+    xp = namespace_of(a)
+    a = xp.asarray(a)
+    head, tail = a.shape[1:ind + 1], a.shape[ind + 1:]
+    rows, cols = math.prod(head), math.prod(tail)
+    inverse = xp.linalg.inv(xp.reshape(a, (a.shape[0], rows, cols)))
+    return xp.reshape(inverse, (a.shape[0],) + tail + head)
+
+
+def vector_norm_tangent(x, z, x_dot, ord, axis, keepdims):
+    """Tangent of numpy.linalg.vector_norm: a vector norm over ``axis`` (an
+    int, a tuple, or None: every axis), however many axes it spans. The
+    tangent may carry leading batch axes."""
+    xp = namespace_of(x, x_dot)
+    x = xp.asarray(x)
+    if axis is None:
+        axes = tuple(range(-x.ndim, 0))
+    else:
+        axes = tuple(ax % x.ndim - x.ndim for ax in (axis if isinstance(axis, tuple) else (axis,)))
+    x, x_dot = _moduli(xp, x, x_dot)
+    return _vector_norm_tangent(xp, x, z, x_dot, ord, axes, keepdims)
+
+
+def matrix_norm_tangent(x, z, x_dot, ord, keepdims):
+    """Tangent of numpy.linalg.matrix_norm (over the last two axes), complex
+    matrices too. The tangent may carry leading batch axes."""
+    xp = namespace_of(x, x_dot)
+    x = xp.asarray(x)
+    if x.dtype.kind != "c":
+        return norm_tangent(x, z, x_dot, ord, (-2, -1), keepdims)
+    if ord not in (2, -2, "nuc"):  # the others are functions of the moduli |x_ij|
+        x, x_dot = _moduli(xp, x, x_dot)
+        return norm_tangent(x, z, x_dot, ord, (-2, -1), keepdims)
+    u, _, vh = xp.linalg.svd(x, full_matrices=False)
+    d = xp.real(xp.sum(xp.conj(u) * (x_dot @ xp.conj(xp.swapaxes(vh, -1, -2))), axis=-2))
+    t = d[..., 0] if ord == 2 else d[..., -1] if ord == -2 else xp.sum(d, axis=-1)
+    return t[..., None, None] if keepdims else t
+
+
+def _moduli(xp, x, x_dot):
+    """A complex ``x`` as its moduli |x| and their tangent Re(conj(x) x_dot) / |x|
+    (0 where x is 0), for norms that depend on the moduli alone; a real one
+    as it is."""
+    if x.dtype.kind != "c":
+        return x, x_dot
+    r = xp.abs(x)
+    return r, xp.real(xp.conj(x) * x_dot) / xp.where(r == 0, 1.0, r)
+
+
+def solve_batched(a, b, a_batched, b_batched):
+    """``numpy.linalg.solve(a, b)`` per example, where the ranks are known
+    only at run time (a factor of a decomposition): ``b`` a vector or a
+    stack of matrices per example, as NumPy 2 reads it; operands get axes
+    after the batch axis up to the larger rank (unbatched ones in front)."""
+    xp = namespace_of(a, b)
+    a, b = xp.asarray(a), xp.asarray(b)
+    ra, rb = a.ndim - bool(a_batched), b.ndim - bool(b_batched)
+    if rb == 1:
+        b = b[..., None]
+    r = max(ra, rb, 2)
+    a = _lifted(a, r, a_batched)
+    b = _lifted(b, r, b_batched)
+    x = xp.linalg.solve(a, b)
+    return x[..., 0] if rb == 1 else x
+
+
+def _lifted(x, rank, batched):
+    """``x`` with as many axes as an example of rank ``rank`` and a batch
+    axis: new axes after the batch axis (or in front of an unbatched ``x``)."""
+    own = x.ndim - bool(batched)
+    if batched:
+        return x.reshape(x.shape[:1] + (1,) * (rank - own) + x.shape[1:])
+    return x.reshape((1,) * (rank + 1 - own) + x.shape)

@@ -52,3 +52,7 @@ TANGENT_HELPERS = {
     "histogram_tangent": ((5, 6, 7), None, 0),
 }
 AXIS_DEFAULTS = {"trace": (0, 1), "diagonal": (0, 1)}
+
+# (rules-linalg) the vector and matrix norms' tangents count axes from the end themselves
+TANGENT_HELPERS.update({"vector_norm_tangent": ((2,), None, 0),
+                        "matrix_norm_tangent": ((2,), None, 0)})

@@ -817,3 +817,183 @@ def _static_value(b, node):
             return value
     return _UNKNOWN
 
+
+
+# -- linear algebra (rules-linalg) ----------------------------------------------------
+
+# act on the last two axes (or one: vectors) and broadcast over the others
+# (stacks): a batch axis in front is one more stack axis
+_STACKED = ("linalg.svd", "linalg.svdvals", "linalg.qr", "linalg.eig", "linalg.eigvals",
+            "linalg.pinv", "linalg.matrix_power", "linalg.cond", "linalg.matrix_rank",
+            "linalg.matrix_norm", "linalg.trace", "linalg.diagonal", "linalg.matrix_transpose",
+            "matrix_transpose")
+
+
+@batching_rule(*_STACKED)
+def _stacked(b, v, args, key):
+    """The matrix argument batched alone: the call as it is."""
+    first = next(iter(args), None)
+    if first is None or not b.is_batched(args[first]) or _any_batched(b, args, list(args)[1:]):
+        return None
+    return v
+
+
+# options that broadcast against the stack axes: a batched one gets axes up to
+# the stack rank of an example
+_CUTOFFS = {"linalg.pinv": ("rcond", "rtol"), "linalg.matrix_rank": ("tol", "rtol")}
+
+
+@batching_rule(*_CUTOFFS)
+def _cutoff(b, v, args, key):
+    """pinv and matrix_rank: a batched cutoff (rcond, tol, rtol) gets axes up
+    to the number of stack axes of an example; the matrix, when unbatched,
+    broadcasts against it."""
+    cutoffs = [k for k in _CUTOFFS[key] if b.is_batched(args.get(k))]
+    if not cutoffs:
+        return _stacked(b, v, args, key)
+    a = list(args)[0]
+    r = b.atom_rank(args[a])
+    if r is None or _any_batched(b, args, [k for k in list(args)[1:] if k not in cutoffs]):
+        return None
+    for k in cutoffs:
+        args[k] = b._lift(args[k], r - 2)
+    # (an unbatched matrix broadcast too: pinv writes its singular values in place)
+    return call(v.func, [_batched_array(b, args[a])], _keywords(args, list(args)[1:]))
+
+
+@batching_rule(rt.hermitian_from_lower, rt.axes_to_end)
+def _last_axes_helper(b, v, args, key):
+    """Helpers of the linalg rules that act on an array's last axes (or on
+    axes counted from its own rank): the array batched alone, as they are."""
+    return _stacked(b, v, args, key)
+
+
+@batching_rule(rt.defined_completion)
+def _defined_completion(b, v, args, key):
+    """The check reads the matrix's last two axes: as it is, the tangent
+    broadcast to the batch where the matrix alone is batched."""
+    if _any_batched(b, args, ("full", "what", "wide_ok")):
+        return None
+    if b.is_batched(args["a_dot"]):
+        return v
+    return call(b.rt("batched"), [v, name(b.B)])
+
+
+@batching_rule("linalg.solve")
+def _solve_any_rank(b, v, args, key):
+    """solve where a rank is known only at run time (a factor of a
+    decomposition): ``_s2s.solve_batched``; known ranks: the batcher's own
+    rule."""
+    a, rhs = args.get("a"), args.get("b")
+    if a is None or rhs is None or len(args) != 2 \
+            or (b.atom_rank(a) is not None and b.atom_rank(rhs) is not None):
+        return None
+    return call(b.rt("solve_batched"), [a, rhs, const(b.is_batched(a)), const(b.is_batched(rhs))])
+
+
+@batching_rule(rt.multi_dot_tangent, lists=True)
+def _multi_dot_tangent(b, v, args, key):
+    """The tangents batched alone (jacfwd): the helper keeps leading axes."""
+    return None if b.is_batched(args["arrays"]) else v
+
+
+@batching_rule("linalg.multi_dot", lists=True)
+def _multi_dot(b, v, args, key):
+    """multi_dot of a batched list (each item batched): the chain of matmuls
+    over stacks, ``_s2s.multi_dot_batched``."""
+    if not b.is_batched(args["arrays"]) or not _no_out(b, args):
+        return None
+    return call(b.rt("multi_dot_batched"), [args["arrays"]])
+
+
+@batching_rule("linalg.matmul")
+def _linalg_matmul(b, v, args, key):
+    """As ``@``."""
+    x1, x2 = args["x1"], args["x2"]
+    done = b._matmul(x1, x2, lambda x, y: gast.BinOp(left=x, op=gast.MatMult(), right=y))
+    return done if done is not None else b._matmul_any_rank(x1, x2)
+
+
+@batching_rule("linalg.outer")
+def _linalg_outer(b, v, args, key):
+    """Of vectors: ``_s2s.outer_batched``."""
+    x1, x2 = args["x1"], args["x2"]
+    return call(b.rt("outer_batched"), [x1, x2, const(b.is_batched(x1)), const(b.is_batched(x2))])
+
+
+@batching_rule("linalg.tensordot")
+def _linalg_tensordot(b, v, args, key):
+    """``_s2s.tensordot_batched``, axes (2 when not passed) unbatched."""
+    if b.is_batched(args.get("axes")):
+        return None
+    x1, x2 = args["x1"], args["x2"]
+    return call(b.rt("tensordot_batched"), [x1, x2, args.get("axes", const(2)),
+                                           const(b.is_batched(x1)), const(b.is_batched(x2))])
+
+
+def _core_aligned(b, operands, cores):
+    """Operands of a generalised ufunc with ``cores`` core axes each: batched
+    ones get axes after the batch axis up to the largest loop rank, so loop
+    axes broadcast as in one example; None where a rank is unknown."""
+    ranks = [b.atom_rank(o) for o in operands]
+    if any(r is None for r in ranks):
+        return None
+    loop = max(r - c for r, c in zip(ranks, cores))
+    return [b._lift_node(o, r, loop + c) if b.is_batched(o) else o
+            for o, r, c in zip(operands, ranks, cores)]
+
+
+_CORES = {"linalg.vecdot": (1, 1), "vecdot": (1, 1), "linalg.cross": (1, 1),
+          "matvec": (2, 1), "vecmat": (1, 2)}
+
+
+@batching_rule(*_CORES)
+def _gufunc(b, v, args, key):
+    """vecdot, cross (array API), matvec, vecmat: operands aligned by loop
+    axes; an axis (vecdot's, cross's) counted from the end, as its default."""
+    names = list(args)[:2]
+    if len(names) < 2 or _any_batched(b, args, names[2:]) or set(args) - set(names) - {"axis"}:
+        return None
+    axis = _axis(b, args, "axis", -1)
+    if axis is _UNKNOWN or not (isinstance(axis, gast.UnaryOp) or _is_none(axis)) \
+            and not (isinstance(axis, gast.Constant) and isinstance(axis.value, int)
+                     and axis.value < 0):
+        return None
+    operands = _core_aligned(b, [args[k] for k in names], _CORES[key])
+    if operands is None:
+        return None
+    return call(v.func, operands, _keywords(args, ("axis",)))
+
+
+@batching_rule("linalg.vector_norm")
+def _vector_norm(b, v, args, key):
+    """A batched array alone: the axes shifted past the batch axis (None:
+    every axis of an example)."""
+    x = args["x"]
+    if not b.is_batched(x) or _any_batched(b, args, ("axis", "keepdims", "ord")):
+        return None
+    axis, r = _axis(b, args, "axis"), b.atom_rank(x)
+    if axis is _UNKNOWN or r is None:
+        return None
+    axis = gast.Tuple(elts=[const(k) for k in range(1, r + 1)], ctx=gast.Load()) \
+        if _is_none(axis) else _shift(b, axis)
+    return call(v.func, [x], [gast.keyword(arg="axis", value=axis)]
+                + _keywords(args, ("keepdims", "ord")))
+
+
+@batching_rule("linalg.tensorsolve")
+def _tensorsolve(b, v, args, key):
+    """One stacked solve: ``_s2s.tensorsolve_batched``."""
+    if b.is_batched(args.get("axes")):
+        return None
+    a, rhs = args["a"], args["b"]
+    return call(b.rt("tensorsolve_batched"), [a, rhs, args.get("axes", const(None)),
+                                             const(b.is_batched(a)), const(b.is_batched(rhs))])
+
+
+@batching_rule("linalg.tensorinv")
+def _tensorinv(b, v, args, key):
+    """One stacked inverse: ``_s2s.tensorinv_batched``."""
+    if b.is_batched(args.get("ind")):
+        return None
+    return call(b.rt("tensorinv_batched"), [args["a"]], _keywords(args, ("ind",)))

@@ -101,3 +101,18 @@ def abs_sign(z, x, x_dot):
 
 
 linear(rt.real_part, samples=[S(A(3))], batching="elementwise")  # (complex: tests/test_e2e.py)
+
+
+# ---------------------------------------------------------------- linear algebra (rules-linalg)
+# Helpers of the linalg rules, linear in their array argument: a check that
+# passes the tangent on, the Hermitian matrix of a lower triangle, axes moved.
+# (multi_dot_tangent, vector_norm_tangent and matrix_norm_tangent have no
+# second-order rule yet.)
+
+linear(rt.defined_completion, argnums=(1,), passive=("a",), batching="helper", samples=[
+    S(A(3, 3), A(3, 3), True, "svd", argnums=(1,)), S(A(4, 3), A(4, 3), False, "svd", argnums=(1,)),
+    S(A(3, 4), A(3, 4), True, "qr", True, argnums=(1,))])
+linear(rt.hermitian_from_lower, batching="helper",
+       samples=[S(A(3, 3), True), S(A(2, 3, 3), False), S(A(2, 3, 3), True)])
+linear(rt.axes_to_end, batching="helper",
+       samples=[S(A(2, 3, 4), (0,), 3), S(A(2, 3, 4), (2, 0), 3), S(A(2, 3), None, 2)])
