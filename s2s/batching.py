@@ -597,7 +597,7 @@ class Batcher(RankInference, AxisRules, StatementPass):
 
         per_example = {p: r for p, r in self.ranks.items() if p in self.params}
         return batch_function(self.ctx.parsed.fn, (), per_example, randomness=self.randomness,
-                              suffix="each").fn
+                              suffix="each", shape=self.ctx.parsed.shape).fn
 
     def rt(self, helper):
         from . import runtime

@@ -43,6 +43,7 @@ class Parsed:
     globals: dict
     cells: dict  # free variable name -> cell object (live)
     source: str = ""  # the source lines read for it (the def with its decorators)
+    shape: tuple = None  # the call shape node is specialised for (s2s.varargs), if any
 
     @property
     def name(self):
