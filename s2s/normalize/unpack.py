@@ -74,7 +74,8 @@ def _reads(nodes, ctx):
             func = node.func
             if isinstance(func, gast.Attribute) and func.attr in _READING:
                 reads.add(id(func.value))
-            elif len(node.args) == 1 and not node.keywords and ctx.resolve(func) is len:
+            elif isinstance(func, gast.Name) and func.id == "len" and len(node.args) == 1 \
+                    and not node.keywords and ctx.resolve(func) is len:
                 reads.add(id(node.args[0]))
         elif isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Load):
             reads.add(id(node.value))
