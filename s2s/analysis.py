@@ -400,8 +400,10 @@ def method_call(obj, call):
     outside the function), its class's function and the receiver expression
     before the arguments (``forward(m, x)``), else ``obj`` and the call's
     arguments. The receiver is read when the code runs, as Python does."""
-    if type(obj) is types.MethodType and isinstance(call.func, gast.Attribute):
-        return obj.__func__, [call.func.value] + list(call.args)
+    if type(obj) is types.MethodType:
+        receiver = call.func.value if isinstance(call.func, gast.Attribute) else gast.Attribute(
+            value=call.func, attr="__self__", ctx=gast.Load())  # (g = m.forward; g(x))
+        return obj.__func__, [receiver] + list(call.args)
     return obj, list(call.args)
 
 

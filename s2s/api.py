@@ -7,7 +7,7 @@ import weakref
 
 import numpy
 
-from . import backend, pytree
+from . import backend, pytree, varargs
 from .batch_api import handed_back
 from .codegen import annotate
 from .errors import InputError, NonDifferentiableOutputError
@@ -71,7 +71,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
             return _with_aux(result, has_aux, repr(func))
         fn = _unwrap(func)
         active = _active_params(fn, len(primals))
-        generated = jvp_function(fn, active)
+        generated = jvp_function(fn, active, shape=varargs.shape_of(fn, len(primals)))
         if not hasattr(fn, "__s2s_method__"):  # (a callable instance: its code holds it)
             _remember(func, len(primals), (active, generated))
     else:
@@ -182,6 +182,16 @@ def source(fn, transform="jvp", *, argnums=None, in_dims=0, ranks=None, randomne
                                 randomness=randomness)
     code = fn.__code__
     names = code.co_varnames[: code.co_argcount]
+    nargs = len(names)
+    if argnums is None and code.co_flags & inspect.CO_VARARGS:
+        raise InputError(f"{fn.__qualname__} takes *{code.co_varnames[nargs + code.co_kwonlyargcount]}"
+                         ": its code depends on how many arguments it is given",
+                         hint="pass argnums to say which to differentiate "
+                         "(argnums=0 for one argument, (0, 1) for two)")
+    if argnums is not None and code.co_flags & inspect.CO_VARARGS:
+        # (a function of *args: specialised for as many arguments as argnums reaches)
+        nargs = max(nargs, *(k + 1 for k in _nums(argnums) if k >= 0))
+        names = positional_params(fn, nargs)
     if argnums is None:
         ndefaults = len(fn.__defaults__ or ())
         active = names[skip: len(names) - ndefaults]
@@ -189,7 +199,15 @@ def source(fn, transform="jvp", *, argnums=None, in_dims=0, ranks=None, randomne
         from .batch_api import _argnums
 
         active = tuple(names[skip + i] for i in _argnums(argnums, len(names) - skip))
-    return jvp_function(fn, tuple(active)).source
+    return jvp_function(fn, tuple(active), shape=varargs.shape_of(fn, nargs)).source
+
+
+def _nums(argnums):
+    """``argnums`` as a tuple (checked: ints)."""
+    from .batch_api import _check_argnums
+
+    _check_argnums(argnums)
+    return (argnums,) if isinstance(argnums, int) else tuple(argnums)
 
 
 def defjvp(primitive):
@@ -321,14 +339,9 @@ def positional_params(fn, n):
     names = code.co_varnames[: code.co_argcount]
     if n > len(names):
         if code.co_flags & inspect.CO_VARARGS:  # def wrapper(*args): a decorator's, often
-            wraps = getattr(fn, "__wrapped__", None)
-            raise InputError(
-                f"{fn.__qualname__} takes its arguments as *{code.co_varnames[code.co_argcount]}"
-                f"{' (a wrapper of ' + wraps.__qualname__ + ')' if wraps else ''}: s2s "
-                "differentiates with respect to named parameters",
-                hint="give the function named parameters (def wrapper(x): ...), or "
-                "differentiate the function it wraps if the wrapper changes no values",
-            )
+            # (specialised for n arguments: the values for *args are args_0, args_1...)
+            positional, _ = varargs.parameter_names(fn, varargs.shape_of(fn, n))
+            return tuple(names) + tuple(positional)
         raise InputError(
             f"{fn.__qualname__} takes {len(names)} positional parameters but {n} arguments "
             "were given",

@@ -26,7 +26,7 @@ import weakref
 
 import numpy
 
-from . import backend, pytree
+from . import backend, pytree, varargs
 from .codegen import annotate
 from .errors import InputError
 from .frontend import _unwrap
@@ -178,9 +178,19 @@ class _Core:
     npos: int
     root: object  # the user's function
     jvps: int = 0  # how often the code is a jvp: its result nests (output, tangent) as deep
+    shape: tuple = None  # the call shape fn is to be specialised for (it takes *args)
+    renamed: dict = dataclasses.field(default_factory=dict)  # keyword -> its **kwargs parameter
+
+    def named(self, kwargs):
+        """The keyword arguments as the code takes them: one that reaches
+        the root's ``**kwargs`` by the name of its parameter (``kwargs_a``)."""
+        if not self.renamed:
+            return kwargs
+        return {self.renamed.get(k, k): v for k, v in kwargs.items()}
 
     def call(self, fn, values, kwargs, levels=()):
         """``fn`` (this core, batched over ``levels``) on ``values``."""
+        kwargs = self.named(kwargs)
         try:
             if self.npos >= len(values) and not kwargs:  # (the common case, no dict built)
                 result = fn(*values)
@@ -239,10 +249,13 @@ class _Plain:
 
     def __init__(self, fn):
         self.fn = _unwrap(fn)
+        self.keywords = ()  # the names of the call's keyword arguments (see _called_with)
 
     def prepare(self, inputs, levels):
         params = list(_params(self.fn, len(inputs)))
-        core = _Core(self.fn, params, len(params), self.fn)
+        shape = varargs.shape_of(self.fn, len(inputs), self.keywords)
+        renamed = varargs.parameter_names(self.fn, shape)[1] if shape is not None else {}
+        core = _Core(self.fn, params, len(params), self.fn, shape=shape, renamed=renamed)
         return _Prepared(core, list(inputs), list(range(len(inputs))), levels)
 
     def finish(self, raw, lead):
@@ -274,10 +287,11 @@ class _Jvp:
         active = [i for i, o in enumerate(done.origins) if o in nums]
         core = done.core
         names = [core.params[i] for i in active]
-        generated = jvp_function(core.fn, tuple(names))
+        generated = jvp_function(core.fn, tuple(names), shape=core.shape)
         params = core.params + [generated.tangent_names[p] for p in names]
         npos = len(params) if generated.positional and core.npos == len(core.params) else core.npos
-        new_core = _Core(generated.fn, params, npos, core.root, core.jvps + 1)
+        new_core = _Core(generated.fn, params, npos, core.root, core.jvps + 1,
+                         renamed=core.renamed)
         values = done.values + [moved.values[i] for i in active]
         origins = done.origins + [n + nums.index(done.origins[i]) for i in active]
         new_levels = [_Level(a.flags + tuple(b.flags[i] for i in active), a.randomness)
@@ -420,14 +434,23 @@ def _program(func):
     return func._program() if isinstance(func, _Transformed) else _Plain(func)
 
 
+def _called_with(program, kwargs):
+    """``program``, told the names of its call's keyword arguments (a
+    function of ``**kwargs`` is specialised for them)."""
+    while not isinstance(program, _Plain):
+        program = program.inner
+    program.keywords = tuple(kwargs)
+
+
 def _batched_core(prepared, kwargs):
     """The core batched over every level (innermost first); None if there
     are none. Returns the Generated code."""
     core, levels = prepared.core, prepared.levels
     leads = [_lead(levels, i) for i in range(len(prepared.values))]
     ranks = _ranks(core.params, prepared.values, leads)
-    ranks.update(_ranks(list(kwargs), list(kwargs.values())))
-    fn, generated = core.fn, None
+    named = core.named(kwargs)
+    ranks.update(_ranks(list(named), list(named.values())))
+    fn, generated, shape = core.fn, None, core.shape
     for level in reversed(levels):
         batched = [p for p, flag in zip(core.params, level.flags) if flag]
         # identity bases batched at this level only (one level sees the eye matrix)
@@ -438,8 +461,8 @@ def _batched_core(prepared, kwargs):
         masks = [p for i, (p, flag) in enumerate(zip(core.params, level.flags))
                  if flag and getattr(getattr(prepared.values[i], "dtype", None), "kind", "") == "b"]
         generated = batch_function(fn, batched, ranks, randomness=level.randomness,
-                                   identity=identity, masks=masks)
-        fn = generated.fn
+                                   identity=identity, masks=masks, shape=shape)
+        fn, shape = generated.fn, None
         ranks = {p: _with_batch_axis(r) if p in batched else r for p, r in ranks.items()}
     return generated
 
@@ -504,6 +527,7 @@ class VMapped(_Transformed):
                                           self.out_dims))
         program = self._program()
         _check_unfilled(_root(program), len(args), kwargs)
+        _called_with(program, kwargs)
         prepared = program.prepare(list(args), [])  # checks the inputs, finds the size
         size = program.size
         # the batched code depends on the ranks, not the batch size: one for every chunk
@@ -702,6 +726,7 @@ class JacFwd(_Transformed):
             return handed_back(program.finish(core.call(fn, [*args, *basis], {}), 0), kept)
         program = self._program()
         _check_unfilled(_root(program), len(args), kwargs)
+        _called_with(program, kwargs)
         program.chunk = (0, self.chunk_size) if self.chunk_size else None
         prepared = program.prepare(list(args), [])
         if program.total == 0:  # empty inputs: no direction to batch over
@@ -935,6 +960,7 @@ def hessian(func, argnums=0):
 def _run(program, inputs, kwargs=None):
     """``program`` on ``inputs``: its core batched over its levels, called once."""
     kwargs = kwargs or {}
+    _called_with(program, kwargs)
     prepared = program.prepare(list(inputs), [])
     generated = _batched_core(prepared, kwargs)
     fn = prepared.core.fn if generated is None else generated.fn

@@ -603,7 +603,7 @@ class Batcher(RankInference, AxisRules, StatementPass):
 
         per_example = {p: r for p, r in self.ranks.items() if p in self.params}
         return batch_function(self.ctx.parsed.fn, (), per_example, randomness=self.randomness,
-                              suffix="each").fn
+                              suffix="each", shape=self.ctx.parsed.shape).fn
 
     def rt(self, helper):
         from . import runtime
@@ -1138,6 +1138,8 @@ class Batcher(RankInference, AxisRules, StatementPass):
         if rule is None:
             if type(obj) is types.MethodType and user_function(obj) and self.callee is not None \
                     and not unpacks(v.args, v.keywords):
+                if _has_varargs(obj.__func__):  # (a decorated method: its *args would hold
+                    return self._map(v, v.args, None), []  # the receiver, never batched)
                 # m.forward(x): its class's function, called as forward(m, x)
                 binding = self.callee(obj, v, self)
                 return call(name(binding), method_call(obj, v)[1], v.keywords), []

@@ -39,6 +39,7 @@ from .errors import S2SError
 from .frontend import _unwrap, parse
 from .jvp import Emitter
 from .normalize import normalize
+from .varargs import specialise
 
 
 def problems(fn, active=None):
@@ -62,10 +63,11 @@ def problems(fn, active=None):
     return unique
 
 
-def _check(fn, active, entry, seen, found, site):
-    """Check ``fn``; ``site`` is ``(ctx, statement)`` of the call that led
-    here (where a callee without source is reported)."""
-    seen.add((fn, active))
+def _check(fn, active, entry, seen, found, site, shape=None):
+    """Check ``fn`` (specialised for the call ``shape``, where it takes
+    ``*args``); ``site`` is ``(ctx, statement)`` of the call that led here
+    (where a callee without source is reported)."""
+    seen.add((fn, active, shape))
     try:
         parsed = parse(fn)
     except S2SError as error:
@@ -73,6 +75,9 @@ def _check(fn, active, entry, seen, found, site):
             error = site[0].error(type(error), site[1], error.message, error.hint)
         found.append(error)
         return
+    if shape is not None:
+        specialise(parsed.node, fn, shape)
+        parsed.shape = shape
     ctx = Context(parsed)
     ctx.problems = found
     for p in active:
@@ -93,10 +98,10 @@ def _callee(ctx, seen, found):
     check it (unless already checked with these active parameters) and give
     the emitter a name and tangent parameter names to write the call with."""
 
-    def transform(obj, active, stmt):
+    def transform(obj, active, stmt, shape=None):
         target = _unwrap(obj)
-        if (target, active) not in seen:
-            _check(target, active, False, seen, found, (ctx, stmt))
+        if (target, active, shape) not in seen:
+            _check(target, active, False, seen, found, (ctx, stmt), shape)
         base = re.sub(r"\W", "", getattr(target, "__name__", "")) or "fn"
         return ctx.bind(f"{base}_jvp", target), {p: f"{p}_dot" for p in active}, set()
 

@@ -44,6 +44,7 @@ class Parsed:
     globals: dict
     cells: dict  # free variable name -> cell object (live)
     source: str = ""  # the source lines read for it (the def with its decorators)
+    shape: tuple = None  # the call shape node is specialised for (s2s.varargs), if any
 
     @property
     def name(self):
@@ -260,18 +261,21 @@ def calling_method(method):
         _BOUND.move_to_end(key)
         return hit
     code = func.__code__
-    if code.co_argcount + code.co_posonlyargcount == 0:
+    wrapper = code.co_argcount + code.co_posonlyargcount == 0 and code.co_flags & inspect.CO_VARARGS
+    if code.co_argcount + code.co_posonlyargcount == 0 and not wrapper:
         raise InputError(f"the method {qualname} takes no parameter for its receiver",
                          filename=code.co_filename, lineno=code.co_firstlineno,
                          hint="give it a first parameter (self), or make it a staticmethod")
-    params = list(inspect.signature(method).parameters.values())
+    params = list(inspect.signature(method).parameters.values())  # (a decorated one's own)
     if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
         raise InputError(
             f"the method {qualname} takes *args or **kwargs: s2s differentiates with respect "
             "to named parameters", filename=code.co_filename, lineno=code.co_firstlineno,
             hint="give the method named parameters (def __call__(self, x)), or "
             "differentiate the method it passes them on to")
-    receiver_name = code.co_varnames[0]
+    receiver_name = "self" if wrapper else code.co_varnames[0]  # (a decorator's *args: self)
+    while any(p.name == receiver_name for p in params):
+        receiver_name += "_"
     namespace = {receiver_name: receiver}
     passed = [p.name if p.kind is not p.KEYWORD_ONLY else f"{p.name}={p.name}" for p in params]
     spelled = _spelled([p.replace(kind=p.POSITIONAL_OR_KEYWORD)

@@ -29,7 +29,7 @@ import inspect
 
 import gast
 
-from . import broadcasts, coefficients, cse, deadcode, release, runtime, scaling, views
+from . import broadcasts, coefficients, cse, deadcode, release, runtime, scaling, varargs, views
 from .analysis import (
     BINOPS,
     LINEAR_METHODS,
@@ -52,7 +52,7 @@ from .analysis import (
 from .context import assign, call, const, name, store
 from .effects import changed_arguments
 from .errors import NoRuleError, UndefinedNameError, UnsupportedSyntaxError
-from .frontend import MISSING, dotted
+from .frontend import MISSING, dotted, see_through
 from .nodes import StatementNodes, clone, name_nodes, walk, walk_values
 from .rules import registry
 from .rules.registry import (
@@ -946,12 +946,13 @@ class Emitter(StatementPass):
                 f"{fname} is called with *args or **kwargs and a value that carries a "
                 "derivative",
                 f"pass the arguments of {fname} by position or name, not through "
-                "*args/**kwargs",
+                "*args/**kwargs" + (varargs.PASS_ON if self.ctx.parsed.shape is not None else ""),
             )
             return [s]
+        target, args = method_call(obj, value)  # (m.forward(x): forward(m, x))
         try:
-            sig = inspect.signature(obj, follow_wrapped=False)  # (the wrapper is transformed)
-            bound = sig.bind(*[_Marker(a) for a in value.args],
+            sig = inspect.signature(target, follow_wrapped=False)  # (the wrapper is transformed)
+            bound = sig.bind(*[_Marker(a) for a in args],
                              **{k.arg: _Marker(k.value) for k in value.keywords if k.arg})
         except (TypeError, ValueError) as exc:
             bound, why = None, str(exc)
@@ -960,28 +961,20 @@ class Emitter(StatementPass):
                          f"{_describe(obj)}: {why}",
                          f"call {_describe(obj)} with the arguments its signature takes")
             return [s]
-        active = []
-        for pname, marker in bound.arguments.items():
-            param = sig.parameters[pname]
-            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-                items = marker if isinstance(marker, tuple) else tuple(marker.values())
-                if any(self.is_active(m.atom) for m in items):
-                    self.problem(
-                        UnsupportedSyntaxError, s,
-                        f"a value that carries a derivative is passed to *{pname} of "
-                        f"{_describe(obj)}",
-                        "give the helper named parameters",
-                    )
-                    return [s]
-                continue
-            if self.is_active(marker.atom):
-                active.append(pname)
-        target, args = method_call(obj, value)  # (m.forward(x): forward(m, x))
-        binding, tangent_names, _ = self.callee(target, tuple(active), s)
-        kws = list(value.keywords)
+        # (a callee of *args/**kwargs: transformed for this call's shape, s2s.varargs)
+        shape, params, renamed = varargs.bound_parameters(see_through(target), sig, bound)
+        markers = dict(params)
+        active = [pname for pname, marker in params if self.is_active(marker.atom)]
+        if None in active:
+            self.problem(UnsupportedSyntaxError, s, "a value that carries a derivative is "
+                         f"passed to *args or **kwargs of {_describe(obj)}",
+                         "give the helper named parameters")
+            return [s]
+        binding, tangent_names, _ = (self.callee(target, tuple(active), s, shape)
+                                     if shape is not None else self.callee(target, tuple(active), s))
+        kws = [gast.keyword(arg=renamed.get(k.arg, k.arg), value=k.value) for k in value.keywords]
         for pname in active:
-            marker = bound.arguments[pname]
-            kws.append(gast.keyword(arg=tangent_names[pname], value=self.dot(marker.atom)))
+            kws.append(gast.keyword(arg=tangent_names[pname], value=self.dot(markers[pname].atom)))
         new_call = call(name(binding), args, kws)
         if discard:
             return [gast.Expr(value=new_call)]

@@ -36,6 +36,8 @@ from .frontend import (
 )
 from .jvp import Emitter
 from .normalize import normalize
+from .varargs import defaults as specialised_defaults
+from .varargs import describe, from_spec, spec_part, specialise
 
 
 @dataclasses.dataclass
@@ -77,18 +79,20 @@ def forget_memo():
     _MEMO.clear()
 
 
-def jvp_function(fn, active, *, entry=True):
-    """The jvp of ``fn`` w.r.t. the parameters ``active`` (tuple of names)."""
+def jvp_function(fn, active, *, entry=True, shape=None):
+    """The jvp of ``fn`` w.r.t. the parameters ``active`` (tuple of names);
+    ``shape``: the call's shape when ``fn`` takes ``*args`` or ``**kwargs``
+    (see :mod:`s2s.varargs`), whose parameters ``active`` may name."""
     from .frontend import _unwrap
 
     fn = _unwrap(fn)
-    spec = ("jvp", tuple(active), entry)
+    spec = ("jvp", tuple(active), entry) + spec_part(shape)
     per_fn = _MEMO.get(fn)
     if per_fn is not None and spec in per_fn and per_fn[spec].is_current():
         return per_fn[spec]
     key = cache.key(fn, spec)
     with _collector_paused():
-        generated = _load(fn, spec, key) or _build(fn, tuple(active), entry, spec, key)
+        generated = _load(fn, spec, key) or _build(fn, tuple(active), entry, spec, key, shape)
     _MEMO.setdefault(fn, {})[spec] = generated
     return generated
 
@@ -110,12 +114,16 @@ def _collector_paused():
             gc.enable()
 
 
-def _begin(fn):
-    """``(parsed, origin, digest)`` of a function about to be transformed:
+def _begin(fn, shape=None):
+    """``(parsed, origin, digest)`` of a function about to be transformed
+    (specialised for the call ``shape``, where it takes ``*args``):
     ``origin`` names it in headers and comments ("model.py:f"), ``digest``
     is the hash of its source lines shown in the header."""
     cache.stats["transforms"] += 1
     parsed = parse(fn)
+    if shape is not None:
+        specialise(parsed.node, fn, shape)
+        parsed.shape = shape
     origin = getattr(fn, "__s2s_origin__", None)
     if origin is None:
         method = getattr(fn, "__s2s_method__", None)  # (a function calling a bound method)
@@ -127,8 +135,8 @@ def _begin(fn):
     return parsed, origin, digest
 
 
-def _build(fn, active, entry, spec, key):
-    parsed, origin, digest = _begin(fn)
+def _build(fn, active, entry, spec, key, shape=None):
+    parsed, origin, digest = _begin(fn, shape)
     args = parsed.node.args
     named = {a.id for a in args.posonlyargs + args.args + args.kwonlyargs}
     unknown = [p for p in active if p not in named]
@@ -145,7 +153,7 @@ def _build(fn, active, entry, spec, key):
         node = normalize(parsed.node, ctx)
         emitter = Emitter(ctx, node, active, _callee(ctx, callee_deps), entry)
         new, tangent_names, positional = emitter.run()
-        header = f"# s2s {__version__} | {origin} | jvp | source sha256 {digest}"
+        header = f"# s2s {__version__} | {origin} | jvp{_for(shape)} | source sha256 {digest}"
         compiled, source, store = _compile(fn, spec, key, new, header, f"{origin} jvp", ctx,
                                            _def_origin(fn, parsed))
     finally:
@@ -156,6 +164,11 @@ def _build(fn, active, entry, spec, key):
     compiled.__s2s_tangents__ = _tangent_parameters(fn) + tuple(tangent_names.values())
     store(result)
     return result
+
+
+def _for(shape):
+    """`` for *args of 1, **kwargs a``: the specialisation, in a header."""
+    return "" if shape is None else f" for {describe(shape)}"
 
 
 def _def_origin(fn, parsed):
@@ -194,18 +207,18 @@ def _bind_callee(ctx, base, obj, target, spec, generated_fn):
 
 
 def _callee(ctx, deps):
-    def transform(obj, active, stmt):
+    def transform(obj, active, stmt, shape=None):
         from .frontend import _unwrap
 
         target = _unwrap(obj)
-        spec = ("jvp", tuple(active), False)
+        spec = ("jvp", tuple(active), False) + spec_part(shape)
         pending = _IN_PROGRESS.get((target, spec))
         base = re.sub(r"\W", "", getattr(target, "__name__", "")) or "fn"
         base = f"{base}_jvp"
         if pending is not None:
             late, tangent_names = pending
             return _bind_callee(ctx, base, late, target, spec, None), tangent_names, set()
-        generated = jvp_function(target, active, entry=False)
+        generated = jvp_function(target, active, entry=False, shape=shape)
         deps.extend(generated.deps)
         binding = _bind_callee(ctx, base, generated.fn, target, spec, generated.fn)
         return binding, generated.tangent_names, set()
@@ -217,7 +230,7 @@ def _callee(ctx, deps):
 
 
 def batch_function(fn, batched, ranks, *, randomness="error", suffix="vmap", entry=True,
-                   identity=(), masks=()):
+                   identity=(), masks=(), shape=None):
     """``fn`` over a leading batch axis on the parameters named in ``batched``.
 
     ``ranks``: parameter -> per-example rank of an array argument (None for
@@ -233,7 +246,7 @@ def batch_function(fn, batched, ranks, *, randomness="error", suffix="vmap", ent
     ranks = with_default_ranks(fn, ranks)
     spec = ("batch", tuple(sorted(batched)), tuple(sorted(ranks.items())), randomness, suffix,
             entry)
-    spec += _extra_spec(identity, masks)
+    spec += _extra_spec(identity, masks) + spec_part(shape)
     per_fn = _MEMO.get(fn)
     if per_fn is not None and spec in per_fn and per_fn[spec].is_current():
         return per_fn[spec]
@@ -241,7 +254,7 @@ def batch_function(fn, batched, ranks, *, randomness="error", suffix="vmap", ent
     with _collector_paused():
         generated = _load(fn, spec, key) or _build_batch(fn, tuple(batched), dict(ranks),
                                                          randomness, suffix, spec, key, entry,
-                                                         tuple(identity), tuple(masks))
+                                                         tuple(identity), tuple(masks), shape)
     _MEMO.setdefault(fn, {})[spec] = generated
     return generated
 
@@ -288,10 +301,10 @@ def value_rank(value, lead=0):
 
 
 def _build_batch(fn, batched, ranks, randomness, suffix, spec, key, entry=True, identity=(),
-                 masks=()):
+                 masks=(), shape=None):
     from .batching import Batcher
 
-    parsed, origin, digest = _begin(fn)
+    parsed, origin, digest = _begin(fn, shape)
     ctx = Context(parsed)
     callee_deps = []
     late = _Late()
@@ -306,7 +319,8 @@ def _build_batch(fn, batched, ranks, randomness, suffix, spec, key, entry=True, 
         return_ranks = batcher.return_ranks()
         new = batcher.run()
         over = f"over {', '.join(batched)}" if batched else "for one batch element"
-        header = f"# s2s {__version__} | {origin} | {suffix} {over} | source sha256 {digest}"
+        header = (f"# s2s {__version__} | {origin} | {suffix} {over}{_for(shape)} | "
+                  f"source sha256 {digest}")
         compiled, source, store = _compile(fn, spec, key, new, header, f"{origin} {suffix}", ctx,
                                            _def_origin(fn, parsed))
     finally:
@@ -421,8 +435,8 @@ def _compile(fn, spec, key, new, header, label, ctx, def_origin=None):
     path = None if names is None else cache.entry_path(key, _label(fn, spec))
     compiled, source = compile_function(
         new, header=header, label=label, globals_=fn.__globals__, cells=cells,
-        bindings=ctx.bindings, defaults=fn.__defaults__, kwdefaults=fn.__kwdefaults__,
-        filename=path, def_origin=def_origin, free=free)
+        bindings=ctx.bindings, defaults=specialised_defaults(fn, ctx.parsed.shape),
+        kwdefaults=fn.__kwdefaults__, filename=path, def_origin=def_origin, free=free)
     compiled.__s2s_key__ = None
 
     def store(generated):
@@ -553,7 +567,7 @@ def _load(fn, spec, key):
         _IN_PROGRESS[(fn, spec)] = (late, dict(fields["tangent_names"]))
         try:
             compiled, callee_deps, stale = _compile_entry(fn, cells, source, manifest, path,
-                                                          checksum)
+                                                          checksum, _spec_shape(spec))
         finally:
             del _IN_PROGRESS[(fn, spec)]
     if stale is not None:
@@ -615,7 +629,12 @@ def _stale(fn, cells, manifest):
     return None
 
 
-def _compile_entry(fn, cells, source, manifest, path, checksum):
+def _spec_shape(spec):
+    """The call shape a jvp or batch spec is specialised for, or None."""
+    return from_spec(spec[3:] if spec[0] == "jvp" else spec[6:])
+
+
+def _compile_entry(fn, cells, source, manifest, path, checksum, shape=None):
     """``(function, callee dependencies, None)`` from an entry's text, or
     ``(None, None, why not)``."""
     bindings, callee_deps = {}, []
@@ -634,7 +653,7 @@ def _compile_entry(fn, cells, source, manifest, path, checksum):
         def_origin = None  # the user's def line, for backend errors (not in older entries)
     compiled = compile_source(source, manifest["name"], manifest["free"], origins,
                               label=manifest["origin"], globals_=fn.__globals__, cells=cells,
-                              bindings=bindings, defaults=fn.__defaults__,
+                              bindings=bindings, defaults=specialised_defaults(fn, shape),
                               kwdefaults=fn.__kwdefaults__, filename=path, code=code,
                               def_origin=tuple(def_origin) if def_origin else None)
     if code is None and compiled.__code__.co_filename == path:
@@ -657,12 +676,12 @@ def _load_callee(fn, cells, record, deps):
         # code for a callee still in progress assumes less about it)
         return pending[0] if content is None else MISSING
     if spec[0] == "jvp":
-        generated = jvp_function(target, spec[1], entry=False)
+        generated = jvp_function(target, spec[1], entry=False, shape=_spec_shape(spec))
     else:
         extra = {part[0]: part[1:] for part in spec[6:]}  # (see _extra_spec)
         generated = batch_function(target, spec[1], dict(spec[2]), randomness=spec[3],
                                    suffix=spec[4], entry=False, identity=extra.get("identity", ()),
-                                   masks=extra.get("masks", ()))
+                                   masks=extra.get("masks", ()), shape=_spec_shape(spec))
     if content is not None and generated.fn.__dict__.get("__s2s_key__") != content:
         return MISSING
     deps.extend(generated.deps)

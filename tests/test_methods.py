@@ -5,6 +5,7 @@ vmap, a loop. The receiver is never differentiated: its arrays are
 constants. Also the caches (a bound method is a new object at each lookup;
 another receiver, a replaced method) and what is refused."""
 
+import functools
 import linecache
 import textwrap
 
@@ -411,3 +412,59 @@ def test_a_method_of_a_differentiated_argument_is_refused():
     with pytest.raises(s2s.S2SError) as info:
         s2s.jvp(loss, (p, X), (p, X))
     assert "test_methods.py" in str(info.value)
+
+
+# -- decorated methods, and a bound method held in a variable -------------------------------
+
+
+def _logged(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+class Decorated:
+    def __init__(self):
+        self.W = np.arange(6.0).reshape(2, 3) / 6
+
+    @_logged
+    def forward(self, x, scale=1.0):
+        return np.sin(self.W @ x) * scale
+
+
+DECORATED = Decorated()
+HELD = DECORATED.forward
+
+
+def _calls_the_decorated_method(x):
+    return DECORATED.forward(x, scale=2.0)
+
+
+def _calls_a_held_method(x):
+    return HELD(x) * 2.0
+
+
+@pytest.mark.parametrize("f", [DECORATED.forward, _calls_the_decorated_method,
+                               _calls_a_held_method],
+                         ids=["decorated method", "a call of it", "a held bound method"])
+def test_decorated_and_held_methods(f):
+    # a decorator's wrapper takes the receiver in *args (it was refused as a method
+    # without a receiver); a held bound method passes its __self__
+    x = np.array([0.3, -0.7, 0.5])
+    check_jvp(f, (x,))
+    np.testing.assert_allclose(s2s.jacfwd(f)(x), _jacobian_fd(f, x), rtol=1e-6, atol=1e-8)
+    xs = np.stack([x, 2 * x, -x])
+    np.testing.assert_allclose(s2s.vmap(f)(xs), [f(r) for r in xs], rtol=1e-14)
+    total = _summed(f)
+    gradient = s2s.jacfwd(total)
+    fd = np.stack([(gradient(x + 1e-6 * e) - gradient(x - 1e-6 * e)) / 2e-6 for e in np.eye(3)])
+    np.testing.assert_allclose(s2s.hessian(total)(x), fd, rtol=1e-5, atol=1e-7)
+
+
+def _summed(f):
+    def total(v):
+        return np.sum(np.sin(f(v)))
+
+    return total

@@ -60,7 +60,8 @@ def test_reshape_and_transpose_take_their_sizes_as_one_tuple():
 
 
 def test_unpacked_displays_become_arguments():
-    # a tuple bound once: its items; a list or dict only where nothing else reads it
+    # a tuple bound once: its items; a list or dict only where nothing else reads it;
+    # an item that is a parameter never rebound: the parameter itself
     check(
         """
         def f(x, d):
@@ -78,7 +79,7 @@ def test_unpacked_displays_become_arguments():
             kw = {'axis': 0}
             grown = [x]
             grown.append(x)
-            return g(t[0], t[1], 1, *d, l[0], *grown, axis=kw['axis'], k=1, **d)
+            return g(x, t[1], 1, *d, x, *grown, axis=kw['axis'], k=1, **d)
         """,
         "unpack",
     )

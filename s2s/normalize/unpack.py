@@ -2,18 +2,29 @@
 
 Expects the user's function as parsed. Guarantees that a starred display is
 spliced into its call (``f(*(a, b))`` is ``f(a, b)``, ``f(**{"axis": 0})`` is
-``f(axis=0)``), and that a name bound once, to a tuple display or to a list or
-dict display that is only ever unpacked into calls, is passed item by item
-(``args = (v, w); f(*args)`` calls ``f(args[0], args[1])``). Rules and the
-user's functions then see each argument in its place; a call that still passes
+``f(axis=0)``), and that a name holding a display the function shows is
+passed item by item (``args = (v, w); f(*args)`` calls ``f(args[0],
+args[1])``, and ``f(v, w)`` where ``v`` and ``w`` are parameters the
+function never rebinds: the same values, and what a wrapper specialised for
+its call, :mod:`s2s.varargs`, reads best as). Such a name is bound once, to
+a tuple display, or to a list or dict display that nothing can change the
+length or keys of (it is only unpacked into calls, indexed, iterated over,
+asked ``len``, ``in`` or ``.get``); or it is a tuple rebound only by
+statements of the function's top level, each to a tuple display, and a call
+reads the one bound last before it. A list or tuple comprehension over such
+a display (``tuple(a * 2 for a in args)``, one ``for``, no ``if``) is the
+display of its items (``(args[0] * 2, args[1] * 2)``). Rules and the user's
+functions then see each argument in its place; a call that still passes
 ``*args`` or ``**kwargs`` is refused where its arguments must be told apart.
 
 >>> from s2s.normalize._doctest import show
 >>> print(show("def f(x):\\n    args = (x, 2.0)\\n    kw = {'axis': 0}\\n"
+...            "    args = tuple(a * 2 for a in args)\\n"
 ...            "    return np.sum(np.multiply(*args), **kw) + np.dot(*(x, x))\\n", "unpack"))
 def f(x):
     args = (x, 2.0)
     kw = {'axis': 0}
+    args = (x * 2, args[1] * 2)
     return np.sum(np.multiply(args[0], args[1]), axis=kw['axis']) + np.dot(x, x)
 """
 
@@ -21,10 +32,16 @@ import gast
 
 from ..analysis import binding_counts
 from ..context import const, name
-from ..nodes import Transformer, walk_values
+from ..nodes import Transformer, clone, walk_values
+
+# methods that read a list or dict without changing its length or keys
+_READING = {"get", "keys", "values", "items", "copy", "count", "index"}
 
 
-def _item(base, key):
+def _item(base, key, value, fixed):
+    """``base[key]``, or ``value`` itself where it is a parameter in ``fixed``."""
+    if isinstance(value, gast.Name) and value.id in fixed:
+        return name(value.id)
     return gast.Subscript(value=name(base), slice=const(key), ctx=gast.Load())
 
 
@@ -37,49 +54,92 @@ def _keys(display):
     return None
 
 
-def _known_displays(fn_node):
-    """name -> display, for the names whose items a call can read in place:
-    bound once (parameters, loops and deletions count), to a tuple display,
-    or to a list or dict display that is read only as ``*name``/``**name``
-    of calls (nothing can change its length or keys)."""
-    nodes = walk_values(fn_node)
-    bindings, loaded, unpacked, assigned = binding_counts(nodes), {}, set(), {}
+def _fixed_length(value):
+    """Whether ``value`` is a display whose items a call can be given one by one."""
+    if isinstance(value, gast.Dict):
+        return None not in value.keys and _keys(value) is not None
+    return isinstance(value, (gast.Tuple, gast.List)) and not any(
+        isinstance(e, gast.Starred) for e in value.elts)
+
+
+def _reads(nodes, ctx):
+    """The ids of the loaded names that cannot change the list or dict they
+    name: unpacked into a call, indexed, iterated over, asked ``len``,
+    ``in`` or a reading method."""
+    reads = set()
     for node in nodes:
-        if isinstance(node, gast.Name):
-            if isinstance(node.ctx, gast.Load):
-                loaded.setdefault(node.id, []).append(id(node))
-        elif isinstance(node, gast.Call):
-            unpacked.update(id(a.value) for a in node.args if isinstance(a, gast.Starred))
-            unpacked.update(id(k.value) for k in node.keywords if k.arg is None)
-        elif isinstance(node, gast.Assign) and len(node.targets) == 1 \
-                and isinstance(node.targets[0], gast.Name):
+        if isinstance(node, gast.Call):
+            reads.update(id(a.value) for a in node.args if isinstance(a, gast.Starred))
+            reads.update(id(k.value) for k in node.keywords if k.arg is None)
+            func = node.func
+            if isinstance(func, gast.Attribute) and func.attr in _READING:
+                reads.add(id(func.value))
+            elif isinstance(func, gast.Name) and func.id == "len" and len(node.args) == 1 \
+                    and not node.keywords and ctx.resolve(func) is len:
+                reads.add(id(node.args[0]))
+        elif isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Load):
+            reads.add(id(node.value))
+        elif isinstance(node, (gast.For, gast.comprehension)):
+            reads.add(id(node.iter))
+        elif isinstance(node, gast.Compare):
+            reads.update(id(c) for op, c in zip(node.ops, node.comparators)
+                         if isinstance(op, (gast.In, gast.NotIn)))
+    return reads
+
+
+def _single_assignment(stmt):
+    """The name ``stmt`` assigns, where it is ``name = value``; else None."""
+    if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 \
+            and isinstance(stmt.targets[0], gast.Name):
+        return stmt.targets[0].id
+    return None
+
+
+def _known_displays(fn_node, ctx):
+    """``(known, sequenced, fixed)``: name -> display, for the names bound
+    once whose items a call can read in place (a tuple display, or a list or
+    dict display whose length and keys nothing can change); name -> whether
+    a list or dict display bound to it would be such, for the names bound by
+    top-level statements alone (a comprehension there may become a display);
+    and the parameters never rebound."""
+    nodes = walk_values(fn_node)
+    bindings, loaded, assigned = binding_counts(nodes), {}, {}
+    for node in nodes:
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+            loaded.setdefault(node.id, []).append(id(node))
+        elif _single_assignment(node) is not None:
             assigned[node.targets[0].id] = node.value
+    reads = _reads(nodes, ctx)
+    read_only = {v for v in bindings if all(n in reads for n in loaded.get(v, []))}
     known = {}
     for var, value in assigned.items():
-        if bindings.get(var) != 1:
-            continue
-        if isinstance(value, gast.Dict):
-            fixed = None not in value.keys and _keys(value) is not None
-        else:
-            fixed = isinstance(value, (gast.Tuple, gast.List)) and not any(
-                isinstance(e, gast.Starred) for e in value.elts)
-        if fixed and (isinstance(value, gast.Tuple)
-                      or all(n in unpacked for n in loaded.get(var, []))):
+        if bindings.get(var) == 1 and _fixed_length(value) and (
+                isinstance(value, gast.Tuple) or var in read_only):
             known[var] = value
-    return known
+    top = {}
+    for stmt in fn_node.body:
+        var = _single_assignment(stmt)
+        if var is not None:
+            top[var] = top.get(var, 0) + 1
+    sequenced = {v: count == 1 and v in read_only for v, count in top.items()
+                 if bindings.get(v) == count}
+    params = fn_node.args.posonlyargs + fn_node.args.args + fn_node.args.kwonlyargs
+    return known, sequenced, {a.id for a in params if bindings.get(a.id) == 1}
 
 
 class _Unpack(Transformer):
-    def __init__(self, known):
+    def __init__(self, known, fixed, ctx):
         self.known = known
+        self.fixed = fixed
+        self.ctx = ctx
 
     def _items(self, value):
         """The arguments ``*value`` stands for, or None."""
         if isinstance(value, (gast.Tuple, gast.List)):
-            return list(value.elts)
+            return list(value.elts)  # (a starred item among them is spliced as it is)
         display = self.known.get(getattr(value, "id", None))
         if isinstance(display, (gast.Tuple, gast.List)):
-            return [_item(value.id, i) for i in range(len(display.elts))]
+            return [_item(value.id, i, e, self.fixed) for i, e in enumerate(display.elts)]
         return None
 
     def _keywords(self, value):
@@ -90,11 +150,22 @@ class _Unpack(Transformer):
                 gast.keyword(arg=k, value=v) for k, v in zip(keys, value.values)]
         display = self.known.get(getattr(value, "id", None))
         if isinstance(display, gast.Dict):
-            return [gast.keyword(arg=k, value=_item(value.id, k)) for k in _keys(display)]
+            return [gast.keyword(arg=k, value=_item(value.id, k, v, self.fixed))
+                    for k, v in zip(_keys(display), display.values)]
         return None
 
     def visit_Call(self, node):
+        comprehension = len(node.args) == 1 and not node.keywords and isinstance(
+            node.args[0], (gast.GeneratorExp, gast.ListComp))
         self.generic_visit(node)
+        kind = {tuple: gast.Tuple, list: gast.List}.get(self.ctx.resolve(node.func)) \
+            if comprehension else None
+        if kind is not None:  # tuple(a * 2 for a in args), tuple([a * 2 for a in args])
+            arg = node.args[0]
+            items = self._unrolled(arg) if isinstance(arg, gast.GeneratorExp) else (
+                arg.elts if isinstance(arg, gast.List) else None)  # (a list comprehension unrolled)
+            if items is not None:
+                return gast.copy_location(kind(elts=items, ctx=gast.Load()), node)
         args = []
         for a in node.args:
             items = self._items(a.value) if isinstance(a, gast.Starred) else None
@@ -109,6 +180,58 @@ class _Unpack(Transformer):
             node.keywords = keywords
         return node
 
+    def visit_ListComp(self, node):
+        self.generic_visit(node)
+        items = self._unrolled(node)
+        if items is None:
+            return node
+        return gast.copy_location(gast.List(elts=items, ctx=gast.Load()), node)
+
+    def _unrolled(self, comp):
+        """The items of ``[elt for v in display]`` (one ``for``, no ``if``,
+        over a display whose items are known), ``elt`` with each item in
+        place of ``v``; None for any other comprehension."""
+        if len(comp.generators) != 1:
+            return None
+        gen = comp.generators[0]
+        if gen.ifs or gen.is_async or not isinstance(gen.target, gast.Name):
+            return None
+        items = self._items(gen.iter)
+        if items is None or any(isinstance(item, gast.Starred) for item in items) or any(isinstance(n, (gast.Lambda, gast.ListComp, gast.SetComp,
+                                               gast.DictComp, gast.GeneratorExp))
+                                for n in walk_values(comp.elt)):
+            return None
+        return [_Substitute(gen.target.id, item).visit(clone(comp.elt)) for item in items]
+
+
+class _Substitute(Transformer):
+    """``var`` replaced by (a copy of) ``value`` where it is read."""
+
+    def __init__(self, var, value):
+        self.var = var
+        self.value = value
+
+    def visit_Name(self, node):
+        if node.id == self.var and isinstance(node.ctx, gast.Load):
+            return clone(self.value)
+        return node
+
 
 def run(fn_node, ctx):
-    return _Unpack(_known_displays(fn_node)).visit(fn_node)
+    known, sequenced, fixed = _known_displays(fn_node, ctx)
+    # (a name bound by top-level statements alone: the display bound last, statement
+    # by statement, and the comprehensions unrolled into displays count)
+    current = dict(known)
+    body = []
+    for stmt in fn_node.body:
+        stmt = _Unpack(current, fixed, ctx).visit(stmt)
+        body.append(stmt)
+        var = _single_assignment(stmt)
+        if var in sequenced:
+            value = stmt.value
+            if _fixed_length(value) and (isinstance(value, gast.Tuple) or sequenced[var]):
+                current[var] = value
+            else:
+                current.pop(var, None)
+    fn_node.body = body
+    return fn_node
