@@ -817,3 +817,121 @@ def _static_value(b, node):
             return value
     return _UNKNOWN
 
+
+
+# ================================================================ rules-more
+# batching rules of the statistics, signals, shape and polynomial rules added
+# together (one block)
+
+
+@batching_rule("nan_to_num")
+def _nan_to_num(b, v, args, key):
+    """nan_to_num of a batched array alone: elementwise; batched fills:
+    ``_s2s.nan_to_num_batched``."""
+    names = ("nan", "posinf", "neginf")
+    if not _any_batched(b, args, names):
+        return v if b.is_batched(args["x"]) else None
+    if b.is_batched(args.get("copy")):
+        return None
+    return call(b.rt("nan_to_num_batched"), [args["x"]] + [args.get(k, const(None)) for k in names]
+                + [_flags(b, args["x"], *(args.get(k) for k in names))])
+
+
+@batching_rule("cov")
+def _cov(b, v, args, key):
+    """cov per example: ``_s2s.cov_batched`` (dtype= stays a loop)."""
+    if _any_batched(b, args, ("rowvar", "bias", "ddof", "dtype")) or "dtype" in args:
+        return None
+    m, y = args["m"], args.get("y", const(None))
+    fw, aw = args.get("fweights", const(None)), args.get("aweights", const(None))
+    return call(b.rt("cov_batched"), [m, y, _flags(b, m, y, fw, aw)],
+                _keywords(args, ("rowvar", "bias", "ddof", "fweights", "aweights")))
+
+
+@batching_rule("corrcoef")
+def _corrcoef(b, v, args, key):
+    """corrcoef per example: ``_s2s.corrcoef_batched``."""
+    if set(args) - {"x", "y", "rowvar"} or b.is_batched(args.get("rowvar")):
+        return None
+    x, y = args["x"], args.get("y", const(None))
+    return call(b.rt("corrcoef_batched"), [x, y, _flags(b, x, y)], _keywords(args, ("rowvar",)))
+
+
+@batching_rule(rt.cov_matrix, rt.cov_matrix_pair)
+def _cov_matrix(b, v, args, key):
+    """cov_matrix batched again: the arrays (an unbatched one broadcast)
+    have one more leading batch axis."""
+    lead = _static_value(b, args.get("lead", const(0)))
+    if _any_batched(b, args, ("rowvar", "lead")) or not isinstance(lead, int):
+        return None
+    parts = [_batched_array(b, args[k]) for k in ("m", "y") if k in args]
+    return call(v.func, parts, _keywords(args, ("rowvar",))
+                + [gast.keyword(arg="lead", value=const(lead + 1))])
+
+
+@batching_rule(rt.cov_tangent)
+def _cov_tangent(b, v, args, key):
+    """cov_tangent broadcasts the leading axes of its two matrices: they
+    get axes after the batch axis up to the same rank (weights that differ
+    per example: the loop)."""
+    if _any_batched(b, args, ("ddof", "bias", "fweights", "aweights")):
+        return None
+    x, x_dot = b._align([args["x"], args["x_dot"]])
+    return call(v.func, [x, x_dot], _keywords(args, ("ddof", "bias", "fweights", "aweights")))
+
+
+@batching_rule("convolve", "correlate")
+def _convolve(b, v, args, key):
+    """convolve and correlate of batched sequences: ``_s2s.convolve_stacked``
+    (one sequence per row, the unbatched one broadcast)."""
+    if b.is_batched(args.get("mode")):
+        return None
+    mode = args.get("mode", const("full" if key == "convolve" else "valid"))
+    return call(b.rt("convolve_stacked"), [args["a"], args["v"], mode, const(key)])
+
+
+@batching_rule("gradient")
+def _gradient(b, v, args, key):
+    """gradient of a batched array along its axes shifted past the batch
+    axis (all of an example's for axis=None); batched spacings: the loop."""
+    f = args["f"]
+    r = b.atom_rank(f)
+    spacing = args.get("varargs", ())
+    if not b.is_batched(f) or r is None or _any_batched(b, args, ("axis", "edge_order")) \
+            or any(b.is_batched(s) for s in spacing):
+        return None
+    axis = _axis(b, args, "axis")
+    if axis is _UNKNOWN:
+        return None
+    axis = gast.Tuple(elts=[const(k) for k in range(1, r + 1)], ctx=gast.Load()) \
+        if _is_none(axis) else _shift(b, axis)
+    return call(v.func, [f, *spacing], [gast.keyword(arg="axis", value=axis)]
+                + _keywords(args, ("edge_order",)))
+
+
+@batching_rule("ediff1d")
+def _ediff1d(b, v, args, key):
+    """ediff1d per example: ``_s2s.ediff1d_batched``."""
+    ary = args["ary"]
+    to_end, to_begin = args.get("to_end", const(None)), args.get("to_begin", const(None))
+    return call(b.rt("ediff1d_batched"), [ary, to_end, to_begin,
+                                          _flags(b, ary, to_end, to_begin)])
+
+
+@batching_rule("unwrap")
+def _unwrap(b, v, args, key):
+    """unwrap along the axis shifted past the batch axis; a batched discont
+    or period: ``_s2s.unwrap_batched``."""
+    p = args["p"]
+    if b.is_batched(args.get("axis")):
+        return None
+    axis = _axis(b, args, "axis", -1)
+    if axis is _UNKNOWN or _is_none(axis):
+        return None
+    axis = _shift(b, axis)
+    if not _any_batched(b, args, ("discont", "period")):
+        return call(v.func, [p], _keywords(args, ("discont", "period"))
+                    + [gast.keyword(arg="axis", value=axis)])
+    discont, period = args.get("discont", const(None)), args.get("period")
+    period = period if period is not None else call(b._xp("asarray"), [const(2 * math.pi)])
+    return call(b.rt("unwrap_batched"), [p, discont, axis, period, _flags(b, p, discont, period)])

@@ -519,6 +519,7 @@ def _load():
         reductions,
         second_order,
         shape,
+        signals,
     )
 
 
