@@ -2030,3 +2030,17 @@ def unwrap_batched(p, discont, axis, period, flags):
     start = p[tuple(head)]
     rest = p[tuple(tail)] + xp.cumsum(correction, axis=axis)
     return xp.concatenate([start, rest.astype(xp.result_type(p, rest))], axis=axis)
+
+
+def cumulative_prod_tangent(x, x_dot, axis, include_initial):
+    """Tangent of np.cumulative_prod: cumprod's, after a 0 for the initial 1
+    with ``include_initial``. The tangent may carry leading batch axes."""
+    xp = namespace_of(x, x_dot)
+    x = xp.asarray(x)
+    axis = 0 if axis is None else axis % x.ndim  # (None: a vector)
+    t = cumprod_tangent(x, x_dot, axis - x.ndim)  # (from the end: x_dot may have batch axes)
+    if not include_initial:
+        return t
+    lead = xp.ndim(t) - x.ndim
+    zero = xp.zeros(t.shape[:lead + axis] + (1,) + t.shape[lead + axis + 1:], dtype=t.dtype)
+    return xp.concatenate([zero, t], axis=lead + axis)

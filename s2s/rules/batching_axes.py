@@ -52,3 +52,12 @@ TANGENT_HELPERS = {
     "histogram_tangent": ((5, 6, 7), None, 0),
 }
 AXIS_DEFAULTS = {"trace": (0, 1), "diagonal": (0, 1)}
+
+# ================================================================ rules-more
+# the NaN-ignoring reductions and scans, NumPy 2.1's cumulative ones
+AXES.update({
+    **{name_: _RED for name_ in ("nanvar", "nanstd", "nanprod")},
+    **{name_: ("axis", 1, None, "flat") for name_ in (
+        "nancumsum", "nancumprod", "cumulative_sum", "cumulative_prod")},
+})
+TANGENT_HELPERS.update({"cumulative_prod_tangent": ((1,), None, 0)})

@@ -88,3 +88,34 @@ def test_cov_refuses_weights_that_carry_a_derivative():
 def test_gradient_refuses_a_spacing_that_carries_a_derivative():
     _refused("def f(x):\n    return np.gradient(Y, x)\n", np.arange(5.0), "varargs",
              {"Y": np.arange(5.0) ** 2})
+
+
+# -- ignoring NaN ----------------------------------------------------------------------
+
+_GAPS = np.array([[1.0, np.nan, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, np.nan, 1.0]])
+
+
+def gappy_statistics(x):
+    """Spread and running totals of readings with gaps (NaN)."""
+    y = x * _GAPS
+    spread = np.nanstd(y, axis=1, ddof=1) + np.nanvar(y, axis=0, keepdims=True).sum()
+    total = np.nancumsum(y, axis=1)[:, -1]
+    return np.sum(spread * total)
+
+
+def test_nan_ignoring_reductions_end_to_end():
+    _check(gappy_statistics, np.random.default_rng(3).normal(size=(2, 5)))
+
+
+@pytest.mark.skipif(not hasattr(np, "cumulative_sum"), reason="NumPy 2.1's cumulative_sum")
+def test_cumulative_sum_and_prod():
+    def f(x):
+        return np.sum(np.cumulative_sum(x * x, axis=0, include_initial=True)) \
+            + np.sum(np.cumulative_prod(x, axis=1))
+
+    x = np.random.default_rng(4).normal(size=(2, 3))
+    t = np.ones_like(x)
+    _, tangent = s2s.jvp(f, (x,), (t,))
+    np.testing.assert_allclose(tangent, central_difference(f, (x,), (t,)), rtol=1e-6)
+    xs = x + np.random.default_rng(5).normal(size=(4, 2, 3))
+    np.testing.assert_allclose(s2s.vmap(f)(xs), [f(v) for v in xs], rtol=1e-12)
