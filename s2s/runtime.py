@@ -2044,3 +2044,19 @@ def cumulative_prod_tangent(x, x_dot, axis, include_initial):
     lead = xp.ndim(t) - x.ndim
     zero = xp.zeros(t.shape[:lead + axis] + (1,) + t.shape[lead + axis + 1:], dtype=t.dtype)
     return xp.concatenate([zero, t], axis=lead + axis)
+
+
+def resize_batched(a, new_shape):
+    """np.resize per example: the flattened example repeated to fill the shape."""
+    xp = namespace_of(a)
+    flat = xp.reshape(a, (xp.shape(a)[0], -1))
+    shape = (new_shape,) if isinstance(new_shape, int) else tuple(new_shape)
+    count = math.prod(shape)
+    index = numpy.arange(count) % max(flat.shape[1], 1)
+    return xp.reshape(xp.take(flat, index, axis=1), flat.shape[:1] + shape)
+
+
+def dstack_batched(values):
+    """np.dstack per example of batched arrays."""
+    xp = namespace_of(*values)
+    return xp.concatenate([atleast_batched(v, 3) for v in values], axis=3)

@@ -935,3 +935,85 @@ def _unwrap(b, v, args, key):
     discont, period = args.get("discont", const(None)), args.get("period")
     period = period if period is not None else call(b._xp("asarray"), [const(2 * math.pi)])
     return call(b.rt("unwrap_batched"), [p, discont, axis, period, _flags(b, p, discont, period)])
+
+
+_SPLIT_AXES = {"hsplit": 1, "vsplit": 0, "dsplit": 2}
+
+
+@batching_rule("hsplit", "vsplit", "dsplit")
+def _hsplit(b, v, args, key):
+    """hsplit/vsplit/dsplit of a batched array: np.split along the axis
+    they split (hsplit: the first of a vector), past the batch axis."""
+    ary = args["ary"]
+    r = b.atom_rank(ary)
+    if not b.is_batched(ary) or r is None or b.is_batched(args["indices_or_sections"]):
+        return None
+    axis = 0 if key == "hsplit" and r == 1 else _SPLIT_AXES[key]
+    if axis >= r:
+        return None  # (NumPy's error, per example)
+    return call(b._xp("split"), [ary, args["indices_or_sections"]],
+                [gast.keyword(arg="axis", value=const(axis + 1))])
+
+
+@batching_rule("dstack", lists=True)
+def _dstack(b, v, args, key):
+    """dstack per example: each array made 3-d as NumPy does (a vector
+    (1, n, 1), a matrix (m, n, 1)), the unbatched ones broadcast, then
+    joined along the third axis."""
+    items = _display(b, args["tup"])
+    if items is None:  # a batched list or tuple: each item is batched
+        return call(b.rt("dstack_batched"), [args["tup"]]) if b.is_batched(args["tup"]) else None
+    parts = [call(b.rt("atleast_batched"), [_batched_array(b, item), const(3)]) for item in items]
+    return call(b._xp("concatenate"), [gast.List(elts=parts, ctx=gast.Load())],
+                [gast.keyword(arg="axis", value=const(3))])
+
+
+@batching_rule("rollaxis")
+def _rollaxis(b, v, args, key):
+    """rollaxis with its axis and start (0 when not passed) past the batch
+    axis."""
+    a = args["a"]
+    if not b.is_batched(a) or _any_batched(b, args, ("axis", "start")):
+        return None
+    axis, start = _axis(b, args, "axis"), _axis(b, args, "start", 0)
+    if axis is _UNKNOWN or start is _UNKNOWN:
+        return None
+    return call(v.func, [a, _shift(b, axis), _shift(b, start)])
+
+
+@batching_rule("unstack")
+def _unstack(b, v, args, key):
+    a = args["x"]
+    axis = _axis(b, args, "axis", 0)
+    if not b.is_batched(a) or b.is_batched(args.get("axis")) or axis is _UNKNOWN:
+        return None
+    return call(v.func, [a], [gast.keyword(arg="axis", value=_shift(b, axis))])
+
+
+@batching_rule("broadcast_arrays")
+def _broadcast_arrays(b, v, args, key):
+    """broadcast_arrays per example: the batched arrays get axes after the
+    batch axis up to the largest rank, the unbatched ones the batch axis."""
+    items = args.get("args", ())
+    ranks = [b.atom_rank(a) for a in items]
+    if not isinstance(items, tuple) or "subok" in args or None in ranks:
+        return None
+    top = max(ranks)
+    return call(v.func, [b._lift(a, top) if b.is_batched(a) else _batched_array(b, _front(a, top - r))
+                         for a, r in zip(items, ranks)])
+
+
+@batching_rule("diagflat")
+def _diagflat(b, v, args, key):
+    v_ = args["v"]
+    if not b.is_batched(v_) or b.is_batched(args.get("k")):
+        return None
+    return call(b.rt("diag_batched"), [_flat(b, v_)] + ([args["k"]] if "k" in args else []))
+
+
+@batching_rule("resize")
+def _resize(b, v, args, key):
+    a = args["a"]
+    if not b.is_batched(a) or b.is_batched(args["new_shape"]):
+        return None
+    return call(b.rt("resize_batched"), [a, args["new_shape"]])

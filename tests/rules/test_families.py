@@ -119,3 +119,21 @@ def test_cumulative_sum_and_prod():
     np.testing.assert_allclose(tangent, central_difference(f, (x,), (t,)), rtol=1e-6)
     xs = x + np.random.default_rng(5).normal(size=(4, 2, 3))
     np.testing.assert_allclose(s2s.vmap(f)(xs), [f(v) for v in xs], rtol=1e-12)
+
+
+# -- shape and assembly ----------------------------------------------------------------
+
+
+def tiled_features(x):
+    """Halves of a feature map restacked, rolled, broadcast and tiled."""
+    left, right = np.hsplit(x, 2)
+    top, bottom = np.vsplit(x * x, 2)
+    cube = np.dstack([left, right * 2])
+    rolled = np.rollaxis(cube, 2)
+    a, b = np.broadcast_arrays(x[0], top.T)
+    grid = np.diagflat(a[0, :2] + b[1, 2:]) + np.resize(bottom, (2, 2))
+    return np.sum(rolled ** 2) + np.sum(grid * np.unstack(cube, axis=0)[0].sum())
+
+
+def test_shape_and_assembly_end_to_end():
+    _check(tiled_features, np.random.default_rng(6).normal(size=(2, 4)))
