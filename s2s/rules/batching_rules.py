@@ -1017,3 +1017,36 @@ def _resize(b, v, args, key):
     if not b.is_batched(a) or b.is_batched(args["new_shape"]):
         return None
     return call(b.rt("resize_batched"), [a, args["new_shape"]])
+
+
+_FFT_DEFAULT_AXES = {"fft.fftn": None, "fft.ifftn": None, "fft.rfftn": None, "fft.irfftn": None,
+                     "fft.rfft2": (-2, -1), "fft.irfft2": (-2, -1), "fft.fftshift": None,
+                     "fft.ifftshift": None, "fft.hfft": -1, "fft.ihfft": -1}
+
+
+@batching_rule(*_FFT_DEFAULT_AXES)
+def _fft_axes(b, v, args, key):
+    """The Fourier transforms of a batched array along the axes past the
+    batch axis: axes=None (all of an example's) listed from the end."""
+    a = args["a"] if "a" in args else args["x"]
+    r = b.atom_rank(a)
+    name_ = "axis" if key in ("fft.hfft", "fft.ihfft") else "axes"
+    if not b.is_batched(a) or r is None or _any_batched(b, args, [k for k in args
+                                                                  if k not in ("a", "x")]):
+        return None
+    axes = _axis(b, args, name_, _FFT_DEFAULT_AXES[key])
+    if axes is _UNKNOWN:
+        return None
+    if _is_none(axes):
+        # (fftn with s= and no axes transforms the last len(s) axes)
+        count = r if _holds_none(b, args.get("s", const(None))) else None
+        if count is None:
+            s = _static_value(b, args["s"])
+            if not isinstance(s, tuple):
+                return None
+            count = len(s)
+        axes = gast.Tuple(elts=[const(-k) for k in range(count, 0, -1)], ctx=gast.Load())
+    else:
+        axes = _shift(b, axes)
+    others = [gast.keyword(arg=p, value=args[p]) for p in args if p not in ("a", "x", name_)]
+    return call(v.func, [a], others + [gast.keyword(arg=name_, value=axes)])

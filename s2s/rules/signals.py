@@ -208,3 +208,25 @@ multilinear(rt.cov_tangent, batching="cov", samples=[
     S(A(3, 5), A(3, 5)), S(A(2, 5), A(2, 5), None, True), S(A(1, 5), A(1, 5)),
     S(A(3, 5), A(3, 5), 2), S(A(2, 3, 5), A(2, 3, 5)),
 ])
+
+# ---------------------------------------------------------------- Fourier transforms
+# (more of them; fft, ifft, rfft, irfft, fft2 and ifft2 are in linalg.py)
+# Linear: the tangent is the same transform of the tangent. Batched: the n-d
+# ones over all of an example's axes (axes=None) get those axes explicitly.
+
+linear(np.fft.fftn, np.fft.ifftn, batching="fft", samples=[
+    S(A(4, 6)), S(A(2, 3, 4)), S(A(2, 3, 4), axes=(0, 2)), S(A(4, 6), (3, 4)),
+    S(A(2, 3, 4), None, (-1, -2), norm="ortho"),
+])
+linear(np.fft.rfftn, np.fft.rfft2, batching="fft", samples=[
+    S(A(4, 6)), S(A(2, 4, 6)), S(A(4, 6), (4, 4)), S(A(2, 3, 4), axes=(0, 1)),
+])
+linear(np.fft.irfftn, np.fft.irfft2, batching="fft", samples=[
+    S(A(4, 4)), S(A(2, 4, 3)), S(A(4, 4), (4, 6)), S(A(4, 3), norm="forward"),
+])
+linear(np.fft.hfft, np.fft.ihfft, batching="fft", samples=[
+    S(A(5)), S(A(3, 6)), S(A(3, 6), 8), S(A(3, 6), axis=0),
+])
+linear(np.fft.fftshift, np.fft.ifftshift, batching="fft", samples=[
+    S(A(5)), S(A(4, 5)), S(A(4, 5), 0), S(A(2, 3, 4), axes=(0, -1)),
+])

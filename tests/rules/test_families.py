@@ -137,3 +137,19 @@ def tiled_features(x):
 
 def test_shape_and_assembly_end_to_end():
     _check(tiled_features, np.random.default_rng(6).normal(size=(2, 4)))
+
+
+# -- Fourier transforms ----------------------------------------------------------------
+
+
+def spectral_energy(x):
+    """Energy of a 2-d field low-passed in the Fourier domain."""
+    spectrum = np.fft.fftshift(np.fft.rfftn(x * x), axes=0)
+    kept = np.fft.ifftshift(spectrum * np.array([[0.5], [1.0], [0.5]]), axes=0)
+    smooth = np.fft.irfft2(kept, s=x.shape)
+    field = np.fft.ifftn(np.fft.fftn(smooth))
+    return np.sum(np.real(field) ** 2) + np.sum(np.fft.hfft(x[0]))
+
+
+def test_fourier_transforms_end_to_end():
+    _check(spectral_energy, np.random.default_rng(7).normal(size=(3, 4)))
