@@ -215,14 +215,14 @@ multilinear(rt.cov_tangent, batching="cov", samples=[
 # ones over all of an example's axes (axes=None) get those axes explicitly.
 
 linear(np.fft.fftn, np.fft.ifftn, batching="fft", samples=[
-    S(A(4, 6)), S(A(2, 3, 4)), S(A(2, 3, 4), axes=(0, 2)), S(A(4, 6), (3, 4)),
+    S(A(4, 6)), S(A(2, 3, 4)), S(A(2, 3, 4), axes=(0, 2)), S(A(4, 6), (3, 4), (0, 1)),
     S(A(2, 3, 4), None, (-1, -2), norm="ortho"),
 ])
 linear(np.fft.rfftn, np.fft.rfft2, batching="fft", samples=[
-    S(A(4, 6)), S(A(2, 4, 6)), S(A(4, 6), (4, 4)), S(A(2, 3, 4), axes=(0, 1)),
+    S(A(4, 6)), S(A(2, 4, 6)), S(A(4, 6), (4, 4), (0, 1)), S(A(2, 3, 4), axes=(0, 1)),
 ])
 linear(np.fft.irfftn, np.fft.irfft2, batching="fft", samples=[
-    S(A(4, 4)), S(A(2, 4, 3)), S(A(4, 4), (4, 6)), S(A(4, 3), norm="forward"),
+    S(A(4, 4)), S(A(2, 4, 3)), S(A(4, 4), (4, 6), (0, 1)), S(A(4, 3), norm="forward"),
 ])
 linear(np.fft.hfft, np.fft.ihfft, batching="fft", samples=[
     S(A(5)), S(A(3, 6)), S(A(3, 6), 8), S(A(3, 6), axis=0),
