@@ -470,7 +470,7 @@ def _library_function(fn):
 VIEW_FUNCTIONS = {"reshape", "ravel", "transpose", "swapaxes", "moveaxis", "squeeze",
                   "expand_dims", "broadcast_to", "diagonal", "real", "imag", "asarray",
                   "atleast_1d", "atleast_2d", "atleast_3d", "flip", "fliplr", "flipud",
-                  "rot90", "asanyarray", "split", "array_split", "hsplit", "vsplit"}
+                  "rot90", "asanyarray", "split", "array_split", "hsplit", "vsplit", "dsplit"}
 
 
 _VIEWS_OF_EVERY_ARGUMENT = {"atleast_1d", "atleast_2d", "atleast_3d"}  # (the rest: of the first)

@@ -2003,3 +2003,238 @@ def _lifted(x, rank, batched):
     if batched:
         return x.reshape(x.shape[:1] + (1,) * (rank - own) + x.shape[1:])
     return x.reshape((1,) * (rank + 1 - own) + x.shape)
+
+
+# ================================================================ rules-more helpers
+# (the statistics, signals, shape and polynomial rules added together; one block)
+
+
+def nan_to_num_batched(x, nan, posinf, neginf, flags):
+    """nan_to_num with fills that differ per example: each batched fill gets
+    axes after its batch axis up to ``x``'s rank (``flags``: x, nan, posinf,
+    neginf batched)."""
+    xp = namespace_of(x)
+    x = xp.asarray(x)
+    info = numpy.finfo(x.real.dtype if x.dtype.kind in "fc" else numpy.float64)
+    rank = x.ndim - (1 if flags[0] else 0)
+
+    def fill(value, default, batched):
+        value = default if value is None else xp.asarray(value)
+        if batched:
+            value = xp.reshape(value, value.shape[:1] + (1,) * rank)
+        return value
+
+    out = xp.where(xp.isnan(x), fill(nan, 0.0, flags[1]), x)
+    out = xp.where(xp.isposinf(x), fill(posinf, info.max, flags[2]), out)
+    return xp.where(xp.isneginf(x), fill(neginf, info.min, flags[3]), out)
+
+
+def cov_matrix(m, rowvar=True, lead=0):
+    """The ``(variables, observations)`` matrix np.cov reads from ``m``: a
+    vector is one variable; ``rowvar=False`` transposes a matrix (not one
+    with a single row, as np.cov). Linear in ``m``; ``lead`` leading axes
+    are batch axes."""
+    xp = namespace_of(m)
+    a = xp.asarray(m)
+    if a.ndim - lead == 0:
+        a = a[..., None]
+    if a.ndim - lead == 1:
+        a = a[..., None, :]
+    if not rowvar and a.shape[-2] != 1:
+        a = xp.swapaxes(a, -1, -2)
+    return a
+
+
+def cov_matrix_pair(m, y, rowvar=True, lead=0):
+    """``cov_matrix`` of ``m`` with the variables of ``y`` below them (np.cov's
+    ``y``): linear in ``m`` and ``y`` together. Where only one of them has
+    the ``lead`` batch axes, the other is broadcast."""
+    xp = namespace_of(m, y)
+    x, other = cov_matrix(m, rowvar, lead), cov_matrix(y, rowvar, lead)
+    shape = numpy.broadcast_shapes(x.shape[:-2], other.shape[:-2])
+    return xp.concatenate([xp.broadcast_to(x, shape + x.shape[-2:]),
+                           xp.broadcast_to(other, shape + other.shape[-2:])], axis=-2)
+
+
+def _cov_weights(xp, n, ddof, bias, fweights, aweights):
+    """``(w, fact)`` as np.cov computes them (``w`` None: equal weights);
+    weights with leading batch axes give ``fact`` those axes."""
+    w = None
+    if fweights is not None:
+        w = xp.asarray(fweights, dtype=float)
+    if aweights is not None:
+        a = xp.asarray(aweights, dtype=float)
+        w = a if w is None else w * a
+    if ddof is None:
+        ddof = 1 if not bias else 0
+    if w is None:
+        return None, n - ddof
+    w_sum = xp.sum(w, axis=-1)
+    if aweights is None:
+        return w, w_sum - ddof
+    return w, w_sum - ddof * xp.sum(w * xp.asarray(aweights, dtype=float), axis=-1) / w_sum
+
+
+def _centred(xp, x, w):
+    if w is None:
+        return x - xp.mean(x, axis=-1, keepdims=True)
+    return x - xp.sum(x * w[..., None, :], axis=-1, keepdims=True) \
+        / xp.sum(w, axis=-1)[..., None, None]
+
+
+def _cov_of(xp, a, c, w, fact):
+    """a W c^H / fact over the last two axes (a and c centred)."""
+    weighted = c if w is None else c * w[..., None, :]
+    out = a @ xp.conj(xp.swapaxes(weighted, -1, -2))
+    return out / xp.asarray(fact)[..., None, None]
+
+
+def _squeezed(out):
+    return out[..., 0, 0] if out.shape[-1] == 1 else out
+
+
+def cov_tangent(x, x_dot, ddof=None, bias=False, fweights=None, aweights=None):
+    """The tangent of np.cov at the matrix ``x`` (``cov_matrix``) along
+    ``x_dot``: B(dx, x) + B(x, dx), B(a, c) = a_c W c_c^H / fact (centred by
+    the weighted means). Bilinear in x and x_dot; their leading axes
+    broadcast."""
+    xp = namespace_of(x, x_dot)
+    x, x_dot = xp.asarray(x), xp.asarray(x_dot)
+    w, fact = _cov_weights(xp, x.shape[-1], ddof, bias, fweights, aweights)
+    xc, dc = _centred(xp, x, w), _centred(xp, x_dot, w)
+    return _squeezed(_cov_of(xp, dc, xc, w, fact) + _cov_of(xp, xc, dc, w, fact))
+
+
+def cov_batched(m, y, flags, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None):
+    """np.cov per example (``flags``: m, y, fweights, aweights batched)."""
+    xp = namespace_of(m, y)
+    size = next(xp.shape(a)[0] for a, f in zip((m, y, fweights, aweights), flags) if f)
+    m = m if flags[0] else batched(xp.asarray(m), size)
+    if y is not None and not flags[1]:
+        y = batched(xp.asarray(y), size)
+    x = cov_matrix(m, rowvar, lead=1) if y is None else cov_matrix_pair(m, y, rowvar, lead=1)
+    w, fact = _cov_weights(xp, x.shape[-1], ddof, bias, fweights, aweights)
+    xc = _centred(xp, x, w)
+    return _squeezed(_cov_of(xp, xc, xc, w, fact))
+
+
+def convolve_stacked(a, v, mode, kind):
+    """np.convolve (``kind`` "convolve") or np.correlate of the last axes of
+    ``a`` and ``v``, their leading axes broadcast (examples of a batch)."""
+    xp = namespace_of(a, v)
+    a, v = xp.asarray(a), xp.asarray(v)
+    n0, m0 = n, m = a.shape[-1], v.shape[-1]
+    if kind == "correlate":
+        v = xp.conj(v[..., ::-1])
+    if n < m:  # the full convolution is symmetric in the two
+        a, v, n, m = v, a, m, n
+    pad = xp.zeros(a.shape[:-1] + (m - 1,), dtype=a.dtype)
+    padded = xp.concatenate([pad, a, pad], axis=-1)
+    index = numpy.arange(n + m - 1)[:, None] + numpy.arange(m)[None, :]
+    full = xp.sum(padded[..., index] * v[..., None, ::-1], axis=-1)  # (..., n + m - 1)
+    if mode == "full":
+        return full
+    if mode == "valid":
+        return full[..., m - 1:n]
+    if mode != "same":
+        raise ValueError(f"mode must be 'full', 'same' or 'valid', not {mode!r}")
+    # numpy centres a convolution by the shorter length, a correlation by v's
+    start = (m - 1) // 2 if kind == "convolve" else (m0 - 1) // 2 if n0 >= m0 else n0 // 2
+    return full[..., start:start + n]
+
+
+def corrcoef_batched(x, y, flags, rowvar=True):
+    """np.corrcoef per example (``flags``: x, y batched)."""
+    xp = namespace_of(x, y)
+    c = cov_batched(x, y, tuple(flags) + (False, False), rowvar)
+    if c.ndim == 1:  # one variable
+        return c / c
+    d = xp.diagonal(c, 0, -2, -1)
+    s = xp.sqrt(xp.real(d))
+    r = c / s[..., :, None] / s[..., None, :]
+    if xp.iscomplexobj(r):
+        return xp.clip(xp.real(r), -1, 1) + 1j * xp.clip(xp.imag(r), -1, 1)
+    return xp.clip(r, -1, 1)
+
+
+def ediff1d_batched(ary, to_end, to_begin, flags):
+    """np.ediff1d per example (``flags``: ary, to_end, to_begin batched)."""
+    xp = namespace_of(ary, to_end, to_begin)
+    size = next(xp.shape(a)[0] for a, f in zip((ary, to_end, to_begin), flags) if f)
+    a = xp.reshape(xp.asarray(ary), (size, -1)) if flags[0] else \
+        xp.broadcast_to(xp.reshape(xp.asarray(ary), (1, -1)), (size, xp.size(ary)))
+    parts = [a[:, 1:] - a[:, :-1]]
+    for edge, batched_, front in ((to_begin, flags[2], True), (to_end, flags[1], False)):
+        if edge is None:
+            continue
+        e = xp.asarray(edge, dtype=a.dtype)
+        e = xp.reshape(e, (size, -1)) if batched_ else \
+            xp.broadcast_to(xp.reshape(e, (1, -1)), (size, xp.size(e)))
+        parts.insert(0, e) if front else parts.append(e)
+    return xp.concatenate(parts, axis=1)
+
+
+def unwrap_batched(p, discont, axis, period, flags):
+    """np.unwrap along ``axis`` (of the batched array: shifted already) with
+    a discont or period that may differ per example (``flags``: p, discont,
+    period batched); NumPy's algorithm, the numbers broadcast."""
+    xp = namespace_of(p, discont, period)
+    size = next(xp.shape(a)[0] for a, f in zip((p, discont, period), flags) if f)
+    p = xp.asarray(p) if flags[0] else batched(xp.asarray(p), size)
+
+    def per_example(value, batched_):
+        value = xp.asarray(value)
+        return xp.reshape(value, (size,) + (1,) * (p.ndim - 1)) if batched_ else value
+
+    period = per_example(period, flags[2])
+    half = period / 2
+    discont = half if discont is None else per_example(discont, flags[1])
+    dd = xp.diff(p, axis=axis)
+    integer = xp.asarray(p).dtype.kind in "iu" and xp.asarray(period).dtype.kind in "iu"
+    if integer:
+        high = period // 2
+        boundary_ambiguous = (period % 2) == 0
+    else:
+        high, boundary_ambiguous = half, True
+    low = -high
+    ddmod = xp.mod(dd - low, period) + low
+    if boundary_ambiguous:
+        ddmod = xp.where((ddmod == low) & (dd > 0), high, ddmod)
+    correction = xp.where(xp.abs(dd) < discont, 0, ddmod - dd)
+    head = [slice(None)] * p.ndim
+    head[axis] = slice(0, 1)
+    tail = [slice(None)] * p.ndim
+    tail[axis] = slice(1, None)
+    start = p[tuple(head)]
+    rest = p[tuple(tail)] + xp.cumsum(correction, axis=axis)
+    return xp.concatenate([start, rest.astype(xp.result_type(p, rest))], axis=axis)
+
+
+def cumulative_prod_tangent(x, x_dot, axis, include_initial):
+    """Tangent of np.cumulative_prod: cumprod's, after a 0 for the initial 1
+    with ``include_initial``. The tangent may carry leading batch axes."""
+    xp = namespace_of(x, x_dot)
+    x = xp.asarray(x)
+    axis = 0 if axis is None else axis % x.ndim  # (None: a vector)
+    t = cumprod_tangent(x, x_dot, axis - x.ndim)  # (from the end: x_dot may have batch axes)
+    if not include_initial:
+        return t
+    lead = xp.ndim(t) - x.ndim
+    zero = xp.zeros(t.shape[:lead + axis] + (1,) + t.shape[lead + axis + 1:], dtype=t.dtype)
+    return xp.concatenate([zero, t], axis=lead + axis)
+
+
+def resize_batched(a, new_shape):
+    """np.resize per example: the flattened example repeated to fill the shape."""
+    xp = namespace_of(a)
+    flat = xp.reshape(a, (xp.shape(a)[0], -1))
+    shape = (new_shape,) if isinstance(new_shape, int) else tuple(new_shape)
+    count = math.prod(shape)
+    index = numpy.arange(count) % max(flat.shape[1], 1)
+    return xp.reshape(xp.take(flat, index, axis=1), flat.shape[:1] + shape)
+
+
+def dstack_batched(values):
+    """np.dstack per example of batched arrays."""
+    xp = namespace_of(*values)
+    return xp.concatenate([atleast_batched(v, 3) for v in values], axis=3)

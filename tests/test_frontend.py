@@ -353,8 +353,8 @@ def test_builtin_without_rule():
 
 def test_ufunc_without_rule():
     with pytest.raises(s2s.SourceUnavailableError) as info:
-        s2s.jvp(np.spacing, (X,), (T,))
-    assert "spacing" in str(info.value)
+        s2s.jvp(np.gcd, (X,), (T,))
+    assert "gcd" in str(info.value)
 
 
 def test_primitive_with_rule_passed_directly():

@@ -17,7 +17,7 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "docs" / "coverage.md"
 FAMILIES = ("elementwise", "reductions", "shape", "indexing", "linalg", "python", "batching_helpers",
-            "second_order")
+            "second_order", "signals")
 
 sys.path.insert(0, str(ROOT))
 

@@ -56,3 +56,13 @@ AXIS_DEFAULTS = {"trace": (0, 1), "diagonal": (0, 1)}
 # (rules-linalg) the vector and matrix norms' tangents count axes from the end themselves
 TANGENT_HELPERS.update({"vector_norm_tangent": ((2,), None, 0),
                         "matrix_norm_tangent": ((2,), None, 0)})
+
+
+# ================================================================ rules-more
+# the NaN-ignoring reductions and scans, NumPy 2.1's cumulative ones
+AXES.update({
+    **{name_: _RED for name_ in ("nanvar", "nanstd", "nanprod")},
+    **{name_: ("axis", 1, None, "flat") for name_ in (
+        "nancumsum", "nancumprod", "cumulative_sum", "cumulative_prod")},
+})
+TANGENT_HELPERS.update({"cumulative_prod_tangent": ((1,), None, 0)})

@@ -997,3 +997,236 @@ def _tensorinv(b, v, args, key):
     if b.is_batched(args.get("ind")):
         return None
     return call(b.rt("tensorinv_batched"), [args["a"]], _keywords(args, ("ind",)))
+
+
+# ================================================================ rules-more
+# batching rules of the statistics, signals, shape and polynomial rules added
+# together (one block)
+
+
+@batching_rule("nan_to_num")
+def _nan_to_num(b, v, args, key):
+    """nan_to_num of a batched array alone: elementwise; batched fills:
+    ``_s2s.nan_to_num_batched``."""
+    names = ("nan", "posinf", "neginf")
+    if not _any_batched(b, args, names):
+        return v if b.is_batched(args["x"]) else None
+    if b.is_batched(args.get("copy")):
+        return None
+    return call(b.rt("nan_to_num_batched"), [args["x"]] + [args.get(k, const(None)) for k in names]
+                + [_flags(b, args["x"], *(args.get(k) for k in names))])
+
+
+@batching_rule("cov")
+def _cov(b, v, args, key):
+    """cov per example: ``_s2s.cov_batched`` (dtype= stays a loop)."""
+    if _any_batched(b, args, ("rowvar", "bias", "ddof", "dtype")) or "dtype" in args:
+        return None
+    m, y = args["m"], args.get("y", const(None))
+    fw, aw = args.get("fweights", const(None)), args.get("aweights", const(None))
+    return call(b.rt("cov_batched"), [m, y, _flags(b, m, y, fw, aw)],
+                _keywords(args, ("rowvar", "bias", "ddof", "fweights", "aweights")))
+
+
+@batching_rule("corrcoef")
+def _corrcoef(b, v, args, key):
+    """corrcoef per example: ``_s2s.corrcoef_batched``."""
+    if set(args) - {"x", "y", "rowvar"} or b.is_batched(args.get("rowvar")):
+        return None
+    x, y = args["x"], args.get("y", const(None))
+    return call(b.rt("corrcoef_batched"), [x, y, _flags(b, x, y)], _keywords(args, ("rowvar",)))
+
+
+@batching_rule(rt.cov_matrix, rt.cov_matrix_pair)
+def _cov_matrix(b, v, args, key):
+    """cov_matrix batched again: the arrays (an unbatched one broadcast)
+    have one more leading batch axis."""
+    lead = _static_value(b, args.get("lead", const(0)))
+    if _any_batched(b, args, ("rowvar", "lead")) or not isinstance(lead, int):
+        return None
+    parts = [_batched_array(b, args[k]) for k in ("m", "y") if k in args]
+    return call(v.func, parts, _keywords(args, ("rowvar",))
+                + [gast.keyword(arg="lead", value=const(lead + 1))])
+
+
+@batching_rule(rt.cov_tangent)
+def _cov_tangent(b, v, args, key):
+    """cov_tangent broadcasts the leading axes of its two matrices: they
+    get axes after the batch axis up to the same rank (weights that differ
+    per example: the loop)."""
+    if _any_batched(b, args, ("ddof", "bias", "fweights", "aweights")):
+        return None
+    x, x_dot = b._align([args["x"], args["x_dot"]])
+    return call(v.func, [x, x_dot], _keywords(args, ("ddof", "bias", "fweights", "aweights")))
+
+
+@batching_rule("convolve", "correlate")
+def _convolve(b, v, args, key):
+    """convolve and correlate of batched sequences: ``_s2s.convolve_stacked``
+    (one sequence per row, the unbatched one broadcast)."""
+    if b.is_batched(args.get("mode")):
+        return None
+    mode = args.get("mode", const("full" if key == "convolve" else "valid"))
+    return call(b.rt("convolve_stacked"), [args["a"], args["v"], mode, const(key)])
+
+
+@batching_rule("gradient")
+def _gradient(b, v, args, key):
+    """gradient of a batched array along its axes shifted past the batch
+    axis (all of an example's for axis=None); batched spacings: the loop."""
+    f = args["f"]
+    r = b.atom_rank(f)
+    spacing = args.get("varargs", ())
+    if not b.is_batched(f) or r is None or _any_batched(b, args, ("axis", "edge_order")) \
+            or any(b.is_batched(s) for s in spacing):
+        return None
+    axis = _axis(b, args, "axis")
+    if axis is _UNKNOWN:
+        return None
+    axis = gast.Tuple(elts=[const(k) for k in range(1, r + 1)], ctx=gast.Load()) \
+        if _is_none(axis) else _shift(b, axis)
+    return call(v.func, [f, *spacing], [gast.keyword(arg="axis", value=axis)]
+                + _keywords(args, ("edge_order",)))
+
+
+@batching_rule("ediff1d")
+def _ediff1d(b, v, args, key):
+    """ediff1d per example: ``_s2s.ediff1d_batched``."""
+    ary = args["ary"]
+    to_end, to_begin = args.get("to_end", const(None)), args.get("to_begin", const(None))
+    return call(b.rt("ediff1d_batched"), [ary, to_end, to_begin,
+                                          _flags(b, ary, to_end, to_begin)])
+
+
+@batching_rule("unwrap")
+def _unwrap(b, v, args, key):
+    """unwrap along the axis shifted past the batch axis; a batched discont
+    or period: ``_s2s.unwrap_batched``."""
+    p = args["p"]
+    if b.is_batched(args.get("axis")):
+        return None
+    axis = _axis(b, args, "axis", -1)
+    if axis is _UNKNOWN or _is_none(axis):
+        return None
+    axis = _shift(b, axis)
+    if not _any_batched(b, args, ("discont", "period")):
+        return call(v.func, [p], _keywords(args, ("discont", "period"))
+                    + [gast.keyword(arg="axis", value=axis)])
+    discont, period = args.get("discont", const(None)), args.get("period")
+    period = period if period is not None else call(b._xp("asarray"), [const(2 * math.pi)])
+    return call(b.rt("unwrap_batched"), [p, discont, axis, period, _flags(b, p, discont, period)])
+
+
+_SPLIT_AXES = {"hsplit": 1, "vsplit": 0, "dsplit": 2}
+
+
+@batching_rule("hsplit", "vsplit", "dsplit")
+def _hsplit(b, v, args, key):
+    """hsplit/vsplit/dsplit of a batched array: np.split along the axis
+    they split (hsplit: the first of a vector), past the batch axis."""
+    ary = args["ary"]
+    r = b.atom_rank(ary)
+    if not b.is_batched(ary) or r is None or b.is_batched(args["indices_or_sections"]):
+        return None
+    axis = 0 if key == "hsplit" and r == 1 else _SPLIT_AXES[key]
+    if axis >= r:
+        return None  # (NumPy's error, per example)
+    return call(b._xp("split"), [ary, args["indices_or_sections"]],
+                [gast.keyword(arg="axis", value=const(axis + 1))])
+
+
+@batching_rule("dstack", lists=True)
+def _dstack(b, v, args, key):
+    """dstack per example: each array made 3-d as NumPy does (a vector
+    (1, n, 1), a matrix (m, n, 1)), the unbatched ones broadcast, then
+    joined along the third axis."""
+    items = _display(b, args["tup"])
+    if items is None:  # a batched list or tuple: each item is batched
+        return call(b.rt("dstack_batched"), [args["tup"]]) if b.is_batched(args["tup"]) else None
+    parts = [call(b.rt("atleast_batched"), [_batched_array(b, item), const(3)]) for item in items]
+    return call(b._xp("concatenate"), [gast.List(elts=parts, ctx=gast.Load())],
+                [gast.keyword(arg="axis", value=const(3))])
+
+
+@batching_rule("rollaxis")
+def _rollaxis(b, v, args, key):
+    """rollaxis with its axis and start (0 when not passed) past the batch
+    axis."""
+    a = args["a"]
+    if not b.is_batched(a) or _any_batched(b, args, ("axis", "start")):
+        return None
+    axis, start = _axis(b, args, "axis"), _axis(b, args, "start", 0)
+    if axis is _UNKNOWN or start is _UNKNOWN:
+        return None
+    return call(v.func, [a, _shift(b, axis), _shift(b, start)])
+
+
+@batching_rule("unstack")
+def _unstack(b, v, args, key):
+    a = args["x"]
+    axis = _axis(b, args, "axis", 0)
+    if not b.is_batched(a) or b.is_batched(args.get("axis")) or axis is _UNKNOWN:
+        return None
+    return call(v.func, [a], [gast.keyword(arg="axis", value=_shift(b, axis))])
+
+
+@batching_rule("broadcast_arrays")
+def _broadcast_arrays(b, v, args, key):
+    """broadcast_arrays per example: the batched arrays get axes after the
+    batch axis up to the largest rank, the unbatched ones the batch axis."""
+    items = args.get("args", ())
+    ranks = [b.atom_rank(a) for a in items]
+    if not isinstance(items, tuple) or "subok" in args or None in ranks:
+        return None
+    top = max(ranks)
+    return call(v.func, [b._lift(a, top) if b.is_batched(a) else _batched_array(b, _front(a, top - r))
+                         for a, r in zip(items, ranks)])
+
+
+@batching_rule("diagflat")
+def _diagflat(b, v, args, key):
+    v_ = args["v"]
+    if not b.is_batched(v_) or b.is_batched(args.get("k")):
+        return None
+    return call(b.rt("diag_batched"), [_flat(b, v_)] + ([args["k"]] if "k" in args else []))
+
+
+@batching_rule("resize")
+def _resize(b, v, args, key):
+    a = args["a"]
+    if not b.is_batched(a) or b.is_batched(args["new_shape"]):
+        return None
+    return call(b.rt("resize_batched"), [a, args["new_shape"]])
+
+
+_FFT_DEFAULT_AXES = {"fft.fftn": None, "fft.ifftn": None, "fft.rfftn": None, "fft.irfftn": None,
+                     "fft.rfft2": (-2, -1), "fft.irfft2": (-2, -1), "fft.fftshift": None,
+                     "fft.ifftshift": None, "fft.hfft": -1, "fft.ihfft": -1}
+
+
+@batching_rule(*_FFT_DEFAULT_AXES)
+def _fft_axes(b, v, args, key):
+    """The Fourier transforms of a batched array along the axes past the
+    batch axis: axes=None (all of an example's) listed from the end."""
+    a = args["a"] if "a" in args else args["x"]
+    r = b.atom_rank(a)
+    name_ = "axis" if key in ("fft.hfft", "fft.ihfft") else "axes"
+    if not b.is_batched(a) or r is None or _any_batched(b, args, [k for k in args
+                                                                  if k not in ("a", "x")]):
+        return None
+    axes = _axis(b, args, name_, _FFT_DEFAULT_AXES[key])
+    if axes is _UNKNOWN:
+        return None
+    if _is_none(axes):
+        # (fftn with s= and no axes transforms the last len(s) axes)
+        count = r if _holds_none(b, args.get("s", const(None))) else None
+        if count is None:
+            s = _static_value(b, args["s"])
+            if not isinstance(s, tuple):
+                return None
+            count = len(s)
+        axes = gast.Tuple(elts=[const(-k) for k in range(count, 0, -1)], ctx=gast.Load())
+    else:
+        axes = _shift(b, axes)
+    others = [gast.keyword(arg=p, value=args[p]) for p in args if p not in ("a", "x", name_)]
+    return call(v.func, [a], others + [gast.keyword(arg=name_, value=axes)])

@@ -391,3 +391,63 @@ zero(np.heaviside, np.greater, np.greater_equal, np.less, np.less_equal, np.equa
      samples=[S(A(4), A(4)), S(A(2, 4), A(4)), S(A(4), 0.5)], batching=EW)
 zero(operator.not_, samples=[S(2.5)], batching=EW)
 zero(np.isclose, samples=[S(A(4), A(4)), S(A(2, 4), 0.5), S(A(4), A(4), 0.5, 0.5)], batching=EW)
+
+# ================================================================ rules-more: elementwise
+# (added with the statistics and signals rules; kept in one block)
+
+_NONFINITE = np.array([1.5, np.nan, np.inf, -np.inf, -0.5])
+
+
+# the non-finite entries are replaced by constants (or by the values nan=,
+# posinf=, neginf=, whose tangents they take); the finite ones pass
+@jvp_rule(np.nan_to_num, batching=EW, samples=[
+    S(A(4)), S(_NONFINITE), S(A(2, 3), False), S(_NONFINITE, True, 2.5, 10.0, -10.0),
+])
+def nan_to_num(z, x, x_dot, nan_dot, posinf_dot, neginf_dot, copy=True, nan=0.0, posinf=None,
+               neginf=None):
+    z_dot = np.where(np.isnan(x), nan_dot, np.where(np.isposinf(x), posinf_dot, np.where(
+        np.isneginf(x), neginf_dot, x_dot)))
+
+
+# |x1| with the sign of x2: the tangent of x1 where the signs agree, its
+# negative where they differ; x2 only chooses the sign
+@jvp_rule(np.copysign, batching=EW, samples=[
+    S(A(4), A(4)), S(A(2, 4), A(4)), S(A(4), -1.0), S(np.array([1.5, -2.0, 0.5]), A(3)),
+])
+def copysign(z, x1, x2, x1_dot, x2_dot):
+    z_dot = np.where(np.signbit(x1) == np.signbit(x2), x1_dot, -x1_dot)
+
+
+# x1 * 2 ** x2 (x2 an integer, whose tangent is zero): linear in x1
+linear(np.ldexp, argnums=(0,), batching=EW, passive=("x2",), samples=[
+    S(A(4), np.array([0, 1, -2, 3])), S(A(2, 3), 2), S(A(3), np.array([[1, 0, -1], [2, 2, 2]])),
+])
+
+# the next float after x1 towards x2 moves with x1 (x2 only gives the direction)
+@jvp_rule(np.nextafter, batching=EW, samples=[S(A(4), A(4)), S(A(2, 4), A(4)), S(A(3), 1.0)])
+def nextafter(z, x1, x2, x1_dot, x2_dot):
+    z_dot = rt.broadcast_with(x1_dot, z)
+
+
+# the fractional part moves with x, the integral part does not
+@jvp_rule(np.modf, batching=EW, samples=[S(A(4, low=-3, high=3)), S(A(2, 3, low=0.1, high=3))])
+def modf(z, x, x_dot):
+    z_dot = rt.tuple_like(z, x_dot, np.zeros_like(z[1]))
+
+
+# the mantissa x / 2 ** e, the exponent e an integer (its tangent a zero)
+@jvp_rule(np.frexp, batching=EW, samples=[S(A(4)), S(A(2, 3, low=0.5, high=20))])
+def frexp(z, x, x_dot):
+    z_dot = rt.tuple_like(z, np.ldexp(x_dot, -z[1]), np.zeros_like(z[0]))
+
+
+# (x1 // x2, x1 % x2): the quotient is piecewise constant
+@jvp_rule(np.divmod, builtins.divmod, batching=EW, samples=[
+    S(A(4, low=0.1, high=5), 1.5), S(A(3, low=0.1, high=5), A(3, low=1, high=2)),
+    S(A(2, 3, low=-5, high=5), A(3, low=1, high=2)),
+])
+def divmod_(z, x1, x2, x1_dot, x2_dot):
+    z_dot = rt.tuple_like(z, np.zeros_like(z[0]), x1_dot - np.floor_divide(x1, x2) * x2_dot)
+
+
+zero(np.spacing, np.isposinf, np.isneginf, samples=[S(A(4)), S(A(2, 3))], batching=EW)

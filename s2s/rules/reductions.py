@@ -249,3 +249,66 @@ def nanmean(z, a, a_dot, axis=None, keepdims=False):
 ], batching=RED)
 def norm(z, x, x_dot, ord=None, axis=None, keepdims=False):
     z_dot = rt.norm_tangent(x, z, x_dot, ord, axis, keepdims)
+
+
+# ================================================================ rules-more: ignoring NaN
+# (NaN entries count for nothing: they are left out of the sums, products
+# and the number of values; kept in one block)
+
+_NAN_SCAN = _SCAN + [S(np.array([1.0, np.nan, 2.0, 3.0])),
+                     S(np.array([[1.0, np.nan, 2.0], [0.5, 1.5, np.nan]]), axis=1),
+                     S(np.array([[1.0, np.nan, 2.0], [0.5, 1.5, np.nan]]), axis=0)]
+
+
+# 2 sum((a - mean) a_dot) / (n - ddof) over the values that are not NaN
+@jvp_rule(np.nanvar, batching=RED, samples=_AXES + _NANS + [
+    S(A(3, 4), axis=0, ddof=1), S(np.array([[1.0, np.nan, 2.0, 4.0], [0.5, 1.5, np.nan, 1.0]]),
+                                  axis=1, ddof=1)])
+def nanvar(z, a, a_dot, axis=None, ddof=0, keepdims=False):
+    kept = ~np.isnan(a)
+    c = np.where(kept, a - np.nanmean(a, axis=axis, keepdims=True), 0.0)
+    z_dot = 2 * np.sum(c * np.where(kept, a_dot, 0.0), axis=axis, keepdims=keepdims) \
+        / (np.sum(kept, axis=axis, keepdims=keepdims) - ddof)
+
+
+# (a std of 0, of a single value: every centred value is 0, and so is the tangent)
+@jvp_rule(np.nanstd, batching=RED, samples=_AXES + _NANS + [S(A(3, 4), axis=0, ddof=1)])
+def nanstd(z, a, a_dot, axis=None, ddof=0, keepdims=False):
+    kept = ~np.isnan(a)
+    c = np.where(kept, a - np.nanmean(a, axis=axis, keepdims=True), 0.0)
+    z_dot = np.sum(c * np.where(kept, a_dot, 0.0), axis=axis, keepdims=keepdims) \
+        / ((np.sum(kept, axis=axis, keepdims=keepdims) - ddof) * np.where(z == 0, 1.0, z))
+
+
+# the product and running product of the values that are not NaN (as 1);
+# like prod and cumprod, no second-order rule yet (their helpers')
+@jvp_rule(np.nanprod, batching=RED, samples=_AXES + _NANS + _ZEROS)
+def nanprod(z, a, a_dot, axis=None, keepdims=False):
+    z_dot = rt.prod_tangent(np.where(np.isnan(a), 1.0, a), np.where(np.isnan(a), 0.0, a_dot),
+                            axis, keepdims)
+
+
+@jvp_rule(np.nancumprod, batching=RED, samples=_NAN_SCAN + _ZEROS)
+def nancumprod(z, a, a_dot, axis=None):
+    z_dot = rt.cumprod_tangent(np.where(np.isnan(a), 1.0, a), np.where(np.isnan(a), 0.0, a_dot),
+                               axis)
+
+
+@jvp_rule(np.nancumsum, batching=RED, samples=_NAN_SCAN)
+def nancumsum(z, a, a_dot, axis=None):
+    z_dot = np.cumsum(np.where(np.isnan(a), 0.0, a_dot), axis=axis)
+
+
+# NumPy 2.1's cumulative_sum and cumulative_prod (include_initial=True puts
+# the empty sum or product first, whose tangent is 0); the axis may be left
+# out only for a vector
+if hasattr(np, "cumulative_sum"):
+    _CUMULATIVE = [S(A(5)), S(A(3, 4), axis=0), S(A(3, 4), axis=-1), S(A(5), include_initial=True),
+                   S(A(2, 3, 4), axis=1, include_initial=True)]
+    linear(np.cumulative_sum, batching=RED, samples=_CUMULATIVE)
+
+    @jvp_rule(np.cumulative_prod, batching=RED, samples=_CUMULATIVE + [
+        S(np.array([1.5, 0.0, 2.0, -1.0])), S(np.array([[1.5, 0.0, 2.0], [0.0, -1.0, 0.0]]), axis=1),
+    ])
+    def cumulative_prod(z, x, x_dot, axis=None, include_initial=False):
+        z_dot = rt.cumulative_prod_tangent(x, x_dot, axis, include_initial)

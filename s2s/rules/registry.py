@@ -539,6 +539,7 @@ def _load():
         reductions,
         second_order,
         shape,
+        signals,
     )
 
 

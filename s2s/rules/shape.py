@@ -165,3 +165,25 @@ linear(np.meshgrid, argnums=slice(None), batching="meshgrid", samples=[
 
 zero(np.shape, np.ndim, samples=[S(A(3, 4)), S([1.5, 2.5])], batching="python")
 zero(np.size, samples=[S(A(3, 4)), S(A(3, 4), 1)], batching="python")
+
+
+# ================================================================ rules-more: shape and assembly
+# (linear in their arrays, as the rules above; kept in one block)
+
+linear(np.dstack, samples=[S([A(2, 3), A(2, 3)]), S([A(3), A(3)]), S([A(2, 3, 1), A(2, 3, 2)])],
+       batching="axes")
+# split along the second, the first and the third axis (hsplit: the first of a vector)
+linear(np.hsplit, samples=[S(A(3, 4), 2), S(A(6), [1, 4]), S(A(2, 6, 2), 3)], batching="axes")
+linear(np.vsplit, samples=[S(A(4, 3), 2), S(A(5, 2, 2), [1, 3])], batching="axes")
+linear(np.dsplit, samples=[S(A(2, 3, 4), 2), S(A(2, 2, 5), [1, 4])], batching="axes")
+linear(np.rollaxis, samples=[S(A(2, 3, 4), 2), S(A(2, 3, 4), 0, 2), S(A(2, 3, 4), -1, 1),
+                             S(A(2, 3, 4), 1, start=3)], batching="axes")
+# each array broadcast against the others: linear in all of them together
+linear(np.broadcast_arrays, argnums=slice(None), batching="broadcast_arrays",
+       samples=[S(A(3), A(2, 1)), S(A(2, 3), A(3), A(1, 1))])
+linear(np.diagflat, samples=[S(A(3)), S(A(2, 2)), S(A(3), 1), S(A(2), k=-2)], batching="diag")
+# resize(a, new_shape) repeats the flattened a to fill the shape
+linear(np.resize, samples=[S(A(5), (2, 4)), S(A(2, 3), 4), S(A(2, 3), (3, 3))], batching="resize")
+if hasattr(np, "unstack"):  # NumPy 2.1
+    linear(np.unstack, samples=[S(A(3, 4)), S(A(3, 4), axis=1), S(A(2, 3, 4), axis=-1)],
+           batching="axes")

@@ -1,0 +1,155 @@
+"""End to end, one small realistic function per family of rules (statistics
+and signals, NaN-ignoring reductions, shape and assembly, Fourier
+transforms, polynomials): jvp and jacfwd against central differences, vmap
+against a loop over examples, hessian against differences of jacfwd; and
+the calls those rules refuse, with the error that says so."""
+
+import numpy as np
+import pytest
+from helpers import central_difference, make_function
+
+import s2s
+from s2s.errors import NoRuleError
+
+
+def _check(f, x, batch=5, seed=0, rtol=1e-6):
+    """jvp, jacfwd, vmap and hessian of the scalar function ``f`` at ``x``."""
+    rng = np.random.default_rng(seed)
+    t = rng.normal(size=x.shape)
+    out, tangent = s2s.jvp(f, (x,), (t,))
+    np.testing.assert_allclose(out, f(x), rtol=1e-12)
+    np.testing.assert_allclose(tangent, central_difference(f, (x,), (t,)), rtol=rtol, atol=1e-7)
+    jac = s2s.jacfwd(f)(x)
+    columns = [central_difference(f, (x,), (e.reshape(x.shape),)) for e in np.eye(x.size)]
+    np.testing.assert_allclose(jac, np.reshape(columns, x.shape), rtol=rtol, atol=1e-7)
+    xs = x + 0.05 * rng.normal(size=(batch,) + x.shape)
+    np.testing.assert_allclose(s2s.vmap(f)(xs), [f(v) for v in xs], rtol=1e-10, atol=1e-12)
+    hess = s2s.hessian(f)(x)
+    g = s2s.jacfwd(f)
+    h = 1e-5
+    fd = [(g(x + h * e.reshape(x.shape)) - g(x - h * e.reshape(x.shape))) / (2 * h)
+          for e in np.eye(x.size)]
+    np.testing.assert_allclose(hess, np.moveaxis(np.reshape(fd, x.shape * 2), range(x.ndim),
+                                                 range(x.ndim, 2 * x.ndim)),
+                               rtol=1e-5, atol=1e-6)
+
+
+def _refused(src, x, words, namespace=None):
+    f = make_function(src, namespace)
+    with pytest.raises(NoRuleError, match=words):
+        s2s.jvp(f, (x,), (np.ones_like(x),))
+
+
+# -- statistics and signals ------------------------------------------------------------
+
+
+def smoothed_correlation(x):
+    """A signal smoothed by a kernel it shapes, its trend, and how its
+    channels co-vary."""
+    kernel = np.array([0.25, 0.5, 0.25]) * (1 + 0.1 * x[0, :3])
+    smooth = np.convolve(x[0], kernel, "same") + np.correlate(x[1], kernel, "same")
+    slope = np.gradient(smooth, 0.5, edge_order=2)
+    steps = np.ediff1d(np.unwrap(3 * x[2]), to_begin=x[1, :1])
+    c = np.cov(x, rowvar=True, ddof=1)
+    r = np.corrcoef(x[0] * x[1], x[2])
+    return np.sum(slope ** 2) + np.sum(steps * x[0]) + np.sum(c * c) + np.sum(r) \
+        + np.sum(np.nan_to_num(x[0] / x[1] ** 0) * np.copysign(x[1], x[2]))
+
+
+def test_statistics_and_signals_end_to_end():
+    _check(smoothed_correlation, np.random.default_rng(1).normal(size=(3, 7)))
+
+
+def test_tuples_of_modf_frexp_and_divmod():
+    def f(x):
+        frac, whole = np.modf(x * 3)
+        mantissa, exponent = np.frexp(x * x + 1)
+        q, r = np.divmod(x * 4, 1.5)
+        return np.sum(frac * mantissa + r * r + np.ldexp(x, exponent) + whole)
+
+    _check(f, np.array([0.3, 1.7, -2.2, 0.9]))
+
+
+def test_cov_with_weights_against_finite_differences():
+    x = np.random.default_rng(2).normal(size=(3, 5))
+    w = np.array([0.5, 1.0, 2.0, 1.5, 1.0])
+    f = make_function("def f(x):\n    return np.cov(x, aweights=W, fweights=F, ddof=2)\n",
+                      {"W": w, "F": np.array([1, 2, 1, 3, 1])})
+    t = np.ones_like(x)
+    _, tangent = s2s.jvp(f, (x,), (t,))
+    np.testing.assert_allclose(tangent, central_difference(f, (x,), (t,)), atol=1e-7)
+
+
+def test_cov_refuses_weights_that_carry_a_derivative():
+    _refused("def f(x):\n    return np.cov(X, aweights=x * x)\n", np.ones(5) + 1,
+             "aweights= that carries a derivative", {"X": np.ones((2, 5))})
+
+
+def test_gradient_refuses_a_spacing_that_carries_a_derivative():
+    _refused("def f(x):\n    return np.gradient(Y, x)\n", np.arange(5.0), "varargs",
+             {"Y": np.arange(5.0) ** 2})
+
+
+# -- ignoring NaN ----------------------------------------------------------------------
+
+_GAPS = np.array([[1.0, np.nan, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, np.nan, 1.0]])
+
+
+def gappy_statistics(x):
+    """Spread and running totals of readings with gaps (NaN)."""
+    y = x * _GAPS
+    spread = np.nanstd(y, axis=1, ddof=1) + np.nanvar(y, axis=0, keepdims=True).sum()
+    total = np.nancumsum(y, axis=1)[:, -1]
+    return np.sum(spread * total)
+
+
+def test_nan_ignoring_reductions_end_to_end():
+    _check(gappy_statistics, np.random.default_rng(3).normal(size=(2, 5)))
+
+
+@pytest.mark.skipif(not hasattr(np, "cumulative_sum"), reason="NumPy 2.1's cumulative_sum")
+def test_cumulative_sum_and_prod():
+    def f(x):
+        return np.sum(np.cumulative_sum(x * x, axis=0, include_initial=True)) \
+            + np.sum(np.cumulative_prod(x, axis=1))
+
+    x = np.random.default_rng(4).normal(size=(2, 3))
+    t = np.ones_like(x)
+    _, tangent = s2s.jvp(f, (x,), (t,))
+    np.testing.assert_allclose(tangent, central_difference(f, (x,), (t,)), rtol=1e-6)
+    xs = x + np.random.default_rng(5).normal(size=(4, 2, 3))
+    np.testing.assert_allclose(s2s.vmap(f)(xs), [f(v) for v in xs], rtol=1e-12)
+
+
+# -- shape and assembly ----------------------------------------------------------------
+
+
+def tiled_features(x):
+    """Halves of a feature map restacked, rolled, broadcast and tiled."""
+    left, right = np.hsplit(x, 2)
+    top, bottom = np.vsplit(x * x, 2)
+    cube = np.dstack([left, right * 2])
+    rolled = np.rollaxis(cube, 2)
+    a, b = np.broadcast_arrays(x[0], top.T)
+    grid = np.diagflat(a[0, :2] + b[1, 2:]) + np.resize(bottom, (2, 2))
+    return np.sum(rolled ** 2) + np.sum(grid * np.unstack(cube, axis=0)[0].sum())
+
+
+def test_shape_and_assembly_end_to_end():
+    _check(tiled_features, np.random.default_rng(6).normal(size=(2, 4)))
+
+
+# -- Fourier transforms ----------------------------------------------------------------
+
+
+def spectral_energy(x):
+    """Energy of a 2-d field low-passed in the Fourier domain."""
+    spectrum = np.fft.fftshift(np.fft.rfftn(x * x), axes=0)
+    kept = np.fft.ifftshift(spectrum * np.array([[0.5], [1.0], [0.5]]), axes=0)
+    smooth = np.fft.irfft2(kept, s=x.shape)
+    field = np.fft.ifftn(np.fft.fftn(smooth))
+    return np.sum(np.real(field) ** 2) + np.sum(np.fft.hfft(x[0]))
+
+
+def test_fourier_transforms_end_to_end():
+    _check(spectral_energy, np.random.default_rng(7).normal(size=(3, 4)))
