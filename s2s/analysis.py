@@ -199,7 +199,9 @@ class Activity:
             return any(
                 self.is_active(call.args[i] if kind == "pos" else call.keywords[i].value)
                 for kind, i in rule.positions(call.args, call.keywords)
-            ) or rule.refuses(call.args, call.keywords, self.is_active)
+            ) or bool(rule.dropped(call.args, call.keywords, self.is_active))
+            # (a derivative only in a parameter the rule is not linear in: active, for the
+            # jvp pass to refuse it, never a silent zero)
         try:
             bound = rule.bind(call.args, call.keywords)
         except BindError:

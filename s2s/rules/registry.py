@@ -292,19 +292,6 @@ class LinearRule(Rule):
     def output_active(self, bound):
         return any(bound.get(p, False) for p in self.linear_params())
 
-    def refuses(self, args, keywords, is_active):
-        """Whether this call passes a value carrying a derivative in a
-        ``refused`` parameter: the output would carry it, so the call is
-        active, for the jvp pass to refuse it (never a silent zero)."""
-        if not self.refused:
-            return False
-        try:
-            bound = self.bind(list(args), list(keywords))
-        except BindError:
-            return True
-        return any(is_active(v) for p in self.refused if p in bound
-                   for v in (bound[p] if isinstance(bound[p], tuple) else (bound[p],)))
-
     def linear_params(self):
         sig = self.signature()
         if isinstance(self.argnums, slice):
