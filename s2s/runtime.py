@@ -336,19 +336,25 @@ def norm_tangent(x, z, x_dot, ord, axis, keepdims):
     return _matrix_norm_tangent(xp, x, z, x_dot, ord, axes, keepdims)
 
 
+def _conj(xp, v):
+    """``conj(v)``, ``v`` itself where it is real (no copy)."""
+    return xp.conj(v) if v.dtype.kind == "c" else v
+
+
 def _vector_norm_tangent(xp, x, z, x_dot, ord, axis, keepdims):
-    """d ||x||_p = sum(sign(x) |x|^(p-1) x_dot) / ||x||^(p-1); inf and -inf
-    follow the extreme |x| (ties share); ord 0 counts non-zeros."""
+    """d ||x||_p = sum(Re(conj(sign(x)) x_dot) |x|^(p-1)) / ||x||^(p-1); inf
+    and -inf follow the extreme |x| (ties share); ord 0 counts non-zeros.
+    (A complex x: d|x_i| = Re(conj(x_i) x_dot_i) / |x_i|.)"""
     if ord is None:
         ord = 2
     if ord in (math.inf, -math.inf):
-        return extremum_tangent(xp.abs(x), z, xp.sign(x) * x_dot, axis, keepdims)
+        return extremum_tangent(xp.abs(x), z, real_part(abs_sign(x) * x_dot), axis, keepdims)
     if ord == 0:  # a count: zero tangent, shaped like the tangents (with any batch axes)
         return 0.0 * xp.sum(x_dot, axis=axis, keepdims=keepdims)
     if ord == 2:
-        return xp.sum(x * x_dot, axis=axis, keepdims=keepdims) / z
-    weights = xp.sign(x) * xp.abs(x) ** (ord - 1)
-    return xp.sum(weights * x_dot, axis=axis, keepdims=keepdims) / z ** (ord - 1)
+        return real_part(xp.sum(_conj(xp, x) * x_dot, axis=axis, keepdims=keepdims)) / z
+    weights = abs_sign(x) * xp.abs(x) ** (ord - 1)
+    return real_part(xp.sum(weights * x_dot, axis=axis, keepdims=keepdims)) / z ** (ord - 1)
 
 
 def _matrix_norm_tangent(xp, x, z, x_dot, ord, axes, keepdims):
@@ -359,17 +365,18 @@ def _matrix_norm_tangent(xp, x, z, x_dot, ord, axes, keepdims):
     both = tuple(sorted((row, col)))
     zk = z if keepdims else xp.expand_dims(z, both)
     if ord in (None, "fro"):
-        t = xp.sum(x * x_dot, axis=both, keepdims=True) / zk
+        t = real_part(xp.sum(_conj(xp, x) * x_dot, axis=both, keepdims=True)) / zk
     elif ord in (1, -1, math.inf, -math.inf):
         inner, outer = (row, col) if ord in (1, -1) else (col, row)
         sums = xp.sum(xp.abs(x), axis=inner, keepdims=True)
-        sums_dot = xp.sum(xp.sign(x) * x_dot, axis=inner, keepdims=True)
+        sums_dot = xp.sum(real_part(abs_sign(x) * x_dot), axis=inner, keepdims=True)
         t = extremum_tangent(sums, zk, sums_dot, outer, True)
     elif ord in (2, -2, "nuc"):
         m = xp.moveaxis(x, (row, col), (-2, -1))
         m_dot = xp.moveaxis(x_dot, (row, col), (-2, -1))
         u, _, vh = xp.linalg.svd(m, full_matrices=False)
-        d = xp.sum(u * (m_dot @ xp.swapaxes(vh, -1, -2)), axis=-2)  # u_k' m_dot v_k
+        # Re(u_k^H m_dot v_k)
+        d = real_part(xp.sum(_conj(xp, u) * (m_dot @ _conj(xp, xp.swapaxes(vh, -1, -2))), axis=-2))
         t = d[..., 0] if ord == 2 else d[..., -1] if ord == -2 else xp.sum(d, axis=-1)
         t = xp.expand_dims(t, both)
     else:

@@ -251,3 +251,26 @@ def test_against_jax():
         "matrix_power": run(lambda x: jnp.linalg.matrix_power(x, -2), square, dsq)[1],
     }
     _check_against(_ours(a, d), theirs)
+
+
+_COMPLEX_VECTOR = np.array([0.3 + 1.2j, -0.8 + 0.1j, 1.5 - 0.4j, 0.2 - 0.9j])
+_COMPLEX_MATRIX = np.array([[0.3 + 1.2j, -0.8, 1.5 - 0.4j, 0.2j],
+                            [1.1 - 0.3j, 0.4 + 0.7j, -0.6, 0.9 + 0.2j],
+                            [-0.2 + 0.5j, 1.3j, 0.8 - 1.1j, -0.4 + 0.6j]])
+
+
+@pytest.mark.parametrize("a, ord", [(_COMPLEX_VECTOR, o) for o in (None, 1, 3, np.inf, -np.inf)]
+                         + [(_COMPLEX_MATRIX, o) for o in (None, "fro", 1, -1, np.inf, -np.inf,
+                                                           2, -2, "nuc")])
+def test_norm_of_a_complex_array(a, ord):
+    # d|x_i| = Re(conj(x_i) dx_i) / |x_i|: without the conjugate, a tangent that only
+    # turns x's phase (1j * x, norm unchanged) had a non-zero derivative
+    def f(v):
+        return np.linalg.norm(v, ord)
+
+    t = np.cos(np.arange(a.size)).reshape(a.shape) + 1j * np.sin(np.arange(a.size) + 1.0).reshape(a.shape)
+    _, tangent = s2s.jvp(f, (a,), (t,))
+    assert np.isrealobj(tangent)
+    np.testing.assert_allclose(tangent, (f(a + 1e-6 * t) - f(a - 1e-6 * t)) / 2e-6, rtol=1e-6,
+                               atol=1e-8)
+    np.testing.assert_allclose(s2s.jvp(f, (a,), (1j * a,))[1], 0.0, atol=1e-12)
