@@ -474,6 +474,37 @@ def test_items_of_a_nested_dict_argument_updated_in_place():
     assert_tree_close((state, grads), kept, rtol=0, atol=0, what="the arguments")
 
 
+def _item_of_a_nested_list_argument_updated(rows, x):
+    first = rows[0][0]
+    rows[0][0] += x  # first is that array: it changes too (in s2s, a copy of the caller's)
+    return first * x + rows[1]
+
+
+def test_an_item_of_a_nested_list_argument_updated_in_place():
+    # rows[0][0] += x replaced the item: first kept its values (jvp), and the inner list
+    # was indexed as a batched array (jacfwd, vmap)
+    x = np.array([0.3, -0.7, 1.1])
+    rows = [[x * 2.0], x * 3.0]
+    kept = copy.deepcopy((rows, x))
+    fresh = lambda r, v: _item_of_a_nested_list_argument_updated(copy.deepcopy(r), v)  # noqa: E731
+    out, out_dot = s2s.jvp(_item_of_a_nested_list_argument_updated, (rows, x), (rows, x))
+    np.testing.assert_allclose(out, fresh(*kept), rtol=1e-14)
+    np.testing.assert_allclose(out_dot, central_difference(fresh, kept, kept), rtol=1e-6)
+    jacobian = s2s.jacfwd(_item_of_a_nested_list_argument_updated, argnums=1)(rows, x)
+    fd = np.stack([central_difference(lambda v: fresh(kept[0], v), (x,), (e,)) for e in np.eye(3)],
+                  -1)
+    np.testing.assert_allclose(jacobian, fd, rtol=1e-6, atol=1e-8)
+    xs = np.stack([x, 2 * x])
+    np.testing.assert_allclose(
+        s2s.vmap(_item_of_a_nested_list_argument_updated, in_dims=(None, 0))(rows, xs),
+        [fresh(kept[0], v) for v in xs], rtol=1e-14)
+    batch = [[np.stack([x, -x])], np.stack([x, x])]
+    np.testing.assert_allclose(
+        s2s.vmap(_item_of_a_nested_list_argument_updated, in_dims=(0, None))(batch, x),
+        [fresh([[batch[0][0][i]], batch[1][i]], x) for i in range(2)], rtol=1e-14)
+    assert_tree_close((rows, x), kept, rtol=0, atol=0, what="the arguments")
+
+
 def _stored_then_updated(x):
     d = {}
     d["a"] = x  # the dict holds x itself: += writes into the caller's array in Python

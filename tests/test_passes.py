@@ -222,7 +222,7 @@ def test_augassign_updates_an_item_of_a_nested_list_or_dict_in_place():
     # and the old one (another name for it: inner[1]) kept its values
     check(
         """
-        def f(x, v, p):
+        def f(x, v, p, q):
             rows = [[x, x * 2.0], [x]]
             inner = rows[0]
             rows[0][1] += v
@@ -230,10 +230,11 @@ def test_augassign_updates_an_item_of_a_nested_list_or_dict_in_place():
             for k in ("w",):
                 state["m"][k] *= 0.9
             p["m"]["w"] -= v
+            q[0][1] += v
             return inner[1] + state["m"]["w"]
         """,
         """
-        def f(x, v, p):
+        def f(x, v, p, q):
             rows = [[x, x * 2.0], [x]]
             inner = rows[0]
             _t0 = rows[0]
@@ -250,6 +251,10 @@ def test_augassign_updates_an_item_of_a_nested_list_or_dict_in_place():
             _t5 = _t4['w']
             _t5 -= v
             _t4['w'] = _t5
+            _t6 = q[0]
+            _t7 = _t6[1]
+            _t7 += v
+            _t6[1] = _t7
             return inner[1] + state['m']['w']
         """,
         "augassign",

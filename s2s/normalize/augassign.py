@@ -11,8 +11,10 @@ one that is a list or dict itself) is updated in place, as Python does:
 ``rows[1] += v`` becomes ``_t = rows[1]``, ``_t += v``, ``rows[1] = _t`` (the
 array the list holds, perhaps a view of another, changes; it is not
 replaced); so does an item with string keys (``p["w"] *= 2``, ``p["m"]["w"]
-*= 2`` of a dict parameter), and an item of a nested list or dict, whose
-container is read once (``rows[0][1] += v``: ``_c = rows[0]``, then as above).
+*= 2`` of a dict parameter), an item of a nested list or dict, and an item of
+an item of a parameter (``q[0][1] += v``: a list, a dict or an array, Python's
+way is right for each); a nested container is read once (``rows[0][1] += v``:
+``_c = rows[0]``, then as above).
 
 >>> from s2s.normalize._doctest import show
 >>> print(show("def f(y, v, k):\\n    y[1:] += v\\n    y[idx(k)] *= 2\\n    y += v\\n", "augassign"))
@@ -56,9 +58,10 @@ def trivial(node):
 
 
 class _AugAssign:
-    def __init__(self, ctx, containers):
+    def __init__(self, ctx, containers, params):
         self.ctx = ctx
         self.containers = containers
+        self.params = params
 
     def statements(self, node):
         """Rewrite the augmented assignments in the statement lists under
@@ -104,21 +107,25 @@ class _AugAssign:
         return pre + [new]
 
     def _holds_items(self, container, index):
-        """Whether ``container`` is a list or dict whose item ``index`` the
-        update changes in place: one the function builds, or an item of one
-        that is one (``rows[0]`` of ``rows = [[a, b]]``), not a shallow copy
-        of another name (``dict(p)``: its arrays are ``p``'s); or one indexed
-        by string keys alone (``p["w"]``, ``p["m"]["a"]`` of a dict parameter)."""
+        """Whether the update changes the item ``container[index]`` in place
+        (``_t = c[k]; _t op= v; c[k] = _t``, as Python runs it) rather than
+        storing ``c[k] op v`` into an array: ``container`` is a list or dict
+        the function builds (:func:`s2s.containers.container_names`), or an
+        item of one that is one (``rows[0]`` of ``rows = [[a, b]]``), or is
+        reached by string keys alone (``p["w"]``, ``p["m"]["a"]`` of a dict
+        parameter), or is an item of a parameter (``rows[0]`` of a list
+        argument, or of an array one: Python's way is right for both); not a
+        shallow copy of another name (``dict(p)``: its arrays are ``p``'s)."""
         keys, root = [index], container
         while isinstance(root, gast.Subscript):
             keys.append(root.slice)
             root = root.value
         if not isinstance(root, gast.Name) or root.id in self.containers.copies:
             return False
-        if isinstance(container, gast.Name) and container.id in self.containers.names:
-            return True
-        return self.containers.holds_items(container) or all(
-            isinstance(k, gast.Constant) and isinstance(k.value, str) for k in keys)
+        if isinstance(container, gast.Name):
+            return container.id in self.containers.names or _string(index)
+        return root.id in self.params or self.containers.holds_items(container) \
+            or all(_string(k) for k in keys)
 
     def _update_item(self, node, container, index):
         """``c[k] op= v`` as Python runs it, ``_t = c[k]; _t op= v; c[k] = _t``
@@ -141,10 +148,15 @@ class _AugAssign:
         return pre + [assign(item, load, node.lineno), update, back]
 
 
+def _string(index):
+    return isinstance(index, gast.Constant) and isinstance(index.value, str)
+
+
 # fields holding statements, or (handlers, cases) the nodes whose bodies hold them
 _STATEMENT_LISTS = ("body", "orelse", "finalbody", "handlers", "cases")
 
 
 def run(fn_node, ctx):
-    _AugAssign(ctx, Containers(walk(fn_node), ctx)).statements(fn_node)
+    params = {a.id for a in fn_node.args.posonlyargs + fn_node.args.args + fn_node.args.kwonlyargs}
+    _AugAssign(ctx, Containers(walk(fn_node), ctx), params).statements(fn_node)
     return fn_node
