@@ -19,6 +19,7 @@ import types
 import gast
 import numpy
 
+from .containers import container_names
 from .context import walk_statements
 from .frontend import MISSING
 from .nodes import name_nodes, walk
@@ -508,41 +509,6 @@ def mutated_names(fn_node, nodes=None):
         elif isinstance(node, gast.AugAssign):
             found.add(node.target.id)
     return found
-
-
-_MAKES_CONTAINERS = {list, dict, numpy.split, numpy.array_split, numpy.hsplit, numpy.vsplit,
-                     numpy.dsplit}
-
-
-def container_names(nodes, ctx):
-    """``(containers, copies)``: the names ``nodes`` (the function's) bind to
-    a new list or dict (a display, ``list(...)``, ``dict(...)``, ``np.split``
-    and its kin, or another such name), and those of them that are a
-    shallow copy of a name (``dict(p)``, ``list(p)``, ``p.copy()``: their
-    arrays are ``p``'s)."""
-    containers, copies, named = set(), set(), {}
-    for node in nodes:
-        if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name):
-            target, value = node.targets[0].id, node.value
-            if isinstance(value, gast.Call) and len(value.args) == 1 \
-                    and isinstance(value.args[0], gast.Name) \
-                    and ctx.resolve(value.func) in (list, dict):
-                copies.add(target)
-            elif isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
-                    and value.func.attr == "copy" and isinstance(value.func.value, gast.Name) \
-                    and not value.args:
-                copies.add(target)
-            if isinstance(value, (gast.List, gast.Dict)) or isinstance(value, gast.Call) \
-                    and ctx.resolve(value.func) in _MAKES_CONTAINERS:
-                containers.add(target)
-            elif isinstance(value, gast.Name):
-                named.setdefault(target, set()).add(value.id)
-    for _ in range(len(named)):  # (names bound to a container's name)
-        more = {t for t, sources in named.items() if sources & containers} - containers
-        if not more:
-            break
-        containers |= more
-    return containers, copies
 
 
 def container_mutated_names(fn_node, nodes=None):

@@ -42,7 +42,6 @@ from .analysis import (
     VIEW_FUNCTIONS,
     attribute_names,
     container_mutated_names,
-    container_names,
     iterated_atoms,
     iteration,
     library_objects,
@@ -63,6 +62,7 @@ from .batch_ranks import (
     _int_const,
 )
 from .codegen import comment
+from .containers import container_names
 from .context import assign, call, const, name, walk_statements
 from .effects import changed_arguments, changed_bindings
 from .errors import UnsupportedSyntaxError
@@ -125,8 +125,10 @@ class Batcher(RankInference, AxisRules, StatementPass):
         containers = container_mutated_names(fn_node, nodes)
         # (and, for what may change, the arrays a list holds: lst.append(x); lst[0] += 1
         # writes into x)
+        # (lists and dicts the function builds, and their items that are ones too)
+        self.containers = container_names(nodes, ctx)[0]
         self.alias_class, held = _view_classes(fn_node, direct | containers, direct,
-                                               container_names(nodes, ctx)[0])
+                                               self.containers)
         self.mutated = set(direct) | {n for c in held.values() for n in c}
         # parameters holding jacfwd's identity basis of a vector, never reassigned
         # or updated: batch_axes multiplies by them symbolically
@@ -165,6 +167,9 @@ class Batcher(RankInference, AxisRules, StatementPass):
         self.callee_items = callee_items
         self.item_batched = {}
         self.unpacked_once = _unpacked_once(fn_node)
+        # items of lists and dicts that container_names does not know to be ones:
+        # lists, dicts or arrays, as run time tells
+        self.opaque_items = set()
         self._analysing = False
         self._analyse()
         self.return_displays, self.return_batched = ({}, None) if entry else self._return_items()
@@ -262,10 +267,14 @@ class Batcher(RankInference, AxisRules, StatementPass):
                         or isinstance(s.value, gast.Call) and (registry.numpy_path(
                             self._resolve(s.value.func)) in _SPLITS or _runtime_name(
                             self._resolve(s.value.func)) == "dict_tangent") \
-                        or isinstance(s.value, gast.BinOp) and self._sequence_op(s.value):
+                        or isinstance(s.value, gast.BinOp) and self._sequence_op(s.value) \
+                        or isinstance(s.value, (gast.Subscript, gast.Call)) \
+                        and target.id in self.containers:  # (rows[0] of rows = [[a], [b]])
                     self.kind[target.id] = "container"
                 elif self.kind.get(target.id) != "container" and self.rank.get(target.id) is not None:
                     self.kind[target.id] = "array"
+                elif self._opaque_item(s.value):
+                    self.opaque_items.add(target.id)
             elif isinstance(target, gast.Tuple):
                 flags = self.item_batched.get(getattr(s.value, "id", None))
                 if flags is not None and len(flags) == len(target.elts):
@@ -301,6 +310,23 @@ class Batcher(RankInference, AxisRules, StatementPass):
                     self.batched.add(func.value.id)
         elif isinstance(s, gast.For):
             self._for_target(s.iter, s.target)
+
+    def _opaque_item(self, value):
+        """Whether ``value`` is an item of a list or dict (or of what may be
+        one) that may be a list, a dict or an array, as only run time tells
+        (``rows[0]`` of a list argument, or of ``[[a], b]``; in code batched
+        already, ``_s2s.getitem_batched(rows, 0)``), or another name for one."""
+        if isinstance(value, gast.Name):
+            return value.id in self.opaque_items
+        if isinstance(value, gast.Call) and value.args \
+                and _runtime_name(self._resolve(value.func)) == "getitem_batched":
+            base, index = value.args[0], value.args[1] if len(value.args) > 1 else None
+        elif isinstance(value, gast.Subscript):
+            base, index = value.value, value.slice
+        else:
+            return False
+        return isinstance(base, gast.Name) and self.kind.get(base.id) != "array" \
+            and not self.names_batched(index)
 
     def _changed_by(self, call_node):
         """The names a call of a function of the user's writes into. Where
@@ -456,6 +482,10 @@ class Batcher(RankInference, AxisRules, StatementPass):
                 if batched:
                     self.batched.add(n)
                 self._set_rank(n, item_rank)
+                if n in self.containers:  # (for r in rows, of rows = [[a, b], [c]])
+                    self.kind[n] = "container"
+                elif self.kind.get(getattr(parts, "id", None)) != "array":
+                    self.opaque_items.add(n)
             return
         if kind == "enumerate" and isinstance(target, (gast.Tuple, gast.List)) \
                 and len(target.elts) == 2:
@@ -495,6 +525,8 @@ class Batcher(RankInference, AxisRules, StatementPass):
                 return False  # the same for every example (of an outer batch too)
             if _runtime_name(obj) == "batched" and not any(self.names_batched(a) for a in v.args):
                 return False  # a constant broadcast like= a batched value: its dtype only
+            if _runtime_name(obj) == "batch_index":
+                return self.names_batched(v.args[0])  # (of its target: only whether it is a list)
             if fname in _UNBATCHED_CALLS and getattr(obj, "__module__", "") in (
                     "builtins", "numpy", "numpy._core.fromnumeric"):
                 return False
@@ -634,7 +666,9 @@ class Batcher(RankInference, AxisRules, StatementPass):
                 return (f"loops over the batch: the test on {where} depends on batched values")
             target = s.targets[0] if isinstance(s, gast.Assign) else None
             if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name) \
-                    and self.kind.get(target.value.id) in _CONTAINERS \
+                    and (self.kind.get(target.value.id) in _CONTAINERS
+                         or self.kind.get(target.value.id) is None
+                         and target.value.id in self.opaque_items) \
                     and self.names_batched(target.slice):
                 where = self.ctx.parsed.where(s.lineno)
                 return (f"loops over the batch: the store on {where} puts a value at a "
@@ -860,6 +894,8 @@ class Batcher(RankInference, AxisRules, StatementPass):
             s.value = self._broadcast("batched_copy", value) if base.id in self.mutated \
                 and not self.is_batched(value) else self._ensure(value)
             return [s]
+        if base.id in self.opaque_items and self.kind.get(base.id) is None:
+            return self._store_item(s, target)
         if self.names_batched(target.slice):
             s2 = gast.Expr(value=call(self.rt("setitem_batched"), [
                 base, _index_value(target.slice), value, const(self.is_batched(value)),
@@ -884,6 +920,21 @@ class Batcher(RankInference, AxisRules, StatementPass):
                 s.value = call(self.rt("lift_region"), [value, base, _index_value(index)])
             else:  # (batched again, the first batching lifted it)
                 s.value = self._lift(value, r_target)
+        return [s]
+
+    def _store_item(self, s, target):
+        """``r[k] = v`` where ``r`` (``rows[0]``, an item of a list argument)
+        may be a list or dict, each item holding every example, or an array,
+        the batch axis in front: ``_s2s.batch_index`` and ``_s2s.lift_region``
+        leave the index and the value as they are for a list or dict. (Batched
+        again, the index is the first batching's ``batch_index``, in a
+        temporary: the new one goes in front of it.)"""
+        base, index = target.value, target.slice  # (not batched: see _fallback_reason)
+        s.value = self._broadcast("batched_copy", s.value) if base.id in self.mutated \
+            and not self.is_batched(s.value) else self._ensure(s.value)
+        target.slice = call(self.rt("batch_index"), [_index_value(index)],
+                            [gast.keyword(arg="target", value=name(base.id))])
+        s.value = call(self.rt("lift_region"), [s.value, base, _index_value(index)])
         return [s]
 
     # -- values ------------------------------------------------------------------------

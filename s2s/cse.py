@@ -10,7 +10,10 @@ and constants, slices of a name, and NumPy ufuncs (``xp.cos``) of names and
 constants, in the function's own statements (not inside a loop or branch),
 while none of their names has been assigned again; anything that may change
 an array in place (an item assignment, ``+=``, a call for its effect, a loop
-or a branch) forgets everything seen before it.
+or a branch) forgets everything seen before it. A value that may change in
+place later (``b = x * x`` then ``b *= 2``; or another name for its array,
+an item of a list holding it...) is never the earlier one, nor the earlier
+one a value that may change: the two would be one array.
 
 >>> from s2s.normalize._doctest import show
 >>> print(show("def f(x, w):\\n    return np.sum(x[:-1] * w) + np.sum(x[:-1])\\n", "jvp"))
@@ -39,7 +42,7 @@ import gast
 import numpy
 
 from .codegen import is_comment
-from .nodes import VALUE_FIELDS, StatementNodes, single_target
+from .nodes import VALUE_FIELDS, StatementNodes, name_nodes, single_target
 
 
 def run(body, nodes=None):
@@ -49,13 +52,15 @@ def run(body, nodes=None):
     if nodes is None:
         nodes = StatementNodes()
     seen = _Seen()
+    changing = _changing(body, nodes)
     out = []
     for stmt in body:
         if is_comment(stmt):
             out.append(stmt)
             continue
         target = single_target(stmt)
-        key = _key(stmt.value) if target is not None and _pure(stmt.value) else None
+        key = _key(stmt.value) if target is not None and _pure(stmt.value) \
+            and target not in changing else None
         held = seen.get(key)
         if held is not None and held != target:
             stmt = gast.Assign(targets=stmt.targets, value=gast.Name(
@@ -130,6 +135,50 @@ def _key(v):
     if v is None:
         return None
     return ("?", id(v))  # never equal to another expression's key
+
+
+def _changing(body, nodes):
+    """The names whose arrays may change in place (``b += v``, ``b[i] = v``,
+    a call that may write into ``b``), and every name that may share memory
+    with one of them (``c = b``, ``c = b[1:]``, ``d = {"w": b}``, ``for c in
+    b``...: any value but the new array of an operation)."""
+    parent, changed = {}, set()
+
+    def find(x):
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def share(targets, value):
+        sources = {n.id for n in name_nodes(value)} if not _new_array(value) else set()
+        for t in targets:
+            for n in sources:
+                parent[find(t)] = find(n)
+
+    for stmt in body:
+        for node in nodes.of(stmt):
+            if isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name):
+                changed.add(node.target.id)
+            elif isinstance(node, (gast.Subscript, gast.Attribute)) \
+                    and isinstance(node.ctx, gast.Store):
+                changed.update(n.id for n in name_nodes(node.value))
+            elif isinstance(node, gast.Call) and not _calls_library(node):
+                changed.update(n.id for n in name_nodes(node))
+            elif isinstance(node, gast.Assign):
+                share([n.id for n in name_nodes(node.targets[0])
+                       if isinstance(n.ctx, gast.Store)], node.value)
+            elif isinstance(node, gast.For):
+                share([n.id for n in name_nodes(node.target)], node.iter)
+    roots = {find(n) for n in changed}
+    return changed | {n for n in parent if find(n) in roots}
+
+
+def _new_array(v):
+    """Whether ``v`` makes a new value, sharing memory with none of its names."""
+    if isinstance(v, (gast.BinOp, gast.UnaryOp, gast.Compare, gast.Constant)):
+        return True
+    return isinstance(v, gast.Call) and _ufunc_call(v)
 
 
 def _composite(v):

@@ -834,6 +834,8 @@ def lift_region(value, target, index, lead=1, index_batched=False):
     gives one, an integer array of rank k takes one and gives k. A batched
     index (``index_batched`` as in :func:`gather_batched`) has the same rank
     and dtype in every example: its first one tells."""
+    if isinstance(target, (list, dict)):
+        return value  # (an item of a list or dict: see batch_index)
     if index_batched is not False:
         index = _index_example(index, _index_flags(index, index_batched), 0)
     return lift(value, _region_rank(numpy.ndim(target) - lead, index), lead)
@@ -970,10 +972,15 @@ def view_batched(value, dtype=None, lead=1):
     return view
 
 
-def batch_index(index, lead=1):
+def batch_index(index, lead=1, target=None):
     """The index into a batched array (``lead`` batch axes in front) that
     ``index`` is into one example: a stored ``y[idx] = v`` whose ``idx`` is
-    known only at run time, perhaps a tuple (``np.diag_indices(n)``)."""
+    known only at run time, perhaps a tuple (``np.diag_indices(n)``). A
+    ``target`` known only at run time to be a list or dict (an item of one,
+    ``rows[0]``), not an array: ``index`` as it is (each item holds every
+    example)."""
+    if isinstance(target, (list, dict)):
+        return index
     return (slice(None),) * lead + (index if type(index) is tuple else (index,))
 
 

@@ -3,13 +3,14 @@ the jvp against central finite differences, plus the API contract (no mutation,
 has_aux, strict, Python floats, pytrees, deterministic source)."""
 
 import ast
+import copy
 import functools
 import re
 
 import e2e_functions as ef
 import numpy as np
 import pytest
-from helpers import central_difference, check_jvp, line_of
+from helpers import assert_tree_close, central_difference, check_jvp, line_of
 
 import s2s
 
@@ -342,6 +343,166 @@ def test_items_of_lists_dicts_and_split_parts_updated_in_place(fn):
     np.testing.assert_allclose(hessian, fd, rtol=1e-5, atol=1e-6)
 
 
+def nested_list_item_updated(x):
+    rows = [[x * 1.0, x * 2.0], [x]]
+    rows[0][0] += x
+    return rows[0][0] * rows[0][1]
+
+
+def nested_dict_item_updated(x):
+    state = {"m": {"a": x * 0.5}}
+    state["m"]["a"] *= 0.9
+    return state["m"]["a"] + x
+
+
+def adam_step_with_a_nested_state(x):
+    grads = {"w": np.sin(x), "b": x * x}
+    state = {"m": {"w": x * 0.1, "b": x * 0.2}, "v": {"w": x * x, "b": x * 0.5}}
+    b1, b2 = 0.9, 0.99
+    for k in ("w", "b"):
+        state["m"][k] *= b1
+        state["m"][k] += (1 - b1) * grads[k]
+        state["v"][k] *= b2
+        state["v"][k] += (1 - b2) * grads[k] ** 2
+    return state["m"]["w"] * state["v"]["b"] + state["m"]["b"] * state["v"]["w"]
+
+
+def nested_item_seen_through_other_names(x):
+    y = x * 2.0
+    rows = [[y, x * 3.0], {"v": y[1:]}]
+    inner = rows[0]
+    rows[0][0] += x  # y is that array: y changes, and inner[0] is y
+    rows[1]["v"] *= x[1:]  # a view of y: y changes again
+    return y * inner[0] + rows[0][1]
+
+
+def _nested_items_of_mixed_kinds(x):
+    model = {"layers": [{"w": x * 1.0}, {"w": x * 2.0}], "pair": [(x * 3.0, x), [[x * 4.0]]]}
+    model["layers"][1]["w"] -= model["pair"][0][1]  # (the tuple is only read)
+    model["layers"][0]["w"] *= model["layers"][1]["w"]
+    model["pair"][1][0][0] += model["pair"][0][0]
+    return model["layers"][0]["w"] + model["pair"][1][0][0]
+
+
+def _rows_of_a_nested_list_updated_in_a_loop(x):
+    rows = [[x * 1.0, x], [x * 2.0, x]]
+    for row in rows:
+        row[0] *= x
+    for i in range(2):
+        rows[i][1] = rows[i][0] + 1.0
+    return rows[0][1] * rows[1][1]
+
+
+def _rows_made(x):
+    return [[x * 1.0, x * 2.0]]
+
+
+def _item_of_a_returned_list_updated(x):
+    rows = _rows_made(x)  # (a list, or an array: only run time tells)
+    rows[0][0] += x
+    return rows[0][0] * rows[0][1]
+
+
+def item_of_a_mixed_list_updated(x):
+    rows = [[x * 1.0], x * 2.0]  # rows[0] a list, rows[1] an array
+    rows[0][0] += x
+    return rows[0][0] * rows[1]
+
+
+@pytest.mark.parametrize("fn", [nested_list_item_updated, nested_dict_item_updated,
+                                adam_step_with_a_nested_state,
+                                nested_item_seen_through_other_names,
+                                _nested_items_of_mixed_kinds,
+                                _rows_of_a_nested_list_updated_in_a_loop,
+                                _item_of_a_returned_list_updated, item_of_a_mixed_list_updated],
+                         ids=lambda f: f.__name__)
+def test_items_of_nested_lists_and_dicts_updated_in_place(fn):
+    # rows[0][0] += v replaced the item instead of changing the array (another name for
+    # it kept the old values); jacfwd, vmap and hessian indexed the inner list or dict
+    # as a batched array (rows_dot[0][:, 0] = ...: "list indices must be integers or
+    # slices, not tuple", "unhashable type: 'slice'")
+    x = np.array([0.3, -0.7, 1.1, 0.4])
+    np.testing.assert_allclose(s2s.jvp(fn, (x,), (np.ones(4),))[0], fn(x.copy()), rtol=1e-14)
+    check_jvp(fn, (x,))
+    fd = np.stack([central_difference(fn, (x,), (e,)) for e in np.eye(4)], -1)
+    np.testing.assert_allclose(s2s.jacfwd(fn)(x), fd, rtol=1e-6, atol=1e-8)
+    xs = np.stack([x, 2 * x, -x])
+    np.testing.assert_allclose(s2s.vmap(fn)(xs), [fn(r.copy()) for r in xs], rtol=1e-14)
+    total = lambda v: np.sum(np.sin(fn(v)))  # noqa: E731
+    gradient = s2s.jacfwd(total)
+    fd = np.stack([(gradient(x + 1e-6 * e) - gradient(x - 1e-6 * e)) / 2e-6 for e in np.eye(4)])
+    np.testing.assert_allclose(s2s.hessian(total)(x), fd, rtol=1e-5, atol=1e-6)
+
+
+def _adam_update(state, grads):
+    for k in ("w", "b"):
+        state["m"][k] *= 0.9  # (keys known only at run time, of a dict given)
+        state["m"][k] += 0.1 * grads[k]
+    state["v"]["w"] *= 0.99
+    return state["m"]["w"] * state["m"]["b"] + state["v"]["w"]
+
+
+def test_items_of_a_nested_dict_argument_updated_in_place():
+    # the dict a dict argument holds was indexed as a batched array
+    rng = np.random.default_rng(7)
+    state = {"m": {"w": rng.normal(size=3), "b": rng.normal(size=3)},
+             "v": {"w": rng.normal(size=3)}}
+    grads = {"w": rng.normal(size=3), "b": rng.normal(size=3)}
+    kept = copy.deepcopy((state, grads))
+    fresh = lambda s, g: _adam_update(copy.deepcopy(s), g)  # noqa: E731  (Python's changes s)
+    out, out_dot = s2s.jvp(_adam_update, (state, grads), (state, grads))
+    np.testing.assert_allclose(out, fresh(*kept), rtol=1e-14)
+    np.testing.assert_allclose(out_dot, central_difference(fresh, kept, kept), rtol=1e-6)
+    jacobian = s2s.jacfwd(_adam_update, argnums=1)(state, grads)
+    for k in ("w", "b"):
+        fd = np.stack([central_difference(lambda g: fresh(kept[0], g), (grads,),
+                                          ({**{j: np.zeros(3) for j in grads}, k: e},))
+                       for e in np.eye(3)], -1)
+        np.testing.assert_allclose(jacobian[k], fd, rtol=1e-6, atol=1e-8)
+    batch = {"w": np.stack([grads["w"], -grads["w"]]), "b": np.stack([grads["b"], grads["b"]])}
+    expected = [fresh(kept[0], {k: v[i] for k, v in batch.items()}) for i in range(2)]
+    np.testing.assert_allclose(s2s.vmap(_adam_update, in_dims=(None, 0))(state, batch), expected,
+                               rtol=1e-14)
+    states = {"m": {k: np.stack([v, 2 * v]) for k, v in state["m"].items()},
+              "v": {"w": np.stack([state["v"]["w"]] * 2)}}
+    expected = [fresh({"m": {k: v[i] for k, v in states["m"].items()},
+                       "v": {"w": states["v"]["w"][i]}}, grads) for i in range(2)]
+    np.testing.assert_allclose(s2s.vmap(_adam_update, in_dims=(0, None))(states, grads), expected,
+                               rtol=1e-14)
+    assert_tree_close((state, grads), kept, rtol=0, atol=0, what="the arguments")
+
+
+def _item_of_a_nested_list_argument_updated(rows, x):
+    first = rows[0][0]
+    rows[0][0] += x  # first is that array: it changes too (in s2s, a copy of the caller's)
+    return first * x + rows[1]
+
+
+def test_an_item_of_a_nested_list_argument_updated_in_place():
+    # rows[0][0] += x replaced the item: first kept its values (jvp), and the inner list
+    # was indexed as a batched array (jacfwd, vmap)
+    x = np.array([0.3, -0.7, 1.1])
+    rows = [[x * 2.0], x * 3.0]
+    kept = copy.deepcopy((rows, x))
+    fresh = lambda r, v: _item_of_a_nested_list_argument_updated(copy.deepcopy(r), v)  # noqa: E731
+    out, out_dot = s2s.jvp(_item_of_a_nested_list_argument_updated, (rows, x), (rows, x))
+    np.testing.assert_allclose(out, fresh(*kept), rtol=1e-14)
+    np.testing.assert_allclose(out_dot, central_difference(fresh, kept, kept), rtol=1e-6)
+    jacobian = s2s.jacfwd(_item_of_a_nested_list_argument_updated, argnums=1)(rows, x)
+    fd = np.stack([central_difference(lambda v: fresh(kept[0], v), (x,), (e,)) for e in np.eye(3)],
+                  -1)
+    np.testing.assert_allclose(jacobian, fd, rtol=1e-6, atol=1e-8)
+    xs = np.stack([x, 2 * x])
+    np.testing.assert_allclose(
+        s2s.vmap(_item_of_a_nested_list_argument_updated, in_dims=(None, 0))(rows, xs),
+        [fresh(kept[0], v) for v in xs], rtol=1e-14)
+    batch = [[np.stack([x, -x])], np.stack([x, x])]
+    np.testing.assert_allclose(
+        s2s.vmap(_item_of_a_nested_list_argument_updated, in_dims=(0, None))(batch, x),
+        [fresh([[batch[0][0][i]], batch[1][i]], x) for i in range(2)], rtol=1e-14)
+    assert_tree_close((rows, x), kept, rtol=0, atol=0, what="the arguments")
+
+
 def _stored_then_updated(x):
     d = {}
     d["a"] = x  # the dict holds x itself: += writes into the caller's array in Python
@@ -371,8 +532,21 @@ def _appended_then_updated(x):
     return lst[0] * x
 
 
+def _input_in_a_nested_list_updated(x):
+    rows = [[x]]
+    rows[0][0] += 1.0  # x itself changes (in Python; the caller's x, in s2s, never)
+    return rows[0][0] * x
+
+
+def _input_in_a_nested_dict_updated(x):
+    state = {"m": {"w": x}}
+    state["m"]["w"] *= 3.0
+    return state["m"]["w"] + x
+
+
 @pytest.mark.parametrize("fn", [_stored_then_updated, _slot_then_updated, _updated_with_a_keyword,
-                                _appended_then_updated], ids=lambda f: f.__name__)
+                                _appended_then_updated, _input_in_a_nested_list_updated,
+                                _input_in_a_nested_dict_updated], ids=lambda f: f.__name__)
 def test_an_item_a_list_or_dict_holds_updated_in_place_leaves_the_inputs_intact(fn):
     # the caller's x was written (jvp, jacfwd, vmap), or the derivative lost the update
     x = np.array([0.3, -0.7, 1.1])

@@ -406,6 +406,38 @@ def test_cse_forgets_what_an_in_place_update_may_change():
     np.testing.assert_allclose(out_dot, expected, rtol=1e-6, atol=1e-9)
 
 
+def repeated_then_updated(x):
+    a = x * x
+    b = x * x
+    b *= 2.0  # a is another array: it keeps its values
+    return a + b
+
+
+def repeated_then_the_first_updated(x):
+    a = np.sin(x)
+    b = np.sin(x)
+    a += x
+    return a * b
+
+
+def repeated_then_updated_in_a_dict(x):
+    d = {"w": x * x}
+    e = x * x
+    d["w"] *= 2.0  # (the array the dict holds)
+    return d["w"] + e
+
+
+@pytest.mark.parametrize("fn", [repeated_then_updated, repeated_then_the_first_updated,
+                                repeated_then_updated_in_a_dict], ids=lambda f: f.__name__)
+def test_cse_never_makes_one_array_of_two_that_one_changes_in_place(fn):
+    # b = x * x became b = a, and b *= 2.0 doubled a too
+    x = np.array([0.3, -0.7, 1.1])
+    out, out_dot = s2s.jvp(fn, (x,), (np.ones(3),))
+    np.testing.assert_allclose(out, fn(x), rtol=1e-14)
+    np.testing.assert_allclose(out_dot, fd_jacobian(fn, (x,), 0) @ np.ones(3), rtol=1e-6)
+    np.testing.assert_allclose(s2s.jacfwd(fn)(x), fd_jacobian(fn, (x,), 0), rtol=1e-6, atol=1e-8)
+
+
 def source_count(source, text):
     return sum(line.count(text) for line in source.splitlines() if not line.lstrip().startswith("#"))
 

@@ -218,6 +218,106 @@ def test_subscript_augassign_reads_index_once():
     )
 
 
+def test_augassign_updates_an_item_of_a_nested_list_or_dict_in_place():
+    # rows[0][1] += v became rows[0][1] = rows[0][1] + v: a new array in the inner list,
+    # and the old one (another name for it: inner[1]) kept its values
+    check(
+        """
+        def f(x, v, p, q):
+            rows = [[x, x * 2.0], [x]]
+            inner = rows[0]
+            rows[0][1] += v
+            state = {"m": {"w": x}, "t": 0}
+            for k in ("w",):
+                state["m"][k] *= 0.9
+            p["m"]["w"] -= v
+            q[0][1] += v
+            return inner[1] + state["m"]["w"]
+        """,
+        """
+        def f(x, v, p, q):
+            rows = [[x, x * 2.0], [x]]
+            inner = rows[0]
+            _t0 = rows[0]
+            _t1 = _t0[1]
+            _t1 += v
+            _t0[1] = _t1
+            state = {'m': {'w': x}, 't': 0}
+            for k in ('w',):
+                _t2 = state['m']
+                _t3 = _t2[k]
+                _t3 *= 0.9
+                _t2[k] = _t3
+            _t4 = p['m']
+            _t5 = _t4['w']
+            _t5 -= v
+            _t4['w'] = _t5
+            _t6 = q[0]
+            _t7 = _t6[1]
+            _t7 += v
+            _t6[1] = _t7
+            return inner[1] + state['m']['w']
+        """,
+        "augassign",
+    )
+
+
+def _put_an_array(rows, x):
+    rows[0] = x
+
+
+def test_augassign_keeps_the_array_update_where_an_item_may_be_an_array():
+    # an item counts as a list or dict only where every value that may be put there is
+    # one: not after rows[0] = x through another name, a slice store, a keyword update,
+    # a function of the user's given the list, or a rebinding to an array
+    check(
+        """
+        def f(x, v):
+            rows = [[[x]]]
+            inner = rows[0]
+            inner[0] = x
+            rows[0][0][1:] += v
+            more = [[x]]
+            more[0:1] = [x]
+            more[0][1:] += v
+            d = {"a": [x]}
+            d.update(a=x)
+            d["a"][1:] += v
+            given = [[x]]
+            _put_an_array(given, x)
+            given[0][1:] += v
+            stacked = [x, x]
+            stacked = np.stack(stacked)
+            held = [stacked]
+            held[0][1:] += v
+            return x
+        """,
+        """
+        def f(x, v):
+            rows = [[[x]]]
+            inner = rows[0]
+            inner[0] = x
+            rows[0][0][1:] = rows[0][0][1:] + v
+            more = [[x]]
+            more[0:1] = [x]
+            more[0][1:] = more[0][1:] + v
+            d = {'a': [x]}
+            d.update(a=x)
+            d['a'][1:] = d['a'][1:] + v
+            given = [[x]]
+            _put_an_array(given, x)
+            given[0][1:] = given[0][1:] + v
+            stacked = [x, x]
+            stacked = xp.stack(stacked)
+            held = [stacked]
+            held[0][1:] = held[0][1:] + v
+            return x
+        """,
+        "augassign",
+        {"_put_an_array": _put_an_array},
+    )
+
+
 def test_anf_keeps_simple_indices_and_tests_whole():
     check(
         """

@@ -19,8 +19,13 @@ from test_e2e import (
     CASES,
     PAD_FUNCTIONS,
     PAD_ROW_FUNCTIONS,
+    adam_step_with_a_nested_state,
     einsum_sublists,
     einsum_sublists_implicit,
+    item_of_a_mixed_list_updated,
+    nested_dict_item_updated,
+    nested_item_seen_through_other_names,
+    nested_list_item_updated,
     pad_with,
     ramp_to,
 )
@@ -2148,6 +2153,17 @@ def test_parts_of_a_split_written_in_place_batch_like_loops(fn):
     # hessian broadcast the unbatched parts (read-only views) for the inner tangents
     # written in place: "output array is read-only"; the list np.split returns was
     # indexed as a batched array (parts[:, 0] = ...: "list indices must be integers")
+    _assert_batched_like_loops(fn, _normal(5, 6))
+
+
+@pytest.mark.parametrize("fn", [nested_list_item_updated, nested_dict_item_updated,
+                                adam_step_with_a_nested_state,
+                                nested_item_seen_through_other_names,
+                                item_of_a_mixed_list_updated], ids=lambda f: f.__name__)
+def test_items_of_nested_lists_and_dicts_updated_in_place_batch_like_loops(fn):
+    # the inner list or dict (rows[0] of rows = [[a, b], [c]]) was indexed as a batched
+    # array: rows_dot[0][:, 0] = ... ("list indices must be integers or slices, not
+    # tuple"; of a dict, "unhashable type: 'slice'")
     _assert_batched_like_loops(fn, _normal(5, 6))
 
 
