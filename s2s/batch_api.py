@@ -879,7 +879,9 @@ def handed_back(tree, kept=()):
     of a kept basis) or one sharing memory with ``kept`` (the bases of other
     libraries a jacfwd object keeps) is copied; the rest is returned as it is."""
     if isinstance(tree, numpy.ndarray):
-        return tree if tree.flags.writeable else tree.copy()
+        # (a zero stride: a broadcast view, np.broadcast_arrays' too, whose writeable
+        # flag NumPy warns about when it is read)
+        return tree.copy() if 0 in tree.strides or not tree.flags.writeable else tree
     if isinstance(tree, (tuple, list, dict)):
         items = list(tree.values()) if isinstance(tree, dict) else tree
         owned = [handed_back(item, kept) for item in items]
