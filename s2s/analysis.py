@@ -13,6 +13,7 @@ share memory with which (for the copies that keep the caller's arrays intact).
 import builtins
 import collections
 import functools
+import inspect
 import operator
 import types
 
@@ -393,8 +394,19 @@ def user_function(obj):
         return isinstance(inner, types.FunctionType) and not _library_function(inner)
     if type(obj) is types.MethodType:  # obj.forward: the function, the receiver passed first
         obj = obj.__func__
+    else:
+        obj = instance_call(obj) or obj  # net(x) of an object: its class's __call__
     return isinstance(obj, types.FunctionType) and registry.lookup(obj) is None \
         and not _library_function(obj)
+
+
+def instance_call(obj):
+    """The ``__call__`` function of the user's class of the instance ``obj``
+    (``net`` in ``net(x)``), or None."""
+    if isinstance(obj, (type, types.FunctionType, types.BuiltinFunctionType, functools.partial)):
+        return None
+    call = inspect.getattr_static(type(obj), "__call__", None)
+    return call if isinstance(call, types.FunctionType) and not _library_function(call) else None
 
 
 def method_call(obj, call):
@@ -407,6 +419,9 @@ def method_call(obj, call):
         receiver = call.func.value if isinstance(call.func, gast.Attribute) else gast.Attribute(
             value=call.func, attr="__self__", ctx=gast.Load())  # (g = m.forward; g(x))
         return obj.__func__, [receiver] + list(call.args)
+    function = instance_call(obj)
+    if function is not None:  # net(x): type(net).__call__(net, x)
+        return function, [call.func] + list(call.args)
     return obj, list(call.args)
 
 

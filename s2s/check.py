@@ -32,12 +32,12 @@ stand).
 3 no forward-mode rule for math.gamma, called on a value that carries a derivative
 """
 
-import re
 
 from .context import Context
 from .errors import S2SError
 from .frontend import _unwrap, parse
 from .jvp import Emitter
+from .names import callee_base
 from .normalize import normalize
 from .varargs import specialise
 
@@ -102,7 +102,7 @@ def _callee(ctx, seen, found):
         target = _unwrap(obj)
         if (target, active, shape) not in seen:
             _check(target, active, False, seen, found, (ctx, stmt), shape)
-        base = re.sub(r"\W", "", getattr(target, "__name__", "")) or "fn"
+        base = callee_base(target)
         return ctx.bind(f"{base}_jvp", target), {p: f"{p}_dot" for p in active}, set()
 
     return transform

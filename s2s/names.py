@@ -6,6 +6,8 @@ numeric suffix (``x_dot_2``). Deterministic: the same function always gets
 the same names.
 """
 
+import re
+
 import gast
 
 from .nodes import walk_values
@@ -76,3 +78,14 @@ class Namer:
     def primals(self):
         """tangent name -> the name it is the tangent of."""
         return {t: p for p, t in self._tangents.items()}
+
+
+def callee_base(target):
+    """The stem of the name generated code calls ``target``'s derivative by:
+    its name, or for a special method its class's and its own (``Lin_call``
+    for ``Lin.__call__``, not ``__call__``)."""
+    name = getattr(target, "__name__", "") or ""
+    if name.startswith("__") and name.endswith("__"):
+        owner = (getattr(target, "__qualname__", "") or "").rsplit(".", 2)
+        name = f"{owner[-2] if len(owner) > 1 else ''}_{name.strip('_')}"
+    return re.sub(r"\W", "", name).strip("_") or "fn"

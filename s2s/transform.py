@@ -13,7 +13,6 @@ import contextlib
 import dataclasses
 import gc
 import hashlib
-import re
 import types
 import weakref
 
@@ -35,6 +34,7 @@ from .frontend import (
     short_filename,
 )
 from .jvp import Emitter
+from .names import callee_base
 from .normalize import normalize
 from .varargs import defaults as specialised_defaults
 from .varargs import describe, from_spec, spec_part, specialise
@@ -213,7 +213,7 @@ def _callee(ctx, deps):
         target = _unwrap(obj)
         spec = ("jvp", tuple(active), False) + spec_part(shape)
         pending = _IN_PROGRESS.get((target, spec))
-        base = re.sub(r"\W", "", getattr(target, "__name__", "")) or "fn"
+        base = callee_base(target)
         base = f"{base}_jvp"
         if pending is not None:
             late, tangent_names = pending
@@ -385,7 +385,7 @@ def _batch_callee(ctx, deps, randomness, suffix):
                  and isinstance(atom, gast.Name) and atom.id in batcher.masks]
         spec = ("batch", tuple(sorted(batched)), tuple(sorted(ranks.items())), randomness, suffix,
                 False) + _extra_spec((), masks)
-        base = re.sub(r"\W", "", getattr(target, "__name__", "")) or "fn"
+        base = callee_base(target)
         pending = _IN_PROGRESS.get((target, spec))
         if pending is not None:
             return f"{base}_{suffix}", pending[0], None, None, (target, spec, None)

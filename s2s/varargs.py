@@ -61,7 +61,13 @@ def shape_of(fn, nargs, keywords=()):
     code = fn.__code__
     named = set(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
     npos = max(nargs - code.co_argcount, 0) if code.co_flags & inspect.CO_VARARGS else 0
-    return npos, tuple(k for k in keywords if k not in named)
+    extra = tuple(k for k in keywords if k not in named)
+    if extra and not code.co_flags & inspect.CO_VARKEYWORDS:
+        from .errors import InputError
+
+        raise InputError(f"{fn.__qualname__}() got an unexpected keyword argument {extra[0]!r}",
+                         hint=f"pass {fn.__qualname__} only the keywords it takes")
+    return npos, extra
 
 
 def spec_part(shape):

@@ -468,3 +468,39 @@ def _summed(f):
         return np.sum(np.sin(f(v)))
 
     return total
+
+
+class _Layer:
+    def __init__(self, scale):
+        self.W = np.arange(6.0).reshape(2, 3) / 6 * scale
+
+    def __call__(self, x):
+        return np.tanh(self.W @ x)
+
+
+NET = _Layer(1.0)
+
+
+def _calls_a_global_instance(x):
+    return np.sum(NET(x) ** 2)
+
+
+def test_a_callable_instance_called_inside_a_function():
+    # net(x) of a global object: type(net).__call__(net, x) (it was "no forward-mode
+    # rule for <__main__._Layer object at 0x...>")
+    f = _calls_a_global_instance
+    x = np.array([0.3, -0.7, 0.5])
+    check_jvp(f, (x,))
+    assert "Layer_call_jvp(NET, x" in s2s.source(f)
+    np.testing.assert_allclose(s2s.jacfwd(f)(x), _jacobian_fd(f, x), rtol=1e-6, atol=1e-8)
+    xs = np.stack([x, 2 * x, -x])
+    np.testing.assert_allclose(s2s.vmap(f)(xs), [f(r) for r in xs], rtol=1e-14)
+    gradient = s2s.jacfwd(f)
+    fd = np.stack([(gradient(x + 1e-6 * e) - gradient(x - 1e-6 * e)) / 2e-6 for e in np.eye(3)])
+    np.testing.assert_allclose(s2s.hessian(f)(x), fd, rtol=1e-5, atol=1e-7)
+    global NET
+    kept, NET = NET, _Layer(2.0)  # another object: its own results
+    try:
+        np.testing.assert_allclose(s2s.jvp(f, (x,), (x,))[0], f(x), rtol=1e-14)
+    finally:
+        NET = kept

@@ -357,3 +357,19 @@ def test_a_redefined_wrapped_function_in_memory():
     dot2 = s2s.jvp(f1, (X, Y), (X, np.zeros(3)))[1]
     np.testing.assert_allclose(dot1, np.cos(X) * (2 * Y + 2.0) * X, rtol=1e-13)
     np.testing.assert_allclose(dot2, np.exp(X) * (2 * Y + 2.0) * X, rtol=1e-13)
+
+
+def _takes_positional_only(*args):
+    return _base_of_two(*args)
+
+
+def _base_of_two(a, b):
+    return np.sin(a) * b
+
+
+def test_an_unexpected_keyword_is_pythons_error():
+    # a keyword for a wrapper without **kwargs: Python's message (it was an internal
+    # TypeError about a parameter None_c of the generated code)
+    x = np.ones(3)
+    with pytest.raises(s2s.InputError, match="unexpected keyword argument 'c'"):
+        s2s.jacfwd(_takes_positional_only)(x, x, c=2.0)
