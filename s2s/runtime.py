@@ -48,14 +48,21 @@ def _copied_leaf(value):
 
 
 def broadcast_with(t, other):
-    """``t`` (the tangent of ``x`` in ``z = x + other``) with the shape of
-    ``z``: itself when broadcasting against ``other`` does not grow it."""
+    """``t`` (the tangent of ``x`` in ``z = x + other``, ``other`` without a
+    tangent) with the shape and dtype of ``z``: itself when combining it with
+    ``other`` neither grows it nor promotes it. ``other`` promotes it where it
+    makes ``z`` wider than ``x``: a float64 constant added to a float32 ``x``
+    makes ``z`` and so its tangent float64, a complex number makes both complex
+    (a Python float or int changes no float's type)."""
     if type(other) in (float, int):
         return t  # a Python number never grows an array
     try:  # arrays of any library (numpy.shape would dispatch on its argument)
         t_shape, other_shape = t.shape, other.shape
+        if t.dtype is not other.dtype:
+            t = _promoted(t, other)
     except AttributeError:
         t_shape, other_shape = numpy.shape(t), numpy.shape(other)
+        t = _promoted(t, other)
     if other_shape == t_shape or not other_shape:
         return t
     if len(other_shape) <= len(t_shape) and t_shape[len(t_shape) - len(other_shape):] == other_shape:
@@ -64,6 +71,20 @@ def broadcast_with(t, other):
     if shape == t_shape:
         return t
     return namespace_of(t, other).broadcast_to(t, shape)
+
+
+def _promoted(t, other):
+    """``t`` in the type NumPy gives ``t + other`` (``t`` itself if that is its own)."""
+    t_dtype, other_dtype = getattr(t, "dtype", None), getattr(other, "dtype", None)
+    if t_dtype is None and other_dtype is None and type(other) is not complex:
+        return t  # numbers (a list, a string: whatever ``+`` makes of them)
+    if t_dtype is not None and other_dtype is not None and t_dtype == other_dtype:
+        return t
+    xp = namespace_of(t, other)
+    dtype = xp.result_type(t, other)
+    if t_dtype is None:
+        return xp.asarray(t, dtype=dtype)
+    return t if dtype == t_dtype else t.astype(dtype)
 
 
 def abs_sign(x):
@@ -347,8 +368,9 @@ def _vector_norm_tangent(xp, x, z, x_dot, ord, axis, keepdims):
         return 0.0 * xp.sum(x_dot, axis=axis, keepdims=keepdims)
     if ord == 2:
         return xp.sum(x * x_dot, axis=axis, keepdims=keepdims) / z
-    weights = xp.sign(x) * xp.abs(x) ** (ord - 1)
-    return xp.sum(weights * x_dot, axis=axis, keepdims=keepdims) / z ** (ord - 1)
+    power = float(ord) - 1  # (a Python float: NumPy's norm keeps float32 for a float64 ord)
+    weights = xp.sign(x) * xp.abs(x) ** power
+    return xp.sum(weights * x_dot, axis=axis, keepdims=keepdims) / z ** power
 
 
 def _matrix_norm_tangent(xp, x, z, x_dot, ord, axes, keepdims):
@@ -399,9 +421,12 @@ def average_tangent(a, z, a_dot, axis, weights, weights_dot, returned, keepdims)
         scale = xp.sum(xp.broadcast_to(w, a.shape), axis=axes, keepdims=keepdims)
         centred = a - _expand(avg, axes, a.ndim, keepdims)
         t = xp.sum(a_dot * w + centred * w_dot, axis=back, keepdims=keepdims) / scale
-        scale_dot = xp.broadcast_to(
-            xp.sum(xp.broadcast_to(w_dot, w_lead + a.shape), axis=back, keepdims=keepdims),
-            lead + xp.shape(avg))
+        scale_dot = None
+        if returned:  # (in the sum's type: float32 weights of float64 values sum in float64)
+            scale_dot = xp.broadcast_to(
+                xp.sum(xp.broadcast_to(w_dot, w_lead + a.shape), axis=back, keepdims=keepdims,
+                       dtype=z[1].dtype),
+                lead + xp.shape(avg))
     return tuple_like(z, t, scale_dot) if returned else t
 
 
@@ -453,7 +478,7 @@ def histogram_tangent(a, z, bins, range_, weights, a_dot, bins_dot, weights_dot)
     if xp.ndim(bins) == 1:
         edges_dot = xp.broadcast_to(bins_dot, lead + edges.shape)
     elif range_ is not None or not values.size:
-        edges_dot = xp.zeros(lead + edges.shape)
+        edges_dot = xp.zeros(lead + edges.shape, dtype=edges.dtype)
     else:
         dots = xp.reshape(xp.broadcast_to(a_dot, lead + xp.shape(a)), lead + (-1,))
         ends = [extremum_tangent(values, end(values), dots, -1, False) for end in (xp.min, xp.max)]

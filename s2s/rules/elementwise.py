@@ -108,16 +108,20 @@ def float_power(z, x, y, x_dot, y_dot):
     z_dot = y * np.float_power(x, y - 1) * x_dot + z * np.log(x) * y_dot
 
 
+# x's term is x_dot grown to the result's shape and type: without a tangent of
+# y (z = x % 2.5 * np.ones(3), or a float64 y of a float32 x) it is all there is
 @jvp_rule(operator.mod, np.mod, np.remainder, samples=[S(A(4, low=0.1, high=5), 1.5),
-                                                      S(A(3, low=0.1, high=5), A(3, low=1, high=2))],
+                                                      S(A(3, low=0.1, high=5), A(3, low=1, high=2)),
+                                                      S(2.7, A(2, 3, low=1, high=2))],
           batching=EW)
 def mod(z, x, y, x_dot, y_dot):
-    z_dot = x_dot - np.floor_divide(x, y) * y_dot
+    z_dot = rt.broadcast_with(x_dot, y) - np.floor_divide(x, y) * y_dot
 
 
-@jvp_rule(np.fmod, samples=[S(A(4, low=0.1, high=5), 1.5)], batching=EW)
+@jvp_rule(np.fmod, samples=[S(A(4, low=0.1, high=5), 1.5), S(2.7, A(2, 3, low=1, high=2))],
+          batching=EW)
 def fmod(z, x, y, x_dot, y_dot):
-    z_dot = x_dot - np.trunc(x / y) * y_dot
+    z_dot = rt.broadcast_with(x_dot, y) - np.trunc(x / y) * y_dot
 
 
 zero(operator.floordiv, np.floor_divide, samples=[S(A(4, low=0.1, high=5), 1.5)], batching=EW)
