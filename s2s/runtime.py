@@ -751,9 +751,10 @@ def batch_size(value, axis=0):
 
 def batched(value, size, xp=None, like=None):
     """``value`` with a leading batch axis of ``size`` (a broadcast view).
-    ``like``: a batched input, whose floating type a Python float takes as
-    NumPy would combining them (``0.0`` with float32 values stays float32)."""
-    if like is not None and type(value) is float:
+    ``like``: a batched input, whose precision a Python float or complex
+    takes as NumPy would combining them (``0.0`` with float32 values stays
+    float32, ``0j`` becomes complex64)."""
+    if like is not None and type(value) in (float, complex):
         dtype = getattr(like, "dtype", None)
         if dtype is not None:
             space = namespace_or(like, xp)

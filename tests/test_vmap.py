@@ -1841,6 +1841,29 @@ def test_range_of_a_count_that_differs_per_example():
     assert "loop_batched" not in s2s.source(jac)
 
 
+def _fourier_sum(x):
+    acc = 0j  # a Python complex: NumPy makes it complex64 with float32 values
+    for k in range(3):
+        acc = acc + x * np.exp(1j * k * x)
+    return acc
+
+
+def test_a_python_complex_accumulator_keeps_complex64():
+    # the batched 0j was a complex128 array, which made the batch complex128
+    x = np.array([0.5, -1.0, 2.0], dtype=np.float32)
+    xs = np.stack([x, 2 * x, -x, 0.5 * x])
+    expected = _loop(_fourier_sum, (xs,))
+    assert expected.dtype == np.complex64
+    got = s2s.vmap(_fourier_sum)(xs)
+    assert got.dtype == np.complex64
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    assert s2s.vmap(_fourier_sum)(xs.astype(np.float64)).dtype == np.complex128
+    jacobians = s2s.vmap(s2s.jacfwd(_fourier_sum))(xs)
+    assert jacobians.dtype == np.complex64
+    np.testing.assert_allclose(jacobians, [s2s.jacfwd(_fourier_sum)(r.astype(np.float64))
+                                           for r in xs], rtol=1e-5)
+
+
 def _energy_by_a_python_float_sum(x):
     total = 0.0  # a Python float: NumPy keeps float32 values float32 when they meet
     for xi in x:
