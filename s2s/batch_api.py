@@ -354,11 +354,15 @@ class _VMap:
 
 class _JacFwd:
     """The Jacobian of the inner program: its jvp over one more level, the
-    identity basis of the ``argnums`` inputs (rows ``chunk`` of it)."""
+    identity basis of the ``argnums`` inputs (rows ``chunk`` of it), in the
+    outputs' types; ``as_gradient``: each block in its input's type instead,
+    as reverse mode gives it (the inner derivative of a Hessian, which
+    torch.func and JAX take by reverse mode)."""
 
-    def __init__(self, inner, argnums, has_aux, randomness):
+    def __init__(self, inner, argnums, has_aux, randomness, as_gradient=False):
         self.inner, self.argnums, self.has_aux = inner, argnums, has_aux
         self.randomness = randomness
+        self.as_gradient = as_gradient
         self.chunk = None  # (start, stop) of the directions, None for all
 
     def prepare(self, inputs, levels):
@@ -369,18 +373,23 @@ class _JacFwd:
             root = root.inner
         params = _params(root.fn, len(inputs))
         shapes = []  # per differentiated input: (leaf example shapes, treedef)
+        types = []  # per differentiated input: its leaves' dtypes
         for k in nums:
             leaves, treedef = pytree.flatten(inputs[k])
             lead = _lead(levels, k)
-            for leaf in leaves:
-                kind = _dtype(leaf).kind
-                if kind not in "fc":
+            types.append([_dtype(leaf) for leaf in leaves])
+            for dtype in types[-1]:
+                if dtype.kind not in "fc":
                     raise InputError(f"argument {k} ({params[k] if k < len(params) else k}) has "
-                                     f"dtype kind {kind!r}: integer and bool inputs are not "
+                                     f"dtype kind {dtype.kind!r}: integer and bool inputs are not "
                                      "differentiable",
                                      hint="pass float arrays for the differentiated arguments")
             shapes.append(([numpy.shape(leaf)[lead:] for leaf in leaves], treedef))
         self.shapes = shapes
+        self.types = None
+        if self.as_gradient:  # (one type for every input leaf: that type)
+            found = {dtype for leaf_types in types for dtype in leaf_types}
+            self.types = found.pop() if len(found) == 1 else types
         self.total = sum(int(numpy.prod(s)) for leaf_shapes, _ in shapes for s in leaf_shapes)
         start, stop = self.chunk or (0, self.total)
         stop = min(stop, self.total)
@@ -411,9 +420,9 @@ class _JacFwd:
                 raise InputError("has_aux=True but the function did not return a pair "
                                  "(output, aux)", hint="return (output, aux)")
             out, aux = out
-            jac = _assemble(out, out_dot[0], self.shapes, self.single, lead)
+            jac = _assemble(out, out_dot[0], self.shapes, self.single, lead, self.types)
             return jac, aux
-        return _assemble(out, out_dot, self.shapes, self.single, lead)
+        return _assemble(out, out_dot, self.shapes, self.single, lead, self.types)
 
 
 def _program(func):
@@ -678,10 +687,12 @@ class JacFwd(_Transformed):
         self.has_aux = has_aux
         self.randomness = randomness
         self.chunk_size = chunk_size
+        self._as_gradient = False  # (the inner derivative of a Hessian: see _JacFwd)
         self._plain = _plain_jacobians(self)
 
     def _program(self):
-        return _JacFwd(_program(self.func), self.argnums, self.has_aux, self.randomness)
+        return _JacFwd(_program(self.func), self.argnums, self.has_aux, self.randomness,
+                       self._as_gradient)
 
     def __call__(self, *args, **kwargs):
         """The Jacobian at ``args``; ``kwargs`` go to the function as they are
@@ -742,7 +753,7 @@ class JacFwd(_Transformed):
         empty = pytree.unflatten(treedef, [
             numpy.zeros((0,) + numpy.shape(o), dtype=numpy.result_type(_dtype(o), float))
             for o in leaves])
-        jac = _assemble(out, empty, program.shapes, program.single)
+        jac = _assemble(out, empty, program.shapes, program.single, types=program.types)
         return (jac, aux) if self.has_aux else jac
 
 
@@ -871,9 +882,15 @@ def _shares_memory(a, b):
     return check is not None and bool(check(a, b))
 
 
-def _assemble(out, out_dot, shapes, single, lead=0):
+def _assemble(out, out_dot, shapes, single, lead=0, types=None):
     """Jacobians ``output.shape + input.shape`` from tangents with the
-    direction axis at ``lead`` (after ``lead`` leading batch axes)."""
+    direction axis at ``lead`` (after ``lead`` leading batch axes); ``types``
+    (per input, its leaves' dtypes): each block in its input leaf's type,
+    (a dtype): every block in it."""
+    if types is not None and isinstance(types, numpy.dtype):
+        out_dot = _in_type(out_dot, types) if type(out_dot) is numpy.ndarray \
+            else tree_map(lambda d: _in_type(d, types), out_dot)
+        types = None
     if single and lead == 0 and type(out_dot) is numpy.ndarray and len(shapes) == 1 \
             and shapes[0][1] is None and isinstance(out, (numpy.ndarray, numpy.generic)):
         # one array in, one array out: directions first -> last
@@ -904,9 +921,18 @@ def _assemble(out, out_dot, shapes, single, lead=0):
                 # the direction axis last (moveaxis, without its argument checks)
                 axes = tuple(range(lead)) + tuple(range(lead + 1, block.ndim)) + (lead,)
                 blocks.append(reshape(transpose(block, axes), batch + oshape + tuple(shape)))
+            if types is not None:
+                blocks = [_in_type(block, dtype)
+                          for block, dtype in zip(blocks, types[len(per_arg)])]
             per_arg.append(pytree.unflatten(treedef, blocks))
         jacobians.append(per_arg[0] if single else tuple(per_arg))
     return pytree.unflatten(out_def, jacobians)
+
+
+def _in_type(block, dtype):
+    """``block`` in ``dtype`` (itself if it has that type already, or no type)."""
+    have = getattr(block, "dtype", dtype)
+    return block if have is dtype or have == dtype else block.astype(dtype)
 
 
 def jacfwd(func, argnums=0, has_aux=False, *, randomness="error", chunk_size=None):
@@ -917,12 +943,16 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error", chunk_size=Non
 
 class Hessian(JacFwd):
     """``jacfwd(jacfwd(f))``: the generated jvp of ``f`` is differentiated
-    again and batched over both bases (so loops and branches work)."""
+    again and batched over both bases (so loops and branches work). Its
+    blocks d2f/dx_i dx_j have the type of x_i, as torch.func's and JAX's
+    (jacfwd of reverse mode's gradient, which is in x_i's type): a float32
+    x_i with float64 constants in ``f`` gives a float32 block."""
 
     def __init__(self, func, argnums):
         _check_argnums(argnums)
-        super().__init__(JacFwd(func, argnums, False, "error", None), argnums, False,
-                         "error", None)
+        inner = JacFwd(func, argnums, False, "error", None)
+        inner._as_gradient = True
+        super().__init__(inner, argnums, False, "error", None)
         self.__wrapped__ = func
 
 
