@@ -30,7 +30,16 @@ from . import backend, pytree
 from .codegen import annotate
 from .errors import InputError
 from .frontend import _unwrap
-from .runtime import _rebuild, batch_size, namespace_of, tree_map
+from .runtime import (
+    _BROADCASTS,
+    _rebuild,
+    batch_size,
+    broadcast_of,
+    broadcast_string,
+    namespace_of,
+    remember_broadcast,
+    tree_map,
+)
 from .transform import batch_function, jvp_function, value_rank
 
 
@@ -218,7 +227,9 @@ def _spread(number, values, levels):
     for j, level in enumerate(levels):
         i = level.flags.index(True)
         sizes.append(batch_size(values[i], _lead(levels[:j], i)))
-    return namespace_of(*values).full(tuple(sizes), number)
+    spread = namespace_of(*values).full(tuple(sizes), number)
+    remember_broadcast(spread, number)  # (out_dims=None gives the number back)
+    return spread
 
 
 @dataclasses.dataclass
@@ -349,7 +360,7 @@ class _VMap:
         return self.inner.prepare(moved, levels + [_Level(tuple(flags), self.randomness)])
 
     def finish(self, raw, lead):
-        return _move_out(self.inner.finish(raw, lead + 1), self.out_dims, lead)
+        return _move_out(self.inner.finish(raw, lead + 1), self.out_dims, lead, _root(self))
 
 
 class _JacFwd:
@@ -510,7 +521,7 @@ class VMapped(_Transformed):
             self.calls += 1
             values = [a if perm is None else a.transpose(perm) for a, perm in zip(args, axes)]
             return handed_back(_move_out(core.call(generated.fn, values, {}, levels),
-                                          self.out_dims))
+                                          self.out_dims, fn=core.root))
         program = self._program()
         _check_unfilled(_root(program), len(args), kwargs)
         prepared = program.prepare(list(args), [])  # checks the inputs, finds the size
@@ -621,14 +632,27 @@ def _concat_trees(parts, axis=0):
     flat = [pytree.flatten(p) for p in parts]
     treedef = flat[0][1]
     columns = zip(*[leaves for leaves, _ in flat])
-    return pytree.unflatten(treedef, [namespace_of(c[0]).concatenate(c, axis=axis)
-                                      for c in columns])
+    return pytree.unflatten(treedef, [_concat(c, axis) for c in columns])
 
 
-def _move_out(out, out_dims, lead=0):
+def _concat(column, axis):
+    """The chunks of one output joined (still noted as the broadcast of the
+    Python number or string each chunk is, if it is one); None for None."""
+    if column[0] is None:
+        return None
+    joined = namespace_of(column[0]).concatenate(column, axis=axis)
+    found, value = broadcast_of(column[0])
+    if found:
+        remember_broadcast(joined, value)
+    return joined
+
+
+def _move_out(out, out_dims, lead=0, fn=None):
     """Each output's batch axis (at ``lead``, after outer levels' axes) to
-    its ``out_dims`` position."""
+    its ``out_dims`` position (``fn``: the user's function, for errors)."""
     if out_dims == 0 and isinstance(out_dims, int):  # (nothing to move)
+        if _BROADCASTS:
+            _check_no_strings(out, out_dims, fn)
         return out
     leaves, treedef = pytree.flatten(out)
     if isinstance(out_dims, int):
@@ -644,6 +668,8 @@ def _move_out(out, out_dims, lead=0):
         dims = _dims_for(out_dims, out, "out_dims")
     moved = []
     for leaf, d in zip(leaves, dims):
+        if d is not None and _BROADCASTS:
+            _check_no_strings(leaf, d, fn)
         if leaf is None or d == 0:  # (None: no value, an aux of None, say)
             moved.append(leaf)
         elif d is None:
@@ -657,9 +683,27 @@ def _move_out(out, out_dims, lead=0):
     return pytree.unflatten(treedef, moved)
 
 
+def _check_no_strings(out, out_dims, fn):
+    """Refuse a Python string among the outputs given a batch axis, as
+    torch.func and JAX do (a batch of copies of it would be no array the
+    function made)."""
+    value = broadcast_string(out)
+    if value is not None:
+        code = getattr(fn, "__code__", None)
+        raise InputError(
+            f"vmap: {getattr(fn, '__qualname__', 'the function')} returned the "
+            f"{type(value).__name__} {value!r} as an output with a batch axis "
+            f"(out_dims={out_dims!r}): only arrays and numbers can be batched",
+            filename=code and code.co_filename, lineno=code and code.co_firstlineno,
+            hint="give that output out_dims=None to have it back as it is")
+
+
 def _unbatched(leaf, lead):
     """An output of ``out_dims=None`` without its batch axis (at ``lead``):
-    its first example, which must be every example's (NaNs match)."""
+    its first example, which must be every example's (NaNs match); a Python
+    number or string the function returned, as it returned it."""
+    if broadcast_of(leaf)[0] or not hasattr(leaf, "shape"):
+        return _example(leaf, lead)
     xp = namespace_of(leaf)
     first = leaf[(slice(None),) * lead + (0,)]
     row = xp.expand_dims(first, lead)
@@ -836,11 +880,31 @@ def _is_identity(value):
 
 def _first_example(tree, axis=0):
     """Each leaf at index 0 along ``axis`` (the batch axis); a leaf without
-    axes (None in an aux, say) is the same for every example, as it is."""
+    axes (None in an aux, say) is the same for every example, as it is,
+    and so is a Python number or string broadcast over the batch."""
     index = (slice(None),) * axis + (0,)
     if type(tree) is numpy.ndarray:  # (the common case, without tree_map)
         return tree[index]
-    return tree_map(lambda leaf: leaf[index] if getattr(leaf, "ndim", 0) else leaf, tree)
+    if not _BROADCASTS:  # (no Python value broadcast: no leaf to look up)
+        return tree_map(lambda leaf: leaf[index] if getattr(leaf, "ndim", 0) else leaf, tree)
+    return tree_map(lambda leaf: _example(leaf, axis) if getattr(leaf, "ndim", 0) else leaf, tree)
+
+
+def _example(leaf, lead):
+    """The first example of ``leaf`` along its batch axis at ``lead``; for a
+    Python number or string broadcast over the batch, once no outer batch
+    axes are left in front, the value itself (as the function returned it:
+    an aux, an output of ``out_dims=None``), else an example still noted as
+    its broadcast; ``leaf`` itself if it is no array."""
+    found, value = broadcast_of(leaf)
+    if found and lead == 0:
+        return value
+    if not hasattr(leaf, "shape"):
+        return leaf
+    first = leaf[(slice(None),) * lead + (0,)]
+    if found:
+        remember_broadcast(first, value)
+    return first
 
 
 def _read_only(bases):

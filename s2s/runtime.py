@@ -6,6 +6,7 @@ import copy as _copy
 import dataclasses
 import math
 import operator
+import weakref
 
 import numpy
 
@@ -762,19 +763,75 @@ def batched(value, size, xp=None, like=None):
                                       (size,))
     view = _stride0(value, size)
     if view is not None:
-        return view
+        return _carried(view, value) if _BROADCASTS else view
 
     def leaf(v):
         if v is None:
             return None  # (no value, as in _example: the function returned None, say)
         view = _stride0(v, size)
-        if view is not None:
-            return view
-        space = namespace_or(v, xp)
-        v = space.asarray(v)
-        return space.broadcast_to(v, (size,) + v.shape)
+        if view is None:
+            space = namespace_or(v, xp)
+            array = space.asarray(v)
+            view = space.broadcast_to(array, (size,) + array.shape)
+            if type(v) in _PYTHON_LEAVES:
+                remember_broadcast(view, v)
+                return view
+        return _carried(view, v) if _BROADCASTS else view
 
     return tree_map(leaf, value)
+
+
+_PYTHON_LEAVES = (bool, int, float, complex, str, bytes)
+
+# the broadcasts over a batch made of a Python number or string (by batched, and
+# for a number returned as it is): id -> (weak reference to the array, the value),
+# so that an output that does not vary over the batch comes back as the function
+# returned it where it is not batched (jacfwd's aux, vmap's out_dims=None)
+_BROADCASTS = {}
+
+
+def remember_broadcast(array, value):
+    """Note that ``array`` is the Python ``value`` broadcast over a batch. A
+    NumPy array is made read-only: what the caller gets of it is a copy
+    (batch_api.handed_back), so nothing changes what is noted."""
+    key = id(array)
+    try:
+        ref = weakref.ref(array, lambda _, key=key: _BROADCASTS.pop(key, None))
+    except TypeError:  # an array type without weak references: not noted
+        return
+    if isinstance(array, numpy.ndarray):
+        array.flags.writeable = False
+    _BROADCASTS[key] = (ref, value)
+
+
+def _carried(view, value):
+    """``view`` (``value`` batched once more), noted as the Python value
+    ``value`` is a broadcast of, if it is one."""
+    found, python = broadcast_of(value)
+    if found:
+        remember_broadcast(view, python)
+    return view
+
+
+def broadcast_of(leaf):
+    """``(True, value)`` if ``leaf`` is the Python number or string ``value``
+    broadcast over a batch (see :func:`remember_broadcast`), else ``(False, None)``."""
+    entry = _BROADCASTS.get(id(leaf)) if _BROADCASTS else None
+    if entry is not None and entry[0]() is leaf:
+        return True, entry[1]
+    return False, None
+
+
+def broadcast_string(tree):
+    """The first Python string (or bytes) among ``tree``'s leaves broadcast
+    over a batch, or None."""
+    if not _BROADCASTS or type(tree) is numpy.ndarray:  # (the common case, quickly)
+        return None
+    for leaf in _leaves(tree):
+        found, value = broadcast_of(leaf)
+        if found and isinstance(value, (str, bytes)):
+            return value
+    return None
 
 
 def _stride0(value, size, lead=0):
@@ -820,12 +877,12 @@ def batched_under(value, size, lead=1, xp=None):
         if v is None:
             return None  # (as in batched)
         view = _stride0(v, size, lead)
-        if view is not None:
-            return view
-        space = namespace_or(v, xp)
-        v = space.asarray(v)
-        shape = v.shape[:lead] + (size,) + v.shape[lead:]
-        return space.broadcast_to(space.expand_dims(v, lead), shape)
+        if view is None:
+            space = namespace_or(v, xp)
+            array = space.asarray(v)
+            shape = array.shape[:lead] + (size,) + array.shape[lead:]
+            view = space.broadcast_to(space.expand_dims(array, lead), shape)
+        return _carried(view, v) if _BROADCASTS else view
 
     return tree_map(leaf, value)
 

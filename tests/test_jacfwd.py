@@ -866,6 +866,41 @@ def test_has_aux_with_none_in_the_aux():
     np.testing.assert_allclose(aux["cos"], np.cos(xs), rtol=1e-14)
 
 
+def _loss_with_python_aux(x):
+    return np.sum(x ** 2), (3, 2.5, "sum of squares", x.shape, None, (1, True, "a"))
+
+
+def _assert_same_python_values(actual, expected):
+    assert type(actual) is type(expected), f"{actual!r} is no {type(expected).__name__}"
+    if isinstance(expected, tuple):
+        assert len(actual) == len(expected)
+        for a, e in zip(actual, expected):
+            _assert_same_python_values(a, e)
+    else:
+        assert actual == expected
+
+
+def test_has_aux_gives_python_values_back_as_the_function_returned_them():
+    # as JAX's jacfwd (and s2s.jvp) do: they were broadcast over the directions and
+    # the first taken, NumPy scalars (np.int64(3), np.str_(...)); and the tuple
+    # constant with a string in it failed (its zero tangent was one array)
+    x, xs = _normal(4), _normal(3, 4)
+    expected = _loss_with_python_aux(x)[1]
+    for jac in (s2s.jacfwd(_loss_with_python_aux, has_aux=True),
+                s2s.jacfwd(_loss_with_python_aux, has_aux=True, chunk_size=3),
+                s2s.jacfwd(s2s.jacfwd(_loss_with_python_aux, has_aux=True), has_aux=True)):
+        for _ in range(2):  # (the second call takes the fast path)
+            jacobian, aux = jac(x)
+            _assert_same_python_values(aux, expected)
+    np.testing.assert_allclose(s2s.jacfwd(_loss_with_python_aux, has_aux=True)(x)[0], 2 * x)
+    _assert_same_python_values(s2s.jvp(_loss_with_python_aux, (x,), (x,), has_aux=True)[2],
+                               expected)
+    per_example = s2s.vmap(s2s.jacfwd(_loss_with_python_aux, has_aux=True), out_dims=(0, None))
+    jacobians, aux = per_example(xs)
+    np.testing.assert_allclose(jacobians, 2 * xs)
+    _assert_same_python_values(aux, expected)
+
+
 _ROW64 = np.array([0.5, -0.25, 1.5])
 
 
