@@ -30,7 +30,16 @@ from . import backend, pytree, varargs
 from .codegen import annotate
 from .errors import InputError
 from .frontend import _unwrap
-from .runtime import _rebuild, batch_size, namespace_of, tree_map
+from .runtime import (
+    _BROADCASTS,
+    _rebuild,
+    batch_size,
+    broadcast_of,
+    broadcast_string,
+    namespace_of,
+    remember_broadcast,
+    tree_map,
+)
 from .transform import batch_function, jvp_function, value_rank
 
 
@@ -228,7 +237,9 @@ def _spread(number, values, levels):
     for j, level in enumerate(levels):
         i = level.flags.index(True)
         sizes.append(batch_size(values[i], _lead(levels[:j], i)))
-    return namespace_of(*values).full(tuple(sizes), number)
+    spread = namespace_of(*values).full(tuple(sizes), number)
+    remember_broadcast(spread, number)  # (out_dims=None gives the number back)
+    return spread
 
 
 @dataclasses.dataclass
@@ -363,16 +374,20 @@ class _VMap:
         return self.inner.prepare(moved, levels + [_Level(tuple(flags), self.randomness)])
 
     def finish(self, raw, lead):
-        return _move_out(self.inner.finish(raw, lead + 1), self.out_dims, lead)
+        return _move_out(self.inner.finish(raw, lead + 1), self.out_dims, lead, _root(self))
 
 
 class _JacFwd:
     """The Jacobian of the inner program: its jvp over one more level, the
-    identity basis of the ``argnums`` inputs (rows ``chunk`` of it)."""
+    identity basis of the ``argnums`` inputs (rows ``chunk`` of it), in the
+    outputs' types; ``as_gradient``: each block in its input's type instead,
+    as reverse mode gives it (the inner derivative of a Hessian, which
+    torch.func and JAX take by reverse mode)."""
 
-    def __init__(self, inner, argnums, has_aux, randomness):
+    def __init__(self, inner, argnums, has_aux, randomness, as_gradient=False):
         self.inner, self.argnums, self.has_aux = inner, argnums, has_aux
         self.randomness = randomness
+        self.as_gradient = as_gradient
         self.chunk = None  # (start, stop) of the directions, None for all
 
     def prepare(self, inputs, levels):
@@ -383,18 +398,23 @@ class _JacFwd:
             root = root.inner
         params = _params(root.fn, len(inputs))
         shapes = []  # per differentiated input: (leaf example shapes, treedef)
+        types = []  # per differentiated input: its leaves' dtypes
         for k in nums:
             leaves, treedef = pytree.flatten(inputs[k])
             lead = _lead(levels, k)
-            for leaf in leaves:
-                kind = _dtype(leaf).kind
-                if kind not in "fc":
+            types.append([_dtype(leaf) for leaf in leaves])
+            for dtype in types[-1]:
+                if dtype.kind not in "fc":
                     raise InputError(f"argument {k} ({params[k] if k < len(params) else k}) has "
-                                     f"dtype kind {kind!r}: integer and bool inputs are not "
+                                     f"dtype kind {dtype.kind!r}: integer and bool inputs are not "
                                      "differentiable",
                                      hint="pass float arrays for the differentiated arguments")
             shapes.append(([numpy.shape(leaf)[lead:] for leaf in leaves], treedef))
         self.shapes = shapes
+        self.types = None
+        if self.as_gradient:  # (one type for every input leaf: that type)
+            found = {dtype for leaf_types in types for dtype in leaf_types}
+            self.types = found.pop() if len(found) == 1 else types
         self.total = sum(int(numpy.prod(s)) for leaf_shapes, _ in shapes for s in leaf_shapes)
         start, stop = self.chunk or (0, self.total)
         stop = min(stop, self.total)
@@ -425,9 +445,9 @@ class _JacFwd:
                 raise InputError("has_aux=True but the function did not return a pair "
                                  "(output, aux)", hint="return (output, aux)")
             out, aux = out
-            jac = _assemble(out, out_dot[0], self.shapes, self.single, lead)
+            jac = _assemble(out, out_dot[0], self.shapes, self.single, lead, self.types)
             return jac, aux
-        return _assemble(out, out_dot, self.shapes, self.single, lead)
+        return _assemble(out, out_dot, self.shapes, self.single, lead, self.types)
 
 
 def _program(func):
@@ -524,7 +544,7 @@ class VMapped(_Transformed):
             self.calls += 1
             values = [a if perm is None else a.transpose(perm) for a, perm in zip(args, axes)]
             return handed_back(_move_out(core.call(generated.fn, values, {}, levels),
-                                          self.out_dims))
+                                          self.out_dims, fn=core.root))
         program = self._program()
         _check_unfilled(_root(program), len(args), kwargs)
         _called_with(program, kwargs)
@@ -636,14 +656,27 @@ def _concat_trees(parts, axis=0):
     flat = [pytree.flatten(p) for p in parts]
     treedef = flat[0][1]
     columns = zip(*[leaves for leaves, _ in flat])
-    return pytree.unflatten(treedef, [namespace_of(c[0]).concatenate(c, axis=axis)
-                                      for c in columns])
+    return pytree.unflatten(treedef, [_concat(c, axis) for c in columns])
 
 
-def _move_out(out, out_dims, lead=0):
+def _concat(column, axis):
+    """The chunks of one output joined (still noted as the broadcast of the
+    Python number or string each chunk is, if it is one); None for None."""
+    if column[0] is None:
+        return None
+    joined = namespace_of(column[0]).concatenate(column, axis=axis)
+    found, value = broadcast_of(column[0])
+    if found:
+        remember_broadcast(joined, value)
+    return joined
+
+
+def _move_out(out, out_dims, lead=0, fn=None):
     """Each output's batch axis (at ``lead``, after outer levels' axes) to
-    its ``out_dims`` position."""
+    its ``out_dims`` position (``fn``: the user's function, for errors)."""
     if out_dims == 0 and isinstance(out_dims, int):  # (nothing to move)
+        if _BROADCASTS:
+            _check_no_strings(out, out_dims, fn)
         return out
     leaves, treedef = pytree.flatten(out)
     if isinstance(out_dims, int):
@@ -659,6 +692,8 @@ def _move_out(out, out_dims, lead=0):
         dims = _dims_for(out_dims, out, "out_dims")
     moved = []
     for leaf, d in zip(leaves, dims):
+        if d is not None and _BROADCASTS:
+            _check_no_strings(leaf, d, fn)
         if leaf is None or d == 0:  # (None: no value, an aux of None, say)
             moved.append(leaf)
         elif d is None:
@@ -672,9 +707,27 @@ def _move_out(out, out_dims, lead=0):
     return pytree.unflatten(treedef, moved)
 
 
+def _check_no_strings(out, out_dims, fn):
+    """Refuse a Python string among the outputs given a batch axis, as
+    torch.func and JAX do (a batch of copies of it would be no array the
+    function made)."""
+    value = broadcast_string(out)
+    if value is not None:
+        code = getattr(fn, "__code__", None)
+        raise InputError(
+            f"vmap: {getattr(fn, '__qualname__', 'the function')} returned the "
+            f"{type(value).__name__} {value!r} as an output with a batch axis "
+            f"(out_dims={out_dims!r}): only arrays and numbers can be batched",
+            filename=code and code.co_filename, lineno=code and code.co_firstlineno,
+            hint="give that output out_dims=None to have it back as it is")
+
+
 def _unbatched(leaf, lead):
     """An output of ``out_dims=None`` without its batch axis (at ``lead``):
-    its first example, which must be every example's (NaNs match)."""
+    its first example, which must be every example's (NaNs match); a Python
+    number or string the function returned, as it returned it."""
+    if broadcast_of(leaf)[0] or not hasattr(leaf, "shape"):
+        return _example(leaf, lead)
     xp = namespace_of(leaf)
     first = leaf[(slice(None),) * lead + (0,)]
     row = xp.expand_dims(first, lead)
@@ -702,10 +755,12 @@ class JacFwd(_Transformed):
         self.has_aux = has_aux
         self.randomness = randomness
         self.chunk_size = chunk_size
+        self._as_gradient = False  # (the inner derivative of a Hessian: see _JacFwd)
         self._plain = _plain_jacobians(self)
 
     def _program(self):
-        return _JacFwd(_program(self.func), self.argnums, self.has_aux, self.randomness)
+        return _JacFwd(_program(self.func), self.argnums, self.has_aux, self.randomness,
+                       self._as_gradient)
 
     def __call__(self, *args, **kwargs):
         """The Jacobian at ``args``; ``kwargs`` go to the function as they are
@@ -767,7 +822,7 @@ class JacFwd(_Transformed):
         empty = pytree.unflatten(treedef, [
             numpy.zeros((0,) + numpy.shape(o), dtype=numpy.result_type(_dtype(o), float))
             for o in leaves])
-        jac = _assemble(out, empty, program.shapes, program.single)
+        jac = _assemble(out, empty, program.shapes, program.single, types=program.types)
         return (jac, aux) if self.has_aux else jac
 
 
@@ -850,11 +905,31 @@ def _is_identity(value):
 
 def _first_example(tree, axis=0):
     """Each leaf at index 0 along ``axis`` (the batch axis); a leaf without
-    axes (None in an aux, say) is the same for every example, as it is."""
+    axes (None in an aux, say) is the same for every example, as it is,
+    and so is a Python number or string broadcast over the batch."""
     index = (slice(None),) * axis + (0,)
     if type(tree) is numpy.ndarray:  # (the common case, without tree_map)
         return tree[index]
-    return tree_map(lambda leaf: leaf[index] if getattr(leaf, "ndim", 0) else leaf, tree)
+    if not _BROADCASTS:  # (no Python value broadcast: no leaf to look up)
+        return tree_map(lambda leaf: leaf[index] if getattr(leaf, "ndim", 0) else leaf, tree)
+    return tree_map(lambda leaf: _example(leaf, axis) if getattr(leaf, "ndim", 0) else leaf, tree)
+
+
+def _example(leaf, lead):
+    """The first example of ``leaf`` along its batch axis at ``lead``; for a
+    Python number or string broadcast over the batch, once no outer batch
+    axes are left in front, the value itself (as the function returned it:
+    an aux, an output of ``out_dims=None``), else an example still noted as
+    its broadcast; ``leaf`` itself if it is no array."""
+    found, value = broadcast_of(leaf)
+    if found and lead == 0:
+        return value
+    if not hasattr(leaf, "shape"):
+        return leaf
+    first = leaf[(slice(None),) * lead + (0,)]
+    if found:
+        remember_broadcast(first, value)
+    return first
 
 
 def _read_only(bases):
@@ -898,9 +973,15 @@ def _shares_memory(a, b):
     return check is not None and bool(check(a, b))
 
 
-def _assemble(out, out_dot, shapes, single, lead=0):
+def _assemble(out, out_dot, shapes, single, lead=0, types=None):
     """Jacobians ``output.shape + input.shape`` from tangents with the
-    direction axis at ``lead`` (after ``lead`` leading batch axes)."""
+    direction axis at ``lead`` (after ``lead`` leading batch axes); ``types``
+    (per input, its leaves' dtypes): each block in its input leaf's type,
+    (a dtype): every block in it."""
+    if types is not None and isinstance(types, numpy.dtype):
+        out_dot = _in_type(out_dot, types) if type(out_dot) is numpy.ndarray \
+            else tree_map(lambda d: _in_type(d, types), out_dot)
+        types = None
     if single and lead == 0 and type(out_dot) is numpy.ndarray and len(shapes) == 1 \
             and shapes[0][1] is None and isinstance(out, (numpy.ndarray, numpy.generic)):
         # one array in, one array out: directions first -> last
@@ -931,9 +1012,18 @@ def _assemble(out, out_dot, shapes, single, lead=0):
                 # the direction axis last (moveaxis, without its argument checks)
                 axes = tuple(range(lead)) + tuple(range(lead + 1, block.ndim)) + (lead,)
                 blocks.append(reshape(transpose(block, axes), batch + oshape + tuple(shape)))
+            if types is not None:
+                blocks = [_in_type(block, dtype)
+                          for block, dtype in zip(blocks, types[len(per_arg)])]
             per_arg.append(pytree.unflatten(treedef, blocks))
         jacobians.append(per_arg[0] if single else tuple(per_arg))
     return pytree.unflatten(out_def, jacobians)
+
+
+def _in_type(block, dtype):
+    """``block`` in ``dtype`` (itself if it has that type already, or no type)."""
+    have = getattr(block, "dtype", dtype)
+    return block if have is dtype or have == dtype else block.astype(dtype)
 
 
 def jacfwd(func, argnums=0, has_aux=False, *, randomness="error", chunk_size=None):
@@ -944,12 +1034,16 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error", chunk_size=Non
 
 class Hessian(JacFwd):
     """``jacfwd(jacfwd(f))``: the generated jvp of ``f`` is differentiated
-    again and batched over both bases (so loops and branches work)."""
+    again and batched over both bases (so loops and branches work). Its
+    blocks d2f/dx_i dx_j have the type of x_i, as torch.func's and JAX's
+    (jacfwd of reverse mode's gradient, which is in x_i's type): a float32
+    x_i with float64 constants in ``f`` gives a float32 block."""
 
     def __init__(self, func, argnums):
         _check_argnums(argnums)
-        super().__init__(JacFwd(func, argnums, False, "error", None), argnums, False,
-                         "error", None)
+        inner = JacFwd(func, argnums, False, "error", None)
+        inner._as_gradient = True
+        super().__init__(inner, argnums, False, "error", None)
         self.__wrapped__ = func
 
 

@@ -645,14 +645,15 @@ class Batcher(RankInference, AxisRules, StatementPass):
     def _broadcast(self, helper, value):
         """``_s2s.batched(value, _B, xp=xp)`` (or ``batched_copy``): ``value``
         broadcast over the batch, as an array of the call's library when it
-        is a Python number; a float literal ``like`` the batched input that
-        gives the batch size (``s = 0.0`` summing float32 values stays float32,
-        as in NumPy, where a Python float takes the array's type)."""
+        is a Python number; a float or complex literal ``like`` the batched
+        input that gives the batch size (``s = 0.0`` summing float32 values
+        stays float32, ``s = 0j`` complex64, as in NumPy, where a Python
+        number takes the array's precision)."""
         keywords = [gast.keyword(arg="xp", value=name(self.ctx.xp))]
         # (not for a writable copy: an update in place would keep float32 where
         # NumPy's Python float would take float64 values as they are)
-        if isinstance(value, gast.Constant) and type(value.value) is float and self.first \
-                and helper == "batched":
+        if isinstance(value, gast.Constant) and type(value.value) in (float, complex) \
+                and self.first and helper == "batched":
             keywords.append(gast.keyword(arg="like", value=name(self.first)))
         return call(self.rt(helper), [value, name(self.B)], keywords)
 

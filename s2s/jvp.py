@@ -106,13 +106,14 @@ class Emitter(StatementPass):
             and isinstance(n.value, (gast.Tuple, gast.List, gast.Dict))}
         self.sequences = _sequence_names(nodes)
         # names whose zero tangent has their structure (zeros_like_tree): displays,
-        # sequences, and dict(...), list(...), tuple(...) of something (or the
-        # tangent of a dict(...), in derivative code)
+        # sequences, and dict(...), list(...), tuple(...), zeros_like_tree(...) (in
+        # generated code) of something (or the tangent of a dict(...), in derivative code)
         self.structured = set(self.displays) | self.sequences | {
             n.targets[0].id for n in nodes
             if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name)
             and isinstance(n.value, gast.Call)
-            and ctx.resolve(n.value.func) in (dict, list, tuple, runtime.dict_tangent)}
+            and ctx.resolve(n.value.func) in (dict, list, tuple, runtime.dict_tangent,
+                                              runtime.zeros_like_tree)}
 
     # -- helpers -------------------------------------------------------------
 
@@ -141,6 +142,11 @@ class Emitter(StatementPass):
         if isinstance(atom, gast.Name) and (atom.id in self.structured or structure
                                              and not self._python_number(atom)):
             return call(self.ctx.ref(runtime.zeros_like_tree), [name(atom.id)])
+        if isinstance(atom, (gast.Tuple, gast.List, gast.Dict)) or isinstance(atom, gast.Constant) \
+                and isinstance(atom.value, (tuple, str, bytes)):
+            # (a display, or a constant tuple: zeros of its structure, not one array,
+            # which a ragged tuple or one with a string in it cannot make)
+            return call(self.ctx.ref(runtime.zeros_like_tree), [atom])
         if self._python_number(atom):
             # (np.inf, -np.inf, a global): 0.0, not zeros_like's 0-d float64 array,
             # which would make a float32 tangent float64

@@ -6,6 +6,7 @@ import copy as _copy
 import dataclasses
 import math
 import operator
+import weakref
 
 import numpy
 
@@ -48,14 +49,21 @@ def _copied_leaf(value):
 
 
 def broadcast_with(t, other):
-    """``t`` (the tangent of ``x`` in ``z = x + other``) with the shape of
-    ``z``: itself when broadcasting against ``other`` does not grow it."""
+    """``t`` (the tangent of ``x`` in ``z = x + other``, ``other`` without a
+    tangent) with the shape and dtype of ``z``: itself when combining it with
+    ``other`` neither grows it nor promotes it. ``other`` promotes it where it
+    makes ``z`` wider than ``x``: a float64 constant added to a float32 ``x``
+    makes ``z`` and so its tangent float64, a complex number makes both complex
+    (a Python float or int changes no float's type)."""
     if type(other) in (float, int):
         return t  # a Python number never grows an array
     try:  # arrays of any library (numpy.shape would dispatch on its argument)
         t_shape, other_shape = t.shape, other.shape
+        if t.dtype is not other.dtype:
+            t = _promoted(t, other)
     except AttributeError:
         t_shape, other_shape = numpy.shape(t), numpy.shape(other)
+        t = _promoted(t, other)
     if other_shape == t_shape or not other_shape:
         return t
     if len(other_shape) <= len(t_shape) and t_shape[len(t_shape) - len(other_shape):] == other_shape:
@@ -64,6 +72,20 @@ def broadcast_with(t, other):
     if shape == t_shape:
         return t
     return namespace_of(t, other).broadcast_to(t, shape)
+
+
+def _promoted(t, other):
+    """``t`` in the type NumPy gives ``t + other`` (``t`` itself if that is its own)."""
+    t_dtype, other_dtype = getattr(t, "dtype", None), getattr(other, "dtype", None)
+    if t_dtype is None and other_dtype is None and type(other) is not complex:
+        return t  # numbers (a list, a string: whatever ``+`` makes of them)
+    if t_dtype is not None and other_dtype is not None and t_dtype == other_dtype:
+        return t
+    xp = namespace_of(t, other)
+    dtype = xp.result_type(t, other)
+    if t_dtype is None:
+        return xp.asarray(t, dtype=dtype)
+    return t if dtype == t_dtype else t.astype(dtype)
 
 
 def abs_sign(x):
@@ -353,8 +375,9 @@ def _vector_norm_tangent(xp, x, z, x_dot, ord, axis, keepdims):
         return 0.0 * xp.sum(x_dot, axis=axis, keepdims=keepdims)
     if ord == 2:
         return real_part(xp.sum(_conj(xp, x) * x_dot, axis=axis, keepdims=keepdims)) / z
-    weights = abs_sign(x) * xp.abs(x) ** (ord - 1)
-    return real_part(xp.sum(weights * x_dot, axis=axis, keepdims=keepdims)) / z ** (ord - 1)
+    power = float(ord) - 1  # (a Python float: NumPy's norm keeps float32 for a float64 ord)
+    weights = abs_sign(x) * xp.abs(x) ** power
+    return real_part(xp.sum(weights * x_dot, axis=axis, keepdims=keepdims)) / z ** power
 
 
 def _matrix_norm_tangent(xp, x, z, x_dot, ord, axes, keepdims):
@@ -406,9 +429,12 @@ def average_tangent(a, z, a_dot, axis, weights, weights_dot, returned, keepdims)
         scale = xp.sum(xp.broadcast_to(w, a.shape), axis=axes, keepdims=keepdims)
         centred = a - _expand(avg, axes, a.ndim, keepdims)
         t = xp.sum(a_dot * w + centred * w_dot, axis=back, keepdims=keepdims) / scale
-        scale_dot = xp.broadcast_to(
-            xp.sum(xp.broadcast_to(w_dot, w_lead + a.shape), axis=back, keepdims=keepdims),
-            lead + xp.shape(avg))
+        scale_dot = None
+        if returned:  # (in the sum's type: float32 weights of float64 values sum in float64)
+            scale_dot = xp.broadcast_to(
+                xp.sum(xp.broadcast_to(w_dot, w_lead + a.shape), axis=back, keepdims=keepdims,
+                       dtype=z[1].dtype),
+                lead + xp.shape(avg))
     return tuple_like(z, t, scale_dot) if returned else t
 
 
@@ -460,7 +486,7 @@ def histogram_tangent(a, z, bins, range_, weights, a_dot, bins_dot, weights_dot)
     if xp.ndim(bins) == 1:
         edges_dot = xp.broadcast_to(bins_dot, lead + edges.shape)
     elif range_ is not None or not values.size:
-        edges_dot = xp.zeros(lead + edges.shape)
+        edges_dot = xp.zeros(lead + edges.shape, dtype=edges.dtype)
     else:
         dots = xp.reshape(xp.broadcast_to(a_dot, lead + xp.shape(a)), lead + (-1,))
         ends = [extremum_tangent(values, end(values), dots, -1, False) for end in (xp.min, xp.max)]
@@ -733,9 +759,10 @@ def batch_size(value, axis=0):
 
 def batched(value, size, xp=None, like=None):
     """``value`` with a leading batch axis of ``size`` (a broadcast view).
-    ``like``: a batched input, whose floating type a Python float takes as
-    NumPy would combining them (``0.0`` with float32 values stays float32)."""
-    if like is not None and type(value) is float:
+    ``like``: a batched input, whose precision a Python float or complex
+    takes as NumPy would combining them (``0.0`` with float32 values stays
+    float32, ``0j`` becomes complex64)."""
+    if like is not None and type(value) in (float, complex):
         dtype = getattr(like, "dtype", None)
         if dtype is not None:
             space = namespace_or(like, xp)
@@ -743,19 +770,75 @@ def batched(value, size, xp=None, like=None):
                                       (size,))
     view = _stride0(value, size)
     if view is not None:
-        return view
+        return _carried(view, value) if _BROADCASTS else view
 
     def leaf(v):
         if v is None:
             return None  # (no value, as in _example: the function returned None, say)
         view = _stride0(v, size)
-        if view is not None:
-            return view
-        space = namespace_or(v, xp)
-        v = space.asarray(v)
-        return space.broadcast_to(v, (size,) + v.shape)
+        if view is None:
+            space = namespace_or(v, xp)
+            array = space.asarray(v)
+            view = space.broadcast_to(array, (size,) + array.shape)
+            if type(v) in _PYTHON_LEAVES:
+                remember_broadcast(view, v)
+                return view
+        return _carried(view, v) if _BROADCASTS else view
 
     return tree_map(leaf, value)
+
+
+_PYTHON_LEAVES = (bool, int, float, complex, str, bytes)
+
+# the broadcasts over a batch made of a Python number or string (by batched, and
+# for a number returned as it is): id -> (weak reference to the array, the value),
+# so that an output that does not vary over the batch comes back as the function
+# returned it where it is not batched (jacfwd's aux, vmap's out_dims=None)
+_BROADCASTS = {}
+
+
+def remember_broadcast(array, value):
+    """Note that ``array`` is the Python ``value`` broadcast over a batch. A
+    NumPy array is made read-only: what the caller gets of it is a copy
+    (batch_api.handed_back), so nothing changes what is noted."""
+    key = id(array)
+    try:
+        ref = weakref.ref(array, lambda _, key=key: _BROADCASTS.pop(key, None))
+    except TypeError:  # an array type without weak references: not noted
+        return
+    if isinstance(array, numpy.ndarray):
+        array.flags.writeable = False
+    _BROADCASTS[key] = (ref, value)
+
+
+def _carried(view, value):
+    """``view`` (``value`` batched once more), noted as the Python value
+    ``value`` is a broadcast of, if it is one."""
+    found, python = broadcast_of(value)
+    if found:
+        remember_broadcast(view, python)
+    return view
+
+
+def broadcast_of(leaf):
+    """``(True, value)`` if ``leaf`` is the Python number or string ``value``
+    broadcast over a batch (see :func:`remember_broadcast`), else ``(False, None)``."""
+    entry = _BROADCASTS.get(id(leaf)) if _BROADCASTS else None
+    if entry is not None and entry[0]() is leaf:
+        return True, entry[1]
+    return False, None
+
+
+def broadcast_string(tree):
+    """The first Python string (or bytes) among ``tree``'s leaves broadcast
+    over a batch, or None."""
+    if not _BROADCASTS or type(tree) is numpy.ndarray:  # (the common case, quickly)
+        return None
+    for leaf in _leaves(tree):
+        found, value = broadcast_of(leaf)
+        if found and isinstance(value, (str, bytes)):
+            return value
+    return None
 
 
 def _stride0(value, size, lead=0):
@@ -801,12 +884,12 @@ def batched_under(value, size, lead=1, xp=None):
         if v is None:
             return None  # (as in batched)
         view = _stride0(v, size, lead)
-        if view is not None:
-            return view
-        space = namespace_or(v, xp)
-        v = space.asarray(v)
-        shape = v.shape[:lead] + (size,) + v.shape[lead:]
-        return space.broadcast_to(space.expand_dims(v, lead), shape)
+        if view is None:
+            space = namespace_or(v, xp)
+            array = space.asarray(v)
+            shape = array.shape[:lead] + (size,) + array.shape[lead:]
+            view = space.broadcast_to(space.expand_dims(array, lead), shape)
+        return _carried(view, v) if _BROADCASTS else view
 
     return tree_map(leaf, value)
 

@@ -1618,6 +1618,70 @@ def test_float32_average_with_its_count():
     assert [j.dtype for j in s2s.jacfwd(average_returned)(x)] == [np.float32, np.float32]
 
 
+# -- a tangent has the type its primal is promoted to -----------------------------------
+
+# NumPy 2 (NEP 50) promotes a float32 array by a float64 NumPy scalar, as by an array
+_LOG_2PI = np.log(2 * np.pi)
+_ROW64 = np.array([0.5, -0.25, 1.5, 2.0])
+
+
+def plus_a_cast_integer(x):
+    return np.float64(np.int64(3)) + x
+
+
+def plus_log_2pi(x):
+    return x + _LOG_2PI
+
+
+def zero_plus_log_2pi_plus_x(x):
+    return x * 0 + _LOG_2PI + x
+
+
+def log_2pi_minus(x):
+    return np.sum(_LOG_2PI - x) - x
+
+
+def remainders_by_log_2pi(x):
+    return x % _LOG_2PI + np.fmod(x, _LOG_2PI)
+
+
+def above_a_float64_row(x):
+    return np.maximum(x, _ROW64) - _ROW64 + np.mod(x, _ROW64 + 3)
+
+
+@pytest.mark.parametrize("fn", [plus_a_cast_integer, plus_log_2pi, zero_plus_log_2pi_plus_x,
+                                log_2pi_minus, remainders_by_log_2pi, above_a_float64_row],
+                         ids=lambda f: f.__name__)
+def test_float64_constants_give_the_tangent_the_primals_type(fn):
+    # a float64 value without a tangent widens the primal but not the tangent the
+    # rule passes through (x + c: x_dot, x % c: x_dot): the tangent stayed float32
+    # where the output was float64
+    x = np.array([0.3, -1.2, 2.0, 0.7], dtype=np.float32)
+    x64 = x.astype(np.float64)
+    out, out_dot = s2s.jvp(fn, (x,), (np.ones_like(x),))
+    assert out.dtype == out_dot.dtype == np.result_type(x, _ROW64 if fn is above_a_float64_row
+                                                        else _LOG_2PI)
+    np.testing.assert_allclose(out_dot, s2s.jvp(fn, (x64,), (np.ones_like(x64),))[1], rtol=1e-6)
+    check_jvp(fn, (x64,))
+    jacobian = s2s.jacfwd(fn)(x)
+    assert jacobian.dtype == out.dtype  # (torch.func and JAX: the output's type)
+    np.testing.assert_allclose(jacobian, s2s.jacfwd(fn)(x64), rtol=1e-6)
+    xs = np.stack([x, 0.5 * x, -x])
+    batched = s2s.vmap(fn)(xs)
+    assert batched.dtype == np.stack([fn(r) for r in xs]).dtype == out.dtype
+
+
+def remainder_of_a_scalar(x):
+    return np.fmod(x, _ROW64 + 3) + x % (_ROW64 + 3)
+
+
+def test_remainder_of_a_scalar_by_an_array_has_the_arrays_shape():
+    # the tangent was x_dot, a scalar: jacfwd could not reshape it to (4,)
+    out, out_dot = check_jvp(remainder_of_a_scalar, (np.float64(1.3),))
+    assert np.shape(out_dot) == np.shape(out) == (4,)
+    np.testing.assert_allclose(s2s.jacfwd(remainder_of_a_scalar)(np.float64(1.3)), np.full(4, 2.0))
+
+
 # -- functools.partial -------------------------------------------------------------
 
 _W = np.arange(6.0).reshape(2, 3) / 10

@@ -866,6 +866,70 @@ def test_has_aux_with_none_in_the_aux():
     np.testing.assert_allclose(aux["cos"], np.cos(xs), rtol=1e-14)
 
 
+def _loss_with_python_aux(x):
+    return np.sum(x ** 2), (3, 2.5, "sum of squares", x.shape, None, (1, True, "a"))
+
+
+def _assert_same_python_values(actual, expected):
+    assert type(actual) is type(expected), f"{actual!r} is no {type(expected).__name__}"
+    if isinstance(expected, tuple):
+        assert len(actual) == len(expected)
+        for a, e in zip(actual, expected):
+            _assert_same_python_values(a, e)
+    else:
+        assert actual == expected
+
+
+def test_has_aux_gives_python_values_back_as_the_function_returned_them():
+    # as JAX's jacfwd (and s2s.jvp) do: they were broadcast over the directions and
+    # the first taken, NumPy scalars (np.int64(3), np.str_(...)); and the tuple
+    # constant with a string in it failed (its zero tangent was one array)
+    x, xs = _normal(4), _normal(3, 4)
+    expected = _loss_with_python_aux(x)[1]
+    for jac in (s2s.jacfwd(_loss_with_python_aux, has_aux=True),
+                s2s.jacfwd(_loss_with_python_aux, has_aux=True, chunk_size=3),
+                s2s.jacfwd(s2s.jacfwd(_loss_with_python_aux, has_aux=True), has_aux=True)):
+        for _ in range(2):  # (the second call takes the fast path)
+            jacobian, aux = jac(x)
+            _assert_same_python_values(aux, expected)
+    np.testing.assert_allclose(s2s.jacfwd(_loss_with_python_aux, has_aux=True)(x)[0], 2 * x)
+    _assert_same_python_values(s2s.jvp(_loss_with_python_aux, (x,), (x,), has_aux=True)[2],
+                               expected)
+    per_example = s2s.vmap(s2s.jacfwd(_loss_with_python_aux, has_aux=True), out_dims=(0, None))
+    jacobians, aux = per_example(xs)
+    np.testing.assert_allclose(jacobians, 2 * xs)
+    _assert_same_python_values(aux, expected)
+
+
+_ROW64 = np.array([0.5, -0.25, 1.5])
+
+
+def _promoted_sum_of_squares(a, b):
+    return np.sum((a + _ROW64) ** 2) * np.sum(b ** 3)
+
+
+def test_hessian_blocks_have_the_type_of_their_first_input_as_in_torch_and_jax():
+    # torch.func.hessian and jax.hessian are jacfwd of reverse mode's gradient, whose
+    # type is its input's: d2f/da db is float32 for a float32 a, even where float64
+    # constants make f float64 (jacfwd(jacfwd(f)) is float64 there, in both too)
+    a = np.array([0.3, -1.2, 2.0], dtype=np.float32)
+    b = np.array([0.7, 1.1])
+    H = s2s.hessian(_promoted_sum_of_squares, argnums=(0, 1))(a, b)
+    assert [[block.dtype for block in row] for row in H] == [[np.float32] * 2, [np.float64] * 2]
+    expected = s2s.hessian(_promoted_sum_of_squares, argnums=(0, 1))(a.astype(np.float64), b)
+    for row, expected_row in zip(H, expected):
+        for block, expected_block in zip(row, expected_row):
+            np.testing.assert_allclose(block, expected_block, rtol=1e-6)
+    twice = s2s.jacfwd(s2s.jacfwd(_promoted_sum_of_squares, argnums=(0, 1)), argnums=(0, 1))
+    assert {block.dtype for row in twice(a, b) for block in row} == {np.dtype(np.float64)}
+    per_example = s2s.vmap(s2s.hessian(_promoted_sum_of_squares), in_dims=(0, None))
+    assert per_example(np.stack([a, 2 * a]), b).dtype == np.float32
+    params = {"a": a, "b": b}
+    blocks = s2s.hessian(lambda p: _promoted_sum_of_squares(p["a"], p["b"]))(params)
+    assert {k: {j: v.dtype for j, v in row.items()} for k, row in blocks.items()} == {
+        "a": {"a": np.float32, "b": np.float32}, "b": {"a": np.float64, "b": np.float64}}
+
+
 @pytest.mark.parametrize("argnums", [(0, 0), (1, -1)])
 @pytest.mark.parametrize("transform", [s2s.jacfwd, s2s.hessian])
 def test_error_argnums_repeated(transform, argnums):

@@ -1846,6 +1846,63 @@ def test_range_of_a_count_that_differs_per_example():
     assert "loop_batched" not in s2s.source(jac)
 
 
+def _fourier_sum(x):
+    acc = 0j  # a Python complex: NumPy makes it complex64 with float32 values
+    for k in range(3):
+        acc = acc + x * np.exp(1j * k * x)
+    return acc
+
+
+def test_a_python_complex_accumulator_keeps_complex64():
+    # the batched 0j was a complex128 array, which made the batch complex128
+    x = np.array([0.5, -1.0, 2.0], dtype=np.float32)
+    xs = np.stack([x, 2 * x, -x, 0.5 * x])
+    expected = _loop(_fourier_sum, (xs,))
+    assert expected.dtype == np.complex64
+    got = s2s.vmap(_fourier_sum)(xs)
+    assert got.dtype == np.complex64
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    assert s2s.vmap(_fourier_sum)(xs.astype(np.float64)).dtype == np.complex128
+    jacobians = s2s.vmap(s2s.jacfwd(_fourier_sum))(xs)
+    assert jacobians.dtype == np.complex64
+    np.testing.assert_allclose(jacobians, [s2s.jacfwd(_fourier_sum)(r.astype(np.float64))
+                                           for r in xs], rtol=1e-5)
+
+
+def _scaled_and_described(x):
+    return 2 * x, ("scaled", 2, 0.5, None)
+
+
+def test_out_dims_none_gives_python_values_back_as_they_are():
+    # as torch.func.vmap and jax.vmap do: they came back as NumPy scalars
+    xs = _normal(5, 3)
+    for chunk_size in (None, 2):
+        vm = s2s.vmap(_scaled_and_described, out_dims=(0, None), chunk_size=chunk_size)
+        for _ in range(2):  # (the second call takes the fast path)
+            scaled, described = vm(xs)
+            np.testing.assert_allclose(scaled, 2 * xs)
+            assert described == ("scaled", 2, 0.5, None)
+            assert [type(v) for v in described] == [str, int, float, type(None)]
+    number = s2s.vmap(lambda x: 3, out_dims=None)(xs)
+    assert number == 3 and type(number) is int
+
+
+def _scaled_and_labelled(x):
+    return 2 * x, "scaled"
+
+
+def test_a_string_output_with_a_batch_axis_is_an_error():
+    # torch.func.vmap and jax.vmap refuse it; it was an array of copies of the string
+    xs = _normal(5, 3)
+    vm = s2s.vmap(_scaled_and_labelled)
+    for _ in range(2):
+        with pytest.raises(s2s.InputError, match="(?s)returned the str 'scaled'.*out_dims=None") as info:
+            vm(xs)
+        assert (info.value.filename, info.value.lineno) == (__file__, line_of(
+            _scaled_and_labelled, "def _scaled_and_labelled"))
+    assert s2s.vmap(_scaled_and_labelled, out_dims=(0, None))(xs)[1] == "scaled"
+
+
 def _energy_by_a_python_float_sum(x):
     total = 0.0  # a Python float: NumPy keeps float32 values float32 when they meet
     for xi in x:

@@ -108,16 +108,20 @@ def float_power(z, x, y, x_dot, y_dot):
     z_dot = y * np.float_power(x, y - 1) * x_dot + z * np.log(x) * y_dot
 
 
+# x's term is x_dot grown to the result's shape and type: without a tangent of
+# y (z = x % 2.5 * np.ones(3), or a float64 y of a float32 x) it is all there is
 @jvp_rule(operator.mod, np.mod, np.remainder, samples=[S(A(4, low=0.1, high=5), 1.5),
-                                                      S(A(3, low=0.1, high=5), A(3, low=1, high=2))],
+                                                      S(A(3, low=0.1, high=5), A(3, low=1, high=2)),
+                                                      S(2.7, A(2, 3, low=1, high=2))],
           batching=EW)
 def mod(z, x, y, x_dot, y_dot):
-    z_dot = x_dot - np.floor_divide(x, y) * y_dot
+    z_dot = rt.broadcast_with(x_dot, y) - np.floor_divide(x, y) * y_dot
 
 
-@jvp_rule(np.fmod, samples=[S(A(4, low=0.1, high=5), 1.5)], batching=EW)
+@jvp_rule(np.fmod, samples=[S(A(4, low=0.1, high=5), 1.5), S(2.7, A(2, 3, low=1, high=2))],
+          batching=EW)
 def fmod(z, x, y, x_dot, y_dot):
-    z_dot = x_dot - np.trunc(x / y) * y_dot
+    z_dot = rt.broadcast_with(x_dot, y) - np.trunc(x / y) * y_dot
 
 
 zero(operator.floordiv, np.floor_divide, samples=[S(A(4, low=0.1, high=5), 1.5)], batching=EW)
@@ -405,8 +409,8 @@ _NONFINITE = np.array([1.5, np.nan, np.inf, -np.inf, -0.5])
 ])
 def nan_to_num(z, x, x_dot, nan_dot, posinf_dot, neginf_dot, copy=True, nan=0.0, posinf=None,
                neginf=None):
-    z_dot = np.where(np.isnan(x), nan_dot, np.where(np.isposinf(x), posinf_dot, np.where(
-        np.isneginf(x), neginf_dot, x_dot)))
+    z_dot = rt.broadcast_with(np.where(np.isnan(x), nan_dot, np.where(
+        np.isposinf(x), posinf_dot, np.where(np.isneginf(x), neginf_dot, x_dot))), z)
 
 
 # |x1| with the sign of x2: the tangent of x1 where the signs agree, its
@@ -415,7 +419,7 @@ def nan_to_num(z, x, x_dot, nan_dot, posinf_dot, neginf_dot, copy=True, nan=0.0,
     S(A(4), A(4)), S(A(2, 4), A(4)), S(A(4), -1.0), S(np.array([1.5, -2.0, 0.5]), A(3)),
 ])
 def copysign(z, x1, x2, x1_dot, x2_dot):
-    z_dot = np.where(np.signbit(x1) == np.signbit(x2), x1_dot, -x1_dot)
+    z_dot = rt.broadcast_with(np.where(np.signbit(x1) == np.signbit(x2), x1_dot, -x1_dot), z)
 
 
 # x1 * 2 ** x2 (x2 an integer, whose tangent is zero): linear in x1
@@ -447,7 +451,8 @@ def frexp(z, x, x_dot):
     S(A(2, 3, low=-5, high=5), A(3, low=1, high=2)),
 ])
 def divmod_(z, x1, x2, x1_dot, x2_dot):
-    z_dot = rt.tuple_like(z, np.zeros_like(z[0]), x1_dot - np.floor_divide(x1, x2) * x2_dot)
+    z_dot = rt.tuple_like(z, np.zeros_like(z[0]),
+                          rt.broadcast_with(x1_dot - np.floor_divide(x1, x2) * x2_dot, z[1]))
 
 
 zero(np.spacing, np.isposinf, np.isneginf, samples=[S(A(4)), S(A(2, 3))], batching=EW)

@@ -317,7 +317,7 @@ def eig(z, a, a_dot):
     w = z[0]
     v = z[1]
     m = np.linalg.solve(v, a_dot @ v)
-    eye = np.eye(a.shape[-1])
+    eye = np.eye(a.shape[-1], dtype=w.real.dtype)  # (float64 would widen a float32 tangent)
     dv = v @ ((1.0 - eye) / (w[..., None, :] - w[..., :, None] + eye) * m)
     k = np.argmax(np.abs(v), axis=-2)[..., None, :]
     q = np.take_along_axis(dv, k, axis=-2) / np.take_along_axis(v, k, axis=-2)

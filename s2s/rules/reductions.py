@@ -268,7 +268,7 @@ def nanvar(z, a, a_dot, axis=None, ddof=0, keepdims=False):
     kept = ~np.isnan(a)
     c = np.where(kept, a - np.nanmean(a, axis=axis, keepdims=True), 0.0)
     z_dot = 2 * np.sum(c * np.where(kept, a_dot, 0.0), axis=axis, keepdims=keepdims) \
-        / (np.sum(kept, axis=axis, keepdims=keepdims) - ddof)
+        / (np.sum(kept, axis=axis, keepdims=keepdims, dtype=z.dtype) - ddof)
 
 
 # (a std of 0, of a single value: every centred value is 0, and so is the tangent)
@@ -277,7 +277,8 @@ def nanstd(z, a, a_dot, axis=None, ddof=0, keepdims=False):
     kept = ~np.isnan(a)
     c = np.where(kept, a - np.nanmean(a, axis=axis, keepdims=True), 0.0)
     z_dot = np.sum(c * np.where(kept, a_dot, 0.0), axis=axis, keepdims=keepdims) \
-        / ((np.sum(kept, axis=axis, keepdims=keepdims) - ddof) * np.where(z == 0, 1.0, z))
+        / ((np.sum(kept, axis=axis, keepdims=keepdims, dtype=z.dtype) - ddof)
+           * np.where(z == 0, 1.0, z))
 
 
 # the product and running product of the values that are not NaN (as 1);

@@ -75,14 +75,15 @@ linear(rt.dict_tangent, argnums=(1,), batching="helper", samples=[
     S({"w": A(2)}, {"w": A(2)}, argnums=(1,))])
 
 
-# d/dx y x^(y-1) = y (y-1) x^(y-2) (0 where y is 0: z is 0 for every x there);
-# d/dy = x^(y-1) (1 + y log x)
+# d/dx y x^(y-1) = y (y-1) x^(y-2) (0 where y is 0: z is 0 for every x there;
+# y - (y != 0) is y - 1 but 0 there, and a Python number as y is, which would not
+# widen a float32 x as np.where's int64 array does); d/dy = x^(y-1) (1 + y log x)
 @jvp_rule(rt.power_coefficient, samples=[S(A(3, low=0.5, high=2), A(3, low=-1, high=2)),
                                          S(A(3, low=0.5, high=2), 3),
                                          S(np.array([0.0, 1.5]), np.array([0.0, 2.0]),
                                            argnums=(0,))], batching="elementwise")
 def power_coefficient(z, x, y, x_dot, y_dot):
-    z_dot = (y * rt.power_coefficient(x, np.where(y == 0, 1, y) - 1) * x_dot
+    z_dot = (y * rt.power_coefficient(x, y - (y != 0)) * x_dot
              + (x ** (y - 1) + z * rt.power_log(x)) * y_dot)
 
 

@@ -287,6 +287,8 @@ def simplify(node):
         if obj is _where():
             # the condition has the full shape: a scalar zero will do
             node.args = [ZeroNode(None) if is_zero(a) else a for a in node.args]
+        if obj is _broadcast_with() and len(node.args) == 2 and _number(node.args[1]) is not None:
+            return node.args[0]  # a Python int or float neither grows nor promotes it
         return node
     if isinstance(node, gast.Subscript):
         value = simplify(node.value)

@@ -146,6 +146,63 @@ def test_rule_against_finite_differences(prim, rule, sample):
             _run(prim, rule, sample, (i,), seed=2 + k)
 
 
+# builtins that return one of their arguments, in whichever type that one has
+_VALUE_TYPED = {max, min}
+
+
+def _float32(value):
+    """``value`` (a differentiated argument) in float32: arrays and Python floats."""
+    if isinstance(value, float):
+        return np.float32(value)
+    if isinstance(value, np.ndarray) and value.dtype == np.float64:
+        return value.astype(np.float32)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_float32(v) for v in value)
+    return value
+
+
+def _strong(value):
+    """``value`` (an argument not differentiated) with its Python floats made
+    NumPy float64s, which promote float32 values as float64 arrays do."""
+    if isinstance(value, float):
+        return np.float64(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_strong(v) for v in value)
+    return value
+
+
+@pytest.mark.parametrize("strong", [False, True], ids=["as-given", "float64-constants"])
+@pytest.mark.parametrize("prim, rule, sample", list(_cases()))
+def test_rule_tangent_in_float32_has_its_primals_type(prim, rule, sample, strong):
+    """Each differentiable argument alone in float32, the other arguments as
+    the sample gives them or (``strong``) with their floats float64 NumPy
+    values, which promote the primal: the tangent has the primal's shape and
+    dtype (JAX's rule: a tangent's dtype is its primal's). A Python float's
+    primal has no fixed type (a float32 value's tangent stays float32, as
+    NumPy treats the float)."""
+    if isinstance(rule, ZeroRule) or prim in _VALUE_TYPED:
+        return
+    rng = np.random.default_rng(3)
+    args, kwargs = sample.make(rng)
+    floats = [i for i, a in enumerate(sample.args) if strong and _float_input(a)]
+    for i in _diff_argnums(sample):
+        values = [_float32(a) if j == i else _strong(a) if j in floats else a
+                  for j, a in enumerate(args)]
+        src, namespace, names = _function(prim, sample, (i,))
+        namespace.update((n, v) for n, v in zip(names, values) if n.startswith("c"))
+        namespace.update((f"k_{key}", v) for key, v in kwargs.items())
+        f = make_function(src, namespace)
+        out, tangent = s2s.jvp(f, (values[i],), (_float32(random_like(values[i], rng)),))
+        for o, t in zip(leaves(out), leaves(tangent)):
+            if type(o) is float or np.asarray(o).dtype.kind not in "fc":
+                continue
+            o, t = np.asarray(o), np.asarray(t)
+            if prim in (operator.pow, pow) and o.dtype != np.result_type(*values):
+                continue  # (NumPy before 2.3: x ** 0.5 is sqrt(x), in x's type, for any 0.5)
+            assert (t.dtype, t.shape) == (o.dtype, o.shape), \
+                f"argument {i}: tangent {t.dtype}{t.shape}, primal {o.dtype}{o.shape}"
+
+
 def test_every_rule_has_samples():
     missing = sorted(rule.name for rule in RULES.values() if not rule.samples)
     assert not missing, f"rules without samples: {missing}"
