@@ -732,15 +732,18 @@ class Emitter(StatementPass):
             self.problem(
                 NoRuleError, s,
                 f"no rule for the method .{method}() called with a value that carries a "
-                "derivative: s2s does not read the code of methods",
-                "compute it with NumPy functions or with a module-level function (s2s "
-                "transforms those)",
+                "derivative: s2s cannot tell, from the code, which function it is (a method of "
+                "super() or of an object a library made, such as a random generator)",
+                "call the method on an object the function reads from a global or closure "
+                "(model.forward(x)), call the class's function (Base.forward(self, x)), or "
+                "compute it with NumPy functions",
             )
             return None, False
         self.problem(
             NoRuleError, s,
             f"no rule for the method .{method}() of a value that carries a derivative",
-            "call the NumPy function instead (np.<name>(x, ...))",
+            f"call the NumPy function instead (np.{method}(x, ...)) if there is one, or pass the "
+            "object's arrays to the function rather than the object",
         )
         return None, False
 
