@@ -547,12 +547,12 @@ class Aliases:
         self.parent = {}
         self.ctx = ctx
         nodes = list(nodes if nodes is not None else walk(fn_node))
-        self.containers = container_names(nodes, ctx)[0]
+        self.containers, self.copies = container_names(nodes, ctx)
         for node in nodes:
             if isinstance(node, gast.Assign):
                 self._assign(node.targets[0], node.value)
             elif isinstance(node, gast.For):
-                for src in _names(node.iter):
+                for src in _names(self._with_original(node.iter)):
                     for dst in _names(node.target):
                         if ctx.is_local(src) and ctx.is_local(dst):
                             self.union(src, dst)
@@ -575,8 +575,11 @@ class Aliases:
                         self.union(base.id, n)
             return
         targets = _names(target)
+        if isinstance(target, gast.Tuple):
+            value = self._with_original(value)
         if isinstance(value, gast.Subscript):
             value = value.value  # an item or view of it, or an item of its shape
+            value = self._with_original(value)
         if isinstance(value, gast.Attribute) and value.attr in INACTIVE_ATTRIBUTES:
             sources = set()  # x.shape, x.shape[0]: no memory shared with x
         elif isinstance(value, gast.Subscript):
@@ -607,6 +610,16 @@ class Aliases:
             for s in sources:
                 if local(t) and local(s):
                     self.union(t, s)
+
+    def _with_original(self, value):
+        """``value``, a name bound to a shallow copy (``q = dict(p)``), and the
+        name it copies, whose items it holds: ``a = q["w"]``, ``for a in q``
+        and ``a, b = q`` bind ``p``'s."""
+        if not (isinstance(value, gast.Name) and value.id in self.copies):
+            return value
+        original = gast.Name(id=self.copies[value.id], ctx=gast.Load(), annotation=None,
+                             type_comment=None)
+        return gast.Tuple(elts=[value, original], ctx=gast.Load())
 
     def _user_function(self, func):
         return user_function(self.ctx.resolve(func))

@@ -86,7 +86,7 @@ _SELECTIONS = {"nonzero", "argwhere", "flatnonzero", "logical_and", "logical_or"
 _SPLITS = {"split", "array_split", "hsplit", "vsplit", "dsplit"}
 # runtime helpers whose result has the structure of their first argument
 _SAME_STRUCTURE = {"zeros_like_tree", "fresh_copy", "tangent_copy", "batched", "batched_copy", "batched_under",
-                   "batched_copy_under"}
+                   "batched_copy_under", "own_tangents"}
 
 
 class Batcher(RankInference, AxisRules, StatementPass):
@@ -807,10 +807,11 @@ class Batcher(RankInference, AxisRules, StatementPass):
             and isinstance(v.func.value, gast.Name) and v.func.value.id in self.batched else None
         if method in ("append", "insert", "extend", "setdefault", "update"):
             # what goes into a batched container gets the batch axis (keys and positions don't)
-            v.args = [self._ensure(a) if i == len(v.args) - 1 else a
+            into = v.func.value.id
+            v.args = [self._ensure_item(into, a) if i == len(v.args) - 1 else a
                       for i, a in enumerate(v.args)]
             for k in v.keywords:  # d.update(w=...)
-                k.value = self._ensure(k.value)
+                k.value = self._ensure_item(into, k.value)
             return [s]
         if method in ("reverse", "clear", "pop", "popitem") \
                 and self.kind.get(v.func.value.id) in ("list", "container") \
@@ -824,6 +825,16 @@ class Batcher(RankInference, AxisRules, StatementPass):
             value, pre = self.batch_value(v, None, s)
             return pre + [gast.Expr(value=value)]
         return [s]
+
+    def _ensure_item(self, container, atom):
+        """``atom`` with the batch axis, to go into the list or dict
+        ``container``: a writable copy of each example where an item of it is
+        updated in place later (``r.append(y); r[1] *= x``: a broadcast view
+        is read-only)."""
+        if container in self.mutated and not self.is_batched(atom) \
+                and not (isinstance(atom, gast.Constant) and atom.value is None):
+            return self._broadcast("batched_copy", atom)
+        return self._ensure(atom)
 
     def _ensure(self, atom):
         """``atom`` with the batch axis (broadcast if it has none; None stays:
@@ -960,10 +971,10 @@ class Batcher(RankInference, AxisRules, StatementPass):
         if isinstance(v, (gast.Tuple, gast.List)):
             flags = self.return_displays.get(z)
             v.elts = [e if isinstance(e, gast.Starred) or (flags is not None and not flags[i])
-                      else self._ensure(e) for i, e in enumerate(v.elts)]
+                      else self._ensure_item(z, e) for i, e in enumerate(v.elts)]
             return v, []
         if isinstance(v, gast.Dict):
-            v.values = [self._ensure(e) for e in v.values]
+            v.values = [self._ensure_item(z, e) for e in v.values]
             return v, []
         if isinstance(v, gast.Attribute):
             return self._attribute(v), []
@@ -999,6 +1010,17 @@ class Batcher(RankInference, AxisRules, StatementPass):
         if isinstance(v, gast.Call):
             return self._call(v, z, s)
         return v, []
+
+    def _copied_whole(self, kind, source):
+        """Whether ``dict(source)`` (``list(source)``) is a shallow copy of a
+        dict (list) the function builds, holding the same batched items: not
+        a dict of (key, value) pairs, nor a list of a batched array's rows."""
+        if source not in self.containers:
+            return False
+        display = gast.Dict if kind is dict else gast.List
+        values = [n.value for n in walk(self.fn) if isinstance(n, gast.Assign)
+                  and isinstance(n.targets[0], gast.Name) and n.targets[0].id == source]
+        return bool(values) and all(isinstance(v, display) for v in values)
 
     def _outer_product(self, v):
         """``a * c`` with ``a`` a batched vector and ``c`` an unbatched matrix
@@ -1119,6 +1141,9 @@ class Batcher(RankInference, AxisRules, StatementPass):
         obj = self.ctx.resolve(func)
         if self._is_random(v):
             return self._random(v, s), []
+        if obj in (dict, list) and len(v.args) == 1 and not v.keywords \
+                and isinstance(v.args[0], gast.Name) and self._copied_whole(obj, v.args[0].id):
+            return v, []  # dict(p) of a dict of the function's: the same batched arrays
         done = self._dynamic_call(v, obj, s)
         if done is None:
             done = batching_rules.batch_call(self, v, obj)
@@ -1160,7 +1185,14 @@ class Batcher(RankInference, AxisRules, StatementPass):
                 and not self.is_batched(v.args[0]):
             v.args[0] = self._broadcast("batched", v.args[0])  # (copied: one per example)
             return v, []
-        if helper in ("fresh_copy", "tangent_copy", "zeros_like_tree", "dict_tangent"):
+        if helper == "own_tangents" and z in self.mutated:
+            # a callee's result whose items change in place: batched, they may be
+            # read-only broadcast views (of values the same in every example)
+            if not self.is_batched(v.args[0]):
+                return self._broadcast("batched_copy", v.args[0]), []
+            return call(self.rt("fresh_copy"), v.args), []
+        if helper in ("fresh_copy", "tangent_copy", "zeros_like_tree", "dict_tangent",
+                      "own_tangents"):
             return v, []  # batched the same way as their argument (the items of a dict)
         if helper == "identity_matmul" and not self.is_batched(v.args[0]):
             return v, []  # a copy of its second argument: batched as that is

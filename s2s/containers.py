@@ -60,8 +60,9 @@ def container_names(nodes, ctx):
     """``(containers, copies)``: the names ``nodes`` (the function's) bind to
     a list or dict (a display, ``list(...)``, ``dict(...)``, ``np.split``
     and its kin, another such name, or an item of one that is a list, dict
-    or tuple itself), and those of them that are a shallow copy of a name
-    (``dict(p)``, ``list(p)``, ``p.copy()``: their arrays are ``p``'s)."""
+    or tuple itself), and the names bound to a shallow copy of a name
+    (``dict(p)``, ``list(p)``, ``p.copy()``: their arrays are ``p``'s), each
+    to the name it copies."""
     found = Containers(nodes, ctx)
     return found.names, found.copies
 
@@ -72,7 +73,7 @@ class Containers:
 
     def __init__(self, nodes, ctx):
         self.ctx = ctx
-        self.copies = set()
+        self.copies = {}  # a shallow copy's name -> the name it copies
         self.names = set()
         self.sure = set()  # names every value bound to which is a list, dict or tuple
         self.bindings = {}  # name -> its values; (iterable,) for a loop's target, None unknown
@@ -167,10 +168,11 @@ class Containers:
         if isinstance(value, gast.Call):
             func = value.func
             if len(value.args) == 1 and isinstance(value.args[0], gast.Name) \
-                    and self._resolve(func) in (list, dict) \
-                    or isinstance(func, gast.Attribute) and func.attr == "copy" \
+                    and self._resolve(func) in (list, dict):
+                self.copies[target] = value.args[0].id
+            elif isinstance(func, gast.Attribute) and func.attr == "copy" \
                     and isinstance(func.value, gast.Name) and not value.args:
-                self.copies.add(target)
+                self.copies[target] = func.value.id
             if self._resolve(func) in _MAKES_CONTAINERS:
                 self.names.add(target)
         elif isinstance(value, (gast.List, gast.Dict)):

@@ -908,7 +908,15 @@ class Emitter(StatementPass):
             value.func, gast.Tuple(elts=list(value.args), ctx=gast.Load()),
             gast.Tuple(elts=tangents, ctx=gast.Load())])
         target = gast.Tuple(elts=[store(z), store(self.dot_name(z))], ctx=gast.Store())
-        return [assign(target, new_call)]
+        out = [assign(target, new_call)]
+        if any(self.aliases.same(z, r) for r in self.ctx.__dict__.get("items_updated", ())):
+            # an item of the callee's list or dict changes in place later: its tangent
+            # may be another value's (x * 1.0 has x's), so the tangents are copied (and,
+            # where this code is differentiated again, own_tangents copies the next ones)
+            out.append(assign(z, call(self.ctx.ref(runtime.own_tangents), [name(z)])))
+            out.append(assign(self.dot_name(z), call(self.ctx.ref(runtime.fresh_copy),
+                                                     [name(self.dot_name(z))])))
+        return out
 
     def _check_captures(self, fname, s):
         """A lambda of this function, called through its variable, is
@@ -988,7 +996,15 @@ class Emitter(StatementPass):
         if discard:
             return [gast.Expr(value=new_call)]
         target = gast.Tuple(elts=[store(z), store(self.dot_name(z))], ctx=gast.Store())
-        return [assign(target, new_call)]
+        out = [assign(target, new_call)]
+        if any(self.aliases.same(z, r) for r in self.ctx.__dict__.get("items_updated", ())):
+            # an item of the callee's list or dict changes in place later: its tangent
+            # may be another value's (x * 1.0 has x's), so the tangents are copied (and,
+            # where this code is differentiated again, own_tangents copies the next ones)
+            out.append(assign(z, call(self.ctx.ref(runtime.own_tangents), [name(z)])))
+            out.append(assign(self.dot_name(z), call(self.ctx.ref(runtime.fresh_copy),
+                                                     [name(self.dot_name(z))])))
+        return out
 
 
 def _self_assignment(stmt):

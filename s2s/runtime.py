@@ -33,6 +33,14 @@ def fresh_copy(value):
     return _copy.copy(value)
 
 
+def own_tangents(value):
+    """``value`` itself: the mark, in derivative code, of a callee's result
+    whose items change in place later (its tangents, perhaps another value's,
+    are copied: by the jvp pass, and by this rule when the code is
+    differentiated again)."""
+    return value
+
+
 def tangent_copy(t, z):
     """A copy of the tangent ``t`` that ``z`` shares (``z = x + 1j`` has ``x``'s
     tangent), for ``z``'s tangent to be updated in place: complex where ``z``

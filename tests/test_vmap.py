@@ -2224,6 +2224,27 @@ def test_items_of_nested_lists_and_dicts_updated_in_place_batch_like_loops(fn):
     _assert_batched_like_loops(fn, _normal(5, 6))
 
 
+def _counter_of_a_dict_updated(x):
+    s = {"m": x * 0.1, "t": 0}  # (the count: the same in every example)
+    s["t"] += 1
+    return s["m"] + s["t"]
+
+
+def _appended_item_updated(x):
+    r = [x * 1.0]
+    r.append(x * 2.0)  # (batched again, hessian: an unbatched array put in)
+    r[1] *= x
+    return np.sum(r[0] + r[1])
+
+
+@pytest.mark.parametrize("fn", [_counter_of_a_dict_updated, _appended_item_updated],
+                         ids=lambda f: f.__name__)
+def test_an_unbatched_item_updated_in_place_batch_like_loops(fn):
+    # "output array is read-only": the unbatched item (the count; x * 2.0 under hessian)
+    # was a broadcast view put into the dict or list, then updated in place
+    _assert_batched_like_loops(fn, _normal(5, 6))
+
+
 # -- sets ---------------------------------------------------------------------------
 
 

@@ -34,10 +34,15 @@ def f(x, v):
 
 
 import gast
+import numpy
 
+from ..analysis import INACTIVE_ATTRIBUTES, VIEW_FUNCTIONS
 from ..containers import Containers
 from ..context import assign, name
+from ..frontend import MISSING
 from ..nodes import clone, walk
+
+_SPLITTERS = {numpy.split, numpy.array_split, numpy.hsplit, numpy.vsplit, numpy.dsplit}
 
 
 def trivial(node):
@@ -58,10 +63,11 @@ def trivial(node):
 
 
 class _AugAssign:
-    def __init__(self, ctx, containers, params):
+    def __init__(self, ctx, containers, params, shared):
         self.ctx = ctx
         self.containers = containers
         self.params = params
+        self.shared = shared
 
     def statements(self, node):
         """Rewrite the augmented assignments in the statement lists under
@@ -97,7 +103,7 @@ class _AugAssign:
             tmp = self.ctx.temp()
             pre.append(assign(tmp, index, node.lineno))
             index = name(tmp)
-        if self._holds_items(target.value, index):
+        if self._holds_items(target.value, index) or self._item_shared(target.value, index):
             return pre + self._update_item(node, target.value, index)
         load = gast.Subscript(value=clone(target.value), slice=clone(index), ctx=gast.Load())
         store = gast.Subscript(value=target.value, slice=index, ctx=gast.Store())
@@ -114,23 +120,43 @@ class _AugAssign:
         item of one that is one (``rows[0]`` of ``rows = [[a, b]]``), or is
         reached by string keys alone (``p["w"]``, ``p["m"]["a"]`` of a dict
         parameter), or is an item of a parameter (``rows[0]`` of a list
-        argument, or of an array one: Python's way is right for both); not a
-        shallow copy of another name (``dict(p)``: its arrays are ``p``'s)."""
+        argument, or of an array one: Python's way is right for both), a
+        shallow copy's too (``dict(p)``: its arrays are ``p``'s, changed in
+        place, as in Python: the entry copy keeps the caller's intact)."""
         keys, root = [index], container
         while isinstance(root, gast.Subscript):
             keys.append(root.slice)
             root = root.value
-        if not isinstance(root, gast.Name) or root.id in self.containers.copies:
+        if not isinstance(root, gast.Name):
             return False
         if isinstance(container, gast.Name):
             return container.id in self.containers.names or _string(index)
         return root.id in self.params or self.containers.holds_items(container) \
             or all(_string(k) for k in keys)
 
+    def _item_shared(self, container, index):
+        """Whether ``container`` (``q`` or ``q[0]`` of ``q[0][k] op= v``),
+        perhaps a list or dict, may hold an object another name holds too:
+        then the old item must change in place (:func:`shared_items`); for
+        an array, ``c[k] = c[k] op v`` does the same. Not for a slice
+        (``c[1:]`` of a list is a new one, of an array a view: written
+        either way)."""
+        if any(isinstance(n, gast.Slice) for n in walk(index)):
+            return False
+        root = container
+        while isinstance(root, gast.Subscript):
+            root = root.value
+        return isinstance(root, gast.Name) and root.id in self.shared
+
     def _update_item(self, node, container, index):
         """``c[k] op= v`` as Python runs it, ``_t = c[k]; _t op= v; c[k] = _t``
         (the array ``c[k]`` changes in place); a nested ``c`` (``rows[0]``)
         is read once, into a temporary."""
+        root = container
+        while isinstance(root, gast.Subscript):
+            root = root.value
+        if isinstance(root, gast.Name):  # (for the jvp pass: a callee's result, copied)
+            self.ctx.__dict__.setdefault("items_updated", set()).add(root.id)
         pre = []
         if not isinstance(container, gast.Name):
             held = self.ctx.temp()
@@ -156,7 +182,136 @@ def _string(index):
 _STATEMENT_LISTS = ("body", "orelse", "finalbody", "handlers", "cases")
 
 
+# -- which items another name may hold ------------------------------------------------
+
+# calls whose result shares no object with their arguments (a new array, a number)
+_FRESH_BUILTINS = {len, abs, float, int, complex, bool, range, isinstance, type, print, str,
+                   round, hash, id, sum}
+
+
+def shared_items(nodes, ctx):
+    """The names whose items (at any depth: ``q[0]``, ``q[0][1]``) another
+    name or container may hold too, so that a change of one in place shows
+    there (``a = q[0]; q[0] += 1`` changes ``a`` where ``q`` is a list):
+    flow-insensitively, a name whose item, a view of one (``q[0][1:]``,
+    ``q[0].T``, ``xp.reshape(q[0], s)``) or itself is bound to a name
+    (``a = q[0]``, ``a, b = q``), looped over (``for r in q``), put into a
+    display or container, or passed to a function of the user's or one not
+    known (which may keep it); not a name bound to another (``r = q``: the
+    same slots), and not what a NumPy function makes anew of it (``xp.sum(
+    q[0])``), arithmetic, ``len(q)`` or ``q.shape`` share. A name every
+    value of which is a NumPy call's new array holds no items."""
+    same, exposed, arrays = {}, set(), {}
+
+    def find(x):
+        while same.setdefault(x, x) != x:
+            x = same[x]
+        return x
+
+    def expose(expr, but=None):
+        exposed.update(_exposed_names(expr, ctx) - {but})
+
+    for node in nodes:
+        if isinstance(node, gast.Assign):
+            target, value = node.targets[0], node.value
+            if isinstance(target, gast.Name):
+                arrays.setdefault(target.id, []).append(_new_array(value, ctx))
+                if isinstance(value, gast.Name):
+                    same[find(target.id)] = find(value.id)
+                    continue
+                # (x = x.copy(): the old x is no longer reachable through x)
+                expose(value, but=target.id)
+                continue
+            expose(value)
+        elif isinstance(node, gast.For):
+            expose(node.iter)
+        elif isinstance(node, (gast.Call, gast.List, gast.Tuple, gast.Set, gast.Dict)):
+            for part in _held_parts(node, ctx):
+                expose(part)
+    roots = {find(n) for n in exposed}
+    return {n for n in set(same) | exposed | set(arrays)
+            if find(n) in roots and not all(arrays.get(n) or [False])}
+
+
+def _held_parts(node, ctx):
+    """The parts of a call or display that the result, or the called
+    function, may keep: a display's items, the arguments of a function of
+    the user's or one not known, a method's receiver and arguments."""
+    if not isinstance(node, gast.Call):
+        return node.values if isinstance(node, gast.Dict) else node.elts
+    args = node.args + [k.value for k in node.keywords]
+    if isinstance(node.func, gast.Attribute) and isinstance(node.func.value, gast.Name) \
+            and ctx.is_local(node.func.value.id):
+        return args  # (lst.append(q[0]); the receiver's own use is the binding's)
+    obj = ctx.resolve(node.func)
+    if _numpy_function(obj) or _is_fresh_builtin(obj):
+        return []
+    return args
+
+
+def _exposed_names(expr, ctx):
+    """The names whose items (or themselves) ``expr``'s value may be or
+    hold: ``q`` of ``q``, ``q[0]``, ``q[0][1:]``, ``q[0].T``, ``f(q[0])``
+    (a function of the user's), ``[q[0], 1]``, ``xp.reshape(q[0], s)``."""
+    if isinstance(expr, gast.Name):
+        return {expr.id}
+    if isinstance(expr, gast.Subscript):
+        return _exposed_names(expr.value, ctx)
+    if isinstance(expr, gast.Attribute):
+        return set() if expr.attr in INACTIVE_ATTRIBUTES else _exposed_names(expr.value, ctx)
+    if isinstance(expr, gast.Starred):
+        return _exposed_names(expr.value, ctx)
+    if isinstance(expr, (gast.List, gast.Tuple, gast.Set)):
+        return set().union(*(_exposed_names(e, ctx) for e in expr.elts))
+    if isinstance(expr, gast.Dict):
+        return set().union(*(_exposed_names(v, ctx) for v in expr.values))
+    if isinstance(expr, gast.BoolOp):  # (a or b is one of them)
+        return set().union(*(_exposed_names(v, ctx) for v in expr.values))
+    if isinstance(expr, gast.BinOp) and isinstance(expr.op, gast.Add) and any(
+            isinstance(side, (gast.List, gast.Tuple)) for side in (expr.left, expr.right)):
+        return _exposed_names(expr.left, ctx) | _exposed_names(expr.right, ctx)  # rows + [y]
+    if isinstance(expr, gast.Call):
+        func, args = expr.func, expr.args + [k.value for k in expr.keywords]
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
+                and ctx.is_local(func.value.id):  # (q.copy(), q.get(k), q[0].astype...)
+            return _exposed_names(func.value, ctx) | set().union(
+                *(_exposed_names(a, ctx) for a in args))
+        obj = ctx.resolve(func)
+        if _is_fresh_builtin(obj):
+            return set()
+        if _numpy_function(obj):
+            views = getattr(obj, "__name__", None) in VIEW_FUNCTIONS
+            return set().union(*(_exposed_names(a, ctx) for a in args)) if views else set()
+        return set().union(*(_exposed_names(a, ctx) for a in args))
+    return set()  # arithmetic, comparisons, constants: new values
+
+
+def _numpy_function(obj):
+    """A function of NumPy's (or of an array library's namespace), not one
+    of those that make lists (``np.split``)."""
+    if obj is MISSING or obj in _SPLITTERS:
+        return False
+    return isinstance(obj, numpy.ufunc) or (getattr(obj, "__module__", None) or "").split(
+        ".")[0] in ("numpy", "cupy", "dask")
+
+
+def _is_fresh_builtin(obj):
+    try:
+        return obj in _FRESH_BUILTINS
+    except TypeError:  # (an unhashable object)
+        return False
+
+
+def _new_array(value, ctx):
+    """Whether ``value`` is a NumPy call that makes an array (``xp.zeros(n)``)."""
+    if not isinstance(value, gast.Call):
+        return False
+    obj = ctx.resolve(value.func)
+    return _numpy_function(obj) and getattr(obj, "__name__", None) not in VIEW_FUNCTIONS
+
+
 def run(fn_node, ctx):
     params = {a.id for a in fn_node.args.posonlyargs + fn_node.args.args + fn_node.args.kwonlyargs}
-    _AugAssign(ctx, Containers(walk(fn_node), ctx), params).statements(fn_node)
+    nodes = list(walk(fn_node))
+    _AugAssign(ctx, Containers(nodes, ctx), params, shared_items(nodes, ctx)).statements(fn_node)
     return fn_node
