@@ -34,6 +34,7 @@ from .analysis import (
     BINOPS,
     LINEAR_METHODS,
     UNARYOPS,
+    VIEW_FUNCTIONS,
     Activity,
     Aliases,
     attribute_names,
@@ -250,6 +251,10 @@ class Emitter(StatementPass):
         body = broadcasts.run(body, self.ctx.namer.primals(), self.ctx.ref(runtime.broadcast_with),
                               self.ctx.xp, nodes)
         body = release.run(cse.run(body, nodes), self.ctx.user_names | set(params), nodes)
+        if not self.entry and _own_returned_tangents(
+                body, params, [self.dot_name(p) for p in self.active_params],
+                self.ctx.ref(runtime.fresh_copy)):
+            nodes = StatementNodes()  # (a return statement changed)
         tangents = [p for p in self.active_params]
         args = clone(fn.args)
         tangent_args = [gast.Name(id=self.dot_name(p), ctx=gast.Param(), annotation=None,
@@ -1005,6 +1010,65 @@ class Emitter(StatementPass):
             out.append(assign(self.dot_name(z), call(self.ctx.ref(runtime.fresh_copy),
                                                      [name(self.dot_name(z))])))
         return out
+
+
+def _own_returned_tangents(body, params, param_tangents, fresh_copy):
+    """In a function another calls, a returned tangent that may be a
+    parameter's tangent (or a view of one) while its value is a new array
+    is returned as a copy: ``return x * 1.0`` has the tangent ``x_dot``
+    itself, and a caller that writes into the result (``y = helper(x);
+    y[0] = 5.0``) would write into its own ``x_dot``. (Where the value is
+    the parameter too, ``return x``, both stay shared, as in Python.)
+    Whether a return changed."""
+    primals, tangents = set(params), set(param_tangents)
+    assigns = [n for n in gast.walk(gast.Module(body=body, type_ignores=[]))
+               if isinstance(n, gast.Assign) and len(n.targets) == 1
+               and isinstance(n.targets[0], gast.Name)]
+    changed = True
+    while changed:  # (flow-insensitive: a name that may hold one, on any path)
+        changed = False
+        for n in assigns:
+            for held in (primals, tangents):
+                if n.targets[0].id not in held and _view_of(n.value, held):
+                    held.add(n.targets[0].id)
+                    changed = True
+    owned = False
+    for n in gast.walk(gast.Module(body=body, type_ignores=[])):
+        if isinstance(n, gast.Return) and isinstance(n.value, gast.Tuple) \
+                and len(n.value.elts) == 2:
+            before = gast.dump(n.value.elts[1])
+            n.value.elts[1] = _owned(n.value.elts[0], n.value.elts[1], primals, tangents,
+                                     fresh_copy)
+            owned |= gast.dump(n.value.elts[1]) != before
+    return owned
+
+
+def _view_of(value, held):
+    """Whether ``value`` is a name in ``held`` or a view of one (an index, a
+    transpose, a reshape...)."""
+    while True:
+        if isinstance(value, gast.Name):
+            return value.id in held
+        if isinstance(value, (gast.Subscript, gast.Attribute)):
+            value = value.value
+        elif isinstance(value, gast.Call) and value.args and (
+                isinstance(value.func, gast.Attribute) and value.func.attr in VIEW_FUNCTIONS):
+            value = value.args[0] if isinstance(value.func.value, gast.Name) \
+                and value.func.value.id in ("xp", "np") else value.func.value
+        else:
+            return False
+
+
+def _owned(primal, tangent, primals, tangents, fresh_copy):
+    if isinstance(primal, (gast.Tuple, gast.List)) and isinstance(tangent, type(primal)) \
+            and len(primal.elts) == len(tangent.elts):
+        tangent.elts = [_owned(p, t, primals, tangents, fresh_copy)
+                        for p, t in zip(primal.elts, tangent.elts)]
+        return tangent
+    if isinstance(tangent, gast.Name) and tangent.id in tangents \
+            and not (isinstance(primal, gast.Name) and primal.id in primals):
+        return call(clone(fresh_copy), [tangent])
+    return tangent
 
 
 def _self_assignment(stmt):

@@ -2128,3 +2128,23 @@ def test_float32_stays_float32_next_to_python_number_constants():
     out, tangent = s2s.jvp(_masked_with_constants, (s,), (np.ones_like(s),))
     assert out.dtype == tangent.dtype == np.float32
     assert s2s.jacfwd(_masked_with_constants)(s).dtype == np.float32
+
+
+def _scaled_copy(x):
+    return x * 1.0  # (its tangent is x_dot itself)
+
+
+def _writes_into_a_helpers_result(x):
+    y = _scaled_copy(x)
+    y[0] = 5.0
+    return y * x
+
+
+def test_a_write_into_a_helpers_new_array_leaves_the_callers_tangent_alone():
+    # the helper returned x_dot as the tangent of its new array x * 1.0: the write
+    # y_dot[0] = 0 went into x_dot, and the product's tangent lost a term
+    x = np.array([1.0, 2.0, 3.0])
+    out, out_dot = s2s.jvp(_writes_into_a_helpers_result, (x,), (np.ones(3),))
+    np.testing.assert_allclose(out, _writes_into_a_helpers_result(x.copy()))
+    np.testing.assert_allclose(out_dot, [5.0, 4.0, 6.0])
+    check_jvp(_writes_into_a_helpers_result, (x,))
