@@ -82,6 +82,11 @@ _SHAPE_HELPERS = {"batch_size", "tail_axes", "len_batched", "shift_axis_of"}
 # argument): indexing with them selects a different number of elements per example
 _SELECTIONS = {"nonzero", "argwhere", "flatnonzero", "logical_and", "logical_or",
                "logical_not", "logical_xor", "isnan", "isfinite", "isinf"}
+# Fourier transforms over all of an example's axes by default (the n-d ones
+# without s=, the shifts): never the call as it is, which would take the batch
+# axis too
+_FFT_ALL_AXES = {"fft.fftn", "fft.ifftn", "fft.rfftn", "fft.irfftn", "fft.fftshift",
+                 "fft.ifftshift"}
 # NumPy functions that return a list of arrays
 _SPLITS = {"split", "array_split", "hsplit", "vsplit", "dsplit"}
 # runtime helpers whose result has the structure of their first argument
@@ -1308,7 +1313,8 @@ class Batcher(RankInference, AxisRules, StatementPass):
             return v
         if path == "linalg.solve" and len(args) == 2 and not kws:
             return self._solve(func, *args)
-        if path and path.startswith("fft.") and first_only and not kws and len(args) <= 2:
+        if path and path.startswith("fft.") and first_only and not kws and len(args) <= 2 \
+                and not (path in _FFT_ALL_AXES and (len(args) == 1 or path.endswith("shift"))):
             return v  # along the last axes: the batch axis is left alone
         if path in ("flipud", "fliplr") and first_only and not kws and len(args) == 1:
             return call(self._xp("flip"), [args[0], const(1 if path == "flipud" else 2)])

@@ -1207,25 +1207,31 @@ _FFT_DEFAULT_AXES = {"fft.fftn": None, "fft.ifftn": None, "fft.rfftn": None, "ff
 @batching_rule(*_FFT_DEFAULT_AXES)
 def _fft_axes(b, v, args, key):
     """The Fourier transforms of a batched array along the axes past the
-    batch axis: axes=None (all of an example's) listed from the end."""
+    batch axis: axes=None (all of an example's) listed from the end, or
+    ``_s2s.tail_axes`` when the rank is known only at run time; axes known
+    only at run time shifted then (``_s2s.shift_axis_of``: None is every
+    axis of an example)."""
     a = args["a"] if "a" in args else args["x"]
     r = b.atom_rank(a)
     name_ = "axis" if key in ("fft.hfft", "fft.ihfft") else "axes"
-    if not b.is_batched(a) or r is None or _any_batched(b, args, [k for k in args
-                                                                  if k not in ("a", "x")]):
+    if not b.is_batched(a) or _any_batched(b, args, [k for k in args if k not in ("a", "x")]):
         return None
     axes = _axis(b, args, name_, _FFT_DEFAULT_AXES[key])
+    no_s = _holds_none(b, args.get("s", const(None)))
     if axes is _UNKNOWN:
-        return None
-    if _is_none(axes):
+        if not no_s:
+            return None  # (None would mean the last len(s) axes)
+        axes = call(b.rt("shift_axis_of"), [a, args[name_]])
+    elif _is_none(axes):
         # (fftn with s= and no axes transforms the last len(s) axes)
-        count = r if _holds_none(b, args.get("s", const(None))) else None
-        if count is None:
+        count = r if no_s else None
+        if not no_s:
             s = _static_value(b, args["s"])
             if not isinstance(s, tuple):
                 return None
             count = len(s)
-        axes = gast.Tuple(elts=[const(-k) for k in range(count, 0, -1)], ctx=gast.Load())
+        axes = call(b.rt("tail_axes"), [a]) if count is None else gast.Tuple(
+            elts=[const(-k) for k in range(count, 0, -1)], ctx=gast.Load())
     else:
         axes = _shift(b, axes)
     others = [gast.keyword(arg=p, value=args[p]) for p in args if p not in ("a", "x", name_)]

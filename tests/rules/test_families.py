@@ -153,3 +153,55 @@ def spectral_energy(x):
 
 def test_fourier_transforms_end_to_end():
     _check(spectral_energy, np.random.default_rng(7).normal(size=(3, 4)))
+
+
+# -- batching where an example's rank is known only at run time, of numbers and tuples -
+
+
+def _doubled(x):
+    """A user helper: its result's rank is not known when the caller is batched."""
+    return x * 2.0
+
+
+_WEIGHTS = np.arange(1.0, 13.0).reshape(3, 4)
+
+
+def shifted_spectra(x):
+    """The default axes=None of fftshift, ifftshift and the n-d transforms
+    (all of an example's axes) of values whose rank is known only at run
+    time: a helper's result, and one of np.fft.fft."""
+    power = np.abs(np.fft.fft(x[0])) ** 2
+    return np.sum(np.fft.fftshift(_doubled(x)) * _WEIGHTS) \
+        + np.sum(np.fft.ifftshift(_doubled(x) ** 2) * _WEIGHTS) \
+        + np.sum(np.fft.fftshift(power) * _WEIGHTS[0]) \
+        + np.sum(np.abs(np.fft.fftn(_doubled(x))) ** 2 * _WEIGHTS) \
+        + np.sum(np.real(np.fft.ifftn(_doubled(x) * x)) * _WEIGHTS) \
+        + np.sum(np.abs(np.fft.rfftn(_doubled(x))) * _WEIGHTS[:, :3]) \
+        + np.sum(np.fft.irfftn(_doubled(x)) * np.arange(18.0).reshape(3, 6))
+
+
+def test_all_axes_fourier_transforms_of_a_value_of_unknown_rank():
+    _check(shifted_spectra, np.random.default_rng(8).normal(size=(3, 4)))
+
+
+def test_fftshift_of_a_helper_result_keeps_the_batch_axis():
+    def f(x):
+        return np.fft.fftshift(_doubled(x))
+
+    def g(x):
+        return np.fft.ifftshift(np.abs(np.fft.fft(x)) ** 2, axes=None)
+
+    xs = np.arange(12.0).reshape(2, 6)
+    for fn in (f, g):
+        np.testing.assert_allclose(s2s.vmap(fn)(xs), [fn(v) for v in xs], atol=1e-12)
+    jac = s2s.jacfwd(g)(xs[1])
+    columns = [central_difference(g, (xs[1],), (e,)) for e in np.eye(6)]
+    np.testing.assert_allclose(jac, np.transpose(columns), rtol=1e-6, atol=1e-5)
+
+
+def test_fftshift_along_axes_known_only_at_run_time():
+    def f(x):
+        axes = tuple(range(x.ndim))
+        return np.sum(np.fft.fftshift(x * x, axes) * _WEIGHTS)
+
+    _check(f, np.random.default_rng(10).normal(size=(3, 4)))
