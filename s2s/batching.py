@@ -60,6 +60,7 @@ from .batch_ranks import (
     _arrayish,
     _index_rank,
     _int_const,
+    returns_tuple,
 )
 from .codegen import comment
 from .containers import container_names
@@ -271,7 +272,8 @@ class Batcher(RankInference, AxisRules, StatementPass):
                         or self.kind.get(self._copied_container(s.value)) in _CONTAINERS \
                         or isinstance(s.value, gast.Call) and (registry.numpy_path(
                             self._resolve(s.value.func)) in _SPLITS or _runtime_name(
-                            self._resolve(s.value.func)) == "dict_tangent") \
+                            self._resolve(s.value.func)) == "dict_tangent"
+                            or returns_tuple(self._resolve(s.value.func))) \
                         or isinstance(s.value, gast.BinOp) and self._sequence_op(s.value) \
                         or isinstance(s.value, (gast.Subscript, gast.Call)) \
                         and target.id in self.containers:  # (rows[0] of rows = [[a], [b]])

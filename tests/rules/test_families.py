@@ -205,3 +205,14 @@ def test_fftshift_along_axes_known_only_at_run_time():
         return np.sum(np.fft.fftshift(x * x, axes) * _WEIGHTS)
 
     _check(f, np.random.default_rng(10).normal(size=(3, 4)))
+
+
+def test_an_item_of_a_tuple_result_indexed_directly():
+    def f(x):
+        return np.sum(np.modf(3 * x)[0] * x + np.frexp(x * x + 1)[0]
+                      + np.divmod(x * 4, 1.5)[1] ** 2 + divmod(x, 0.7)[1] * np.modf(x)[1])
+
+    _check(f, np.array([[0.3, 1.7], [-2.2, 0.9]]))
+    f2 = make_function("def f(x):\n    return np.modf(3 * x)[0]\n", {"np": np})
+    xs = np.linspace(0.1, 2.0, 12).reshape(3, 4)
+    np.testing.assert_allclose(s2s.vmap(f2)(xs), [f2(v) for v in xs])
