@@ -1172,15 +1172,14 @@ def _unstack(b, v, args, key):
 
 @batching_rule("broadcast_arrays")
 def _broadcast_arrays(b, v, args, key):
-    """broadcast_arrays per example: the batched arrays get axes after the
-    batch axis up to the largest rank, the unbatched ones the batch axis."""
+    """broadcast_arrays per example: the operands aligned as those of an
+    elementwise operation (the batched ones get axes after the batch axis
+    up to the largest rank, ``_s2s.align_batched`` where a rank is known
+    only at run time); every result then has the batch axis."""
     items = args.get("args", ())
-    ranks = [b.atom_rank(a) for a in items]
-    if not isinstance(items, tuple) or "subok" in args or None in ranks:
+    if not isinstance(items, tuple) or "subok" in args:
         return None
-    top = max(ranks)
-    return call(v.func, [b._lift(a, top) if b.is_batched(a) else _batched_array(b, _front(a, top - r))
-                         for a, r in zip(items, ranks)])
+    return call(v.func, b._align(list(items)))
 
 
 @batching_rule("diagflat")

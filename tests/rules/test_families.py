@@ -216,3 +216,16 @@ def test_an_item_of_a_tuple_result_indexed_directly():
     f2 = make_function("def f(x):\n    return np.modf(3 * x)[0]\n", {"np": np})
     xs = np.linspace(0.1, 2.0, 12).reshape(3, 4)
     np.testing.assert_allclose(s2s.vmap(f2)(xs), [f2(v) for v in xs])
+
+
+def numbers_in_broadcasts(x):
+    """Python numbers among the operands of broadcast_arrays, with a
+    parameter and with a helper's result (rank known at run time)."""
+    a, b = np.broadcast_arrays(x, 2.0)
+    c = np.broadcast_arrays(1.5, _doubled(x)[:, None], np.ones((5, 1)))[1] ** 2
+    return np.sum(a * b * _WEIGHTS) + np.sum(c)
+
+
+@pytest.mark.parametrize("f", [numbers_in_broadcasts])
+def test_python_numbers_among_batched_operands(f):
+    _check(f, np.random.default_rng(9).normal(size=(3, 4)))
