@@ -1067,7 +1067,17 @@ def _convolve(b, v, args, key):
     if b.is_batched(args.get("mode")):
         return None
     mode = args.get("mode", const("full" if key == "convolve" else "valid"))
-    return call(b.rt("convolve_stacked"), [args["a"], args["v"], mode, const(key)])
+    a, v_ = (_as_sequence(b, args[k]) for k in ("a", "v"))
+    return call(b.rt("convolve_stacked"), [a, v_, mode, const(key)])
+
+
+def _as_sequence(b, x):
+    """A batched operand of convolve or correlate as the sequence it stands
+    for: a number is a sequence of one, not the batch a sequence. (An
+    unbatched number: ``_s2s.convolve_stacked`` reads it as one.)"""
+    if not b.is_batched(x) or b.atom_rank(x) == 1:
+        return x
+    return call(b.rt("atleast_batched"), [x, const(1)])
 
 
 @batching_rule("gradient")

@@ -226,6 +226,14 @@ def numbers_in_broadcasts(x):
     return np.sum(a * b * _WEIGHTS) + np.sum(c)
 
 
-@pytest.mark.parametrize("f", [numbers_in_broadcasts])
+def numbers_in_convolutions(x):
+    """A Python number as a sequence of convolve (a sequence of one), and a
+    number that differs per example."""
+    smooth = np.convolve(x[0], 2.0) + np.convolve(0.5, _doubled(x)[1])
+    scaled = np.convolve(x[2], x[1, 0] ** 2) * np.convolve(_doubled(x)[0], x[0, 1] * 3.0)
+    return np.sum(smooth * scaled * x[1])
+
+
+@pytest.mark.parametrize("f", [numbers_in_broadcasts, numbers_in_convolutions])
 def test_python_numbers_among_batched_operands(f):
     _check(f, np.random.default_rng(9).normal(size=(3, 4)))
