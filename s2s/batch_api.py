@@ -947,6 +947,9 @@ def _read_only(bases):
     return tuple(others)
 
 
+_WARN_ON_WRITE = 1 << 31  # NumPy's NPY_ARRAY_WARN_ON_WRITE, in ndarray.flags.num
+
+
 def handed_back(tree, kept=()):
     """``tree`` as the caller gets it: arrays they may write to (``J -= I``)
     without touching anything s2s keeps. A read-only array (a broadcast view:
@@ -954,9 +957,13 @@ def handed_back(tree, kept=()):
     of a kept basis) or one sharing memory with ``kept`` (the bases of other
     libraries a jacfwd object keeps) is copied; the rest is returned as it is."""
     if isinstance(tree, numpy.ndarray):
-        # (a zero stride: a broadcast view, np.broadcast_arrays' too, whose writeable
-        # flag NumPy warns about when it is read)
-        return tree.copy() if 0 in tree.strides or not tree.flags.writeable else tree
+        # (a zero stride: a broadcast view; np.broadcast_arrays' views, and views of
+        # them, carry NumPy's warn-on-write flag, and reading their writeable flag
+        # warns: read the raw flags instead. A view broadcast along axes of size 1
+        # alone has no zero stride.)
+        flags = tree.flags
+        return tree.copy() if 0 in tree.strides or flags.num & _WARN_ON_WRITE \
+            or not flags.writeable else tree
     if isinstance(tree, (tuple, list, dict)):
         items = list(tree.values()) if isinstance(tree, dict) else tree
         owned = [handed_back(item, kept) for item in items]

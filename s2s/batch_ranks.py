@@ -9,6 +9,8 @@ batcher's ``rank`` table (variable -> rank, None when unknown), which the
 batcher's analysis fills to a fixed point (``_BOTTOM``: not reached yet).
 """
 
+import builtins
+
 import gast
 import numpy
 
@@ -16,7 +18,7 @@ from . import runtime
 from .frontend import MISSING, dotted, static_rank
 from .nodes import walk
 from .rules import registry
-from .rules.batching_axes import AXES
+from .rules.batching_axes import AXES, TUPLE_RESULTS
 
 _BOTTOM = object()  # rank not yet known (fixed point start)
 
@@ -132,6 +134,8 @@ class RankInference:
             items = [self.atom_rank(e) for e in self.displays[args[0].id].elts]
             if items and all(r == items[0] for r in items) and isinstance(items[0], int):
                 return items[0] + 1
+        if returns_tuple(obj):
+            return None  # (a tuple, whose items have ranks)
         if rule is not None and rule.batching == "elementwise":
             return _max_rank(*[r for a, r in zip(args, ranks) if _arrayish(a)]) if args else None
         if obj in (max, min, sum) and args and not v.keywords:
@@ -211,6 +215,15 @@ class RankInference:
         if obj in (float, int, len):
             return 0
         return None
+
+
+def returns_tuple(obj):
+    """Whether calling ``obj`` returns a tuple of arrays: a ufunc of two
+    outputs or more, divmod, ``_s2s.tuple_like``, or one of ``TUPLE_RESULTS``."""
+    if isinstance(obj, numpy.ufunc):
+        return obj.nout > 1
+    return obj is builtins.divmod or obj is runtime.tuple_like \
+        or registry.numpy_path(obj) in TUPLE_RESULTS
 
 
 def _max_rank(*ranks):

@@ -60,6 +60,7 @@ from .batch_ranks import (
     _arrayish,
     _index_rank,
     _int_const,
+    returns_tuple,
 )
 from .codegen import comment
 from .containers import container_names
@@ -82,6 +83,11 @@ _SHAPE_HELPERS = {"batch_size", "tail_axes", "len_batched", "shift_axis_of"}
 # argument): indexing with them selects a different number of elements per example
 _SELECTIONS = {"nonzero", "argwhere", "flatnonzero", "logical_and", "logical_or",
                "logical_not", "logical_xor", "isnan", "isfinite", "isinf"}
+# Fourier transforms over all of an example's axes by default (the n-d ones
+# without s=, the shifts): never the call as it is, which would take the batch
+# axis too
+_FFT_ALL_AXES = {"fft.fftn", "fft.ifftn", "fft.rfftn", "fft.irfftn", "fft.fftshift",
+                 "fft.ifftshift"}
 # NumPy functions that return a list of arrays
 _SPLITS = {"split", "array_split", "hsplit", "vsplit", "dsplit"}
 # runtime helpers whose result has the structure of their first argument
@@ -266,7 +272,8 @@ class Batcher(RankInference, AxisRules, StatementPass):
                         or self.kind.get(self._copied_container(s.value)) in _CONTAINERS \
                         or isinstance(s.value, gast.Call) and (registry.numpy_path(
                             self._resolve(s.value.func)) in _SPLITS or _runtime_name(
-                            self._resolve(s.value.func)) == "dict_tangent") \
+                            self._resolve(s.value.func)) == "dict_tangent"
+                            or returns_tuple(self._resolve(s.value.func))) \
                         or isinstance(s.value, gast.BinOp) and self._sequence_op(s.value) \
                         or isinstance(s.value, (gast.Subscript, gast.Call)) \
                         and target.id in self.containers:  # (rows[0] of rows = [[a], [b]])
@@ -1341,7 +1348,8 @@ class Batcher(RankInference, AxisRules, StatementPass):
             return v
         if path == "linalg.solve" and len(args) == 2 and not kws:
             return self._solve(func, *args)
-        if path and path.startswith("fft.") and first_only and not kws and len(args) <= 2:
+        if path and path.startswith("fft.") and first_only and not kws and len(args) <= 2 \
+                and not (path in _FFT_ALL_AXES and (len(args) == 1 or path.endswith("shift"))):
             return v  # along the last axes: the batch axis is left alone
         if path in ("flipud", "fliplr") and first_only and not kws and len(args) == 1:
             return call(self._xp("flip"), [args[0], const(1 if path == "flipud" else 2)])

@@ -2225,9 +2225,10 @@ def cov_batched(m, y, flags, rowvar=True, bias=False, ddof=None, fweights=None, 
 
 def convolve_stacked(a, v, mode, kind):
     """np.convolve (``kind`` "convolve") or np.correlate of the last axes of
-    ``a`` and ``v``, their leading axes broadcast (examples of a batch)."""
+    ``a`` and ``v``, their leading axes broadcast (examples of a batch); a
+    number (0-d) is a sequence of one, as NumPy reads it."""
     xp = namespace_of(a, v)
-    a, v = xp.asarray(a), xp.asarray(v)
+    a, v = (xp.reshape(x, (1,)) if x.ndim == 0 else x for x in (xp.asarray(a), xp.asarray(v)))
     n0, m0 = n, m = a.shape[-1], v.shape[-1]
     if kind == "correlate":
         v = xp.conj(v[..., ::-1])

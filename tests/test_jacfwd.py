@@ -5,6 +5,7 @@ memory, randomness, errors and compositions."""
 
 import math
 import tracemalloc
+import warnings
 
 import e2e_functions as ef
 import numpy as np
@@ -843,6 +844,27 @@ def test_every_array_handed_back_is_writable(make):
     for leaf in pytree.flatten(make())[0]:
         assert leaf.flags.writeable
         leaf += 1.0
+
+
+def _broadcast_three(x, y, z):
+    return np.broadcast_arrays(x, y, z)
+
+
+def test_broadcast_views_handed_back_without_reading_their_writeable_flag():
+    # np.broadcast_arrays' views (and views of them) carry NumPy's warn-on-write
+    # flag, and reading their writeable flag warns: a view broadcast along axes
+    # of size 1 alone (one direction, B = 1), reshaped, has no zero stride
+    from s2s.batch_api import handed_back
+
+    view = np.broadcast_arrays(np.zeros((2, 3)), np.ones((1, 1, 1)))[0].reshape(2, 3, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        owned = handed_back(view)
+        jacobians = s2s.jacfwd(_broadcast_three, argnums=2)(np.ones((2, 3)), np.ones(3),
+                                                            np.ones((1, 1)))
+    assert owned is not view and owned.flags.writeable
+    np.testing.assert_array_equal(jacobians[0], np.zeros((2, 3, 1, 1)))
+    np.testing.assert_array_equal(jacobians[2], np.ones((2, 3, 1, 1)))
 
 
 def _sin_and_none(x):

@@ -66,3 +66,9 @@ AXES.update({
         "nancumsum", "nancumprod", "cumulative_sum", "cumulative_prod")},
 })
 TANGENT_HELPERS.update({"cumulative_prod_tangent": ((1,), None, 0)})
+
+# primitives whose result is a tuple of arrays (each batched where the call
+# is): the batcher indexes it as a tuple, never as an array. NumPy's ufuncs
+# of two outputs or more (modf, frexp, divmod) say so themselves (``nout``).
+TUPLE_RESULTS = {"linalg.slogdet", "linalg.eigh", "linalg.eig", "histogram", "histogram2d",
+                 "broadcast_arrays"}

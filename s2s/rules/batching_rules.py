@@ -1067,7 +1067,17 @@ def _convolve(b, v, args, key):
     if b.is_batched(args.get("mode")):
         return None
     mode = args.get("mode", const("full" if key == "convolve" else "valid"))
-    return call(b.rt("convolve_stacked"), [args["a"], args["v"], mode, const(key)])
+    a, v_ = (_as_sequence(b, args[k]) for k in ("a", "v"))
+    return call(b.rt("convolve_stacked"), [a, v_, mode, const(key)])
+
+
+def _as_sequence(b, x):
+    """A batched operand of convolve or correlate as the sequence it stands
+    for: a number is a sequence of one, not the batch a sequence. (An
+    unbatched number: ``_s2s.convolve_stacked`` reads it as one.)"""
+    if not b.is_batched(x) or b.atom_rank(x) == 1:
+        return x
+    return call(b.rt("atleast_batched"), [x, const(1)])
 
 
 @batching_rule("gradient")
@@ -1172,15 +1182,14 @@ def _unstack(b, v, args, key):
 
 @batching_rule("broadcast_arrays")
 def _broadcast_arrays(b, v, args, key):
-    """broadcast_arrays per example: the batched arrays get axes after the
-    batch axis up to the largest rank, the unbatched ones the batch axis."""
+    """broadcast_arrays per example: the operands aligned as those of an
+    elementwise operation (the batched ones get axes after the batch axis
+    up to the largest rank, ``_s2s.align_batched`` where a rank is known
+    only at run time); every result then has the batch axis."""
     items = args.get("args", ())
-    ranks = [b.atom_rank(a) for a in items]
-    if not isinstance(items, tuple) or "subok" in args or None in ranks:
+    if not isinstance(items, tuple) or "subok" in args:
         return None
-    top = max(ranks)
-    return call(v.func, [b._lift(a, top) if b.is_batched(a) else _batched_array(b, _front(a, top - r))
-                         for a, r in zip(items, ranks)])
+    return call(v.func, b._align(list(items)))
 
 
 @batching_rule("diagflat")
@@ -1207,25 +1216,31 @@ _FFT_DEFAULT_AXES = {"fft.fftn": None, "fft.ifftn": None, "fft.rfftn": None, "ff
 @batching_rule(*_FFT_DEFAULT_AXES)
 def _fft_axes(b, v, args, key):
     """The Fourier transforms of a batched array along the axes past the
-    batch axis: axes=None (all of an example's) listed from the end."""
+    batch axis: axes=None (all of an example's) listed from the end, or
+    ``_s2s.tail_axes`` when the rank is known only at run time; axes known
+    only at run time shifted then (``_s2s.shift_axis_of``: None is every
+    axis of an example)."""
     a = args["a"] if "a" in args else args["x"]
     r = b.atom_rank(a)
     name_ = "axis" if key in ("fft.hfft", "fft.ihfft") else "axes"
-    if not b.is_batched(a) or r is None or _any_batched(b, args, [k for k in args
-                                                                  if k not in ("a", "x")]):
+    if not b.is_batched(a) or _any_batched(b, args, [k for k in args if k not in ("a", "x")]):
         return None
     axes = _axis(b, args, name_, _FFT_DEFAULT_AXES[key])
+    no_s = _holds_none(b, args.get("s", const(None)))
     if axes is _UNKNOWN:
-        return None
-    if _is_none(axes):
+        if not no_s:
+            return None  # (None would mean the last len(s) axes)
+        axes = call(b.rt("shift_axis_of"), [a, args[name_]])
+    elif _is_none(axes):
         # (fftn with s= and no axes transforms the last len(s) axes)
-        count = r if _holds_none(b, args.get("s", const(None))) else None
-        if count is None:
+        count = r if no_s else None
+        if not no_s:
             s = _static_value(b, args["s"])
             if not isinstance(s, tuple):
                 return None
             count = len(s)
-        axes = gast.Tuple(elts=[const(-k) for k in range(count, 0, -1)], ctx=gast.Load())
+        axes = call(b.rt("tail_axes"), [a]) if count is None else gast.Tuple(
+            elts=[const(-k) for k in range(count, 0, -1)], ctx=gast.Load())
     else:
         axes = _shift(b, axes)
     others = [gast.keyword(arg=p, value=args[p]) for p in args if p not in ("a", "x", name_)]

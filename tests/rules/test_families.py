@@ -153,3 +153,87 @@ def spectral_energy(x):
 
 def test_fourier_transforms_end_to_end():
     _check(spectral_energy, np.random.default_rng(7).normal(size=(3, 4)))
+
+
+# -- batching where an example's rank is known only at run time, of numbers and tuples -
+
+
+def _doubled(x):
+    """A user helper: its result's rank is not known when the caller is batched."""
+    return x * 2.0
+
+
+_WEIGHTS = np.arange(1.0, 13.0).reshape(3, 4)
+
+
+def shifted_spectra(x):
+    """The default axes=None of fftshift, ifftshift and the n-d transforms
+    (all of an example's axes) of values whose rank is known only at run
+    time: a helper's result, and one of np.fft.fft."""
+    power = np.abs(np.fft.fft(x[0])) ** 2
+    return np.sum(np.fft.fftshift(_doubled(x)) * _WEIGHTS) \
+        + np.sum(np.fft.ifftshift(_doubled(x) ** 2) * _WEIGHTS) \
+        + np.sum(np.fft.fftshift(power) * _WEIGHTS[0]) \
+        + np.sum(np.abs(np.fft.fftn(_doubled(x))) ** 2 * _WEIGHTS) \
+        + np.sum(np.real(np.fft.ifftn(_doubled(x) * x)) * _WEIGHTS) \
+        + np.sum(np.abs(np.fft.rfftn(_doubled(x))) * _WEIGHTS[:, :3]) \
+        + np.sum(np.fft.irfftn(_doubled(x)) * np.arange(18.0).reshape(3, 6))
+
+
+def test_all_axes_fourier_transforms_of_a_value_of_unknown_rank():
+    _check(shifted_spectra, np.random.default_rng(8).normal(size=(3, 4)))
+
+
+def test_fftshift_of_a_helper_result_keeps_the_batch_axis():
+    def f(x):
+        return np.fft.fftshift(_doubled(x))
+
+    def g(x):
+        return np.fft.ifftshift(np.abs(np.fft.fft(x)) ** 2, axes=None)
+
+    xs = np.arange(12.0).reshape(2, 6)
+    for fn in (f, g):
+        np.testing.assert_allclose(s2s.vmap(fn)(xs), [fn(v) for v in xs], atol=1e-12)
+    jac = s2s.jacfwd(g)(xs[1])
+    columns = [central_difference(g, (xs[1],), (e,)) for e in np.eye(6)]
+    np.testing.assert_allclose(jac, np.transpose(columns), rtol=1e-6, atol=1e-5)
+
+
+def test_fftshift_along_axes_known_only_at_run_time():
+    def f(x):
+        axes = tuple(range(x.ndim))
+        return np.sum(np.fft.fftshift(x * x, axes) * _WEIGHTS)
+
+    _check(f, np.random.default_rng(10).normal(size=(3, 4)))
+
+
+def test_an_item_of_a_tuple_result_indexed_directly():
+    def f(x):
+        return np.sum(np.modf(3 * x)[0] * x + np.frexp(x * x + 1)[0]
+                      + np.divmod(x * 4, 1.5)[1] ** 2 + divmod(x, 0.7)[1] * np.modf(x)[1])
+
+    _check(f, np.array([[0.3, 1.7], [-2.2, 0.9]]))
+    f2 = make_function("def f(x):\n    return np.modf(3 * x)[0]\n", {"np": np})
+    xs = np.linspace(0.1, 2.0, 12).reshape(3, 4)
+    np.testing.assert_allclose(s2s.vmap(f2)(xs), [f2(v) for v in xs])
+
+
+def numbers_in_broadcasts(x):
+    """Python numbers among the operands of broadcast_arrays, with a
+    parameter and with a helper's result (rank known at run time)."""
+    a, b = np.broadcast_arrays(x, 2.0)
+    c = np.broadcast_arrays(1.5, _doubled(x)[:, None], np.ones((5, 1)))[1] ** 2
+    return np.sum(a * b * _WEIGHTS) + np.sum(c)
+
+
+def numbers_in_convolutions(x):
+    """A Python number as a sequence of convolve (a sequence of one), and a
+    number that differs per example."""
+    smooth = np.convolve(x[0], 2.0) + np.convolve(0.5, _doubled(x)[1])
+    scaled = np.convolve(x[2], x[1, 0] ** 2) * np.convolve(_doubled(x)[0], x[0, 1] * 3.0)
+    return np.sum(smooth * scaled * x[1])
+
+
+@pytest.mark.parametrize("f", [numbers_in_broadcasts, numbers_in_convolutions])
+def test_python_numbers_among_batched_operands(f):
+    _check(f, np.random.default_rng(9).normal(size=(3, 4)))
