@@ -26,6 +26,7 @@ def f_jvp(x, w, x_dot, w_dot):
 
 import functools
 import inspect
+import types
 
 import gast
 
@@ -1106,13 +1107,30 @@ class Site:
     def dot_or_zero(self, atom):
         return self.em.dot_or_zero(atom)
 
-    def static(self, atom):
-        """The value of an argument known at transform time: a constant, or a
-        global (the generated code then depends on its value); else MISSING."""
+    def static(self, atom, depth=0):
+        """The value of an argument known at transform time: a constant, a
+        global (the generated code then depends on its value), a module's
+        number or string (``np.inf``, ``math.pi``: fixed for the run), -/+
+        one of those, or a local bound once to one (``-np.inf`` is a
+        temporary after normalisation); else MISSING."""
         if isinstance(atom, gast.Constant):
             return atom.value
         if atom is None:
             return None
+        if isinstance(atom, gast.UnaryOp) and isinstance(atom.op, (gast.USub, gast.UAdd)):
+            value = self.static(atom.operand, depth)
+            if type(value) not in (int, float):
+                return MISSING
+            return -value if isinstance(atom.op, gast.USub) else value
+        if isinstance(atom, gast.Name) and self.em.ctx.is_local(atom.id):
+            value = self.em.bound_once.get(atom.id)
+            return self.static(value, depth + 1) if value is not None and depth < 8 else MISSING
+        if isinstance(atom, gast.Attribute):
+            module = self.em.ctx.resolve(atom.value)
+            value = self.em.ctx.resolve(atom)
+            if isinstance(module, types.ModuleType) and isinstance(value, (str, int, float)):
+                return value
+            return MISSING
         if not isinstance(atom, gast.Name):
             return MISSING
         value = self.em.ctx.resolve(atom)

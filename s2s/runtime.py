@@ -115,6 +115,26 @@ def real_part(v):
     return v.real
 
 
+def from_parts(x, re, im):
+    """``re + 1j * im`` where ``x`` is complex, ``re`` where it is real (a
+    tangent built part by part, which stays real for a real ``x``), with the
+    shape the three broadcast to (an elementwise function of them)."""
+    if numpy.iscomplexobj(x):  # (in x's precision at least, as its complex values are)
+        out = re + 1j * im
+        dtype = numpy.result_type(*(getattr(v, "dtype", v) for v in (x, re, im)))
+        if getattr(out, "dtype", dtype) != dtype:
+            out = namespace_of(out).asarray(out, dtype=dtype)
+    else:
+        out = re
+    shapes = [getattr(v, "shape", None) for v in (x, re, im, out)]
+    shapes = [numpy.shape(v) if s is None else s for v, s in zip((x, re, im, out), shapes)]
+    shape = numpy.broadcast_shapes(*shapes[:3])
+    if shapes[3] == shape:
+        return out
+    xp = namespace_of(out)
+    return out + xp.zeros(shape, dtype=xp.asarray(out).dtype)
+
+
 def power_coefficient(x, y):
     """``y * x ** (y - 1)``, the derivative of ``x ** y`` in ``x``, for an
     exponent known only at run time: 0 where ``y`` is 0 (``x ** 0`` is 1
@@ -287,13 +307,16 @@ def accumulated_extremum_tangent(a, z, a_dot, axis):
 
 
 def var_tangent(a, a_dot, axis, ddof, keepdims):
-    """Tangent of var: 2 / (n - ddof) * sum((a - mean) * a_dot)."""
+    """Tangent of var: 2 / (n - ddof) * Re(sum(conj(a - mean) * a_dot)) (var
+    is the mean of |a - mean|^2: real for a complex ``a`` too). Bilinear
+    over the reals in ``a`` and ``a_dot``."""
     xp = namespace_of(a, a_dot)
     a = xp.asarray(a)
     centred = a - xp.mean(a, axis=axis, keepdims=True)
     axes = range(a.ndim) if axis is None else axis if isinstance(axis, tuple) else (axis,)
     n = math.prod(a.shape[ax] for ax in axes)
-    return 2.0 * xp.sum(centred * a_dot, axis=axis, keepdims=keepdims) / (n - ddof)
+    return 2.0 * real_part(xp.sum(_conj(xp, centred) * a_dot, axis=axis, keepdims=keepdims)) \
+        / (n - ddof)
 
 
 def prod_tangent(a, a_dot, axis, keepdims):
@@ -2129,9 +2152,14 @@ def nan_to_num_batched(x, nan, posinf, neginf, flags):
             value = xp.reshape(value, value.shape[:1] + (1,) * rank)
         return value
 
-    out = xp.where(xp.isnan(x), fill(nan, 0.0, flags[1]), x)
-    out = xp.where(xp.isposinf(x), fill(posinf, info.max, flags[2]), out)
-    return xp.where(xp.isneginf(x), fill(neginf, info.min, flags[3]), out)
+    def part(x):
+        out = xp.where(xp.isnan(x), fill(nan, 0.0, flags[1]), x)
+        out = xp.where(xp.isposinf(x), fill(posinf, info.max, flags[2]), out)
+        return xp.where(xp.isneginf(x), fill(neginf, info.min, flags[3]), out)
+
+    if x.dtype.kind == "c":  # each part on its own, as NumPy's
+        return part(x.real) + 1j * part(x.imag)
+    return part(x)
 
 
 def cov_matrix(m, rowvar=True, lead=0):

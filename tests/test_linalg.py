@@ -5,6 +5,8 @@ what is refused, and where the derivative does not exist; and torch.func /
 JAX on the same inputs where they are installed (the factors compared once
 their signs are aligned, as each library picks its own)."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -274,3 +276,138 @@ def test_norm_of_a_complex_array(a, ord):
     np.testing.assert_allclose(tangent, (f(a + 1e-6 * t) - f(a - 1e-6 * t)) / 2e-6, rtol=1e-6,
                                atol=1e-8)
     np.testing.assert_allclose(s2s.jvp(f, (a,), (1j * a,))[1], 0.0, atol=1e-12)
+
+
+# -- Hermitian eigenproblems, cond's orders, second derivatives of the 2-norms ---------
+
+_B, _C = _complex(3, 3), _complex(3, 3)
+_WELL = np.array([[2.0, 0.3, -0.4], [0.5, -1.0, 0.2], [0.1, 0.7, 3.5]])  # distinct eigenvalues
+_HERMITIAN, _DIRECTION = _B + _B.conj().T, _C + _C.conj().T
+
+
+def _eigh_pair(a):
+    return tuple(np.linalg.eigh(a))
+
+
+def _eigvalsh(a):
+    return np.linalg.eigvalsh(a)
+
+
+@pytest.mark.parametrize("a, d", [
+    (_HERMITIAN, _DIRECTION),
+    # eigh reads the lower triangle (the upper one, and the imaginary part of the
+    # diagonal, are not read): so does the derivative
+    (np.tril(_HERMITIAN) + np.triu(_complex(3, 3), 1) + 0.5j * np.eye(3), _complex(3, 3)),
+    (np.stack([_HERMITIAN, _HERMITIAN.conj()]), np.stack([_DIRECTION, _complex(3, 3)])),
+], ids=["hermitian", "lower-triangle", "stack"])
+def test_eigh_of_a_complex_hermitian_matrix(a, d):
+    # dw = Re diag(V^H dA V) (the transposes lacked their conjugates); the vectors'
+    # phases are NumPy's (LAPACK's: the first row of V real), so they compare with
+    # differences of np.linalg.eigh as they are
+    _, values = s2s.jvp(_eigvalsh, (a,), (d,))
+    assert np.isrealobj(values)
+    np.testing.assert_allclose(values, _fd(_eigvalsh, a, d), rtol=1e-6, atol=1e-8)
+    _, (dw, dv) = s2s.jvp(_eigh_pair, (a,), (d,))
+    expected = _fd(_eigh_pair, a, d)
+    np.testing.assert_allclose(dw, expected[0], rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(dv, expected[1], rtol=1e-6, atol=1e-7)
+    _, (dw, dv) = s2s.jvp(_eigh_pair, (a.astype(np.complex64),), (d.astype(np.complex64),))
+    assert dw.dtype == np.float32 and dv.dtype == np.complex64
+
+
+def test_eigh_of_a_complex_hermitian_matrix_against_jax():
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    jnp = jax.numpy
+    a, d = jnp.asarray(_HERMITIAN), jnp.asarray(_DIRECTION)
+    np.testing.assert_allclose(s2s.jvp(_eigvalsh, (_HERMITIAN,), (_DIRECTION,))[1],
+                               np.asarray(jax.jvp(jnp.linalg.eigvalsh, (a,), (d,))[1]), rtol=1e-10)
+    # JAX's vectors have another phase: compare what does not depend on it, V diag(w) V^H
+    (w, v), (dw, dv) = jax.jvp(lambda x: tuple(jnp.linalg.eigh(x)), (a,), (d,))
+    _, (our_dw, our_dv) = s2s.jvp(_eigh_pair, (_HERMITIAN,), (_DIRECTION,))
+    ours_v = np.linalg.eigh(_HERMITIAN)[1]
+
+    def outer_dot(v, dv):  # d(v v^H) of each vector
+        return dv[:, None, :] * v.conj()[None] + v[:, None, :] * dv.conj()[None]
+
+    np.testing.assert_allclose(our_dw, np.asarray(dw), rtol=1e-10)
+    np.testing.assert_allclose(outer_dot(ours_v, our_dv), outer_dot(np.asarray(v), np.asarray(dv)),
+                               atol=1e-9)
+
+
+def test_second_derivative_of_complex_eigenvalues_keeps_float32():
+    # eig's template built its identity in float64, which hessian's tangents then took
+    def f(x):
+        return np.sum(np.abs(np.real(np.linalg.eigvals(x))) ** 2)
+
+    x = _WELL.astype(np.float32)
+    assert s2s.hessian(f)(x).dtype == np.float32
+    vectors, tangent = s2s.jvp(lambda a: np.linalg.eig(a)[1], (x,), (x,))
+    assert tangent.dtype == vectors.dtype  # float32, or complex64 (NumPy 2.5's eig is complex)
+    np.testing.assert_allclose(s2s.hessian(f)(_WELL), _fd_jacobian(s2s.jacfwd(f), _WELL, 1e-5),
+                               rtol=1e-5, atol=1e-6)
+
+
+def _cond_inf(x):
+    return np.linalg.cond(x, np.inf)
+
+
+def _cond_minus_inf(x):
+    return np.linalg.cond(x, -np.inf)
+
+
+def _cond_math_inf(x):
+    return np.linalg.cond(x, p=-math.inf)
+
+
+def _cond_local(x):
+    p = -np.inf
+    return np.linalg.cond(x, p)
+
+
+@pytest.mark.parametrize("f", [_cond_inf, _cond_minus_inf, _cond_math_inf, _cond_local])
+def test_cond_reads_inf_from_the_module(f):
+    # np.inf is known when the code is transformed, as a literal is
+    d = RNG.normal(size=(3, 3))
+    _, t = s2s.jvp(f, (_WELL,), (d,))
+    np.testing.assert_allclose(t, _fd(f, _WELL, d), rtol=1e-6)
+
+
+def _vector_two_norm(x):
+    return np.linalg.vector_norm(x) + np.sum(np.linalg.vector_norm(x, axis=0, keepdims=True))
+
+
+def _frobenius(x):
+    return np.linalg.matrix_norm(x) * np.linalg.norm(x) + np.sum(np.linalg.norm(x, axis=1))
+
+
+def _spectral(x):
+    return np.linalg.matrix_norm(x, ord=2) + np.linalg.matrix_norm(x, ord=-2) \
+        + np.linalg.matrix_norm(x, ord="nuc", keepdims=True)[0, 0]
+
+
+@pytest.mark.parametrize("f", [_vector_two_norm, _frobenius, _spectral])
+def test_hessian_of_two_norms(f):
+    # their tangents were runtime helpers with no second-order rule: now templates
+    hess = s2s.hessian(f)(_WELL)
+    np.testing.assert_allclose(hess, _fd_jacobian(s2s.jacfwd(f), _WELL, 1e-5), rtol=1e-5,
+                               atol=1e-6)
+    assert s2s.hessian(f)(_WELL.astype(np.float32)).dtype == np.float32
+
+
+def test_hessian_of_two_norms_against_jax():
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    jnp = jax.numpy
+
+    def theirs(x):
+        return jnp.linalg.vector_norm(x) + jnp.linalg.matrix_norm(x, ord=2) \
+            + jnp.linalg.matrix_norm(x, ord="nuc")
+
+    def ours(x):
+        return np.linalg.vector_norm(x) + np.linalg.matrix_norm(x, ord=2) \
+            + np.linalg.matrix_norm(x, ord="nuc")
+
+    np.testing.assert_allclose(s2s.hessian(ours)(_WELL),
+                               np.asarray(jax.hessian(theirs)(jnp.asarray(_WELL))), rtol=1e-8,
+                               atol=1e-10)

@@ -403,14 +403,25 @@ _NONFINITE = np.array([1.5, np.nan, np.inf, -np.inf, -0.5])
 
 
 # the non-finite entries are replaced by constants (or by the values nan=,
-# posinf=, neginf=, whose tangents they take); the finite ones pass
+# posinf=, neginf=, whose tangents they take); the finite ones pass. A complex
+# x's real and imaginary parts are replaced each on its own, as NumPy does
+_COMPLEX_NONFINITE = np.array([1.5 - 0.5j, complex(np.nan, 1.0), complex(np.inf, -2.0),
+                               complex(0.5, -np.inf), complex(np.nan, np.inf), -0.5j])
+
+
 @jvp_rule(np.nan_to_num, batching=EW, samples=[
     S(A(4)), S(_NONFINITE), S(A(2, 3), False), S(_NONFINITE, True, 2.5, 10.0, -10.0),
+    S(_COMPLEX_NONFINITE, argnums=(0,)), S(_COMPLEX_NONFINITE, True, 2.5, 10.0, -10.0),
 ])
 def nan_to_num(z, x, x_dot, nan_dot, posinf_dot, neginf_dot, copy=True, nan=0.0, posinf=None,
                neginf=None):
-    z_dot = rt.broadcast_with(np.where(np.isnan(x), nan_dot, np.where(
-        np.isposinf(x), posinf_dot, np.where(np.isneginf(x), neginf_dot, x_dot))), z)
+    re = np.real(x)
+    im = np.imag(x)
+    z_dot = rt.broadcast_with(rt.from_parts(
+        x, np.where(np.isnan(re), nan_dot, np.where(np.isposinf(re), posinf_dot, np.where(
+            np.isneginf(re), neginf_dot, np.real(x_dot)))),
+        np.where(np.isnan(im), nan_dot, np.where(np.isposinf(im), posinf_dot, np.where(
+            np.isneginf(im), neginf_dot, np.imag(x_dot))))), z)
 
 
 # |x1| with the sign of x2: the tangent of x1 where the signs agree, its

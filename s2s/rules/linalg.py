@@ -9,8 +9,10 @@ numpy.linalg: solve, inv, det, slogdet, cholesky, eigh, eigvalsh; the
 decompositions svd, svdvals, qr, eig, eigvals; pinv, lstsq, matrix_power,
 multi_dot, cond, matrix_rank (zero), tensorsolve, tensorinv; NumPy 2's
 array-API names (linalg.matmul, vecdot, vector_norm...). Their templates
-are NumPy code, so hessian differentiates them again (not multi_dot's nor
-the norms', whose tangents are runtime helpers). Batching: they act on the
+are NumPy code, so hessian differentiates them again (not multi_dot's, nor
+the norms' of orders other than vector_norm's 2 and matrix_norm's 'fro', 2,
+-2 and 'nuc', nor cond's of the orders the other norms give: their tangents
+are runtime helpers). Batching: they act on the
 last two axes, so a batch axis in front is one more stack axis (lstsq,
 which takes no stacks, loops over a batched matrix).
 """
@@ -62,6 +64,13 @@ multilinear(np.einsum, argnums=slice(None), samples=[
 
 _POSDEF = [S(A(3, 3, kind="posdef")), S(A(2, 3, 3, kind="posdef"))]
 _NEGATIVE_DET = S(np.array([[0.2, 1.5, 0.1], [1.2, 0.3, 0.4], [0.1, 0.2, 2.0]]))
+# complex Hermitian matrices, their upper triangles not what the lower ones mirror
+# (eigh and eigvalsh read the lower one)
+_HERMITIAN = np.array([[2.0 + 0.3j, 0.5 - 1.0j, 0.2 + 0.4j],
+                       [0.5 + 1.0j, -1.0 + 0.0j, 0.7 - 0.6j],
+                       [0.2 - 0.4j, 0.9 + 0.6j, 1.5 - 0.2j]])
+_COMPLEX_HERMITIAN = [S(_HERMITIAN, argnums=(0,)),
+                      S(np.stack([_HERMITIAN, np.conj(_HERMITIAN) + 2.0 * np.eye(3)]), argnums=(0,))]
 
 
 @jvp_rule(np.linalg.solve, samples=[S(A(3, 3, kind="posdef"), A(3)),
@@ -130,26 +139,33 @@ def cholesky(site):
                     orelse=site.template(_CHOLESKY[False], {"a": site.bound["a"]}))]
 
 
-# eigh of the symmetric S (it reads the lower triangle): with M = V^T dS V,
-# dw = diag(M), dV = V (F * M), F_ij = 1 / (w_j - w_i) off the diagonal, 0 on
-# it (infinite where eigenvalues coincide: no derivative of their vectors)
-@jvp_rule(np.linalg.eigh, samples=_POSDEF, batching="linalg")
+# eigh of the Hermitian S its lower triangle makes (the imaginary part of the
+# diagonal is not read): with M = V^H dS V, dw = Re diag(M), dV = V (F * M),
+# F_ij = 1 / (w_j - w_i) off the diagonal, 0 on it (infinite where eigenvalues
+# coincide: no derivative of their vectors). A complex vector's phase is
+# LAPACK's: it reduces S to a real tridiagonal matrix by reflections that
+# leave the first row alone, so V's first row is real; each v_k is turned
+# by the phase that keeps it real (for a real S that phase is 0)
+@jvp_rule(np.linalg.eigh, samples=_POSDEF + _COMPLEX_HERMITIAN, batching="linalg")
 def eigh(z, a, a_dot):
-    s_dot = np.tril(a_dot) + np.swapaxes(np.tril(a_dot, -1), -1, -2)
+    s_dot = rt.hermitian_from_lower(a_dot, True)
     v = z.eigenvectors
-    m = np.swapaxes(v, -1, -2) @ s_dot @ v
+    m = np.conj(np.swapaxes(v, -1, -2)) @ s_dot @ v
     eye = np.eye(a.shape[-1], dtype=z.eigenvalues.dtype)
     f = (1.0 - eye) / (z.eigenvalues[..., None, :] - z.eigenvalues[..., :, None] + eye)
-    z_dot = rt.tuple_like(z, np.diagonal(m, axis1=-2, axis2=-1), v @ (f * m))
+    dv = v @ (f * m)
+    first = v[..., :1, :]
+    q = np.where(first == 0, 0.0, dv[..., :1, :]) / np.where(first == 0, 1.0, first)
+    z_dot = rt.tuple_like(z, np.real(np.diagonal(m, axis1=-2, axis2=-1)), dv - v * (q - np.real(q)))
 
 
-# the eigenvalues of the symmetric S (eigvalsh reads the lower triangle too):
-# dw_j = v_j^T dS v_j, with v the eigenvectors (distinct eigenvalues)
-@jvp_rule(np.linalg.eigvalsh, samples=_POSDEF, batching="linalg")
+# the eigenvalues of the Hermitian S (eigvalsh reads the lower triangle too):
+# dw_j = Re(v_j^H dS v_j), with v the eigenvectors (distinct eigenvalues)
+@jvp_rule(np.linalg.eigvalsh, samples=_POSDEF + _COMPLEX_HERMITIAN, batching="linalg")
 def eigvalsh(z, a, a_dot):
     v = np.linalg.eigh(a).eigenvectors
-    s_dot = np.tril(a_dot) + np.swapaxes(np.tril(a_dot, -1), -1, -2)
-    z_dot = np.einsum("...ij,...ik,...kj->...j", v, s_dot, v)
+    s_dot = rt.hermitian_from_lower(a_dot, True)
+    z_dot = np.real(np.sum(np.conj(v) * (s_dot @ v), axis=-2))
 
 
 # ---------------------------------------------------------------- decompositions
@@ -214,14 +230,11 @@ def _svd_parameters(a, full_matrices=True, compute_uv=True, hermitian=False):
 
 def _static_flag(site, key, default):
     """The value of the flag ``key`` when it is known at transform time (a
-    literal or a global), the default when not passed; else MISSING."""
+    literal, a global, ``np.inf``, -2, ``-np.inf``: see ``Site.static``), the
+    default when not passed; else MISSING."""
     if key not in site.bound:
         return default
-    atom = site.bound[key]
-    if isinstance(atom, gast.UnaryOp) and isinstance(atom.op, gast.USub):  # -2
-        value = site.static(atom.operand)
-        return -value if isinstance(value, (int, float)) else MISSING
-    return site.static(atom)
+    return site.static(site.bound[key])
 
 
 @custom(np.linalg.svd, signature=_svd_parameters, batching="linalg",
@@ -492,19 +505,94 @@ if hasattr(np, "matrix_transpose"):
     linear(np.matrix_transpose, samples=[S(A(3, 4)), S(A(2, 3, 4))], batching="linalg")
 
 
-@jvp_rule(np.linalg.vector_norm, samples=[
-    S(A(3, 4)), S(A(3, 4), axis=0), S(A(2, 3, 4), axis=(0, 2), keepdims=True),
-    S(A(3, 4), ord=1), S(A(5), ord=np.inf), S(A(3, 4), axis=-1, ord=3),
-    S(A(2, 3), keepdims=True, ord=-np.inf)], batching="reduction")
-def vector_norm(z, x, x_dot, axis=None, keepdims=False, ord=2):
+# The 2-norm (vector_norm's default, linalg.norm's ord=None) and the matrix
+# norms 'fro', 2, -2, 'nuc' are templates of NumPy code, so hessian
+# differentiates them again: d||x|| = Re(sum(conj(x) x_dot)) / ||x||; the
+# matrix 2-norm, -2 and 'nuc' through the singular triplets, Re(u_k^H dx v_k)
+# for the largest, the smallest, the sum over all. The other orders (the
+# extremes, p-norms, a count) and an order known only at run time go through
+# the runtime helpers, which have no second-order rule.
+def two_norm(z, x, x_dot, axis=None, keepdims=False, ord=2):
+    z_dot = np.real(np.sum(np.conj(x) * x_dot, axis=axis, keepdims=keepdims)) / z
+
+
+def vector_norm_helper(z, x, x_dot, axis=None, keepdims=False, ord=2):
     z_dot = rt.vector_norm_tangent(x, z, x_dot, ord, axis, keepdims)
 
 
-@jvp_rule(np.linalg.matrix_norm, samples=[
-    S(A(3, 4)), S(A(2, 3, 4), keepdims=True), S(A(3, 4), ord=1), S(A(3, 3), ord=-np.inf),
-    S(A(2, 3, 4), ord=2), S(A(3, 4), ord="nuc")], batching="linalg")
-def matrix_norm(z, x, x_dot, keepdims=False, ord="fro"):
+def frobenius_norm(z, x, x_dot, keepdims=False, ord="fro"):
+    z_dot = np.real(np.sum(np.conj(x) * x_dot, axis=(-2, -1), keepdims=keepdims)) / z
+
+
+def spectral_norm(z, x, x_dot, keepdims=False, ord="fro"):
+    usv = np.linalg.svd(x, full_matrices=False)
+    d = np.real(np.sum(np.conj(usv[0]) * (x_dot @ np.conj(np.swapaxes(usv[2], -1, -2))), axis=-2))
+    z_dot = np.sum(d[..., None, :1], axis=(-2, -1), keepdims=keepdims)
+
+
+def smallest_singular_value(z, x, x_dot, keepdims=False, ord="fro"):
+    usv = np.linalg.svd(x, full_matrices=False)
+    d = np.real(np.sum(np.conj(usv[0]) * (x_dot @ np.conj(np.swapaxes(usv[2], -1, -2))), axis=-2))
+    z_dot = np.sum(d[..., None, -1:], axis=(-2, -1), keepdims=keepdims)
+
+
+def nuclear_norm(z, x, x_dot, keepdims=False, ord="fro"):
+    usv = np.linalg.svd(x, full_matrices=False)
+    d = np.real(np.sum(np.conj(usv[0]) * (x_dot @ np.conj(np.swapaxes(usv[2], -1, -2))), axis=-2))
+    z_dot = np.sum(d[..., None, :], axis=(-2, -1), keepdims=keepdims)
+
+
+def matrix_norm_helper(z, x, x_dot, keepdims=False, ord="fro"):
     z_dot = rt.matrix_norm_tangent(x, z, x_dot, ord, keepdims)
+
+
+def _vector_norm_parameters(x, axis=None, keepdims=False, ord=2):
+    """``numpy.linalg.vector_norm``'s parameters (keyword-only after x)."""
+
+
+def _matrix_norm_parameters(x, keepdims=False, ord="fro"):
+    """``numpy.linalg.matrix_norm``'s parameters (keyword-only after x)."""
+
+
+_VECTOR_NORM = {2: TemplateRule(np.linalg.vector_norm, "vector_norm", two_norm, None)}
+_VECTOR_NORM_HELPER = TemplateRule(np.linalg.vector_norm, "vector_norm", vector_norm_helper, None)
+_MATRIX_NORM = {"fro": TemplateRule(np.linalg.matrix_norm, "matrix_norm", frobenius_norm, None),
+                2: TemplateRule(np.linalg.matrix_norm, "matrix_norm", spectral_norm, None),
+                -2: TemplateRule(np.linalg.matrix_norm, "matrix_norm", smallest_singular_value,
+                                 None),
+                "nuc": TemplateRule(np.linalg.matrix_norm, "matrix_norm", nuclear_norm, None)}
+_MATRIX_NORM_HELPER = TemplateRule(np.linalg.matrix_norm, "matrix_norm", matrix_norm_helper, None)
+
+
+def norm_by_order(site, templates, helper, default):
+    """The template of the order ``ord`` when it is known at transform time
+    and has one, else the runtime helper's (which reads ``ord`` where the
+    code runs)."""
+    order = _static_flag(site, "ord", default)
+    rule = templates.get(order, helper) if isinstance(order, (str, int, float)) else helper
+    return site.template(rule, site.bound)
+
+
+@custom(np.linalg.vector_norm, signature=_vector_norm_parameters, batching="reduction",
+        active=lambda bound: bound.get("x", False), samples=[
+            S(A(3, 4)), S(A(3, 4), axis=0), S(A(2, 3, 4), axis=(0, 2), keepdims=True),
+            S(A(3, 4), ord=1), S(A(5), ord=np.inf), S(A(3, 4), axis=-1, ord=3),
+            S(A(2, 3), keepdims=True, ord=-np.inf), S(A(3, 4), axis=1, ord=2),
+            S(A(2, 3), keepdims=True, ord=2)])
+def vector_norm(site):
+    """ord 2's template, or the helper's (every order, at run time)."""
+    return norm_by_order(site, _VECTOR_NORM, _VECTOR_NORM_HELPER, 2)
+
+
+@custom(np.linalg.matrix_norm, signature=_matrix_norm_parameters, batching="linalg",
+        active=lambda bound: bound.get("x", False), samples=[
+            S(A(3, 4)), S(A(2, 3, 4), keepdims=True), S(A(3, 4), ord=1), S(A(3, 3), ord=-np.inf),
+            S(A(2, 3, 4), ord=2), S(A(3, 4), ord="nuc"), S(A(3, 4), ord=-2),
+            S(A(2, 4, 3), ord=-2, keepdims=True), S(A(2, 3, 4), ord="nuc", keepdims=True),
+            S(A(3, 4), ord=2, keepdims=True), S(A(3, 4), ord="fro")])
+def matrix_norm(site):
+    """The template of 'fro', 2, -2 or 'nuc', or the helper's."""
+    return norm_by_order(site, _MATRIX_NORM, _MATRIX_NORM_HELPER, "fro")
 
 
 # ---------------------------------------------------------------- Fourier transforms

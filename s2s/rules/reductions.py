@@ -97,14 +97,21 @@ zero(np.argmax, np.argmin, np.argsort, np.count_nonzero, np.any, np.all,
 # ---------------------------------------------------------------- moments
 
 
-@jvp_rule(np.var, samples=_AXES + [S(A(3, 4), axis=0, ddof=1), S(A(3, 4), ddof=2)],
-          batching=RED)
+# var is the mean of |a - mean|^2: real for a complex ``a``, d var = 2 Re(...) / (n - ddof)
+_COMPLEX = np.array([[1.0 + 0.5j, -0.4 + 1.2j, 2.0 - 1.0j, 0.3j],
+                     [0.5 - 0.2j, 1.5 + 1.0j, -0.7 + 0.1j, -1.0 + 0.0j],
+                     [0.2 + 0.9j, -1.1 - 0.6j, 0.8 + 0.4j, 1.3 - 1.5j]])
+_MOMENTS = _AXES + [S(A(3, 4), axis=0, ddof=1), S(A(3, 4), ddof=2), S(_COMPLEX, argnums=(0,)),
+                    S(_COMPLEX, axis=1, ddof=1, argnums=(0,)),
+                    S(_COMPLEX, axis=0, keepdims=True, argnums=(0,))]
+
+
+@jvp_rule(np.var, samples=_MOMENTS, batching=RED)
 def var(z, a, a_dot, axis=None, ddof=0, keepdims=False):
     z_dot = rt.var_tangent(a, a_dot, axis, ddof, keepdims)
 
 
-@jvp_rule(np.std, samples=_AXES + [S(A(3, 4), axis=0, ddof=1), S(A(3, 4), ddof=2)],
-          batching=RED)
+@jvp_rule(np.std, samples=_MOMENTS, batching=RED)
 def std(z, a, a_dot, axis=None, ddof=0, keepdims=False):
     z_dot = rt.var_tangent(a, a_dot, axis, ddof, keepdims) / (2 * z)
 
@@ -235,9 +242,29 @@ def nanmean(z, a, a_dot, axis=None, keepdims=False):
 
 
 # ---------------------------------------------------------------- norms
+# ord None and 'fro' (the 2-norm of the elements along the axes):
+# d||x|| = Re(sum(conj(x) x_dot)) / ||x||, a template of NumPy code, which
+# hessian differentiates again; the other orders, and one known only at run
+# time, through the runtime helper (no second-order rule)
+
+def norm_two(z, x, x_dot, ord=None, axis=None, keepdims=False):
+    z_dot = np.real(np.sum(np.conj(x) * x_dot, axis=axis, keepdims=keepdims)) / z
 
 
-@jvp_rule(np.linalg.norm, samples=[
+def norm_helper(z, x, x_dot, ord=None, axis=None, keepdims=False):
+    z_dot = rt.norm_tangent(x, z, x_dot, ord, axis, keepdims)
+
+
+def _norm_parameters(x, ord=None, axis=None, keepdims=False):
+    """``numpy.linalg.norm``'s parameters."""
+
+
+_NORM_TWO = TemplateRule(np.linalg.norm, "norm", norm_two, None)
+_NORM_HELPER = TemplateRule(np.linalg.norm, "norm", norm_helper, None)
+
+
+@custom(np.linalg.norm, signature=_norm_parameters, active=lambda bound: bound.get("x", False),
+        samples=[
     S(A(5)), S(A(3, 4)), S(A(2, 3, 4)), S(A(3, 4), keepdims=True),
     S(A(3, 4), axis=0), S(A(3, 4), axis=-1, keepdims=True), S(A(2, 3, 4), axis=(1, 2)),
     S(A(5), 1), S(A(5), 2), S(A(5), 3), S(A(5), 0.5, argnums=(0,)), S(A(5), -1.5, argnums=(0,)), S(A(5), 0),
@@ -247,36 +274,47 @@ def nanmean(z, a, a_dot, axis=None, keepdims=False):
     S(A(2, 3, 4), 1, (2, 0)), S(A(2, 3, 4), "nuc", (0, 2), True), S(A(2, 3, 4), 2, (-1, -2)),
     S(A(2, 3, 4), np.inf, (1, 2), True), S(A(2, 3, 4), None, (0, 1), True),
 ], batching=RED)
-def norm(z, x, x_dot, ord=None, axis=None, keepdims=False):
-    z_dot = rt.norm_tangent(x, z, x_dot, ord, axis, keepdims)
+def norm(site):
+    """The 2-norm's template for ord None or 'fro' (known at transform time),
+    else the helper's."""
+    order = site.static(site.bound["ord"]) if "ord" in site.bound else None
+    two = order is None or isinstance(order, str) and order == "fro"
+    return site.template(_NORM_TWO if two else _NORM_HELPER, site.bound)
 
 
 # ================================================================ rules-more: ignoring NaN
 # (NaN entries count for nothing: they are left out of the sums, products
 # and the number of values; kept in one block)
 
+_COMPLEX_NANS = np.array([[1.0 + 0.5j, np.nan, 2.0 - 1.0j, 0.3j],
+                          [0.5 - 0.2j, 1.5 + 1.0j, complex(np.nan, 1.0), -1.0 + 0.0j]])
 _NAN_SCAN = _SCAN + [S(np.array([1.0, np.nan, 2.0, 3.0])),
                      S(np.array([[1.0, np.nan, 2.0], [0.5, 1.5, np.nan]]), axis=1),
                      S(np.array([[1.0, np.nan, 2.0], [0.5, 1.5, np.nan]]), axis=0)]
 
 
-# 2 sum((a - mean) a_dot) / (n - ddof) over the values that are not NaN
+# 2 Re(sum(conj(a - mean) a_dot)) / (n - ddof) over the values that are not NaN
+# (the count in z's dtype: an integer count would promote float32 to float64)
 @jvp_rule(np.nanvar, batching=RED, samples=_AXES + _NANS + [
     S(A(3, 4), axis=0, ddof=1), S(np.array([[1.0, np.nan, 2.0, 4.0], [0.5, 1.5, np.nan, 1.0]]),
-                                  axis=1, ddof=1)])
+                                  axis=1, ddof=1),
+    S(_COMPLEX_NANS, argnums=(0,)), S(_COMPLEX_NANS, axis=1, ddof=1, argnums=(0,))])
 def nanvar(z, a, a_dot, axis=None, ddof=0, keepdims=False):
     kept = ~np.isnan(a)
     c = np.where(kept, a - np.nanmean(a, axis=axis, keepdims=True), 0.0)
-    z_dot = 2 * np.sum(c * np.where(kept, a_dot, 0.0), axis=axis, keepdims=keepdims) \
+    z_dot = 2 * np.real(np.sum(np.conj(c) * np.where(kept, a_dot, 0.0), axis=axis,
+                               keepdims=keepdims)) \
         / (np.sum(kept, axis=axis, keepdims=keepdims, dtype=z.dtype) - ddof)
 
 
 # (a std of 0, of a single value: every centred value is 0, and so is the tangent)
-@jvp_rule(np.nanstd, batching=RED, samples=_AXES + _NANS + [S(A(3, 4), axis=0, ddof=1)])
+@jvp_rule(np.nanstd, batching=RED, samples=_AXES + _NANS + [
+    S(A(3, 4), axis=0, ddof=1), S(_COMPLEX_NANS, argnums=(0,)),
+    S(_COMPLEX_NANS, axis=0, keepdims=True, argnums=(0,))])
 def nanstd(z, a, a_dot, axis=None, ddof=0, keepdims=False):
     kept = ~np.isnan(a)
     c = np.where(kept, a - np.nanmean(a, axis=axis, keepdims=True), 0.0)
-    z_dot = np.sum(c * np.where(kept, a_dot, 0.0), axis=axis, keepdims=keepdims) \
+    z_dot = np.real(np.sum(np.conj(c) * np.where(kept, a_dot, 0.0), axis=axis, keepdims=keepdims)) \
         / ((np.sum(kept, axis=axis, keepdims=keepdims, dtype=z.dtype) - ddof)
            * np.where(z == 0, 1.0, z))
 

@@ -6,8 +6,8 @@ Each helper is linear in its tangent arguments. Its primal arguments only
 choose *where* a tangent goes (the entries that attain the maximum, those
 inside the clip bounds, the sort order, a parameter's copy), a choice that
 is locally constant, so their derivative is zero almost everywhere and the
-rule is linear in the tangents alone. ``var_tangent`` is bilinear in the
-centred primal and the tangent. Helpers not listed here (prod, cumprod,
+rule is linear in the tangents alone. ``var_tangent`` is bilinear (over the
+reals) in the centred primal and the tangent. Helpers not listed here (prod, cumprod,
 norm, average and interp tangents, which depend smoothly on primal values)
 have no second-order rule yet: differentiating them again is refused with
 an error naming the helper. The quantile's tangent refuses a derivative of
@@ -39,8 +39,11 @@ linear(rt.pad_extremum_tangent, argnums=(1,), batching="helper", samples=[
 ])
 linear(rt.clip_tangent, argnums=(3, 4, 5),
        samples=[S(_A, -0.5, 1.0, A(2, 3), 0.0, 0.0, argnums=(3, 4, 5))], batching="helper")
+# (bilinear over the reals: Re(sum(conj(a - mean) a_dot)) for a complex ``a``)
 multilinear(rt.var_tangent, argnums=(0, 1),
-            samples=[S(A(2, 3), A(2, 3), 1, 0, False), S(A(4), A(4), None, 1, True)],
+            samples=[S(A(2, 3), A(2, 3), 1, 0, False), S(A(4), A(4), None, 1, True),
+                     S(np.array([0.3 + 1.5j, 2.0 - 0.2j, -1.0 + 0.9j]), A(3), None, 1, False,
+                       argnums=(0, 1))],
             batching="helper")
 linear(rt.sorted_tangent, argnums=(1,),
        samples=[S(np.array([0.3, -1.0, 2.0]), A(3), None, False, argnums=(1,))],
@@ -109,13 +112,18 @@ def abs_sign(z, x, x_dot):
 
 
 linear(rt.real_part, samples=[S(A(3))], batching="elementwise")  # (complex: tests/test_e2e.py)
+# a tangent put together from its parts (nan_to_num's): linear in them
+linear(rt.from_parts, argnums=(1, 2), passive=("x",), batching="elementwise", samples=[
+    S(A(3), A(3), A(3), argnums=(1, 2)), S(np.array([1.0 + 2.0j, -0.5j]), A(2), A(2), argnums=(1, 2)),
+    S(np.array([0.5 - 1.0j]), A(2, 1), 0.5, argnums=(1,))])
 
 
 # ---------------------------------------------------------------- linear algebra (rules-linalg)
 # Helpers of the linalg rules, linear in their array argument: a check that
 # passes the tangent on, the Hermitian matrix of a lower triangle, axes moved.
 # (multi_dot_tangent, vector_norm_tangent and matrix_norm_tangent have no
-# second-order rule yet.)
+# second-order rule yet: the norms' 2-norms and 'fro', 2, -2, 'nuc' are
+# templates instead, which need none.)
 
 linear(rt.defined_completion, argnums=(1,), passive=("a",), batching="helper", samples=[
     S(A(3, 3), A(3, 3), True, "svd", argnums=(1,)), S(A(4, 3), A(4, 3), False, "svd", argnums=(1,)),

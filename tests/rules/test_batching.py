@@ -104,7 +104,12 @@ def _per_example(spec, value, rng):
         return type(value)(_per_example(s, v, rng) for s, v in zip(spec, value))
     if isinstance(value, np.ndarray):
         if value.dtype.kind in "fc":
-            return value * (1 + 0.05 * rng.uniform(-1, 1, size=value.shape))
+            scaled = value.copy()  # each part scaled (a complex product would turn inf to NaN)
+            factor = 1 + 0.05 * rng.uniform(-1, 1, size=value.shape)
+            scaled.real *= factor
+            if value.dtype.kind == "c":
+                scaled.imag *= factor
+            return scaled
         return rng.permutation(value.ravel()).reshape(value.shape)
     if isinstance(value, float):
         return float(value * (1 + 0.05 * rng.uniform(-1, 1)))
@@ -444,7 +449,7 @@ def _fd_jacobian(f, args, j, h=1e-6):
 
     def call_with(k, index, delta):
         leaves = list(in_leaves)
-        leaf = np.array(leaves[k], dtype=float)
+        leaf = np.array(leaves[k], dtype=complex if np.iscomplexobj(leaves[k]) else float)
         leaf[index] += delta
         leaves[k] = leaf if np.ndim(in_leaves[k]) else float(leaf)
         new = list(args)

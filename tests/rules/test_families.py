@@ -4,6 +4,8 @@ transforms, polynomials): jvp and jacfwd against central differences, vmap
 against a loop over examples, hessian against differences of jacfwd; and
 the calls those rules refuse, with the error that says so."""
 
+import functools
+
 import numpy as np
 import pytest
 from helpers import central_difference, make_function
@@ -237,3 +239,71 @@ def numbers_in_convolutions(x):
 @pytest.mark.parametrize("f", [numbers_in_broadcasts, numbers_in_convolutions])
 def test_python_numbers_among_batched_operands(f):
     _check(f, np.random.default_rng(9).normal(size=(3, 4)))
+
+
+# -- complex inputs and float32 tangents -------------------------------------------------
+
+_Z = np.array([0.3 + 1.2j, -0.8 + 0.1j, 1.5 - 0.4j, 0.2 - 0.9j, -1.1 + 0.6j])
+_DZ = np.array([0.5 - 0.3j, 1.0 + 0.2j, -0.4 + 0.9j, 0.7 + 0.0j, -0.2 - 1.1j])
+
+
+@pytest.mark.parametrize("src", [
+    "np.var(x)", "np.std(x)", "np.var(x, ddof=1)", "np.nanvar(x)", "np.nanstd(x, ddof=1)",
+    "np.nanvar(np.where(np.arange(5) == 2, np.nan, x))", "np.std(np.stack([x, 2 * x]), axis=1)"])
+def test_moments_of_complex_input_are_real(src):
+    # var = mean |x - mean|^2: d var = 2 Re(sum(conj(x - mean) dx)) / (n - ddof), a real
+    # number; it was the complex sum(x - mean) dx, whose real part is not that either
+    f = make_function(f"def f(x):\n    return {src}\n", {"np": np})
+    _, t = s2s.jvp(f, (_Z,), (_DZ,))
+    assert np.isrealobj(t)
+    np.testing.assert_allclose(t, central_difference(f, (_Z,), (_DZ,)), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(s2s.jvp(f, (_Z,), (1j * _Z,))[1], 0.0, atol=1e-12)  # |x - m| kept
+    _, t64 = s2s.jvp(f, (_Z.astype(np.complex64),), (_DZ.astype(np.complex64),))
+    assert t64.dtype == np.float32
+
+
+def test_moments_of_complex_input_against_jax():
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    jnp = jax.numpy
+    for ours, theirs in ((np.var, jnp.var), (np.std, jnp.std)):
+        f = make_function("def f(x):\n    return reduce(x, ddof=1)\n", {"reduce": ours})
+        expected = jax.jvp(functools.partial(theirs, ddof=1), (jnp.asarray(_Z),),
+                           (jnp.asarray(_DZ),))[1]
+        np.testing.assert_allclose(s2s.jvp(f, (_Z,), (_DZ,))[1], np.asarray(expected), rtol=1e-10)
+
+
+def test_nan_to_num_of_complex_input_replaces_each_part():
+    # NumPy replaces the real and the imaginary parts on their own: the tangent
+    # of a part is 0 (or the fill's) where that part is not finite
+    x = np.array([1 + 1j, np.nan + 1j, np.inf - 2j, complex(0.5, -np.inf), complex(np.nan, np.nan)])
+    t = np.array([1 + 2j, 3 + 4j, 5 + 6j, 7 + 8j, 9 + 10j])
+
+    def f(x):
+        return np.nan_to_num(x)
+
+    def filled(x, nan):
+        return np.nan_to_num(x, nan=nan)
+
+    out, tangent = s2s.jvp(f, (x,), (t,))
+    np.testing.assert_array_equal(out, np.nan_to_num(x))
+    np.testing.assert_array_equal(tangent, [1 + 2j, 4j, 6j, 7, 0])
+    _, tangent = s2s.jvp(filled, (x, 2.0), (t, 1.0))
+    np.testing.assert_array_equal(tangent, [1 + 2j, 1 + 4j, 6j, 7, 1 + 1j])
+    xs = np.stack([x, x[::-1]])
+    np.testing.assert_array_equal(s2s.vmap(filled, in_dims=(0, 0))(xs, np.array([2.0, 3.0])),
+                                  [np.nan_to_num(xs[0], nan=2.0), np.nan_to_num(xs[1], nan=3.0)])
+    assert s2s.jvp(f, (x.astype(np.complex64),), (t.astype(np.complex64),))[1].dtype == np.complex64
+
+
+def test_nan_moments_keep_float32():
+    # the count of values kept is an integer: dividing by it promoted to float64
+    x = np.array([[1.0, np.nan, 2.0, 4.0], [0.5, 1.5, np.nan, 1.0]], dtype=np.float32)
+    t = np.ones_like(x)
+    for src in ("np.nanvar(x, axis=1, ddof=1)", "np.nanstd(x)", "np.nanvar(x, keepdims=True)"):
+        f = make_function(f"def f(x):\n    return {src}\n", {"np": np})
+        out, tangent = s2s.jvp(f, (x,), (t,))
+        assert tangent.dtype == out.dtype == np.float32, src
+        assert s2s.jacfwd(f)(x).dtype == np.float32, src
+        expected = central_difference(f, (x.astype(float),), (t.astype(float),))
+        np.testing.assert_allclose(tangent, expected, rtol=1e-4, atol=1e-5)
