@@ -633,7 +633,18 @@ def _find_lambda(tree, fn):
         and [a.id for a in n.args.args] == names
     ]
     if len(found) > 1:
-        found = [n for n in found if _same_code(n, code)] or found[:1]
+        # (bytecode compiled apart may differ from the module's: then the names
+        # and constants the code uses tell lambdas apart, lambda v: np.sin(v)
+        # from lambda v: np.cos(v); lambdas alike in those are the same code)
+        same = [n for n in found if _same_code(n, code)]
+        if len(same) != 1:
+            same = [n for n in (same or found) if _same_code(n, code, loose=True)]
+        if len({gast.dump(n) for n in same}) != 1:
+            raise SourceUnavailableError(
+                "cannot tell which of the lambdas on this line is the function",
+                filename=code.co_filename, lineno=code.co_firstlineno,
+                hint="define the function with def, or put the lambda on a line of its own")
+        found = same[:1]
     if not found:
         raise SourceUnavailableError(
             "cannot find this lambda in its source line",
@@ -657,7 +668,9 @@ def _find_lambda(tree, fn):
     return node
 
 
-def _same_code(lam, code):
+def _same_code(lam, code, loose=False):
+    """Whether the lambda node ``lam`` compiles to ``code`` (``loose``: to code
+    of the same names and constants)."""
     import ast
 
     expr = gast.gast_to_ast(gast.Expression(body=lam))
@@ -666,7 +679,10 @@ def _same_code(lam, code):
         other = compile(expr, code.co_filename, "eval").co_consts[0]
     except (SyntaxError, IndexError, ValueError):
         return False
-    return getattr(other, "co_code", None) == code.co_code and other.co_consts == code.co_consts
+    if not hasattr(other, "co_code") or other.co_names != code.co_names \
+            or other.co_consts != code.co_consts:
+        return False
+    return loose or other.co_code == code.co_code
 
 
 class RankOf:

@@ -632,3 +632,18 @@ def test_a_lambda_in_generated_code_is_not_taken_for_an_edited_file(tmp_path, mo
                 rtol=1e-6, atol=1e-8)
     finally:
         del sys.modules["jvp_of_a_lambda_module"]
+
+
+_TWO_ON_ONE_LINE = [lambda v: np.sin(v) * 2.0, lambda v: np.cos(v) * 2.0]
+_LAMBDA_SHIFT = np.float64(0.5)
+_TWO_IN_A_DICT = {"a": lambda x: np.fmod(x, _LAMBDA_SHIFT), "b": lambda x: np.sum(x + _LAMBDA_SHIFT)}
+
+
+def test_each_of_two_lambdas_on_one_line_is_itself():
+    # lambdas alike but for a name (sin, cos) compile to the same bytecode: the first
+    # was differentiated for either (values and derivatives of the wrong function)
+    for fn, d in zip(_TWO_ON_ONE_LINE, (np.cos, lambda v: -np.sin(v))):
+        out, out_dot = s2s.jvp(fn, (0.7,), (1.0,))
+        assert out == pytest.approx(fn(0.7)) and out_dot == pytest.approx(2.0 * d(0.7))
+    out, out_dot = s2s.jvp(_TWO_IN_A_DICT["b"], (np.ones(2),), (np.ones(2),))
+    assert out == pytest.approx(3.0) and out_dot == pytest.approx(2.0)
