@@ -914,15 +914,19 @@ class Emitter(StatementPass):
             value.func, gast.Tuple(elts=list(value.args), ctx=gast.Load()),
             gast.Tuple(elts=tangents, ctx=gast.Load())])
         target = gast.Tuple(elts=[store(z), store(self.dot_name(z))], ctx=gast.Store())
-        out = [assign(target, new_call)]
-        if any(self.aliases.same(z, r) for r in self.ctx.__dict__.get("items_updated", ())):
-            # an item of the callee's list or dict changes in place later: its tangent
-            # may be another value's (x * 1.0 has x's), so the tangents are copied (and,
-            # where this code is differentiated again, own_tangents copies the next ones)
-            out.append(assign(z, call(self.ctx.ref(runtime.own_tangents), [name(z)])))
-            out.append(assign(self.dot_name(z), call(self.ctx.ref(runtime.fresh_copy),
-                                                     [name(self.dot_name(z))])))
-        return out
+        return [assign(target, new_call)] + self._owned_result(z)
+
+    def _owned_result(self, z):
+        """After ``z, z_dot = <a call of another function>``: where an item of
+        the list or dict it returned changes in place later, its tangent may
+        be another value's (``x * 1.0`` has ``x``'s), so the tangents are
+        copied (and, where this code is differentiated again, own_tangents
+        copies the next ones)."""
+        if not any(self.aliases.same(z, r) for r in self.ctx.__dict__.get("items_updated", ())):
+            return []
+        return [assign(z, call(self.ctx.ref(runtime.own_tangents), [name(z)])),
+                assign(self.dot_name(z), call(self.ctx.ref(runtime.fresh_copy),
+                                              [name(self.dot_name(z))]))]
 
     def _check_captures(self, fname, s):
         """A lambda of this function, called through its variable, is
@@ -1002,15 +1006,7 @@ class Emitter(StatementPass):
         if discard:
             return [gast.Expr(value=new_call)]
         target = gast.Tuple(elts=[store(z), store(self.dot_name(z))], ctx=gast.Store())
-        out = [assign(target, new_call)]
-        if any(self.aliases.same(z, r) for r in self.ctx.__dict__.get("items_updated", ())):
-            # an item of the callee's list or dict changes in place later: its tangent
-            # may be another value's (x * 1.0 has x's), so the tangents are copied (and,
-            # where this code is differentiated again, own_tangents copies the next ones)
-            out.append(assign(z, call(self.ctx.ref(runtime.own_tangents), [name(z)])))
-            out.append(assign(self.dot_name(z), call(self.ctx.ref(runtime.fresh_copy),
-                                                     [name(self.dot_name(z))])))
-        return out
+        return [assign(target, new_call)] + self._owned_result(z)
 
 
 def _own_returned_tangents(body, params, param_tangents, fresh_copy):
