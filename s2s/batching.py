@@ -173,6 +173,7 @@ class Batcher(RankInference, AxisRules, StatementPass):
         self.callee_items = callee_items
         self.item_batched = {}
         self.unpacked_once = _unpacked_once(fn_node)
+        self.tuple_calls = set()  # ids of calls of callees whose tuple result is unpacked
         # items of lists and dicts that container_names does not know to be ones:
         # lists, dicts or arrays, as run time tells
         self.opaque_items = set()
@@ -284,6 +285,12 @@ class Batcher(RankInference, AxisRules, StatementPass):
                     self.opaque_items.add(target.id)
             elif isinstance(target, gast.Tuple):
                 flags = self.item_batched.get(getattr(s.value, "id", None))
+                if flags is None and isinstance(s.value, gast.Call):
+                    # y, y_dot = helper_jvp(x, ...): the callee's items keep their own
+                    # batchedness (its primal stays unbatched)
+                    flags = self._callee_flags(s.value)
+                    if flags is not None and len(flags) == len(target.elts):
+                        self.tuple_calls.add(id(s.value))
                 if flags is not None and len(flags) == len(target.elts):
                     self.batched.update(e.id for e, f in zip(target.elts, flags) if f)
                 elif self.value_batched(s.value):
@@ -1516,10 +1523,11 @@ class Batcher(RankInference, AxisRules, StatementPass):
     def _holds_items(self, value):
         """Whether ``value`` is known to be a tuple, list or dict (whose items
         carry the batch axis), not a batched array."""
-        if isinstance(value, (gast.Tuple, gast.List)):
+        if isinstance(value, (gast.Tuple, gast.List)) or id(value) in self.tuple_calls:
             return True
         return isinstance(value, gast.Name) and (
-            value.id in self.displays or self.kind.get(value.id) in _CONTAINERS)
+            value.id in self.displays or self.kind.get(value.id) in _CONTAINERS
+            or value.id in self.item_batched)  # (a callee's tuple result)
 
     def _captured(self, fname):
         """A batched name the lambda assigned to ``fname`` reads from this
@@ -1696,6 +1704,11 @@ def _view_classes(fn_node, batched, mutated, containers):
         for parent in parents:
             parent[find(parent, a)] = find(parent, b)
 
+    # names bound to what a function returned (a callee's tuple result): its items
+    # are arrays of their own, not views of one another (unlike np.split's parts)
+    results = {node.targets[0].id for node in walk(fn_node)
+               if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name)
+               and isinstance(node.value, gast.Call) and not _split_of_name(node.value)}
     for node in walk(fn_node):
         if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Subscript) \
                 and isinstance(node.targets[0].value, gast.Name) \
@@ -1707,7 +1720,8 @@ def _view_classes(fn_node, batched, mutated, containers):
                 if isinstance(item, gast.Name):
                     union(item.id, node.func.value.id, held)
         elif isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Tuple) and (
-                _split_of_name(node.value) or isinstance(node.value, gast.Name)):
+                _split_of_name(node.value) or isinstance(node.value, gast.Name)
+                and node.value.id not in results):
             # a, b = np.split(z, 2), or a, b = parts: each is a view of z, an item of parts
             whole = node.value.args[0] if isinstance(node.value, gast.Call) else node.value
             for part in node.targets[0].elts:
