@@ -167,19 +167,29 @@ def _a(noun):
     return f"an {noun}" if noun[:1] in "aeiou" else f"a {noun}"
 
 
-def module_functions(module):
+def module_functions(module, methods=False):
     """``(name, function)`` for the functions defined in ``module``'s own
-    file (decorated ones and module-level lambdas included), in the order of
-    their lines."""
+    file (decorated ones and module-level lambdas included), and with
+    ``methods`` those of the classes defined there (``Class.method``), in
+    the order of their lines."""
     filename = getattr(module, "__file__", None)
     if filename is None:
         return []
     found = {}
-    for name, value in vars(module).items():
+
+    def add(name, value):
         fn = _plain(value)
         if isinstance(fn, types.FunctionType) \
                 and os.path.abspath(fn.__code__.co_filename) == os.path.abspath(filename):
             found.setdefault(fn, (name, value))
+
+    for name, value in vars(module).items():
+        add(name, value)
+        if methods and isinstance(value, type) and value.__module__ == module.__name__:
+            for attr, member in vars(value).items():
+                if isinstance(member, (staticmethod, classmethod)):
+                    member = member.__func__
+                add(f"{name}.{attr}", member)
     return sorted(found.values(), key=lambda item: _plain(item[1]).__code__.co_firstlineno)
 
 
@@ -375,7 +385,7 @@ def _dump(args, parser):
 CHECK_EPILOG = """\
 examples:
   s2s check model.py:f            f and the functions it calls
-  s2s check model.py --all        every function defined in model.py
+  s2s check model.py --all        every function defined in model.py (methods too)
   s2s check model.py:f --argnums 0
                                   only the first parameter is differentiated
   s2s check mypkg.model:f other.py:g
@@ -410,7 +420,7 @@ def _check(args, parser):
             if name is not None:
                 parser.error(f"with --all, name the file or module alone ({where}), not "
                              "a function in it")
-            found = module_functions(load_module(where))
+            found = module_functions(load_module(where), methods=True)
             if not found:
                 raise CommandError(f"{where}: no functions defined in it")
             functions += [fn for _, fn in found]

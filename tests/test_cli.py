@@ -46,6 +46,12 @@ class Box:
     pass
 
 
+class Layer:
+    def forward(self, x):
+        self.h = np.tanh(x)
+        return self.h
+
+
 def store(x, box):
     box.value = np.exp(x)
     return x
@@ -307,10 +313,12 @@ def test_check_all_functions_of_a_file(runs):
     problems, summary = _problems(out)
     lines = [int(p.split(":")[1]) for p in problems]
     assert lines == sorted(lines)
+    # (a method of a class of the file is checked too)
     assert lines == [_line(MODEL, "v.sort()"), _line(MODEL, "math.gamma(y[0])"),
-                     _line(MODEL, "math.gamma(k)"), _line(MODEL, "box.value =")]
-    assert "attribute assignment" in problems[-1]
-    assert summary == "4 problems (5 functions checked)"
+                     _line(MODEL, "math.gamma(k)"), _line(MODEL, "self.h ="),
+                     _line(MODEL, "box.value =")]
+    assert "attribute assignment" in problems[-1] and "attribute assignment" in problems[-2]
+    assert summary == "5 problems (6 functions checked)"
 
 
 def test_check_clean_function(runs):
