@@ -373,3 +373,23 @@ def test_an_unexpected_keyword_is_pythons_error():
     x = np.ones(3)
     with pytest.raises(s2s.InputError, match="unexpected keyword argument 'c'"):
         s2s.jacfwd(_takes_positional_only)(x, x, c=2.0)
+
+
+def _dispatches_on_its_arity(*args):
+    if len(args) == 2:
+        return _base_of_two(*args)
+    return _base_of_two(args[0], args[1]) + args[2]
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_a_branch_on_the_number_of_arguments_keeps_the_branch_taken(n):
+    # len(args) is known for the call's shape: the branch written for another
+    # number of arguments is not differentiated (it was refused: "too many
+    # positional arguments" in base(*args))
+    rng = np.random.default_rng(n)
+    primals = tuple(rng.normal(size=3) for _ in range(n))
+    check_jvp(_dispatches_on_its_arity, primals)
+    jac = s2s.jacfwd(_dispatches_on_its_arity, argnums=tuple(range(n)))(*primals)
+    for k in range(n):
+        np.testing.assert_allclose(jac[k], fd_jacobian(_dispatches_on_its_arity, primals, k),
+                                   rtol=1e-6, atol=1e-8)

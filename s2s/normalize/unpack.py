@@ -13,7 +13,10 @@ asked ``len``, ``in`` or ``.get``); or it is a tuple rebound only by
 statements of the function's top level, each to a tuple display, and a call
 reads the one bound last before it. A list or tuple comprehension over such
 a display (``tuple(a * 2 for a in args)``, one ``for``, no ``if``) is the
-display of its items (``(args[0] * 2, args[1] * 2)``). Rules and the user's
+display of its items (``(args[0] * 2, args[1] * 2)``); ``len`` of such a
+display is its number of items, and an ``if`` whose test then compares
+numbers only keeps the branch it takes (a wrapper's ``if len(args) == 2:``,
+specialised for three). Rules and the user's
 functions then see each argument in its place; a call that still passes
 ``*args`` or ``**kwargs`` is refused where its arguments must be told apart.
 
@@ -154,7 +157,25 @@ class _Unpack(Transformer):
                     for k, v in zip(_keys(display), display.values)]
         return None
 
+    def visit_If(self, node):
+        """A test the displays decide (``if len(args) == 2:`` in a wrapper
+        specialised for three values) keeps only the branch it takes: the
+        other may be code for another number of arguments."""
+        self.generic_visit(node)
+        taken = _constant_truth(node.test)
+        if taken is None:
+            return node
+        return (node.body if taken else node.orelse) or [gast.copy_location(gast.Pass(), node)]
+
     def visit_Call(self, node):
+        if isinstance(node.func, gast.Name) and node.func.id == "len" and len(node.args) == 1 \
+                and not node.keywords and self.ctx.resolve(node.func) is len:
+            display = self.known.get(getattr(node.args[0], "id", None))
+            if isinstance(display, (gast.Tuple, gast.List)) and not any(
+                    isinstance(e, gast.Starred) for e in display.elts):
+                return gast.copy_location(const(len(display.elts)), node)  # len(args)
+            if isinstance(display, gast.Dict):
+                return gast.copy_location(const(len(display.keys)), node)
         comprehension = len(node.args) == 1 and not node.keywords and isinstance(
             node.args[0], (gast.GeneratorExp, gast.ListComp))
         self.generic_visit(node)
@@ -204,6 +225,39 @@ class _Unpack(Transformer):
         return [_Substitute(gen.target.id, item).visit(clone(comp.elt)) for item in items]
 
 
+def _constant_truth(test):
+    """The truth of ``test`` when it compares int constants only (``3 == 2``,
+    ``not 3 > 1 and 2 <= 2``), else None."""
+    def value(node):
+        if isinstance(node, gast.Constant) and type(node.value) in (int, bool):
+            return node.value
+        if isinstance(node, gast.Compare) and len(node.ops) == len(node.comparators):
+            operands = [value(o) for o in [node.left, *node.comparators]]
+            if None in operands:
+                return None
+            compare = {gast.Eq: int.__eq__, gast.NotEq: int.__ne__, gast.Lt: int.__lt__,
+                       gast.LtE: int.__le__, gast.Gt: int.__gt__, gast.GtE: int.__ge__}
+            results = []
+            for op, a, b in zip(node.ops, operands, operands[1:]):
+                fn = compare.get(type(op))
+                if fn is None:
+                    return None
+                results.append(fn(int(a), int(b)))
+            return all(results)
+        if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.Not):
+            inner = value(node.operand)
+            return None if inner is None else not inner
+        if isinstance(node, gast.BoolOp):
+            values = [value(v) for v in node.values]
+            if None in values:
+                return None
+            return all(values) if isinstance(node.op, gast.And) else any(values)
+        return None
+
+    result = value(test)
+    return None if result is None else bool(result)
+
+
 class _Substitute(Transformer):
     """``var`` replaced by (a copy of) ``value`` where it is read."""
 
@@ -225,6 +279,9 @@ def run(fn_node, ctx):
     body = []
     for stmt in fn_node.body:
         stmt = _Unpack(current, fixed, ctx).visit(stmt)
+        if isinstance(stmt, list):  # (an if the displays decide: the branch it takes)
+            body.extend(s for s in stmt if not isinstance(s, gast.Pass))
+            continue
         body.append(stmt)
         var = _single_assignment(stmt)
         if var in sequenced:
