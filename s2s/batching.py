@@ -1158,6 +1158,10 @@ class Batcher(RankInference, AxisRules, StatementPass):
         if obj in (dict, list) and len(v.args) == 1 and not v.keywords \
                 and isinstance(v.args[0], gast.Name) and self._copied_whole(obj, v.args[0].id):
             return v, []  # dict(p) of a dict of the function's: the same batched arrays
+        stacked = self._stacked_operand(v, obj)
+        if stacked:  # np.mean([x, y], axis=0): the list as one array, batch axis first
+            out, more = self._call(v, z, s)
+            return out, stacked + more
         done = self._dynamic_call(v, obj, s)
         if done is None:
             done = batching_rules.batch_call(self, v, obj)
@@ -1519,6 +1523,31 @@ class Batcher(RankInference, AxisRules, StatementPass):
             f"{'written here' if fname == 'the lambda' else 'held in a variable'} is "
             "batched through its arguments only",
             f"pass {read} to {fname} as an argument")
+
+    def _stacked_operand(self, v, obj):
+        """For a reduction given a list or tuple of batched arrays as its
+        array (``np.mean([x, 2 * x], axis=0)``, which NumPy makes one array
+        of): ``[_t = _s2s.array_batched(lst)]``, that array with the batch
+        axis first, put in the call's place; else []. (Taken as an array, the
+        list's batch axis would come second, and the reduction's axes land
+        on the wrong ones.)"""
+        rule = registry.lookup(obj) if obj is not MISSING else None
+        if rule is None or rule.batching != "reduction" or not v.args \
+                or not self._holds_items(v.args[0]) or not self.names_batched(v.args[0]):
+            return []
+        items = v.args[0]
+        display = items if isinstance(items, (gast.Tuple, gast.List)) else self.displays.get(
+            getattr(items, "id", None))
+        ranks = {self.atom_rank(e) for e in display.elts} if isinstance(
+            display, (gast.Tuple, gast.List)) and display.elts and not any(
+            isinstance(e, gast.Starred) for e in display.elts) else {None}
+        tmp = self.ctx.temp()
+        self.batched.add(tmp)
+        rank = ranks.pop() if len(ranks) == 1 else None
+        self._set_rank(tmp, None if rank is None or rank is _BOTTOM else rank + 1)
+        self.kind[tmp] = "array"
+        v.args = [name(tmp)] + list(v.args[1:])
+        return [assign(tmp, call(self.rt("array_batched"), [items]))]
 
     def _holds_items(self, value):
         """Whether ``value`` is known to be a tuple, list or dict (whose items

@@ -14,7 +14,7 @@ import sys
 import e2e_functions as ef
 import numpy as np
 import pytest
-from helpers import assert_tree_close, check_jvp, line_of
+from helpers import assert_tree_close, central_difference, check_jvp, line_of
 from test_e2e import (
     CASES,
     PAD_FUNCTIONS,
@@ -2521,3 +2521,27 @@ def test_a_dataclass_built_in_the_function_batches_like_loops(fn):
     # object has no attribute 'u'"
     xs = _normal(5, 4)
     assert_tree_close(s2s.vmap(fn)(xs), _loop(fn, (xs,)), rtol=1e-12)
+
+
+def _mean_of_a_list(x):
+    return np.mean([x, 2 * x], axis=0)
+
+
+def _sum_of_a_tuple(x):
+    return np.sum((x, np.sin(x)), 0)
+
+
+def _sum_of_items(x):
+    return np.sum([x[0], x[1]])
+
+
+@pytest.mark.parametrize("f", [_mean_of_a_list, _sum_of_a_tuple, _sum_of_items],
+                         ids=lambda f: f.__name__)
+def test_a_reduction_of_a_list_of_batched_arrays(f):
+    # NumPy makes the list one array: batched, its batch axis came second, and the
+    # reduction's axis landed on it (vmap silently wrong, jacfwd a reshape error)
+    xs = np.arange(6.0).reshape(2, 3) + 1
+    np.testing.assert_allclose(s2s.vmap(f)(xs), [f(r) for r in xs], rtol=1e-14)
+    x = xs[0]
+    fd = np.stack([central_difference(f, (x,), (e,)) for e in np.eye(3)], -1)
+    np.testing.assert_allclose(s2s.jacfwd(f)(x), fd, rtol=1e-6, atol=1e-8)
