@@ -1525,19 +1525,32 @@ class Batcher(RankInference, AxisRules, StatementPass):
             f"pass {read} to {fname} as an argument")
 
     def _stacked_operand(self, v, obj):
-        """For a reduction given a list or tuple of batched arrays as its
-        array (``np.mean([x, 2 * x], axis=0)``, which NumPy makes one array
-        of): ``[_t = _s2s.array_batched(lst)]``, that array with the batch
-        axis first, put in the call's place; else []. (Taken as an array, the
-        list's batch axis would come second, and the reduction's axes land
-        on the wrong ones.)"""
-        rule = registry.lookup(obj) if obj is not MISSING else None
-        if rule is None or rule.batching != "reduction" or not v.args \
-                or not self._holds_items(v.args[0]) or not self.names_batched(v.args[0]):
+        """For a NumPy function given a list or tuple of batched arrays where
+        it takes one array (``np.mean([x, 2 * x], axis=0)``,
+        ``np.transpose([a, b])``: NumPy makes one array of it), that array
+        with the batch axis first, in a temporary put in the call's place:
+        its assignments (else []). Taken as an array, the list's batch axis
+        would come second, and axes land on the wrong ones. Functions that
+        take a sequence of arrays as such (concatenate, stack...) keep it."""
+        path = registry.numpy_path(obj) if obj is not MISSING else None
+        if path is None or path in _SEQUENCE_TAKING or registry.lookup(obj) is None:
             return []
-        items = v.args[0]
+        pre = []
+        v.args = [self._stacked(a, pre) for a in v.args]
+        return pre
+
+    def _stacked(self, items, pre):
+        """``items``, or where it is a list or tuple of batched arrays (a
+        display, or a name bound to one) that NumPy takes as one array, a
+        temporary holding that array with the batch axis first (its
+        assignment appended to ``pre``)."""
+        if isinstance(items, gast.Starred) or not self._holds_items(items) \
+                or not self.names_batched(items):
+            return items
         display = items if isinstance(items, (gast.Tuple, gast.List)) else self.displays.get(
             getattr(items, "id", None))
+        if isinstance(display, gast.Dict):
+            return items
         ranks = {self.atom_rank(e) for e in display.elts} if isinstance(
             display, (gast.Tuple, gast.List)) and display.elts and not any(
             isinstance(e, gast.Starred) for e in display.elts) else {None}
@@ -1546,8 +1559,8 @@ class Batcher(RankInference, AxisRules, StatementPass):
         rank = ranks.pop() if len(ranks) == 1 else None
         self._set_rank(tmp, None if rank is None or rank is _BOTTOM else rank + 1)
         self.kind[tmp] = "array"
-        v.args = [name(tmp)] + list(v.args[1:])
-        return [assign(tmp, call(self.rt("array_batched"), [items]))]
+        pre.append(assign(tmp, call(self.rt("array_batched"), [items])))
+        return name(tmp)
 
     def _holds_items(self, value):
         """Whether ``value`` is known to be a tuple, list or dict (whose items
@@ -1709,6 +1722,12 @@ def _written_by_helper(call_node, resolve):
 _VIEW_CALLS = VIEW_FUNCTIONS | {"getitem_batched", "flat_batched", "squeeze_batched",
                                "transpose_batched", "flatten_batched", "atleast_batched",
                                "view_batched"}
+
+
+# NumPy functions that take a sequence of arrays as such (not one array_like)
+_SEQUENCE_TAKING = {"concatenate", "stack", "hstack", "vstack", "dstack", "column_stack",
+                    "row_stack", "block", "linalg.multi_dot", "meshgrid", "broadcast_arrays",
+                    "array", "asarray", "asanyarray", "unstack", "split", "array_split"}
 
 
 def _view_classes(fn_node, batched, mutated, containers):

@@ -162,6 +162,7 @@ def clip_tangent(a, a_min, a_max, a_dot, a_min_dot, a_max_dot):
     """Tangent of ``clip(a, a_min, a_max)``: ``a_dot`` inside the bounds, the
     bound's tangent outside (a bound of None is absent)."""
     xp = namespace_of(a)
+    a = xp.asarray(a)  # (a list NumPy's clip takes as an array)
     t = a_dot
     if a_min is not None:
         t = xp.where(a < a_min, a_min_dot, t)

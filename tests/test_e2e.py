@@ -2165,3 +2165,12 @@ def _sum_of_squares_of_a_helpers_result_written(v):
                    "read-only broadcast, which the caller writes into")
 def test_hessian_of_a_write_into_a_helpers_new_array():
     s2s.hessian(_sum_of_squares_of_a_helpers_result_written)(np.array([1.0, 2.0, 3.0]))
+
+
+def _clipped_list(x):
+    return np.clip([x, 2 * x], 0.5, 3.0)
+
+
+def test_clip_of_a_list():
+    # clip_tangent compared the list itself with the bounds (TypeError)
+    check_jvp(_clipped_list, (np.array([0.3, 0.6, 0.9]),))

@@ -2535,8 +2535,20 @@ def _sum_of_items(x):
     return np.sum([x[0], x[1]])
 
 
-@pytest.mark.parametrize("f", [_mean_of_a_list, _sum_of_a_tuple, _sum_of_items],
-                         ids=lambda f: f.__name__)
+_W23 = np.arange(6.0).reshape(2, 3) / 6
+
+
+def _numpy_functions_of_lists(x):
+    t = np.transpose([x, 2 * x]) * np.flip([x, 2 * x], 0).T
+    r = np.roll([x, 2 * x], 1, axis=0) + np.sort([x, -x], axis=0)
+    d = np.linalg.det([[x[0], x[1]], [x[2], 1.0]])
+    e = np.einsum("i,i->", [x[0], x[1]], [x[1], x[2]])
+    return np.sum(t) + np.sum(r * np.reshape([x, x * x], (2, 3))) + d * e \
+        + np.sum(np.tile([x[0], x[1]], 2) * np.outer([x[0], x[1]], x)[:, 0].repeat(2))
+
+
+@pytest.mark.parametrize("f", [_mean_of_a_list, _sum_of_a_tuple, _sum_of_items,
+                               _numpy_functions_of_lists], ids=lambda f: f.__name__)
 def test_a_reduction_of_a_list_of_batched_arrays(f):
     # NumPy makes the list one array: batched, its batch axis came second, and the
     # reduction's axis landed on it (vmap silently wrong, jacfwd a reshape error)
