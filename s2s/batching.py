@@ -368,9 +368,25 @@ class Batcher(RankInference, AxisRules, StatementPass):
         (``t + (x,)``, ``t * 2``) rather than computing on arrays."""
         if not isinstance(v.op, (gast.Add, gast.Mult)):
             return False
-        return any(isinstance(o, (gast.Tuple, gast.List)) or (
+        sequences = [isinstance(o, (gast.Tuple, gast.List)) or (
             isinstance(o, gast.Name) and self.kind.get(o.id) in ("container", "list"))
-            for o in (v.left, v.right))
+            for o in (v.left, v.right)]
+        if sequences.count(True) == 1:
+            other = v.right if sequences[0] else v.left
+            if isinstance(other, gast.Name) and other.id in self._ufunc_results():
+                return False  # exp(lst) * lst_dot: NumPy's array times the list, elementwise
+        return any(sequences)
+
+    def _ufunc_results(self):
+        """Names bound to the result of a NumPy ufunc (an array, whatever its
+        arguments: ``xp.exp(lst)`` of a list too)."""
+        if "_ufunc_names" not in self.__dict__:
+            self._ufunc_names = {
+                n.targets[0].id for n in walk(self.fn)
+                if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name)
+                and isinstance(n.value, gast.Call)
+                and isinstance(self._resolve(n.value.func), numpy.ufunc)}
+        return self._ufunc_names
 
     def _copied_container(self, value):
         """The name whose container ``value`` is, or a copy of: ``p``,
@@ -1008,11 +1024,13 @@ class Batcher(RankInference, AxisRules, StatementPass):
                 return (done if done is not None else self._map(v, [v.left, v.right], None)), []
             rule = registry.lookup(BINOPS[type(v.op)])
             if rule is not None and rule.batching in ("elementwise", "python"):
+                pre = []  # (an operand that is a list of batched arrays: NumPy's array of it)
+                v.left, v.right = self._stacked(v.left, pre), self._stacked(v.right, pre)
                 outer = self._outer_product(v) or self._identity_scale(v)
                 if outer is not None:
-                    return outer, []
+                    return outer, pre
                 v.left, v.right = self._align([v.left, v.right])
-                return v, []
+                return v, pre
             return self._map(v, [v.left, v.right], lambda a: gast.BinOp(
                 left=a[0], op=type(v.op)(), right=a[1])), []
         if isinstance(v, gast.UnaryOp):
