@@ -1194,9 +1194,13 @@ class Batcher(RankInference, AxisRules, StatementPass):
             return self._map(v, v.args, None), []
         helper = _runtime_name(obj)
         if helper in TANGENT_HELPERS:
+            pre = []  # (a list display of batched values: NumPy's array of it, batch axis first)
+            v.args = [self._stacked(a, pre) for a in v.args]
             done = self._tangent_helper(v, helper)
             if done is not None:
-                return done, []
+                return done, pre
+            if pre:
+                return self._map(v, v.args, None), pre
         if helper == "batched" and not any(self.is_batched(a) for a in v.args):
             return v, []  # (only like= batched: a dtype, the same for every example)
         if helper in ("batched", "batched_copy") and self.is_batched(v.args[0]) \
@@ -1562,13 +1566,12 @@ class Batcher(RankInference, AxisRules, StatementPass):
         display, or a name bound to one) that NumPy takes as one array, a
         temporary holding that array with the batch axis first (its
         assignment appended to ``pre``)."""
-        if isinstance(items, gast.Starred) or not self._holds_items(items) \
-                or not self.names_batched(items):
+        if isinstance(items, gast.Starred) or not self.names_batched(items):
             return items
         display = items if isinstance(items, (gast.Tuple, gast.List)) else self.displays.get(
             getattr(items, "id", None))
-        if isinstance(display, gast.Dict):
-            return items
+        if not isinstance(display, (gast.Tuple, gast.List)):
+            return items  # (a dict, or a function's tuple result: not NumPy's array of it)
         ranks = {self.atom_rank(e) for e in display.elts} if isinstance(
             display, (gast.Tuple, gast.List)) and display.elts and not any(
             isinstance(e, gast.Starred) for e in display.elts) else {None}

@@ -2543,7 +2543,8 @@ def _numpy_functions_of_lists(x):
     r = np.roll([x, 2 * x], 1, axis=0) + np.sort([x, -x], axis=0)
     d = np.linalg.det([[x[0], x[1]], [x[2], 1.0]])
     e = np.einsum("i,i->", [x[0], x[1]], [x[1], x[2]])
-    c = np.sum(np.exp([x[0], x[1]]))
+    c = np.sum(np.exp([x[0], x[1]])) + np.sum(np.clip([x, 2 * x], 0.5, 3.5)) \
+        + np.max([x[0], x[1]]) * 2 + np.interp(0.5, [0.0, x[0] + 1.0], [x[1], x[2]])
     return np.sum(t) + np.sum(r * np.reshape([x, x * x], (2, 3))) + d * e + c \
         + np.sum(np.tile([x[0], x[1]], 2) * np.outer([x[0], x[1]], x)[:, 0].repeat(2))
 
