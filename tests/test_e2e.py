@@ -329,19 +329,22 @@ def test_items_of_lists_dicts_and_split_parts_updated_in_place(fn):
     # rows[1] += v replaced the list's item instead of changing the array (a view of y):
     # y kept its values (the output and the derivative were wrong); np.split's indices
     # were taken for values carrying a derivative; hessian through written parts was wrong
-    x = np.array([0.3, -0.7, 1.1, 0.4])
-    np.testing.assert_allclose(s2s.jvp(fn, (x,), (np.ones(4),))[0], fn(x.copy()), rtol=1e-14)
+    _assert_like_python_in_every_transform(fn, np.array([0.3, -0.7, 1.1, 0.4]))
+
+
+def _assert_like_python_in_every_transform(fn, x, hessian=True):
+    """jvp's value is fn's (on a copy: fn may write into x), its tangent and
+    jacfwd match central differences, vmap matches a loop, and (``hessian``)
+    the Hessian of sum(sin(fn)) matches differences of its gradient."""
+    np.testing.assert_allclose(s2s.jvp(fn, (x,), (np.ones(len(x)),))[0], fn(x.copy()),
+                               rtol=1e-14)
     check_jvp(fn, (x,))
-    jacobian = s2s.jacfwd(fn)
-    fd = np.stack([central_difference(fn, (x,), (e,)) for e in np.eye(4)], -1)
-    np.testing.assert_allclose(jacobian(x), fd, rtol=1e-6, atol=1e-8)
+    fd = np.stack([central_difference(fn, (x,), (e,)) for e in np.eye(len(x))], -1)
+    np.testing.assert_allclose(s2s.jacfwd(fn)(x), fd, rtol=1e-6, atol=1e-8)
     xs = np.stack([x, 2 * x, -x])
     np.testing.assert_allclose(s2s.vmap(fn)(xs), [fn(r.copy()) for r in xs], rtol=1e-14)
-    total = lambda v: np.sum(np.sin(fn(v)))  # noqa: E731
-    hessian = s2s.hessian(total)(x)
-    gradient = s2s.jacfwd(total)
-    fd = np.stack([(gradient(x + 1e-6 * e) - gradient(x - 1e-6 * e)) / 2e-6 for e in np.eye(4)])
-    np.testing.assert_allclose(hessian, fd, rtol=1e-5, atol=1e-6)
+    if hessian:
+        _assert_hessian_of_a_sum(fn, x)
 
 
 def nested_list_item_updated(x):
@@ -422,17 +425,7 @@ def test_items_of_nested_lists_and_dicts_updated_in_place(fn):
     # it kept the old values); jacfwd, vmap and hessian indexed the inner list or dict
     # as a batched array (rows_dot[0][:, 0] = ...: "list indices must be integers or
     # slices, not tuple", "unhashable type: 'slice'")
-    x = np.array([0.3, -0.7, 1.1, 0.4])
-    np.testing.assert_allclose(s2s.jvp(fn, (x,), (np.ones(4),))[0], fn(x.copy()), rtol=1e-14)
-    check_jvp(fn, (x,))
-    fd = np.stack([central_difference(fn, (x,), (e,)) for e in np.eye(4)], -1)
-    np.testing.assert_allclose(s2s.jacfwd(fn)(x), fd, rtol=1e-6, atol=1e-8)
-    xs = np.stack([x, 2 * x, -x])
-    np.testing.assert_allclose(s2s.vmap(fn)(xs), [fn(r.copy()) for r in xs], rtol=1e-14)
-    total = lambda v: np.sum(np.sin(fn(v)))  # noqa: E731
-    gradient = s2s.jacfwd(total)
-    fd = np.stack([(gradient(x + 1e-6 * e) - gradient(x - 1e-6 * e)) / 2e-6 for e in np.eye(4)])
-    np.testing.assert_allclose(s2s.hessian(total)(x), fd, rtol=1e-5, atol=1e-6)
+    _assert_like_python_in_every_transform(fn, np.array([0.3, -0.7, 1.1, 0.4]))
 
 
 def _adam_update(state, grads):
@@ -552,15 +545,8 @@ def _arrays_of_a_shallow_copy_updated(x):
 def test_an_item_another_name_holds_updated_in_place(fn):
     # the update replaced the item (rows[0][0] = rows[0][0] + x: an item of a callee's
     # list, q["w"] = q["w"] * x: of a shallow copy), so first and p kept the old arrays
-    x = np.array([0.3, -0.7, 1.1, 0.4])
-    np.testing.assert_allclose(s2s.jvp(fn, (x,), (np.ones(4),))[0], fn(x.copy()), rtol=1e-14)
-    check_jvp(fn, (x,))
-    fd = np.stack([central_difference(fn, (x,), (e,)) for e in np.eye(4)], -1)
-    np.testing.assert_allclose(s2s.jacfwd(fn)(x), fd, rtol=1e-6, atol=1e-8)
-    xs = np.stack([x, 2 * x, -x])
-    np.testing.assert_allclose(s2s.vmap(fn)(xs), [fn(r.copy()) for r in xs], rtol=1e-14)
-    if fn is not _arrays_of_a_shallow_copy_updated:  # (see the test below)
-        _assert_hessian_of_a_sum(fn, x)
+    _assert_like_python_in_every_transform(  # (the shallow copy's hessian: see below)
+        fn, np.array([0.3, -0.7, 1.1, 0.4]), hessian=fn is not _arrays_of_a_shallow_copy_updated)
 
 
 def _assert_hessian_of_a_sum(fn, x):
