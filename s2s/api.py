@@ -3,15 +3,17 @@ NumPy arrays); ``jacfwd``, ``vmap``, ``hessian`` are in batch_api.py, the
 ``@differentiable`` decorator in decorator.py."""
 
 import inspect
+import types
 import weakref
 
 import numpy
 
 from . import backend, pytree, varargs
+from .analysis import instance_call
 from .batch_api import handed_back
 from .codegen import annotate
 from .errors import InputError, NonDifferentiableOutputError
-from .frontend import _unwrap, bound_function, see_through
+from .frontend import _unwrap, bound_function, calling_method, see_through
 from .rules import registry
 from .transform import jvp_function
 
@@ -22,6 +24,18 @@ _FLOATS = frozenset(numpy.dtype(c) for c in "efdg")
 # id(func) -> (weak reference to func, {number of primals: (active names, Generated)}).
 # (A WeakKeyDictionary costs a new weak reference per lookup, on every call of s2s.jvp.)
 _ENTRIES = {}
+
+
+def _per_receiver(func):
+    """For a bound method of the user's (``model.forward``, a new object at
+    each attribute lookup) or a callable instance (``model``), the function
+    that calls it, one per receiver (frontend.calling_method keeps it): the
+    key of the fast path, which lives as long as it does. Anything else as
+    it is."""
+    if type(func) is types.MethodType:
+        return calling_method(func) if type(func.__func__) is types.FunctionType else func
+    call = instance_call(func)
+    return func if call is None else calling_method(types.MethodType(call, func))
 
 
 def _remember(func, count, entry):
@@ -59,6 +73,8 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
             f"got {len(primals)} primals but {len(tangents)} tangents",
             hint="pass one tangent per primal, of the same shape",
         )
+    if type(func) is not types.FunctionType:
+        func = _per_receiver(func)
     found = _ENTRIES.get(id(func))  # (inline, not a helper: every call pays for it)
     hit = found[1].get(len(primals)) if found is not None and found[0]() is func else None
     if hit is None or (hit[1].deps and not hit[1].is_current()):
@@ -72,8 +88,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
         fn = _unwrap(func)
         active = _active_params(fn, len(primals))
         generated = jvp_function(fn, active, shape=varargs.shape_of(fn, len(primals)))
-        if not hasattr(fn, "__s2s_method__"):  # (a callable instance: its code holds it)
-            _remember(func, len(primals), (active, generated))
+        _remember(func, len(primals), (active, generated))
     else:
         active, generated = hit
     if len(primals) == 1:  # (the common case, without a loop)
