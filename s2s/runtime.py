@@ -404,7 +404,7 @@ def _vector_norm_tangent(xp, x, z, x_dot, ord, axis, keepdims):
     if ord in (math.inf, -math.inf):
         return extremum_tangent(xp.abs(x), z, real_part(abs_sign(x) * x_dot), axis, keepdims)
     if ord == 0:  # a count: zero tangent, shaped like the tangents (with any batch axes)
-        return 0.0 * xp.sum(x_dot, axis=axis, keepdims=keepdims)
+        return 0.0 * real_part(xp.sum(x_dot, axis=axis, keepdims=keepdims))
     if ord == 2:
         return real_part(xp.sum(_conj(xp, x) * x_dot, axis=axis, keepdims=keepdims)) / z
     power = float(ord) - 1  # (a Python float: NumPy's norm keeps float32 for a float64 ord)
@@ -787,6 +787,11 @@ def batch_size(value, axis=0):
         if leaf is not None:  # (None: a missing tangent, no value)
             return numpy.shape(leaf)[axis]
     raise ValueError("s2s: a batched argument with no arrays in it")
+
+
+def _flagged_batch_size(values, flags):
+    """The batch size of the first of ``values`` that ``flags`` marks batched."""
+    return next(batch_size(v) for v, f in zip(values, flags) if f)
 
 
 def batched(value, size, xp=None, like=None):
@@ -1626,7 +1631,7 @@ def interp_batched(x, xp_, fp, flags, left=None, right=None, period=None):
     :func:`searchsorted_batched`, then NumPy's own formula, and its answers
     at and beyond the ends."""
     xp = namespace_of(x, xp_, fp)
-    size = next(numpy.shape(v)[0] for v, f in zip((x, xp_, fp, left, right, period), flags) if f)
+    size = _flagged_batch_size((x, xp_, fp, left, right, period), flags)
     x, points, values = (xp.asarray(v) if f else batched(xp.asarray(v), size)
                          for v, f in zip((x, xp_, fp), flags))
     shape = x.shape
@@ -1685,7 +1690,7 @@ def meshgrid_batched(xs, flags, copy=True, sparse=False, indexing="xy"):
     if indexing not in ("xy", "ij"):
         raise ValueError("Valid values for `indexing` are 'xy' and 'ij'.")
     xp = namespace_of(*xs)
-    size = next(numpy.shape(x)[0] for x, f in zip(xs, flags) if f)
+    size = _flagged_batch_size(xs, flags)
     grids = []
     for i, (x, f) in enumerate(zip(xs, flags)):
         axis = 1 - i if indexing == "xy" and i < 2 and len(xs) > 1 else i
@@ -2070,42 +2075,19 @@ def tensorinv_batched(a, ind=2):
 
 def vector_norm_tangent(x, z, x_dot, ord, axis, keepdims):
     """Tangent of numpy.linalg.vector_norm: a vector norm over ``axis`` (an
-    int, a tuple, or None: every axis), however many axes it spans. The
-    tangent may carry leading batch axes."""
+    int, a tuple, or None: every axis), however many axes it spans, complex
+    vectors too. The tangent may carry leading batch axes."""
     xp = namespace_of(x, x_dot)
     x = xp.asarray(x)
-    if axis is None:
-        axes = tuple(range(-x.ndim, 0))
-    else:
-        axes = tuple(ax % x.ndim - x.ndim for ax in (axis if isinstance(axis, tuple) else (axis,)))
-    x, x_dot = _moduli(xp, x, x_dot)
-    return _vector_norm_tangent(xp, x, z, x_dot, ord, axes, keepdims)
+    axes = negative_axis(axis, x)
+    return _vector_norm_tangent(xp, x, z, x_dot, ord,
+                                axes if isinstance(axes, tuple) else (axes,), keepdims)
 
 
 def matrix_norm_tangent(x, z, x_dot, ord, keepdims):
     """Tangent of numpy.linalg.matrix_norm (over the last two axes), complex
     matrices too. The tangent may carry leading batch axes."""
-    xp = namespace_of(x, x_dot)
-    x = xp.asarray(x)
-    if x.dtype.kind != "c":
-        return norm_tangent(x, z, x_dot, ord, (-2, -1), keepdims)
-    if ord not in (2, -2, "nuc"):  # the others are functions of the moduli |x_ij|
-        x, x_dot = _moduli(xp, x, x_dot)
-        return norm_tangent(x, z, x_dot, ord, (-2, -1), keepdims)
-    u, _, vh = xp.linalg.svd(x, full_matrices=False)
-    d = xp.real(xp.sum(xp.conj(u) * (x_dot @ xp.conj(xp.swapaxes(vh, -1, -2))), axis=-2))
-    t = d[..., 0] if ord == 2 else d[..., -1] if ord == -2 else xp.sum(d, axis=-1)
-    return t[..., None, None] if keepdims else t
-
-
-def _moduli(xp, x, x_dot):
-    """A complex ``x`` as its moduli |x| and their tangent Re(conj(x) x_dot) / |x|
-    (0 where x is 0), for norms that depend on the moduli alone; a real one
-    as it is."""
-    if x.dtype.kind != "c":
-        return x, x_dot
-    r = xp.abs(x)
-    return r, xp.real(xp.conj(x) * x_dot) / xp.where(r == 0, 1.0, r)
+    return norm_tangent(x, z, x_dot, ord, (-2, -1), keepdims)
 
 
 def solve_batched(a, b, a_batched, b_batched):
@@ -2119,19 +2101,10 @@ def solve_batched(a, b, a_batched, b_batched):
     if rb == 1:
         b = b[..., None]
     r = max(ra, rb, 2)
-    a = _lifted(a, r, a_batched)
-    b = _lifted(b, r, b_batched)
+    a = lift(a, r) if a_batched else lift(a, r + 1, 0)  # (new axes after the batch axis)
+    b = lift(b, r) if b_batched else lift(b, r + 1, 0)
     x = xp.linalg.solve(a, b)
     return x[..., 0] if rb == 1 else x
-
-
-def _lifted(x, rank, batched):
-    """``x`` with as many axes as an example of rank ``rank`` and a batch
-    axis: new axes after the batch axis (or in front of an unbatched ``x``)."""
-    own = x.ndim - bool(batched)
-    if batched:
-        return x.reshape(x.shape[:1] + (1,) * (rank - own) + x.shape[1:])
-    return x.reshape((1,) * (rank + 1 - own) + x.shape)
 
 
 # ================================================================ rules-more helpers
@@ -2236,13 +2209,14 @@ def cov_tangent(x, x_dot, ddof=None, bias=False, fweights=None, aweights=None):
     x, x_dot = xp.asarray(x), xp.asarray(x_dot)
     w, fact = _cov_weights(xp, x.shape[-1], ddof, bias, fweights, aweights)
     xc, dc = _centred(xp, x, w), _centred(xp, x_dot, w)
-    return _squeezed(_cov_of(xp, dc, xc, w, fact) + _cov_of(xp, xc, dc, w, fact))
+    t = _cov_of(xp, dc, xc, w, fact)  # (W real and diagonal: B(x, dx) is B(dx, x)^H)
+    return _squeezed(t + xp.conj(xp.swapaxes(t, -1, -2)))
 
 
 def cov_batched(m, y, flags, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None):
     """np.cov per example (``flags``: m, y, fweights, aweights batched)."""
     xp = namespace_of(m, y)
-    size = next(xp.shape(a)[0] for a, f in zip((m, y, fweights, aweights), flags) if f)
+    size = _flagged_batch_size((m, y, fweights, aweights), flags)
     m = m if flags[0] else batched(xp.asarray(m), size)
     if y is not None and not flags[1]:
         y = batched(xp.asarray(y), size)
@@ -2295,7 +2269,7 @@ def corrcoef_batched(x, y, flags, rowvar=True):
 def ediff1d_batched(ary, to_end, to_begin, flags):
     """np.ediff1d per example (``flags``: ary, to_end, to_begin batched)."""
     xp = namespace_of(ary, to_end, to_begin)
-    size = next(xp.shape(a)[0] for a, f in zip((ary, to_end, to_begin), flags) if f)
+    size = _flagged_batch_size((ary, to_end, to_begin), flags)
     a = xp.reshape(xp.asarray(ary), (size, -1)) if flags[0] else \
         xp.broadcast_to(xp.reshape(xp.asarray(ary), (1, -1)), (size, xp.size(ary)))
     parts = [a[:, 1:] - a[:, :-1]]
@@ -2314,7 +2288,7 @@ def unwrap_batched(p, discont, axis, period, flags):
     a discont or period that may differ per example (``flags``: p, discont,
     period batched); NumPy's algorithm, the numbers broadcast."""
     xp = namespace_of(p, discont, period)
-    size = next(xp.shape(a)[0] for a, f in zip((p, discont, period), flags) if f)
+    size = _flagged_batch_size((p, discont, period), flags)
     p = xp.asarray(p) if flags[0] else batched(xp.asarray(p), size)
 
     def per_example(value, batched_):

@@ -264,8 +264,8 @@ def absolute(z, x, x_dot):
 # in degrees with deg=True
 @jvp_rule(np.angle, samples=[S(A(4)), S(A(2, 3), deg=True)], batching=EW)
 def angle(z, x, x_dot, deg=False):
-    z_dot = np.imag(np.conj(x) * x_dot) / (np.real(np.conj(x) * x) + (x == 0)) \
-        * (1.0 + deg * (180.0 / np.pi - 1.0))
+    c = np.conj(x)
+    z_dot = np.imag(c * x_dot) / (np.real(c * x) + (x == 0)) * (1.0 + deg * (180.0 / np.pi - 1.0))
 
 
 @jvp_rule(np.hypot, samples=[S(A(3), A(3)), S(A(2, 3), A(3))], batching=EW)

@@ -323,14 +323,14 @@ def nanstd(z, a, a_dot, axis=None, ddof=0, keepdims=False):
 # like prod and cumprod, no second-order rule yet (their helpers')
 @jvp_rule(np.nanprod, batching=RED, samples=_AXES + _NANS + _ZEROS)
 def nanprod(z, a, a_dot, axis=None, keepdims=False):
-    z_dot = rt.prod_tangent(np.where(np.isnan(a), 1.0, a), np.where(np.isnan(a), 0.0, a_dot),
-                            axis, keepdims)
+    nan = np.isnan(a)
+    z_dot = rt.prod_tangent(np.where(nan, 1.0, a), np.where(nan, 0.0, a_dot), axis, keepdims)
 
 
 @jvp_rule(np.nancumprod, batching=RED, samples=_NAN_SCAN + _ZEROS)
 def nancumprod(z, a, a_dot, axis=None):
-    z_dot = rt.cumprod_tangent(np.where(np.isnan(a), 1.0, a), np.where(np.isnan(a), 0.0, a_dot),
-                               axis)
+    nan = np.isnan(a)
+    z_dot = rt.cumprod_tangent(np.where(nan, 1.0, a), np.where(nan, 0.0, a_dot), axis)
 
 
 @jvp_rule(np.nancumsum, batching=RED, samples=_NAN_SCAN)
