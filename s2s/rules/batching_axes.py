@@ -54,6 +54,7 @@ TANGENT_HELPERS = {
 AXIS_DEFAULTS = {"trace": (0, 1), "diagonal": (0, 1)}
 
 # (rules-linalg) the vector and matrix norms' tangents count axes from the end themselves
+AXES.update({"linalg.vector_norm": _RED})  # (a reduction over axis=, None: all of them)
 TANGENT_HELPERS.update({"vector_norm_tangent": ((2,), None, 0),
                         "matrix_norm_tangent": ((2,), None, 0)})
 

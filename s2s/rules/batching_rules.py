@@ -965,22 +965,6 @@ def _gufunc(b, v, args, key):
     return call(v.func, operands, _keywords(args, ("axis",)))
 
 
-@batching_rule("linalg.vector_norm")
-def _vector_norm(b, v, args, key):
-    """A batched array alone: the axes shifted past the batch axis (None:
-    every axis of an example)."""
-    x = args["x"]
-    if not b.is_batched(x) or _any_batched(b, args, ("axis", "keepdims", "ord")):
-        return None
-    axis, r = _axis(b, args, "axis"), b.atom_rank(x)
-    if axis is _UNKNOWN or r is None:
-        return None
-    axis = gast.Tuple(elts=[const(k) for k in range(1, r + 1)], ctx=gast.Load()) \
-        if _is_none(axis) else _shift(b, axis)
-    return call(v.func, [x], [gast.keyword(arg="axis", value=axis)]
-                + _keywords(args, ("keepdims", "ord")))
-
-
 @batching_rule("linalg.tensorsolve")
 def _tensorsolve(b, v, args, key):
     """One stacked solve: ``_s2s.tensorsolve_batched``."""

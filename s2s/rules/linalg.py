@@ -353,10 +353,10 @@ def eigvals(z, a, a_dot):
           batching="linalg")
 def pinv(z, a, a_dot, rcond=None, hermitian=False, rtol=None):
     da = rt.hermitian_from_lower(a_dot, hermitian)
-    ah = np.conj(np.swapaxes(rt.hermitian_from_lower(a, hermitian), -1, -2))
+    a_read = rt.hermitian_from_lower(a, hermitian)
     dah = np.conj(np.swapaxes(da, -1, -2))
-    z_dot = -(z @ da @ z) + (z @ np.conj(np.swapaxes(z, -1, -2))) @ (dah - (dah @ np.conj(np.swapaxes(ah, -1, -2))) @ z) + (
-        dah - (z @ np.conj(np.swapaxes(ah, -1, -2))) @ dah) @ (np.conj(np.swapaxes(z, -1, -2)) @ z)
+    zh = np.conj(np.swapaxes(z, -1, -2))
+    z_dot = -(z @ da @ z) + (z @ zh) @ (dah - (dah @ a_read) @ z) + (dah - (z @ a_read) @ dah) @ (zh @ z)
 
 
 # x = A^+ b (A of full rank), with dA^+ as in pinv; the squared residuals
