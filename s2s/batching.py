@@ -30,6 +30,7 @@ def f_vmap(x, w):
 """
 
 
+import functools
 import types
 
 import gast
@@ -373,20 +374,18 @@ class Batcher(RankInference, AxisRules, StatementPass):
             for o in (v.left, v.right)]
         if sequences.count(True) == 1:
             other = v.right if sequences[0] else v.left
-            if isinstance(other, gast.Name) and other.id in self._ufunc_results():
+            if isinstance(other, gast.Name) and other.id in self.ufunc_results:
                 return False  # exp(lst) * lst_dot: NumPy's array times the list, elementwise
         return any(sequences)
 
-    def _ufunc_results(self):
+    @functools.cached_property
+    def ufunc_results(self):
         """Names bound to the result of a NumPy ufunc (an array, whatever its
         arguments: ``xp.exp(lst)`` of a list too)."""
-        if "_ufunc_names" not in self.__dict__:
-            self._ufunc_names = {
-                n.targets[0].id for n in walk(self.fn)
+        return {n.targets[0].id for n in walk(self.fn)
                 if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name)
                 and isinstance(n.value, gast.Call)
                 and isinstance(self._resolve(n.value.func), numpy.ufunc)}
-        return self._ufunc_names
 
     def _copied_container(self, value):
         """The name whose container ``value`` is, or a copy of: ``p``,

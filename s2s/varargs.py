@@ -37,6 +37,7 @@ import types
 import gast
 
 from .context import assign, const, name
+from .errors import InputError
 
 # the hint where a specialised function passes *args/**kwargs on in a way s2s cannot follow
 PASS_ON = ("; a wrapper's own *args and **kwargs are passed on item by item as long as s2s "
@@ -63,8 +64,6 @@ def shape_of(fn, nargs, keywords=()):
     npos = max(nargs - code.co_argcount, 0) if code.co_flags & inspect.CO_VARARGS else 0
     extra = tuple(k for k in keywords if k not in named)
     if extra and not code.co_flags & inspect.CO_VARKEYWORDS:
-        from .errors import InputError
-
         raise InputError(f"{fn.__qualname__}() got an unexpected keyword argument {extra[0]!r}",
                          hint=f"pass {fn.__qualname__} only the keywords it takes")
     return npos, extra
